@@ -1,0 +1,84 @@
+# The MediTrack image: one C binary that waits for its database, migrates it,
+# seeds it and serves the API and the web UI. Two stages: the first builds the
+# binary with the toolchain and the -dev packages, the second carries only the
+# runtime libraries, the binary (with the migrations embedded), the web UI and
+# the entrypoint. docs/docker.md explains how to run it; `make test-container`
+# builds this file and starts the result.
+
+# ---------------------------------------------------------------------------
+# Build stage
+# ---------------------------------------------------------------------------
+FROM debian:bookworm-slim AS build
+
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        build-essential meson ninja-build pkg-config \
+        libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev libmariadb-dev \
+        libcairo2-dev libpango1.0-dev libfontconfig-dev \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /src
+# .dockerignore keeps build trees, databases, .git and secrets out of this copy.
+COPY . .
+
+# Release build of the binary only (the test executables are not needed here).
+# The revisions in migrations/ are compiled into the binary by this step.
+RUN meson setup /build /src --buildtype=release -Db_ndebug=true \
+ && ninja -C /build meditrack \
+ && strip /build/meditrack \
+ && /build/meditrack --version
+
+# ---------------------------------------------------------------------------
+# Runtime stage
+# ---------------------------------------------------------------------------
+FROM debian:bookworm-slim
+
+# The printable form (PDF) needs cairo, pango and fonts that cover the names
+# people enter: DejaVu for Latin, Greek and Cyrillic, Droid Sans Fallback for
+# CJK. The font cache is built here, once: an image layer keeps directory
+# times to the second only, and fontconfig rejects a cache whose recorded
+# time has nanoseconds the directory lost, so the times are rounded first.
+# Otherwise the non-root process would find no valid and no writable cache.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        libmicrohttpd12 libjansson4 libsqlite3-0 libpq5 libmariadb3 \
+        libcairo2 libpango-1.0-0 libpangocairo-1.0-0 libfontconfig1 \
+        fontconfig fonts-dejavu-core fonts-droid-fallback \
+ && rm -rf /var/lib/apt/lists/* \
+ && find /usr/share/fonts /usr/local/share/fonts -type d -exec touch -m -d "@$(date +%s)" {} + \
+ && fc-cache -fs
+
+# A fixed uid/gid 1000 so that a bind-mounted data directory can be prepared
+# on the host with `chown 1000:1000`.
+RUN groupadd --gid 1000 meditrack \
+ && useradd --uid 1000 --gid 1000 --home-dir /app --no-create-home \
+        --shell /usr/sbin/nologin meditrack \
+ && mkdir -p /app/data /app/static \
+ && chown 1000:1000 /app/data
+
+COPY --from=build /build/meditrack /usr/local/bin/meditrack
+# Invoked as `alembic`, the binary behaves as `meditrack db`, so the commands
+# from the Python era (`alembic upgrade head`, `alembic current`) keep working.
+RUN ln -s meditrack /usr/local/bin/alembic
+COPY --chmod=0755 docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
+COPY web/ /app/static/
+
+ENV HOST=0.0.0.0 \
+    PORT=8000 \
+    DATABASE_URL=sqlite:////app/data/meditrack.db \
+    STATIC_DIR=/app/static \
+    ENVIRONMENT=production
+
+WORKDIR /app
+USER 1000:1000
+VOLUME ["/app/data"]
+EXPOSE 8000
+
+# The binary is its own probe (GET /health on 127.0.0.1:$PORT, exit 0 on
+# 200): no curl in the image. /health answers 503 while the start-up sequence
+# runs, so the start period covers slow first migrations.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
+    CMD ["meditrack", "healthcheck"]
+
+ENTRYPOINT ["docker-entrypoint.sh"]
+CMD ["meditrack", "serve"]

@@ -1,0 +1,2 @@
+-- Nothing to undo: the sequences stay (our own 03586fa62d43 keeps the doses
+-- sequence, and removing a default would only break inserts).

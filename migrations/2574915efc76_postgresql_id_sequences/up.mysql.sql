@@ -1,0 +1,1 @@
+-- Nothing to do: AUTO_INCREMENT always continues after the highest id.

@@ -1,0 +1,2 @@
+-- Nothing to do: INTEGER PRIMARY KEY is the rowid, which always follows the
+-- highest id.

@@ -1,0 +1,2 @@
+ALTER TABLE medications DROP COLUMN IF EXISTS person_id;
+DROP TABLE IF EXISTS persons;

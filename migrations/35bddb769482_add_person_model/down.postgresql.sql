@@ -1,0 +1,2 @@
+ALTER TABLE medications DROP COLUMN person_id;
+DROP TABLE persons;

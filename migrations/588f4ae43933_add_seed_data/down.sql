@@ -1,0 +1,2 @@
+-- Intentionally empty: the reference deleted its four demo medications here;
+-- we keep every row (they may have doses, or be real medications by now).

@@ -1,0 +1,2 @@
+-- Intentionally empty: demo medications are seeded by `meditrack seed` /
+-- SEED_DEMO_DATA=true, not by the schema history (docs/schema.md).

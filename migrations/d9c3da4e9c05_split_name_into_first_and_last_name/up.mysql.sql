@@ -1,0 +1,7 @@
+DROP TABLE IF EXISTS _alembic_tmp_doses;
+ALTER TABLE persons ADD COLUMN IF NOT EXISTS first_name VARCHAR(255) AFTER id;
+ALTER TABLE persons ADD COLUMN IF NOT EXISTS last_name VARCHAR(255) AFTER first_name;
+UPDATE persons SET first_name = name WHERE first_name IS NULL OR first_name = '';
+ALTER TABLE persons MODIFY first_name VARCHAR(255) NOT NULL;
+ALTER TABLE persons DROP COLUMN IF EXISTS name;
+ALTER TABLE doses MODIFY taken_at DATETIME(6) NULL DEFAULT CURRENT_TIMESTAMP(6);

@@ -1,0 +1,2 @@
+DROP TABLE IF EXISTS doses;
+DROP TABLE IF EXISTS medications;

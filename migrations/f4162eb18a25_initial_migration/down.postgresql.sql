@@ -1,0 +1,2 @@
+DROP TABLE doses;
+DROP TABLE medications;

@@ -1,0 +1,120 @@
+/* The HTTP core's face towards handlers: a request with its per-request arena,
+ * path parameters, query, headers and body; reply helpers that build the
+ * response; and the route table type. libmicrohttpd stays behind server.c so
+ * that moving to its 1.0 series is a local change. */
+#ifndef MT_API_HTTP_H
+#define MT_API_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/arena.h"
+#include "core/config.h"
+#include "core/err.h"
+
+struct db_conn;
+struct db_pool;
+
+/* What every handler can reach: configuration and the connection pool. Owned
+ * by cmd_serve; lives as long as the server. */
+struct app {
+    const struct mt_config *cfg;
+    struct db_pool *pool;
+};
+
+#define HTTP_MAX_PARAMS 4
+#define HTTP_MAX_HEADERS 16
+
+/* A request header or query parameter as received (borrowed, valid for the
+ * request). A query parameter without "=" has the value "". */
+struct http_kv {
+    const char *name, *value;
+};
+
+struct http_req {
+    struct mt_arena *arena;    /* freed when the request completes */
+    struct app *app;
+    const char *method;        /* "GET", "POST", ... */
+    const char *path;          /* percent-decoded path, without the query */
+    const char *params[HTTP_MAX_PARAMS]; /* values captured by {name} segments, in order */
+    size_t n_params;
+    const char *body;          /* NULL when the request had no body */
+    size_t body_len;
+    const char *request_id;
+    void *impl;                /* server.c internals */
+    const struct http_kv *req_headers; /* in arrival order; read them with http_header */
+    size_t n_req_headers;
+    const struct http_kv *query;       /* decoded, in order; read them with http_query */
+    size_t n_query;
+
+    /* The response being built. */
+    int status;
+    const char *content_type;
+    const char *resp_body;     /* arena or static memory */
+    size_t resp_len;
+    bool has_body;
+    struct {
+        const char *name, *value;
+    } headers[HTTP_MAX_HEADERS];
+    size_t n_headers;
+    const char *route;         /* matched route pattern, for the access log */
+    struct db_conn *db;        /* taken lazily by http_db, returned at completion */
+};
+
+/* Query-string value, NULL when absent. With a repeated name the LAST value
+ * wins, as in the reference (Starlette's QueryParams). Borrowed, valid for the
+ * request. */
+const char *http_query(struct http_req *r, const char *name);
+/* Request header (case-insensitive name, first occurrence), NULL when absent.
+ * Borrowed, valid for the request. */
+const char *http_header(struct http_req *r, const char *name);
+
+/* A database connection from the pool for this request; returned to the pool
+ * when the request completes. NULL with err filled when none is available. */
+struct db_conn *http_db(struct http_req *r, struct mt_err *err);
+
+/* Replies. Each sets status, content type and body; the last call wins.
+ * Headers added with http_add_header are kept. CORS headers are added by the
+ * server. */
+/* Serialises j compactly (key order kept) and steals the reference. */
+void http_reply_json(struct http_req *r, int status, json_t *j);
+/* {"detail": detail} */
+void http_reply_detail(struct http_req *r, int status, const char *detail);
+/* Maps an error to its status: EINVAL 400, ENOTFOUND 404, ECONFLICT 409 and
+ * ELIMIT 413 with {"detail": err->msg}; EUNAVAIL 503 {"detail":"Service
+ * Unavailable"}; anything else (EDB, EINTERNAL, ...) 500 with the body the
+ * reference sends for an unhandled error (text/plain "Internal Server Error").
+ * Codes without a client-facing message are logged here, once. A handler that
+ * wants another status for a business rule (the reference uses 400) calls
+ * http_reply_detail itself. */
+void http_reply_err(struct http_req *r, const struct mt_err *err);
+/* No body and no content-length (204), content-type application/json as the
+ * reference sends it. */
+void http_reply_empty(struct http_req *r, int status);
+/* Any bytes; body must live until the request completes (arena or static). */
+void http_reply_raw(struct http_req *r, int status, const char *content_type, const void *body,
+                    size_t len);
+/* Adds a response header (name and value must outlive the request). */
+void http_add_header(struct http_req *r, const char *name, const char *value);
+
+typedef void (*http_handler)(struct http_req *r);
+
+/* A route: method and pattern with {name} segments ("/api/v1/persons/{id}"),
+ * each a whole path segment, at most HTTP_MAX_PARAMS. A pattern ending in "/"
+ * (a collection) also matches the path without that slash (api.md decision 7;
+ * the reference answered 404 there, sample #11); otherwise matching is exact,
+ * and HEAD does not match GET routes (sample #2). */
+struct http_route {
+    const char *method;
+    const char *pattern;
+    http_handler fn;
+};
+
+/* The application's route table and fallback for unmatched GET/HEAD
+ * (static files / SPA; NULL = JSON 404). Defined in api/routes.c. */
+extern const struct http_route api_routes[];
+extern const size_t api_n_routes;
+extern const http_handler api_fallback;
+
+#endif

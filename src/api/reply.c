@@ -1,0 +1,141 @@
+/* The handler-facing helpers of the HTTP core: reading query parameters and
+ * headers, taking the request's database connection, and building replies
+ * (compact JSON through jansson, {"detail": ...} errors, the one mapping from
+ * mt_code to HTTP status). Nothing here knows libmicrohttpd; server.c turns
+ * the finished struct http_req into a response. */
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#include "api/http.h"
+#include "core/log.h"
+#include "db/db.h"
+
+/* How long a request waits for a pooled database connection. */
+#define DB_WAIT_MS 5000
+
+static const char body_internal[] = "Internal Server Error";
+static const char body_too_large[] = "{\"detail\":\"Request exceeds the server's memory limit\"}";
+
+const char *http_query(struct http_req *r, const char *name)
+{
+    const char *found = NULL;
+    for (size_t i = 0; i < r->n_query; i++)
+        if (strcmp(r->query[i].name, name) == 0)
+            found = r->query[i].value;
+    return found;
+}
+
+const char *http_header(struct http_req *r, const char *name)
+{
+    for (size_t i = 0; i < r->n_req_headers; i++)
+        if (strcasecmp(r->req_headers[i].name, name) == 0)
+            return r->req_headers[i].value;
+    return NULL;
+}
+
+struct db_conn *http_db(struct http_req *r, struct mt_err *err)
+{
+    if (r->db)
+        return r->db;
+    if (!r->app || !r->app->pool) {
+        mt_fail(err, MT_EINTERNAL, "no database pool configured");
+        return NULL;
+    }
+    r->db = db_pool_get(r->app->pool, DB_WAIT_MS, err);
+    return r->db;
+}
+
+void http_reply_raw(struct http_req *r, int status, const char *content_type, const void *body,
+                    size_t len)
+{
+    r->status = status;
+    r->content_type = content_type;
+    r->resp_body = body;
+    r->resp_len = len;
+    r->has_body = true;
+}
+
+void http_reply_json(struct http_req *r, int status, json_t *j)
+{
+    const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER;
+    if (!j) {
+        /* A failed json_pack / json_*_new in a handler is a bug of ours. */
+        mt_log(MT_LOG_ERROR, "reply: no JSON value to send (status %d)", status);
+        http_reply_raw(r, 500, "text/plain; charset=utf-8", body_internal,
+                       sizeof(body_internal) - 1);
+        return;
+    }
+    size_t len = json_dumpb(j, NULL, 0, flags);
+    char *buf = len ? mt_arena_alloc(r->arena, len) : NULL;
+    if (!len || !buf || json_dumpb(j, buf, len, flags) != len) {
+        json_decref(j);
+        if (!len) {
+            mt_log(MT_LOG_ERROR, "reply: JSON value could not be serialised");
+            http_reply_raw(r, 500, "text/plain; charset=utf-8", body_internal,
+                           sizeof(body_internal) - 1);
+        } else {
+            http_reply_raw(r, 413, "application/json", body_too_large, sizeof(body_too_large) - 1);
+        }
+        return;
+    }
+    json_decref(j);
+    http_reply_raw(r, status, "application/json", buf, len);
+}
+
+void http_reply_detail(struct http_req *r, int status, const char *detail)
+{
+    http_reply_json(r, status, json_pack("{s:s}", "detail", detail ? detail : ""));
+}
+
+void http_reply_err(struct http_req *r, const struct mt_err *err)
+{
+    switch (err->code) {
+    case MT_EINVAL:
+        http_reply_detail(r, 400, err->msg);
+        return;
+    case MT_ENOTFOUND:
+        http_reply_detail(r, 404, err->msg);
+        return;
+    case MT_ECONFLICT:
+        http_reply_detail(r, 409, err->msg);
+        return;
+    case MT_ELIMIT:
+        http_reply_detail(r, 413, err->msg);
+        return;
+    case MT_EUNAVAIL:
+        mt_log(MT_LOG_WARN, "request failed: %s", err->msg);
+        http_reply_detail(r, 503, "Service Unavailable");
+        return;
+    case MT_OK:
+    case MT_EDB:
+    case MT_EDB_RETRY:
+    case MT_EAUTH:
+    case MT_ENODB:
+    case MT_EINTERNAL:
+        break;
+    }
+    mt_log(MT_LOG_ERROR, "request failed (%s): %s", mt_code_name(err->code), err->msg);
+    http_reply_raw(r, 500, "text/plain; charset=utf-8", body_internal, sizeof(body_internal) - 1);
+}
+
+void http_reply_empty(struct http_req *r, int status)
+{
+    r->status = status;
+    r->content_type = "application/json";
+    r->resp_body = NULL;
+    r->resp_len = 0;
+    r->has_body = false;
+}
+
+void http_add_header(struct http_req *r, const char *name, const char *value)
+{
+    if (r->n_headers >= HTTP_MAX_HEADERS) {
+        /* Our own handlers choose the headers; running out is a bug. */
+        mt_log(MT_LOG_ERROR, "reply: more than %d headers, dropping %s", HTTP_MAX_HEADERS, name);
+        return;
+    }
+    r->headers[r->n_headers].name = name;
+    r->headers[r->n_headers].value = value;
+    r->n_headers++;
+}

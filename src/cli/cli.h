@@ -1,0 +1,33 @@
+/* The commands of the meditrack binary. Each returns the process exit status;
+ * the codes are documented in docs/cli.md and `meditrack --help`. */
+#ifndef MT_CLI_CLI_H
+#define MT_CLI_CLI_H
+
+#include "core/config.h"
+
+enum mt_exit {
+    MT_EXIT_OK = 0,
+    MT_EXIT_FAIL = 1,         /* the command failed (or `db check`: revisions pending) */
+    MT_EXIT_USAGE = 2,        /* bad command line */
+    MT_EXIT_CONFIG = 3,       /* bad configuration value or DATABASE_URL */
+    MT_EXIT_DB_UNREACHABLE = 4, /* the database never became ready */
+    MT_EXIT_DB_AUTH = 5,      /* authentication refused / database missing: waiting cannot help */
+    MT_EXIT_MIGRATE = 6,      /* a migration failed; the database stays at its last good revision */
+    MT_EXIT_ADOPT = 7,        /* an untracked database could not be matched to a revision */
+    MT_EXIT_SERVE = 8,        /* the HTTP server could not start (port in use, ...) */
+};
+
+/* Every command: argv[0] is the command name; cfg is loaded and validated.
+ * Exception: when the arguments contain --help or -h (before "--"), main
+ * passes the built-in defaults instead, so that help works even with a broken
+ * configuration; the command then prints its usage to stdout and returns 0. */
+int cmd_config(int argc, char **argv, const struct mt_config *cfg);
+int cmd_serve(int argc, char **argv, const struct mt_config *cfg);
+int cmd_init(int argc, char **argv, const struct mt_config *cfg);        /* cli/start.c */
+int cmd_seed(int argc, char **argv, const struct mt_config *cfg);        /* cli/seed.c */
+int cmd_healthcheck(int argc, char **argv, const struct mt_config *cfg); /* cli/healthcheck.c */
+int cmd_db(int argc, char **argv, const struct mt_config *cfg);          /* cli/db.c */
+/* `db adopt` / `db stamp-existing` (argv[0] is the sub-command name). */
+int cmd_db_adopt(int argc, char **argv, const struct mt_config *cfg);    /* cli/adopt.c */
+
+#endif

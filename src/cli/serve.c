@@ -1,0 +1,182 @@
+/* `meditrack serve`: listens first (answering 503 "starting" while the
+ * start-up sequence runs), then serves the API until SIGTERM or SIGINT, and
+ * shuts down gracefully: stop accepting, let requests in flight finish for up
+ * to SHUTDOWN_GRACE seconds, close the connection pool. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "api/server.h"
+#include "cli/cli.h"
+#include "cli/start.h"
+#include "core/log.h"
+#include "db/db.h"
+
+/* How long the readiness check waits for a pooled connection. */
+#define READY_CHECK_WAIT_MS 10000
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: meditrack serve [--print-config] [--help]\n\n"
+                 "Serves the MediTrack HTTP API on HOST:PORT (default 127.0.0.1:8000).\n"
+                 "The server listens at once; until the database is ready GET /health\n"
+                 "answers 503 {\"status\":\"starting\",\"step\":...} and other requests 503.\n\n"
+                 "options:\n"
+                 "  --print-config  print the effective configuration (secrets masked) and exit\n"
+                 "  --help          this text\n\n"
+                 "settings (environment, .env, or flags such as --port 8001):\n"
+                 "  HOST, PORT, DATABASE_URL, DB_POOL_SIZE, HTTP_THREADS, MAX_BODY_BYTES,\n"
+                 "  MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP, CONNECTION_TIMEOUT,\n"
+                 "  REQUEST_DEADLINE, SHUTDOWN_GRACE, CORS_ORIGINS, LOG_LEVEL, LOG_FORMAT\n"
+                 "  (see `meditrack config --help`).\n\n"
+                 "SIGTERM or SIGINT: stop accepting, let requests in flight finish for up to\n"
+                 "SHUTDOWN_GRACE seconds, then exit 0.\n\n"
+                 "exit codes: 0 stopped by a signal, 1 failed, 2 bad command line,\n"
+                 "  3 bad DATABASE_URL, 4 database unreachable, 5 database refused us,\n"
+                 "  8 the server could not listen (e.g. the port is in use)\n");
+}
+
+/* What the start-up callbacks need. */
+struct serve_state {
+    struct http_server *srv;
+    struct db_pool *pool;
+    sigset_t stop_signals;
+};
+
+static void report_step(void *ctx, const char *step)
+{
+    struct serve_state *st = ctx;
+    http_server_set_ready(st->srv, false, step);
+}
+
+/* The stop signals are blocked in every thread, so a SIGTERM during start-up
+ * stays pending until sigwait; this peeks at it. */
+static bool stop_requested(void *ctx)
+{
+    (void)ctx;
+    sigset_t pending;
+    if (sigpending(&pending) < 0)
+        return false;
+    return sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGINT) == 1;
+}
+
+/* The start-up sequence runs here, while the server already answers 503:
+ * mt_start_sequence (cli/start.c) waits for the database, migrates and seeds.
+ * With AUTO_MIGRATE=false it is skipped (an init container or an operator
+ * runs `meditrack init`), and serve only checks that the database answers. */
+static int run_start_sequence(const struct mt_config *cfg, struct serve_state *st,
+                              const struct mt_start_opts *opts)
+{
+    if (cfg->auto_migrate)
+        return mt_start_sequence(cfg, opts);
+    mt_log(MT_LOG_INFO, "AUTO_MIGRATE=false: skipping the start-up sequence");
+    opts->progress(opts->ctx, "connecting to the database");
+    if (opts->should_stop(opts->ctx))
+        return MT_EXIT_FAIL;
+    struct mt_err err = {0};
+    struct db_conn *c = db_pool_get(st->pool, READY_CHECK_WAIT_MS, &err);
+    if (!c) {
+        mt_log(MT_LOG_ERROR, "database not ready: %s", err.msg);
+        if (err.code == MT_EAUTH || err.code == MT_ENODB)
+            return MT_EXIT_DB_AUTH;
+        return err.code == MT_EINVAL ? MT_EXIT_CONFIG : MT_EXIT_DB_UNREACHABLE;
+    }
+    db_pool_put(st->pool, c);
+    mt_log(MT_LOG_INFO, "Starting application server...");
+    return MT_EXIT_OK;
+}
+
+/* Lets the server hold MAX_CONNECTIONS sockets: the soft limit on open files
+ * (often 1024) is raised as far as the hard limit allows. */
+static void raise_fd_limit(int max_connections)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+        return;
+    rlim_t want = (rlim_t)max_connections + 64 + 256; /* + pool, logs, listen, slack */
+    if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max)
+        want = rl.rlim_max;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur >= want)
+        return;
+    rl.rlim_cur = want;
+    if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+        mt_log(MT_LOG_WARN, "could not raise the open-file limit to %llu",
+               (unsigned long long)want);
+}
+
+static void log_listening(const char *host, int port)
+{
+    bool v6 = strchr(host, ':') != NULL;
+    mt_log(MT_LOG_INFO, "Listening on http://%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", port);
+}
+
+int cmd_serve(int argc, char **argv, const struct mt_config *cfg)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return MT_EXIT_OK;
+        }
+        if (strcmp(argv[i], "--print-config") == 0) {
+            mt_config_print(cfg, stdout);
+            return MT_EXIT_OK;
+        }
+        fprintf(stderr, "meditrack serve: unknown argument '%s' (see meditrack serve --help)\n",
+                argv[i]);
+        return MT_EXIT_USAGE;
+    }
+
+    /* Block the stop signals before any thread exists so that every thread
+     * inherits the mask and only sigwait below sees them. */
+    struct serve_state st = {0};
+    sigemptyset(&st.stop_signals);
+    sigaddset(&st.stop_signals, SIGTERM);
+    sigaddset(&st.stop_signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &st.stop_signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit(cfg->max_connections);
+
+    struct mt_err err = {0};
+    if (db_pool_new(cfg->database_url, cfg->db_pool_size, &st.pool, &err) < 0) {
+        mt_log(MT_LOG_ERROR, "cannot use DATABASE_URL: %s", err.msg);
+        return err.code == MT_EINVAL ? MT_EXIT_CONFIG : MT_EXIT_FAIL;
+    }
+    struct app app = {.cfg = cfg, .pool = st.pool};
+
+    st.srv = http_server_start(&app, cfg->host, cfg->port, &err);
+    if (!st.srv) {
+        mt_log(MT_LOG_ERROR, "cannot start the HTTP server: %s", err.msg);
+        db_pool_free(st.pool);
+        return MT_EXIT_SERVE;
+    }
+    log_listening(cfg->host, http_server_port(st.srv));
+
+    struct mt_start_opts opts = {
+        .progress = report_step, .should_stop = stop_requested, .ctx = &st, .serving = true};
+    int rc = run_start_sequence(cfg, &st, &opts);
+    if (rc != MT_EXIT_OK && stop_requested(&st)) {
+        /* Stopped on purpose while starting (the signal is still pending and
+         * sigwait below takes it at once): not a failure. */
+        mt_log(MT_LOG_INFO, "stop requested during start-up");
+        rc = MT_EXIT_OK;
+    }
+    if (rc == MT_EXIT_OK && !stop_requested(&st)) {
+        http_server_set_ready(st.srv, true, "ready");
+        mt_log(MT_LOG_INFO, "ready");
+    }
+
+    if (rc == MT_EXIT_OK) {
+        int sig = 0;
+        sigwait(&st.stop_signals, &sig);
+        mt_log(MT_LOG_INFO, "received %s, shutting down (grace %d s)",
+               sig == SIGINT ? "SIGINT" : "SIGTERM", cfg->shutdown_grace);
+        http_server_stop(st.srv, cfg->shutdown_grace);
+    } else {
+        http_server_stop(st.srv, 0);
+    }
+    http_server_free(st.srv);
+    db_pool_free(st.pool);
+    mt_log(MT_LOG_INFO, "stopped");
+    return rc;
+}

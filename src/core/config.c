@@ -1,0 +1,783 @@
+/* The configuration table and its loader. Every variable is declared once in
+ * `vars` below (name, type, default, bounds, secret flag, help, field); the
+ * loader, the validation, `meditrack config` and `meditrack config --list`
+ * all come from that table. This is the only file that reads the
+ * environment. */
+#include "core/config.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/parse.h"
+#include "core/str.h"
+
+enum var_type {
+    T_STRING,     /* char *; .required: must not be empty */
+    T_BOOL,       /* bool */
+    T_INT,        /* int, within [min, max] */
+    T_INT64,      /* int64_t, within [min, max] */
+    T_LOG_LEVEL,  /* enum mt_log_level */
+    T_LOG_FORMAT, /* enum mt_log_format */
+    T_LIST,       /* char ** (NULL-terminated) plus a size_t count at .count_offset */
+};
+
+struct var {
+    const char *name;
+    enum var_type type;
+    const char *def;  /* the default, as text: it goes through the same parser */
+    int64_t min, max; /* T_INT, T_INT64 */
+    bool required;    /* T_STRING: empty is refused */
+    bool secret;      /* printed as ***, registered with the log, never quoted */
+    bool url;         /* a database URL: its password is masked when printed */
+    bool no_flag;     /* no --flag (VERSION: --version means the program's) */
+    const char *help;
+    size_t offset;       /* of the field in struct mt_config */
+    size_t count_offset; /* T_LIST only */
+};
+
+#define FIELD(f) offsetof(struct mt_config, f)
+
+/* Bounds, for the record: TIMEZONE_OFFSET covers the real zones, UTC+14
+ * (-840) to UTC-12 (720), so a typo such as 3000 is refused; MAX_BODY_BYTES
+ * stays at or below 1 GiB since bodies are held in memory. */
+/* clang-format off */
+static const struct var vars[] = {
+    {.name = "DATABASE_URL", .type = T_STRING, .def = "sqlite:///./data/meditrack.db",
+     .required = true, .url = true, .offset = FIELD(database_url),
+     .help = "database: sqlite:///file.db, postgresql://user:password@host/db, mysql://..."},
+    {.name = "ENVIRONMENT", .type = T_STRING, .def = "production",
+     .required = true, .offset = FIELD(environment),
+     .help = "deployment name reported by /api/v1/health"},
+    {.name = "DEBUG", .type = T_BOOL, .def = "false",
+     .offset = FIELD(debug),
+     .help = "debug mode of the Python service; kept for its deployment files"},
+    {.name = "CORS_ORIGINS", .type = T_LIST, .def = "*",
+     .offset = FIELD(cors_origins), .count_offset = FIELD(n_cors_origins),
+     .help = "origins allowed to call the API from a browser; * allows any"},
+    {.name = "TIMEZONE_OFFSET", .type = T_INT, .def = "0",
+     .min = -840, .max = 720, .offset = FIELD(timezone_offset),
+     .help = "fallback time zone in minutes with JavaScript's sign: 300 = UTC-5, -60 = UTC+1"},
+    {.name = "SECRET_KEY", .type = T_STRING, .def = "insecure-development-key-change-me",
+     .required = true, .secret = true, .offset = FIELD(secret_key),
+     .help = "secret key (the default is a development value: set your own)"},
+    {.name = "PROJECT_NAME", .type = T_STRING, .def = "MediTrack",
+     .required = true, .offset = FIELD(project_name),
+     .help = "name shown by the API"},
+    {.name = "VERSION", .type = T_STRING, .def = "1.0.0",
+     .required = true, .no_flag = true, .offset = FIELD(version),
+     .help = "API version reported by /health (no flag)"},
+    {.name = "HOST", .type = T_STRING, .def = "127.0.0.1",
+     .required = true, .offset = FIELD(host),
+     .help = "address the HTTP server listens on (0.0.0.0: all)"},
+    {.name = "PORT", .type = T_INT, .def = "8000",
+     .min = 1, .max = 65535, .offset = FIELD(port),
+     .help = "TCP port of the HTTP server"},
+    {.name = "LOG_LEVEL", .type = T_LOG_LEVEL, .def = "info",
+     .offset = FIELD(log_level),
+     .help = "lowest level that is logged"},
+    {.name = "LOG_FORMAT", .type = T_LOG_FORMAT, .def = "text",
+     .offset = FIELD(log_format),
+     .help = "log line format: text, or one JSON object per line"},
+    {.name = "STATIC_DIR", .type = T_STRING, .def = "",
+     .offset = FIELD(static_dir),
+     .help = "directory of the web front end to serve; empty: none"},
+    {.name = "HTTP_THREADS", .type = T_INT, .def = "4",
+     .min = 1, .max = 256, .offset = FIELD(http_threads),
+     .help = "threads answering HTTP requests"},
+    {.name = "DB_POOL_SIZE", .type = T_INT, .def = "8",
+     .min = 1, .max = 256, .offset = FIELD(db_pool_size),
+     .help = "database connections kept for the HTTP threads"},
+    {.name = "MAX_BODY_BYTES", .type = T_INT64, .def = "1048576",
+     .min = 1024, .max = 1073741824, .offset = FIELD(max_body_bytes),
+     .help = "largest request body accepted (larger: 413)"},
+    {.name = "MAX_CONNECTIONS", .type = T_INT, .def = "4096",
+     .min = 1, .max = 1000000, .offset = FIELD(max_connections),
+     .help = "open HTTP connections at most"},
+    {.name = "MAX_CONNECTIONS_PER_IP", .type = T_INT, .def = "256",
+     .min = 1, .max = 1000000, .offset = FIELD(max_connections_per_ip),
+     .help = "open HTTP connections per client address"},
+    {.name = "CONNECTION_TIMEOUT", .type = T_INT, .def = "30",
+     .min = 1, .max = 86400, .offset = FIELD(connection_timeout),
+     .help = "seconds an idle connection is kept"},
+    {.name = "REQUEST_DEADLINE", .type = T_INT, .def = "60",
+     .min = 1, .max = 86400, .offset = FIELD(request_deadline),
+     .help = "seconds a whole request may take, however slowly it trickles in"},
+    {.name = "SHUTDOWN_GRACE", .type = T_INT, .def = "10",
+     .min = 0, .max = 3600, .offset = FIELD(shutdown_grace),
+     .help = "seconds in-flight requests may finish after SIGTERM/SIGINT"},
+    {.name = "AUTO_MIGRATE", .type = T_BOOL, .def = "true",
+     .offset = FIELD(auto_migrate),
+     .help = "upgrade the database schema at start-up"},
+    {.name = "DB_WAIT_ATTEMPTS", .type = T_INT, .def = "30",
+     .min = 1, .max = 100000, .offset = FIELD(db_wait_attempts),
+     .help = "connection attempts before giving up at start-up"},
+    {.name = "DB_WAIT_INTERVAL", .type = T_INT, .def = "2",
+     .min = 0, .max = 3600, .offset = FIELD(db_wait_interval),
+     .help = "seconds between those attempts"},
+    {.name = "DB_CREATE", .type = T_BOOL, .def = "false",
+     .offset = FIELD(db_create),
+     .help = "create the PostgreSQL/MariaDB database when it does not exist"},
+    {.name = "MIGRATE_LOCK_TIMEOUT", .type = T_INT, .def = "60",
+     .min = 0, .max = 86400, .offset = FIELD(migrate_lock_timeout),
+     .help = "seconds to wait for another process's migration lock"},
+    {.name = "BACKUP_BEFORE_MIGRATE", .type = T_BOOL, .def = "true",
+     .offset = FIELD(backup_before_migrate),
+     .help = "copy the SQLite file before a migration changes it"},
+    {.name = "SEED_ON_EMPTY", .type = T_BOOL, .def = "true",
+     .offset = FIELD(seed_on_empty),
+     .help = "create the default person when the database has none"},
+    {.name = "SEED_DEMO_DATA", .type = T_BOOL, .def = "false",
+     .offset = FIELD(seed_demo_data),
+     .help = "also add demo medications when seeding"},
+    {.name = "MIGRATIONS_DIR", .type = T_STRING, .def = "",
+     .offset = FIELD(migrations_dir),
+     .help = "directory of revisions to use instead of those built in; empty: built in"},
+    {.name = "ENV_FILE", .type = T_STRING, .def = "",
+     .offset = FIELD(env_file),
+     .help = ".env file to read (it must exist); empty: ./.env when present"},
+};
+/* clang-format on */
+
+_Static_assert(MT_ARRAY_LEN(vars) <= MT_CONFIG_MAX_VARS, "raise MT_CONFIG_MAX_VARS");
+
+static const char *const source_names[] = {"default", ".env", "env", "flag"};
+
+/* One candidate value and where it came from. */
+struct raw {
+    const char *text;
+    enum mt_config_source source;
+    int line;         /* .env line */
+    const char *file; /* .env path */
+};
+
+static void *field(struct mt_config *cfg, const struct var *v)
+{
+    return (char *)cfg + v->offset;
+}
+
+static const void *cfield(const struct mt_config *cfg, const struct var *v)
+{
+    return (const char *)cfg + v->offset;
+}
+
+static const struct var *find_var(const char *name)
+{
+    for (size_t i = 0; i < MT_ARRAY_LEN(vars); i++)
+        if (strcmp(vars[i].name, name) == 0)
+            return &vars[i];
+    return NULL;
+}
+
+/* The environment, exact name first and then ignoring ASCII case, as
+ * pydantic-settings matched names. */
+static const char *env_get(const char *name)
+{
+    const char *v = getenv(name);
+    if (v)
+        return v;
+    size_t n = strlen(name);
+    for (char **e = environ; e && *e; e++) {
+        const char *eq = strchr(*e, '=');
+        if (eq && (size_t)(eq - *e) == n && mt_str_ieq((struct mt_str){*e, n}, name))
+            return eq + 1;
+    }
+    return NULL;
+}
+
+/* For ${NAME} in .env files: only the exact name, like a shell. */
+static const char *env_lookup(const char *name, void *ctx)
+{
+    (void)ctx;
+    return getenv(name);
+}
+
+/* An origin is one word without white space, quotes or commas. */
+static bool origin_ok(struct mt_str o)
+{
+    if (o.len == 0)
+        return false;
+    for (size_t i = 0; i < o.len; i++) {
+        unsigned char c = (unsigned char)o.p[i];
+        if (c <= 0x20 || c == 0x7f || c == '"' || c == '\'' || c == ',')
+            return false;
+    }
+    return true;
+}
+
+static void list_free(char **items)
+{
+    for (size_t i = 0; items && items[i]; i++)
+        free(items[i]);
+    free(items);
+}
+
+static void list_add(char ***items, size_t *n, struct mt_str s)
+{
+    *items = mt_xrealloc(*items, (*n + 2) * sizeof(**items));
+    (*items)[*n] = mt_xstrndup(s.p, s.len);
+    (*items)[++*n] = NULL;
+}
+
+/* CORS_ORIGINS: ["http://a","http://b"] (what pydantic-settings read) or
+ * http://a,http://b (what the Python service's example file showed). */
+static int parse_list(const char *text, char ***out, size_t *n_out, struct mt_err *err)
+{
+    char q[MT_QUOTE_SIZE];
+    struct mt_str all = mt_str_trim(mt_str_c(text));
+    char **items = mt_xcalloc(1, sizeof(*items));
+    size_t n = 0;
+    if (all.len && all.p[0] == '[') {
+        json_error_t jerr;
+        json_t *j = json_loadb(all.p, all.len, 0, &jerr);
+        bool ok = j && json_is_array(j);
+        for (size_t i = 0; ok && i < json_array_size(j); i++) {
+            json_t *e = json_array_get(j, i);
+            struct mt_str s = {json_string_value(e), json_string_length(e)};
+            ok = json_is_string(e) && origin_ok(s);
+            if (ok)
+                list_add(&items, &n, s);
+        }
+        json_decref(j);
+        if (!ok)
+            goto bad;
+    } else {
+        size_t i = 0;
+        while (i < all.len) {
+            size_t start = i;
+            while (i < all.len && all.p[i] != ',')
+                i++;
+            struct mt_str s = mt_str_trim((struct mt_str){all.p + start, i - start});
+            i++;
+            if (s.len == 0)
+                continue;
+            if (!origin_ok(s))
+                goto bad;
+            list_add(&items, &n, s);
+        }
+    }
+    *out = items;
+    *n_out = n;
+    return 0;
+bad:
+    list_free(items);
+    return mt_fail(err, MT_EINVAL,
+                   "expected a JSON list of origins like [\"http://a\",\"http://b\"] or a "
+                   "comma-separated list, got %s",
+                   mt_quote(q, sizeof(q), text, strlen(text)));
+}
+
+/* Parses text as v's type into cfg. On failure cfg's field is unchanged and
+ * err says what was expected (without the variable's name). */
+static int set_value(struct mt_config *cfg, const struct var *v, const char *text,
+                     struct mt_err *err)
+{
+    char q[MT_QUOTE_SIZE];
+    struct mt_str t = mt_str_trim(mt_str_c(text));
+    void *f = field(cfg, v);
+    switch (v->type) {
+    case T_STRING: {
+        if (v->required && *text == '\0')
+            return mt_fail(err, MT_EINVAL, "must not be empty");
+        char **s = f;
+        free(*s);
+        *s = mt_xstrdup(text);
+        return 0;
+    }
+    case T_BOOL:
+        return mt_parse_bool(t.p, t.len, (bool *)f, err);
+    case T_INT:
+    case T_INT64: {
+        int64_t x;
+        if (mt_parse_i64(t.p, t.len, v->min, v->max, &x, err) < 0)
+            return -1;
+        if (v->type == T_INT)
+            *(int *)f = (int)x;
+        else
+            *(int64_t *)f = x;
+        return 0;
+    }
+    case T_LOG_LEVEL: {
+        char *s = mt_xstrndup(t.p, t.len);
+        int l = mt_log_level_parse(s);
+        free(s);
+        if (l < 0)
+            return mt_fail(err, MT_EINVAL, "expected debug, info, warning, error or off, got %s",
+                           mt_quote(q, sizeof(q), text, strlen(text)));
+        *(enum mt_log_level *)f = (enum mt_log_level)l;
+        return 0;
+    }
+    case T_LOG_FORMAT: {
+        char *s = mt_xstrndup(t.p, t.len);
+        int l = mt_log_format_parse(s);
+        free(s);
+        if (l < 0)
+            return mt_fail(err, MT_EINVAL, "expected text or json, got %s",
+                           mt_quote(q, sizeof(q), text, strlen(text)));
+        *(enum mt_log_format *)f = (enum mt_log_format)l;
+        return 0;
+    }
+    case T_LIST: {
+        char **items = NULL;
+        size_t n = 0;
+        if (parse_list(text, &items, &n, err) < 0)
+            return -1;
+        list_free(*(char ***)f);
+        *(char ***)f = items;
+        *(size_t *)((char *)cfg + v->count_offset) = n;
+        return 0;
+    }
+    }
+    return mt_fail(err, MT_EINTERNAL, "unknown type");
+}
+
+/* Names the variable and where its value came from in err. */
+static int blame(struct mt_err *err, const struct var *v, const struct raw *r)
+{
+    /* Only the emptiness check can fail for a secret string, and it quotes
+     * nothing; anything else would, so it is dropped. */
+    if (v->secret && v->type != T_STRING)
+        err->msg[0] = '\0';
+    switch (r->source) {
+    case MT_SRC_DEFAULT:
+        err->code = MT_EINTERNAL;
+        return mt_err_wrap(err, "invalid built-in default of %s", v->name);
+    case MT_SRC_DOTENV:
+        return mt_err_wrap(err, "invalid %s in %s line %d", v->name, r->file, r->line);
+    case MT_SRC_ENV:
+        return mt_err_wrap(err, "invalid %s in the environment", v->name);
+    case MT_SRC_FLAG:
+        break;
+    }
+    char flag[64];
+    size_t i = 0;
+    for (; v->name[i] && i < sizeof(flag) - 1; i++)
+        flag[i] = v->name[i] == '_' ? '-' : (char)tolower((unsigned char)v->name[i]);
+    flag[i] = '\0';
+    return mt_err_wrap(err, "invalid %s given as --%s", v->name, flag);
+}
+
+void mt_config_release(struct mt_config *cfg)
+{
+    for (size_t i = 0; i < MT_ARRAY_LEN(vars); i++) {
+        const struct var *v = &vars[i];
+        if (v->type == T_STRING) {
+            char **s = field(cfg, v);
+            free(*s);
+            *s = NULL;
+        } else if (v->type == T_LIST) {
+            char ***l = field(cfg, v);
+            list_free(*l);
+            *l = NULL;
+        }
+    }
+    free(cfg->dotenv_path);
+    cfg->dotenv_path = NULL;
+}
+
+/* Sets every variable from raws[i]; on failure releases cfg. */
+static int apply(struct mt_config *cfg, const struct raw *raws, struct mt_err *err)
+{
+    for (size_t i = 0; i < MT_ARRAY_LEN(vars); i++) {
+        if (set_value(cfg, &vars[i], raws[i].text, err) < 0) {
+            blame(err, &vars[i], &raws[i]);
+            mt_config_release(cfg);
+            return -1;
+        }
+        cfg->source[i] = (unsigned char)raws[i].source;
+    }
+    return 0;
+}
+
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes a URL part into a new string; a stray % stays as it is. */
+static char *pct_decode(const char *s, size_t len)
+{
+    char *out = mt_xmalloc(len + 1);
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        int hi = s[i] == '%' && i + 2 < len ? hex_digit(s[i + 1]) : -1;
+        int lo = hi >= 0 ? hex_digit(s[i + 2]) : -1;
+        if (lo >= 0) {
+            out[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else {
+            out[o++] = s[i];
+        }
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* Where the password of a URL's user-info lies: [*start, *end). The user-info
+ * ends at the last '@' before the query, or, when a password holds an
+ * unencoded '?', at the last '@' of all: masking too much is harmless. */
+static bool url_password_span(const char *url, size_t *start, size_t *end)
+{
+    const char *sep = strstr(url, "://");
+    if (!sep)
+        return false;
+    const char *auth = sep + 3;
+    const char *query = strchr(auth, '?');
+    const char *at = NULL;
+    for (const char *c = auth; *c && (!query || c < query); c++)
+        if (*c == '@')
+            at = c;
+    if (!at)
+        at = strrchr(auth, '@');
+    if (!at)
+        return false;
+    for (const char *c = auth; c < at; c++) {
+        if (*c == '/')
+            return false;
+        if (*c == ':') {
+            *start = (size_t)(c + 1 - url);
+            *end = (size_t)(at - url);
+            return *end > *start;
+        }
+    }
+    return false;
+}
+
+/* Where a password=... query parameter's value lies, searching from *pos. */
+static bool query_password_span(const char *url, size_t *pos, size_t *start, size_t *end)
+{
+    static const char key[] = "password=";
+    for (const char *c = strstr(url + *pos, key); c; c = strstr(c + 1, key)) {
+        if (c == url || (c[-1] != '?' && c[-1] != '&'))
+            continue;
+        *start = (size_t)(c - url) + strlen(key);
+        size_t e = *start;
+        while (url[e] && url[e] != '&' && url[e] != '#')
+            e++;
+        *end = e;
+        *pos = e;
+        return true;
+    }
+    return false;
+}
+
+char *mt_config_mask_url(const char *url)
+{
+    struct mt_buf b;
+    mt_buf_init(&b, 0);
+    size_t done = 0, s, e;
+    if (url_password_span(url, &s, &e)) {
+        mt_buf_add(&b, url, s);
+        mt_buf_adds(&b, "***");
+        done = e;
+    }
+    size_t pos = done;
+    while (query_password_span(url, &pos, &s, &e)) {
+        if (s < done)
+            continue;
+        mt_buf_add(&b, url + done, s - done);
+        mt_buf_adds(&b, "***");
+        done = e;
+    }
+    mt_buf_adds(&b, url + done);
+    return mt_buf_detach(&b, NULL);
+}
+
+/* A password as written in the URL and percent-decoded, as a driver's error
+ * message might show it. */
+static void add_url_secret(const char *p, size_t len)
+{
+    char *raw = mt_xstrndup(p, len);
+    char *decoded = pct_decode(p, len);
+    mt_log_add_secret(raw);
+    mt_log_add_secret(decoded);
+    free(raw);
+    free(decoded);
+}
+
+/* Tells the log what it must never print. */
+static void register_secrets(const struct mt_config *cfg)
+{
+    for (size_t i = 0; i < MT_ARRAY_LEN(vars); i++) {
+        const struct var *v = &vars[i];
+        if (v->type != T_STRING)
+            continue;
+        const char *val = *(char *const *)cfield(cfg, v);
+        if (v->secret)
+            mt_log_add_secret(val);
+        if (!v->url)
+            continue;
+        size_t pos = 0, s, e;
+        if (url_password_span(val, &s, &e))
+            add_url_secret(val + s, e - s);
+        while (query_password_span(val, &pos, &s, &e))
+            add_url_secret(val + s, e - s);
+    }
+}
+
+static void defaults(struct raw *raws)
+{
+    for (size_t i = 0; i < MT_ARRAY_LEN(vars); i++)
+        raws[i] = (struct raw){.text = vars[i].def, .source = MT_SRC_DEFAULT};
+}
+
+void mt_config_load_defaults(struct mt_config *cfg)
+{
+    struct raw raws[MT_ARRAY_LEN(vars)];
+    struct mt_err err = {0};
+    memset(cfg, 0, sizeof(*cfg));
+    defaults(raws);
+    if (apply(cfg, raws, &err) < 0) {
+        /* Only a broken table gets here; the unit tests load the defaults. */
+        fprintf(stderr, "meditrack: %s\n", err.msg);
+        abort();
+    }
+}
+
+/* The last override for name, or NULL. */
+static const char *override_for(const char *name, const struct mt_config_override *ov, size_t n_ov)
+{
+    for (size_t k = n_ov; k > 0; k--)
+        if (strcmp(ov[k - 1].name, name) == 0)
+            return ov[k - 1].value;
+    return NULL;
+}
+
+/* Reads the .env file: ENV_FILE (flag or environment) names one that must
+ * exist; otherwise ./.env is read when it is there. */
+static int read_dotenv(const struct mt_config_override *ov, size_t n_ov, struct mt_dotenv *d,
+                       char **path_out, struct mt_err *err)
+{
+    const char *named = override_for("ENV_FILE", ov, n_ov);
+    if (!named)
+        named = env_get("ENV_FILE");
+    bool explicit = named && *named;
+    const char *path = explicit ? named : "./.env";
+    struct mt_err e2 = {0};
+    if (mt_dotenv_read(path, env_lookup, NULL, d, &e2) < 0) {
+        if (!explicit && e2.code == MT_ENOTFOUND) {
+            *path_out = NULL;
+            return 0;
+        }
+        *err = e2;
+        if (explicit && e2.code == MT_ENOTFOUND)
+            return mt_fail(err, MT_EINVAL, "ENV_FILE names %s, which does not exist", path);
+        return mt_err_wrap(err, "invalid .env file");
+    }
+    *path_out = mt_xstrdup(path);
+    return 0;
+}
+
+int mt_config_load(struct mt_config *cfg, const struct mt_config_override *ov, size_t n_ov,
+                   struct mt_err *err)
+{
+    for (size_t k = 0; k < n_ov; k++)
+        if (!find_var(ov[k].name))
+            return mt_fail(err, MT_EINVAL, "unknown configuration variable %s", ov[k].name);
+
+    struct mt_dotenv d = {0};
+    char *dotenv_path = NULL;
+    if (read_dotenv(ov, n_ov, &d, &dotenv_path, err) < 0)
+        return -1;
+
+    struct raw raws[MT_ARRAY_LEN(vars)];
+    defaults(raws);
+    for (size_t i = 0; i < MT_ARRAY_LEN(vars); i++) {
+        const struct var *v = &vars[i];
+        const struct mt_dotenv_entry *e =
+            dotenv_path && v->offset != FIELD(env_file) ? mt_dotenv_find(&d, v->name) : NULL;
+        const char *env = env_get(v->name);
+        const char *flag = override_for(v->name, ov, n_ov);
+        if (e)
+            raws[i] = (struct raw){e->value, MT_SRC_DOTENV, e->line, dotenv_path};
+        if (env)
+            raws[i] = (struct raw){env, MT_SRC_ENV, 0, NULL};
+        if (flag)
+            raws[i] = (struct raw){flag, MT_SRC_FLAG, 0, NULL};
+    }
+
+    memset(cfg, 0, sizeof(*cfg));
+    int rc = apply(cfg, raws, err);
+    if (dotenv_path)
+        mt_dotenv_release(&d);
+    if (rc < 0) {
+        free(dotenv_path);
+        return -1;
+    }
+    cfg->dotenv_path = dotenv_path;
+    register_secrets(cfg);
+    return 0;
+}
+
+/* "DATABASE_URL" -> "database-url". */
+static void flag_of(const struct var *v, char *out, size_t cap)
+{
+    size_t i = 0;
+    for (; v->name[i] && i < cap - 1; i++)
+        out[i] = v->name[i] == '_' ? '-' : (char)tolower((unsigned char)v->name[i]);
+    out[i] = '\0';
+}
+
+const char *mt_config_flag_name(const char *flag)
+{
+    if (strncmp(flag, "--", 2) != 0)
+        return NULL;
+    for (size_t i = 0; i < MT_ARRAY_LEN(vars); i++) {
+        char f[64];
+        flag_of(&vars[i], f, sizeof(f));
+        if (!vars[i].no_flag && strcmp(flag + 2, f) == 0)
+            return vars[i].name;
+    }
+    return NULL;
+}
+
+bool mt_config_is_bool(const char *name)
+{
+    const struct var *v = find_var(name);
+    return v && v->type == T_BOOL;
+}
+
+/* Writes value so that the .env reader gives it back: bare when it is one
+ * plain word, in single quotes when possible, else in double quotes. */
+static void put_value(FILE *out, const char *s)
+{
+    bool plain = true, has_single = false;
+    for (const char *c = s; *c; c++) {
+        if (strchr(" \t\r\n#\"'\\$", *c))
+            plain = false;
+        if (*c == '\'' || *c == '\n' || *c == '\r')
+            has_single = true;
+    }
+    if (plain) {
+        fputs(s, out);
+    } else if (!has_single) {
+        fprintf(out, "'%s'", s);
+    } else {
+        fputc('"', out);
+        for (const char *c = s; *c; c++) {
+            if (*c == '\n')
+                fputs("\\n", out);
+            else if (*c == '\r')
+                fputs("\\r", out);
+            else if (*c == '"' || *c == '\\')
+                fprintf(out, "\\%c", *c);
+            else
+                fputc(*c, out);
+        }
+        fputc('"', out);
+    }
+}
+
+/* The effective value of v as text; the caller frees it. */
+static char *value_text(const struct mt_config *cfg, const struct var *v)
+{
+    const void *f = cfield(cfg, v);
+    switch (v->type) {
+    case T_STRING: {
+        const char *s = *(char *const *)f;
+        if (v->secret)
+            return mt_xstrdup("***");
+        return v->url ? mt_config_mask_url(s) : mt_xstrdup(s);
+    }
+    case T_BOOL:
+        return mt_xstrdup(*(const bool *)f ? "true" : "false");
+    case T_INT:
+        return mt_xasprintf("%d", *(const int *)f);
+    case T_INT64:
+        return mt_xasprintf("%lld", (long long)*(const int64_t *)f);
+    case T_LOG_LEVEL:
+        return mt_xstrdup(mt_log_level_name(*(const enum mt_log_level *)f));
+    case T_LOG_FORMAT:
+        return mt_xstrdup(mt_log_format_name(*(const enum mt_log_format *)f));
+    case T_LIST: {
+        struct mt_buf b;
+        mt_buf_init(&b, 0);
+        char *const *items = *(char **const *)f;
+        for (size_t i = 0; items && items[i]; i++) {
+            if (i)
+                mt_buf_addc(&b, ',');
+            mt_buf_adds(&b, items[i]);
+        }
+        return mt_buf_detach(&b, NULL);
+    }
+    }
+    return mt_xstrdup("");
+}
+
+void mt_config_print(const struct mt_config *cfg, FILE *out)
+{
+    fprintf(out, "# meditrack configuration (after each value: where it came from)\n");
+    if (cfg->dotenv_path)
+        fprintf(out, "# .env file read: %s\n", cfg->dotenv_path);
+    else
+        fprintf(out, "# .env file read: none\n");
+    for (size_t i = 0; i < MT_ARRAY_LEN(vars); i++) {
+        const struct var *v = &vars[i];
+        char *text = value_text(cfg, v);
+        fprintf(out, "%s=", v->name);
+        put_value(out, text);
+        unsigned src = cfg->source[i];
+        fprintf(out, "  # %s", src < MT_ARRAY_LEN(source_names) ? source_names[src] : "?");
+        if (v->secret && src == MT_SRC_DEFAULT)
+            fprintf(out, " (development value: set your own)");
+        fputc('\n', out);
+        free(text);
+    }
+}
+
+static void print_accepts(const struct var *v, FILE *out)
+{
+    switch (v->type) {
+    case T_STRING:
+        fputs(v->required ? "any non-empty text" : "any text", out);
+        break;
+    case T_BOOL:
+        fputs("true or false (also 1/0, yes/no, on/off)", out);
+        break;
+    case T_INT:
+    case T_INT64:
+        fprintf(out, "an integer from %lld to %lld", (long long)v->min, (long long)v->max);
+        break;
+    case T_LOG_LEVEL:
+        fputs("debug, info, warning, error or off", out);
+        break;
+    case T_LOG_FORMAT:
+        fputs("text or json", out);
+        break;
+    case T_LIST:
+        fputs("a JSON list [\"http://a\",\"http://b\"] or a comma-separated list", out);
+        break;
+    }
+}
+
+void mt_config_print_help(FILE *out)
+{
+    fprintf(out, "Configuration variables. Each takes, lowest precedence first, its built-in\n"
+                 "default, a value from the .env file (./.env, or the file ENV_FILE names),\n"
+                 "the environment, and the command-line flag shown (--flag VALUE or\n"
+                 "--flag=VALUE). A .env entry never overrides a variable that is really set.\n"
+                 "A bad value stops the program with exit status 3.\n");
+    for (size_t i = 0; i < MT_ARRAY_LEN(vars); i++) {
+        const struct var *v = &vars[i];
+        char flag[64];
+        flag_of(v, flag, sizeof(flag));
+        fprintf(out, "\n%s", v->name);
+        if (!v->no_flag)
+            fprintf(out, "  (--%s)", flag);
+        if (v->secret)
+            fprintf(out, "  [secret: shown as ***]");
+        fprintf(out, "\n    %s\n    accepts: ", v->help);
+        print_accepts(v, out);
+        fprintf(out, "; default: %s\n", *v->def ? v->def : "(empty)");
+    }
+}

@@ -1,0 +1,147 @@
+/* The effective configuration, read and validated once at start-up from, lowest
+ * first: built-in defaults, a .env file (./.env or $ENV_FILE), the process
+ * environment, and command-line flags. Every variable is declared once in the
+ * table in config.c (name, type, default, bounds, secret flag, help). Nothing
+ * outside config.c (and the .env reader in dotenv.c, which it drives) calls
+ * getenv(). Owned by core; `meditrack config --list` prints the table. */
+#ifndef MT_CORE_CONFIG_H
+#define MT_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/err.h"
+#include "core/log.h"
+
+/* Where a value came from, lowest precedence first. */
+enum mt_config_source { MT_SRC_DEFAULT, MT_SRC_DOTENV, MT_SRC_ENV, MT_SRC_FLAG };
+
+/* Upper bound on the number of variables in the table (checked at compile
+ * time in config.c). */
+#define MT_CONFIG_MAX_VARS 64
+
+struct mt_config {
+    /* Reference settings (same names and defaults as the Python service). */
+    char *database_url;  /* DATABASE_URL */
+    char *environment;   /* ENVIRONMENT */
+    bool debug;          /* DEBUG */
+    char **cors_origins; /* CORS_ORIGINS, parsed; NULL-terminated array */
+    size_t n_cors_origins;
+    int timezone_offset; /* TIMEZONE_OFFSET, minutes, JavaScript sign (300 = UTC-5) */
+    char *secret_key;    /* SECRET_KEY (secret) */
+    char *project_name;  /* PROJECT_NAME */
+    char *version;       /* VERSION (reported API version, "1.0.0") */
+
+    /* Server. */
+    char *host;                    /* HOST */
+    int port;                      /* PORT */
+    enum mt_log_level log_level;   /* LOG_LEVEL */
+    enum mt_log_format log_format; /* LOG_FORMAT */
+    char *static_dir;              /* STATIC_DIR ("" = no static files) */
+    int http_threads;              /* HTTP_THREADS */
+    int db_pool_size;              /* DB_POOL_SIZE */
+    int64_t max_body_bytes;        /* MAX_BODY_BYTES */
+    int max_connections;           /* MAX_CONNECTIONS */
+    int max_connections_per_ip;    /* MAX_CONNECTIONS_PER_IP */
+    int connection_timeout;        /* CONNECTION_TIMEOUT, seconds of inactivity */
+    int request_deadline;          /* REQUEST_DEADLINE, seconds for a whole request */
+    int shutdown_grace;            /* SHUTDOWN_GRACE, seconds to finish in-flight requests */
+
+    /* Start-up sequence and migrations. */
+    bool auto_migrate;          /* AUTO_MIGRATE */
+    int db_wait_attempts;       /* DB_WAIT_ATTEMPTS */
+    int db_wait_interval;       /* DB_WAIT_INTERVAL, seconds */
+    bool db_create;             /* DB_CREATE */
+    int migrate_lock_timeout;   /* MIGRATE_LOCK_TIMEOUT, seconds */
+    bool backup_before_migrate; /* BACKUP_BEFORE_MIGRATE */
+    bool seed_on_empty;         /* SEED_ON_EMPTY */
+    bool seed_demo_data;        /* SEED_DEMO_DATA */
+    char *migrations_dir;       /* MIGRATIONS_DIR: "" = the revisions embedded in the binary */
+
+    /* Where the values came from. */
+    char *env_file;                           /* ENV_FILE: "" = ./.env if it exists */
+    char *dotenv_path;                        /* the .env file actually read, NULL if none */
+    unsigned char source[MT_CONFIG_MAX_VARS]; /* enum mt_config_source, by table index */
+};
+
+/* One command-line override, NAME=VALUE, as gathered by the CLI from flags
+ * such as --port 8001 or --database-url=... (flag = variable name in lower
+ * case with dashes). */
+struct mt_config_override {
+    const char *name;
+    const char *value;
+};
+
+/* Fills cfg from defaults, .env, environment, then overrides (later wins).
+ * On failure cfg needs no release and err names the variable and the accepted
+ * values. On success release with mt_config_release. The SECRET_KEY and the
+ * DATABASE_URL password are registered with mt_log_add_secret, so the log
+ * masks them from then on. */
+int mt_config_load(struct mt_config *cfg, const struct mt_config_override *ov, size_t n_ov,
+                   struct mt_err *err);
+/* Fills cfg with the built-in defaults only (no .env, no environment, no
+ * flags), e.g. for `meditrack <command> --help` when the real configuration is
+ * invalid. Cannot fail; release with mt_config_release. */
+void mt_config_load_defaults(struct mt_config *cfg);
+void mt_config_release(struct mt_config *cfg);
+
+/* Maps a flag like "--database-url" (without value) to its variable name
+ * ("DATABASE_URL"); returns NULL when no variable has that flag. VERSION has
+ * no flag, since --version asks for the program's version. Static storage. */
+const char *mt_config_flag_name(const char *flag);
+/* True when the variable is a boolean, so that a bare flag (--debug) can
+ * mean true. */
+bool mt_config_is_bool(const char *name);
+
+/* Prints NAME=value lines, one per variable, each followed by "# default",
+ * "# .env", "# env" or "# flag". Secrets and the DATABASE_URL password are
+ * shown as ***. The output is itself a valid .env file (but for the masks). */
+void mt_config_print(const struct mt_config *cfg, FILE *out);
+
+/* Prints the table as help text (name, flag, accepted values, default,
+ * description). */
+void mt_config_print_help(FILE *out);
+
+/* Returns a malloc'ed copy of a database URL with the password (in the
+ * user-info part or a password= query parameter) replaced by ***; the caller
+ * frees it. Works on any text; when unsure where the password ends it masks
+ * more, never less. The db layer's db_url_masked does the same for parsed
+ * URLs; this one keeps core independent of db. */
+char *mt_config_mask_url(const char *url);
+
+/* .env files (dotenv.c), in the syntax of python-dotenv, which the Python
+ * service read: KEY=VALUE lines, optional `export `, blank lines and # comments,
+ * single quotes (literal, may span lines), double quotes (backslash escapes,
+ * may span lines), unquoted values ending at a ` #` comment, and ${NAME} or
+ * ${NAME:-default} expanded in unquoted and double-quoted values from lookup
+ * first, then from earlier entries of the file. */
+struct mt_dotenv_entry {
+    char *key;
+    char *value;
+    int line;
+};
+
+struct mt_dotenv {
+    struct mt_dotenv_entry *entries;
+    size_t n;
+};
+
+/* Looks up a variable for ${NAME} expansion; returns NULL when it is unset. */
+typedef const char *(*mt_env_lookup_fn)(const char *name, void *ctx);
+
+/* Parses len bytes of .env text; label names the file in errors ("./.env
+ * line 3: ..."), which never quote values since they may be secrets. lookup
+ * may be NULL. On success release out with mt_dotenv_release. */
+int mt_dotenv_parse(const char *text, size_t len, const char *label, mt_env_lookup_fn lookup,
+                    void *ctx, struct mt_dotenv *out, struct mt_err *err);
+/* Reads and parses the file at path. A missing file fails with MT_ENOTFOUND,
+ * any other read problem with MT_EINVAL. */
+int mt_dotenv_read(const char *path, mt_env_lookup_fn lookup, void *ctx, struct mt_dotenv *out,
+                   struct mt_err *err);
+/* The last entry for key (exact name first, then ignoring ASCII case, as
+ * pydantic-settings did), or NULL. Borrowed from d. */
+const struct mt_dotenv_entry *mt_dotenv_find(const struct mt_dotenv *d, const char *key);
+void mt_dotenv_release(struct mt_dotenv *d);
+
+#endif

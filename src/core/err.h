@@ -1,0 +1,62 @@
+/* One error type for the whole program, and the checked allocation and size
+ * helpers every module uses. Fallible functions return 0 / -1 (or a pointer /
+ * NULL) and fill a caller-provided struct mt_err, which is left untouched on
+ * success. */
+#ifndef MT_CORE_ERR_H
+#define MT_CORE_ERR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum mt_code {
+    MT_OK = 0,
+    MT_EINVAL,    /* bad input from a user or a client */
+    MT_ENOTFOUND, /* the thing asked for does not exist */
+    MT_ECONFLICT, /* a business rule or state refuses the operation */
+    MT_ELIMIT,    /* a size or count limit was hit */
+    MT_EDB,       /* hard database error */
+    MT_EDB_RETRY, /* deadlock, serialization failure, SQLITE_BUSY: safe to rerun */
+    MT_EUNAVAIL,  /* the database (or another peer) cannot be reached yet */
+    MT_EAUTH,     /* authentication was refused: waiting cannot fix it */
+    MT_ENODB,     /* the server is up but the named database does not exist */
+    MT_EINTERNAL, /* a bug or an impossible state in our own code */
+};
+
+struct mt_err {
+    enum mt_code code;
+    char msg[256];
+};
+
+/* Fills err (if not NULL) with code and a printf-formatted message; returns -1
+ * so that callers can write `return mt_fail(err, ...)`. */
+int mt_fail(struct mt_err *err, enum mt_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Prefixes an existing message: "context: old message". Keeps the code.
+ * Returns -1. */
+int mt_err_wrap(struct mt_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Resets err to MT_OK with an empty message. */
+void mt_err_clear(struct mt_err *err);
+
+/* Short lower-case name of a code, e.g. "not found". Static storage. */
+const char *mt_code_name(enum mt_code code);
+
+/* Allocation that logs and aborts on failure. Acceptable only because no
+ * request can choose an allocation size (body limit, arena ceiling). The
+ * results are freed with free(). */
+void *mt_xmalloc(size_t n);
+void *mt_xcalloc(size_t n, size_t size);
+void *mt_xrealloc(void *p, size_t n);
+char *mt_xstrdup(const char *s);
+char *mt_xstrndup(const char *s, size_t n);
+/* printf into a new malloc'ed string; caller frees. */
+char *mt_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Overflow-checked size arithmetic: false on overflow, *out untouched. */
+bool mt_size_add(size_t a, size_t b, size_t *out);
+bool mt_size_mul(size_t a, size_t b, size_t *out);
+
+#define MT_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif

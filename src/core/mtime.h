@@ -1,0 +1,88 @@
+/* The one rule for instants and days (docs: api.md, decision 3). Instants are
+ * microseconds since the Unix epoch in UTC; a day is the local calendar day
+ * given by a JavaScript-style timezone offset in minutes (300 = UTC-5, -600 =
+ * UTC+10), as the half-open UTC interval [local 00:00, next local 00:00).
+ * Also here: the text forms the database and the API use, and the lax date
+ * parsing of the reference's validation library (pydantic / speedate) so that
+ * our 422 answers match it. Owner: core. No allocation anywhere. */
+#ifndef MT_CORE_MTIME_H
+#define MT_CORE_MTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MT_USEC_PER_SEC INT64_C(1000000)
+#define MT_USEC_PER_DAY (INT64_C(86400) * MT_USEC_PER_SEC)
+/* Offsets are accepted strictly inside (-MT_TZ_LIMIT, MT_TZ_LIMIT) minutes. */
+#define MT_TZ_LIMIT 1440
+/* Buffer size that fits every text this module writes. */
+#define MT_TIME_BUF 40
+
+struct mt_date {
+    int year;  /* 1..9999 for every value this module produces from valid input */
+    int month; /* 1..12 */
+    int day;   /* 1..31 */
+};
+
+/* The current instant (CLOCK_REALTIME) with microseconds. */
+int64_t mt_now_us(void);
+
+/* Floor division and modulo (the result of mt_floor_mod has b's sign). */
+int64_t mt_floor_div(int64_t a, int64_t b);
+int64_t mt_floor_mod(int64_t a, int64_t b);
+
+/* Gregorian calendar. */
+bool mt_leap_year(int year);
+int mt_days_in_month(int year, int month);
+bool mt_date_valid(int year, int month, int day);
+/* Days since 1970-01-01 (negative before). */
+int64_t mt_date_to_days(struct mt_date d);
+struct mt_date mt_date_from_days(int64_t days);
+/* Compares two dates: <0, 0, >0. */
+int mt_date_cmp(struct mt_date a, struct mt_date b);
+
+/* The local calendar date of instant t in the zone tz_offset (JS sign). */
+struct mt_date mt_local_date(int64_t t_us, int tz_offset_min);
+/* The UTC instants bounding local day d: [*start, *end). */
+void mt_local_day(struct mt_date d, int tz_offset_min, int64_t *start_us, int64_t *end_us);
+/* The instant of local wall time d hh:mm in the zone tz_offset. */
+int64_t mt_local_to_instant(struct mt_date d, int hour, int minute, int tz_offset_min);
+
+/* "YYYY-MM-DDTHH:MM:SS[.ffffff]Z": the API's form. The fraction is printed,
+ * always with 6 digits, only when it is not zero. Returns buf. cap should be
+ * MT_TIME_BUF; a shorter buffer gets a truncated, NUL-terminated text. */
+char *mt_format_iso(int64_t t_us, char *buf, size_t cap);
+/* "YYYY-MM-DD HH:MM:SS[.ffffff]": the form bound to and read from the
+ * database (UTC, no designator). Returns buf. */
+char *mt_format_db(int64_t t_us, char *buf, size_t cap);
+/* "YYYY-MM-DD". Returns buf. */
+char *mt_format_date(struct mt_date d, char *buf, size_t cap);
+
+/* Reads a timestamp as a database returns it: "YYYY-MM-DD", optionally
+ * followed by 'T' or ' ' and "HH:MM[:SS[.f...]]" (any number of fraction
+ * digits, extra ones are dropped), optionally "Z" or "+HH[[:]MM]"/"-HH[[:]MM]".
+ * A value without a designator (legacy naive values) is taken as UTC. Returns
+ * 0, or -1 when s is not such a text (out untouched). */
+int mt_parse_timestamp(const char *s, size_t len, int64_t *out);
+/* Reads a strict "YYYY-MM-DD" (a valid date). Returns 0 or -1. */
+int mt_parse_date(const char *s, size_t len, struct mt_date *out);
+
+/* Lax date validation as the reference's API did it (pydantic's `date` type
+ * in lax mode, built on speedate). The result is one of: */
+enum mt_pydate {
+    MT_PYDATE_OK,      /* *out holds the date */
+    MT_PYDATE_PARSING, /* *reason holds speedate's message: "input is too short", ... */
+    MT_PYDATE_INEXACT, /* a datetime whose time is not 00:00:00 */
+};
+/* From a string: "YYYY-MM-DD"; a datetime "YYYY-MM-DD[T t _ space]HH:MM[:SS[.f]]
+ * [Z|±HH[:]MM]" with a zero time; a decimal integer or float read as a Unix
+ * timestamp (seconds, or milliseconds beyond 2e10) at exact midnight. *reason
+ * points to static storage. */
+enum mt_pydate mt_pydate_from_str(const char *s, size_t len, struct mt_date *out,
+                                  const char **reason);
+/* From a JSON number read as a Unix timestamp, as above. */
+enum mt_pydate mt_pydate_from_int(int64_t v, struct mt_date *out, const char **reason);
+enum mt_pydate mt_pydate_from_double(double v, struct mt_date *out, const char **reason);
+
+#endif

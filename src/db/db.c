@@ -1,0 +1,829 @@
+/* The dialect-independent half of the database layer: picks the driver for a
+ * URL, keeps each connection's statement cache, runs queries and scripts,
+ * wraps transactions (db_tx_run retries deadlocks and serialization
+ * failures), and turns the drivers' introspection queries into lists. The
+ * drivers (sqlite.c, postgres.c, mysql.c) do the talking to the servers. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "db/db_int.h"
+
+/* One line per dialect: supporting a new database means one driver file and
+ * one entry here. */
+static const struct db_driver *const drivers[] = {
+    [DB_SQLITE] = &db_sqlite_driver,
+    [DB_POSTGRES] = &db_postgres_driver,
+    [DB_MYSQL] = &db_mysql_driver,
+};
+
+enum {
+    CACHE_MAX = 512,     /* statements cached per connection; more run uncached */
+    TX_MAX_ATTEMPTS = 6, /* the first try and up to five retries */
+};
+
+struct db_param db_text(const char *s)
+{
+    if (!s)
+        return DB_NULL;
+    return DB_TEXTN(s, strlen(s));
+}
+
+/* ---- small helpers shared with the drivers ---- */
+
+void db_scrub(const struct db_conn *c, struct mt_err *err)
+{
+    if (!err || !c || !c->password || !*c->password)
+        return;
+    size_t plen = strlen(c->password);
+    char *hit = strstr(err->msg, c->password);
+    while (hit) {
+        char tmp[sizeof err->msg];
+        size_t head = (size_t)(hit - err->msg);
+        int n = snprintf(tmp, sizeof tmp, "%.*s***%s", (int)head, err->msg, hit + plen);
+        if (n < 0)
+            break;
+        memcpy(err->msg, tmp, sizeof tmp);
+        if (head + 3 >= strlen(err->msg))
+            break;
+        hit = strstr(err->msg + head + 3, c->password);
+    }
+}
+
+void db_format_double(double d, char *buf, size_t size)
+{
+    if (isnan(d)) {
+        snprintf(buf, size, "NaN");
+        return;
+    }
+    if (isinf(d)) {
+        snprintf(buf, size, "%s", d > 0 ? "Infinity" : "-Infinity");
+        return;
+    }
+    snprintf(buf, size, "%.15g", d);
+    if (strtod(buf, NULL) != d)
+        snprintf(buf, size, "%.17g", d);
+}
+
+static bool digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    }
+    return true;
+}
+
+size_t db_canon_timestamp(const char *in, size_t n, char *out)
+{
+    /* YYYY-MM-DD?HH:MM:SS */
+    if (n < 19 || !digits(in, 4) || in[4] != '-' || !digits(in + 5, 2) || in[7] != '-' ||
+        !digits(in + 8, 2) || (in[10] != ' ' && in[10] != 'T') || !digits(in + 11, 2) ||
+        in[13] != ':' || !digits(in + 14, 2) || in[16] != ':' || !digits(in + 17, 2))
+        return 0;
+    size_t i = 19, fdig = 0;
+    char frac[7] = "000000";
+    bool nonzero = false;
+    if (i < n && in[i] == '.') {
+        i++;
+        while (i < n && in[i] >= '0' && in[i] <= '9') {
+            if (fdig < 6) {
+                frac[fdig] = in[i];
+                nonzero = nonzero || in[i] != '0';
+            }
+            fdig++;
+            i++;
+        }
+        if (fdig == 0 || fdig > 9)
+            return 0;
+    }
+    size_t rest = n - i;
+    if (!(rest == 0 || (rest == 1 && in[i] == 'Z') ||
+          (rest == 3 && memcmp(in + i, "+00", 3) == 0) ||
+          (rest == 6 && memcmp(in + i, "+00:00", 6) == 0)))
+        return 0;
+    memcpy(out, in, 19);
+    out[10] = ' ';
+    size_t len = 19;
+    if (nonzero) {
+        out[len++] = '.';
+        memcpy(out + len, frac, 6);
+        len += 6;
+    }
+    out[len] = '\0';
+    return len;
+}
+
+int64_t db_text_to_i64(const char *s)
+{
+    if (!s)
+        return 0;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (end == s)
+        return 0;
+    if (errno == 0 && (*end == '\0' || (*end != '.' && *end != 'e' && *end != 'E')))
+        return (int64_t)v;
+    double d = strtod(s, NULL);
+    if (isnan(d))
+        return 0;
+    if (d >= 9223372036854775807.0)
+        return INT64_MAX;
+    if (d <= -9223372036854775808.0)
+        return INT64_MIN;
+    return (int64_t)d;
+}
+
+double db_text_to_double(const char *s)
+{
+    return s ? strtod(s, NULL) : 0.0;
+}
+
+static void lower_ascii(char *s)
+{
+    for (; s && *s; s++) {
+        if (*s >= 'A' && *s <= 'Z')
+            *s = (char)(*s - 'A' + 'a');
+    }
+}
+
+static void upper_ascii(char *s)
+{
+    for (; s && *s; s++) {
+        if (*s >= 'a' && *s <= 'z')
+            *s = (char)(*s - 'a' + 'A');
+    }
+}
+
+/* ---- connections ---- */
+
+int db_open(const struct db_url *u, struct db_conn **out, struct mt_err *err)
+{
+    if ((size_t)u->dialect >= MT_ARRAY_LEN(drivers) || !drivers[u->dialect])
+        return mt_fail(err, MT_EINVAL, "unsupported database dialect %d", (int)u->dialect);
+    struct db_conn *c = mt_xcalloc(1, sizeof *c);
+    c->drv = drivers[u->dialect];
+    c->label = db_url_label(u);
+    c->password = u->password ? mt_xstrdup(u->password) : NULL;
+    c->n_buckets = 64;
+    c->buckets = mt_xcalloc(c->n_buckets, sizeof *c->buckets);
+    if (c->drv->open(c, u, err) < 0) {
+        db_scrub(c, err);
+        c->drv = NULL;
+        db_close(c);
+        return -1;
+    }
+    *out = c;
+    return 0;
+}
+
+int db_open_url(const char *url, struct db_conn **out, struct mt_err *err)
+{
+    struct db_url u;
+    if (db_url_parse(url, &u, err) < 0)
+        return -1;
+    int rc = db_open(&u, out, err);
+    db_url_release(&u);
+    return rc;
+}
+
+static void stmt_free(struct db_stmt *st)
+{
+    if (st->impl)
+        st->conn->drv->finalize(st);
+    free(st->sql);
+    free(st);
+}
+
+void db_close(struct db_conn *c)
+{
+    if (!c)
+        return;
+    if (c->drv) {
+        for (size_t b = 0; b < c->n_buckets; b++) {
+            struct db_stmt *st = c->buckets[b];
+            while (st) {
+                struct db_stmt *next = st->next;
+                stmt_free(st);
+                st = next;
+            }
+        }
+        while (c->temps) {
+            struct db_stmt *next = c->temps->next;
+            stmt_free(c->temps);
+            c->temps = next;
+        }
+        c->drv->close(c);
+    }
+    free(c->buckets);
+    free(c->label);
+    if (c->password) {
+        memset(c->password, 0, strlen(c->password));
+        free(c->password);
+    }
+    free(c);
+}
+
+enum db_dialect db_conn_dialect(const struct db_conn *c)
+{
+    return c->drv->dialect;
+}
+
+bool db_transactional_ddl(const struct db_conn *c)
+{
+    return c->drv->transactional_ddl;
+}
+
+const char *db_impl_name(const struct db_conn *c)
+{
+    return c->drv->impl_name;
+}
+
+const char *db_conn_label(const struct db_conn *c)
+{
+    return c->label;
+}
+
+bool db_conn_broken(struct db_conn *c)
+{
+    return c->broken || c->drv->is_broken(c);
+}
+
+void db_conn_release_cursors(struct db_conn *c)
+{
+    for (size_t b = 0; b < c->n_buckets; b++) {
+        for (struct db_stmt *st = c->buckets[b]; st; st = st->next) {
+            if (st->active)
+                db_done(st);
+        }
+    }
+    while (c->temps)
+        db_done(c->temps);
+}
+
+/* ---- the statement cache ---- */
+
+static uint64_t hash_sql(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static void cache_grow(struct db_conn *c)
+{
+    size_t nb = c->n_buckets * 2;
+    struct db_stmt **b = mt_xcalloc(nb, sizeof *b);
+    for (size_t i = 0; i < c->n_buckets; i++) {
+        struct db_stmt *st = c->buckets[i];
+        while (st) {
+            struct db_stmt *next = st->next;
+            size_t k = (size_t)(st->hash % nb);
+            st->next = b[k];
+            b[k] = st;
+            st = next;
+        }
+    }
+    free(c->buckets);
+    c->buckets = b;
+    c->n_buckets = nb;
+}
+
+/* Finds or prepares the statement for sql. A cached statement whose cursor
+ * is still open is not reused: a temporary one is prepared instead, so that
+ * nested queries of the same text work. */
+static int stmt_get(struct db_conn *c, const char *sql, struct db_stmt **out, struct mt_err *err)
+{
+    uint64_t h = hash_sql(sql);
+    size_t k = (size_t)(h % c->n_buckets);
+    bool busy = false;
+    for (struct db_stmt *st = c->buckets[k]; st; st = st->next) {
+        if (st->hash == h && strcmp(st->sql, sql) == 0) {
+            if (!st->active) {
+                *out = st;
+                return 0;
+            }
+            busy = true;
+            break;
+        }
+    }
+    struct db_stmt *st = mt_xcalloc(1, sizeof *st);
+    st->conn = c;
+    st->sql = mt_xstrdup(sql);
+    st->hash = h;
+    st->temp = busy || c->n_cached >= CACHE_MAX;
+    if (c->drv->prepare(st, err) < 0) {
+        stmt_free(st);
+        return -1;
+    }
+    if (st->temp) {
+        st->next = c->temps;
+        c->temps = st;
+    } else {
+        if (c->n_cached >= c->n_buckets)
+            cache_grow(c);
+        k = (size_t)(h % c->n_buckets);
+        st->next = c->buckets[k];
+        c->buckets[k] = st;
+        c->n_cached++;
+    }
+    *out = st;
+    return 0;
+}
+
+static void temp_unlink(struct db_stmt *st)
+{
+    struct db_stmt **pp = &st->conn->temps;
+    while (*pp && *pp != st)
+        pp = &(*pp)->next;
+    if (*pp)
+        *pp = st->next;
+}
+
+void db_done(struct db_stmt *st)
+{
+    if (!st)
+        return;
+    st->conn->drv->reset(st);
+    st->active = false;
+    if (st->temp) {
+        temp_unlink(st);
+        stmt_free(st);
+    }
+}
+
+int db_query(struct db_conn *c, const char *sql, const struct db_param *params, size_t n,
+             struct db_stmt **out, struct mt_err *err)
+{
+    struct db_stmt *st;
+    if (out)
+        *out = NULL;
+    if (stmt_get(c, sql, &st, err) < 0) {
+        db_scrub(c, err);
+        return -1;
+    }
+    st->active = true;
+    if (c->drv->execute(st, params, n, err) < 0) {
+        db_scrub(c, err);
+        db_done(st);
+        return -1;
+    }
+    if (out) {
+        *out = st;
+        return 0;
+    }
+    int rc = db_next(st, err);
+    while (rc == 1)
+        rc = db_next(st, err);
+    db_done(st);
+    return rc < 0 ? -1 : 0;
+}
+
+int db_next(struct db_stmt *st, struct mt_err *err)
+{
+    int rc = st->conn->drv->step(st, err);
+    if (rc < 0)
+        db_scrub(st->conn, err);
+    return rc;
+}
+
+int db_col_count(struct db_stmt *st)
+{
+    return st->conn->drv->col_count(st);
+}
+
+static bool col_ok(struct db_stmt *st, int i)
+{
+    return st && i >= 0 && i < st->conn->drv->col_count(st);
+}
+
+const char *db_col_name(struct db_stmt *st, int i)
+{
+    return col_ok(st, i) ? st->conn->drv->col_name(st, i) : NULL;
+}
+
+bool db_col_null(struct db_stmt *st, int i)
+{
+    return !col_ok(st, i) || st->conn->drv->col_null(st, i);
+}
+
+int64_t db_col_int(struct db_stmt *st, int i)
+{
+    if (db_col_null(st, i))
+        return 0;
+    return st->conn->drv->col_int(st, i);
+}
+
+double db_col_double(struct db_stmt *st, int i)
+{
+    if (db_col_null(st, i))
+        return 0.0;
+    return st->conn->drv->col_double(st, i);
+}
+
+const char *db_col_text(struct db_stmt *st, int i, size_t *len)
+{
+    if (db_col_null(st, i)) {
+        if (len)
+            *len = 0;
+        return NULL;
+    }
+    size_t n = 0;
+    const char *p = st->conn->drv->col_text(st, i, &n);
+    if (len)
+        *len = n;
+    return p;
+}
+
+int64_t db_changes(struct db_conn *c)
+{
+    return c->drv->changes(c);
+}
+
+int64_t db_last_insert_id(struct db_conn *c, struct mt_err *err)
+{
+    int64_t id = 0;
+    if (c->drv->last_insert_id(c, &id, err) < 0) {
+        db_scrub(c, err);
+        return -1;
+    }
+    return id;
+}
+
+int db_exec(struct db_conn *c, const char *sql, struct mt_err *err)
+{
+    struct db_strlist stmts;
+    if (db_split_sql(sql, &stmts, err) < 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < stmts.n && rc == 0; i++) {
+        rc = c->drv->exec(c, stmts.items[i], err);
+        if (rc < 0) {
+            db_scrub(c, err);
+            if (stmts.n > 1) {
+                /* Name the statement so a failing migration is easy to find. */
+                const char *s = stmts.items[i];
+                size_t n = strcspn(s, "\n");
+                mt_err_wrap(err, "statement %zu of %zu (\"%.*s%s\")", i + 1, stmts.n,
+                            (int)(n > 60 ? 60 : n), s, n > 60 ? "..." : "");
+            }
+        }
+    }
+    db_strlist_free(&stmts);
+    return rc;
+}
+
+/* ---- shorthands ---- */
+
+int db_query_int(struct db_conn *c, const char *sql, const struct db_param *params, size_t n,
+                 int64_t *out, bool *found, struct mt_err *err)
+{
+    struct db_stmt *st;
+    if (found)
+        *found = false;
+    if (db_query(c, sql, params, n, &st, err) < 0)
+        return -1;
+    int rc = db_next(st, err);
+    if (rc == 1 && !db_col_null(st, 0)) {
+        *out = db_col_int(st, 0);
+        if (found)
+            *found = true;
+    }
+    db_done(st);
+    return rc < 0 ? -1 : 0;
+}
+
+int db_query_text(struct db_conn *c, const char *sql, const struct db_param *params, size_t n,
+                  char **out, struct mt_err *err)
+{
+    struct db_stmt *st;
+    *out = NULL;
+    if (db_query(c, sql, params, n, &st, err) < 0)
+        return -1;
+    int rc = db_next(st, err);
+    if (rc == 1 && !db_col_null(st, 0)) {
+        size_t len;
+        const char *p = db_col_text(st, 0, &len);
+        *out = mt_xstrndup(p, len);
+    }
+    db_done(st);
+    return rc < 0 ? -1 : 0;
+}
+
+/* ---- transactions ---- */
+
+static int exec_one(struct db_conn *c, const char *sql, struct mt_err *err)
+{
+    if (c->drv->exec(c, sql, err) < 0) {
+        db_scrub(c, err);
+        return -1;
+    }
+    return 0;
+}
+
+int db_begin(struct db_conn *c, struct mt_err *err)
+{
+    return exec_one(c, c->drv->begin_sql, err);
+}
+
+int db_begin_immediate(struct db_conn *c, struct mt_err *err)
+{
+    return exec_one(c, c->drv->begin_write_sql, err);
+}
+
+int db_commit(struct db_conn *c, struct mt_err *err)
+{
+    return exec_one(c, "COMMIT", err);
+}
+
+int db_rollback(struct db_conn *c, struct mt_err *err)
+{
+    if (!c->drv->tx_active(c))
+        return 0;
+    return exec_one(c, "ROLLBACK", err);
+}
+
+bool db_in_tx(const struct db_conn *c)
+{
+    return c->drv->tx_active((struct db_conn *)c);
+}
+
+/* A small per-thread generator for the retry jitter; seeded from the clock
+ * and the thread's own address so that competing threads draw differently. */
+static uint64_t jitter(void)
+{
+    static _Thread_local uint64_t state;
+    if (state == 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        state = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)&state;
+        state |= 1;
+    }
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+}
+
+/* Sleeps 5-15 ms before the first retry, doubling each time (at most about
+ * half a second over all retries): long enough for the other transaction to
+ * finish, randomized so the two losers of a deadlock do not collide again. */
+static void backoff(int attempt)
+{
+    uint64_t base_us = 5000u << (attempt - 1);
+    uint64_t us = base_us + jitter() % (2 * base_us);
+    struct timespec ts = {.tv_sec = (time_t)(us / 1000000u),
+                          .tv_nsec = (long)(us % 1000000u) * 1000};
+    int rc = nanosleep(&ts, &ts);
+    while (rc < 0 && errno == EINTR)
+        rc = nanosleep(&ts, &ts);
+}
+
+int db_tx_run(struct db_conn *c, bool write, db_tx_fn fn, void *ctx, struct mt_err *err)
+{
+    /* Inside an open transaction, fn is part of it: no retry is possible here,
+     * the outer db_tx_run retries the whole. */
+    if (db_in_tx(c))
+        return fn(c, ctx, err);
+    for (int attempt = 1;; attempt++) {
+        struct mt_err e;
+        mt_err_clear(&e);
+        int rc = write ? db_begin_immediate(c, &e) : db_begin(c, &e);
+        if (rc == 0) {
+            rc = fn(c, ctx, &e);
+            if (rc == 0)
+                rc = db_commit(c, &e);
+            if (rc < 0) {
+                struct mt_err ignored;
+                db_rollback(c, &ignored);
+            }
+        }
+        if (rc == 0)
+            return 0;
+        if (e.code != MT_EDB_RETRY || attempt >= TX_MAX_ATTEMPTS) {
+            if (e.code == MT_OK)
+                mt_fail(&e, MT_EINTERNAL, "transaction function failed without an error");
+            if (e.code == MT_EDB_RETRY)
+                mt_err_wrap(&e, "gave up after %d attempts", attempt);
+            if (err)
+                *err = e;
+            return -1;
+        }
+        mt_log(MT_LOG_DEBUG, "retrying transaction (attempt %d): %s", attempt + 1, e.msg);
+        backoff(attempt);
+    }
+}
+
+/* ---- introspection ---- */
+
+int db_tables(struct db_conn *c, struct db_strlist *out, struct mt_err *err)
+{
+    struct db_stmt *st;
+    struct db_strlist l = {NULL, 0};
+    if (db_query(c, c->drv->sql_tables, NULL, 0, &st, err) < 0)
+        return -1;
+    int rc = db_next(st, err);
+    while (rc == 1) {
+        const char *name = db_col_text(st, 0, NULL);
+        if (name)
+            db_strlist_push(&l, name);
+        rc = db_next(st, err);
+    }
+    db_done(st);
+    if (rc < 0) {
+        db_strlist_free(&l);
+        return -1;
+    }
+    *out = l;
+    return 0;
+}
+
+int db_table_exists(struct db_conn *c, const char *table, bool *exists, struct mt_err *err)
+{
+    struct db_strlist l;
+    if (db_tables(c, &l, err) < 0)
+        return -1;
+    *exists = false;
+    for (size_t i = 0; i < l.n; i++)
+        *exists = *exists || strcmp(l.items[i], table) == 0;
+    db_strlist_free(&l);
+    return 0;
+}
+
+static char *col_dup(struct db_stmt *st, int i)
+{
+    size_t len;
+    const char *p = db_col_text(st, i, &len);
+    return p ? mt_xstrndup(p, len) : NULL;
+}
+
+int db_columns(struct db_conn *c, const char *table, struct db_column **out, size_t *n,
+               struct mt_err *err)
+{
+    struct db_stmt *st;
+    struct db_param p = db_text(table);
+    struct db_column *cols = NULL;
+    size_t count = 0;
+    if (db_query(c, c->drv->sql_columns, &p, 1, &st, err) < 0)
+        return -1;
+    int rc = db_next(st, err);
+    while (rc == 1) {
+        cols = mt_xrealloc(cols, (count + 1) * sizeof *cols);
+        struct db_column *col = &cols[count++];
+        col->name = col_dup(st, 0);
+        col->type = col_dup(st, 1);
+        if (!col->type)
+            col->type = mt_xstrdup("");
+        lower_ascii(col->type);
+        col->notnull = db_col_int(st, 2) != 0;
+        col->dflt = col_dup(st, 3);
+        col->pk = db_col_int(st, 4) != 0;
+        rc = db_next(st, err);
+    }
+    db_done(st);
+    if (rc < 0) {
+        db_columns_free(cols, count);
+        return -1;
+    }
+    *out = cols;
+    *n = count;
+    return 0;
+}
+
+int db_indexes(struct db_conn *c, const char *table, struct db_index **out, size_t *n,
+               struct mt_err *err)
+{
+    struct db_stmt *st;
+    struct db_param p = db_text(table);
+    struct db_index *ix = NULL;
+    size_t count = 0;
+    if (db_query(c, c->drv->sql_indexes, &p, 1, &st, err) < 0)
+        return -1;
+    int rc = db_next(st, err);
+    while (rc == 1) {
+        const char *name = db_col_text(st, 0, NULL);
+        if (!name)
+            name = "";
+        if (count == 0 || strcmp(ix[count - 1].name, name) != 0) {
+            ix = mt_xrealloc(ix, (count + 1) * sizeof *ix);
+            ix[count] = (struct db_index){
+                .name = mt_xstrdup(name),
+                .table = mt_xstrdup(table),
+                .unique = db_col_int(st, 1) != 0,
+            };
+            count++;
+        }
+        struct db_index *cur = &ix[count - 1];
+        char *col = col_dup(st, 2);
+        cur->columns = mt_xrealloc(cur->columns, (cur->n_columns + 1) * sizeof *cur->columns);
+        cur->columns[cur->n_columns++] = col ? col : mt_xstrdup("(expression)");
+        rc = db_next(st, err);
+    }
+    db_done(st);
+    if (rc < 0) {
+        db_indexes_free(ix, count);
+        return -1;
+    }
+    *out = ix;
+    *n = count;
+    return 0;
+}
+
+/* SQLite leaves the referenced column out when a foreign key names only the
+ * table: it then means that table's primary key. */
+static int resolve_ref_column(struct db_conn *c, struct db_fkey *fk, struct mt_err *err)
+{
+    struct db_column *cols;
+    size_t n;
+    if (db_columns(c, fk->ref_table, &cols, &n, err) < 0)
+        return -1;
+    for (size_t i = 0; i < n && !fk->ref_column; i++) {
+        if (cols[i].pk)
+            fk->ref_column = mt_xstrdup(cols[i].name);
+    }
+    db_columns_free(cols, n);
+    if (!fk->ref_column)
+        fk->ref_column = mt_xstrdup("rowid");
+    return 0;
+}
+
+int db_fkeys(struct db_conn *c, const char *table, struct db_fkey **out, size_t *n,
+             struct mt_err *err)
+{
+    struct db_stmt *st;
+    struct db_param p = db_text(table);
+    struct db_fkey *fk = NULL;
+    size_t count = 0;
+    if (db_query(c, c->drv->sql_fkeys, &p, 1, &st, err) < 0)
+        return -1;
+    int rc = db_next(st, err);
+    while (rc == 1) {
+        fk = mt_xrealloc(fk, (count + 1) * sizeof *fk);
+        struct db_fkey *f = &fk[count++];
+        f->name = col_dup(st, 0);
+        f->table = mt_xstrdup(table);
+        f->column = col_dup(st, 1);
+        f->ref_table = col_dup(st, 2);
+        f->ref_column = col_dup(st, 3);
+        f->on_delete = col_dup(st, 4);
+        if (!f->on_delete)
+            f->on_delete = mt_xstrdup("NO ACTION");
+        upper_ascii(f->on_delete);
+        rc = db_next(st, err);
+    }
+    db_done(st);
+    for (size_t i = 0; i < count && rc >= 0; i++) {
+        if (!fk[i].ref_column && fk[i].ref_table && resolve_ref_column(c, &fk[i], err) < 0)
+            rc = -1;
+    }
+    if (rc < 0) {
+        db_fkeys_free(fk, count);
+        return -1;
+    }
+    *out = fk;
+    *n = count;
+    return 0;
+}
+
+void db_columns_free(struct db_column *cols, size_t n)
+{
+    for (size_t i = 0; cols && i < n; i++) {
+        free(cols[i].name);
+        free(cols[i].type);
+        free(cols[i].dflt);
+    }
+    free(cols);
+}
+
+void db_indexes_free(struct db_index *ix, size_t n)
+{
+    for (size_t i = 0; ix && i < n; i++) {
+        free(ix[i].name);
+        free(ix[i].table);
+        for (size_t k = 0; k < ix[i].n_columns; k++)
+            free(ix[i].columns[k]);
+        free(ix[i].columns);
+    }
+    free(ix);
+}
+
+void db_fkeys_free(struct db_fkey *fk, size_t n)
+{
+    for (size_t i = 0; fk && i < n; i++) {
+        free(fk[i].name);
+        free(fk[i].table);
+        free(fk[i].column);
+        free(fk[i].ref_table);
+        free(fk[i].ref_column);
+        free(fk[i].on_delete);
+    }
+    free(fk);
+}

@@ -1,0 +1,141 @@
+/* Internals of the database layer, shared by db.c and the driver files
+ * (sqlite.c, postgres.c, mysql.c) and included by nothing outside src/db.
+ * A driver is one constant struct db_driver of function pointers; db.c holds
+ * the generic connection, the statement cache and the cursor bookkeeping. */
+#ifndef MT_DB_DB_INT_H
+#define MT_DB_DB_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "db/db.h"
+
+/* A statement prepared on one connection. The generic part is owned by db.c;
+ * impl belongs to the driver (allocated by prepare, freed by finalize). */
+struct db_stmt {
+    struct db_conn *conn;
+    char *sql; /* the text it was prepared from (cache key) */
+    uint64_t hash;
+    struct db_stmt *next; /* cache bucket chain, or the temporary list */
+    bool active;          /* a cursor is open on it */
+    bool temp;            /* not cached: finalized by db_done */
+    void *impl;
+};
+
+/* One open connection. The generic part is owned by db.c; impl belongs to the
+ * driver (allocated by open, freed by close). */
+struct db_conn {
+    const struct db_driver *drv;
+    char *label;              /* URL with the password masked */
+    char *password;           /* copy, only to scrub it out of messages */
+    struct db_stmt **buckets; /* statement cache, keyed by SQL text */
+    size_t n_buckets, n_cached;
+    struct db_stmt *temps; /* uncached statements with an open cursor */
+    bool broken;           /* the link to the server is gone */
+    void *impl;
+};
+
+/* The table every driver exports. All functions fill err on failure and
+ * return -1 unless said otherwise; errors are left to the caller to log. */
+struct db_driver {
+    enum db_dialect dialect;
+    const char *impl_name; /* Alembic's name: "SQLiteImpl", ... */
+    bool transactional_ddl;
+    const char *begin_sql;       /* "BEGIN", "START TRANSACTION" */
+    const char *begin_write_sql; /* "BEGIN IMMEDIATE" on SQLite */
+
+    /* Connects and applies the session settings; sets c->impl. On failure
+     * nothing is left to close. */
+    int (*open)(struct db_conn *c, const struct db_url *u, struct mt_err *err);
+    void (*close)(struct db_conn *c);
+    /* True when the server link is known to be gone (pool reopens it). */
+    bool (*is_broken)(struct db_conn *c);
+    /* True when a transaction is open on the server side. */
+    bool (*tx_active)(struct db_conn *c);
+
+    /* Prepares one statement with `?` placeholders; sets st->impl. */
+    int (*prepare)(struct db_stmt *st, struct mt_err *err);
+    /* Binds params and runs the statement up to its first row (so that
+     * errors such as constraint violations surface here). */
+    int (*execute)(struct db_stmt *st, const struct db_param *p, size_t n, struct mt_err *err);
+    /* 1: a row is current; 0: no more rows; -1: error. */
+    int (*step)(struct db_stmt *st, struct mt_err *err);
+    /* Drops the current result so the statement can run again. */
+    void (*reset)(struct db_stmt *st);
+    void (*finalize)(struct db_stmt *st);
+
+    int (*col_count)(struct db_stmt *st);
+    const char *(*col_name)(struct db_stmt *st, int i);
+    bool (*col_null)(struct db_stmt *st, int i);
+    int64_t (*col_int)(struct db_stmt *st, int i);
+    double (*col_double)(struct db_stmt *st, int i);
+    const char *(*col_text)(struct db_stmt *st, int i, size_t *len);
+
+    int64_t (*changes)(struct db_conn *c);
+    int (*last_insert_id)(struct db_conn *c, int64_t *out, struct mt_err *err);
+    /* Runs one statement without parameters or caching, discarding rows. */
+    int (*exec)(struct db_conn *c, const char *sql, struct mt_err *err);
+
+    /* Introspection queries, each with one `?` for the table name except
+     * sql_tables. db.c runs them and builds the lists, so every dialect
+     * answers in the same shape:
+     *   sql_tables:  name
+     *   sql_columns: name, type, notnull (0/1), default text or NULL, pk (0/1)
+     *   sql_indexes: index name, unique (0/1), column; by index, position
+     *                (primary-key indexes excluded)
+     *   sql_fkeys:   constraint name or NULL, column, referenced table,
+     *                referenced column or NULL (= its primary key), on delete;
+     *                by constraint, position */
+    const char *sql_tables;
+    const char *sql_columns;
+    const char *sql_indexes;
+    const char *sql_fkeys;
+};
+
+extern const struct db_driver db_sqlite_driver;
+extern const struct db_driver db_postgres_driver;
+extern const struct db_driver db_mysql_driver;
+
+/* Lexer helper shared by split.c and postgres.c. When a string, quoted
+ * identifier, comment or dollar-quoted body starts at sql[i], sets *end just
+ * past it and returns 1; returns 0 when none starts there; returns -1 when
+ * it is unterminated (*what then names it: "string", "comment", ...). */
+int db_sql_skip(const char *sql, size_t len, size_t i, size_t *end, const char **what);
+bool db_sql_ident_char(char ch);
+
+/* The URL of u rebuilt with the password shown as ***; malloc'ed. */
+char *db_url_label(const struct db_url *u);
+
+/* Replaces every occurrence of c->password in err->msg with ***, so that no
+ * driver message can leak it. */
+void db_scrub(const struct db_conn *c, struct mt_err *err);
+
+/* Formats a double as the shortest text that reads back to the same value
+ * (NaN/Infinity spelled as PostgreSQL does). buf must hold 32 bytes. */
+void db_format_double(double d, char *buf, size_t size);
+/* Rewrites a timestamp as the canonical UTC text every dialect returns:
+ * "YYYY-MM-DD HH:MM:SS", plus ".ffffff" (six digits) only when the fraction
+ * is not zero. Accepts a 'T' separator, 1 to 9 fraction digits (cut to six)
+ * and a UTC suffix Z, +00 or +00:00. Returns the length written to out
+ * (which must hold DB_TS_MAX bytes), or 0 when in is not such a timestamp. */
+enum { DB_TS_MAX = 32 };
+size_t db_canon_timestamp(const char *in, size_t n, char *out);
+
+/* Parses the leading integer (or number, truncated) of a text column value;
+ * 0 when it is not a number. */
+int64_t db_text_to_i64(const char *s);
+double db_text_to_double(const char *s);
+
+/* True when c's server link is gone (flagged by a driver error or found by
+ * the driver's own check); the pool then reopens the connection. */
+bool db_conn_broken(struct db_conn *c);
+/* Closes every open cursor on c (the pool does this when a connection comes
+ * back, so a forgotten db_done cannot leak into the next request). */
+void db_conn_release_cursors(struct db_conn *c);
+
+/* Appends a copy of s to l. */
+void db_strlist_push(struct db_strlist *l, const char *s);
+
+#endif

@@ -1,0 +1,139 @@
+/* The connection pool of the HTTP threads: at most `size` connections,
+ * opened lazily, handed to one thread at a time under a mutex and condition
+ * variable. A connection that comes back broken (or is found broken when it
+ * is taken) is closed and replaced by a fresh one. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "db/db_int.h"
+
+struct db_pool {
+    struct db_url url;
+    int size;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;     /* signalled when a connection or a slot frees up */
+    struct db_conn **idle; /* connections nobody holds */
+    int n_idle;
+    int n_open; /* idle + held + being opened */
+};
+
+int db_pool_new(const char *url, int size, struct db_pool **out, struct mt_err *err)
+{
+    if (size < 1)
+        return mt_fail(err, MT_EINVAL, "the pool size must be at least 1, got %d", size);
+    struct db_pool *p = mt_xcalloc(1, sizeof *p);
+    if (db_url_parse(url, &p->url, err) < 0) {
+        free(p);
+        return -1;
+    }
+    p->size = size;
+    p->idle = mt_xcalloc((size_t)size, sizeof *p->idle);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->cv, &attr);
+    pthread_condattr_destroy(&attr);
+    pthread_mutex_init(&p->mu, NULL);
+    *out = p;
+    return 0;
+}
+
+void db_pool_free(struct db_pool *p)
+{
+    if (!p)
+        return;
+    for (int i = 0; i < p->n_idle; i++)
+        db_close(p->idle[i]);
+    free(p->idle);
+    pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->mu);
+    db_url_release(&p->url);
+    free(p);
+}
+
+static struct timespec deadline_after(int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+/* Gives up a slot taken for a connection that could not be (re)opened. */
+static void drop_slot(struct db_pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    p->n_open--;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+struct db_conn *db_pool_get(struct db_pool *p, int wait_ms, struct mt_err *err)
+{
+    struct timespec deadline = deadline_after(wait_ms > 0 ? wait_ms : 0);
+    struct db_conn *c = NULL;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        if (p->n_idle > 0) {
+            c = p->idle[--p->n_idle];
+            break;
+        }
+        if (p->n_open < p->size) {
+            p->n_open++;
+            break;
+        }
+        int rc = 0;
+        if (wait_ms < 0)
+            rc = pthread_cond_wait(&p->cv, &p->mu);
+        else if (wait_ms > 0)
+            rc = pthread_cond_timedwait(&p->cv, &p->mu, &deadline);
+        if (wait_ms == 0 || rc == ETIMEDOUT) {
+            pthread_mutex_unlock(&p->mu);
+            mt_fail(err, MT_EUNAVAIL, "no database connection free after %d ms (pool of %d)",
+                    wait_ms, p->size);
+            return NULL;
+        }
+    }
+    pthread_mutex_unlock(&p->mu);
+    /* Opening happens outside the lock: it may take a network round trip. */
+    if (c && db_conn_broken(c)) {
+        mt_log(MT_LOG_INFO, "reopening a broken database connection to %s", db_conn_label(c));
+        db_close(c);
+        c = NULL;
+    }
+    if (!c && db_open(&p->url, &c, err) < 0) {
+        drop_slot(p);
+        return NULL;
+    }
+    return c;
+}
+
+void db_pool_put(struct db_pool *p, struct db_conn *c)
+{
+    if (!c)
+        return;
+    db_conn_release_cursors(c);
+    if (!db_conn_broken(c) && db_in_tx(c)) {
+        struct mt_err err;
+        mt_log(MT_LOG_WARN, "a pooled connection came back inside a transaction; rolling back");
+        if (db_rollback(c, &err) < 0)
+            c->broken = true;
+    }
+    if (db_conn_broken(c)) {
+        db_close(c);
+        drop_slot(p);
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->idle[p->n_idle++] = c;
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}

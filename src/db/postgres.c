@@ -1,0 +1,666 @@
+/* The PostgreSQL driver over libpq. Statements are renumbered from `?` to
+ * $1..$n and prepared once per connection under a generated name; their
+ * parameter types (from PQdescribePrepared) decide how booleans are sent.
+ * Sessions run with TimeZone UTC and ISO dates so that timestamps read the
+ * same as on the other dialects. Exported as db_postgres_driver. */
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+#include "db/db_int.h"
+
+/* Type OIDs from pg_type.h (stable across server versions). */
+enum {
+    OID_BOOL = 16,
+    OID_BYTEA = 17,
+    OID_INT8 = 20,
+    OID_INT2 = 21,
+    OID_INT4 = 23,
+    OID_FLOAT4 = 700,
+    OID_FLOAT8 = 701,
+    OID_TIMESTAMP = 1114,
+    OID_TIMESTAMPTZ = 1184,
+    OID_NUMERIC = 1700,
+};
+
+enum { DEFAULT_CONNECT_TIMEOUT = 10 };
+
+struct pg_conn {
+    PGconn *pg;
+    unsigned next_id;
+    int64_t changes;
+};
+
+/* A converted column value (timestamptz without "+00", decoded bytea). */
+struct conv {
+    char *p;
+    size_t len;
+};
+
+struct pg_stmt {
+    char name[24]; /* "" for a temporary (unnamed) statement */
+    int nparams;
+    Oid *ptypes;
+    /* Parameter arrays for PQexecPrepared, sized nparams. */
+    const char **values;
+    int *lengths;
+    int *formats;
+    size_t *offsets;
+    struct mt_buf scratch; /* NUL-terminated text of the parameters */
+    PGresult *res;
+    int row, nrows, ncols;
+    struct conv *conv; /* per column, only for converted values */
+    int nconv;
+};
+
+static PGconn *pg_of(struct db_conn *c)
+{
+    return ((struct pg_conn *)c->impl)->pg;
+}
+
+/* Copies a libpq message into one line: newlines and runs of blanks become
+ * single blanks, trailing blanks go. */
+static void one_line(char *dst, size_t size, const char *src)
+{
+    size_t o = 0;
+    bool blank = false;
+    for (; src && *src && o + 1 < size; src++) {
+        if (*src == '\n' || *src == '\t' || *src == ' ') {
+            blank = o > 0;
+            continue;
+        }
+        if (blank && o + 2 < size)
+            dst[o++] = ' ';
+        blank = false;
+        dst[o++] = *src;
+    }
+    dst[o] = '\0';
+}
+
+static enum mt_code code_for_state(const char *state)
+{
+    if (!state)
+        return MT_EDB;
+    if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0)
+        return MT_EDB_RETRY;
+    if (strcmp(state, "23505") == 0 || strcmp(state, "23503") == 0)
+        return MT_ECONFLICT;
+    if (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0)
+        return MT_EUNAVAIL;
+    return MT_EDB;
+}
+
+/* Fills err from a failed result (res may be NULL when libpq could not even
+ * send the command). A lost connection is flagged for the pool. */
+static int pg_fail(struct db_conn *c, PGresult *res, const char *what, struct mt_err *err)
+{
+    PGconn *pg = pg_of(c);
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *primary = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    char msg[200];
+    one_line(msg, sizeof msg, primary ? primary : PQerrorMessage(pg));
+    enum mt_code code = code_for_state(state);
+    if (PQstatus(pg) == CONNECTION_BAD) {
+        c->broken = true;
+        code = MT_EUNAVAIL;
+    }
+    if (state)
+        return mt_fail(err, code, "%s: %s (SQLSTATE %s)", what, msg, state);
+    return mt_fail(err, code, "%s: %s", what, msg);
+}
+
+static void notice_cb(void *arg, const char *message)
+{
+    char msg[200];
+    one_line(msg, sizeof msg, message);
+    mt_log(MT_LOG_DEBUG, "postgresql: %s", msg);
+}
+
+static enum mt_code classify_connect(const char *msg)
+{
+    static const char *const auth[] = {"password authentication failed", "no password supplied",
+                                       "authentication failed", "no pg_hba.conf entry",
+                                       "password is required"};
+    static const char *const unavail[] = {"connection refused",
+                                          "could not translate host name",
+                                          "timeout expired",
+                                          "no such file or directory",
+                                          "the database system is starting up",
+                                          "the database system is shutting down",
+                                          "the database system is in recovery mode",
+                                          "too many clients",
+                                          "network is unreachable",
+                                          "no route to host",
+                                          "server closed the connection",
+                                          "could not connect",
+                                          "connection timed out"};
+    for (size_t i = 0; i < MT_ARRAY_LEN(auth); i++) {
+        if (strcasestr(msg, auth[i]))
+            return MT_EAUTH;
+    }
+    if (strcasestr(msg, "database \"") && strcasestr(msg, "does not exist"))
+        return MT_ENODB;
+    if (strcasestr(msg, "role \"") && strcasestr(msg, "does not exist"))
+        return MT_EAUTH;
+    for (size_t i = 0; i < MT_ARRAY_LEN(unavail); i++) {
+        if (strcasestr(msg, unavail[i]))
+            return MT_EUNAVAIL;
+    }
+    return MT_EDB;
+}
+
+static int run_setting(PGconn *pg, const char *sql, char *msg, size_t size)
+{
+    PGresult *res = PQexec(pg, sql);
+    int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok)
+        one_line(msg, size, PQerrorMessage(pg));
+    PQclear(res);
+    return ok ? 0 : -1;
+}
+
+static void add_kv(const char **keys, const char **vals, int *k, const char *key, const char *val)
+{
+    if (!val)
+        return;
+    keys[*k] = key;
+    vals[*k] = val;
+    (*k)++;
+}
+
+static int pq_open(struct db_conn *c, const struct db_url *u, struct mt_err *err)
+{
+    char port[16], timeout[16];
+    const char *keys[12], *vals[12];
+    int k = 0;
+    snprintf(timeout, sizeof timeout, "%d",
+             u->connect_timeout > 0 ? u->connect_timeout : DEFAULT_CONNECT_TIMEOUT);
+    add_kv(keys, vals, &k, "host", u->host);
+    if (u->port > 0) {
+        snprintf(port, sizeof port, "%d", u->port);
+        add_kv(keys, vals, &k, "port", port);
+    }
+    add_kv(keys, vals, &k, "dbname", u->dbname);
+    add_kv(keys, vals, &k, "user", u->user);
+    add_kv(keys, vals, &k, "password", u->password);
+    add_kv(keys, vals, &k, "sslmode", u->sslmode);
+    add_kv(keys, vals, &k, "connect_timeout", timeout);
+    add_kv(keys, vals, &k, "client_encoding", "UTF8");
+    add_kv(keys, vals, &k, "application_name", "meditrack");
+    keys[k] = NULL;
+    vals[k] = NULL;
+    /* expand_dbname = 0: a database name is never read as a connection string. */
+    PGconn *pg = PQconnectdbParams(keys, vals, 0);
+    char msg[220];
+    if (!pg)
+        return mt_fail(err, MT_EDB, "cannot connect to %s: out of memory", c->label);
+    if (PQstatus(pg) != CONNECTION_OK) {
+        one_line(msg, sizeof msg, PQerrorMessage(pg));
+        PQfinish(pg);
+        return mt_fail(err, classify_connect(msg), "cannot connect to %s: %s", c->label, msg);
+    }
+    PQsetNoticeProcessor(pg, notice_cb, NULL);
+    static const char *const settings[] = {
+        "SET TIME ZONE 'UTC'",
+        "SET DateStyle = 'ISO, YMD'",
+    };
+    for (size_t i = 0; i < MT_ARRAY_LEN(settings); i++) {
+        if (run_setting(pg, settings[i], msg, sizeof msg) < 0) {
+            PQfinish(pg);
+            return mt_fail(err, MT_EDB, "cannot configure the session on %s: %s", c->label, msg);
+        }
+    }
+    struct pg_conn *pc = mt_xcalloc(1, sizeof *pc);
+    pc->pg = pg;
+    c->impl = pc;
+    return 0;
+}
+
+static void pq_close(struct db_conn *c)
+{
+    struct pg_conn *pc = c->impl;
+    if (!pc)
+        return;
+    PQfinish(pc->pg);
+    free(pc);
+    c->impl = NULL;
+}
+
+static bool pq_is_broken(struct db_conn *c)
+{
+    return PQstatus(pg_of(c)) != CONNECTION_OK;
+}
+
+static bool pq_tx_active(struct db_conn *c)
+{
+    PGTransactionStatusType s = PQtransactionStatus(pg_of(c));
+    return s == PQTRANS_INTRANS || s == PQTRANS_INERROR || s == PQTRANS_ACTIVE;
+}
+
+/* Rewrites `?` placeholders outside strings, quoted names, comments and
+ * dollar-quoted bodies as $1..$n. */
+static int renumber(const char *sql, struct mt_buf *out, int *count, struct mt_err *err)
+{
+    size_t len = strlen(sql);
+    size_t i = 0;
+    int n = 0;
+    while (i < len) {
+        size_t end;
+        const char *what;
+        int rc = db_sql_skip(sql, len, i, &end, &what);
+        if (rc < 0)
+            return mt_fail(err, MT_EINTERNAL, "unterminated %s in \"%.60s\"", what, sql);
+        if (rc > 0) {
+            mt_buf_add(out, sql + i, end - i);
+            i = end;
+            continue;
+        }
+        if (sql[i] == '?') {
+            mt_buf_addf(out, "$%d", ++n);
+        } else {
+            mt_buf_addc(out, sql[i]);
+        }
+        i++;
+    }
+    *count = n;
+    return 0;
+}
+
+static void stmt_release(struct pg_stmt *ps)
+{
+    if (ps->res)
+        PQclear(ps->res);
+    for (int i = 0; i < ps->nconv; i++)
+        free(ps->conv[i].p);
+    free(ps->conv);
+    free(ps->ptypes);
+    free(ps->values);
+    free(ps->lengths);
+    free(ps->formats);
+    free(ps->offsets);
+    mt_buf_release(&ps->scratch);
+    free(ps);
+}
+
+static int pq_prepare(struct db_stmt *st, struct mt_err *err)
+{
+    struct db_conn *c = st->conn;
+    struct pg_conn *pc = c->impl;
+    struct mt_buf sql;
+    int count = 0;
+    mt_buf_init(&sql, 0);
+    if (renumber(st->sql, &sql, &count, err) < 0) {
+        mt_buf_release(&sql);
+        return -1;
+    }
+    struct pg_stmt *ps = mt_xcalloc(1, sizeof *ps);
+    mt_buf_init(&ps->scratch, 0);
+    /* Temporary statements use the unnamed slot, which the next one
+     * replaces, so they leave nothing behind on the server. */
+    if (!st->temp)
+        snprintf(ps->name, sizeof ps->name, "mt%u", ++pc->next_id);
+    PGresult *res = PQprepare(pc->pg, ps->name, sql.data, 0, NULL);
+    mt_buf_release(&sql);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        char what[96];
+        snprintf(what, sizeof what, "cannot prepare \"%.60s\"", st->sql);
+        pg_fail(c, res, what, err);
+        PQclear(res);
+        stmt_release(ps);
+        return -1;
+    }
+    PQclear(res);
+    res = PQdescribePrepared(pc->pg, ps->name);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        pg_fail(c, res, "cannot describe statement", err);
+        PQclear(res);
+        stmt_release(ps);
+        return -1;
+    }
+    ps->nparams = PQnparams(res);
+    size_t np = ps->nparams > 0 ? (size_t)ps->nparams : 1;
+    ps->ptypes = mt_xcalloc(np, sizeof *ps->ptypes);
+    ps->values = mt_xcalloc(np, sizeof *ps->values);
+    ps->lengths = mt_xcalloc(np, sizeof *ps->lengths);
+    ps->formats = mt_xcalloc(np, sizeof *ps->formats);
+    ps->offsets = mt_xcalloc(np, sizeof *ps->offsets);
+    for (int i = 0; i < ps->nparams; i++)
+        ps->ptypes[i] = PQparamtype(res, i);
+    PQclear(res);
+    st->impl = ps;
+    return 0;
+}
+
+static bool is_int_type(Oid t)
+{
+    return t == OID_INT2 || t == OID_INT4 || t == OID_INT8 || t == OID_NUMERIC || t == OID_FLOAT4 ||
+           t == OID_FLOAT8;
+}
+
+/* Appends the text form of p to the scratch buffer (NUL-terminated) and
+ * records its offset; blobs are passed in binary format without copying. */
+static int param_text(struct pg_stmt *ps, int i, const struct db_param *p, struct mt_err *err)
+{
+    char num[40];
+    struct mt_buf *b = &ps->scratch;
+    ps->offsets[i] = b->len;
+    ps->formats[i] = 0;
+    ps->lengths[i] = 0;
+    switch (p->type) {
+    case DB_T_NULL:
+        ps->offsets[i] = SIZE_MAX;
+        return 0;
+    case DB_T_INT:
+        mt_buf_addf(b, "%" PRId64, p->v.i);
+        break;
+    case DB_T_DOUBLE:
+        db_format_double(p->v.d, num, sizeof num);
+        mt_buf_adds(b, num);
+        break;
+    case DB_T_BOOL:
+        /* A boolean bound to a numeric column is sent as 1/0, which that
+         * column accepts and a boolean column would too. */
+        if (is_int_type(ps->ptypes[i]))
+            mt_buf_adds(b, p->v.b ? "1" : "0");
+        else
+            mt_buf_adds(b, p->v.b ? "true" : "false");
+        break;
+    case DB_T_TEXT:
+        if (!p->v.s.p) {
+            ps->offsets[i] = SIZE_MAX;
+            return 0;
+        }
+        if (memchr(p->v.s.p, '\0', p->v.s.len))
+            return mt_fail(err, MT_EINVAL, "text parameter %d contains a NUL byte", i + 1);
+        mt_buf_add(b, p->v.s.p, p->v.s.len);
+        break;
+    case DB_T_BLOB:
+        if (!p->v.s.p) {
+            ps->offsets[i] = SIZE_MAX;
+            return 0;
+        }
+        if (p->v.s.len > (size_t)INT32_MAX)
+            return mt_fail(err, MT_ELIMIT, "blob parameter %d is too large", i + 1);
+        ps->formats[i] = 1;
+        ps->lengths[i] = (int)p->v.s.len;
+        ps->values[i] = p->v.s.len ? p->v.s.p : "";
+        ps->offsets[i] = SIZE_MAX - 1;
+        return 0;
+    }
+    mt_buf_addc(b, '\0');
+    return 0;
+}
+
+/* Rows affected, from the command tag ("UPDATE 3", "INSERT 0 1"), for the
+ * statements that change rows (RETURNING included). */
+static void note_changes(struct pg_conn *pc, PGresult *res)
+{
+    const char *tag = PQcmdStatus(res);
+    if (strncmp(tag, "INSERT", 6) != 0 && strncmp(tag, "UPDATE", 6) != 0 &&
+        strncmp(tag, "DELETE", 6) != 0 && strncmp(tag, "MERGE", 5) != 0)
+        return;
+    pc->changes = db_text_to_i64(PQcmdTuples(res));
+}
+
+static int pq_execute(struct db_stmt *st, const struct db_param *p, size_t n, struct mt_err *err)
+{
+    struct pg_stmt *ps = st->impl;
+    struct pg_conn *pc = st->conn->impl;
+    if ((size_t)ps->nparams != n)
+        return mt_fail(err, MT_EINTERNAL, "statement \"%.60s\" takes %d parameters, %zu given",
+                       st->sql, ps->nparams, n);
+    mt_buf_reset(&ps->scratch);
+    for (size_t i = 0; i < n; i++) {
+        if (param_text(ps, (int)i, &p[i], err) < 0)
+            return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (ps->offsets[i] == SIZE_MAX)
+            ps->values[i] = NULL;
+        else if (ps->offsets[i] != SIZE_MAX - 1)
+            ps->values[i] = ps->scratch.data + ps->offsets[i];
+    }
+    PGresult *res =
+        PQexecPrepared(pc->pg, ps->name, (int)n, ps->values, ps->lengths, ps->formats, 0);
+    ExecStatusType status = PQresultStatus(res);
+    if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+        pg_fail(st->conn, res, "query failed", err);
+        PQclear(res);
+        return -1;
+    }
+    note_changes(pc, res);
+    ps->res = res;
+    ps->row = -1;
+    ps->nrows = status == PGRES_TUPLES_OK ? PQntuples(res) : 0;
+    ps->ncols = PQnfields(res);
+    if (ps->ncols > ps->nconv) {
+        ps->conv = mt_xrealloc(ps->conv, (size_t)ps->ncols * sizeof *ps->conv);
+        memset(ps->conv + ps->nconv, 0, (size_t)(ps->ncols - ps->nconv) * sizeof *ps->conv);
+        ps->nconv = ps->ncols;
+    }
+    return 0;
+}
+
+static int pq_step(struct db_stmt *st, struct mt_err *err)
+{
+    struct pg_stmt *ps = st->impl;
+    if (!ps->res || ps->row >= ps->nrows)
+        return 0;
+    ps->row++;
+    return ps->row < ps->nrows ? 1 : 0;
+}
+
+static void pq_reset(struct db_stmt *st)
+{
+    struct pg_stmt *ps = st->impl;
+    if (ps->res)
+        PQclear(ps->res);
+    ps->res = NULL;
+    ps->row = ps->nrows = ps->ncols = 0;
+}
+
+static void pq_finalize(struct db_stmt *st)
+{
+    stmt_release(st->impl);
+    st->impl = NULL;
+}
+
+static struct pg_stmt *ps_of(struct db_stmt *st)
+{
+    return st->impl;
+}
+
+static int pq_col_count(struct db_stmt *st)
+{
+    return ps_of(st)->res ? ps_of(st)->ncols : 0;
+}
+
+static const char *pq_col_name(struct db_stmt *st, int i)
+{
+    return PQfname(ps_of(st)->res, i);
+}
+
+static bool on_row(struct pg_stmt *ps)
+{
+    return ps->res && ps->row >= 0 && ps->row < ps->nrows;
+}
+
+static bool pq_col_null(struct db_stmt *st, int i)
+{
+    struct pg_stmt *ps = ps_of(st);
+    return !on_row(ps) || PQgetisnull(ps->res, ps->row, i);
+}
+
+static int64_t pq_col_int(struct db_stmt *st, int i)
+{
+    struct pg_stmt *ps = ps_of(st);
+    const char *v = PQgetvalue(ps->res, ps->row, i);
+    if (PQftype(ps->res, i) == OID_BOOL)
+        return v[0] == 't';
+    return db_text_to_i64(v);
+}
+
+static double pq_col_double(struct db_stmt *st, int i)
+{
+    struct pg_stmt *ps = ps_of(st);
+    const char *v = PQgetvalue(ps->res, ps->row, i);
+    if (PQftype(ps->res, i) == OID_BOOL)
+        return v[0] == 't' ? 1.0 : 0.0;
+    return db_text_to_double(v);
+}
+
+static const char *set_conv(struct conv *cv, const char *p, size_t len)
+{
+    free(cv->p);
+    cv->p = mt_xstrndup(p, len);
+    cv->len = len;
+    return cv->p;
+}
+
+static const char *pq_col_text(struct db_stmt *st, int i, size_t *len)
+{
+    struct pg_stmt *ps = ps_of(st);
+    const char *v = PQgetvalue(ps->res, ps->row, i);
+    size_t n = (size_t)PQgetlength(ps->res, ps->row, i);
+    switch (PQftype(ps->res, i)) {
+    case OID_BOOL:
+        /* Booleans read as 1/0, the way SQLite and MariaDB store them. */
+        *len = 1;
+        return v[0] == 't' ? "1" : "0";
+    case OID_TIMESTAMP:
+    case OID_TIMESTAMPTZ: {
+        /* The session zone is UTC, so timestamptz ends in +00, which goes;
+         * the fraction is padded to six digits as MariaDB prints it. */
+        char ts[DB_TS_MAX];
+        size_t tl = db_canon_timestamp(v, n, ts);
+        if (tl == 0)
+            break;
+        *len = tl;
+        return set_conv(&ps->conv[i], ts, tl);
+    }
+    case OID_BYTEA: {
+        size_t bl = 0;
+        unsigned char *raw = PQunescapeBytea((const unsigned char *)v, &bl);
+        if (!raw) {
+            *len = 0;
+            return "";
+        }
+        const char *out = set_conv(&ps->conv[i], (const char *)raw, bl);
+        PQfreemem(raw);
+        *len = bl;
+        return out;
+    }
+    default:
+        break;
+    }
+    *len = n;
+    return v;
+}
+
+static int64_t pq_changes(struct db_conn *c)
+{
+    return ((struct pg_conn *)c->impl)->changes;
+}
+
+static int pq_last_insert_id(struct db_conn *c, int64_t *out, struct mt_err *err)
+{
+    PGresult *res = PQexec(pg_of(c), "SELECT lastval()");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        pg_fail(c, res, "cannot read the last insert id", err);
+        PQclear(res);
+        return -1;
+    }
+    *out = db_text_to_i64(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+static int pq_exec(struct db_conn *c, const char *sql, struct mt_err *err)
+{
+    struct pg_conn *pc = c->impl;
+    PGresult *res = PQexec(pc->pg, sql);
+    ExecStatusType status = PQresultStatus(res);
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY) {
+        pg_fail(c, res, "statement failed", err);
+        PQclear(res);
+        return -1;
+    }
+    /* COMMIT of a transaction that already failed answers ROLLBACK instead
+     * of an error; the caller must not believe its changes were kept. */
+    bool rolled_back =
+        strncasecmp(sql, "COMMIT", 6) == 0 && strcmp(PQcmdStatus(res), "ROLLBACK") == 0;
+    note_changes(pc, res);
+    PQclear(res);
+    if (rolled_back)
+        return mt_fail(err, MT_EDB,
+                       "commit failed: the transaction had failed and was rolled back");
+    return 0;
+}
+
+const struct db_driver db_postgres_driver = {
+    .dialect = DB_POSTGRES,
+    .impl_name = "PostgresqlImpl",
+    .transactional_ddl = true,
+    .begin_sql = "BEGIN",
+    .begin_write_sql = "BEGIN",
+    .open = pq_open,
+    .close = pq_close,
+    .is_broken = pq_is_broken,
+    .tx_active = pq_tx_active,
+    .prepare = pq_prepare,
+    .execute = pq_execute,
+    .step = pq_step,
+    .reset = pq_reset,
+    .finalize = pq_finalize,
+    .col_count = pq_col_count,
+    .col_name = pq_col_name,
+    .col_null = pq_col_null,
+    .col_int = pq_col_int,
+    .col_double = pq_col_double,
+    .col_text = pq_col_text,
+    .changes = pq_changes,
+    .last_insert_id = pq_last_insert_id,
+    .exec = pq_exec,
+    .sql_tables = "SELECT c.relname FROM pg_catalog.pg_class c"
+                  " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+                  " WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')"
+                  " ORDER BY c.relname",
+    .sql_columns =
+        "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull,"
+        " pg_catalog.pg_get_expr(d.adbin, d.adrelid),"
+        " EXISTS (SELECT 1 FROM pg_catalog.pg_index i WHERE i.indrelid = c.oid"
+        " AND i.indisprimary AND a.attnum = ANY (i.indkey))"
+        " FROM pg_catalog.pg_attribute a"
+        " JOIN pg_catalog.pg_class c ON c.oid = a.attrelid"
+        " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+        " LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
+        " WHERE c.relname = ? AND n.nspname = current_schema() AND c.relkind IN ('r', 'p')"
+        " AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+    .sql_indexes =
+        "SELECT ic.relname, ix.indisunique, pg_catalog.pg_get_indexdef(ix.indexrelid, k.n, true)"
+        " FROM pg_catalog.pg_index ix"
+        " JOIN pg_catalog.pg_class ic ON ic.oid = ix.indexrelid"
+        " JOIN pg_catalog.pg_class c ON c.oid = ix.indrelid"
+        " JOIN pg_catalog.pg_namespace ns ON ns.oid = c.relnamespace"
+        " CROSS JOIN LATERAL generate_series(1, ix.indnkeyatts) AS k(n)"
+        " WHERE c.relname = ? AND ns.nspname = current_schema() AND NOT ix.indisprimary"
+        " ORDER BY ic.relname, k.n",
+    .sql_fkeys =
+        "SELECT con.conname, a.attname, rc.relname, ra.attname,"
+        " CASE con.confdeltype WHEN 'a' THEN 'NO ACTION' WHEN 'r' THEN 'RESTRICT'"
+        " WHEN 'c' THEN 'CASCADE' WHEN 'n' THEN 'SET NULL' WHEN 'd' THEN 'SET DEFAULT' END"
+        " FROM pg_catalog.pg_constraint con"
+        " JOIN pg_catalog.pg_class c ON c.oid = con.conrelid"
+        " JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+        " JOIN pg_catalog.pg_class rc ON rc.oid = con.confrelid"
+        " CROSS JOIN LATERAL unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(att, ref, ord)"
+        " JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.att"
+        " JOIN pg_catalog.pg_attribute ra ON ra.attrelid = con.confrelid AND ra.attnum = k.ref"
+        " WHERE con.contype = 'f' AND c.relname = ? AND n.nspname = current_schema()"
+        " ORDER BY con.conname, k.ord",
+};

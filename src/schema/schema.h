@@ -1,0 +1,88 @@
+/* MediTrack's knowledge of its own tables on top of the generic migration
+ * engine: recognising which revision an existing database corresponds to
+ * (untracked databases, databases whose schema is ahead of or behind their
+ * alembic_version row in the ways the reference left them), completing tables
+ * so that they all match one revision without losing a row, stamping it, and
+ * the data repairs that MediTrack's revisions run through the engine's hooks.
+ *
+ * Owner: the schema module (src/schema/). Callers: `meditrack db upgrade` and
+ * the start-up sequence (through the engine's pre-flight callback installed by
+ * schema_register), `meditrack db adopt`, and the tests. */
+#ifndef MT_SCHEMA_SCHEMA_H
+#define MT_SCHEMA_SCHEMA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/err.h"
+#include "db/db.h"
+#include "migrate/migrate.h"
+
+/* The name of the hook that MediTrack's revisions give as pre_upgrade (see
+ * migrations/ and docs/schema.md): salvage leftover _alembic_tmp_* tables,
+ * one default person, medications whose person is missing moved to it, doses
+ * whose medication is missing unlinked. Every repair is logged with counts. */
+#define SCHEMA_REPAIR_HOOK "meditrack_repair"
+
+/* Registers SCHEMA_REPAIR_HOOK with the engine and installs the pre-flight
+ * callback that runs schema_prepare before every online mig_upgrade (under
+ * the migration lock). Call once at start-up, before any migration; calling
+ * it again is harmless. Returns 0, or -1 when the engine's hook table is full. */
+int schema_register(struct mt_err *err);
+
+/* What schema_plan_make found and what schema_plan_apply will do. Strings
+ * are malloc'ed and owned by the plan; release with schema_plan_release. */
+struct schema_plan {
+    bool applies;              /* ch holds MediTrack's revisions; false: nothing to do here */
+    bool tracked;              /* alembic_version has a row */
+    char *current;             /* that row, NULL when untracked */
+    bool has_tables;           /* at least one MediTrack table exists */
+    const char *target;        /* revision to stamp (borrowed from the chain), NULL: keep */
+    bool changes_schema;       /* tables are created or altered before stamping */
+    bool backup;               /* SQLite file: safety copy before altering tables (default
+                                  true; callers set it from BACKUP_BEFORE_MIGRATE) */
+    struct db_strlist found;   /* one line per finding, in order */
+    struct db_strlist actions; /* one line per change, in the order applied */
+    /* Internal: the steps to apply, as bit flags (see adopt.c). */
+    unsigned steps;
+    int shape_level; /* the revision level the tables are completed to */
+};
+
+/* Inspects c (tables, columns, indexes, foreign keys and alembic_version)
+ * and plans the take-over against chain ch. Touches nothing. Fails with
+ * MT_ECONFLICT when the database cannot be taken over safely (a MediTrack
+ * table of a shape no revision produced, a SQLite table with columns a
+ * rebuild would lose, alembic_version naming a revision while every
+ * MediTrack table is missing); the message says what was found and which
+ * command fixes it by hand. On success release with schema_plan_release. */
+int schema_plan_make(struct db_conn *c, const struct mig_chain *ch, struct schema_plan *out,
+                     struct mt_err *err);
+/* Carries the plan out: completes the tables (one transaction on SQLite and
+ * PostgreSQL; statement by statement, each safe to repeat, on MariaDB), then
+ * stamps plan->target through the engine. Before altering the tables of a
+ * SQLite file it writes a safety copy "<file>.backup-<from>-to-<target>-<time>"
+ * (when plan->backup), which the engine's rotation of safety copies keeps
+ * with its own. The caller holds the migration lock. Logs each action. */
+int schema_plan_apply(struct db_conn *c, const struct mig_chain *ch, const struct schema_plan *p,
+                      struct mt_err *err);
+void schema_plan_release(struct schema_plan *p);
+
+/* The take-over in one call, as the pre-flight callback runs it: plan, log
+ * the findings (one line each), and unless dry_run apply. Call with the
+ * migration lock held, before reading alembic_version for an upgrade. A
+ * database without MediTrack tables (fresh), or already consistent with its
+ * stamp, is left alone. Returns 0, or -1 with err filled (nothing changed
+ * when planning failed). */
+int schema_prepare(struct db_conn *c, const struct mig_chain *ch, bool dry_run, struct mt_err *err);
+/* schema_prepare with the safety copy chosen by the caller (the pre-flight
+ * callback passes the engine's BACKUP_BEFORE_MIGRATE option). */
+int schema_prepare_opts(struct db_conn *c, const struct mig_chain *ch, bool dry_run, bool backup,
+                        struct mt_err *err);
+
+/* The repairs behind SCHEMA_REPAIR_HOOK, on whatever MediTrack tables exist
+ * (for the hook and for tests). final: refuse to keep an _alembic_tmp_* table
+ * that cannot be salvaged yet (the last revision that may see one). Returns
+ * 0, or -1 with err filled. */
+int schema_repair(struct db_conn *c, bool final, struct mt_err *err);
+
+#endif

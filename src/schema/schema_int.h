@@ -1,0 +1,82 @@
+/* Internals shared by the files of src/schema/: a snapshot of MediTrack's
+ * tables as the database reports them (columns, indexes, foreign keys), the
+ * revision levels the take-over reasons with, and the repairs that both the
+ * take-over and the repair hook use. Nothing outside src/schema/ includes
+ * this header. */
+#ifndef MT_SCHEMA_SCHEMA_INT_H
+#define MT_SCHEMA_SCHEMA_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "schema/schema.h"
+
+/* MediTrack's tables, in the order their foreign keys point (a table refers
+ * only to tables before it). */
+enum st_table { ST_PERSONS, ST_MEDICATIONS, ST_DOSES, ST_N };
+
+/* The revisions whose table shapes the take-over can tell apart, oldest
+ * first. SL_588F has the shapes of SL_F416 (it changes data only). */
+enum st_level {
+    SL_NONE = -1,
+    SL_F416,
+    SL_588F,
+    SL_35BD,
+    SL_0358,
+    SL_D9C3,
+    SL_44FC,
+    SL_2574,
+    SL_N,
+};
+
+/* "persons", "medications", "doses". */
+const char *st_table_name(enum st_table t);
+/* The revision id of a level ("f4162eb18a25", ...). */
+const char *st_level_rev(enum st_level l);
+
+/* One table as the database reports it. Arrays are malloc'ed. */
+struct st_shape {
+    bool exists;
+    struct db_column *cols;
+    size_t ncols;
+    struct db_index *ix;
+    size_t nix;
+    struct db_fkey *fk;
+    size_t nfk;
+};
+
+/* MediTrack's tables, their leftover _alembic_tmp_* copies, and every other
+ * table of the database. */
+struct st_scan {
+    enum db_dialect dialect;
+    struct st_shape t[ST_N];
+    bool tmp[ST_N];           /* _alembic_tmp_<table> exists */
+    bool version_table;       /* alembic_version exists */
+    struct db_strlist others; /* tables that are not MediTrack's (never touched) */
+};
+
+/* Reads the snapshot. Release with st_scan_release (also after a failure). */
+int st_scan_load(struct db_conn *c, struct st_scan *s, struct mt_err *err);
+void st_scan_release(struct st_scan *s);
+
+/* Borrowed lookups into a snapshot; NULL when absent. */
+const struct db_column *st_col(const struct st_scan *s, enum st_table t, const char *name);
+/* The foreign key of t on column, or NULL. */
+const struct db_fkey *st_fk(const struct st_scan *s, enum st_table t, const char *column);
+/* Whether t has an index on exactly these columns, in this order. */
+bool st_has_index(const struct st_scan *s, enum st_table t, const char *const *cols, size_t n);
+static inline bool st_has(const struct st_scan *s, enum st_table t, const char *name)
+{
+    return st_col(s, t, name) != NULL;
+}
+
+/* Makes sure persons has exactly one default person, creating "Default
+ * User" when persons is empty and create_if_empty is set. *id (may be NULL)
+ * receives the default person's id, or 0 when there is none. Writes through
+ * c (the caller decides the transaction) and logs every change. Needs the
+ * persons table (name or first_name shape). */
+int st_default_person(struct db_conn *c, const struct st_scan *s, bool create_if_empty, int64_t *id,
+                      struct mt_err *err);
+
+#endif

@@ -1,0 +1,158 @@
+/* The plumbing every store file shares: columns into the arena, timestamps
+ * as database text, arena arrays, generated ids and dialect-chosen locking
+ * statements. The statements here are constants; values are always bound. */
+#include "store/store_int.h"
+
+#include <pthread.h>
+#include <string.h>
+
+int store_oom(struct mt_err *err)
+{
+    return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
+}
+
+const char *store_col_text(struct db_stmt *st, int i, struct mt_arena *a, bool *oom)
+{
+    size_t len = 0;
+    const char *s = db_col_text(st, i, &len);
+    if (!s)
+        return NULL;
+    char *copy = mt_arena_strndup(a, s, len);
+    if (!copy)
+        *oom = true;
+    return copy;
+}
+
+struct store_time store_col_time(struct db_stmt *st, int i, struct mt_arena *a, bool *oom)
+{
+    struct store_time t = {false, false, 0, NULL};
+    size_t len = 0;
+    const char *s = db_col_text(st, i, &len);
+    if (!s)
+        return t;
+    t.present = true;
+    if (mt_parse_timestamp(s, len, &t.us) == 0) {
+        t.parsed = true;
+        return t;
+    }
+    t.raw = mt_arena_strndup(a, s, len);
+    if (!t.raw)
+        *oom = true;
+    return t;
+}
+
+const char *store_col_date(struct db_stmt *st, int i, struct mt_arena *a, bool *oom)
+{
+    size_t len = 0;
+    const char *s = db_col_text(st, i, &len);
+    if (!s)
+        return NULL;
+    struct mt_date d;
+    /* Dates stored by other tools may carry a time part; the API shows the date. */
+    if (len > 10 && mt_parse_date(s, 10, &d) == 0)
+        len = 10;
+    char *copy = mt_arena_strndup(a, s, len);
+    if (!copy)
+        *oom = true;
+    return copy;
+}
+
+struct db_param store_time_param(int64_t us, char *buf)
+{
+    mt_format_db(us, buf, MT_TIME_BUF);
+    return DB_TEXT(buf);
+}
+
+int64_t store_now_seconds(void)
+{
+    int64_t now = mt_now_us();
+    return now - mt_floor_mod(now, MT_USEC_PER_SEC);
+}
+
+int store_grow(struct mt_arena *a, void **items, size_t *cap, size_t n, size_t elem,
+               struct mt_err *err)
+{
+    if (n < *cap)
+        return 0;
+    size_t new_cap = *cap ? *cap * 2 : 16;
+    size_t bytes;
+    if (!mt_size_mul(new_cap, elem, &bytes))
+        return store_oom(err);
+    void *p = mt_arena_alloc(a, bytes);
+    if (!p)
+        return store_oom(err);
+    if (n)
+        memcpy(p, *items, n * elem);
+    *items = p;
+    *cap = new_cap;
+    return 0;
+}
+
+static pthread_mutex_t sqlite_writer = PTHREAD_MUTEX_INITIALIZER;
+
+int store_write_tx(struct db_conn *c, db_tx_fn fn, void *ctx, struct mt_err *err)
+{
+    if (db_conn_dialect(c) != DB_SQLITE || db_in_tx(c))
+        return db_tx_run(c, true, fn, ctx, err);
+    pthread_mutex_lock(&sqlite_writer);
+    int rc = db_tx_run(c, true, fn, ctx, err);
+    pthread_mutex_unlock(&sqlite_writer);
+    return rc;
+}
+
+bool store_id_ok(struct db_conn *c, int64_t id)
+{
+    return db_conn_dialect(c) == DB_SQLITE || (id >= INT32_MIN && id <= INT32_MAX);
+}
+
+int store_exec(struct db_conn *c, const char *sql, const struct db_param *p, size_t n,
+               struct mt_err *err)
+{
+    return db_query(c, sql, p, n, NULL, err);
+}
+
+int store_insert_id(struct db_conn *c, const char *sql, const char *sql_returning,
+                    const struct db_param *p, size_t n, int64_t *id, struct mt_err *err)
+{
+    if (db_conn_dialect(c) == DB_POSTGRES) {
+        bool found = false;
+        if (db_query_int(c, sql_returning, p, n, id, &found, err) < 0)
+            return -1;
+        if (!found)
+            return mt_fail(err, MT_EDB, "insert returned no id");
+        return 0;
+    }
+    if (db_query(c, sql, p, n, NULL, err) < 0)
+        return -1;
+    *id = db_last_insert_id(c, err);
+    return *id > 0 ? 0 : mt_fail(err, MT_EDB, "insert returned no id");
+}
+
+const char *store_sql_locking(struct db_conn *c, const char *sqlite_sql, const char *pg_sql,
+                              const char *mysql_sql)
+{
+    switch (db_conn_dialect(c)) {
+    case DB_POSTGRES:
+        return pg_sql;
+    case DB_MYSQL:
+        return mysql_sql;
+    case DB_SQLITE:
+        break;
+    }
+    return sqlite_sql;
+}
+
+int store_lock_persons(struct db_conn *c, struct mt_err *err)
+{
+    switch (db_conn_dialect(c)) {
+    case DB_POSTGRES:
+        /* Blocks other writers of persons (and itself), never plain reads. */
+        return store_exec(c, "LOCK TABLE persons IN SHARE ROW EXCLUSIVE MODE", NULL, 0, err);
+    case DB_MYSQL:
+        /* A locking read of every row also locks the gaps: concurrent inserts wait. */
+        return store_exec(c, "SELECT id FROM persons FOR UPDATE", NULL, 0, err);
+    case DB_SQLITE:
+        break;
+    }
+    return 0;
+}

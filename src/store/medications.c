@@ -1,0 +1,311 @@
+/* The SQL of medications: the list and the single medication with the doses
+ * of a day counted by correlated subqueries (one statement, using the
+ * (medication_id, taken_at) index), create for an existing person, partial
+ * update, and delete that keeps the dose history under the medication's
+ * name. */
+#include "store/store_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MED_COLS                                                                                   \
+    "m.id, m.person_id, m.name, m.dosage, m.frequency, m.max_doses_per_day, m.instructions, "      \
+    "m.created_at, m.updated_at"
+#define DAY_COLS                                                                                   \
+    "(SELECT COUNT(*) FROM doses d WHERE d.medication_id = m.id AND d.taken_at >= ? AND "          \
+    "d.taken_at < ?), (SELECT MAX(d.taken_at) FROM doses d WHERE d.medication_id = m.id AND "      \
+    "d.taken_at >= ? AND d.taken_at < ?)"
+
+static const char sql_list_all[] =
+    "SELECT " MED_COLS ", " DAY_COLS " FROM medications m ORDER BY m.id LIMIT ? OFFSET ?";
+static const char sql_list_person[] =
+    "SELECT " MED_COLS ", " DAY_COLS " FROM medications m WHERE m.person_id = ? "
+    "ORDER BY m.id LIMIT ? OFFSET ?";
+static const char sql_get_day[] =
+    "SELECT " MED_COLS ", " DAY_COLS " FROM medications m WHERE m.id = ?";
+static const char sql_get[] = "SELECT " MED_COLS ", -1, NULL FROM medications m WHERE m.id = ?";
+static const char sql_get_lock[] =
+    "SELECT " MED_COLS ", -1, NULL FROM medications m WHERE m.id = ? FOR UPDATE";
+static const char sql_person_exists[] = "SELECT COUNT(*) FROM persons WHERE id = ?";
+static const char sql_insert[] =
+    "INSERT INTO medications (name, dosage, frequency, max_doses_per_day, instructions, "
+    "person_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
+static const char sql_insert_pg[] =
+    "INSERT INTO medications (name, dosage, frequency, max_doses_per_day, instructions, "
+    "person_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id";
+static const char sql_update[] =
+    "UPDATE medications SET name = ?, dosage = ?, frequency = ?, max_doses_per_day = ?, "
+    "instructions = ?, updated_at = ? WHERE id = ?";
+static const char sql_orphan_doses[] =
+    "UPDATE doses SET medication_name = ?, medication_id = NULL WHERE medication_id = ?";
+static const char sql_delete[] = "DELETE FROM medications WHERE id = ?";
+static const char sql_exists[] = "SELECT COUNT(*) FROM medications WHERE id = ?";
+
+static const char not_found[] = "Medication not found";
+
+static int read_med(struct db_stmt *st, struct mt_arena *a, struct store_medication *m,
+                    struct mt_err *err)
+{
+    bool oom = false;
+    m->id = db_col_int(st, 0);
+    m->person_id = db_col_int(st, 1);
+    m->name = store_col_text(st, 2, a, &oom);
+    m->dosage = store_col_text(st, 3, a, &oom);
+    m->frequency = store_col_text(st, 4, a, &oom);
+    if (!oom) {
+        m->name = m->name ? m->name : "";
+        m->dosage = m->dosage ? m->dosage : "";
+        m->frequency = m->frequency ? m->frequency : "";
+    }
+    m->max_doses_per_day = db_col_int(st, 5);
+    m->instructions = store_col_text(st, 6, a, &oom);
+    m->created_at = store_col_time(st, 7, a, &oom);
+    m->updated_at = store_col_time(st, 8, a, &oom);
+    m->doses_in_day = db_col_null(st, 9) ? -1 : db_col_int(st, 9);
+    m->last_taken_at = store_col_time(st, 10, a, &oom);
+    return oom ? store_oom(err) : 0;
+}
+
+static int fetch_med(struct db_conn *c, struct mt_arena *a, const char *sql,
+                     const struct db_param *p, size_t n, struct store_medication *out,
+                     struct mt_err *err)
+{
+    /* The id is the last parameter of every single-medication query. */
+    if (!store_id_ok(c, p[n - 1].v.i))
+        return mt_fail(err, MT_ENOTFOUND, not_found);
+    struct db_stmt *st;
+    if (db_query(c, sql, p, n, &st, err) < 0)
+        return -1;
+    int rc = db_next(st, err);
+    if (rc == 1)
+        rc = read_med(st, a, out, err) < 0 ? -1 : 1;
+    db_done(st);
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        return mt_fail(err, MT_ENOTFOUND, not_found);
+    return 0;
+}
+
+/* The four window parameters of DAY_COLS. */
+struct window_params {
+    char start[MT_TIME_BUF], end[MT_TIME_BUF];
+    struct db_param p[4];
+};
+
+static void window_bind(struct window_params *wp, const struct store_window *w)
+{
+    wp->p[0] = store_time_param(w->start_us, wp->start);
+    wp->p[1] = store_time_param(w->end_us, wp->end);
+    wp->p[2] = wp->p[0];
+    wp->p[3] = wp->p[1];
+}
+
+int store_meds_list(struct db_conn *c, struct mt_arena *a, bool has_person, int64_t person_id,
+                    const struct store_window *w, int64_t skip, int64_t limit,
+                    struct store_medication **out, size_t *n, struct mt_err *err)
+{
+    if (has_person && !store_id_ok(c, person_id)) {
+        *out = NULL;
+        *n = 0;
+        return 0;
+    }
+    struct window_params wp;
+    window_bind(&wp, w);
+    struct db_param p[7];
+    size_t np = 0;
+    for (size_t k = 0; k < 4; k++)
+        p[np++] = wp.p[k];
+    if (has_person)
+        p[np++] = DB_INT(person_id);
+    p[np++] = DB_INT(limit);
+    p[np++] = DB_INT(skip);
+    struct db_stmt *st;
+    if (db_query(c, has_person ? sql_list_person : sql_list_all, p, np, &st, err) < 0)
+        return -1;
+    struct store_medication *items = NULL;
+    size_t cap = 0, count = 0;
+    int rc = db_next(st, err);
+    while (rc == 1) {
+        if (store_grow(a, (void **)&items, &cap, count, sizeof(*items), err) < 0 ||
+            read_med(st, a, &items[count], err) < 0) {
+            rc = -1;
+            break;
+        }
+        count++;
+        rc = db_next(st, err);
+    }
+    db_done(st);
+    if (rc < 0)
+        return -1;
+    *out = items;
+    *n = count;
+    return 0;
+}
+
+int store_med_get(struct db_conn *c, struct mt_arena *a, int64_t id, const struct store_window *w,
+                  struct store_medication *out, struct mt_err *err)
+{
+    struct window_params wp;
+    window_bind(&wp, w);
+    struct db_param p[] = {wp.p[0], wp.p[1], wp.p[2], wp.p[3], DB_INT(id)};
+    return fetch_med(c, a, sql_get_day, p, 5, out, err);
+}
+
+int store_med_exists(struct db_conn *c, int64_t id, struct mt_err *err)
+{
+    if (!store_id_ok(c, id))
+        return mt_fail(err, MT_ENOTFOUND, not_found);
+    struct db_param p[] = {DB_INT(id)};
+    int64_t n = 0;
+    if (db_query_int(c, sql_exists, p, 1, &n, NULL, err) < 0)
+        return -1;
+    return n ? 0 : mt_fail(err, MT_ENOTFOUND, not_found);
+}
+
+struct create_ctx {
+    int64_t person_id;
+    const struct store_medication_fields *f;
+    struct store_medication *out;
+};
+
+static int create_tx(struct db_conn *c, void *vctx, struct mt_err *err)
+{
+    struct create_ctx *x = vctx;
+    if (!store_id_ok(c, x->person_id))
+        return mt_fail(err, MT_ENOTFOUND, "Person not found");
+    struct db_param pid[] = {DB_INT(x->person_id)};
+    int64_t found = 0;
+    if (db_query_int(c, sql_person_exists, pid, 1, &found, NULL, err) < 0)
+        return -1;
+    if (!found)
+        return mt_fail(err, MT_ENOTFOUND, "Person not found");
+    char now_buf[MT_TIME_BUF];
+    int64_t now = store_now_seconds();
+    const struct store_medication_fields *f = x->f;
+    struct db_param p[] = {DB_TEXT(f->name),
+                           DB_TEXT(f->dosage),
+                           DB_TEXT(f->frequency),
+                           DB_INT(f->max_doses_per_day),
+                           DB_TEXT(f->instructions),
+                           DB_INT(x->person_id),
+                           store_time_param(now, now_buf)};
+    int64_t id = 0;
+    if (store_insert_id(c, sql_insert, sql_insert_pg, p, 7, &id, err) < 0) {
+        /* The person went away between the check and the insert. */
+        if (err && err->code == MT_ECONFLICT)
+            mt_fail(err, MT_ENOTFOUND, "Person not found");
+        return -1;
+    }
+    struct store_medication *o = x->out;
+    o->id = id;
+    o->person_id = x->person_id;
+    o->name = f->name;
+    o->dosage = f->dosage;
+    o->frequency = f->frequency;
+    o->max_doses_per_day = f->max_doses_per_day;
+    o->instructions = f->instructions;
+    o->created_at = (struct store_time){true, true, now, NULL};
+    o->updated_at = (struct store_time){false, false, 0, NULL};
+    o->doses_in_day = -1;
+    o->last_taken_at = (struct store_time){false, false, 0, NULL};
+    return 0;
+}
+
+int store_med_create(struct db_conn *c, struct mt_arena *a, int64_t person_id,
+                     const struct store_medication_fields *f, struct store_medication *out,
+                     struct mt_err *err)
+{
+    (void)a;
+    struct create_ctx x = {person_id, f, out};
+    return store_write_tx(c, create_tx, &x, err);
+}
+
+static bool same_text(const char *a, const char *b)
+{
+    if (!a || !b)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+struct update_ctx {
+    struct mt_arena *a;
+    int64_t id;
+    const struct store_medication_fields *f;
+    struct store_medication *out;
+};
+
+static int update_tx(struct db_conn *c, void *vctx, struct mt_err *err)
+{
+    struct update_ctx *x = vctx;
+    const struct store_medication_fields *f = x->f;
+    struct store_medication *cur = x->out;
+    struct db_param pid[] = {DB_INT(x->id)};
+    if (fetch_med(c, x->a, store_sql_locking(c, sql_get, sql_get_lock, sql_get_lock), pid, 1, cur,
+                  err) < 0)
+        return -1;
+    const char *name = f->set_name ? f->name : cur->name;
+    const char *dosage = f->set_dosage ? f->dosage : cur->dosage;
+    const char *frequency = f->set_frequency ? f->frequency : cur->frequency;
+    int64_t max = f->set_max ? f->max_doses_per_day : cur->max_doses_per_day;
+    const char *instructions = f->set_instructions ? f->instructions : cur->instructions;
+    bool changed = !same_text(name, cur->name) || !same_text(dosage, cur->dosage) ||
+                   !same_text(frequency, cur->frequency) || max != cur->max_doses_per_day ||
+                   !same_text(instructions, cur->instructions);
+    cur->doses_in_day = -1;
+    if (!changed)
+        return 0;
+    char now_buf[MT_TIME_BUF];
+    int64_t now = store_now_seconds();
+    struct db_param p[] = {DB_TEXT(name), DB_TEXT(dosage),       DB_TEXT(frequency),
+                           DB_INT(max),   DB_TEXT(instructions), store_time_param(now, now_buf),
+                           DB_INT(x->id)};
+    if (store_exec(c, sql_update, p, 7, err) < 0)
+        return -1;
+    cur->name = name;
+    cur->dosage = dosage;
+    cur->frequency = frequency;
+    cur->max_doses_per_day = max;
+    cur->instructions = instructions;
+    cur->updated_at = (struct store_time){true, true, now, NULL};
+    return 0;
+}
+
+int store_med_update(struct db_conn *c, struct mt_arena *a, int64_t id,
+                     const struct store_medication_fields *f, struct store_medication *out,
+                     struct mt_err *err)
+{
+    struct update_ctx x = {a, id, f, out};
+    return store_write_tx(c, update_tx, &x, err);
+}
+
+static const char sql_name[] = "SELECT name FROM medications WHERE id = ?";
+static const char sql_name_lock[] = "SELECT name FROM medications WHERE id = ? FOR UPDATE";
+
+static int delete_tx(struct db_conn *c, void *vctx, struct mt_err *err)
+{
+    const int64_t *id = vctx;
+    if (!store_id_ok(c, *id))
+        return mt_fail(err, MT_ENOTFOUND, not_found);
+    struct db_param pid[] = {DB_INT(*id)};
+    char *name = NULL;
+    if (db_query_text(c, store_sql_locking(c, sql_name, sql_name_lock, sql_name_lock), pid, 1,
+                      &name, err) < 0)
+        return -1;
+    if (!name)
+        return mt_fail(err, MT_ENOTFOUND, not_found);
+    /* The history keeps the medication's current name; medication_id is
+     * cleared here rather than left to ON DELETE SET NULL, which older
+     * databases may not have. */
+    struct db_param p[] = {DB_TEXT(name), DB_INT(*id)};
+    int rc = store_exec(c, sql_orphan_doses, p, 2, err);
+    free(name);
+    if (rc < 0 || store_exec(c, sql_delete, pid, 1, err) < 0)
+        return -1;
+    return 0;
+}
+
+int store_med_delete(struct db_conn *c, int64_t id, struct mt_err *err)
+{
+    return store_write_tx(c, delete_tx, &id, err);
+}

@@ -1,0 +1,327 @@
+/* The SQL of persons: the list with medication counts in one query, create
+ * (the first person becomes the default), partial update, delete with the
+ * reference's last-person and default-person rules, and set-default. Writes
+ * that depend on the default flag lock the persons table first. */
+#include "store/store_int.h"
+
+#include <string.h>
+
+#define PERSON_COLS                                                                                \
+    "p.id, p.first_name, p.last_name, p.date_of_birth, p.notes, p.is_default, p.created_at, "      \
+    "p.updated_at"
+
+static const char sql_list[] =
+    "SELECT " PERSON_COLS ", (SELECT COUNT(*) FROM medications m WHERE m.person_id = p.id) "
+    "FROM persons p ORDER BY p.id LIMIT ? OFFSET ?";
+static const char sql_get_counted[] =
+    "SELECT " PERSON_COLS ", (SELECT COUNT(*) FROM medications m WHERE m.person_id = p.id) "
+    "FROM persons p WHERE p.id = ?";
+static const char sql_get[] = "SELECT " PERSON_COLS ", -1 FROM persons p WHERE p.id = ?";
+static const char sql_get_pg[] =
+    "SELECT " PERSON_COLS ", -1 FROM persons p WHERE p.id = ? FOR UPDATE";
+static const char sql_count_default[] = "SELECT COUNT(*) FROM persons WHERE is_default = ?";
+static const char sql_count[] = "SELECT COUNT(*) FROM persons";
+static const char sql_insert[] =
+    "INSERT INTO persons (first_name, last_name, date_of_birth, notes, is_default, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?)";
+static const char sql_insert_pg[] =
+    "INSERT INTO persons (first_name, last_name, date_of_birth, notes, is_default, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?) RETURNING id";
+static const char sql_update[] = "UPDATE persons SET first_name = ?, last_name = ?, "
+                                 "date_of_birth = ?, notes = ?, updated_at = ? WHERE id = ?";
+static const char sql_lock_meds_pg[] = "SELECT id FROM medications WHERE person_id = ? FOR UPDATE";
+static const char sql_delete_doses[] =
+    "DELETE FROM doses WHERE medication_id IN (SELECT id FROM medications WHERE person_id = ?)";
+static const char sql_delete_meds[] = "DELETE FROM medications WHERE person_id = ?";
+static const char sql_delete_person[] = "DELETE FROM persons WHERE id = ?";
+static const char sql_clear_default[] =
+    "UPDATE persons SET is_default = ?, updated_at = ? WHERE is_default = ?";
+static const char sql_set_default[] =
+    "UPDATE persons SET is_default = ?, updated_at = ? WHERE id = ?";
+
+static const char not_found[] = "Person not found";
+
+/* Reads the row of a query made from PERSON_COLS plus a count column. */
+static int read_person(struct db_stmt *st, struct mt_arena *a, struct store_person *p,
+                       struct mt_err *err)
+{
+    bool oom = false;
+    p->id = db_col_int(st, 0);
+    p->first_name = store_col_text(st, 1, a, &oom);
+    if (!p->first_name && !oom)
+        p->first_name = "";
+    p->last_name = store_col_text(st, 2, a, &oom);
+    p->date_of_birth = store_col_date(st, 3, a, &oom);
+    p->notes = store_col_text(st, 4, a, &oom);
+    p->is_default = db_col_int(st, 5) != 0;
+    p->created_at = store_col_time(st, 6, a, &oom);
+    p->updated_at = store_col_time(st, 7, a, &oom);
+    p->medication_count = db_col_null(st, 8) ? -1 : db_col_int(st, 8);
+    return oom ? store_oom(err) : 0;
+}
+
+/* One person by id with sql (a PERSON_COLS query); 0 found, MT_ENOTFOUND. */
+static int fetch_person(struct db_conn *c, struct mt_arena *a, const char *sql, int64_t id,
+                        struct store_person *out, struct mt_err *err)
+{
+    if (!store_id_ok(c, id))
+        return mt_fail(err, MT_ENOTFOUND, not_found);
+    struct db_param p[] = {DB_INT(id)};
+    struct db_stmt *st;
+    if (db_query(c, sql, p, 1, &st, err) < 0)
+        return -1;
+    int rc = db_next(st, err);
+    if (rc == 1)
+        rc = read_person(st, a, out, err) < 0 ? -1 : 1;
+    db_done(st);
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        return mt_fail(err, MT_ENOTFOUND, not_found);
+    return 0;
+}
+
+int store_persons_list(struct db_conn *c, struct mt_arena *a, int64_t skip, int64_t limit,
+                       struct store_person **out, size_t *n, struct mt_err *err)
+{
+    struct db_param p[] = {DB_INT(limit), DB_INT(skip)};
+    struct db_stmt *st;
+    struct store_person *items = NULL;
+    size_t cap = 0, count = 0;
+    if (db_query(c, sql_list, p, 2, &st, err) < 0)
+        return -1;
+    int rc = db_next(st, err);
+    while (rc == 1) {
+        if (store_grow(a, (void **)&items, &cap, count, sizeof(*items), err) < 0 ||
+            read_person(st, a, &items[count], err) < 0) {
+            rc = -1;
+            break;
+        }
+        count++;
+        rc = db_next(st, err);
+    }
+    db_done(st);
+    if (rc < 0)
+        return -1;
+    *out = items;
+    *n = count;
+    return 0;
+}
+
+int store_person_get(struct db_conn *c, struct mt_arena *a, int64_t id, struct store_person *out,
+                     struct mt_err *err)
+{
+    return fetch_person(c, a, sql_get_counted, id, out, err);
+}
+
+/* The bound values of a person's editable columns. */
+struct person_values {
+    struct db_param first, last, dob, notes;
+    char dob_buf[MT_TIME_BUF];
+};
+
+static void bind_values(struct person_values *v, const char *first, const char *last,
+                        const char *dob_text, const char *notes)
+{
+    v->first = DB_TEXT(first);
+    v->last = DB_TEXT(last);
+    v->dob = DB_TEXT(dob_text);
+    v->notes = DB_TEXT(notes);
+}
+
+struct create_ctx {
+    struct mt_arena *a;
+    const struct store_person_fields *f;
+    struct store_person *out;
+};
+
+static int create_tx(struct db_conn *c, void *vctx, struct mt_err *err)
+{
+    struct create_ctx *x = vctx;
+    if (store_lock_persons(c, err) < 0)
+        return -1;
+    int64_t defaults = 0;
+    struct db_param t[] = {DB_BOOL(true)};
+    if (db_query_int(c, sql_count_default, t, 1, &defaults, NULL, err) < 0)
+        return -1;
+    bool is_default = defaults == 0;
+    char now_buf[MT_TIME_BUF], dob_buf[MT_TIME_BUF];
+    int64_t now = store_now_seconds();
+    const char *dob = x->f->has_dob ? mt_format_date(x->f->dob, dob_buf, sizeof(dob_buf)) : NULL;
+    struct person_values v;
+    bind_values(&v, x->f->first_name, x->f->last_name, dob, x->f->notes);
+    struct db_param p[] = {
+        v.first, v.last, v.dob, v.notes, DB_BOOL(is_default), store_time_param(now, now_buf)};
+    int64_t id = 0;
+    if (store_insert_id(c, sql_insert, sql_insert_pg, p, 6, &id, err) < 0)
+        return -1;
+    struct store_person *o = x->out;
+    o->id = id;
+    o->first_name = x->f->first_name;
+    o->last_name = x->f->last_name;
+    o->date_of_birth = dob ? mt_arena_strdup(x->a, dob) : NULL;
+    o->notes = x->f->notes;
+    o->is_default = is_default;
+    o->created_at = (struct store_time){true, true, now, NULL};
+    o->updated_at = (struct store_time){false, false, 0, NULL};
+    o->medication_count = -1;
+    if (dob && !o->date_of_birth)
+        return store_oom(err);
+    return 0;
+}
+
+int store_person_create(struct db_conn *c, struct mt_arena *a, const struct store_person_fields *f,
+                        struct store_person *out, struct mt_err *err)
+{
+    struct create_ctx x = {a, f, out};
+    return store_write_tx(c, create_tx, &x, err);
+}
+
+static bool same_text(const char *a, const char *b)
+{
+    if (!a || !b)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+struct update_ctx {
+    struct mt_arena *a;
+    int64_t id;
+    const struct store_person_fields *f;
+    struct store_person *out;
+};
+
+static int update_tx(struct db_conn *c, void *vctx, struct mt_err *err)
+{
+    struct update_ctx *x = vctx;
+    const struct store_person_fields *f = x->f;
+    struct store_person *cur = x->out;
+    const char *sql = store_sql_locking(c, sql_get, sql_get_pg, sql_get_pg);
+    if (fetch_person(c, x->a, sql, x->id, cur, err) < 0)
+        return -1;
+    char dob_buf[MT_TIME_BUF];
+    const char *dob = cur->date_of_birth;
+    if (f->set_dob)
+        dob = f->has_dob ? mt_format_date(f->dob, dob_buf, sizeof(dob_buf)) : NULL;
+    const char *first = f->set_first ? f->first_name : cur->first_name;
+    const char *last = f->set_last ? f->last_name : cur->last_name;
+    const char *notes = f->set_notes ? f->notes : cur->notes;
+    /* As the reference's ORM: no UPDATE (and no new updated_at) unless a
+     * value really changes. */
+    bool changed = !same_text(first, cur->first_name) || !same_text(last, cur->last_name) ||
+                   !same_text(dob, cur->date_of_birth) || !same_text(notes, cur->notes);
+    if (!changed)
+        return 0;
+    char now_buf[MT_TIME_BUF];
+    int64_t now = store_now_seconds();
+    struct person_values v;
+    bind_values(&v, first, last, dob, notes);
+    struct db_param p[] = {v.first,      v.last, v.dob, v.notes, store_time_param(now, now_buf),
+                           DB_INT(x->id)};
+    if (store_exec(c, sql_update, p, 6, err) < 0)
+        return -1;
+    cur->first_name = first;
+    cur->last_name = last;
+    if (dob != cur->date_of_birth) {
+        cur->date_of_birth = dob ? mt_arena_strdup(x->a, dob) : NULL;
+        if (dob && !cur->date_of_birth)
+            return store_oom(err);
+    }
+    cur->notes = notes;
+    cur->updated_at = (struct store_time){true, true, now, NULL};
+    return 0;
+}
+
+int store_person_update(struct db_conn *c, struct mt_arena *a, int64_t id,
+                        const struct store_person_fields *f, struct store_person *out,
+                        struct mt_err *err)
+{
+    struct update_ctx x = {a, id, f, out};
+    return store_write_tx(c, update_tx, &x, err);
+}
+
+struct delete_ctx {
+    int64_t id;
+};
+
+static int delete_tx(struct db_conn *c, void *vctx, struct mt_err *err)
+{
+    struct delete_ctx *x = vctx;
+    if (!store_id_ok(c, x->id))
+        return mt_fail(err, MT_ENOTFOUND, not_found);
+    if (store_lock_persons(c, err) < 0)
+        return -1;
+    struct db_param id[] = {DB_INT(x->id)};
+    struct db_stmt *st;
+    if (db_query(c, "SELECT is_default FROM persons WHERE id = ?", id, 1, &st, err) < 0)
+        return -1;
+    int rc = db_next(st, err);
+    bool is_default = rc == 1 && db_col_int(st, 0) != 0;
+    db_done(st);
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        return mt_fail(err, MT_ENOTFOUND, not_found);
+    int64_t count = 0;
+    if (db_query_int(c, sql_count, NULL, 0, &count, NULL, err) < 0)
+        return -1;
+    if (count == 1)
+        return mt_fail(err, MT_ECONFLICT, "Cannot delete the last person in the system");
+    if (is_default)
+        return mt_fail(err, MT_ECONFLICT,
+                       "Cannot delete the default person. Set another person as default first.");
+    /* Lock the medications before their doses go, so that no dose can be
+     * recorded for them in between. */
+    if (db_conn_dialect(c) != DB_SQLITE && store_exec(c, sql_lock_meds_pg, id, 1, err) < 0)
+        return -1;
+    if (store_exec(c, sql_delete_doses, id, 1, err) < 0 ||
+        store_exec(c, sql_delete_meds, id, 1, err) < 0 ||
+        store_exec(c, sql_delete_person, id, 1, err) < 0)
+        return -1;
+    return 0;
+}
+
+int store_person_delete(struct db_conn *c, int64_t id, struct mt_err *err)
+{
+    struct delete_ctx x = {id};
+    return store_write_tx(c, delete_tx, &x, err);
+}
+
+struct default_ctx {
+    struct mt_arena *a;
+    int64_t id;
+    struct store_person *out;
+};
+
+static int default_tx(struct db_conn *c, void *vctx, struct mt_err *err)
+{
+    struct default_ctx *x = vctx;
+    if (store_lock_persons(c, err) < 0)
+        return -1;
+    if (fetch_person(c, x->a, sql_get, x->id, x->out, err) < 0)
+        return -1;
+    char now_buf[MT_TIME_BUF];
+    int64_t now = store_now_seconds();
+    struct db_param clear[] = {DB_BOOL(false), store_time_param(now, now_buf), DB_BOOL(true)};
+    struct db_param set[] = {DB_BOOL(true), store_time_param(now, now_buf), DB_INT(x->id)};
+    if (store_exec(c, sql_clear_default, clear, 3, err) < 0 ||
+        store_exec(c, sql_set_default, set, 3, err) < 0)
+        return -1;
+    x->out->is_default = true;
+    x->out->updated_at = (struct store_time){true, true, now, NULL};
+    return 0;
+}
+
+int store_person_set_default(struct db_conn *c, struct mt_arena *a, int64_t id,
+                             struct store_person *out, struct mt_err *err)
+{
+    struct default_ctx x = {a, id, out};
+    return store_write_tx(c, default_tx, &x, err);
+}
+
+const char *store_person_name(struct mt_arena *a, const struct store_person *p)
+{
+    if (p->last_name && p->last_name[0])
+        return mt_arena_printf(a, "%s %s", p->first_name, p->last_name);
+    return p->first_name;
+}

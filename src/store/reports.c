@@ -1,0 +1,141 @@
+/* The data of the printable tracking form and of the dose-history export:
+ * the person asked for (if any) and the medications to print, with the
+ * reference's two 404s; the doses of a window for prefilled forms and
+ * exports, streamed to a callback; and the owners of medications for the
+ * household-wide form. The documents themselves are drawn in src/report;
+ * this file only reads. */
+#include "store/reports.h"
+
+#include <string.h>
+
+#include "store/store_int.h"
+
+/* A dose belongs to the report when its medication is the person's, or when
+ * its medication was deleted (the name is all that is left of it). */
+static const char sql_doses_person[] =
+    "SELECT d.id, d.medication_id, COALESCE(m.name, d.medication_name), m.dosage, d.taken_at "
+    "FROM doses d LEFT JOIN medications m ON m.id = d.medication_id "
+    "WHERE d.taken_at >= ? AND d.taken_at < ? "
+    "AND (m.person_id = ? OR (d.medication_id IS NULL AND d.medication_name IS NOT NULL)) "
+    "ORDER BY d.taken_at, d.id";
+static const char sql_doses_all[] =
+    "SELECT d.id, d.medication_id, COALESCE(m.name, d.medication_name), m.dosage, d.taken_at "
+    "FROM doses d LEFT JOIN medications m ON m.id = d.medication_id "
+    "WHERE d.taken_at >= ? AND d.taken_at < ? "
+    "AND (m.id IS NOT NULL OR (d.medication_id IS NULL AND d.medication_name IS NOT NULL)) "
+    "ORDER BY d.taken_at, d.id";
+static const char sql_owners[] =
+    "SELECT p.id, p.first_name, p.last_name FROM persons p "
+    "WHERE EXISTS (SELECT 1 FROM medications m WHERE m.person_id = p.id) ORDER BY p.id";
+
+int store_report_data(struct db_conn *c, struct mt_arena *a, bool has_person, int64_t person_id,
+                      struct store_report *out, struct mt_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    out->has_person = has_person;
+    if (has_person && store_person_get(c, a, person_id, &out->person, err) < 0)
+        return -1;
+    /* The form lists medications only; the day window is irrelevant. */
+    struct store_window none = {0, 0};
+    if (store_meds_list(c, a, has_person, person_id, &none, 0, INT64_MAX, &out->meds, &out->n_meds,
+                        err) < 0)
+        return -1;
+    if (out->n_meds == 0)
+        return mt_fail(err, MT_ENOTFOUND, "No medications found");
+    return 0;
+}
+
+/* The instants every dialect can compare with a timestamp column: years 1
+ * to 9999 (PostgreSQL refuses year 0, which a local day of 0001-01-01 east
+ * of UTC begins in). No dose can lie outside them. */
+static struct store_window clamp_window(const struct store_window *w)
+{
+    const int64_t lo = mt_date_to_days((struct mt_date){1, 1, 1}) * MT_USEC_PER_DAY;
+    const int64_t hi =
+        mt_date_to_days((struct mt_date){9999, 12, 31}) * MT_USEC_PER_DAY + MT_USEC_PER_DAY - 1;
+    struct store_window c = *w;
+    c.start_us = c.start_us < lo ? lo : c.start_us > hi ? hi : c.start_us;
+    c.end_us = c.end_us < lo ? lo : c.end_us > hi ? hi : c.end_us;
+    return c;
+}
+
+int store_report_doses(struct db_conn *c, bool has_person, int64_t person_id,
+                       const struct store_window *w, store_report_dose_fn fn, void *ctx,
+                       size_t *unreadable, struct mt_err *err)
+{
+    char start[MT_TIME_BUF], end[MT_TIME_BUF];
+    struct store_window cw = clamp_window(w);
+    struct db_param p[] = {store_time_param(cw.start_us, start), store_time_param(cw.end_us, end),
+                           DB_INT(person_id)};
+    struct db_stmt *st;
+    if (db_query(c, has_person ? sql_doses_person : sql_doses_all, p, has_person ? 3 : 2, &st,
+                 err) < 0)
+        return -1;
+    size_t skipped = 0;
+    int rc = db_next(st, err);
+    while (rc == 1) {
+        struct store_report_dose d;
+        size_t len = 0;
+        const char *taken = db_col_text(st, 4, &len);
+        if (!taken || mt_parse_timestamp(taken, len, &d.taken_us) < 0) {
+            skipped++;
+            rc = db_next(st, err);
+            continue;
+        }
+        d.id = db_col_int(st, 0);
+        d.deleted = db_col_null(st, 1);
+        d.medication_id = d.deleted ? 0 : db_col_int(st, 1);
+        d.medication_name = db_col_text(st, 2, NULL);
+        if (!d.medication_name)
+            d.medication_name = "";
+        d.dosage = db_col_text(st, 3, NULL);
+        int stop = fn(&d, ctx, err);
+        if (stop) {
+            rc = stop < 0 ? -1 : stop;
+            break;
+        }
+        rc = db_next(st, err);
+    }
+    db_done(st);
+    if (unreadable)
+        *unreadable = skipped;
+    return rc < 0 ? -1 : rc;
+}
+
+int store_report_owners(struct db_conn *c, struct mt_arena *a, struct store_report_owner **out,
+                        size_t *n, struct mt_err *err)
+{
+    struct db_stmt *st;
+    struct store_report_owner *items = NULL;
+    size_t cap = 0, count = 0;
+    if (db_query(c, sql_owners, NULL, 0, &st, err) < 0)
+        return -1;
+    int rc = db_next(st, err);
+    while (rc == 1) {
+        if (store_grow(a, (void **)&items, &cap, count, sizeof(*items), err) < 0) {
+            rc = -1;
+            break;
+        }
+        bool oom = false;
+        struct store_person p = {.id = db_col_int(st, 0)};
+        p.first_name = store_col_text(st, 1, a, &oom);
+        p.last_name = store_col_text(st, 2, a, &oom);
+        if (!p.first_name)
+            p.first_name = "";
+        const char *name = oom ? NULL : store_person_name(a, &p);
+        if (!name) {
+            rc = store_oom(err);
+            break;
+        }
+        items[count].id = p.id;
+        items[count].name = name;
+        count++;
+        rc = db_next(st, err);
+    }
+    db_done(st);
+    if (rc < 0)
+        return -1;
+    *out = items;
+    *n = count;
+    return 0;
+}

@@ -1,0 +1,47 @@
+/* The report queries beyond store_report_data (store.h): the doses to print
+ * on a prefilled form or to export, streamed row by row so that a long
+ * range never has to fit in the request arena, and the names of the people
+ * whose medications a household-wide form lists. Implemented in
+ * store/reports.c; used by api/reports.c. Owner: the report module. */
+#ifndef MT_STORE_REPORTS_H
+#define MT_STORE_REPORTS_H
+
+#include "store/store.h"
+
+/* A dose as a report shows it. Borrowed: valid during the callback only. */
+struct store_report_dose {
+    int64_t id;
+    bool deleted;                /* its medication was deleted (medication_id is NULL) */
+    int64_t medication_id;       /* 0 when deleted */
+    const char *medication_name; /* never NULL */
+    const char *dosage;          /* NULL for deleted medications */
+    int64_t taken_us;            /* the instant, UTC */
+};
+
+/* Called once per row; a non-zero return stops the walk, and the store
+ * function returns it (fn fills err when it returns -1). fn must not use
+ * the connection: the cursor is still open. */
+typedef int (*store_report_dose_fn)(const struct store_report_dose *d, void *ctx,
+                                    struct mt_err *err);
+
+/* One query: the doses taken in w, oldest first, of the medications of
+ * person_id (all medications without has_person) and of deleted
+ * medications. A deleted medication's doses keep only its name (not its
+ * person: the schema has no such column), so they are included on every
+ * person's report. Rows whose taken_at cannot be read as a timestamp are
+ * skipped and counted in *unreadable (may be NULL). */
+int store_report_doses(struct db_conn *c, bool has_person, int64_t person_id,
+                       const struct store_window *w, store_report_dose_fn fn, void *ctx,
+                       size_t *unreadable, struct mt_err *err);
+
+/* A person who owns at least one medication, for the household-wide form. */
+struct store_report_owner {
+    int64_t id;
+    const char *name; /* "first last", in the arena */
+};
+
+/* One query: every person with medications, id order. Rows in a. */
+int store_report_owners(struct db_conn *c, struct mt_arena *a, struct store_report_owner **out,
+                        size_t *n, struct mt_err *err);
+
+#endif

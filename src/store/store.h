@@ -1,0 +1,186 @@
+/* All SQL of the HTTP API: persons, medications, doses, the daily summary and
+ * the report's data, on SQLite, PostgreSQL and MariaDB through db.h. Every
+ * value is a bound parameter; every list or summary is one query; operations
+ * of several statements run in one db_tx_run transaction, and the ones that
+ * guard an invariant (the daily maximum, the one default person) lock first
+ * so that concurrent requests cannot both pass the check.
+ *
+ * Ownership: rows and their strings are allocated in the arena the caller
+ * passes and live as long as it; nothing here frees. Failures: MT_ENOTFOUND
+ * with the reference's detail ("Person not found", "Medication not found",
+ * "Dose not found", ...), MT_ECONFLICT for a refused business rule with the
+ * reference's detail text (the API answers 400), MT_ELIMIT when the arena is
+ * full, MT_EDB / MT_EDB_RETRY from the database. Owner: the store module. */
+#ifndef MT_STORE_STORE_H
+#define MT_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/err.h"
+#include "core/mtime.h"
+#include "db/db.h"
+
+/* A timestamp column: absent (SQL NULL), or an instant; raw keeps the text
+ * of a value that could not be read as a timestamp (shown as stored). */
+struct store_time {
+    bool present;
+    bool parsed;
+    int64_t us;
+    const char *raw;
+};
+
+struct store_person {
+    int64_t id;
+    const char *first_name;
+    const char *last_name;     /* NULL: null */
+    const char *date_of_birth; /* "YYYY-MM-DD" or NULL */
+    const char *notes;         /* NULL: null */
+    bool is_default;
+    struct store_time created_at, updated_at;
+    int64_t medication_count; /* -1 when not counted */
+};
+
+/* The fields of a person to write. For an update, set says which ones the
+ * client sent; for a create all are written (NULL = SQL NULL). */
+struct store_person_fields {
+    bool set_first, set_last, set_dob, set_notes;
+    const char *first_name;
+    const char *last_name;
+    bool has_dob;
+    struct mt_date dob;
+    const char *notes;
+};
+
+int store_persons_list(struct db_conn *c, struct mt_arena *a, int64_t skip, int64_t limit,
+                       struct store_person **out, size_t *n, struct mt_err *err);
+/* With medication_count. */
+int store_person_get(struct db_conn *c, struct mt_arena *a, int64_t id, struct store_person *out,
+                     struct mt_err *err);
+/* The first person (when no default exists) becomes the default. */
+int store_person_create(struct db_conn *c, struct mt_arena *a, const struct store_person_fields *f,
+                        struct store_person *out, struct mt_err *err);
+/* Partial update; updated_at changes only when a value really changes. */
+int store_person_update(struct db_conn *c, struct mt_arena *a, int64_t id,
+                        const struct store_person_fields *f, struct store_person *out,
+                        struct mt_err *err);
+/* Deletes the person, their medications and those medications' doses.
+ * MT_ECONFLICT for the last person and for the default person. */
+int store_person_delete(struct db_conn *c, int64_t id, struct mt_err *err);
+/* Moves the default flag to id (every former default is cleared, and all
+ * touched rows get updated_at), in one transaction. */
+int store_person_set_default(struct db_conn *c, struct mt_arena *a, int64_t id,
+                             struct store_person *out, struct mt_err *err);
+
+struct store_medication {
+    int64_t id;
+    int64_t person_id;
+    const char *name, *dosage, *frequency;
+    int64_t max_doses_per_day;
+    const char *instructions; /* NULL: null */
+    struct store_time created_at, updated_at;
+    /* Counted in the day window asked for (-1 when not asked). */
+    int64_t doses_in_day;
+    struct store_time last_taken_at; /* latest dose in that window */
+};
+
+struct store_medication_fields {
+    bool set_name, set_dosage, set_frequency, set_max, set_instructions;
+    const char *name, *dosage, *frequency;
+    int64_t max_doses_per_day;
+    const char *instructions;
+};
+
+/* A UTC interval [start, end) in microseconds. */
+struct store_window {
+    int64_t start_us, end_us;
+};
+
+/* One query: the medications (of person_id when has_person), id order, with
+ * doses counted in w and the latest of them. */
+int store_meds_list(struct db_conn *c, struct mt_arena *a, bool has_person, int64_t person_id,
+                    const struct store_window *w, int64_t skip, int64_t limit,
+                    struct store_medication **out, size_t *n, struct mt_err *err);
+int store_med_get(struct db_conn *c, struct mt_arena *a, int64_t id, const struct store_window *w,
+                  struct store_medication *out, struct mt_err *err);
+/* MT_ENOTFOUND "Person not found" when person_id does not exist. */
+int store_med_create(struct db_conn *c, struct mt_arena *a, int64_t person_id,
+                     const struct store_medication_fields *f, struct store_medication *out,
+                     struct mt_err *err);
+int store_med_update(struct db_conn *c, struct mt_arena *a, int64_t id,
+                     const struct store_medication_fields *f, struct store_medication *out,
+                     struct mt_err *err);
+/* Keeps the dose history: its doses get medication_id NULL and the
+ * medication's current name, then the medication is deleted. */
+int store_med_delete(struct db_conn *c, int64_t id, struct mt_err *err);
+/* 0 when the medication exists, MT_ENOTFOUND "Medication not found" else. */
+int store_med_exists(struct db_conn *c, int64_t id, struct mt_err *err);
+
+struct store_dose {
+    int64_t id;
+    bool has_medication;
+    int64_t medication_id;
+    const char *medication_name; /* NULL: null */
+    struct store_time taken_at;
+};
+
+enum store_record {
+    STORE_RECORDED,
+    STORE_DAY_FULL, /* max_doses_per_day doses already in the window */
+};
+
+/* Records a dose at taken_us unless the medication already has its maximum
+ * in window w: the count and the insert are atomic (the medication row is
+ * locked, or the SQLite database reserved, before counting). *result says
+ * which; *max receives the medication's maximum. MT_ENOTFOUND "Medication
+ * not found". */
+int store_dose_record(struct db_conn *c, struct mt_arena *a, int64_t medication_id,
+                      int64_t taken_us, const struct store_window *w, enum store_record *result,
+                      int64_t *max, struct store_dose *out, struct mt_err *err);
+/* Newest first (MT_ENOTFOUND for an unknown medication). */
+int store_doses_history(struct db_conn *c, struct mt_arena *a, int64_t medication_id, int64_t skip,
+                        int64_t limit, struct store_dose **out, size_t *n, struct mt_err *err);
+/* Oldest first, in w (MT_ENOTFOUND for an unknown medication). */
+int store_doses_in_window(struct db_conn *c, struct mt_arena *a, int64_t medication_id,
+                          const struct store_window *w, struct store_dose **out, size_t *n,
+                          struct mt_err *err);
+/* Doses of deleted medications with that name, newest first (possibly none). */
+int store_doses_deleted(struct db_conn *c, struct mt_arena *a, const char *name, int64_t skip,
+                        int64_t limit, struct store_dose **out, size_t *n, struct mt_err *err);
+/* MT_ENOTFOUND "Dose not found". */
+int store_dose_delete(struct db_conn *c, int64_t id, struct mt_err *err);
+
+struct store_summary_entry {
+    bool deleted;          /* doses of a deleted medication, grouped by name */
+    int64_t medication_id; /* live medications only */
+    const char *name;
+    int64_t max_doses;        /* 0 for deleted medications */
+    struct store_time *times; /* in recording order */
+    size_t n_times;
+};
+
+/* One query: every medication (of person_id when has_person) with its doses
+ * in w, then (without a person filter) the doses in w of deleted
+ * medications grouped by name. */
+int store_daily_summary(struct db_conn *c, struct mt_arena *a, bool has_person, int64_t person_id,
+                        const struct store_window *w, struct store_summary_entry **out, size_t *n,
+                        struct mt_err *err);
+
+/* What the printable form needs: the person (when has_person) and their
+ * medications, or everyone's. MT_ENOTFOUND "Person not found", and
+ * "No medications found" when the list is empty. */
+struct store_report {
+    bool has_person;
+    struct store_person person;
+    struct store_medication *meds;
+    size_t n_meds;
+};
+int store_report_data(struct db_conn *c, struct mt_arena *a, bool has_person, int64_t person_id,
+                      struct store_report *out, struct mt_err *err);
+
+/* The computed "name" of a person: "first last", or first alone. In a. */
+const char *store_person_name(struct mt_arena *a, const struct store_person *p);
+
+#endif

@@ -1,0 +1,64 @@
+/* Helpers shared by the files of src/store that implement store.h: copying
+ * columns into the caller's arena, timestamps as bound text, growing result
+ * arrays, generated ids, and the few statements whose text differs by
+ * dialect (row locks). Included only by the files of src/store. */
+#ifndef MT_STORE_STORE_INT_H
+#define MT_STORE_STORE_INT_H
+
+#include "store/store.h"
+
+/* The text of column i copied into a (NULL for SQL NULL). Sets *oom when the
+ * arena is full. */
+const char *store_col_text(struct db_stmt *st, int i, struct mt_arena *a, bool *oom);
+/* A timestamp column (see struct store_time). */
+struct store_time store_col_time(struct db_stmt *st, int i, struct mt_arena *a, bool *oom);
+/* A DATE column as "YYYY-MM-DD" (NULL for SQL NULL). */
+const char *store_col_date(struct db_stmt *st, int i, struct mt_arena *a, bool *oom);
+
+/* Writes the database text of instant us into buf (MT_TIME_BUF bytes) and
+ * returns a text parameter pointing to it. */
+struct db_param store_time_param(int64_t us, char *buf);
+/* The current instant, whole seconds (created_at / updated_at). */
+int64_t store_now_seconds(void);
+
+/* Makes room for one more element in an arena array of elem bytes each:
+ * *items holds *n elements in *cap slots; grows by doubling. Returns -1
+ * (MT_ELIMIT) when the arena is full. */
+int store_grow(struct mt_arena *a, void **items, size_t *cap, size_t n, size_t elem,
+               struct mt_err *err);
+
+/* MT_ELIMIT for a full arena. */
+int store_oom(struct mt_err *err);
+
+/* Runs an INSERT and gives the generated id: sql_returning (the same
+ * statement with "RETURNING id") on PostgreSQL, sql and the last insert id
+ * elsewhere. */
+int store_insert_id(struct db_conn *c, const char *sql, const char *sql_returning,
+                    const struct db_param *p, size_t n, int64_t *id, struct mt_err *err);
+
+/* Picks the statement for the connection's dialect: sqlite_sql on SQLite,
+ * locking_sql (with FOR UPDATE or similar) on PostgreSQL and MariaDB. */
+const char *store_sql_locking(struct db_conn *c, const char *sqlite_sql, const char *pg_sql,
+                              const char *mysql_sql);
+
+/* Serialises the writers of the persons table inside a write transaction:
+ * nothing on SQLite (the transaction already holds the write lock), a table
+ * lock on PostgreSQL, and locking every row (and the gaps) on MariaDB. */
+int store_lock_persons(struct db_conn *c, struct mt_err *err);
+
+/* False when id cannot be a row id of c's tables: INTEGER ids are 32 bits
+ * on PostgreSQL and MariaDB (binding a larger value there would be an error,
+ * not "no such row"). */
+bool store_id_ok(struct db_conn *c, int64_t id);
+
+/* db_tx_run(c, true, fn, ...) for the API's writes. On SQLite the writers of
+ * this process first queue on a mutex: the database allows one writer at a
+ * time anyway, and a mutex hands over at once where SQLite's busy handler
+ * would poll with growing sleeps (long tails under load). */
+int store_write_tx(struct db_conn *c, db_tx_fn fn, void *ctx, struct mt_err *err);
+
+/* Runs a statement that returns no rows. */
+int store_exec(struct db_conn *c, const char *sql, const struct db_param *p, size_t n,
+               struct mt_err *err);
+
+#endif

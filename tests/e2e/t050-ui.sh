@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Browser tests of the web UI (issue 8): for each scenario (desktop 1280x800
+# in UTC, phone 360x740 in Asia/Kolkata, phone 360x740 in America/Los_Angeles)
+# it migrates a fresh database of the current dialect, starts
+# `$MEDITRACK serve` with STATIC_DIR=web on a free port, and runs
+# tests/e2e/ui.test.mjs in Debian's headless chromium through playwright-core.
+# Screenshots go to tests/e2e/screenshots/ (not committed).
+# MT_E2E_DIALECTS=sqlite,postgresql,mysql limits the dialects (others print
+# SKIP); MT_E2E_SCENARIOS limits the scenarios. Last line: "N passed, N failed".
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+here=$root/tests/e2e
+dialect=${MT_TEST_DIALECT:-sqlite}
+shots=$here/screenshots
+passed=0
+failed=0
+
+tmp=$(mktemp -d /tmp/meditrack-e2e.XXXXXX)
+spid=
+cleanup() {
+    if [[ -n $spid ]] && kill -0 "$spid" 2>/dev/null; then
+        kill -TERM "$spid" 2>/dev/null
+        wait "$spid" 2>/dev/null
+    fi
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'echo "interrupted"; exit 130' INT TERM
+
+fail() {
+    echo "not ok - [$dialect] $*"
+    failed=$((failed + 1))
+}
+finish() {
+    echo "$passed passed, $failed failed"
+    if ((failed)); then exit 1; fi
+    exit 0
+}
+
+IFS=, read -r -a dialects <<<"${MT_E2E_DIALECTS:-sqlite,postgresql,mysql}"
+run_here=0
+for d in "${dialects[@]}"; do [[ $d == "$dialect" ]] && run_here=1; done
+if ((!run_here)); then
+    echo "SKIP: [$dialect] browser tests not run on this dialect (MT_E2E_DIALECTS=${MT_E2E_DIALECTS:-})"
+    finish
+fi
+IFS=, read -r -a scenarios <<<"${MT_E2E_SCENARIOS:-desktop,phone-kolkata,phone-la}"
+
+bin=${MEDITRACK:-$root/build/meditrack}
+if [[ ! -x $bin ]]; then
+    fail "no meditrack binary at $bin (build first, or set MEDITRACK)"
+    finish
+fi
+bin=$(realpath "$bin")
+if ! "$here/setup.sh" >"$tmp/setup.log" 2>&1; then
+    fail "tests/e2e/setup.sh failed: $(tail -n 3 "$tmp/setup.log" | tr '\n' ' ')"
+    finish
+fi
+export MT_TEST_TMP=${MT_TEST_TMP:-$tmp}
+mkdir -p "$shots"
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Starts the server on $url; sets port and spid. The server runs in $tmp so
+# that no .env of the work tree is read.
+start_server() {
+    local url=$1 log=$2 attempt i
+    for attempt in 1 2 3; do
+        port=$(free_port)
+        (cd "$tmp" && exec env DATABASE_URL="$url" HOST=127.0.0.1 PORT="$port" \
+            STATIC_DIR="$root/web" LOG_LEVEL=info "$bin" serve) >"$log" 2>&1 &
+        spid=$!
+        for i in $(seq 1 150); do
+            if curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/health" 2>/dev/null; then
+                return 0
+            fi
+            kill -0 "$spid" 2>/dev/null || break
+            sleep 0.2
+        done
+        kill -TERM "$spid" 2>/dev/null
+        wait "$spid" 2>/dev/null
+        spid=
+    done
+    return 1
+}
+
+# Stops the server; 0 when it exited 0 with no sanitizer report.
+stop_server() {
+    local log=$1 rc i
+    kill -TERM "$spid" 2>/dev/null
+    for i in $(seq 1 100); do
+        kill -0 "$spid" 2>/dev/null || break
+        sleep 0.2
+    done
+    if kill -0 "$spid" 2>/dev/null; then
+        kill -KILL "$spid" 2>/dev/null
+        echo "    server did not stop within 20 s of SIGTERM"
+    fi
+    wait "$spid"
+    rc=$?
+    spid=
+    if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$log"; then
+        grep -E -A 12 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$log" | head -n 40 | sed 's/^/    /'
+        return 1
+    fi
+    ((rc == 0))
+}
+
+for sc in "${scenarios[@]}"; do
+    slog="$tmp/server-$sc.log"
+    rm -f "$shots/$dialect-$sc-"*.png
+    if ! url=$("$root/tests/lib/fresh-db" "e2e_${sc//-/_}" 2>"$tmp/fresh.err"); then
+        fail "$sc: tests/lib/fresh-db failed: $(cat "$tmp/fresh.err")"
+        continue
+    fi
+    if ! (cd "$tmp" && DATABASE_URL="$url" "$bin" db upgrade head) >"$tmp/upgrade-$sc.log" 2>&1; then
+        fail "$sc: meditrack db upgrade head failed: $(tail -n 5 "$tmp/upgrade-$sc.log" | tr '\n' ' ')"
+        continue
+    fi
+    if ! start_server "$url" "$slog"; then
+        fail "$sc: meditrack serve did not answer GET /health: $(tail -n 5 "$slog" | tr '\n' ' ')"
+        continue
+    fi
+    echo "== [$dialect] $sc on http://127.0.0.1:$port"
+    out="$tmp/node-$sc.log"
+    (cd "$here" && timeout 900 node ui.test.mjs --base "http://127.0.0.1:$port" --scenario "$sc" \
+        --label "$dialect" --shots "$shots") 2>&1 | tee "$out"
+    last=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1)
+    if [[ -z $last ]]; then
+        fail "$sc: the browser run ended without a result line"
+    else
+        passed=$((passed + $(echo "$last" | awk '{print $1}')))
+        failed=$((failed + $(echo "$last" | awk '{print $3}')))
+    fi
+    if stop_server "$slog"; then
+        echo "ok - [$dialect/$sc] server stopped cleanly, no sanitizer report"
+        passed=$((passed + 1))
+    else
+        fail "$sc: the server did not stop cleanly or reported a sanitizer error (log: tail below)"
+        tail -n 15 "$slog" | sed 's/^/    /'
+    fi
+done
+echo "screenshots: $shots"
+finish

@@ -1,0 +1,1 @@
+DROP INDEX IF EXISTS ix_items_title_owner ON items;

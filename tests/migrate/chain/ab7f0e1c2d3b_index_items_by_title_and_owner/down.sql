@@ -1,0 +1,1 @@
+DROP INDEX ix_items_title_owner;

@@ -1,0 +1,1 @@
+CREATE INDEX IF NOT EXISTS ix_items_title_owner ON items (title, owner_id);

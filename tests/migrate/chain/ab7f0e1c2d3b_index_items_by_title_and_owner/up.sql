@@ -1,0 +1,1 @@
+CREATE INDEX ix_items_title_owner ON items (title, owner_id);

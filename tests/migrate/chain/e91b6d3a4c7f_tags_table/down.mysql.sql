@@ -1,0 +1,3 @@
+DROP INDEX IF EXISTS ix_tags_label ON tags;
+ALTER TABLE items DROP COLUMN IF EXISTS archived;
+DROP TABLE IF EXISTS tags;

@@ -1,0 +1,242 @@
+/* Unit tests of src/core/mtime.c: calendar arithmetic, local days for
+ * JavaScript-style offsets around midnight, the text forms, and the
+ * speedate-compatible lax date parser against the reference's samples. */
+#include "core/mtime.h"
+
+#include <string.h>
+
+#include "../check.h"
+
+static int64_t at(int y, int mo, int d, int h, int mi, int s, int us)
+{
+    struct mt_date dt = {y, mo, d};
+    return mt_date_to_days(dt) * MT_USEC_PER_DAY + ((int64_t)h * 3600 + mi * 60 + s) * 1000000 + us;
+}
+
+static const char *iso(int64_t t)
+{
+    static char buf[MT_TIME_BUF];
+    return mt_format_iso(t, buf, sizeof(buf));
+}
+
+static const char *ymd(struct mt_date d)
+{
+    static char buf[MT_TIME_BUF];
+    return mt_format_date(d, buf, sizeof(buf));
+}
+
+static void test_calendar(void)
+{
+    CHECK_EQ(mt_date_to_days((struct mt_date){1970, 1, 1}), 0);
+    CHECK_EQ(mt_date_to_days((struct mt_date){1970, 1, 2}), 1);
+    CHECK_EQ(mt_date_to_days((struct mt_date){1969, 12, 31}), -1);
+    CHECK_EQ(mt_date_to_days((struct mt_date){2000, 3, 1}), 11017);
+    CHECK_STR(ymd(mt_date_from_days(11016)), "2000-02-29");
+    CHECK_STR(ymd(mt_date_from_days(-719162)), "0001-01-01");
+    for (int64_t d = -800000; d < 3000000; d += 997) {
+        struct mt_date x = mt_date_from_days(d);
+        CHECK_EQ(mt_date_to_days(x), d);
+    }
+    CHECK(mt_date_valid(2024, 2, 29));
+    CHECK(!mt_date_valid(2023, 2, 29));
+    CHECK(!mt_date_valid(1900, 2, 29));
+    CHECK(mt_date_valid(2000, 2, 29));
+    CHECK(!mt_date_valid(2024, 13, 1));
+    CHECK(!mt_date_valid(2024, 4, 31));
+    CHECK_EQ(mt_floor_div(-1, 86400), -1);
+    CHECK_EQ(mt_floor_mod(-1, 86400), 86399);
+}
+
+static void test_format(void)
+{
+    CHECK_STR(iso(at(2026, 11, 29, 17, 27, 44, 0)), "2026-11-29T17:27:44Z");
+    CHECK_STR(iso(at(2026, 11, 29, 17, 27, 44, 966514)), "2026-11-29T17:27:44.966514Z");
+    CHECK_STR(iso(at(2026, 11, 29, 17, 27, 44, 5)), "2026-11-29T17:27:44.000005Z");
+    CHECK_STR(iso(-1), "1969-12-31T23:59:59.999999Z");
+    char buf[MT_TIME_BUF];
+    CHECK_STR(mt_format_db(at(2026, 1, 2, 3, 4, 5, 60), buf, sizeof(buf)),
+              "2026-01-02 03:04:05.000060");
+    CHECK_STR(mt_format_db(at(2026, 1, 2, 3, 4, 5, 0), buf, sizeof(buf)), "2026-01-02 03:04:05");
+}
+
+static void test_parse_timestamp(void)
+{
+    int64_t t = 0;
+    const char *ok[] = {"2026-11-29 17:27:44",       "2026-11-29T17:27:44",
+                        "2026-11-29 17:27:44Z",      "2026-11-29 17:27:44+00",
+                        "2026-11-29 17:27:44+00:00", "2026-11-29 19:27:44+02:00",
+                        "2026-11-29 12:27:44-0500"};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        t = 0;
+        CHECK_EQ(mt_parse_timestamp(ok[i], strlen(ok[i]), &t), 0);
+        CHECK_EQ(t, at(2026, 11, 29, 17, 27, 44, 0));
+    }
+    const char *frac = "2025-05-16 20:58:24.475918";
+    CHECK_EQ(mt_parse_timestamp(frac, strlen(frac), &t), 0);
+    CHECK_STR(iso(t), "2025-05-16T20:58:24.475918Z");
+    const char *frac9 = "2025-05-16 20:58:24.4759181234";
+    CHECK_EQ(mt_parse_timestamp(frac9, strlen(frac9), &t), 0);
+    CHECK_STR(iso(t), "2025-05-16T20:58:24.475918Z");
+    const char *frac1 = "2025-05-16 20:58:24.5";
+    CHECK_EQ(mt_parse_timestamp(frac1, strlen(frac1), &t), 0);
+    CHECK_STR(iso(t), "2025-05-16T20:58:24.500000Z");
+    const char *date_only = "2025-05-16";
+    CHECK_EQ(mt_parse_timestamp(date_only, strlen(date_only), &t), 0);
+    CHECK_STR(iso(t), "2025-05-16T00:00:00Z");
+    const char *bad[] = {"",
+                         "2025-05-16x",
+                         "2025-13-01 00:00:00",
+                         "2025-05-16 24:00:00",
+                         "2025-05-16 10:00:00.",
+                         "yesterday",
+                         "2025-05-16 10:00:00+"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CHECK_EQ(mt_parse_timestamp(bad[i], strlen(bad[i]), &t), -1);
+}
+
+/* The examples are the ones the reference server was observed to give. */
+static void test_local_days(void)
+{
+    int64_t now = at(2026, 11, 29, 17, 27, 44, 0);
+    CHECK_STR(ymd(mt_local_date(now, 0)), "2026-11-29");
+    CHECK_STR(ymd(mt_local_date(now, 300)), "2026-11-29");
+    CHECK_STR(ymd(mt_local_date(now, -600)), "2026-11-30"); /* UTC+10: 03:27 next day */
+    CHECK_STR(ymd(mt_local_date(at(2026, 11, 29, 4, 59, 59, 999999), 300)), "2026-11-28");
+    CHECK_STR(ymd(mt_local_date(at(2026, 11, 29, 5, 0, 0, 0), 300)), "2026-11-29");
+    CHECK_STR(ymd(mt_local_date(at(2026, 11, 28, 18, 29, 59, 0), -330)), "2026-11-28");
+    CHECK_STR(ymd(mt_local_date(at(2026, 11, 28, 18, 30, 0, 0), -330)), "2026-11-29");
+
+    int64_t s, e;
+    mt_local_day((struct mt_date){2026, 11, 29}, 300, &s, &e);
+    CHECK_STR(iso(s), "2026-11-29T05:00:00Z");
+    CHECK_STR(iso(e), "2026-11-30T05:00:00Z");
+    mt_local_day((struct mt_date){2026, 11, 29}, -600, &s, &e);
+    CHECK_STR(iso(s), "2026-11-28T14:00:00Z");
+    CHECK_STR(iso(e), "2026-11-29T14:00:00Z");
+    mt_local_day((struct mt_date){2026, 11, 29}, -330, &s, &e);
+    CHECK_STR(iso(s), "2026-11-28T18:30:00Z");
+    mt_local_day((struct mt_date){2026, 11, 29}, 0, &s, &e);
+    CHECK_STR(iso(s), "2026-11-29T00:00:00Z");
+    CHECK_EQ(e - s, MT_USEC_PER_DAY);
+
+    CHECK_STR(iso(mt_local_to_instant((struct mt_date){2026, 11, 28}, 20, 15, 300)),
+              "2026-11-29T01:15:00Z");
+    CHECK_STR(iso(mt_local_to_instant((struct mt_date){2026, 11, 28}, 8, 30, 0)),
+              "2026-11-28T08:30:00Z");
+    CHECK_STR(iso(mt_local_to_instant((struct mt_date){2026, 1, 1}, 0, 0, -600)),
+              "2025-12-31T14:00:00Z");
+}
+
+static void pydate_ok(const char *in, const char *want)
+{
+    struct mt_date d = {0, 0, 0};
+    const char *reason = NULL;
+    enum mt_pydate rc = mt_pydate_from_str(in, strlen(in), &d, &reason);
+    CHECK_EQ(rc, MT_PYDATE_OK);
+    if (rc == MT_PYDATE_OK)
+        CHECK_STR(ymd(d), want);
+    else
+        fprintf(stderr, "  input %s: %s\n", in, reason ? reason : "inexact");
+}
+
+static void pydate_err(const char *in, const char *want)
+{
+    struct mt_date d;
+    const char *reason = NULL;
+    enum mt_pydate rc = mt_pydate_from_str(in, strlen(in), &d, &reason);
+    CHECK_EQ(rc, MT_PYDATE_PARSING);
+    if (rc == MT_PYDATE_PARSING)
+        CHECK_STR(reason, want);
+    else
+        fprintf(stderr, "  input %s: unexpected result %d\n", in, (int)rc);
+}
+
+static void pydate_inexact(const char *in)
+{
+    struct mt_date d;
+    const char *reason = NULL;
+    CHECK_EQ(mt_pydate_from_str(in, strlen(in), &d, &reason), MT_PYDATE_INEXACT);
+}
+
+static void test_pydate(void)
+{
+    pydate_ok("1980-05-06", "1980-05-06");
+    pydate_ok("1990-01-02T00:00:00", "1990-01-02");
+    pydate_ok("2024-01-01T00:00", "2024-01-01");
+    pydate_ok("2024-01-01T00:00:00Z", "2024-01-01");
+    pydate_ok("2024-01-01 00:00:00+05:30", "2024-01-01");
+    pydate_ok("2024-01-01_00:00:00.000", "2024-01-01");
+    pydate_ok("0", "1970-01-01");
+    pydate_ok("86400", "1970-01-02");
+    pydate_ok("-0", "1970-01-01");
+    pydate_ok("86400.0", "1970-01-02");
+    pydate_ok("2024-02-29", "2024-02-29");
+    pydate_inexact("1990-01-02T10:00:00");
+    pydate_inexact("1700000000");
+    pydate_inexact("20240101");
+    pydate_inexact("2024-01-01T00:00:00.1234567");
+    pydate_err("not-a-date", "invalid character in year");
+    pydate_err("2020-13-01", "month value is outside expected range of 1-12");
+    pydate_err("2024-02-30", "day value is outside expected range");
+    pydate_err("2023-02-29", "day value is outside expected range");
+    pydate_err("bad", "input is too short");
+    pydate_err("yesterday", "input is too short");
+    pydate_err("2024-1-1", "input is too short");
+    pydate_err("2024-01-01x", "invalid datetime separator, expected `T`, `t`, `_` or space");
+    pydate_err("2024-01-01T24:00", "hour value is outside expected range of 0-23");
+    pydate_err("2012X04-23", "invalid date separator, expected `-`");
+    pydate_err("2012-ab-23", "invalid character in month");
+    pydate_err("2012-04-ab", "invalid character in day");
+    pydate_err("2012-04-23T00:60:00", "minute value is outside expected range of 0-59");
+    pydate_err("2012-04-23T00:00:60", "second value is outside expected range of 0-59");
+    pydate_err("2012-04-23T00X00:00", "invalid time separator, expected `:`");
+    pydate_err("2012-04-23T00:00:00X", "invalid timezone sign");
+    pydate_err("2012-04-23T00:00:00+", "invalid timezone hour");
+    pydate_err("2012-04-23T00:00:00+00:60",
+               "timezone minute value is outside expected range of 0-59");
+    pydate_err("2012-04-23T00:00:00+24:00", "timezone offset must be less than 24 hours");
+    pydate_err("2012-04-23T00:00:00.", "second fraction digits missing after `.`");
+    pydate_err("2012-04-23T00:00:00Zextra", "unexpected extra characters at the end of the input");
+    pydate_err("2012-04-23T00:00:00+23", "invalid timezone minute");
+    pydate_err("2024-01-01T", "input is too short");
+    pydate_err("99999999999999999999", "invalid date separator, expected `-`");
+    pydate_err("", "input is too short");
+
+    struct mt_date d;
+    const char *reason = NULL;
+    CHECK_EQ(mt_pydate_from_int(0, &d, &reason), MT_PYDATE_OK);
+    CHECK_STR(ymd(d), "1970-01-01");
+    CHECK_EQ(mt_pydate_from_int(1654560000, &d, &reason), MT_PYDATE_OK);
+    CHECK_STR(ymd(d), "2022-06-07");
+    CHECK_EQ(mt_pydate_from_int(1654560000000, &d, &reason), MT_PYDATE_OK);
+    CHECK_STR(ymd(d), "2022-06-07");
+    CHECK_EQ(mt_pydate_from_int(1, &d, &reason), MT_PYDATE_INEXACT);
+    CHECK_EQ(mt_pydate_from_int(INT64_MAX, &d, &reason), MT_PYDATE_PARSING);
+    CHECK_STR(reason, "dates after 9999 are not supported as unix timestamps");
+    CHECK_EQ(mt_pydate_from_int(INT64_MIN, &d, &reason), MT_PYDATE_PARSING);
+    CHECK_EQ(mt_pydate_from_double(86400.0, &d, &reason), MT_PYDATE_OK);
+    CHECK_STR(ymd(d), "1970-01-02");
+    CHECK_EQ(mt_pydate_from_double(86400.5, &d, &reason), MT_PYDATE_INEXACT);
+    CHECK_EQ(mt_pydate_from_double(1e300, &d, &reason), MT_PYDATE_PARSING);
+}
+
+static void test_parse_date(void)
+{
+    struct mt_date d;
+    CHECK_EQ(mt_parse_date("2026-11-29", 10, &d), 0);
+    CHECK_STR(ymd(d), "2026-11-29");
+    CHECK_EQ(mt_parse_date("2026-11-31", 10, &d), -1);
+    CHECK_EQ(mt_parse_date("2026-11-3", 9, &d), -1);
+    CHECK_EQ(mt_parse_date("0000-01-01", 10, &d), -1);
+}
+
+int main(void)
+{
+    test_calendar();
+    test_format();
+    test_parse_timestamp();
+    test_local_days();
+    test_pydate();
+    test_parse_date();
+    return check_report();
+}

@@ -1,0 +1,142 @@
+/* Unit tests for src/api/reply.c: compact JSON replies, the mt_code -> status
+ * mapping, empty replies, response headers, and query/header lookup. */
+#include <string.h>
+
+#include "../check.h"
+#include "api/http.h"
+#include "core/arena.h"
+
+static struct http_req req(void)
+{
+    struct http_req r = {0};
+    r.arena = mt_arena_new(1 << 20);
+    r.method = "GET";
+    r.path = "/";
+    return r;
+}
+
+static int body_is(const struct http_req *r, const char *want)
+{
+    return r->has_body && r->resp_len == strlen(want) &&
+           memcmp(r->resp_body, want, r->resp_len) == 0;
+}
+
+static void test_json(void)
+{
+    struct http_req r = req();
+    json_t *j = json_pack("{s:s, s:i, s:[i,i], s:n, s:b, s:s}", "zeta", "ä ü", "a", 1, "list", 2, 3,
+                          "none", "flag", 1, "q", "say \"hi\"");
+    http_reply_json(&r, 201, j);
+    CHECK_EQ(r.status, 201);
+    CHECK_STR(r.content_type, "application/json");
+    /* Compact, key order kept, UTF-8 unescaped, as the reference prints it. */
+    CHECK(body_is(&r, "{\"zeta\":\"ä ü\",\"a\":1,\"list\":[2,3],\"none\":null,\"flag\":true,"
+                      "\"q\":\"say \\\"hi\\\"\"}"));
+
+    http_reply_detail(&r, 404, "Person not found");
+    CHECK_EQ(r.status, 404);
+    CHECK(body_is(&r, "{\"detail\":\"Person not found\"}"));
+
+    /* A failed json_pack in a handler is a 500, not a crash. */
+    http_reply_json(&r, 200, NULL);
+    CHECK_EQ(r.status, 500);
+    mt_arena_free(r.arena);
+}
+
+static void test_json_arena_limit(void)
+{
+    struct http_req r = {0};
+    r.arena = mt_arena_new(64);
+    json_t *arr = json_array();
+    for (int i = 0; i < 100; i++)
+        json_array_append_new(arr, json_string("0123456789"));
+    http_reply_json(&r, 200, arr);
+    CHECK_EQ(r.status, 413);
+    CHECK_STR(r.content_type, "application/json");
+    mt_arena_free(r.arena);
+}
+
+static void test_err(void)
+{
+    struct http_req r = req();
+    struct mt_err err = {0};
+    static const struct {
+        enum mt_code code;
+        int status;
+    } map[] = {{MT_EINVAL, 400},    {MT_ENOTFOUND, 404}, {MT_ECONFLICT, 409},
+               {MT_ELIMIT, 413},    {MT_EUNAVAIL, 503},  {MT_EDB, 500},
+               {MT_EDB_RETRY, 500}, {MT_EAUTH, 500},     {MT_EINTERNAL, 500}};
+    for (size_t i = 0; i < MT_ARRAY_LEN(map); i++) {
+        mt_fail(&err, map[i].code, "secret detail %zu", i);
+        http_reply_err(&r, &err);
+        CHECK_EQ(r.status, map[i].status);
+    }
+    mt_fail(&err, MT_ENOTFOUND, "Medication not found");
+    http_reply_err(&r, &err);
+    CHECK(body_is(&r, "{\"detail\":\"Medication not found\"}"));
+    /* Database and internal details stay in the log. */
+    mt_fail(&err, MT_EDB, "relation \"persons\" does not exist");
+    http_reply_err(&r, &err);
+    CHECK_EQ(r.status, 500);
+    CHECK_STR(r.content_type, "text/plain; charset=utf-8");
+    CHECK(body_is(&r, "Internal Server Error"));
+    mt_fail(&err, MT_EUNAVAIL, "no connection to 10.0.0.5 within 5000 ms");
+    http_reply_err(&r, &err);
+    CHECK(body_is(&r, "{\"detail\":\"Service Unavailable\"}"));
+    mt_arena_free(r.arena);
+}
+
+static void test_empty_and_headers(void)
+{
+    struct http_req r = req();
+    http_add_header(&r, "X-One", "1");
+    http_reply_empty(&r, 204);
+    CHECK_EQ(r.status, 204);
+    CHECK(!r.has_body);
+    CHECK_EQ(r.resp_len, 0);
+    CHECK_STR(r.content_type, "application/json");
+    CHECK_EQ(r.n_headers, 1);
+    for (int i = 0; i < HTTP_MAX_HEADERS + 3; i++)
+        http_add_header(&r, "X-Many", "v");
+    CHECK_EQ(r.n_headers, HTTP_MAX_HEADERS);
+    mt_arena_free(r.arena);
+}
+
+static void test_lookup(void)
+{
+    struct http_req r = req();
+    static const struct http_kv headers[] = {
+        {"Host", "x"}, {"content-type", "application/json"}, {"Accept", "a"}, {"accept", "b"}};
+    static const struct http_kv query[] = {
+        {"skip", "1"}, {"limit", "5"}, {"skip", "3"}, {"time", ""}};
+    r.req_headers = headers;
+    r.n_req_headers = MT_ARRAY_LEN(headers);
+    r.query = query;
+    r.n_query = MT_ARRAY_LEN(query);
+
+    CHECK_STR(http_header(&r, "Content-Type"), "application/json");
+    CHECK_STR(http_header(&r, "ACCEPT"), "a");
+    CHECK(http_header(&r, "Origin") == NULL);
+    /* The last repeated query value wins, as in Starlette. */
+    CHECK_STR(http_query(&r, "skip"), "3");
+    CHECK_STR(http_query(&r, "limit"), "5");
+    CHECK_STR(http_query(&r, "time"), "");
+    CHECK(http_query(&r, "Skip") == NULL);
+    CHECK(http_query(&r, "date") == NULL);
+
+    /* Without a pool, http_db fails cleanly. */
+    struct mt_err err = {0};
+    CHECK(http_db(&r, &err) == NULL);
+    CHECK_EQ(err.code, MT_EINTERNAL);
+    mt_arena_free(r.arena);
+}
+
+int main(void)
+{
+    test_json();
+    test_json_arena_limit();
+    test_err();
+    test_empty_and_headers();
+    test_lookup();
+    return check_report();
+}

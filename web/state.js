@@ -1,0 +1,43 @@
+// The UI's state, in one object that every view reads: who and which day is
+// shown, what the server last said about them, and whether the server is
+// reachable. `actions` is filled by app.js so views can ask for a reload
+// without importing the app module.
+
+import { today } from './time.js';
+
+export const state = {
+    persons: [],          // PersonWithStats from the server
+    personId: null,       // selected person
+    day: today(),         // selected local day, 'YYYY-MM-DD'
+    followToday: true,    // the view moves to the new day at local midnight
+    meds: [],             // MedicationWithDoses for personId and day
+    summary: null,        // daily summary for personId and day
+    online: true,         // false while the server cannot be reached
+    staleSince: null,     // Date of the shown data when it came from the snapshot
+    loaded: false,        // a first answer (or snapshot) has been shown
+    loadedAt: null,       // Date of the last successful load
+    shownKey: null,       // 'personId|day' that meds and summary belong to
+};
+
+export const actions = {
+    /** Reloads persons (when asked) and the data of the selected person and day. */
+    refresh: async () => {},
+    /** Selects another person (id) and reloads. */
+    selectPerson: async () => {},
+    /** Redraws everything from `state` without asking the server. */
+    render: () => {},
+};
+
+export function selectedPerson() {
+    return state.persons.find((p) => p.id === state.personId) || null;
+}
+
+export function isToday() {
+    return state.day === today();
+}
+
+/** Display name of a person: the server's computed name, else first + last. */
+export function personName(p) {
+    if (!p) return '';
+    return p.name || [p.first_name, p.last_name].filter(Boolean).join(' ');
+}
