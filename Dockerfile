@@ -21,11 +21,17 @@ WORKDIR /src
 # .dockerignore keeps build trees, databases, .git and secrets out of this copy.
 COPY . .
 
-# Release build of the binary only (the test executables are not needed here).
-# The revisions in migrations/ are compiled into the binary by this step.
-RUN meson setup /build /src --buildtype=release -Db_ndebug=true \
- && ninja -C /build meditrack \
+# Release build of the binary and its loadable modules only (the test
+# executables are not needed here). The revisions in migrations/ are compiled
+# into the binary by this step. The modules hold what only some processes
+# need: meditrack-http.so (libmicrohttpd, for `serve`), meditrack-pdf.so
+# (cairo and pango, on the first PDF request), meditrack-postgresql.so and
+# meditrack-mysql.so (libpq, libmariadb); the binary opens them on first use.
+RUN meson setup /build /src --buildtype=release -Db_ndebug=true --libdir=lib \
+ && ninja -C /build meditrack meditrack-http.so meditrack-pdf.so \
+        meditrack-postgresql.so meditrack-mysql.so \
  && strip /build/meditrack \
+ && strip --strip-unneeded /build/meditrack-*.so \
  && /build/meditrack --version
 
 # ---------------------------------------------------------------------------
@@ -57,6 +63,10 @@ RUN groupadd --gid 1000 meditrack \
  && chown 1000:1000 /app/data
 
 COPY --from=build /build/meditrack /usr/local/bin/meditrack
+# The binary looks for its modules in ../lib/meditrack from its real path,
+# and in <prefix>/<libdir>/meditrack, which --libdir=lib above makes the same.
+COPY --from=build /build/meditrack-http.so /build/meditrack-pdf.so \
+     /build/meditrack-postgresql.so /build/meditrack-mysql.so /usr/local/lib/meditrack/
 # Invoked as `alembic`, the binary behaves as `meditrack db`, so the commands
 # from the Python era (`alembic upgrade head`, `alembic current`) keep working.
 RUN ln -s meditrack /usr/local/bin/alembic

@@ -18,7 +18,9 @@ trap 'rm -rf "$tmp"' EXIT
 export DATABASE_URL="sqlite:///$tmp/bench.db"
 export LOG_LEVEL=warning
 
-fresh_cmd="rm -f $tmp/bench.db $tmp/bench.db-* $tmp/bench.db.*"
+# A script, so that hyperfine can run it without a shell of its own (-N).
+printf 'rm -f %s/bench.db %s/bench.db-* %s/bench.db.*\n' "$tmp" "$tmp" "$tmp" >"$tmp/fresh.sh"
+fresh_cmd="bash $tmp/fresh.sh"
 upgrade_cmd="$bin db upgrade head"
 current_cmd="$bin db current"
 
@@ -26,7 +28,9 @@ current_cmd="$bin db current"
 median_ms() {
     local cmd=$1 prep=$2
     if command -v hyperfine >/dev/null; then
-        hyperfine --style none --runs "$runs" --warmup 3 --prepare "$prep" \
+        # -N: no intermediate shell, whose start-up would otherwise be
+        # measured and subtracted (too coarse for a process of 1-3 ms).
+        hyperfine -N --style none --runs "$runs" --warmup 3 --prepare "$prep" \
             --export-json "$tmp/h.json" "$cmd" >/dev/null 2>&1
         python3 -c 'import json,sys; r = json.load(open(sys.argv[1]))["results"][0]; print("%.2f ms (cpu %.2f ms)" % (r["median"] * 1000, (r["user"] + r["system"]) * 1000))' "$tmp/h.json"
     else

@@ -13,7 +13,6 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "core/log.h"
-#include "schema/schema.h"
 
 #ifndef MT_VERSION
 #define MT_VERSION "0.0.0"
@@ -147,12 +146,6 @@ static int run(const struct command *cmd, int argc, char **argv,
         }
     }
     mt_log_setup(cfg.log_level, cfg.log_format);
-    /* MediTrack's revisions name the schema module's repair hook, and every
-     * upgrade first takes over untracked databases (src/schema/schema.h). */
-    if (schema_register(NULL) < 0) {
-        mt_config_release(&cfg);
-        return MT_EXIT_FAIL;
-    }
     int rc = cmd->fn(argc, argv, &cfg);
     mt_config_release(&cfg);
     return rc;

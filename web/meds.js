@@ -1,8 +1,9 @@
 // Medication cards of the selected person and day: dosage, frequency,
 // instructions, "X of Y taken", the last dose, a one-tap "Take now" that
-// records one dose per tap (disabled while the request is in flight and at
-// the daily maximum), recording at a chosen time (never in the future), an
-// undo for a just recorded dose, and add / edit / delete of medications.
+// records one dose per tap (busy from the tap until the card shows the new
+// count, the second click of a double tap ignored, disabled at the daily
+// maximum), recording at a chosen time (never in the future), an undo for a
+// just recorded dose, and add / edit / delete of medications.
 
 import * as api from './api.js';
 import { $, announce, confirmDialog, h, openDialog, showFormErrors, srOnly } from './dom.js';
@@ -14,13 +15,16 @@ import { fmtDay, fmtTime, hhmmOf, parseInstant, relativeDay, today } from './tim
 const UNDO_MS = 30000;
 
 const cards = new Map(); // medication id -> MedCard
+// Medication ids with a dose being recorded: from the tap until the reload
+// after the answer has been drawn. Kept by id, not on the card, so that a card
+// drawn anew meanwhile (e.g. after switching persons and back) is busy too.
+const recording = new Set();
 const undos = new Map(); // medication id -> { doseId, when: Date, timer }
 let editingMed = null;   // medication being edited, null = new
 
 class MedCard {
     constructor(med) {
         this.id = med.id;
-        this.busy = false;
         const hid = `med-${med.id}-name`;
         this.nameEl = h('span', { class: 'med-name' });
         this.dosageEl = h('span', { class: 'med-dosage' });
@@ -33,14 +37,15 @@ class MedCard {
         this.lastEl = h('p', { class: 'med-last muted' });
         this.limitEl = h('p', { class: 'med-limit', hidden: true });
 
-        this.takeBtn = h('button', { type: 'button', class: 'btn btn-primary btn-take', onclick: () => this.takeNow() }, 'Take now');
+        this.takeBtn = h('button', { type: 'button', class: 'btn btn-primary btn-take', onclick: (ev) => this.takeNow(ev) }, 'Take now');
         this.takeLabel = srOnly('');
         this.takeBtn.append(this.takeLabel);
 
         const timeId = `med-${med.id}-time`;
         this.timeInput = h('input', { type: 'time', id: timeId, name: 'time', required: true });
         this.timeLabel = h('label', { for: timeId }, 'Time');
-        this.recordBtn = h('button', { type: 'submit', class: 'btn' }, 'Record dose');
+        // The second click of a double click must not submit the form again.
+        this.recordBtn = h('button', { type: 'submit', class: 'btn', onclick: (ev) => ignoreRepeatClick(ev) }, 'Record dose');
         this.recordLabel = srOnly('');
         this.recordBtn.append(this.recordLabel);
         this.recordError = h('p', { class: 'form-error', role: 'alert', hidden: true });
@@ -123,13 +128,10 @@ class MedCard {
         this.deleteBtn.disabled = offline;
         this.historyBtn.disabled = offline;
 
-        // In flight: aria-disabled (focus stays on the button); taps are ignored via `busy`.
+        // In flight: aria-disabled (focus stays on the button); taps are ignored via `recording`.
         this.takeBtn.disabled = full || offline;
         this.recordBtn.disabled = full || offline;
-        for (const b of [this.takeBtn, this.recordBtn]) {
-            if (this.busy) b.setAttribute('aria-disabled', 'true');
-            else b.removeAttribute('aria-disabled');
-        }
+        this.setBusy(recording.has(this.id));
         this.timeInput.disabled = full || offline;
         this.timeInput.max = onToday ? hhmmOf(new Date()) : '';
 
@@ -159,31 +161,59 @@ class MedCard {
         );
     }
 
-    async takeNow() {
-        // One tap, one dose: the button is disabled before the request goes out.
-        if (this.busy || this.takeBtn.disabled) return;
-        this.busy = true;
-        this.takeBtn.setAttribute('aria-disabled', 'true');
-        this.takeBtn.setAttribute('aria-busy', 'true');
-        const med = this.med;
-        try {
-            const dose = await api.takeDoseNow(med.id);
-            offerUndo(med, dose);
-            const when = parseInstant(dose.taken_at) || new Date();
-            announce(`${med.name} taken at ${fmtTime(when)}.`);
-        } catch (e) {
-            announce(e.unreachable ? 'Not recorded: the server cannot be reached.' : `Not recorded: ${e.message}`, 'error');
-        } finally {
-            this.busy = false;
-            this.takeBtn.removeAttribute('aria-busy');
+    /** Marks Take now and Record dose busy (aria-disabled, focus stays) or not. */
+    setBusy(busy) {
+        for (const b of [this.takeBtn, this.recordBtn]) {
+            if (busy) b.setAttribute('aria-disabled', 'true');
+            else b.removeAttribute('aria-disabled');
         }
-        await actions.refresh();
-        this.update(this.med);
+        if (busy) this.takeBtn.setAttribute('aria-busy', 'true');
+        else this.takeBtn.removeAttribute('aria-busy');
+    }
+
+    /**
+     * Runs `send` (which records a dose) unless one is already being recorded
+     * for this medication. The guard is taken synchronously, before any await,
+     * and held until the reload after the answer has been drawn: a fast server
+     * can answer before the second tap of a double tap arrives, and that tap
+     * must not find the button ready again with the old count on it.
+     */
+    async recordOnce(send) {
+        const id = this.id;
+        if (recording.has(id)) return;
+        recording.add(id);
+        this.setBusy(true);
+        try {
+            await send(this.med);
+            await actions.refresh();
+        } finally {
+            recording.delete(id);
+            // The card may have been drawn anew meanwhile; update the shown one.
+            const c = cards.get(id) || this;
+            c.update(c.med);
+        }
+    }
+
+    async takeNow(ev) {
+        // One tap, one dose: the second click of a double click or double tap
+        // (detail 2, 3, ...) belongs to the same gesture; keyboard and
+        // assistive-technology activations have detail 0 or 1.
+        if (ignoreRepeatClick(ev) || this.takeBtn.disabled) return;
+        await this.recordOnce(async (med) => {
+            try {
+                const dose = await api.takeDoseNow(med.id);
+                offerUndo(med, dose);
+                const when = parseInstant(dose.taken_at) || new Date();
+                announce(`${med.name} taken at ${fmtTime(when)}.`);
+            } catch (e) {
+                announce(e.unreachable ? 'Not recorded: the server cannot be reached.' : `Not recorded: ${e.message}`, 'error');
+            }
+        });
     }
 
     async recordAt(ev) {
         ev.preventDefault();
-        if (this.busy || this.recordBtn.disabled) return;
+        if (recording.has(this.id) || this.recordBtn.disabled) return;
         const hhmm = this.timeInput.value;
         const err = (msg) => {
             this.recordError.textContent = msg;
@@ -204,23 +234,29 @@ class MedCard {
             return;
         }
         err('');
-        this.busy = true;
-        this.recordBtn.setAttribute('aria-disabled', 'true');
-        const med = this.med;
-        try {
-            const dose = await api.recordDoseAt(med.id, day, hhmm);
-            offerUndo(med, dose);
-            announce(`${med.name} recorded at ${hhmm} ${relativeDay(day, now)}.`);
-            if (day === now) this.recordDetails.open = false;
-        } catch (e) {
-            err(e.message);
-            announce(`Not recorded: ${e.message}`, 'error');
-        } finally {
-            this.busy = false;
-        }
-        await actions.refresh();
-        this.update(this.med);
+        await this.recordOnce(async (med) => {
+            try {
+                const dose = await api.recordDoseAt(med.id, day, hhmm);
+                offerUndo(med, dose);
+                announce(`${med.name} recorded at ${hhmm} ${relativeDay(day, now)}.`);
+                if (day === now) this.recordDetails.open = false;
+            } catch (e) {
+                err(e.message);
+                announce(`Not recorded: ${e.message}`, 'error');
+            }
+        });
     }
+}
+
+/**
+ * True (and the click's default action cancelled) for the second and later
+ * clicks of a double click or double tap, which the browser counts in
+ * `detail`; such a click is part of the gesture that already acted.
+ */
+function ignoreRepeatClick(ev) {
+    if (!ev || !(ev.detail > 1)) return false;
+    ev.preventDefault();
+    return true;
 }
 
 function offerUndo(med, dose) {

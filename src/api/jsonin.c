@@ -10,6 +10,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/str.h"
 
 static const char m_value[] = "Expecting value";
 static const char m_name[] = "Expecting property name enclosed in double quotes";
@@ -85,17 +86,6 @@ static bool match_word(struct parser *ps, const char *w)
     return ps->len - ps->i >= n && memcmp(ps->s + ps->i, w, n) == 0;
 }
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Four hex digits at s[at]; -1 when they are not there. */
 static long hex4(struct parser *ps, size_t at)
 {
@@ -103,7 +93,7 @@ static long hex4(struct parser *ps, size_t at)
         return -1;
     long v = 0;
     for (size_t k = 0; k < 4; k++) {
-        int h = hex_value(ps->s[at + k]);
+        int h = mt_hex_digit(ps->s[at + k]);
         if (h < 0)
             return -1;
         v = v * 16 + h;

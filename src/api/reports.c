@@ -411,6 +411,13 @@ void api_report_pdf(struct http_req *r)
     if (!pdf)
         return;
     if (report_pdf_render(&f, pdf, &err) < 0) {
+        if (err.code == MT_EUNAVAIL) {
+            /* The PDF module (meditrack-pdf.so) is missing or unusable; the
+             * log says which and why, the rest of the API is unaffected. */
+            mt_log(MT_LOG_ERROR, "report: PDF forms are unavailable: %s", err.msg);
+            http_reply_detail(r, 503, "PDF reports are not available on this server");
+            return;
+        }
         http_reply_err(r, &err);
         return;
     }

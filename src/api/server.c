@@ -3,8 +3,10 @@
  * each request into a struct http_req with its own arena, enforces the body
  * limit and an overall request deadline, dispatches through the router, writes
  * one access-log line per request, and stops gracefully. cli/serve.c drives it
- * through server.h. Written against libmicrohttpd 0.9.75 (Debian 12). */
-#include "api/server.h"
+ * through server.h. Built as the module meditrack-http.so (one export,
+ * http_server_module), so that only `serve` loads libmicrohttpd and GnuTLS.
+ * Written against libmicrohttpd 0.9.75 (Debian 12). */
+#include "api/server_module.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -602,8 +604,10 @@ static void init_sync(struct http_server *srv)
     pthread_condattr_destroy(&ca);
 }
 
-struct http_server *http_server_start(struct app *app, const char *host, int port,
-                                      struct mt_err *err)
+static void server_free(struct http_server *srv);
+
+static struct http_server *server_start(struct app *app, const char *host, int port,
+                                        struct mt_err *err)
 {
     const struct mt_config *cfg = app->cfg;
     if (router_check(api_routes, api_n_routes, err) < 0)
@@ -633,7 +637,7 @@ struct http_server *http_server_start(struct app *app, const char *host, int por
 
     srv->listen_fd = open_listener(host, port, &srv->port, err);
     if (srv->listen_fd < 0) {
-        http_server_free(srv);
+        server_free(srv);
         return NULL;
     }
 
@@ -665,14 +669,14 @@ struct http_server *http_server_start(struct app *app, const char *host, int por
         /* Whether libmicrohttpd already closed the socket it was given is not
          * documented; leaking it on this fatal path beats a double close. */
         srv->listen_fd = -1;
-        http_server_free(srv);
+        server_free(srv);
         return NULL;
     }
 
     if (srv->deadline_ms) {
         if (pthread_create(&srv->reaper, NULL, reaper_main, srv) != 0) {
             mt_fail(err, MT_EINTERNAL, "cannot start the request-deadline thread");
-            http_server_free(srv);
+            server_free(srv);
             return NULL;
         }
         srv->reaper_running = true;
@@ -680,12 +684,12 @@ struct http_server *http_server_start(struct app *app, const char *host, int por
     return srv;
 }
 
-int http_server_port(const struct http_server *srv)
+static int server_port(const struct http_server *srv)
 {
     return srv->port;
 }
 
-void http_server_set_ready(struct http_server *srv, bool ready, const char *step)
+static void server_set_ready(struct http_server *srv, bool ready, const char *step)
 {
     pthread_mutex_lock(&srv->lock);
     snprintf(srv->step, sizeof(srv->step), "%s", step ? step : "");
@@ -705,7 +709,7 @@ static void stop_reaper(struct http_server *srv)
     srv->reaper_running = false;
 }
 
-void http_server_stop(struct http_server *srv, int grace_seconds)
+static void server_stop(struct http_server *srv, int grace_seconds)
 {
     if (!srv || !srv->daemon)
         return;
@@ -740,12 +744,12 @@ void http_server_stop(struct http_server *srv, int grace_seconds)
     srv->daemon = NULL;
 }
 
-void http_server_free(struct http_server *srv)
+static void server_free(struct http_server *srv)
 {
     if (!srv)
         return;
     if (srv->daemon)
-        http_server_stop(srv, 0);
+        server_stop(srv, 0);
     stop_reaper(srv);
     if (srv->listen_fd >= 0)
         close(srv->listen_fd);
@@ -754,3 +758,12 @@ void http_server_free(struct http_server *srv)
     pthread_mutex_destroy(&srv->lock);
     free(srv);
 }
+
+const struct http_server_ops http_server_module = {
+    .abi = HTTP_SERVER_ABI,
+    .start = server_start,
+    .port = server_port,
+    .set_ready = server_set_ready,
+    .stop = server_stop,
+    .free = server_free,
+};

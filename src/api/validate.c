@@ -326,6 +326,40 @@ static bool text_date(struct api_vctx *v, const char *where, const char *name, c
     return false;
 }
 
+/* A required query date: the "missing" error when absent. */
+static bool query_date(struct api_vctx *v, const struct api_request *q, const char *name,
+                       struct mt_date *out)
+{
+    const char *s = query_get(q, name);
+    if (!s) {
+        add_error(v, "missing", loc2("query", name), m_missing, NULL, NULL);
+        return false;
+    }
+    return text_date(v, "query", name, s, out);
+}
+
+/* An optional query boolean, pydantic's words in any case (false when absent). */
+static bool query_bool(struct api_vctx *v, const struct api_request *q, const char *name, bool *out)
+{
+    static const char *const yes[] = {"1", "on", "t", "true", "y", "yes"};
+    static const char *const no[] = {"0", "off", "f", "false", "n", "no"};
+    const char *s = query_get(q, name);
+    *out = false;
+    if (!s)
+        return true;
+    for (size_t i = 0; i < MT_ARRAY_LEN(yes); i++) {
+        if (strcasecmp(s, yes[i]) == 0) {
+            *out = true;
+            return true;
+        }
+        if (strcasecmp(s, no[i]) == 0)
+            return true;
+    }
+    add_error(v, "bool_parsing", loc2("query", name),
+              "Input should be a valid boolean, unable to interpret input", cstr_json(s), NULL);
+    return false;
+}
+
 static void page_defaults(struct api_in_page *p)
 {
     p->skip = 0;
@@ -939,6 +973,43 @@ int api_in_pdf(const struct api_request *q, struct api_in_pdf *out, struct api_v
     if (query_int(v, q, "person_id", &r_any, 0, &out->person_id, &present))
         out->has_person = present && out->person_id != 0;
     query_int(v, q, "days", &r_days, 1, &out->days, NULL);
+    return done(v);
+}
+
+int api_in_pdf_opts(const struct api_request *q, struct api_in_pdf_opts *out, struct api_vctx *v)
+{
+    memset(out, 0, sizeof(*out));
+    const char *paper = query_get(q, "paper");
+    if (paper && strcmp(paper, "a4") == 0)
+        out->a4 = true;
+    else if (paper && strcmp(paper, "letter") != 0)
+        add_error(v, "literal_error", loc2("query", "paper"), "Input should be 'letter' or 'a4'",
+                  cstr_json(paper), json_pack("{s:s}", "expected", "'letter' or 'a4'"));
+    query_bool(v, q, "prefill", &out->prefill);
+    return done(v);
+}
+
+int api_in_export(const struct api_request *q, struct api_in_export *out, struct api_vctx *v)
+{
+    memset(out, 0, sizeof(*out));
+    const char *person = query_get(q, "person_id");
+    if (person)
+        text_int(v, "query", "person_id", person, &r_id, &out->person_id);
+    else
+        add_error(v, "missing", loc2("query", "person_id"), m_missing, NULL, NULL);
+    bool dates = query_date(v, q, "from", &out->from);
+    dates = query_date(v, q, "to", &out->to) && dates;
+    query_tz(v, q, &out->tz);
+    if (dates && mt_date_cmp(out->from, out->to) > 0) {
+        char msg[96], from[16];
+        int n = snprintf(msg, sizeof(msg), "Value error, \"to\" must not be before \"from\" (%s)",
+                         mt_format_date(out->from, from, sizeof(from)));
+        add_error(v, "value_error", loc2("query", "to"),
+                  n > 0 && (size_t)n < sizeof(msg)
+                      ? msg
+                      : "Value error, \"to\" must not be before \"from\"",
+                  cstr_json(query_get(q, "to")), json_pack("{s:{}}", "error"));
+    }
     return done(v);
 }
 

@@ -210,6 +210,30 @@ int api_in_dose_for_date(const struct api_request *q, struct api_in_dose_for_dat
 int api_in_dose_id(const struct api_request *q, struct api_in_id *out, struct api_vctx *v);
 int api_in_pdf(const struct api_request *q, struct api_in_pdf *out, struct api_vctx *v);
 
+/* GET /api/v1/reports/medication-tracking-pdf/{date}: this server's own
+ * query parameters, read after api_in_pdf's because FastAPI lists errors in
+ * declaration order. paper: "letter" (the default) or "a4", exactly;
+ * prefill: a pydantic boolean (1/0, on/off, t/f, true/false, y/n, yes/no in
+ * any case), default false. */
+struct api_in_pdf_opts {
+    bool a4;
+    bool prefill;
+};
+
+/* GET /api/v1/reports/doses.csv and doses.json: person_id (required, >= 1),
+ * from and to (required dates, to not before from), and the usual optional
+ * timezone_offset. */
+struct api_in_export {
+    int64_t person_id;
+    struct mt_date from, to;
+    struct api_tz tz;
+};
+
+/* Like the functions above, but api_in_pdf_opts also returns -1 when v
+ * already held errors from api_in_pdf. */
+int api_in_pdf_opts(const struct api_request *q, struct api_in_pdf_opts *out, struct api_vctx *v);
+int api_in_export(const struct api_request *q, struct api_in_export *out, struct api_vctx *v);
+
 /* The reference's HH:MM rule for recording a dose at a time: two parts
  * around one ':', each a Python int (so "8:5" is 08:05), hour 0-23, minute
  * 0-59. Returns 0, or -1 for "Invalid time format. Use HH:MM". */

@@ -56,13 +56,17 @@ static int fail(const struct dbcmd *x, const struct mt_err *err, int code)
     return code;
 }
 
-/* Exit status for an error of the engine. */
+/* Exit status for an error of the engine. A take-over refused by the
+ * schema module's pre-flight (src/schema/schema.h) has the exit code of its
+ * own that `meditrack start` uses too; the engine may prefix the message. */
 static int engine_code(const struct mt_err *err)
 {
     switch (err->code) {
     case MT_EINVAL:
     case MT_ENOTFOUND:
         return MT_EXIT_FAIL;
+    case MT_ECONFLICT:
+        return strstr(err->msg, SCHEMA_REFUSED) ? MT_EXIT_ADOPT : MT_EXIT_MIGRATE;
     case MT_EUNAVAIL:
     case MT_EAUTH:
     case MT_ENODB:
@@ -101,10 +105,35 @@ static int connect_db(struct dbcmd *x, struct db_conn **c)
     }
 }
 
+/* load_chain and connect_db for the commands that need both; on failure
+ * nothing is left open. */
+static int open_chain_db(struct dbcmd *x, struct mig_chain **ch, struct db_conn **c)
+{
+    int rc = load_chain(x, ch);
+    if (rc != MT_EXIT_OK)
+        return rc;
+    rc = connect_db(x, c);
+    if (rc != MT_EXIT_OK)
+        mig_chain_free(*ch);
+    return rc;
+}
+
 /* Argument helpers: flags may come in any order around one positional. */
 static bool is_help(const char *a)
 {
     return strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0;
+}
+
+/* The arguments of a command whose only option is -v / --verbose. */
+static int parse_verbose(const struct dbcmd *x, int argc, char **argv, bool *verbose)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0)
+            *verbose = true;
+        else
+            return usage_error(x, "unexpected argument \"%s\"", argv[i]);
+    }
+    return MT_EXIT_OK;
 }
 
 static bool flag_value(int argc, char **argv, int *i, const char *s, const char *l,
@@ -191,22 +220,14 @@ static void print_interrupted(const struct mig_audit *a)
 static int sub_current(struct dbcmd *x, int argc, char **argv)
 {
     bool verbose = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0)
-            verbose = true;
-        else
-            return usage_error(x, "unexpected argument \"%s\"", argv[i]);
-    }
-    struct mig_chain *ch;
-    struct db_conn *c;
-    int rc = load_chain(x, &ch);
+    int rc = parse_verbose(x, argc, argv, &verbose);
     if (rc != MT_EXIT_OK)
         return rc;
-    rc = connect_db(x, &c);
-    if (rc != MT_EXIT_OK) {
-        mig_chain_free(ch);
+    struct mig_chain *ch;
+    struct db_conn *c;
+    rc = open_chain_db(x, &ch, &c);
+    if (rc != MT_EXIT_OK)
         return rc;
-    }
     struct mt_err err = {0};
     char *cur = NULL;
     struct mig_audit *audit = NULL, *prev = NULL;
@@ -333,14 +354,11 @@ out:
 static int sub_heads(struct dbcmd *x, int argc, char **argv)
 {
     bool verbose = false;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0)
-            verbose = true;
-        else
-            return usage_error(x, "unexpected argument \"%s\"", argv[i]);
-    }
+    int rc = parse_verbose(x, argc, argv, &verbose);
+    if (rc != MT_EXIT_OK)
+        return rc;
     struct mig_chain *ch;
-    int rc = load_chain(x, &ch);
+    rc = load_chain(x, &ch);
     if (rc != MT_EXIT_OK)
         return rc;
     const struct mig_revision *head = mig_chain_head(ch);
@@ -480,14 +498,9 @@ static int sub_check(struct dbcmd *x, int argc, char **argv)
         return usage_error(x, "unexpected argument \"%s\"", argv[i]);
     struct mig_chain *ch;
     struct db_conn *c;
-    int rc = load_chain(x, &ch);
+    int rc = open_chain_db(x, &ch, &c);
     if (rc != MT_EXIT_OK)
         return rc;
-    rc = connect_db(x, &c);
-    if (rc != MT_EXIT_OK) {
-        mig_chain_free(ch);
-        return rc;
-    }
     struct mt_err err = {0};
     struct mig_check r;
     if (mig_check_run(c, ch, &r, &err) < 0) {

@@ -393,25 +393,14 @@ static int apply(struct mt_config *cfg, const struct raw *raws, struct mt_err *e
     return 0;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes a URL part into a new string; a stray % stays as it is. */
 static char *pct_decode(const char *s, size_t len)
 {
     char *out = mt_xmalloc(len + 1);
     size_t o = 0;
     for (size_t i = 0; i < len; i++) {
-        int hi = s[i] == '%' && i + 2 < len ? hex_digit(s[i + 1]) : -1;
-        int lo = hi >= 0 ? hex_digit(s[i + 2]) : -1;
+        int hi = s[i] == '%' && i + 2 < len ? mt_hex_digit(s[i + 1]) : -1;
+        int lo = hi >= 0 ? mt_hex_digit(s[i + 2]) : -1;
         if (lo >= 0) {
             out[o++] = (char)(hi * 16 + lo);
             i += 2;

@@ -444,6 +444,24 @@ static const char *datetime_rfc3339(const char *s, size_t len, struct dt *out)
     return time_part(s, len, 11, out);
 }
 
+/* The UTC date and time of sec seconds (and usec, 0-999999, microseconds)
+ * since the epoch, or the error for an instant outside years 1600-9999. */
+static const char *datetime_from_unix(int64_t sec, int64_t usec, struct dt *out)
+{
+    if (sec < UNIX_1600)
+        return e_too_small;
+    if (sec > UNIX_9999)
+        return e_too_large;
+    int64_t days = mt_floor_div(sec, 86400);
+    int64_t sod = sec - days * 86400;
+    out->date = mt_date_from_days(days);
+    out->hour = (int)(sod / 3600);
+    out->minute = (int)(sod / 60 % 60);
+    out->second = (int)(sod % 60);
+    out->usec = (int)usec;
+    return NULL;
+}
+
 /* speedate's DateTime::from_timestamp: seconds, or milliseconds beyond the
  * watershed, plus a microsecond fraction. */
 static const char *datetime_from_timestamp(int64_t ts, int64_t usec, struct dt *out)
@@ -464,18 +482,7 @@ static const char *datetime_from_timestamp(int64_t ts, int64_t usec, struct dt *
         sec += usec / 1000000;
         usec %= 1000000;
     }
-    if (sec < UNIX_1600)
-        return e_too_small;
-    if (sec > UNIX_9999)
-        return e_too_large;
-    int64_t days = mt_floor_div(sec, 86400);
-    int64_t sod = sec - days * 86400;
-    out->date = mt_date_from_days(days);
-    out->hour = (int)(sod / 3600);
-    out->minute = (int)(sod / 60 % 60);
-    out->second = (int)(sod % 60);
-    out->usec = (int)usec;
-    return NULL;
+    return datetime_from_unix(sec, usec, out);
 }
 
 /* floor() without libm, for the bounded values used here. */
@@ -502,18 +509,7 @@ static const char *datetime_from_double(double v, struct dt *out)
         sec += 1;
         usec -= 1000000;
     }
-    if (sec < UNIX_1600)
-        return e_too_small;
-    if (sec > UNIX_9999)
-        return e_too_large;
-    int64_t days = mt_floor_div(sec, 86400);
-    int64_t sod = sec - days * 86400;
-    out->date = mt_date_from_days(days);
-    out->hour = (int)(sod / 3600);
-    out->minute = (int)(sod / 60 % 60);
-    out->second = (int)(sod % 60);
-    out->usec = (int)usec;
-    return NULL;
+    return datetime_from_unix(sec, usec, out);
 }
 
 /* speedate's float_parse_bytes: 1 = integer in *iv, 2 = float in *dv, 0 = not

@@ -50,6 +50,17 @@ struct mt_str mt_str_trim(struct mt_str s)
     return s;
 }
 
+int mt_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 const char *mt_quote(char *dst, size_t cap, const char *p, size_t len)
 {
     assert(cap >= 8);

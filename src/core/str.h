@@ -27,6 +27,9 @@ bool mt_str_ieq(struct mt_str a, const char *s);
 /* The view without leading and trailing ASCII white space. */
 struct mt_str mt_str_trim(struct mt_str s);
 
+/* The value of an ASCII hex digit (either case), or -1 for any other byte. */
+int mt_hex_digit(char c);
+
 /* Recommended size of the destination of mt_quote. */
 #define MT_QUOTE_SIZE 72
 

@@ -94,6 +94,12 @@ static int lite_open(struct db_conn *c, const struct db_url *u, struct mt_err *e
     }
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS);
+    /* Closing the last connection would checkpoint the WAL into the database
+     * file and fsync it: tens of milliseconds that every short-lived command
+     * (and the start-up sequence's own connection) would pay. The WAL stays
+     * and is used by the next connection; automatic checkpoints still run
+     * as it grows, so it never grows without bound. */
+    sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
     static const char *const pragmas[] = {"PRAGMA foreign_keys = ON",
                                           "PRAGMA synchronous = NORMAL"};
     for (size_t i = 0; i < MT_ARRAY_LEN(pragmas); i++) {

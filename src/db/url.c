@@ -11,6 +11,7 @@
 
 #include "core/buf.h"
 #include "core/parse.h"
+#include "core/str.h"
 #include "db/db_int.h"
 
 /* Every accepted scheme, SQLAlchemy driver suffix included. The suffix only
@@ -74,17 +75,6 @@ void db_url_release(struct db_url *u)
     memset(u, 0, sizeof *u);
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes s[0..n) into a new string; plus_space turns '+' into a
  * blank (query strings). NULL for a bad escape or an encoded NUL byte. */
 static char *pct_decode(const char *s, size_t n, bool plus_space)
@@ -93,8 +83,8 @@ static char *pct_decode(const char *s, size_t n, bool plus_space)
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '%') {
-            int hi = i + 1 < n ? hexval(s[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+            int hi = i + 1 < n ? mt_hex_digit(s[i + 1]) : -1;
+            int lo = i + 2 < n ? mt_hex_digit(s[i + 2]) : -1;
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
                 free(out);
                 return NULL;

@@ -50,13 +50,14 @@ int mig_sqlite_path(struct db_conn *c, char **out, struct mt_err *err)
     *out = NULL;
     if (db_query(c, "PRAGMA database_list", NULL, 0, &st, err) < 0)
         return -1;
-    int rc;
-    while ((rc = db_next(st, err)) == 1) {
+    int rc = db_next(st, err);
+    while (rc == 1) {
         const char *name = db_col_text(st, 1, NULL);
         const char *file = db_col_text(st, 2, NULL);
         if (name && strcmp(name, "main") == 0 && file && *file) {
             *out = mt_xstrdup(file);
         }
+        rc = db_next(st, err);
     }
     db_done(st);
     return rc < 0 ? -1 : 0;

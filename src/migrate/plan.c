@@ -364,7 +364,7 @@ void mig_sql_drops(const char *sql, struct db_strlist *out)
             continue;
         snprintf(name, sizeof(name), "%s", t.text);
         /* Each "DROP [COLUMN] c" clause; DROP CONSTRAINT/INDEX/KEY/... drop no data. */
-        while ((p = next_token(p, &t)) != NULL) {
+        for (p = next_token(p, &t); p; p = next_token(p, &t)) {
             if (!kw(&t, "DROP"))
                 continue;
             const char *q = next_token(p, &t);

@@ -91,10 +91,11 @@ int mig_current_all(struct db_conn *c, struct db_strlist *out, struct mt_err *er
     if (db_query(c, "SELECT version_num FROM alembic_version ORDER BY version_num", NULL, 0, &st,
                  err) < 0)
         return -1;
-    int rc;
-    while ((rc = db_next(st, err)) == 1) {
+    int rc = db_next(st, err);
+    while (rc == 1) {
         const char *v = db_col_text(st, 0, NULL);
         mig_strlist_push(out, v ? v : "");
+        rc = db_next(st, err);
     }
     db_done(st);
     if (rc < 0) {
@@ -276,14 +277,15 @@ static int read_rows(struct db_conn *c, const char *sql, struct mig_audit **out,
         return -1;
     struct mig_audit *v = NULL;
     size_t k = 0;
-    int rc;
-    while ((rc = db_next(st, err)) == 1) {
+    int rc = db_next(st, err);
+    while (rc == 1) {
         size_t bytes;
         if (!mt_size_mul(k + 1, sizeof(*v), &bytes))
             abort();
         v = mt_xrealloc(v, bytes);
         memset(&v[k], 0, sizeof(v[k]));
         read_row(st, &v[k++]);
+        rc = db_next(st, err);
     }
     db_done(st);
     if (rc < 0) {

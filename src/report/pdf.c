@@ -6,8 +6,10 @@
  * once per render and drawn as often as needed; pagination is computed from
  * those cached heights in a first pass, so that "Page i of n" is known
  * before the second pass draws. Black on white only, so the form survives a
- * monochrome printer. Used by api/reports.c. */
-#include "report/report.h"
+ * monochrome printer. Built as the module meditrack-pdf.so, whose one
+ * export is report_pdf_module (pdf_module.h): only processes that print load
+ * cairo, pango and fontconfig. Reached through report.h from api/reports.c. */
+#include "report/pdf_module.h"
 
 #include <cairo-pdf.h>
 #include <cairo.h>
@@ -202,19 +204,6 @@ static const struct text *time_text(struct pdf *p, int minute)
         *t = make(p, buf, false, 11.5, F_BOLD, p->slot_w, 1, PANGO_ALIGN_CENTER);
     }
     return t;
-}
-
-char *report_utc_offset(int tz_offset, char *buf, size_t cap)
-{
-    /* JavaScript's sign: 300 is five hours behind UTC. */
-    int east = -tz_offset;
-    if (east == 0) {
-        snprintf(buf, cap, "UTC");
-        return buf;
-    }
-    int a = east < 0 ? -east : east;
-    snprintf(buf, cap, "UTC%c%02d:%02d", east < 0 ? '-' : '+', a / 60, a % 60);
-    return buf;
 }
 
 /* ---- doses by day and medication --------------------------------------------------------- */
@@ -727,7 +716,7 @@ static int render_locked(struct pdf *p, struct mt_buf *out, struct mt_err *err)
     return 0;
 }
 
-int report_pdf_render(const struct report_form *f, struct mt_buf *out, struct mt_err *err)
+static int render(const struct report_form *f, struct mt_buf *out, struct mt_err *err)
 {
     if (check_form(f, err) < 0)
         return -1;
@@ -746,7 +735,7 @@ int report_pdf_render(const struct report_form *f, struct mt_buf *out, struct mt
     return rc;
 }
 
-void report_pdf_warm(void)
+static void warm(void)
 {
     /* Japanese as well as Latin, so that the fallback font is opened too. */
     static const char sample[] = "Medication Log \xE6\x9C\x8D\xE8\x96\xAC"; /* 服薬 */
@@ -764,7 +753,7 @@ void report_pdf_warm(void)
     pthread_mutex_unlock(&render_lock);
 }
 
-void report_pdf_shutdown(void)
+static void shutdown_fonts(void)
 {
     pthread_mutex_lock(&render_lock);
     if (font_map) {
@@ -775,3 +764,10 @@ void report_pdf_shutdown(void)
     FcFini();
     pthread_mutex_unlock(&render_lock);
 }
+
+const struct report_pdf_ops report_pdf_module = {
+    .abi = REPORT_PDF_ABI,
+    .render = render,
+    .warm = warm,
+    .shutdown = shutdown_fonts,
+};

@@ -25,6 +25,20 @@ enum {
     STEP_DOSES_0358 = 1u << 5,
     STEP_PERSONS_SPLIT = 1u << 6,
     STEP_TAKEN_AT = 1u << 7,
+    STEP_FK_NAMES = 1u << 8,
+};
+
+/* The names MediTrack gives its foreign keys; MariaDB refers to them by name
+ * in the revisions (DROP FOREIGN KEY IF EXISTS ...). */
+struct fk_name {
+    enum st_table table;
+    const char *column;
+    const char *name;
+    const char *ref; /* "medications (id)" */
+};
+static const struct fk_name fk_names[] = {
+    {ST_DOSES, "medication_id", "doses_medication_id_fkey", "medications (id)"},
+    {ST_MEDICATIONS, "person_id", "medications_person_id_fkey", "persons (id)"},
 };
 
 /* ---- what a MediTrack table may contain ----------------------------------- */
@@ -337,26 +351,26 @@ static int validate(const struct st_scan *s, struct schema_plan *p, struct mt_er
         for (size_t i = 0; required_columns[t][i]; i++)
             if (!st_has(s, (enum st_table)t, required_columns[t][i]))
                 return mt_fail(err, MT_ECONFLICT,
-                               "table %s has no column \"%s\": it is not a MediTrack table this "
-                               "version knows; nothing was changed (rename the table, or fix it "
-                               "by hand and run `meditrack db adopt` again)",
+                               SCHEMA_REFUSED
+                               "table %s has no column \"%s\", so it is not MediTrack's; nothing "
+                               "was changed (rename or fix it, then run `meditrack db adopt`)",
                                st_table_name((enum st_table)t), required_columns[t][i]);
         if (t == ST_PERSONS && !st_has(s, ST_PERSONS, "name") &&
             !st_has(s, ST_PERSONS, "first_name"))
             return mt_fail(err, MT_ECONFLICT,
-                           "table persons has neither \"name\" nor \"first_name\": it is not a "
-                           "MediTrack table this version knows; nothing was changed");
+                           SCHEMA_REFUSED
+                           "table persons has neither \"name\" nor \"first_name\"; nothing was "
+                           "changed (rename or fix it, then run `meditrack db adopt`)");
         for (size_t i = 0; i < sh->ncols; i++) {
             if (known_column((enum st_table)t, sh->cols[i].name))
                 continue;
             if (s->dialect == DB_SQLITE)
                 return mt_fail(err, MT_ECONFLICT,
-                               "table %s has a column \"%s\" that no MediTrack revision made; the "
-                               "SQLite revisions rebuild %s and would lose it, so nothing was "
-                               "changed (move that data elsewhere, drop the column, and upgrade "
-                               "again)",
-                               st_table_name((enum st_table)t), sh->cols[i].name,
-                               st_table_name((enum st_table)t));
+                               SCHEMA_REFUSED
+                               "SQLite table %s has a column \"%s\" of its own that the rebuilds "
+                               "would lose; nothing was changed (move its data, drop it, and "
+                               "upgrade again)",
+                               st_table_name((enum st_table)t), sh->cols[i].name);
             addf(&p->found, "table %s has a column \"%s\" of its own: kept as it is",
                  st_table_name((enum st_table)t), sh->cols[i].name);
         }
@@ -380,6 +394,17 @@ static bool has_44fc(const struct st_scan *s)
            st_has(s, ST_DOSES, "medication_name") && st_has_index(s, ST_DOSES, daily, 2) &&
            fk_is(st_fk(s, ST_MEDICATIONS, "person_id"), "persons", "CASCADE") &&
            fk_is(st_fk(s, ST_DOSES, "medication_id"), "medications", "SET NULL");
+}
+
+/* The columns of d9c3da4e9c05 and later in all three tables, and no leftover. */
+static bool final_columns(const struct st_scan *s)
+{
+    for (int t = 0; t < ST_N; t++)
+        if (!s->t[t].exists || s->tmp[t])
+            return false;
+    return st_has(s, ST_PERSONS, "first_name") && st_has(s, ST_PERSONS, "last_name") &&
+           !st_has(s, ST_PERSONS, "name") && st_has(s, ST_MEDICATIONS, "person_id") &&
+           st_has(s, ST_DOSES, "medication_name");
 }
 
 static bool doses_0358_done(const struct st_scan *s)
@@ -443,9 +468,37 @@ static void describe_tables(const struct st_scan *s, const enum st_level lv[ST_N
     }
 }
 
+/* A catalog name that may stand in SQL text between backquotes. */
+static bool plain_name(const char *n)
+{
+    if (!n || !*n || strlen(n) > 64)
+        return false;
+    for (; *n; n++)
+        if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') || (*n >= '0' && *n <= '9') ||
+              *n == '_'))
+            return false;
+    return true;
+}
+
+/* MariaDB: a foreign key of ours under another name (a hand-made table gets
+ * doses_ibfk_1) would survive the revisions next to the one they add. */
+static bool fk_misnamed(const struct st_scan *s, const struct fk_name *f)
+{
+    const struct db_fkey *fk = st_fk(s, f->table, f->column);
+    return s->dialect == DB_MYSQL && fk && fk->name && strcmp(fk->name, f->name) != 0;
+}
+
 static void plan_steps(const struct st_scan *s, enum st_level shape, struct schema_plan *p)
 {
     enum db_dialect d = s->dialect;
+    for (size_t i = 0; i < MT_ARRAY_LEN(fk_names); i++) {
+        if (!fk_misnamed(s, &fk_names[i]))
+            continue;
+        p->steps |= STEP_FK_NAMES;
+        addf(&p->actions, "rename the foreign key %s of %s.%s to %s",
+             st_fk(s, fk_names[i].table, fk_names[i].column)->name,
+             st_table_name(fk_names[i].table), fk_names[i].column, fk_names[i].name);
+    }
     if (shape >= SL_F416) {
         if (!s->t[ST_MEDICATIONS].exists) {
             p->steps |= STEP_CREATE_MEDICATIONS;
@@ -473,7 +526,7 @@ static void plan_steps(const struct st_scan *s, enum st_level shape, struct sche
         addf(&p->actions, "add medications.person_id, every medication belonging to the default "
                           "person (created when there is none), as 35bddb769482 did");
     }
-    if (shape >= SL_0358 && !doses_0358_done(s)) {
+    if (shape >= SL_0358 && s->full && !doses_0358_done(s)) {
         p->steps |= STEP_DOSES_0358;
         addf(&p->actions,
              "%s doses with medication_name (filled from the medication) and "
@@ -525,8 +578,15 @@ int schema_plan_make(struct db_conn *c, const struct mig_chain *ch, struct schem
         return 0; /* unknown revision: the engine refuses it before touching anything */
     out->applies = true;
 
+    /* Columns first: a database stamped at or after 44fcd0160844 whose
+     * tables have the final columns needs nothing, and indexes and foreign
+     * keys are slow to read on MariaDB, where this runs before every upgrade. */
     struct st_scan s;
-    int rc = st_scan_load(c, &s, err);
+    int rc = st_scan_load(c, false, &s, err);
+    if (rc == 0 && !(out->tracked && cur_pos >= pos[SL_44FC] && final_columns(&s))) {
+        st_scan_release(&s);
+        rc = st_scan_load(c, true, &s, err);
+    }
     if (rc < 0) {
         st_scan_release(&s);
         return -1;
@@ -541,9 +601,10 @@ int schema_plan_make(struct db_conn *c, const struct mig_chain *ch, struct schem
     if (!out->has_tables) {
         if (out->tracked && cur_pos >= 0) {
             rc = mt_fail(err, MT_ECONFLICT,
-                         "alembic_version says %s but none of the tables persons, medications, "
-                         "doses exists; nothing was changed (if the data is really gone, run "
-                         "`meditrack db stamp base --purge` and upgrade again)",
+                         SCHEMA_REFUSED
+                         "alembic_version says %s but persons, medications and doses are "
+                         "missing; nothing was changed (if the data is gone: `meditrack db "
+                         "stamp base --purge`)",
                          out->current);
         } else {
             addf(&out->found, "no MediTrack tables: a fresh database");
@@ -580,7 +641,7 @@ int schema_plan_make(struct db_conn *c, const struct mig_chain *ch, struct schem
      * (rows inserted with explicit ids leave them behind), and repeating it
      * is harmless. Revisions added after it must be recognised here too, or
      * be safe to repeat (docs/schema.md). */
-    bool m44 = has_44fc(&s);
+    bool m44 = s.full ? has_44fc(&s) : true;
     if (m44)
         top = SL_44FC;
     if (!out->tracked && top == SL_F416)
@@ -803,6 +864,39 @@ static int do_persons_split(struct db_conn *c, const struct st_scan *s, struct m
     return rc;
 }
 
+static int do_fk_names(struct db_conn *c, const struct st_scan *s, struct mt_err *err)
+{
+    for (size_t i = 0; i < MT_ARRAY_LEN(fk_names); i++) {
+        const struct fk_name *f = &fk_names[i];
+        if (!fk_misnamed(s, f))
+            continue;
+        const struct db_fkey *fk = st_fk(s, f->table, f->column);
+        if (!plain_name(fk->name))
+            return mt_fail(err, MT_ECONFLICT,
+                           SCHEMA_REFUSED "the foreign key of %s.%s has a name this version "
+                                          "cannot handle; rename it to %s by hand",
+                           st_table_name(f->table), f->column, f->name);
+        const char *rule = strcmp(fk->on_delete, "CASCADE") == 0    ? "CASCADE"
+                           : strcmp(fk->on_delete, "SET NULL") == 0 ? "SET NULL"
+                                                                    : "RESTRICT";
+        struct mt_buf b;
+        mt_buf_init(&b, 2048);
+        mt_buf_addf(&b,
+                    "ALTER TABLE %s DROP FOREIGN KEY IF EXISTS `%s`;\n"
+                    "ALTER TABLE %s ADD CONSTRAINT %s FOREIGN KEY IF NOT EXISTS (%s) "
+                    "REFERENCES %s ON DELETE %s;\n",
+                    st_table_name(f->table), fk->name, st_table_name(f->table), f->name, f->column,
+                    f->ref, rule);
+        int rc = exec_logged(c, b.data, "renaming a foreign key", err);
+        mt_buf_release(&b);
+        if (rc < 0)
+            return -1;
+        mt_log(MT_LOG_INFO, "take-over: the foreign key of %s.%s is now named %s",
+               st_table_name(f->table), f->column, f->name);
+    }
+    return 0;
+}
+
 static int do_taken_at(struct db_conn *c, enum db_dialect d, struct mt_err *err)
 {
     const char *sql = d == DB_POSTGRES
@@ -823,14 +917,15 @@ static int apply_steps(struct db_conn *c, void *vctx, struct mt_err *err)
     const struct apply_ctx *a = vctx;
     enum db_dialect d = db_conn_dialect(c);
     static const unsigned order[] = {
-        STEP_CREATE_MEDICATIONS, STEP_CREATE_DOSES, STEP_CREATE_PERSONS, STEP_ADD_COLUMNS,
-        STEP_ADD_PERSON_ID,      STEP_DOSES_0358,   STEP_PERSONS_SPLIT,  STEP_TAKEN_AT};
+        STEP_FK_NAMES,       STEP_CREATE_MEDICATIONS, STEP_CREATE_DOSES,
+        STEP_CREATE_PERSONS, STEP_ADD_COLUMNS,        STEP_ADD_PERSON_ID,
+        STEP_DOSES_0358,     STEP_PERSONS_SPLIT,      STEP_TAKEN_AT};
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < MT_ARRAY_LEN(order); i++) {
         if (!(a->steps & order[i]))
             continue;
         struct st_scan s;
-        rc = st_scan_load(c, &s, err);
+        rc = st_scan_load(c, true, &s, err);
         if (rc < 0) {
             st_scan_release(&s);
             break;
@@ -862,6 +957,9 @@ static int apply_steps(struct db_conn *c, void *vctx, struct mt_err *err)
         case STEP_PERSONS_SPLIT:
             if (st_has(&s, ST_PERSONS, "name") || !st_has(&s, ST_PERSONS, "last_name"))
                 rc = do_persons_split(c, &s, err);
+            break;
+        case STEP_FK_NAMES:
+            rc = do_fk_names(c, &s, err);
             break;
         case STEP_TAKEN_AT:
             if (taken_at_needs_fix(&s))
@@ -960,8 +1058,7 @@ int schema_plan_apply(struct db_conn *c, const struct mig_chain *ch, const struc
             break;
         }
         if (rc < 0)
-            return mt_err_wrap(err, "taking over the database (nothing of this step was kept "
-                                    "where the database allows)");
+            return mt_err_wrap(err, "take-over");
     }
     if (p->target) {
         struct mig_options o;

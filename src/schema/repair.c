@@ -271,6 +271,23 @@ static void add_identity(struct mt_buf *b, const struct st_scan *s, enum st_tabl
         mt_buf_adds(b, "1 = 1");
 }
 
+static int unlink_kept_doses(struct db_conn *c, struct mt_err *err)
+{
+    if (db_query(c,
+                 "UPDATE _alembic_tmp_doses SET medication_id = NULL WHERE medication_id IS NOT "
+                 "NULL AND NOT EXISTS (SELECT 1 FROM medications m WHERE m.id = "
+                 "_alembic_tmp_doses.medication_id)",
+                 NULL, 0, NULL, err) < 0)
+        return mt_err_wrap(err, "unlinking doses of _alembic_tmp_doses");
+    int64_t n = db_changes(c);
+    if (n > 0)
+        mt_log(MT_LOG_WARN,
+               "repaired %" PRId64 " doses of _alembic_tmp_doses whose medication was missing "
+               "(medication_id set to NULL, medication_name kept)",
+               n);
+    return 0;
+}
+
 static int salvage_one(struct db_conn *c, const struct st_scan *s, enum st_table t, bool final,
                        struct mt_err *err)
 {
@@ -295,6 +312,10 @@ static int salvage_one(struct db_conn *c, const struct st_scan *s, enum st_table
                    "kept the leftover table %s for a later revision: %s has no "
                    "column \"%s\" yet",
                    tmp, real, unmapped ? unmapped : "id");
+        /* Its own foreign key is checked before the revision commits; the
+         * salvage would unlink these doses anyway. */
+        if (rc == 0 && t == ST_DOSES && map_to(map, n, "medication_id"))
+            rc = unlink_kept_doses(c, err);
         free(map);
         db_columns_free(cols, ncols);
         return rc;
@@ -451,7 +472,7 @@ static int repair_orphan_doses(struct db_conn *c, struct mt_err *err)
 int schema_repair(struct db_conn *c, bool final, struct mt_err *err)
 {
     struct st_scan s;
-    int rc = st_scan_load(c, &s, err);
+    int rc = st_scan_load(c, false, &s, err);
     for (int t = 0; rc == 0 && t < ST_N; t++)
         if (s.tmp[t] && s.t[t].exists)
             rc = salvage_one(c, &s, (enum st_table)t, final, err);

@@ -48,13 +48,20 @@ struct schema_plan {
     int shape_level; /* the revision level the tables are completed to */
 };
 
+/* Every message of a refused take-over starts with this text, so that the
+ * callers of mig_upgrade (which may prefix it with context) can tell "this
+ * database matches no revision" (exit code MT_EXIT_ADOPT) from a failed
+ * migration: strstr(err.msg, SCHEMA_REFUSED). */
+#define SCHEMA_REFUSED "cannot take over this database: "
+
 /* Inspects c (tables, columns, indexes, foreign keys and alembic_version)
  * and plans the take-over against chain ch. Touches nothing. Fails with
- * MT_ECONFLICT when the database cannot be taken over safely (a MediTrack
- * table of a shape no revision produced, a SQLite table with columns a
- * rebuild would lose, alembic_version naming a revision while every
- * MediTrack table is missing); the message says what was found and which
- * command fixes it by hand. On success release with schema_plan_release. */
+ * MT_ECONFLICT and a message starting with SCHEMA_REFUSED when the database
+ * cannot be taken over safely (a MediTrack table of a shape no revision
+ * produced, a SQLite table with columns a rebuild would lose, alembic_version
+ * naming a revision while every MediTrack table is missing); the message says
+ * what was found and which command fixes it by hand. On success release with
+ * schema_plan_release. */
 int schema_plan_make(struct db_conn *c, const struct mig_chain *ch, struct schema_plan *out,
                      struct mt_err *err);
 /* Carries the plan out: completes the tables (one transaction on SQLite and

@@ -50,14 +50,17 @@ struct st_shape {
  * table of the database. */
 struct st_scan {
     enum db_dialect dialect;
+    bool full; /* indexes and foreign keys were read too */
     struct st_shape t[ST_N];
     bool tmp[ST_N];           /* _alembic_tmp_<table> exists */
     bool version_table;       /* alembic_version exists */
     struct db_strlist others; /* tables that are not MediTrack's (never touched) */
 };
 
-/* Reads the snapshot. Release with st_scan_release (also after a failure). */
-int st_scan_load(struct db_conn *c, struct st_scan *s, struct mt_err *err);
+/* Reads the snapshot; with full false only the columns (indexes and foreign
+ * keys stay empty: reading them is slow on MariaDB's information_schema).
+ * Release with st_scan_release (also after a failure). */
+int st_scan_load(struct db_conn *c, bool full, struct st_scan *s, struct mt_err *err);
 void st_scan_release(struct st_scan *s);
 
 /* Borrowed lookups into a snapshot; NULL when absent. */

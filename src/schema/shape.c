@@ -42,20 +42,24 @@ static bool engine_table(const char *name)
     return strcmp(name, "alembic_version") == 0 || strcmp(name, MIG_AUDIT_TABLE) == 0;
 }
 
-static int load_shape(struct db_conn *c, const char *name, struct st_shape *sh, struct mt_err *err)
+static int load_shape(struct db_conn *c, const char *name, bool full, struct st_shape *sh,
+                      struct mt_err *err)
 {
     sh->exists = true;
     if (db_columns(c, name, &sh->cols, &sh->ncols, err) < 0)
         return -1;
+    if (!full)
+        return 0;
     if (db_indexes(c, name, &sh->ix, &sh->nix, err) < 0)
         return -1;
     return db_fkeys(c, name, &sh->fk, &sh->nfk, err);
 }
 
-int st_scan_load(struct db_conn *c, struct st_scan *s, struct mt_err *err)
+int st_scan_load(struct db_conn *c, bool full, struct st_scan *s, struct mt_err *err)
 {
     memset(s, 0, sizeof(*s));
     s->dialect = db_conn_dialect(c);
+    s->full = full;
     struct db_strlist all;
     if (db_tables(c, &all, err) < 0)
         return -1;
@@ -65,7 +69,7 @@ int st_scan_load(struct db_conn *c, struct st_scan *s, struct mt_err *err)
         bool ours = false;
         for (int t = 0; t < ST_N && !ours; t++) {
             if (strcmp(name, table_names[t]) == 0) {
-                rc = load_shape(c, name, &s->t[t], err);
+                rc = load_shape(c, name, full, &s->t[t], err);
                 ours = true;
             } else if (strcmp(name, tmp_names[t]) == 0) {
                 s->tmp[t] = true;

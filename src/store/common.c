@@ -88,6 +88,40 @@ int store_grow(struct mt_arena *a, void **items, size_t *cap, size_t n, size_t e
     return 0;
 }
 
+int store_query_rows(struct db_conn *c, struct mt_arena *a, const char *sql,
+                     const struct db_param *p, size_t np, size_t elem, store_row_fn read,
+                     void **out, size_t *n, struct mt_err *err)
+{
+    struct db_stmt *st;
+    if (db_query(c, sql, p, np, &st, err) < 0)
+        return -1;
+    void *items = NULL;
+    size_t cap = 0, count = 0;
+    int rc = db_next(st, err);
+    while (rc == 1) {
+        if (store_grow(a, &items, &cap, count, elem, err) < 0 ||
+            read(st, a, (char *)items + count * elem, err) < 0) {
+            rc = -1;
+            break;
+        }
+        count++;
+        rc = db_next(st, err);
+    }
+    db_done(st);
+    if (rc < 0)
+        return -1;
+    *out = items;
+    *n = count;
+    return 0;
+}
+
+bool store_same_text(const char *a, const char *b)
+{
+    if (!a || !b)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
 static pthread_mutex_t sqlite_writer = PTHREAD_MUTEX_INITIALIZER;
 
 int store_write_tx(struct db_conn *c, db_tx_fn fn, void *ctx, struct mt_err *err)

@@ -44,9 +44,9 @@ static const char sql_summary_all[] =
     SUMMARY_LIVE " UNION ALL " SUMMARY_DELETED " ORDER BY 1, 2, 3, 6";
 static const char sql_summary_person[] = SUMMARY_LIVE " WHERE m.person_id = ? ORDER BY 1, 2, 3, 6";
 
-static int read_dose(struct db_stmt *st, struct mt_arena *a, struct store_dose *d,
-                     struct mt_err *err)
+static int read_dose(struct db_stmt *st, struct mt_arena *a, void *item, struct mt_err *err)
 {
+    struct store_dose *d = item;
     bool oom = false;
     d->id = db_col_int(st, 0);
     d->has_medication = !db_col_null(st, 1);
@@ -60,26 +60,10 @@ static int read_doses(struct db_conn *c, struct mt_arena *a, const char *sql,
                       const struct db_param *p, size_t np, struct store_dose **out, size_t *n,
                       struct mt_err *err)
 {
-    struct db_stmt *st;
-    if (db_query(c, sql, p, np, &st, err) < 0)
-        return -1;
-    struct store_dose *items = NULL;
-    size_t cap = 0, count = 0;
-    int rc = db_next(st, err);
-    while (rc == 1) {
-        if (store_grow(a, (void **)&items, &cap, count, sizeof(*items), err) < 0 ||
-            read_dose(st, a, &items[count], err) < 0) {
-            rc = -1;
-            break;
-        }
-        count++;
-        rc = db_next(st, err);
-    }
-    db_done(st);
-    if (rc < 0)
+    void *items;
+    if (store_query_rows(c, a, sql, p, np, sizeof(**out), read_dose, &items, n, err) < 0)
         return -1;
     *out = items;
-    *n = count;
     return 0;
 }
 

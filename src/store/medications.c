@@ -43,9 +43,9 @@ static const char sql_exists[] = "SELECT COUNT(*) FROM medications WHERE id = ?"
 
 static const char not_found[] = "Medication not found";
 
-static int read_med(struct db_stmt *st, struct mt_arena *a, struct store_medication *m,
-                    struct mt_err *err)
+static int read_med(struct db_stmt *st, struct mt_arena *a, void *item, struct mt_err *err)
 {
+    struct store_medication *m = item;
     bool oom = false;
     m->id = db_col_int(st, 0);
     m->person_id = db_col_int(st, 1);
@@ -120,26 +120,11 @@ int store_meds_list(struct db_conn *c, struct mt_arena *a, bool has_person, int6
         p[np++] = DB_INT(person_id);
     p[np++] = DB_INT(limit);
     p[np++] = DB_INT(skip);
-    struct db_stmt *st;
-    if (db_query(c, has_person ? sql_list_person : sql_list_all, p, np, &st, err) < 0)
-        return -1;
-    struct store_medication *items = NULL;
-    size_t cap = 0, count = 0;
-    int rc = db_next(st, err);
-    while (rc == 1) {
-        if (store_grow(a, (void **)&items, &cap, count, sizeof(*items), err) < 0 ||
-            read_med(st, a, &items[count], err) < 0) {
-            rc = -1;
-            break;
-        }
-        count++;
-        rc = db_next(st, err);
-    }
-    db_done(st);
-    if (rc < 0)
+    void *items;
+    if (store_query_rows(c, a, has_person ? sql_list_person : sql_list_all, p, np, sizeof(**out),
+                         read_med, &items, n, err) < 0)
         return -1;
     *out = items;
-    *n = count;
     return 0;
 }
 
@@ -221,13 +206,6 @@ int store_med_create(struct db_conn *c, struct mt_arena *a, int64_t person_id,
     return store_write_tx(c, create_tx, &x, err);
 }
 
-static bool same_text(const char *a, const char *b)
-{
-    if (!a || !b)
-        return a == b;
-    return strcmp(a, b) == 0;
-}
-
 struct update_ctx {
     struct mt_arena *a;
     int64_t id;
@@ -249,9 +227,9 @@ static int update_tx(struct db_conn *c, void *vctx, struct mt_err *err)
     const char *frequency = f->set_frequency ? f->frequency : cur->frequency;
     int64_t max = f->set_max ? f->max_doses_per_day : cur->max_doses_per_day;
     const char *instructions = f->set_instructions ? f->instructions : cur->instructions;
-    bool changed = !same_text(name, cur->name) || !same_text(dosage, cur->dosage) ||
-                   !same_text(frequency, cur->frequency) || max != cur->max_doses_per_day ||
-                   !same_text(instructions, cur->instructions);
+    bool changed = !store_same_text(name, cur->name) || !store_same_text(dosage, cur->dosage) ||
+                   !store_same_text(frequency, cur->frequency) || max != cur->max_doses_per_day ||
+                   !store_same_text(instructions, cur->instructions);
     cur->doses_in_day = -1;
     if (!changed)
         return 0;

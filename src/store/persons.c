@@ -42,9 +42,9 @@ static const char sql_set_default[] =
 static const char not_found[] = "Person not found";
 
 /* Reads the row of a query made from PERSON_COLS plus a count column. */
-static int read_person(struct db_stmt *st, struct mt_arena *a, struct store_person *p,
-                       struct mt_err *err)
+static int read_person(struct db_stmt *st, struct mt_arena *a, void *item, struct mt_err *err)
 {
+    struct store_person *p = item;
     bool oom = false;
     p->id = db_col_int(st, 0);
     p->first_name = store_col_text(st, 1, a, &oom);
@@ -85,26 +85,10 @@ int store_persons_list(struct db_conn *c, struct mt_arena *a, int64_t skip, int6
                        struct store_person **out, size_t *n, struct mt_err *err)
 {
     struct db_param p[] = {DB_INT(limit), DB_INT(skip)};
-    struct db_stmt *st;
-    struct store_person *items = NULL;
-    size_t cap = 0, count = 0;
-    if (db_query(c, sql_list, p, 2, &st, err) < 0)
-        return -1;
-    int rc = db_next(st, err);
-    while (rc == 1) {
-        if (store_grow(a, (void **)&items, &cap, count, sizeof(*items), err) < 0 ||
-            read_person(st, a, &items[count], err) < 0) {
-            rc = -1;
-            break;
-        }
-        count++;
-        rc = db_next(st, err);
-    }
-    db_done(st);
-    if (rc < 0)
+    void *items;
+    if (store_query_rows(c, a, sql_list, p, 2, sizeof(**out), read_person, &items, n, err) < 0)
         return -1;
     *out = items;
-    *n = count;
     return 0;
 }
 
@@ -177,13 +161,6 @@ int store_person_create(struct db_conn *c, struct mt_arena *a, const struct stor
     return store_write_tx(c, create_tx, &x, err);
 }
 
-static bool same_text(const char *a, const char *b)
-{
-    if (!a || !b)
-        return a == b;
-    return strcmp(a, b) == 0;
-}
-
 struct update_ctx {
     struct mt_arena *a;
     int64_t id;
@@ -208,8 +185,9 @@ static int update_tx(struct db_conn *c, void *vctx, struct mt_err *err)
     const char *notes = f->set_notes ? f->notes : cur->notes;
     /* As the reference's ORM: no UPDATE (and no new updated_at) unless a
      * value really changes. */
-    bool changed = !same_text(first, cur->first_name) || !same_text(last, cur->last_name) ||
-                   !same_text(dob, cur->date_of_birth) || !same_text(notes, cur->notes);
+    bool changed = !store_same_text(first, cur->first_name) ||
+                   !store_same_text(last, cur->last_name) ||
+                   !store_same_text(dob, cur->date_of_birth) || !store_same_text(notes, cur->notes);
     if (!changed)
         return 0;
     char now_buf[MT_TIME_BUF];

@@ -102,40 +102,29 @@ int store_report_doses(struct db_conn *c, bool has_person, int64_t person_id,
     return rc < 0 ? -1 : rc;
 }
 
+static int read_owner(struct db_stmt *st, struct mt_arena *a, void *item, struct mt_err *err)
+{
+    struct store_report_owner *o = item;
+    bool oom = false;
+    struct store_person p = {.id = db_col_int(st, 0)};
+    p.first_name = store_col_text(st, 1, a, &oom);
+    p.last_name = store_col_text(st, 2, a, &oom);
+    if (!p.first_name)
+        p.first_name = "";
+    const char *name = oom ? NULL : store_person_name(a, &p);
+    if (!name)
+        return store_oom(err);
+    o->id = p.id;
+    o->name = name;
+    return 0;
+}
+
 int store_report_owners(struct db_conn *c, struct mt_arena *a, struct store_report_owner **out,
                         size_t *n, struct mt_err *err)
 {
-    struct db_stmt *st;
-    struct store_report_owner *items = NULL;
-    size_t cap = 0, count = 0;
-    if (db_query(c, sql_owners, NULL, 0, &st, err) < 0)
-        return -1;
-    int rc = db_next(st, err);
-    while (rc == 1) {
-        if (store_grow(a, (void **)&items, &cap, count, sizeof(*items), err) < 0) {
-            rc = -1;
-            break;
-        }
-        bool oom = false;
-        struct store_person p = {.id = db_col_int(st, 0)};
-        p.first_name = store_col_text(st, 1, a, &oom);
-        p.last_name = store_col_text(st, 2, a, &oom);
-        if (!p.first_name)
-            p.first_name = "";
-        const char *name = oom ? NULL : store_person_name(a, &p);
-        if (!name) {
-            rc = store_oom(err);
-            break;
-        }
-        items[count].id = p.id;
-        items[count].name = name;
-        count++;
-        rc = db_next(st, err);
-    }
-    db_done(st);
-    if (rc < 0)
+    void *items;
+    if (store_query_rows(c, a, sql_owners, NULL, 0, sizeof(**out), read_owner, &items, n, err) < 0)
         return -1;
     *out = items;
-    *n = count;
     return 0;
 }

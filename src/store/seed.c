@@ -2,6 +2,7 @@
  * default person and the demo medications. Called through store_seed() by the
  * start-up sequence and `meditrack seed` (src/cli/seed.c). */
 #include "store/seed.h"
+#include "store/store_int.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -53,31 +54,12 @@ static int count_rows(struct db_conn *c, const char *table, const char *sql, int
     return db_query_int(c, sql, NULL, 0, n, NULL, err);
 }
 
-/* The id the database gave the row just inserted by sql. PostgreSQL reports
- * it through RETURNING; the others through their last-insert-id call. */
-static int insert_returning_id(struct db_conn *c, const char *sql_plain, const char *sql_returning,
-                               const struct db_param *p, size_t n, int64_t *id, struct mt_err *err)
-{
-    if (db_conn_dialect(c) == DB_POSTGRES) {
-        bool found = false;
-        if (db_query_int(c, sql_returning, p, n, id, &found, err) < 0)
-            return -1;
-        if (!found)
-            return mt_fail(err, MT_EDB, "insert returned no id");
-        return 0;
-    }
-    if (db_query(c, sql_plain, p, n, NULL, err) < 0)
-        return -1;
-    *id = db_last_insert_id(c, err);
-    return *id > 0 ? 0 : mt_fail(err, MT_EDB, "insert gave no id");
-}
-
 static int insert_default_person(struct db_conn *c, const char *now, int64_t *id,
                                  struct mt_err *err)
 {
     struct db_param p[] = {DB_TEXT(STORE_SEED_FIRST_NAME), DB_TEXT(STORE_SEED_LAST_NAME),
                            DB_BOOL(true), DB_TEXT(now)};
-    return insert_returning_id(
+    return store_insert_id(
         c,
         "INSERT INTO persons (first_name, last_name, is_default, created_at) VALUES (?, ?, ?, ?)",
         "INSERT INTO persons (first_name, last_name, is_default, created_at) VALUES (?, ?, ?, ?) "

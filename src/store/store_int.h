@@ -27,6 +27,22 @@ int64_t store_now_seconds(void);
 int store_grow(struct mt_arena *a, void **items, size_t *cap, size_t n, size_t elem,
                struct mt_err *err);
 
+/* Reads the current row of st into item, one element of the caller's array
+ * (strings are copied into a). Returns 0, or -1 with err set. */
+typedef int (*store_row_fn)(struct db_stmt *st, struct mt_arena *a, void *item, struct mt_err *err);
+
+/* Runs sql with the np parameters p and reads every row with read into an
+ * array of elem-byte elements allocated from a (it lives as long as a).
+ * Sets *out and *n only on success; -1 with err set (MT_ELIMIT when the
+ * arena is full) otherwise. */
+int store_query_rows(struct db_conn *c, struct mt_arena *a, const char *sql,
+                     const struct db_param *p, size_t np, size_t elem, store_row_fn read,
+                     void **out, size_t *n, struct mt_err *err);
+
+/* True when both are NULL or both hold the same text: "did this nullable
+ * column change?". */
+bool store_same_text(const char *a, const char *b);
+
 /* MT_ELIMIT for a full arena. */
 int store_oom(struct mt_err *err);
 

@@ -873,6 +873,14 @@ static void test_lock_and_preflight(void)
     CHECK_EQ(err.code, MT_EUNAVAIL);
     CHECK(now_ms() - t0 >= 900);
     CHECK(strstr(err.msg, "held by") != NULL);
+    /* Another database on the same server (or directory) is not blocked. */
+    struct db_conn *other = open_fresh("mig_lock_other");
+    CHECK(other != NULL);
+    if (other) {
+        CHECK_EQ(mig_lock_acquire(other, 0, quiet, NULL, &err), 0);
+        mig_lock_release(other);
+        db_close(other);
+    }
     mig_lock_release(a);
     CHECK_EQ(mig_lock_acquire(b, 0, quiet, NULL, &err), -1); /* still held once */
     mig_lock_release(a);

@@ -36,8 +36,20 @@ static void test_str(void)
     CHECK(strcmp(q + strlen(q) - 4, "...\"") == 0);
 }
 
+static void test_hex(void)
+{
+    CHECK_EQ(mt_hex_digit('0'), 0);
+    CHECK_EQ(mt_hex_digit('9'), 9);
+    CHECK_EQ(mt_hex_digit('a'), 10);
+    CHECK_EQ(mt_hex_digit('F'), 15);
+    const char bad[] = {'g', 'G', '/', ':', '@', '`', ' ', '\0', (char)0xff};
+    for (size_t i = 0; i < sizeof(bad); i++)
+        CHECK_EQ(mt_hex_digit(bad[i]), -1);
+}
+
 int main(void)
 {
     test_str();
+    test_hex();
     return check_report();
 }

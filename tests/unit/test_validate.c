@@ -268,6 +268,71 @@ static void test_doses(void)
              "\"Input should be less than or equal to 7\",\"input\":\"8\",\"ctx\":{\"le\":7}}]}");
 }
 
+/* The report parameters (also read by src/api/reports.c's own copies until
+ * it switches to these). */
+static void test_reports(void)
+{
+    struct fake f;
+    struct api_vctx v;
+    struct api_in_pdf_opts o;
+    api_vctx_init(&v);
+    CHECK_EQ(api_in_pdf_opts(fake(&f, 0, 0, 0, 0, 0), &o, &v), 0);
+    CHECK(!o.a4 && !o.prefill);
+    CHECK_EQ(api_in_pdf_opts(fake(&f, 0, 0, "paper=a4&prefill=YES", 0, 0), &o, &v), 0);
+    CHECK(o.a4 && o.prefill);
+    CHECK_EQ(api_in_pdf_opts(fake(&f, 0, 0, "paper=letter&prefill=off", 0, 0), &o, &v), 0);
+    CHECK(!o.a4 && !o.prefill);
+    want_422("paper and prefill",
+             api_in_pdf_opts(fake(&f, 0, 0, "paper=A4&prefill=maybe", 0, 0), &o, &v), &v,
+             "{\"detail\":[{\"type\":\"literal_error\",\"loc\":[\"query\",\"paper\"],\"msg\":"
+             "\"Input should be 'letter' or 'a4'\",\"input\":\"A4\",\"ctx\":{\"expected\":"
+             "\"'letter' or 'a4'\"}},{\"type\":\"bool_parsing\",\"loc\":[\"query\",\"prefill\"],"
+             "\"msg\":\"Input should be a valid boolean, unable to interpret input\",\"input\":"
+             "\"maybe\"}]}");
+
+    struct api_in_export e;
+    CHECK_EQ(
+        api_in_export(
+            fake(&f, 0, 0, "person_id=2&from=2026-11-01&to=2026-11-29&timezone_offset=-60", 0, 0),
+            &e, &v),
+        0);
+    CHECK(e.person_id == 2 && e.from.day == 1 && e.to.day == 29);
+    CHECK(e.tz.given && e.tz.minutes == -60);
+    CHECK_EQ(
+        api_in_export(fake(&f, 0, 0, "person_id=1.0&from=2026-11-29&to=2026-11-29", 0, 0), &e, &v),
+        0);
+    CHECK(e.person_id == 1 && !e.tz.given);
+    want_422("export missing", api_in_export(fake(&f, 0, 0, 0, 0, 0), &e, &v), &v,
+             "{\"detail\":[{\"type\":\"missing\",\"loc\":[\"query\",\"person_id\"],\"msg\":"
+             "\"Field required\",\"input\":null},{\"type\":\"missing\",\"loc\":[\"query\","
+             "\"from\"],\"msg\":\"Field required\",\"input\":null},{\"type\":\"missing\","
+             "\"loc\":[\"query\",\"to\"],\"msg\":\"Field required\",\"input\":null}]}");
+    want_422(
+        "export bounds",
+        api_in_export(fake(&f, 0, 0, "person_id=0&from=2026-11-29&to=2026-11-28", 0, 0), &e, &v),
+        &v,
+        "{\"detail\":[{\"type\":\"greater_than_equal\",\"loc\":[\"query\",\"person_id\"],"
+        "\"msg\":\"Input should be greater than or equal to 1\",\"input\":\"0\",\"ctx\":"
+        "{\"ge\":1}},{\"type\":\"value_error\",\"loc\":[\"query\",\"to\"],\"msg\":"
+        "\"Value error, \\\"to\\\" must not be before \\\"from\\\" (2026-11-29)\",\"input\":"
+        "\"2026-11-28\",\"ctx\":{\"error\":{}}}]}");
+    want_422(
+        "export tz",
+        api_in_export(
+            fake(&f, 0, 0,
+                 "person_id=99999999999999999999&from=x&to=2026-11-28&timezone_offset=1440", 0, 0),
+            &e, &v),
+        &v,
+        "{\"detail\":[{\"type\":\"less_than_equal\",\"loc\":[\"query\",\"person_id\"],"
+        "\"msg\":\"Input should be less than or equal to 9223372036854775807\",\"input\":"
+        "\"99999999999999999999\",\"ctx\":{\"le\":9223372036854775807}},"
+        "{\"type\":\"date_from_datetime_parsing\",\"loc\":[\"query\",\"from\"],"
+        "\"msg\":\"Input should be a valid date or datetime, input is too short\",\"input\":"
+        "\"x\",\"ctx\":{\"error\":\"input is too short\"}},{\"type\":\"less_than\","
+        "\"loc\":[\"query\",\"timezone_offset\"],\"msg\":\"Input should be less than "
+        "1440\",\"input\":\"1440\",\"ctx\":{\"lt\":1440}}]}");
+}
+
 static void test_hhmm(void)
 {
     int h = -1, m = -1;
@@ -291,6 +356,7 @@ int main(void)
     test_integers();
     test_doses();
     test_hhmm();
+    test_reports();
     mt_arena_free(arena);
     return check_report();
 }

@@ -1,0 +1,111 @@
+/* MediTrack's embedded revision chain as the schema module expects it: the
+ * reference's five revisions with their ids, down-revisions and messages,
+ * then ours, every dialect's SQL present, every hook named by a revision
+ * registered by schema_register, and the take-over planning nothing on a
+ * database without MediTrack tables or on a chain that is not MediTrack's. */
+#include <string.h>
+
+#include "check.h"
+#include "db/db.h"
+#include "migrate/migrate.h"
+#include "schema/schema.h"
+
+static const struct {
+    const char *id, *down, *message;
+} expected[] = {
+    {"f4162eb18a25", NULL, "Initial migration - create medications and doses tables"},
+    {"588f4ae43933", "f4162eb18a25", "add_seed_data"},
+    {"35bddb769482", "588f4ae43933", "Add person model and relationship to medications"},
+    {"03586fa62d43", "35bddb769482", "modify_dose_medication_relationship"},
+    {"d9c3da4e9c05", "03586fa62d43", "split_name_into_first_and_last_name"},
+    {"44fcd0160844", "d9c3da4e9c05", NULL},
+    {"2574915efc76", "44fcd0160844", NULL},
+};
+
+static void check_chain(const struct mig_chain *ch)
+{
+    CHECK(ch->n >= MT_ARRAY_LEN(expected));
+    for (size_t i = 0; i < MT_ARRAY_LEN(expected) && i < ch->n; i++) {
+        const struct mig_revision *r = &ch->revs[i];
+        CHECK_STR(r->id, expected[i].id);
+        if (expected[i].down)
+            CHECK_STR(r->down_revision, expected[i].down);
+        else
+            CHECK(r->down_revision == NULL);
+        if (expected[i].message)
+            CHECK_STR(r->message, expected[i].message);
+        for (int d = 0; d < MIG_N_DIALECTS; d++) {
+            CHECK(r->up[d] != NULL);
+            CHECK(r->down[d] != NULL);
+        }
+        const char *hooks[] = {r->pre_upgrade, r->post_upgrade, r->pre_downgrade,
+                               r->post_downgrade};
+        for (size_t k = 0; k < MT_ARRAY_LEN(hooks); k++)
+            if (hooks[k])
+                CHECK(mig_hook_find(hooks[k]) != NULL);
+    }
+    /* The revisions that may be the first to run on an old database repair
+     * rows that break foreign keys before anything else. */
+    for (size_t i = 1; i < 6 && i < ch->n; i++)
+        CHECK(ch->revs[i].pre_upgrade && strcmp(ch->revs[i].pre_upgrade, SCHEMA_REPAIR_HOOK) == 0);
+}
+
+static void check_fresh_plan(const struct mig_chain *ch)
+{
+    struct mt_err err = {0};
+    struct db_conn *c = NULL;
+    if (db_open_url("sqlite:///:memory:", &c, &err) < 0) {
+        fprintf(stderr, "open: %s\n", err.msg);
+        CHECK(0);
+        return;
+    }
+    CHECK(db_exec(c, "CREATE TABLE household_notes (id INTEGER PRIMARY KEY, note TEXT)", &err) ==
+          0);
+    struct schema_plan p;
+    CHECK(schema_plan_make(c, ch, &p, &err) == 0);
+    CHECK(p.applies);
+    CHECK(!p.tracked);
+    CHECK(!p.has_tables);
+    CHECK(p.target == NULL);
+    CHECK_EQ(p.steps, 0);
+    schema_plan_release(&p);
+
+    /* A chain that is not MediTrack's (here: only its first revision) is
+     * left to the engine alone. */
+    struct mig_chain partial = {.revs = ch->revs, .n = 1, .source = ch->source};
+    CHECK(db_exec(c,
+                  "CREATE TABLE medications (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, "
+                  "dosage VARCHAR NOT NULL, frequency VARCHAR NOT NULL, max_doses_per_day "
+                  "INTEGER NOT NULL)",
+                  &err) == 0);
+    CHECK(schema_plan_make(c, &partial, &p, &err) == 0);
+    CHECK(!p.applies);
+    CHECK(p.target == NULL);
+    schema_plan_release(&p);
+
+    /* The same table with MediTrack's chain: untracked, stamped at the
+     * data-only revision, with the missing table and columns added. */
+    CHECK(schema_plan_make(c, ch, &p, &err) == 0);
+    CHECK(p.applies && p.has_tables && !p.tracked);
+    CHECK_STR(p.target, "588f4ae43933");
+    CHECK(p.steps != 0);
+    schema_plan_release(&p);
+    db_close(c);
+}
+
+int main(void)
+{
+    struct mt_err err = {0};
+    CHECK(schema_register(&err) == 0);
+    CHECK(schema_register(&err) == 0); /* again: harmless */
+    struct mig_chain *ch = NULL;
+    if (mig_chain_load_embedded(&ch, &err) < 0) {
+        fprintf(stderr, "embedded chain: %s\n", err.msg);
+        CHECK(0);
+        return check_report();
+    }
+    check_chain(ch);
+    check_fresh_plan(ch);
+    mig_chain_free(ch);
+    return check_report();
+}
