@@ -703,6 +703,19 @@ static int exec_logged(struct db_conn *c, const char *sql, const char *what, str
     return 0;
 }
 
+/* Runs the statements built in b and releases b. A buffer that hit its
+ * ceiling holds truncated SQL, which is refused rather than run. */
+static int exec_buf(struct db_conn *c, struct mt_buf *b, const char *what, struct mt_err *err)
+{
+    int rc = 0;
+    if (b->failed)
+        rc = mt_fail(err, MT_EINTERNAL, "%s: the statement outgrew its buffer", what);
+    else
+        rc = exec_logged(c, b->data, what, err);
+    mt_buf_release(b);
+    return rc;
+}
+
 static int do_add_columns(struct db_conn *c, const struct st_scan *s, struct mt_err *err)
 {
     for (size_t i = 0; i < MT_ARRAY_LEN(optional_columns); i++) {
@@ -714,8 +727,7 @@ static int do_add_columns(struct db_conn *c, const struct st_scan *s, struct mt_
         mt_buf_addf(&b, "ALTER TABLE %s ADD COLUMN %s%s %s", st_table_name(oc->table),
                     s->dialect == DB_SQLITE ? "" : "IF NOT EXISTS ", oc->name,
                     oc->type[s->dialect]);
-        int rc = exec_logged(c, b.data, "adding a missing column", err);
-        mt_buf_release(&b);
+        int rc = exec_buf(c, &b, "adding a missing column", err);
         if (rc < 0)
             return -1;
         mt_log(MT_LOG_INFO, "take-over: added the missing column %s.%s", st_table_name(oc->table),
@@ -792,8 +804,7 @@ static int do_doses_0358(struct db_conn *c, const struct st_scan *s, struct mt_e
                         "NULL;\n");
         break;
     }
-    int rc = exec_logged(c, b.data, "completing doses", err);
-    mt_buf_release(&b);
+    int rc = exec_buf(c, &b, "completing doses", err);
     if (rc == 0)
         mt_log(MT_LOG_INFO, "take-over: doses now has medication_name%s and ON DELETE SET NULL",
                had_name ? "" : " (filled from the medications)");
@@ -854,8 +865,7 @@ static int do_persons_split(struct db_conn *c, const struct st_scan *s, struct m
                         "ALTER TABLE persons DROP COLUMN IF EXISTS name;\n");
         break;
     }
-    int rc = exec_logged(c, b.data, "completing persons", err);
-    mt_buf_release(&b);
+    int rc = exec_buf(c, &b, "completing persons", err);
     if (rc == 0)
         mt_log(MT_LOG_INFO,
                "take-over: completed persons (first_name filled from name for %" PRId64
@@ -887,8 +897,7 @@ static int do_fk_names(struct db_conn *c, const struct st_scan *s, struct mt_err
                     "REFERENCES %s ON DELETE %s;\n",
                     st_table_name(f->table), fk->name, st_table_name(f->table), f->name, f->column,
                     f->ref, rule);
-        int rc = exec_logged(c, b.data, "renaming a foreign key", err);
-        mt_buf_release(&b);
+        int rc = exec_buf(c, &b, "renaming a foreign key", err);
         if (rc < 0)
             return -1;
         mt_log(MT_LOG_INFO, "take-over: the foreign key of %s.%s is now named %s",
