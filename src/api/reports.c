@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "api/resources.h"
 #include "core/log.h"
@@ -19,203 +18,7 @@
 /* Ceiling of an export; a longer history is refused with 413 and a hint. */
 #define EXPORT_MAX ((size_t)16 << 20)
 
-/* ---- parameters beyond the reference's (FastAPI-shaped 422s) --------------------------- */
-
-/* Appends an error about query parameter name, keys in FastAPI's order.
- * input NULL: JSON null. Steals ctx (may be NULL). */
-static void add_error(struct api_vctx *v, const char *type, const char *name, const char *msg,
-                      const char *input, json_t *ctx)
-{
-    if (!v->errors)
-        v->errors = json_array();
-    json_t *e = json_object();
-    json_object_set_new(e, "type", json_string(type));
-    json_object_set_new(e, "loc", json_pack("[s,s]", "query", name));
-    json_object_set_new(e, "msg", json_string(msg));
-    json_object_set_new(e, "input", input ? api_str_json(input) : json_null());
-    if (ctx)
-        json_object_set_new(e, "ctx", ctx);
-    json_array_append_new(v->errors, e);
-    v->status = 422;
-}
-
-static bool is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
-/* pydantic's lax text -> int: white space around it, a sign, digits with
- * single underscores between them, and an optional "." followed by zeros.
- * *big is set for a value beyond 64 bits (its sign in *out: -1 or 1). */
-static bool text_int(const char *s, int64_t *out, bool *big)
-{
-    size_t len = strlen(s);
-    while (len && is_space(s[0])) {
-        s++;
-        len--;
-    }
-    while (len && is_space(s[len - 1]))
-        len--;
-    const char *dot = memchr(s, '.', len);
-    if (dot) {
-        for (const char *p = dot + 1; p < s + len; p++)
-            if (*p != '0')
-                return false;
-        len = (size_t)(dot - s);
-    }
-    size_t i = 0;
-    bool neg = false;
-    if (i < len && (s[i] == '+' || s[i] == '-'))
-        neg = s[i++] == '-';
-    if (i >= len || s[i] < '0' || s[i] > '9' || s[len - 1] == '_')
-        return false;
-    uint64_t mag = 0;
-    *big = false;
-    for (; i < len; i++) {
-        if (s[i] == '_') {
-            if (s[i - 1] == '_')
-                return false;
-            continue;
-        }
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        unsigned d = (unsigned)(s[i] - '0');
-        if (mag > (UINT64_MAX - d) / 10)
-            *big = true;
-        else
-            mag = mag * 10 + d;
-    }
-    if (mag > (neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX))
-        *big = true;
-    if (*big)
-        *out = neg ? -1 : 1;
-    else
-        *out = neg ? (int64_t)(0 - mag) : (int64_t)mag;
-    return true;
-}
-
-static void bound_error(struct api_vctx *v, const char *name, const char *input, const char *op,
-                        int64_t bound)
-{
-    static const struct {
-        const char *op, *type, *words;
-    } kinds[] = {{"ge", "greater_than_equal", "greater than or equal to"},
-                 {"gt", "greater_than", "greater than"},
-                 {"le", "less_than_equal", "less than or equal to"},
-                 {"lt", "less_than", "less than"}};
-    size_t k = 0;
-    while (k + 1 < MT_ARRAY_LEN(kinds) && strcmp(kinds[k].op, op) != 0)
-        k++;
-    char msg[96];
-    snprintf(msg, sizeof(msg), "Input should be %s %lld", kinds[k].words, (long long)bound);
-    json_t *ctx = json_object();
-    json_object_set_new(ctx, op, json_integer(bound));
-    add_error(v, kinds[k].type, name, msg, input, ctx);
-}
-
-/* An integer query parameter within [lo, hi] (lo_op/hi_op say whether the
- * bound is inclusive, as pydantic reports it). Returns true when *out is
- * valid; a missing value is an error only when required. */
-static bool param_int(struct api_vctx *v, struct http_req *r, const char *name, bool required,
-                      const char *lo_op, int64_t lo, const char *hi_op, int64_t hi, int64_t *out,
-                      bool *present)
-{
-    const char *s = http_query(r, name);
-    *present = s != NULL;
-    if (!s) {
-        if (required)
-            add_error(v, "missing", name, "Field required", NULL, NULL);
-        return !required;
-    }
-    bool big;
-    if (!text_int(s, out, &big)) {
-        add_error(v, "int_parsing", name,
-                  "Input should be a valid integer, unable to parse string as an integer", s, NULL);
-        return false;
-    }
-    bool lo_bad = big ? *out < 0 : (strcmp(lo_op, "ge") == 0 ? *out < lo : *out <= lo);
-    bool hi_bad = big ? *out > 0 : (hi_op && (strcmp(hi_op, "le") == 0 ? *out > hi : *out >= hi));
-    if (hi_bad) {
-        bound_error(v, name, s, hi_op ? hi_op : "le", hi_op ? hi : INT64_MAX);
-        return false;
-    }
-    if (lo_bad) {
-        bound_error(v, name, s, lo_op, lo);
-        return false;
-    }
-    return true;
-}
-
-/* A date query parameter, pydantic's lax way (as the API's path dates). */
-static bool param_date(struct api_vctx *v, struct http_req *r, const char *name,
-                       struct mt_date *out)
-{
-    const char *s = http_query(r, name);
-    if (!s) {
-        add_error(v, "missing", name, "Field required", NULL, NULL);
-        return false;
-    }
-    const char *reason = NULL;
-    switch (mt_pydate_from_str(s, strlen(s), out, &reason)) {
-    case MT_PYDATE_OK:
-        return true;
-    case MT_PYDATE_INEXACT:
-        add_error(v, "date_from_datetime_inexact", name,
-                  "Datetimes provided to dates should have zero time - e.g. be exact dates", s,
-                  NULL);
-        return false;
-    case MT_PYDATE_PARSING:
-        break;
-    }
-    char msg[160];
-    snprintf(msg, sizeof(msg), "Input should be a valid date or datetime, %s", reason);
-    add_error(v, "date_from_datetime_parsing", name, msg, s, json_pack("{s:s}", "error", reason));
-    return false;
-}
-
-/* A boolean query parameter: the words pydantic accepts, in any case. */
-static bool param_bool(struct api_vctx *v, struct http_req *r, const char *name, bool *out)
-{
-    static const char *const yes[] = {"1", "on", "t", "true", "y", "yes"};
-    static const char *const no[] = {"0", "off", "f", "false", "n", "no"};
-    const char *s = http_query(r, name);
-    *out = false;
-    if (!s)
-        return true;
-    for (size_t i = 0; i < MT_ARRAY_LEN(yes); i++) {
-        if (strcasecmp(s, yes[i]) == 0) {
-            *out = true;
-            return true;
-        }
-        if (strcasecmp(s, no[i]) == 0)
-            return true;
-    }
-    add_error(v, "bool_parsing", name, "Input should be a valid boolean, unable to interpret input",
-              s, NULL);
-    return false;
-}
-
-static bool param_paper(struct api_vctx *v, struct http_req *r, enum report_paper *out)
-{
-    const char *s = http_query(r, "paper");
-    *out = REPORT_LETTER;
-    if (!s || strcmp(s, "letter") == 0)
-        return true;
-    if (strcmp(s, "a4") == 0) {
-        *out = REPORT_A4;
-        return true;
-    }
-    add_error(v, "literal_error", "paper", "Input should be 'letter' or 'a4'", s,
-              json_pack("{s:s}", "expected", "'letter' or 'a4'"));
-    return false;
-}
-
 /* ---- the tracking form ------------------------------------------------------------------- */
-
-struct pdf_opts {
-    enum report_paper paper;
-    bool prefill;
-};
 
 /* The prefilled doses being gathered from the store's rows. */
 struct dose_sink {
@@ -337,7 +140,7 @@ static int form_meds(struct http_req *r, struct db_conn *c, const struct store_r
 }
 
 static int build_form(struct http_req *r, struct db_conn *c, const struct api_in_pdf *in,
-                      const struct pdf_opts *o, struct report_form *f, struct mt_err *err)
+                      const struct api_in_pdf_opts *o, struct report_form *f, struct mt_err *err)
 {
     struct store_report data;
     if (store_report_data(c, r->arena, in->has_person, in->person_id, &data, err) < 0)
@@ -346,7 +149,7 @@ static int build_form(struct http_req *r, struct db_conn *c, const struct api_in
     f->tz_offset = api_tz_minutes(r, &in->tz);
     f->first_day = in->date;
     f->n_days = (size_t)in->days;
-    f->paper = o->paper;
+    f->paper = o->a4 ? REPORT_A4 : REPORT_LETTER;
     f->prefill = o->prefill;
     f->generated_us = mt_now_us();
     f->title = data.has_person ? mt_arena_printf(r->arena, "%s Medication Log",
@@ -388,14 +191,13 @@ void api_report_pdf(struct http_req *r)
     struct api_request q;
     struct api_vctx v;
     struct api_in_pdf in;
-    struct pdf_opts o;
+    struct api_in_pdf_opts o;
     api_request_init(&q, r);
     api_vctx_init(&v);
-    int rc = api_in_pdf(&q, &in, &v);
-    /* The reference's parameters first, then ours, as FastAPI lists them. */
-    bool ok = param_paper(&v, r, &o.paper);
-    ok = param_bool(&v, r, "prefill", &o.prefill) && ok;
-    if (api_invalid(r, rc == 0 && ok && v.status == 0 ? 0 : -1, &v))
+    /* The reference's parameters first, then ours, as FastAPI lists them;
+     * api_in_pdf_opts fails as well when api_in_pdf did. */
+    api_in_pdf(&q, &in, &v);
+    if (api_invalid(r, api_in_pdf_opts(&q, &o, &v), &v))
         return;
     struct db_conn *c = api_db(r);
     if (!c)
@@ -437,34 +239,6 @@ void api_report_pdf(struct http_req *r)
 /* ---- dose-history export ----------------------------------------------------------------- */
 
 enum export_format { EXPORT_CSV, EXPORT_JSON };
-
-struct export_in {
-    int64_t person_id;
-    struct mt_date from, to;
-    struct api_tz tz;
-};
-
-static int export_params(struct http_req *r, struct export_in *in, struct api_vctx *v)
-{
-    bool present;
-    memset(in, 0, sizeof(*in));
-    param_int(v, r, "person_id", true, "ge", 1, NULL, 0, &in->person_id, &present);
-    bool dates = param_date(v, r, "from", &in->from);
-    dates = param_date(v, r, "to", &in->to) && dates;
-    int64_t tz = 0;
-    if (param_int(v, r, "timezone_offset", false, "gt", -MT_TZ_LIMIT, "lt", MT_TZ_LIMIT, &tz,
-                  &present)) {
-        in->tz.given = present;
-        in->tz.minutes = (int)tz;
-    }
-    if (dates && mt_date_cmp(in->from, in->to) > 0) {
-        char msg[96], from[16];
-        snprintf(msg, sizeof(msg), "Value error, \"to\" must not be before \"from\" (%s)",
-                 mt_format_date(in->from, from, sizeof(from)));
-        add_error(v, "value_error", "to", msg, http_query(r, "to"), json_pack("{s:{}}", "error"));
-    }
-    return v->status ? -1 : 0;
-}
 
 /* What every row needs, and the output. */
 struct export_sink {
@@ -528,7 +302,7 @@ static int export_row(const struct store_report_dose *d, void *vctx, struct mt_e
  * jansson and left open ("...,\"doses\":["), so that the rows can be
  * written one at a time instead of as one large tree. */
 static void json_head(struct mt_buf *out, const struct store_person *p, const char *name,
-                      const struct export_in *in, int tz)
+                      const struct api_in_export *in, int tz)
 {
     char from[16], to[16], off[16];
     json_t *head =
@@ -551,10 +325,12 @@ static void json_head(struct mt_buf *out, const struct store_person *p, const ch
 
 static void export_doses(struct http_req *r, enum export_format format)
 {
-    struct export_in in;
+    struct api_request q;
+    struct api_in_export in;
     struct api_vctx v;
+    api_request_init(&q, r);
     api_vctx_init(&v);
-    if (api_invalid(r, export_params(r, &in, &v), &v))
+    if (api_invalid(r, api_in_export(&q, &in, &v), &v))
         return;
     struct db_conn *c = api_db(r);
     if (!c)
