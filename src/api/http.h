@@ -60,6 +60,17 @@ struct http_req {
     size_t n_headers;
     const char *route;         /* matched route pattern, for the access log */
     struct db_conn *db;        /* taken lazily by http_db, returned at completion */
+
+    /* Streaming (http_stream_*). stream_send is set by a server that can
+     * write to the client while the handler runs: it sends the head on the
+     * first call (first == true), then body bytes; len 0 with last == true
+     * ends the body. When it is NULL the body is collected in stream_buf and
+     * sent as an ordinary response when the handler returns. */
+    int (*stream_send)(struct http_req *r, const void *data, size_t len, bool first, bool last,
+                       struct mt_err *err);
+    bool streaming;            /* http_stream_begin succeeded */
+    bool stream_ended;         /* http_stream_end succeeded */
+    struct mt_buf *stream_buf; /* the collected body when stream_send is NULL */
 };
 
 /* Query-string value, NULL when absent. With a repeated name the LAST value
@@ -97,6 +108,21 @@ void http_reply_raw(struct http_req *r, int status, const char *content_type, co
                     size_t len);
 /* Adds a response header (name and value must outlive the request). */
 void http_add_header(struct http_req *r, const char *name, const char *value);
+
+/* Streamed replies, for bodies that should not be built in memory (exports).
+ * http_stream_begin fixes the status, content type and the headers added so
+ * far; http_stream_write sends body bytes as they are produced;
+ * http_stream_end finishes the body. After a successful begin the handler
+ * must not call http_reply_*: once bytes have left, the status cannot change,
+ * so a failure after begin can only cut the response short (the server then
+ * closes the connection). Where the server cannot stream, the body is
+ * collected in memory up to fallback_max bytes (MT_ELIMIT beyond) and sent
+ * when the handler returns. Each returns 0, or -1 with err filled: MT_EUNAVAIL
+ * when the client went away or stopped reading, MT_ELIMIT as above. */
+int http_stream_begin(struct http_req *r, int status, const char *content_type,
+                      size_t fallback_max, struct mt_err *err);
+int http_stream_write(struct http_req *r, const void *data, size_t len, struct mt_err *err);
+int http_stream_end(struct http_req *r, struct mt_err *err);
 
 typedef void (*http_handler)(struct http_req *r);
 

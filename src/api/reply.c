@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "api/http.h"
+#include "core/buf.h"
 #include "core/log.h"
 #include "db/db.h"
 
@@ -138,4 +139,65 @@ void http_add_header(struct http_req *r, const char *name, const char *value)
     r->headers[r->n_headers].name = name;
     r->headers[r->n_headers].value = value;
     r->n_headers++;
+}
+
+/* ---- streamed replies ---- */
+
+static void release_stream_buf(void *ctx)
+{
+    mt_buf_release(ctx);
+}
+
+int http_stream_begin(struct http_req *r, int status, const char *content_type,
+                      size_t fallback_max, struct mt_err *err)
+{
+    r->status = status;
+    r->content_type = content_type;
+    r->has_body = true;
+    if (r->stream_send) {
+        if (r->stream_send(r, NULL, 0, true, false, err) < 0)
+            return -1;
+        r->streaming = true;
+        return 0;
+    }
+    struct mt_buf *b = mt_arena_alloc(r->arena, sizeof(*b));
+    if (!b)
+        return mt_fail(err, MT_ELIMIT, "response exceeds the server's memory limit");
+    mt_buf_init(b, fallback_max);
+    if (mt_arena_on_free(r->arena, release_stream_buf, b) < 0) {
+        mt_buf_release(b);
+        return mt_fail(err, MT_ELIMIT, "response exceeds the server's memory limit");
+    }
+    r->stream_buf = b;
+    r->streaming = true;
+    return 0;
+}
+
+int http_stream_write(struct http_req *r, const void *data, size_t len, struct mt_err *err)
+{
+    if (!r->streaming || r->stream_ended)
+        return mt_fail(err, MT_EINTERNAL, "stream write outside a started stream");
+    if (len == 0)
+        return 0;
+    if (r->stream_send)
+        return r->stream_send(r, data, len, false, false, err);
+    mt_buf_add(r->stream_buf, data, len);
+    if (r->stream_buf->failed)
+        return mt_fail(err, MT_ELIMIT, "response larger than %zu bytes", r->stream_buf->max);
+    return 0;
+}
+
+int http_stream_end(struct http_req *r, struct mt_err *err)
+{
+    if (!r->streaming || r->stream_ended)
+        return mt_fail(err, MT_EINTERNAL, "stream end outside a started stream");
+    if (r->stream_send) {
+        if (r->stream_send(r, NULL, 0, false, true, err) < 0)
+            return -1;
+    } else {
+        r->resp_body = r->stream_buf->data;
+        r->resp_len = r->stream_buf->len;
+    }
+    r->stream_ended = true;
+    return 0;
 }
