@@ -13,7 +13,7 @@ FROM debian:bookworm-slim AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         build-essential meson ninja-build pkg-config \
-        libmicrohttpd-dev libjansson-dev libsqlite3-dev libpq-dev libmariadb-dev \
+        libjansson-dev libsqlite3-dev libpq-dev libmariadb-dev \
         libcairo2-dev libpango1.0-dev libfontconfig-dev \
  && rm -rf /var/lib/apt/lists/*
 
@@ -24,7 +24,7 @@ COPY . .
 # Release build of the binary and its loadable modules only (the test
 # executables are not needed here). The revisions in migrations/ are compiled
 # into the binary by this step. The modules hold what only some processes
-# need: meditrack-http.so (libmicrohttpd, for `serve`), meditrack-pdf.so
+# need: meditrack-http.so (the HTTP server, for `serve`), meditrack-pdf.so
 # (cairo and pango, on the first PDF request), meditrack-postgresql.so and
 # meditrack-mysql.so (libpq, libmariadb); the binary opens them on first use.
 RUN meson setup /build /src --buildtype=release -Db_ndebug=true --libdir=lib \
@@ -47,7 +47,7 @@ FROM debian:bookworm-slim
 # Otherwise the non-root process would find no valid and no writable cache.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libmicrohttpd12 libjansson4 libsqlite3-0 libpq5 libmariadb3 \
+        libjansson4 libsqlite3-0 libpq5 libmariadb3 \
         libcairo2 libpango-1.0-0 libpangocairo-1.0-0 libfontconfig1 \
         fontconfig fonts-dejavu-core fonts-droid-fallback \
  && rm -rf /var/lib/apt/lists/* \

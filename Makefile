@@ -1,6 +1,6 @@
 # The two commands of the README, and a few more. Everything real happens in
 # scripts/ and meson; this file only strings them together.
-.PHONY: all build run test test-container bench fuzz clean
+.PHONY: all build run test test-container bench fuzz fuzz-http clean
 
 BUILD ?= build
 
@@ -38,6 +38,16 @@ fuzz:
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-fuzz/tests/fuzz/fuzz_request \
 		-max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
 		-print_final_stats=1 build-fuzz/corpus tests/fuzz/corpus
+
+# The same over the HTTP/1.1 framing code the server runs (src/api/http1.c):
+# raw client bytes, split at every size, pipelined.
+fuzz-http:
+	@test -f build-fuzz/build.ninja || CC=clang meson setup build-fuzz -Db_sanitize=address,undefined -Db_lundef=false -Dc_args=-Wno-format-nonliteral >/dev/null
+	@ninja -C build-fuzz tests/fuzz/fuzz_http1
+	@mkdir -p build-fuzz/corpus-http
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-fuzz/tests/fuzz/fuzz_http1 \
+		-max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
+		-print_final_stats=1 build-fuzz/corpus-http tests/fuzz/corpus-http
 
 clean:
 	rm -rf build build-asan build-fuzz

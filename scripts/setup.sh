@@ -3,7 +3,7 @@
 # archive, when it is missing. Usage: setup.sh build | test
 set -euo pipefail
 what=${1:-build}
-pkgs=(build-essential meson ninja-build pkg-config libmicrohttpd-dev libjansson-dev
+pkgs=(build-essential meson ninja-build pkg-config libjansson-dev
       libsqlite3-dev libpq-dev libmariadb-dev libcairo2-dev libpango1.0-dev
       fonts-dejavu-core fonts-droid-fallback)
 if [[ $what == test ]]; then

@@ -1,7 +1,10 @@
-/* CORS answers as the reference sends them: its Starlette CORSMiddleware ran
- * with allow_origins=CORS_ORIGINS, allow_credentials=True, allow_methods=["*"]
- * and allow_headers=["*"]. The header order follows the samples (#4, #5):
- * preflight headers first, then the origin, then the echoed request headers. */
+/* CORS, same-origin by default. With CORS_ORIGINS empty (the default) no
+ * Access-Control-* header is ever sent and the bundled UI, served from the
+ * same origin, needs none. "*" lets any origin read responses without
+ * credentials; credentials (cookies, and later tokens) are allowed only for
+ * origins listed explicitly, and never for the opaque origin "null". The
+ * reference sent credentials to every origin (docs/http.md explains how to
+ * get close to that back, and what it risks). */
 #include "api/cors.h"
 
 #include <string.h>
@@ -18,14 +21,20 @@ static bool allow_all(const struct mt_config *cfg)
     return false;
 }
 
-static bool origin_allowed(const struct mt_config *cfg, const char *origin)
+/* Listed explicitly: such an origin is echoed and may send credentials. */
+static bool origin_listed(const struct mt_config *cfg, const char *origin)
 {
-    if (allow_all(cfg))
-        return true;
+    if (strcmp(origin, "null") == 0)
+        return false;
     for (size_t i = 0; i < cfg->n_cors_origins; i++)
         if (strcmp(cfg->cors_origins[i], origin) == 0)
             return true;
     return false;
+}
+
+bool cors_enabled(const struct mt_config *cfg)
+{
+    return cfg->n_cors_origins > 0;
 }
 
 bool cors_is_preflight(struct http_req *r)
@@ -41,22 +50,25 @@ void cors_preflight(struct http_req *r, const struct mt_config *cfg)
     const char *method = http_header(r, "Access-Control-Request-Method");
     const char *req_headers = http_header(r, "Access-Control-Request-Headers");
 
-    /* With credentials allowed the origin is always echoed, never "*". */
+    bool listed = origin_listed(cfg, origin);
+    bool any = allow_all(cfg);
     http_add_header(r, "Vary", "Origin");
     http_add_header(r, "Access-Control-Allow-Methods", all_methods);
     http_add_header(r, "Access-Control-Max-Age", "600");
-    http_add_header(r, "Access-Control-Allow-Credentials", "true");
-
-    bool bad_origin = !origin_allowed(cfg, origin);
-    if (!bad_origin)
+    if (listed) {
+        http_add_header(r, "Access-Control-Allow-Credentials", "true");
         http_add_header(r, "Access-Control-Allow-Origin", origin);
+    } else if (any) {
+        http_add_header(r, "Access-Control-Allow-Origin", "*");
+    }
     bool bad_method = true;
     for (size_t i = 0; i < sizeof(method_list) / sizeof(method_list[0]); i++)
         if (strcmp(method, method_list[i]) == 0)
             bad_method = false;
-    if (req_headers)
+    if (req_headers && (listed || any))
         http_add_header(r, "Access-Control-Allow-Headers", req_headers);
 
+    bool bad_origin = !listed && !any;
     const char *text = NULL;
     if (bad_origin && bad_method)
         text = "Disallowed CORS origin, method";
@@ -73,19 +85,13 @@ void cors_preflight(struct http_req *r, const struct mt_config *cfg)
 void cors_add_simple(struct http_req *r, const struct mt_config *cfg)
 {
     const char *origin = http_header(r, "Origin");
-    if (!origin)
+    if (!origin || !cors_enabled(cfg))
         return;
-    bool all = allow_all(cfg);
-    /* A request with cookies, or a configured list of origins, gets its
-     * allowed origin echoed back instead of "*". */
-    bool echo = all ? http_header(r, "Cookie") != NULL : origin_allowed(cfg, origin);
-
-    if (echo) {
+    if (origin_listed(cfg, origin)) {
         http_add_header(r, "Access-Control-Allow-Origin", origin);
-    } else if (all) {
+        http_add_header(r, "Access-Control-Allow-Credentials", "true");
+        http_add_header(r, "Vary", "Origin");
+    } else if (allow_all(cfg)) {
         http_add_header(r, "Access-Control-Allow-Origin", "*");
     }
-    http_add_header(r, "Access-Control-Allow-Credentials", "true");
-    if (echo)
-        http_add_header(r, "Vary", "Origin");
 }

@@ -1,7 +1,7 @@
 /* The HTTP core's face towards handlers: a request with its per-request arena,
  * path parameters, query, headers and body; reply helpers that build the
- * response; and the route table type. libmicrohttpd stays behind server.c so
- * that moving to its 1.0 series is a local change. */
+ * response; and the route table type. Sockets and threads stay behind
+ * server.c (docs/http.md). */
 #ifndef MT_API_HTTP_H
 #define MT_API_HTTP_H
 
@@ -129,12 +129,14 @@ typedef void (*http_handler)(struct http_req *r);
 /* A route: method and pattern with {name} segments ("/api/v1/persons/{id}"),
  * each a whole path segment, at most HTTP_MAX_PARAMS. A pattern ending in "/"
  * (a collection) also matches the path without that slash (api.md decision 7;
- * the reference answered 404 there, sample #11); otherwise matching is exact,
- * and HEAD does not match GET routes (sample #2). */
+ * the reference answered 404 there, sample #11); otherwise matching is exact.
+ * HEAD is answered by the GET route of the path, without the body (the
+ * reference answered 404, sample #2; issue 11 made HEAD work). */
 struct http_route {
     const char *method;
     const char *pattern;
     http_handler fn;
+    bool light; /* the handler never waits on the database (liveness, documents) */
 };
 
 /* The application's route table and fallback for unmatched GET/HEAD

@@ -1,7 +1,7 @@
 /* The handler-facing helpers of the HTTP core: reading query parameters and
  * headers, taking the request's database connection, and building replies
  * (compact JSON through jansson, {"detail": ...} errors, the one mapping from
- * mt_code to HTTP status). Nothing here knows libmicrohttpd; server.c turns
+ * mt_code to HTTP status). Nothing here knows sockets; server.c turns
  * the finished struct http_req into a response. */
 #include <stdint.h>
 #include <string.h>

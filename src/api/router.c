@@ -5,6 +5,7 @@
  * Used by server.c; tested by tests/unit/test_router.c. */
 #include "api/router.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "core/arena.h"
@@ -91,24 +92,83 @@ const struct http_route *router_find(const struct http_route *routes, size_t n, 
     return NULL;
 }
 
-void router_dispatch(struct http_req *r, const struct http_route *routes, size_t n,
-                     http_handler fallback)
+static void reply_not_found(struct http_req *r)
+{
+    http_reply_detail(r, 404, "Not Found");
+}
+
+static void reply_method_not_allowed(struct http_req *r)
+{
+    http_reply_detail(r, 405, "Method Not Allowed");
+}
+
+static void reply_options(struct http_req *r)
+{
+    http_reply_empty(r, 204);
+}
+
+/* The methods the path answers, for Allow: those of the routes that match
+ * it (HEAD wherever GET is), or those of the static fallback (GET, HEAD)
+ * when none does; OPTIONS always. An arena string, or NULL. */
+static const char *allowed_methods(struct http_req *r, const struct http_route *routes, size_t n)
+{
+    static const char *const order[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
+    bool has[sizeof(order) / sizeof(order[0])] = {0};
+    bool any = false;
+    struct http_span spans[HTTP_MAX_PARAMS];
+    size_t n_spans;
+    for (size_t i = 0; i < n; i++) {
+        if (!router_match(routes[i].pattern, r->path, spans, HTTP_MAX_PARAMS, &n_spans))
+            continue;
+        for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++)
+            if (strcmp(routes[i].method, order[k]) == 0)
+                has[k] = any = true;
+    }
+    if (!any)
+        has[0] = true;
+    has[1] = has[1] || has[0];
+    char buf[96];
+    size_t o = 0;
+    for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++)
+        if (has[k])
+            o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s, ", order[k]);
+    snprintf(buf + o, sizeof(buf) - o, "OPTIONS");
+    return mt_arena_strdup(r->arena, buf);
+}
+
+/* /api/... and the documents are never answered by the static files. */
+static bool api_path(const char *path)
+{
+    return strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0;
+}
+
+http_handler router_resolve(struct http_req *r, const struct http_route *routes, size_t n,
+                            http_handler fallback, bool *light)
 {
     struct http_span spans[HTTP_MAX_PARAMS];
     size_t n_spans = 0;
+    bool head = strcmp(r->method, "HEAD") == 0;
     const struct http_route *rt = router_find(routes, n, r->method, r->path, spans, &n_spans);
+    if (!rt && head)
+        rt = router_find(routes, n, "GET", r->path, spans, &n_spans);
 
+    *light = true;
     if (!rt) {
-        bool get_like = strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0;
-        if (get_like && fallback) {
+        bool get_like = head || strcmp(r->method, "GET") == 0;
+        if (get_like && fallback && !api_path(r->path)) {
             r->route = "(fallback)";
-            fallback(r);
-        } else if (get_like) {
-            http_reply_detail(r, 404, "Not Found");
-        } else {
-            http_reply_detail(r, 405, "Method Not Allowed");
+            return fallback;
         }
-        return;
+        if (get_like)
+            return reply_not_found;
+        const char *allow = allowed_methods(r, routes, n);
+        if (allow)
+            http_add_header(r, "Allow", allow);
+        if (strcmp(r->method, "OPTIONS") == 0) {
+            r->route = "(options)";
+            return reply_options;
+        }
+        return reply_method_not_allowed;
     }
 
     r->route = rt->pattern;
@@ -118,12 +178,22 @@ void router_dispatch(struct http_req *r, const struct http_route *routes, size_t
             struct mt_err err;
             mt_fail(&err, MT_ELIMIT, "request exceeds its memory limit");
             http_reply_err(r, &err);
-            return;
+            return NULL;
         }
         r->params[i] = v;
     }
     r->n_params = n_spans;
-    rt->fn(r);
+    *light = rt->light;
+    return rt->fn;
+}
+
+void router_dispatch(struct http_req *r, const struct http_route *routes, size_t n,
+                     http_handler fallback)
+{
+    bool light;
+    http_handler fn = router_resolve(r, routes, n, fallback, &light);
+    if (fn)
+        fn(r);
 }
 
 /* Ids, dates and times may be logged; anything else in a path parameter may

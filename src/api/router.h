@@ -1,6 +1,6 @@
-/* Route matching and dispatch for the HTTP core, kept free of libmicrohttpd so
+/* Route matching and dispatch for the HTTP core, kept free of sockets so
  * that it can be unit-tested: server.c builds a struct http_req and calls
- * router_dispatch; tests call the matching functions directly. Internal to
+ * router_resolve; tests call the matching functions directly. Internal to
  * src/api. */
 #ifndef MT_API_ROUTER_H
 #define MT_API_ROUTER_H
@@ -29,17 +29,24 @@ int router_check(const struct http_route *routes, size_t n, struct mt_err *err);
 bool router_match(const char *pattern, const char *path, struct http_span *spans, size_t max,
                   size_t *n_spans);
 
-/* The first route whose method equals method exactly (HEAD does not match GET
- * routes, as in the reference) and whose pattern matches path; NULL when none.
+/* The first route whose method equals method exactly (router_resolve lets
+ * HEAD fall back to GET) and whose pattern matches path; NULL when none.
  * spans receives up to HTTP_MAX_PARAMS captures. */
 const struct http_route *router_find(const struct http_route *routes, size_t n, const char *method,
                                      const char *path, struct http_span *spans, size_t *n_spans);
 
-/* Routes r (method and path set, arena present) and runs the handler with
- * r->params and r->route filled. Unmatched GET/HEAD go to fallback when it is
- * not NULL, else 404 {"detail":"Not Found"}; any other unmatched method gets
- * 405 {"detail":"Method Not Allowed"} without an Allow header. Both are what
- * the reference answers, whether the path exists with another method or not. */
+/* Routes r (method and path set, arena present): fills r->params and
+ * r->route and returns the handler to run, or NULL when r was already
+ * answered (arena exhausted). HEAD runs the path's GET route (the server
+ * drops the body). Unmatched GET/HEAD go to fallback when it is not NULL and
+ * the path is not under /api/, else 404 {"detail":"Not Found"}; OPTIONS gets
+ * 204 and any other unmatched method 405 {"detail":"Method Not Allowed"},
+ * both with an Allow header listing the path's methods. *light is true when
+ * the handler never waits on the database. */
+http_handler router_resolve(struct http_req *r, const struct http_route *routes, size_t n,
+                            http_handler fallback, bool *light);
+
+/* router_resolve, then runs the handler (for tests and simple callers). */
 void router_dispatch(struct http_req *r, const struct http_route *routes, size_t n,
                      http_handler fallback);
 

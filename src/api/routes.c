@@ -6,7 +6,7 @@
 #include "api/resources.h"
 
 const struct http_route api_routes[] = {
-    {.method = "GET", .pattern = "/health", .fn = api_health},
+    {.method = "GET", .pattern = "/health", .fn = api_health, .light = true},
     /* The MediTrack API (api/persons.c, medications.c, doses.c, reports.c,
      * api_health.c). Collection routes are listed with and without their
      * trailing slash (api.md, decision 7). */
@@ -45,9 +45,9 @@ const struct http_route api_routes[] = {
     {.method = "GET", .pattern = "/api/v1/reports/doses.csv", .fn = api_report_doses_csv},
     {.method = "GET", .pattern = "/api/v1/reports/doses.json", .fn = api_report_doses_json},
     /* Documentation (api/openapi.c). */
-    {.method = "GET", .pattern = "/openapi.json", .fn = api_openapi},
-    {.method = "GET", .pattern = "/docs", .fn = api_docs},
-    {.method = "GET", .pattern = "/redoc", .fn = api_docs},
+    {.method = "GET", .pattern = "/openapi.json", .fn = api_openapi, .light = true},
+    {.method = "GET", .pattern = "/docs", .fn = api_docs, .light = true},
+    {.method = "GET", .pattern = "/redoc", .fn = api_docs, .light = true},
 };
 
 const size_t api_n_routes = sizeof(api_routes) / sizeof(api_routes[0]);

@@ -18,7 +18,7 @@ struct http_server;
  * {"detail":"Service is starting"} until http_server_set_ready(srv, true, ..).
  * Returns NULL with err filled (MT_EUNAVAIL: the address cannot be bound,
  * e.g. the port is in use; MT_EINVAL: bad host; MT_EINTERNAL: a bad route
- * table or libmicrohttpd refused to start). Free with http_server_free. */
+ * table or the event loop could not be set up). Free with http_server_free. */
 struct http_server *http_server_start(struct app *app, const char *host, int port,
                                       struct mt_err *err);
 

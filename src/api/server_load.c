@@ -1,8 +1,9 @@
 /* server.h as the binary has it: a thin shim over the HTTP server module
  * (meditrack-http.so), opened once (pthread_once) by the first
  * http_server_start, so that the commands that serve nothing (db, init,
- * seed, config, healthcheck) start without loading libmicrohttpd, GnuTLS and
- * their dependencies. A missing or unusable module makes http_server_start
+ * seed, config, healthcheck) start without loading it. NEEDSWORK: since the
+ * server no longer uses libmicrohttpd the module saves little; issue 13
+ * folds it back into the binary. A missing or unusable module makes http_server_start
  * fail with MT_EUNAVAIL saying why. Test programs link server_link.c. */
 #include <pthread.h>
 #include <stddef.h>

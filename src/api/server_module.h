@@ -1,8 +1,8 @@
 /* The seam between the binary and the HTTP server module (meditrack-http.so):
- * server.c, the only file that uses libmicrohttpd, is built into the module,
+ * server.c (sockets, threads, the HTTP/1.1 edge) is built into the module,
  * which exports one table of the server.h functions. The binary reaches it
  * through server_load.c (dlopen when `serve` starts a server), so that the
- * other commands never load libmicrohttpd and GnuTLS; test programs link
+ * other commands never start it; test programs link
  * server.c directly through server_link.c. Included by src/api only. */
 #ifndef MT_API_SERVER_MODULE_H
 #define MT_API_SERVER_MODULE_H
@@ -11,7 +11,7 @@
 
 /* Bump when struct app, struct http_req, the route table or this table
  * change shape, so that a stale module is refused instead of misread. */
-#define HTTP_SERVER_ABI 1
+#define HTTP_SERVER_ABI 2
 
 #define HTTP_SERVER_MODULE "meditrack-http.so"
 #define HTTP_SERVER_SYMBOL "http_server_module"

@@ -9,7 +9,7 @@
  * JSON, explicit null for a required column, integers beyond 64 bits,
  * timezone offsets of a day or more) this layer answers 422 instead.
  *
- * No SQL, no libmicrohttpd: handlers build a struct api_request from their
+ * No SQL, no sockets: handlers build a struct api_request from their
  * struct http_req, and tests/fuzz/fuzz_request.c drives the same functions
  * with arbitrary bytes. Everything allocated lives in the request arena;
  * the jansson error list is owned by struct api_vctx until handed over. */

@@ -46,6 +46,7 @@ struct mt_config {
     int max_connections_per_ip;    /* MAX_CONNECTIONS_PER_IP */
     int connection_timeout;        /* CONNECTION_TIMEOUT, seconds of inactivity */
     int request_deadline;          /* REQUEST_DEADLINE, seconds for a whole request */
+    int head_timeout;              /* HEAD_TIMEOUT, seconds to receive a request head */
     int shutdown_grace;            /* SHUTDOWN_GRACE, seconds to finish in-flight requests */
 
     /* Start-up sequence and migrations. */

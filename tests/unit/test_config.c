@@ -116,9 +116,8 @@ static void test_defaults(void)
     CHECK_STR(cfg.database_url, "sqlite:///./data/meditrack.db");
     CHECK_STR(cfg.environment, "production");
     CHECK(!cfg.debug);
-    CHECK_EQ(cfg.n_cors_origins, 1);
-    CHECK_STR(cfg.cors_origins[0], "*");
-    CHECK(cfg.cors_origins[1] == NULL);
+    /* Same-origin only by default (issue 11). */
+    CHECK_EQ(cfg.n_cors_origins, 0);
     CHECK_EQ(cfg.timezone_offset, 0);
     CHECK(strlen(cfg.secret_key) > 0);
     CHECK_STR(cfg.project_name, "MediTrack");
@@ -150,7 +149,7 @@ static void test_defaults(void)
     CHECK(contains(text, "\nPORT=8000  # default\n"));
     CHECK(contains(text, "\nDATABASE_URL=sqlite:///./data/meditrack.db  # default\n"));
     CHECK(contains(text, "\nSECRET_KEY=***  # default (development value: set your own)\n"));
-    CHECK(contains(text, "\nCORS_ORIGINS=*  # default\n"));
+    CHECK(contains(text, "\nCORS_ORIGINS=  # default\n"));
     CHECK(contains(text, "\nLOG_LEVEL=info  # default\n"));
     CHECK(contains(text, "\nSTATIC_DIR=  # default\n"));
     CHECK(contains(text, "# .env file read: none\n"));

@@ -1,5 +1,5 @@
-/* Unit tests for src/api/cors.c against the reference's answers (samples #4
- * and #5) and Starlette's rules for explicit origin lists. */
+/* Unit tests for src/api/cors.c: no CORS by default, "*" without
+ * credentials, credentials only for listed origins and never for "null". */
 #include <string.h>
 
 #include "../check.h"
@@ -25,12 +25,24 @@ static struct http_req req(const char *method, const struct http_kv *h, size_t n
     return r;
 }
 
+static void test_disabled(void)
+{
+    struct mt_config cfg = {0};
+    static const struct http_kv simple[] = {{"Origin", "http://example.com"}};
+    struct http_req r = req("GET", simple, 1);
+    CHECK(!cors_enabled(&cfg));
+    cors_add_simple(&r, &cfg);
+    CHECK_EQ(r.n_headers, 0);
+    mt_arena_free(r.arena);
+}
+
 static void test_any_origin(void)
 {
     char *origins[] = {"*", NULL};
     struct mt_config cfg = {.cors_origins = origins, .n_cors_origins = 1};
+    CHECK(cors_enabled(&cfg));
 
-    /* #5: preflight echoes the origin and the requested headers. */
+    /* Any origin may read, but "*" never carries credentials. */
     static const struct http_kv pre[] = {{"Origin", "http://example.com"},
                                          {"Access-Control-Request-Method", "POST"},
                                          {"Access-Control-Request-Headers", "content-type"}};
@@ -40,14 +52,14 @@ static void test_any_origin(void)
     CHECK_EQ(r.status, 200);
     CHECK_STR(r.content_type, "text/plain; charset=utf-8");
     CHECK(r.resp_len == 2 && memcmp(r.resp_body, "OK", 2) == 0);
-    CHECK_EQ(r.n_headers, 6);
+    CHECK_EQ(r.n_headers, 5);
     CHECK_STR(r.headers[0].name, "Vary");
     CHECK_STR(header(&r, "Vary"), "Origin");
     CHECK_STR(header(&r, "Access-Control-Allow-Methods"),
               "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT");
     CHECK_STR(header(&r, "Access-Control-Max-Age"), "600");
-    CHECK_STR(header(&r, "Access-Control-Allow-Credentials"), "true");
-    CHECK_STR(header(&r, "Access-Control-Allow-Origin"), "http://example.com");
+    CHECK(header(&r, "Access-Control-Allow-Credentials") == NULL);
+    CHECK_STR(header(&r, "Access-Control-Allow-Origin"), "*");
     CHECK_STR(header(&r, "Access-Control-Allow-Headers"), "content-type");
     mt_arena_free(r.arena);
 
@@ -61,24 +73,22 @@ static void test_any_origin(void)
           memcmp(r.resp_body, "Disallowed CORS method", r.resp_len) == 0);
     mt_arena_free(r.arena);
 
-    /* #4: a simple request gets "*" and credentials, no Vary. */
-    static const struct http_kv simple[] = {{"Origin", "http://example.com"}};
-    r = req("GET", simple, 1);
+    /* A simple request gets "*" and nothing else, cookie or not. */
+    static const struct http_kv simple[] = {{"Origin", "http://example.com"}, {"Cookie", "x=1"}};
+    r = req("GET", simple, 2);
     CHECK(!cors_is_preflight(&r));
     cors_add_simple(&r, &cfg);
-    CHECK_EQ(r.n_headers, 2);
+    CHECK_EQ(r.n_headers, 1);
     CHECK_STR(r.headers[0].name, "Access-Control-Allow-Origin");
     CHECK_STR(r.headers[0].value, "*");
-    CHECK_STR(r.headers[1].name, "Access-Control-Allow-Credentials");
-    CHECK_STR(r.headers[1].value, "true");
     mt_arena_free(r.arena);
 
-    /* With a cookie the origin is echoed instead of "*". */
-    static const struct http_kv cookie[] = {{"Origin", "http://a.example"}, {"Cookie", "x=1"}};
-    r = req("GET", cookie, 2);
+    /* The opaque origin "null" too, without credentials. */
+    static const struct http_kv null_origin[] = {{"Origin", "null"}};
+    r = req("GET", null_origin, 1);
     cors_add_simple(&r, &cfg);
-    CHECK_STR(header(&r, "Access-Control-Allow-Origin"), "http://a.example");
-    CHECK_STR(header(&r, "Vary"), "Origin");
+    CHECK_STR(header(&r, "Access-Control-Allow-Origin"), "*");
+    CHECK(header(&r, "Access-Control-Allow-Credentials") == NULL);
     mt_arena_free(r.arena);
 
     /* No Origin: nothing added, and OPTIONS alone is no preflight. */
@@ -91,8 +101,8 @@ static void test_any_origin(void)
 
 static void test_listed_origins(void)
 {
-    char *origins[] = {"http://localhost:3000", "https://meds.example", NULL};
-    struct mt_config cfg = {.cors_origins = origins, .n_cors_origins = 2};
+    char *origins[] = {"http://localhost:3000", "https://meds.example", "null", NULL};
+    struct mt_config cfg = {.cors_origins = origins, .n_cors_origins = 3};
 
     static const struct http_kv ok[] = {{"Origin", "https://meds.example"}};
     struct http_req r = req("GET", ok, 1);
@@ -108,6 +118,14 @@ static void test_listed_origins(void)
     cors_add_simple(&r, &cfg);
     CHECK(header(&r, "Access-Control-Allow-Origin") == NULL);
     CHECK(header(&r, "Vary") == NULL);
+    mt_arena_free(r.arena);
+
+    /* "null" is never trusted with credentials, even when listed. */
+    static const struct http_kv null_origin[] = {{"Origin", "null"}};
+    r = req("GET", null_origin, 1);
+    cors_add_simple(&r, &cfg);
+    CHECK(header(&r, "Access-Control-Allow-Origin") == NULL);
+    CHECK(header(&r, "Access-Control-Allow-Credentials") == NULL);
     mt_arena_free(r.arena);
 
     static const struct http_kv pre[] = {{"Origin", "http://evil.example"},
@@ -131,6 +149,7 @@ static void test_listed_origins(void)
 
 int main(void)
 {
+    test_disabled();
     test_any_origin();
     test_listed_origins();
     return check_report();
