@@ -58,8 +58,12 @@ start_my() {
         mariadb-install-db --no-defaults --datadir="$dir/my/data" --user="$user" --auth-root-authentication-method=normal \
             --skip-test-db >"$dir/my/install.log" 2>&1 || { cat "$dir/my/install.log" >&2; exit 1; }
     fi
+    # A private tmpdir: temporary tables of this server must not share /tmp
+    # with other servers and tests that clean it.
+    mkdir -p "$dir/my/tmp"
+    chown "$user" "$dir/my/tmp" 2>/dev/null || true
     as_user mariadbd --no-defaults --datadir="$dir/my/data" --bind-address=127.0.0.1 --port="$MY_PORT" \
-        --socket="$dir/my/mysqld.sock" --pid-file="$dir/my/mysqld.pid" --skip-log-bin --innodb-flush-log-at-trx-commit=0 \
+        --tmpdir="$dir/my/tmp" --socket="$dir/my/mysqld.sock" --pid-file="$dir/my/mysqld.pid" --skip-log-bin --innodb-flush-log-at-trx-commit=0 \
         --max-connections=300 --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
         --log-error="$dir/my/server.log" >/dev/null 2>&1 &
     for _ in $(seq 1 120); do

@@ -53,8 +53,11 @@ void cors_preflight(struct http_req *r, const struct mt_config *cfg)
     bool listed = origin_listed(cfg, origin);
     bool any = allow_all(cfg);
     http_add_header(r, "Vary", "Origin");
-    http_add_header(r, "Access-Control-Allow-Methods", all_methods);
-    http_add_header(r, "Access-Control-Max-Age", "600");
+    /* An origin that is not allowed learns nothing about what is. */
+    if (listed || any) {
+        http_add_header(r, "Access-Control-Allow-Methods", all_methods);
+        http_add_header(r, "Access-Control-Max-Age", "600");
+    }
     if (listed) {
         http_add_header(r, "Access-Control-Allow-Credentials", "true");
         http_add_header(r, "Access-Control-Allow-Origin", origin);

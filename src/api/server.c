@@ -133,6 +133,7 @@ struct request {
     bool light;       /* its handler never waits on the database */
     bool head_sent;   /* a streamed response has started */
     http_handler fn;  /* what answers it, once routed */
+    bool preflight;   /* answered by cors_preflight */
     int minor;
     uint64_t received;
     uint64_t t0_ns;
@@ -630,6 +631,12 @@ static bool send_response(struct conn *c)
     struct request *rq = c->rq;
     struct http_req *r = &rq->req;
 
+    if (rq->head_sent && !r->streaming) {
+        /* A streamed head went out (maybe in part) and then failed: nothing
+         * more can be said on this connection. */
+        conn_close(c);
+        return false;
+    }
     if (r->streaming) {
         /* The handler wrote the body itself. */
         if (!r->stream_ended) {
@@ -737,7 +744,7 @@ static void run_handler(struct conn *c, http_handler fn)
         static const char text[] = "Internal Server Error";
         http_reply_raw(r, 500, "text/plain; charset=utf-8", text, sizeof(text) - 1);
     }
-    if (!r->streaming)
+    if (!r->streaming && !rq->preflight)
         cors_add_simple(r, srv->app->cfg);
     return_db(rq);
     mt_log_set_request_id(NULL);
@@ -806,6 +813,7 @@ static bool dispatch(struct conn *c)
     bool light = true;
     if (cors_enabled(cfg) && cors_is_preflight(r)) {
         r->route = "(preflight)";
+        rq->preflight = true;
         cors_preflight(r, cfg);
     } else if (!atomic_load(&srv->ready)) {
         reply_starting(srv, r);

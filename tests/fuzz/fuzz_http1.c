@@ -1,6 +1,6 @@
 /* libFuzzer target over the HTTP/1.1 framing code the server runs
  * (src/api/http1.c): arbitrary bytes are a client's byte stream, delivered in
- * pieces whose size the first input byte picks, and go through the same steps
+ * pieces whose size the input's length picks, and go through the same steps
  * as in server.c: find the end of the head incrementally, parse it, decide
  * the framing, decode the target, then read the body (Content-Length or
  * chunked) and go on with the next pipelined request. Besides the
@@ -111,11 +111,11 @@ static size_t one_request(const char *buf, size_t len, size_t step, struct mt_ar
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size == 0)
-        return 0;
-    size_t step = (size_t)(data[0] % 64) + 1;
-    const char *buf = (const char *)data + 1;
-    size_t len = size - 1;
+    /* The piece size comes from the input's length, so that seeds are plain
+     * request bytes and every split size gets exercised as inputs grow. */
+    size_t step = size % 61 + 1;
+    const char *buf = (const char *)data;
+    size_t len = size;
     struct mt_arena *arena = mt_arena_new(4 << 20);
     /* Pipelined requests: each starts where the previous one ended. */
     for (int i = 0; i < 64 && len > 0; i++) {
