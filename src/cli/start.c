@@ -143,7 +143,7 @@ static int wait_for_database(struct run *r, struct db_conn **out)
         mt_log(MT_LOG_ERROR, "Invalid DATABASE_URL: %s", err.msg);
         return MT_EXIT_CONFIG;
     }
-    char *label = db_url_masked(cfg->database_url);
+    char *label = db_url_label(&url);
     int attempts = cfg->db_wait_attempts > 0 ? cfg->db_wait_attempts : 1;
     long long interval_ms = (long long)cfg->db_wait_interval * 1000;
     mt_log(MT_LOG_INFO, "Waiting for database to be ready... database=%s attempts=%d interval_s=%d",

@@ -14,6 +14,7 @@
 
 #include "core/buf.h"
 #include "core/parse.h"
+#include "core/redact.h"
 #include "core/str.h"
 
 enum var_type {
@@ -32,7 +33,7 @@ struct var {
     const char *def;  /* the default, as text: it goes through the same parser */
     int64_t min, max; /* T_INT, T_INT64 */
     bool required;    /* T_STRING: empty is refused */
-    bool secret;      /* printed as ***, registered with the log, never quoted */
+    bool secret;      /* printed as ***, never quoted */
     bool url;         /* a database URL: its password is masked when printed */
     bool no_flag;     /* no --flag (VERSION: --version means the program's) */
     const char *help;
@@ -397,127 +398,6 @@ static int apply(struct mt_config *cfg, const struct raw *raws, struct mt_err *e
     return 0;
 }
 
-/* Percent-decodes a URL part into a new string; a stray % stays as it is. */
-static char *pct_decode(const char *s, size_t len)
-{
-    char *out = mt_xmalloc(len + 1);
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        int hi = s[i] == '%' && i + 2 < len ? mt_hex_digit(s[i + 1]) : -1;
-        int lo = hi >= 0 ? mt_hex_digit(s[i + 2]) : -1;
-        if (lo >= 0) {
-            out[o++] = (char)(hi * 16 + lo);
-            i += 2;
-        } else {
-            out[o++] = s[i];
-        }
-    }
-    out[o] = '\0';
-    return out;
-}
-
-/* Where the password of a URL's user-info lies: [*start, *end). The user-info
- * ends at the last '@' before the query, or, when a password holds an
- * unencoded '?', at the last '@' of all: masking too much is harmless. */
-static bool url_password_span(const char *url, size_t *start, size_t *end)
-{
-    const char *sep = strstr(url, "://");
-    if (!sep)
-        return false;
-    const char *auth = sep + 3;
-    const char *query = strchr(auth, '?');
-    const char *at = NULL;
-    for (const char *c = auth; *c && (!query || c < query); c++)
-        if (*c == '@')
-            at = c;
-    if (!at)
-        at = strrchr(auth, '@');
-    if (!at)
-        return false;
-    for (const char *c = auth; c < at; c++) {
-        if (*c == '/')
-            return false;
-        if (*c == ':') {
-            *start = (size_t)(c + 1 - url);
-            *end = (size_t)(at - url);
-            return *end > *start;
-        }
-    }
-    return false;
-}
-
-/* Where a password=... query parameter's value lies, searching from *pos. */
-static bool query_password_span(const char *url, size_t *pos, size_t *start, size_t *end)
-{
-    static const char key[] = "password=";
-    for (const char *c = strstr(url + *pos, key); c; c = strstr(c + 1, key)) {
-        if (c == url || (c[-1] != '?' && c[-1] != '&'))
-            continue;
-        *start = (size_t)(c - url) + strlen(key);
-        size_t e = *start;
-        while (url[e] && url[e] != '&' && url[e] != '#')
-            e++;
-        *end = e;
-        *pos = e;
-        return true;
-    }
-    return false;
-}
-
-char *mt_config_mask_url(const char *url)
-{
-    struct mt_buf b;
-    mt_buf_init(&b, 0);
-    size_t done = 0, s, e;
-    if (url_password_span(url, &s, &e)) {
-        mt_buf_add(&b, url, s);
-        mt_buf_adds(&b, "***");
-        done = e;
-    }
-    size_t pos = done;
-    while (query_password_span(url, &pos, &s, &e)) {
-        if (s < done)
-            continue;
-        mt_buf_add(&b, url + done, s - done);
-        mt_buf_adds(&b, "***");
-        done = e;
-    }
-    mt_buf_adds(&b, url + done);
-    return mt_buf_detach(&b, NULL);
-}
-
-/* A password as written in the URL and percent-decoded, as a driver's error
- * message might show it. */
-static void add_url_secret(const char *p, size_t len)
-{
-    char *raw = mt_xstrndup(p, len);
-    char *decoded = pct_decode(p, len);
-    mt_log_add_secret(raw);
-    mt_log_add_secret(decoded);
-    free(raw);
-    free(decoded);
-}
-
-/* Tells the log what it must never print. */
-static void register_secrets(const struct mt_config *cfg)
-{
-    for (size_t i = 0; i < MT_ARRAY_LEN(vars); i++) {
-        const struct var *v = &vars[i];
-        if (v->type != T_STRING)
-            continue;
-        const char *val = *(char *const *)cfield(cfg, v);
-        if (v->secret)
-            mt_log_add_secret(val);
-        if (!v->url)
-            continue;
-        size_t pos = 0, s, e;
-        if (url_password_span(val, &s, &e))
-            add_url_secret(val + s, e - s);
-        while (query_password_span(val, &pos, &s, &e))
-            add_url_secret(val + s, e - s);
-    }
-}
-
 static void defaults(struct raw *raws)
 {
     for (size_t i = 0; i < MT_ARRAY_LEN(vars); i++)
@@ -608,7 +488,6 @@ int mt_config_load(struct mt_config *cfg, const struct mt_config_override *ov, s
         return -1;
     }
     cfg->dotenv_path = dotenv_path;
-    register_secrets(cfg);
     return 0;
 }
 
@@ -680,7 +559,7 @@ static char *value_text(const struct mt_config *cfg, const struct var *v)
         const char *s = *(char *const *)f;
         if (v->secret)
             return mt_xstrdup("***");
-        return v->url ? mt_config_mask_url(s) : mt_xstrdup(s);
+        return v->url ? mt_redact_url(s) : mt_xstrdup(s);
     }
     case T_BOOL:
         return mt_xstrdup(*(const bool *)f ? "true" : "false");

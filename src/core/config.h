@@ -76,9 +76,9 @@ struct mt_config_override {
 
 /* Fills cfg from defaults, .env, environment, then overrides (later wins).
  * On failure cfg needs no release and err names the variable and the accepted
- * values. On success release with mt_config_release. The SECRET_KEY and the
- * DATABASE_URL password are registered with mt_log_add_secret, so the log
- * masks them from then on. */
+ * values (never quoting a secret). On success release with mt_config_release.
+ * Whoever prints DATABASE_URL prints it masked (mt_redact_url, or
+ * db_url_label of the parsed URL); SECRET_KEY is never printed. */
 int mt_config_load(struct mt_config *cfg, const struct mt_config_override *ov, size_t n_ov,
                    struct mt_err *err);
 /* Fills cfg with the built-in defaults only (no .env, no environment, no
@@ -97,19 +97,13 @@ bool mt_config_is_bool(const char *name);
 
 /* Prints NAME=value lines, one per variable, each followed by "# default",
  * "# .env", "# env" or "# flag". Secrets and the DATABASE_URL password are
- * shown as ***. The output is itself a valid .env file (but for the masks). */
+ * shown as *** (the URL through mt_redact_url). The output is itself a valid
+ * .env file (but for the masks). */
 void mt_config_print(const struct mt_config *cfg, FILE *out);
 
 /* Prints the table as help text (name, flag, accepted values, default,
  * description). */
 void mt_config_print_help(FILE *out);
-
-/* Returns a malloc'ed copy of a database URL with the password (in the
- * user-info part or a password= query parameter) replaced by ***; the caller
- * frees it. Works on any text; when unsure where the password ends it masks
- * more, never less. The db layer's db_url_masked does the same for parsed
- * URLs; this one keeps core independent of db. */
-char *mt_config_mask_url(const char *url);
 
 /* .env files (dotenv.c), in the syntax of python-dotenv, which the Python
  * service read: KEY=VALUE lines, optional `export `, blank lines and # comments,

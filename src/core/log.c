@@ -1,6 +1,7 @@
-/* The logger behind mt_log(): formats one event, masks registered secrets,
- * splits trailing key=value fields off the message, and writes one text or
- * JSON line under a lock so lines from HTTP threads never interleave. */
+/* The logger behind mt_log(): formats one event, splits trailing key=value
+ * fields off the message, and writes one text or JSON line under a lock so
+ * lines from HTTP threads never interleave. It prints what it is given:
+ * secrets are kept out of messages where they are built (core/redact.h). */
 #include "core/log.h"
 
 #include <pthread.h>
@@ -22,8 +23,6 @@ enum mt_log_level mt_log_threshold = MT_LOG_INFO;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static enum mt_log_format log_format = MT_LOG_TEXT;
 static FILE *log_stream; /* NULL: stderr */
-static char **secrets;   /* guarded by log_lock */
-static size_t n_secrets;
 
 static _Thread_local char request_id[64];
 
@@ -43,21 +42,6 @@ void mt_log_set_stream(FILE *f)
 {
     pthread_mutex_lock(&log_lock);
     log_stream = f;
-    pthread_mutex_unlock(&log_lock);
-}
-
-void mt_log_add_secret(const char *s)
-{
-    if (!s || !*s)
-        return;
-    pthread_mutex_lock(&log_lock);
-    bool known = false;
-    for (size_t i = 0; i < n_secrets && !known; i++)
-        known = strcmp(secrets[i], s) == 0;
-    if (!known) {
-        secrets = mt_xrealloc(secrets, (n_secrets + 1) * sizeof(*secrets));
-        secrets[n_secrets++] = mt_xstrdup(s);
-    }
     pthread_mutex_unlock(&log_lock);
 }
 
@@ -104,31 +88,6 @@ void mt_log_set_request_id(const char *id)
     for (; id && id[i] && i < sizeof(request_id) - 1; i++)
         request_id[i] = id_char(id[i]) ? id[i] : '_';
     request_id[i] = '\0';
-}
-
-/* Copies text to out with every registered secret replaced by ***. Called
- * with log_lock held. */
-static void mask_secrets(const char *text, size_t len, struct mt_buf *out)
-{
-    size_t i = 0;
-    size_t plain = 0; /* start of the not yet copied run */
-    while (i < len) {
-        size_t hit = 0;
-        for (size_t k = 0; k < n_secrets; k++) {
-            size_t n = strlen(secrets[k]);
-            if (n > hit && n <= len - i && memcmp(text + i, secrets[k], n) == 0)
-                hit = n;
-        }
-        if (hit) {
-            mt_buf_add(out, text + plain, i - plain);
-            mt_buf_adds(out, "***");
-            i += hit;
-            plain = i;
-        } else {
-            i++;
-        }
-    }
-    mt_buf_add(out, text + plain, len - plain);
 }
 
 struct field {
@@ -395,19 +354,26 @@ void mt_log_write(enum mt_log_level level, const char *fmt, ...)
 {
     if (level < mt_log_threshold || level >= MT_LOG_OFF)
         return;
-    struct mt_buf raw, msg, line;
-    mt_buf_init(&raw, MAX_MESSAGE);
+    struct mt_buf msg, line;
     mt_buf_init(&msg, MAX_MESSAGE);
     mt_buf_init(&line, 4 * MAX_MESSAGE);
     va_list ap;
     va_start(ap, fmt);
-    mt_buf_vaddf(&raw, fmt, ap);
+    mt_buf_vaddf(&msg, fmt, ap);
     va_end(ap);
+    if (msg.failed) {
+        /* The message filled the buffer: make room for the marker. */
+        static const char cut[] = " (truncated)";
+        size_t keep = MAX_MESSAGE - (sizeof(cut) - 1);
+        if (msg.len > keep) {
+            msg.len = keep;
+            msg.data[keep] = '\0';
+        }
+        msg.failed = false;
+        mt_buf_adds(&msg, cut);
+    }
 
     pthread_mutex_lock(&log_lock);
-    mask_secrets(raw.data, raw.len, &msg);
-    if (raw.failed)
-        mt_buf_adds(&msg, " (truncated)");
     if (log_format == MT_LOG_JSON)
         format_json(&line, level, msg.data, msg.len);
     else
@@ -418,7 +384,6 @@ void mt_log_write(enum mt_log_level level, const char *fmt, ...)
     fflush(f);
     pthread_mutex_unlock(&log_lock);
 
-    mt_buf_release(&raw);
     mt_buf_release(&msg);
     mt_buf_release(&line);
 }

@@ -1,7 +1,7 @@
 /* Logging: one line per event on stderr, as text or as one JSON object per
- * line, filtered by level. Registered secrets (passwords) are masked as ***
- * wherever they would appear. The level check happens before the arguments
- * are evaluated. Thread-safe.
+ * line, filtered by level. Messages are printed as given: callers keep
+ * secrets out of them (a URL is printed masked, see core/redact.h). The level
+ * check happens before the arguments are evaluated. Thread-safe.
  *
  * A message is free text followed by optional `key=value` fields (a value with
  * spaces is written key="a b"); the trailing run of such words becomes the
@@ -24,8 +24,6 @@ extern enum mt_log_level mt_log_threshold;
 
 /* Sets level and format; may be called again after the configuration is read. */
 void mt_log_setup(enum mt_log_level level, enum mt_log_format format);
-/* Masks every later occurrence of s (copied) in log output. Empty s is ignored. */
-void mt_log_add_secret(const char *s);
 /* Parses "debug|info|warning|warn|error|off" (any case); -1 if unknown. */
 int mt_log_level_parse(const char *s);
 /* Parses "text|json" (any case); -1 if unknown. */

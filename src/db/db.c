@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "core/redact.h"
 #include "db/db_int.h"
 
 enum {
@@ -27,23 +28,10 @@ struct db_param db_text(const char *s)
 
 /* ---- small helpers shared with the drivers ---- */
 
-void db_scrub(const struct db_conn *c, struct mt_err *err)
+void db_scrub(struct mt_err *err)
 {
-    if (!err || !c || !c->password || !*c->password)
-        return;
-    size_t plen = strlen(c->password);
-    char *hit = strstr(err->msg, c->password);
-    while (hit) {
-        char tmp[sizeof err->msg];
-        size_t head = (size_t)(hit - err->msg);
-        int n = snprintf(tmp, sizeof tmp, "%.*s***%s", (int)head, err->msg, hit + plen);
-        if (n < 0)
-            break;
-        memcpy(err->msg, tmp, sizeof tmp);
-        if (head + 3 >= strlen(err->msg))
-            break;
-        hit = strstr(err->msg + head + 3, c->password);
-    }
+    if (err)
+        mt_redact_text(err->msg, sizeof err->msg);
 }
 
 void db_format_double(double d, char *buf, size_t size)
@@ -163,11 +151,10 @@ int db_open(const struct db_url *u, struct db_conn **out, struct mt_err *err)
     struct db_conn *c = mt_xcalloc(1, sizeof *c);
     c->drv = drv;
     c->label = db_url_label(u);
-    c->password = u->password ? mt_xstrdup(u->password) : NULL;
     c->n_buckets = 64;
     c->buckets = mt_xcalloc(c->n_buckets, sizeof *c->buckets);
     if (c->drv->open(c, u, err) < 0) {
-        db_scrub(c, err);
+        db_scrub(err);
         c->drv = NULL;
         db_close(c);
         return -1;
@@ -216,10 +203,6 @@ void db_close(struct db_conn *c)
     }
     free(c->buckets);
     free(c->label);
-    if (c->password) {
-        memset(c->password, 0, strlen(c->password));
-        free(c->password);
-    }
     free(c);
 }
 
@@ -361,12 +344,12 @@ int db_query(struct db_conn *c, const char *sql, const struct db_param *params, 
     if (out)
         *out = NULL;
     if (stmt_get(c, sql, &st, err) < 0) {
-        db_scrub(c, err);
+        db_scrub(err);
         return -1;
     }
     st->active = true;
     if (c->drv->execute(st, params, n, err) < 0) {
-        db_scrub(c, err);
+        db_scrub(err);
         db_done(st);
         return -1;
     }
@@ -385,7 +368,7 @@ int db_next(struct db_stmt *st, struct mt_err *err)
 {
     int rc = st->conn->drv->step(st, err);
     if (rc < 0)
-        db_scrub(st->conn, err);
+        db_scrub(err);
     return rc;
 }
 
@@ -446,7 +429,7 @@ int64_t db_last_insert_id(struct db_conn *c, struct mt_err *err)
 {
     int64_t id = 0;
     if (c->drv->last_insert_id(c, &id, err) < 0) {
-        db_scrub(c, err);
+        db_scrub(err);
         return -1;
     }
     return id;
@@ -461,7 +444,7 @@ int db_exec(struct db_conn *c, const char *sql, struct mt_err *err)
     for (size_t i = 0; i < stmts.n && rc == 0; i++) {
         rc = c->drv->exec(c, stmts.items[i], err);
         if (rc < 0) {
-            db_scrub(c, err);
+            db_scrub(err);
             if (stmts.n > 1) {
                 /* Name the statement so a failing migration is easy to find. */
                 const char *s = stmts.items[i];
@@ -517,7 +500,7 @@ int db_query_text(struct db_conn *c, const char *sql, const struct db_param *par
 static int exec_one(struct db_conn *c, const char *sql, struct mt_err *err)
 {
     if (c->drv->exec(c, sql, err) < 0) {
-        db_scrub(c, err);
+        db_scrub(err);
         return -1;
     }
     return 0;

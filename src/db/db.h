@@ -38,9 +38,12 @@ struct db_url {
  * quoting the password). */
 int db_url_parse(const char *url, struct db_url *out, struct mt_err *err);
 void db_url_release(struct db_url *u);
-/* Returns a malloc'ed copy of url with the password replaced by ***; the
- * caller frees it. Works on unparseable input too. */
-char *db_url_masked(const char *url);
+/* The parsed URL rebuilt for messages: dialect, user, host, port, database
+ * (or the SQLite path), with the password shown as *** when there is one;
+ * malloc'ed, the caller frees it. It is built from the fields, so it never
+ * contains the password, and a user or database name equal to the password
+ * is shown as it is. (Unparsed text is masked with mt_redact_url.) */
+char *db_url_label(const struct db_url *u);
 /* "sqlite", "postgresql", "mysql". */
 const char *db_dialect_name(enum db_dialect d);
 

@@ -29,7 +29,6 @@ struct db_stmt {
 struct db_conn {
     const struct db_driver *drv;
     char *label;              /* URL with the password masked */
-    char *password;           /* copy, only to scrub it out of messages */
     struct db_stmt **buckets; /* statement cache, keyed by SQL text */
     size_t n_buckets, n_cached;
     struct db_stmt *temps; /* uncached statements with an open cursor */
@@ -116,12 +115,13 @@ const struct db_driver *db_driver_get(enum db_dialect d, struct mt_err *err);
 int db_sql_skip(const char *sql, size_t len, size_t i, size_t *end, const char **what);
 bool db_sql_ident_char(char ch);
 
-/* The URL of u rebuilt with the password shown as ***; malloc'ed. */
-char *db_url_label(const struct db_url *u);
-
-/* Replaces every occurrence of c->password in err->msg with ***, so that no
- * driver message can leak it. */
-void db_scrub(const struct db_conn *c, struct mt_err *err);
+/* Masks, by structure, whatever in err->msg looks like a connection string
+ * or URL with a password (mt_redact_text), in case a driver's message ever
+ * quotes one. libpq and MariaDB do not put the password in their messages,
+ * and the connection is opened from separate parameters, never from a
+ * conninfo text; this is the second line of defence. Never searches for the
+ * password's value, which would rewrite every word that contains it. */
+void db_scrub(struct mt_err *err);
 
 /* Formats a double as the shortest text that reads back to the same value
  * (NaN/Infinity spelled as PostgreSQL does). buf must hold 32 bytes. */

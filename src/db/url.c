@@ -1,4 +1,4 @@
-/* DATABASE_URL parsing and masking. Accepts the forms people already write
+/* DATABASE_URL parsing and its masked rendering. Accepts the forms people already write
  * for SQLAlchemy (sqlite:///rel.db, postgresql+psycopg2://, mysql+pymysql://,
  * mariadb://, percent-encoded credentials, query parameters) and turns them
  * into a struct db_url; anything else is refused with a message that never
@@ -11,6 +11,7 @@
 
 #include "core/buf.h"
 #include "core/parse.h"
+#include "core/redact.h"
 #include "core/str.h"
 #include "db/db_int.h"
 
@@ -99,46 +100,6 @@ static char *pct_decode(const char *s, size_t n, bool plus_space)
     }
     out[o] = '\0';
     return out;
-}
-
-char *db_url_masked(const char *url)
-{
-    if (!url)
-        return mt_xstrdup("");
-    struct mt_buf b;
-    mt_buf_init(&b, 0);
-    const char *sep = strstr(url, "://");
-    const char *start = sep ? sep + 3 : url;
-    const char *at = strrchr(start, '@');
-    const char *colon = at ? memchr(start, ':', (size_t)(at - start)) : NULL;
-    if (colon) {
-        mt_buf_add(&b, url, (size_t)(colon - url) + 1);
-        mt_buf_adds(&b, "***");
-        start = at;
-    } else {
-        start = url;
-    }
-    /* Mask password=... query parameters too, in case someone wrote one. */
-    const char *q = strchr(start, '?');
-    if (!q) {
-        mt_buf_adds(&b, start);
-        return mt_buf_detach(&b, NULL);
-    }
-    mt_buf_add(&b, start, (size_t)(q - start));
-    const char *p = q;
-    while (*p) {
-        const char *amp = strchr(p + 1, '&');
-        size_t seglen = amp ? (size_t)(amp - p) : strlen(p);
-        /* p points at '?' or '&'. */
-        if (seglen > 9 && strncasecmp(p + 1, "password=", 9) == 0) {
-            mt_buf_add(&b, p, 10);
-            mt_buf_adds(&b, "***");
-        } else {
-            mt_buf_add(&b, p, seglen);
-        }
-        p += seglen;
-    }
-    return mt_buf_detach(&b, NULL);
 }
 
 char *db_url_label(const struct db_url *u)
@@ -416,7 +377,7 @@ int db_url_parse(const char *url, struct db_url *out, struct mt_err *err)
     struct parse ps = {.err = err};
     if (!url || !*url)
         return mt_fail(err, MT_EINVAL, "DATABASE_URL is empty");
-    ps.masked = db_url_masked(url);
+    ps.masked = mt_redact_url(url);
     int rc = -1;
     const char *sep = strstr(url, "://");
     size_t slen = sep ? (size_t)(sep - url) : 0;

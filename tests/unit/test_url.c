@@ -1,6 +1,6 @@
 /* Unit tests of src/db/url.c: every DATABASE_URL form the reference accepted
  * (SQLite paths, SQLAlchemy driver suffixes, percent-encoded credentials,
- * ports, query parameters), the refusals, and password masking. */
+ * ports, query parameters), the refusals, and the masked label. */
 #include "../check.h"
 #include "db/db.h"
 
@@ -231,36 +231,60 @@ static void test_bad_urls(void)
     BAD("postgresql://u:" SECRET "@[::1]x/db", "after ]");
 }
 
-static void check_masked(const char *url, const char *want, int line)
+static void check_label(const char *url, const char *want, int line)
 {
-    char *m = db_url_masked(url);
+    struct db_url u = parse_ok(url, line);
+    char *label = db_url_label(&u);
     check_total++;
-    if (!m || strcmp(m, want) != 0) {
-        fprintf(stderr, "line %d: masked \"%s\" is \"%s\", wanted \"%s\"\n", line,
-                url ? url : "(null)", m ? m : "(null)", want);
+    if (!label || strcmp(label, want) != 0) {
+        fprintf(stderr, "line %d: label of \"%s\" is \"%s\", wanted \"%s\"\n", line, url,
+                label ? label : "(null)", want);
         check_failed++;
     }
-    free(m);
+    free(label);
+    db_url_release(&u);
 }
-#define MASKED(url, want) check_masked((url), (want), __LINE__)
+#define LABEL(url, want) check_label((url), (want), __LINE__)
 
-static void test_masking(void)
+/* The label is the masked rendering of the parsed URL: built from the
+ * fields, so the password never appears and nothing else is hidden, even
+ * when the password equals the user or database name or is one letter. */
+static void test_label(void)
 {
-    MASKED("postgresql://meditrack:" SECRET "@127.0.0.1:5432/meditrack",
-           "postgresql://meditrack:***@127.0.0.1:5432/meditrack");
-    MASKED("mysql+pymysql://u:p%40ss@h/db?charset=utf8mb4",
-           "mysql+pymysql://u:***@h/db?charset=utf8mb4");
-    MASKED("mysql://u:p@ss/w?rd@h/db", "mysql://u:***@h/db");
-    MASKED("postgresql://u@h/db", "postgresql://u@h/db");
-    MASKED("postgresql://h/db", "postgresql://h/db");
-    MASKED("sqlite:///./data/meditrack.db", "sqlite:///./data/meditrack.db");
-    MASKED("postgresql://h/db?password=" SECRET "&sslmode=require",
-           "postgresql://h/db?password=***&sslmode=require");
-    /* Unparseable input is masked too. */
-    MASKED("garbage u:" SECRET "@x", "garbage u:***@x");
-    MASKED("oracle://scott:" SECRET "@h/db", "oracle://scott:***@h/db");
-    MASKED(NULL, "");
-    MASKED("", "");
+    LABEL("postgresql://meditrack:" SECRET "@127.0.0.1:5432/meditrack",
+          "postgresql://meditrack:***@127.0.0.1:5432/meditrack");
+    LABEL("postgresql+psycopg2://p:p@localhost/p", "postgresql://p:***@localhost/p");
+    LABEL("mysql://x:x@exit_code/x", "mysql://x:***@exit_code/x");
+    LABEL("mysql+pymysql://u:p%40ss@h/db?charset=utf8mb4", "mysql://u:***@h/db");
+    LABEL("mysql://u:p@ss/w?rd@h/db", "mysql://u:***@h/db");
+    LABEL("postgresql://u:a%3Ab%2Fc%3Fd@h:6543/db", "postgresql://u:***@h:6543/db");
+    LABEL("postgresql://u@h/db", "postgresql://u@h/db");
+    LABEL("postgresql://h/db", "postgresql://h/db");
+    LABEL("postgresql://u:pw@/db?host=/run/postgresql",
+          "postgresql://u:***@/db?host=/run/postgresql");
+    LABEL("sqlite:///./data/meditrack.db", "sqlite:///./data/meditrack.db");
+    LABEL("sqlite:////tmp/a@b:c/app.db", "sqlite:////tmp/a@b:c/app.db");
+}
+
+/* A refused URL's message quotes it masked (mt_redact_url) and never the
+ * password, whatever it contains. */
+static void test_error_masked(void)
+{
+    static const char *const urls[] = {
+        "postgresql://u:" SECRET "@h/db?bogus=1",
+        "postgresql://u:" SECRET "@h:99999/db",
+        "mysql://u:S3c@ret/Pw?x@h/db?nope=1",
+        "oracle://scott:" SECRET "@h/db",
+        "postgresql://u:" SECRET "@h/db?password=" SECRET,
+    };
+    for (size_t i = 0; i < MT_ARRAY_LEN(urls); i++) {
+        struct db_url u;
+        struct mt_err err = {0};
+        CHECK(db_url_parse(urls[i], &u, &err) < 0);
+        CHECK(strstr(err.msg, SECRET) == NULL);
+        CHECK(strstr(err.msg, "ret/Pw") == NULL);
+        CHECK(strstr(err.msg, ":***@") != NULL);
+    }
 }
 
 static void test_names(void)
@@ -282,7 +306,8 @@ int main(void)
     test_mysql_forms();
     test_percent_decoding();
     test_bad_urls();
-    test_masking();
+    test_label();
+    test_error_masked();
     test_names();
     return check_report();
 }
