@@ -7,13 +7,6 @@
 
 #include "api/resources.h"
 
-static struct store_window window_of(struct mt_date d, int tz)
-{
-    struct store_window w;
-    mt_local_day(d, tz, &w.start_us, &w.end_us);
-    return w;
-}
-
 static void reply_doses(struct http_req *r, const struct store_dose *items, size_t n)
 {
     json_t *list = json_array();
@@ -27,7 +20,7 @@ static void reply_doses(struct http_req *r, const struct store_dose *items, size
 static void record(struct http_req *r, struct db_conn *c, int64_t medication_id, int64_t taken_us,
                    struct mt_date day, int tz, bool today)
 {
-    struct store_window w = window_of(day, tz);
+    struct store_window w = api_day_window(day, day, tz);
     enum store_record result = STORE_RECORDED;
     int64_t max = 0;
     struct store_dose d;
@@ -93,8 +86,16 @@ void api_dose_for_date(struct http_req *r)
         http_reply_detail(r, 400, "Invalid time format. Use HH:MM");
         return;
     }
-    record(r, c, in.medication_id, mt_local_to_instant(in.date, hour, minute, tz), in.date, tz,
-           false);
+    int64_t taken = mt_local_to_instant(in.date, hour, minute, tz);
+    if (!mt_instant_valid(taken)) {
+        /* 0001-01-01 early in the morning east of UTC is still year 0 in
+         * UTC, which no database stores. */
+        http_reply_detail(r, 400,
+                          "Dose time is before 0001-01-01T00:00:00Z, the earliest that can "
+                          "be stored");
+        return;
+    }
+    record(r, c, in.medication_id, taken, in.date, tz, false);
 }
 
 void api_dose_history(struct http_req *r)
@@ -132,7 +133,8 @@ void api_dose_day(struct http_req *r)
     struct db_conn *c = api_db(r);
     if (!c)
         return;
-    struct store_window w = window_of(in.date, api_tz_minutes(r, &in.tz));
+    int tz = api_tz_minutes(r, &in.tz);
+    struct store_window w = api_day_window(in.date, in.date, tz);
     struct store_dose *items = NULL;
     size_t n = 0;
     struct mt_err err;
@@ -175,7 +177,7 @@ static void summary(struct http_req *r, bool has_date)
         return;
     int tz = api_tz_minutes(r, &in.tz);
     struct mt_date day = in.has_date ? in.date : mt_local_date(mt_now_us(), tz);
-    struct store_window w = window_of(day, tz);
+    struct store_window w = api_day_window(day, day, tz);
     struct store_summary_entry *items = NULL;
     size_t n = 0;
     struct mt_err err;

@@ -8,9 +8,7 @@
 static struct store_window day_window(bool has_date, struct mt_date date, int tz)
 {
     struct mt_date d = has_date ? date : mt_local_date(mt_now_us(), tz);
-    struct store_window w;
-    mt_local_day(d, tz, &w.start_us, &w.end_us);
-    return w;
+    return api_day_window(d, d, tz);
 }
 
 void api_meds_list(struct http_req *r)

@@ -166,10 +166,7 @@ static int build_form(struct http_req *r, struct db_conn *c, const struct api_in
         return 0;
 
     struct mt_date last = mt_date_from_days(mt_date_to_days(in->date) + in->days - 1);
-    struct store_window w;
-    int64_t unused;
-    mt_local_day(in->date, f->tz_offset, &w.start_us, &unused);
-    mt_local_day(last, f->tz_offset, &unused, &w.end_us);
+    struct store_window w = api_day_window(in->date, last, f->tz_offset);
     struct dose_sink sink = {.arena = r->arena,
                              .data = &data,
                              .first = in->date,
@@ -350,10 +347,7 @@ static void export_doses(struct http_req *r, enum export_format format)
         return;
     }
     int tz = api_tz_minutes(r, &in.tz);
-    struct store_window w;
-    int64_t unused;
-    mt_local_day(in.from, tz, &w.start_us, &unused);
-    mt_local_day(in.to, tz, &unused, &w.end_us);
+    struct store_window w = api_day_window(in.from, in.to, tz);
 
     if (format == EXPORT_CSV)
         mt_buf_adds(out, csv_header);

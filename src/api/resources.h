@@ -84,5 +84,9 @@ void api_reply_store_err(struct http_req *r, const struct mt_err *err);
 void api_request_init(struct api_request *q, struct http_req *r);
 /* The offset in effect: the client's, else TIMEZONE_OFFSET. */
 int api_tz_minutes(struct http_req *r, const struct api_tz *tz);
+/* The store window of local days first..last in the zone tz: core's
+ * mt_day_window, the one day-window computation every endpoint uses, so the
+ * bounds are always instants every database accepts. */
+struct store_window api_day_window(struct mt_date first, struct mt_date last, int tz);
 
 #endif

@@ -177,3 +177,9 @@ int api_tz_minutes(struct http_req *r, const struct api_tz *tz)
         return tz->minutes;
     return r->app && r->app->cfg ? r->app->cfg->timezone_offset : 0;
 }
+
+struct store_window api_day_window(struct mt_date first, struct mt_date last, int tz)
+{
+    struct mt_window w = mt_day_window(first, last, tz);
+    return (struct store_window){.start_us = w.start_us, .end_us = w.end_us};
+}

@@ -129,12 +129,27 @@ struct mt_date mt_local_date(int64_t t_us, int tz_offset_min)
     return mt_date_from_days(mt_floor_div(local, MT_USEC_PER_DAY));
 }
 
-void mt_local_day(struct mt_date d, int tz_offset_min, int64_t *start_us, int64_t *end_us)
+bool mt_instant_valid(int64_t t_us)
 {
-    int64_t start =
-        mt_date_to_days(d) * MT_USEC_PER_DAY + (int64_t)tz_offset_min * 60 * MT_USEC_PER_SEC;
-    *start_us = start;
-    *end_us = start + MT_USEC_PER_DAY;
+    return t_us >= MT_INSTANT_MIN && t_us <= MT_INSTANT_MAX;
+}
+
+int64_t mt_instant_clamp(int64_t t_us)
+{
+    return t_us < MT_INSTANT_MIN ? MT_INSTANT_MIN : t_us > MT_INSTANT_MAX ? MT_INSTANT_MAX : t_us;
+}
+
+struct mt_window mt_day_window(struct mt_date first, struct mt_date last, int tz_offset_min)
+{
+    /* No overflow: days stay within a few million for any int year the
+     * callers hold, and the offset within a day. */
+    int64_t shift = (int64_t)tz_offset_min * 60 * MT_USEC_PER_SEC;
+    int64_t start = mt_date_to_days(first) * MT_USEC_PER_DAY + shift;
+    int64_t end = (mt_date_to_days(last) + 1) * MT_USEC_PER_DAY + shift;
+    if (end < start)
+        end = start;
+    struct mt_window w = {mt_instant_clamp(start), mt_instant_clamp(end)};
+    return w;
 }
 
 int64_t mt_local_to_instant(struct mt_date d, int hour, int minute, int tz_offset_min)
@@ -169,11 +184,11 @@ static char *format_instant(int64_t t_us, char sep, const char *suffix, char *bu
 {
     struct mt_date d;
     int sod, usec;
-    split_instant(t_us, &d, &sod, &usec);
+    /* Clamping the instant, not the year: 10000-01-01 must not read as
+     * 9999-01-01, which would put it before the end of 9999. */
+    split_instant(mt_instant_clamp(t_us), &d, &sod, &usec);
     char tmp[MT_TIME_BUF];
     char *p = tmp;
-    if (d.year < 0 || d.year > 9999)
-        d.year = d.year < 0 ? 0 : 9999;
     p = put_digits(p, d.year, 4);
     *p++ = '-';
     p = put_digits(p, d.month, 2);

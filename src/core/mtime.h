@@ -42,16 +42,47 @@ struct mt_date mt_date_from_days(int64_t days);
 /* Compares two dates: <0, 0, >0. */
 int mt_date_cmp(struct mt_date a, struct mt_date b);
 
+/* The instants every supported database stores and compares, and so the only
+ * ones this program sends to one: 0001-01-01T00:00:00Z to
+ * 9999-12-31T23:59:59.999999Z (PostgreSQL refuses year 0, MariaDB's DATETIME
+ * ends with 9999, and SQLite compares the text, which has four year digits). */
+#define MT_INSTANT_MIN (INT64_C(-62135596800) * MT_USEC_PER_SEC)
+#define MT_INSTANT_MAX (INT64_C(253402300800) * MT_USEC_PER_SEC - 1)
+
+/* A half-open interval of instants, [start_us, end_us). */
+struct mt_window {
+    int64_t start_us, end_us;
+};
+
+/* True when t lies in [MT_INSTANT_MIN, MT_INSTANT_MAX]. */
+bool mt_instant_valid(int64_t t_us);
+/* t moved into [MT_INSTANT_MIN, MT_INSTANT_MAX]. */
+int64_t mt_instant_clamp(int64_t t_us);
+
 /* The local calendar date of instant t in the zone tz_offset (JS sign). */
 struct mt_date mt_local_date(int64_t t_us, int tz_offset_min);
-/* The UTC instants bounding local day d: [*start, *end). */
-void mt_local_day(struct mt_date d, int tz_offset_min, int64_t *start_us, int64_t *end_us);
-/* The instant of local wall time d hh:mm in the zone tz_offset. */
+/* The one computation of day windows, for every endpoint: the UTC interval
+ * from local midnight starting day `first` to local midnight after day `last`
+ * in the zone tz_offset_min (JS sign), clamped once to the representable
+ * instants. Valid dates (years 1 to 9999) at any offset give bounds that
+ * every database accepts: 0001-01-01 east of UTC starts at MT_INSTANT_MIN
+ * (the part of the day before year 1 holds no instant anyway), 9999-12-31
+ * west of UTC ends at MT_INSTANT_MAX (so only that very last microsecond,
+ * which no dose can have since doses are never in the future, is outside).
+ * Dates beyond year 9999 are clamped the same way. last before first gives
+ * an empty window at first's start. */
+struct mt_window mt_day_window(struct mt_date first, struct mt_date last, int tz_offset_min);
+/* The instant of local wall time d hh:mm in the zone tz_offset, unclamped:
+ * check it with mt_instant_valid before storing it (0001-01-01 00:00 east of
+ * UTC lies in year 0). */
 int64_t mt_local_to_instant(struct mt_date d, int hour, int minute, int tz_offset_min);
 
 /* "YYYY-MM-DDTHH:MM:SS[.ffffff]Z": the API's form. The fraction is printed,
  * always with 6 digits, only when it is not zero. Returns buf. cap should be
- * MT_TIME_BUF; a shorter buffer gets a truncated, NUL-terminated text. */
+ * MT_TIME_BUF; a shorter buffer gets a truncated, NUL-terminated text. An
+ * instant outside the representable range (only a corrupt stored value can
+ * be) is printed as the nearest bound, MT_INSTANT_MIN or MT_INSTANT_MAX, so
+ * the text is always a real, ordered timestamp. */
 char *mt_format_iso(int64_t t_us, char *buf, size_t cap);
 /* "YYYY-MM-DD HH:MM:SS[.ffffff]": the form bound to and read from the
  * database (UTC, no designator). Returns buf. */

@@ -45,27 +45,14 @@ int store_report_data(struct db_conn *c, struct mt_arena *a, bool has_person, in
     return 0;
 }
 
-/* The instants every dialect can compare with a timestamp column: years 1
- * to 9999 (PostgreSQL refuses year 0, which a local day of 0001-01-01 east
- * of UTC begins in). No dose can lie outside them. */
-static struct store_window clamp_window(const struct store_window *w)
-{
-    const int64_t lo = mt_date_to_days((struct mt_date){1, 1, 1}) * MT_USEC_PER_DAY;
-    const int64_t hi =
-        mt_date_to_days((struct mt_date){9999, 12, 31}) * MT_USEC_PER_DAY + MT_USEC_PER_DAY - 1;
-    struct store_window c = *w;
-    c.start_us = c.start_us < lo ? lo : c.start_us > hi ? hi : c.start_us;
-    c.end_us = c.end_us < lo ? lo : c.end_us > hi ? hi : c.end_us;
-    return c;
-}
-
 int store_report_doses(struct db_conn *c, bool has_person, int64_t person_id,
                        const struct store_window *w, store_report_dose_fn fn, void *ctx,
                        size_t *unreadable, struct mt_err *err)
 {
     char start[MT_TIME_BUF], end[MT_TIME_BUF];
-    struct store_window cw = clamp_window(w);
-    struct db_param p[] = {store_time_param(cw.start_us, start), store_time_param(cw.end_us, end),
+    /* w comes from mt_day_window, already clamped to what every dialect
+     * stores. */
+    struct db_param p[] = {store_time_param(w->start_us, start), store_time_param(w->end_us, end),
                            DB_INT(person_id)};
     struct db_stmt *st;
     if (db_query(c, has_person ? sql_doses_person : sql_doses_all, p, has_person ? 3 : 2, &st,

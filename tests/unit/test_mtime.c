@@ -1,5 +1,6 @@
 /* Unit tests of src/core/mtime.c: calendar arithmetic, local days for
- * JavaScript-style offsets around midnight, the text forms, and the
+ * JavaScript-style offsets around midnight, day windows clamped at the ends
+ * of the calendar, the text forms, and the
  * speedate-compatible lax date parser against the reference's samples. */
 #include "core/mtime.h"
 
@@ -106,18 +107,25 @@ static void test_local_days(void)
     CHECK_STR(ymd(mt_local_date(at(2026, 11, 28, 18, 29, 59, 0), -330)), "2026-11-28");
     CHECK_STR(ymd(mt_local_date(at(2026, 11, 28, 18, 30, 0, 0), -330)), "2026-11-29");
 
-    int64_t s, e;
-    mt_local_day((struct mt_date){2026, 11, 29}, 300, &s, &e);
-    CHECK_STR(iso(s), "2026-11-29T05:00:00Z");
-    CHECK_STR(iso(e), "2026-11-30T05:00:00Z");
-    mt_local_day((struct mt_date){2026, 11, 29}, -600, &s, &e);
-    CHECK_STR(iso(s), "2026-11-28T14:00:00Z");
-    CHECK_STR(iso(e), "2026-11-29T14:00:00Z");
-    mt_local_day((struct mt_date){2026, 11, 29}, -330, &s, &e);
-    CHECK_STR(iso(s), "2026-11-28T18:30:00Z");
-    mt_local_day((struct mt_date){2026, 11, 29}, 0, &s, &e);
-    CHECK_STR(iso(s), "2026-11-29T00:00:00Z");
-    CHECK_EQ(e - s, MT_USEC_PER_DAY);
+    struct mt_window w =
+        mt_day_window((struct mt_date){2026, 11, 29}, (struct mt_date){2026, 11, 29}, 300);
+    CHECK_STR(iso(w.start_us), "2026-11-29T05:00:00Z");
+    CHECK_STR(iso(w.end_us), "2026-11-30T05:00:00Z");
+    w = mt_day_window((struct mt_date){2026, 11, 29}, (struct mt_date){2026, 11, 29}, -600);
+    CHECK_STR(iso(w.start_us), "2026-11-28T14:00:00Z");
+    CHECK_STR(iso(w.end_us), "2026-11-29T14:00:00Z");
+    w = mt_day_window((struct mt_date){2026, 11, 29}, (struct mt_date){2026, 11, 29}, -330);
+    CHECK_STR(iso(w.start_us), "2026-11-28T18:30:00Z");
+    w = mt_day_window((struct mt_date){2026, 11, 29}, (struct mt_date){2026, 11, 29}, 0);
+    CHECK_STR(iso(w.start_us), "2026-11-29T00:00:00Z");
+    CHECK_EQ(w.end_us - w.start_us, MT_USEC_PER_DAY);
+    /* Several days: from the first local midnight to the one after the last. */
+    w = mt_day_window((struct mt_date){2026, 11, 25}, (struct mt_date){2026, 11, 29}, 300);
+    CHECK_STR(iso(w.start_us), "2026-11-25T05:00:00Z");
+    CHECK_STR(iso(w.end_us), "2026-11-30T05:00:00Z");
+    /* last before first: empty, at first's start. */
+    w = mt_day_window((struct mt_date){2026, 11, 29}, (struct mt_date){2026, 11, 28}, 0);
+    CHECK_EQ(w.end_us, w.start_us);
 
     CHECK_STR(iso(mt_local_to_instant((struct mt_date){2026, 11, 28}, 20, 15, 300)),
               "2026-11-29T01:15:00Z");
@@ -125,6 +133,83 @@ static void test_local_days(void)
               "2026-11-28T08:30:00Z");
     CHECK_STR(iso(mt_local_to_instant((struct mt_date){2026, 1, 1}, 0, 0, -600)),
               "2025-12-31T14:00:00Z");
+}
+
+/* The one window computation at the ends of the calendar (issue 12, finding
+ * 8): every offset from -1440 to +1440 minutes, bounds always representable
+ * and in order, and exactly the local day wherever that is representable. */
+static void test_window_edges(void)
+{
+    const struct mt_date first = {1, 1, 1}, last = {9999, 12, 31};
+    for (int tz = -1440; tz <= 1440; tz++) {
+        int64_t shift = (int64_t)tz * 60 * MT_USEC_PER_SEC;
+        struct mt_window w = mt_day_window(first, first, tz);
+        CHECK(mt_instant_valid(w.start_us) && mt_instant_valid(w.end_us));
+        /* At -1440 the whole local day lies before year 1: empty. */
+        CHECK(w.start_us < w.end_us || (tz == -1440 && w.start_us == w.end_us));
+        CHECK_EQ(w.start_us, tz < 0 ? MT_INSTANT_MIN : MT_INSTANT_MIN + shift);
+        CHECK_EQ(w.end_us, MT_INSTANT_MIN + MT_USEC_PER_DAY + shift);
+
+        w = mt_day_window(last, last, tz);
+        CHECK(mt_instant_valid(w.start_us) && mt_instant_valid(w.end_us));
+        CHECK(w.start_us < w.end_us || (tz == 1440 && w.start_us == w.end_us));
+        CHECK_EQ(w.start_us,
+                 tz == 1440 ? MT_INSTANT_MAX : MT_INSTANT_MAX + 1 - MT_USEC_PER_DAY + shift);
+        CHECK_EQ(w.end_us, tz >= 0 ? MT_INSTANT_MAX : MT_INSTANT_MAX + 1 + shift);
+
+        /* The whole calendar in one window. */
+        w = mt_day_window(first, last, tz);
+        CHECK(mt_instant_valid(w.start_us) && mt_instant_valid(w.end_us));
+        CHECK(w.start_us < w.end_us);
+    }
+    char buf[MT_TIME_BUF];
+    struct mt_window w = mt_day_window(first, first, -600);
+    CHECK_STR(mt_format_db(w.start_us, buf, sizeof(buf)), "0001-01-01 00:00:00");
+    CHECK_STR(mt_format_db(w.end_us, buf, sizeof(buf)), "0001-01-01 14:00:00");
+    w = mt_day_window(first, first, 1440);
+    CHECK_STR(mt_format_db(w.start_us, buf, sizeof(buf)), "0001-01-02 00:00:00");
+    w = mt_day_window(last, last, 600);
+    CHECK_STR(mt_format_db(w.start_us, buf, sizeof(buf)), "9999-12-31 10:00:00");
+    CHECK_STR(mt_format_db(w.end_us, buf, sizeof(buf)), "9999-12-31 23:59:59.999999");
+    w = mt_day_window(last, last, -1440);
+    CHECK_STR(mt_format_db(w.start_us, buf, sizeof(buf)), "9999-12-30 00:00:00");
+    CHECK_STR(mt_format_db(w.end_us, buf, sizeof(buf)), "9999-12-31 00:00:00");
+
+    /* Leap days: 29 February of a leap year is one whole day, in any zone. */
+    static const struct mt_date leap[] = {{4, 2, 29}, {2000, 2, 29}, {2024, 2, 29}, {9996, 2, 29}};
+    for (size_t i = 0; i < sizeof(leap) / sizeof(leap[0]); i++) {
+        for (int tz = -1440; tz <= 1440; tz += 60) {
+            w = mt_day_window(leap[i], leap[i], tz);
+            CHECK_EQ(w.end_us - w.start_us, MT_USEC_PER_DAY);
+            CHECK(ymd(mt_local_date(w.start_us, tz)) != NULL &&
+                  mt_date_cmp(mt_local_date(w.start_us, tz), leap[i]) == 0);
+            CHECK(mt_date_cmp(mt_local_date(w.end_us, tz),
+                              mt_date_from_days(mt_date_to_days(leap[i]) + 1)) == 0);
+        }
+    }
+    w = mt_day_window((struct mt_date){2024, 2, 28}, (struct mt_date){2024, 3, 1}, 0);
+    CHECK_EQ(w.end_us - w.start_us, 3 * MT_USEC_PER_DAY);
+    w = mt_day_window((struct mt_date){2023, 2, 28}, (struct mt_date){2023, 3, 1}, 0);
+    CHECK_EQ(w.end_us - w.start_us, 2 * MT_USEC_PER_DAY);
+
+    /* Dates past 9999 (a 7-day form from 9999-12-31) clamp like the rest. */
+    w = mt_day_window(last, (struct mt_date){10000, 1, 6}, 0);
+    CHECK_EQ(w.end_us, MT_INSTANT_MAX);
+
+    /* Clamping and the printed bounds. */
+    CHECK(mt_instant_valid(MT_INSTANT_MIN) && mt_instant_valid(MT_INSTANT_MAX));
+    CHECK(!mt_instant_valid(MT_INSTANT_MIN - 1) && !mt_instant_valid(MT_INSTANT_MAX + 1));
+    CHECK_EQ(mt_instant_clamp(INT64_MIN), MT_INSTANT_MIN);
+    CHECK_EQ(mt_instant_clamp(INT64_MAX), MT_INSTANT_MAX);
+    CHECK_EQ(mt_instant_clamp(0), 0);
+    CHECK_STR(iso(MT_INSTANT_MIN), "0001-01-01T00:00:00Z");
+    CHECK_STR(iso(MT_INSTANT_MAX), "9999-12-31T23:59:59.999999Z");
+    /* Out of range prints the nearest bound, never a wrong date such as
+     * 9999-01-01 for 10000-01-01 or 0000-12-31 for year 0. */
+    CHECK_STR(iso(at(10000, 1, 1, 10, 0, 0, 0)), "9999-12-31T23:59:59.999999Z");
+    CHECK_STR(iso(MT_INSTANT_MIN - 3600 * MT_USEC_PER_SEC), "0001-01-01T00:00:00Z");
+    CHECK(!mt_instant_valid(mt_local_to_instant(first, 0, 0, -600)));
+    CHECK(mt_instant_valid(mt_local_to_instant(first, 10, 0, -600)));
 }
 
 static void pydate_ok(const char *in, const char *want)
@@ -236,6 +321,7 @@ int main(void)
     test_format();
     test_parse_timestamp();
     test_local_days();
+    test_window_edges();
     test_pydate();
     test_parse_date();
     return check_report();
