@@ -88,14 +88,19 @@ struct db_conn *http_db(struct http_req *r, struct mt_err *err);
 /* Replies. Each sets status, content type and body; the last call wins.
  * Headers added with http_add_header are kept. CORS headers are added by the
  * server. */
-/* Serialises j compactly (key order kept) and steals the reference. */
+/* Serialises j compactly (key order kept) and steals the reference. When the
+ * request's arena cannot hold the text, answers 503 {"detail": "Response
+ * exceeds the server's memory limit"} instead (a server condition). */
 void http_reply_json(struct http_req *r, int status, json_t *j);
 /* {"detail": detail} */
 void http_reply_detail(struct http_req *r, int status, const char *detail);
-/* Maps an error to its status: EINVAL 400, ENOTFOUND 404, ECONFLICT 409 and
- * ELIMIT 413 with {"detail": err->msg}; EUNAVAIL 503 {"detail":"Service
- * Unavailable"}; anything else (EDB, EINTERNAL, ...) 500 with the body the
- * reference sends for an unhandled error (text/plain "Internal Server Error").
+/* Maps an error to its status: EINVAL 400, ENOTFOUND 404 and ECONFLICT 409
+ * with {"detail": err->msg}; ELIMIT (the server's own memory or buffer
+ * ceiling was hit while handling the request) 503 with {"detail": err->msg},
+ * never 413, which is only for a request body over MAX_BODY_BYTES; EUNAVAIL
+ * 503 {"detail":"Service Unavailable"}; anything else (EDB, EINTERNAL, ...)
+ * 500 with the body the reference sends for an unhandled error (text/plain
+ * "Internal Server Error").
  * Codes without a client-facing message are logged here, once. A handler that
  * wants another status for a business rule (the reference uses 400) calls
  * http_reply_detail itself. */

@@ -120,15 +120,15 @@ static const struct op_doc ops[] = {
     {"get", "/api/v1/reports/medications/pdf/{date}", "reports", "generate_medication_pdf",
      "Printable medication tracking form",
      "date@path timezone_offset@query pdf_person_id@query days@query paper@query prefill@query",
-     NULL, false, "200", "pdf", "404"},
+     NULL, false, "200", "pdf", "404 503"},
     {"get", "/api/v1/reports/doses.csv", "reports", "export_doses_csv",
      "Dose history of a person as CSV (RFC 4180, header row)",
      "export_person_id@query from@query to@query timezone_offset@query", NULL, false, "200", "csv",
-     "404 413"},
+     "404 503"},
     {"get", "/api/v1/reports/doses.json", "reports", "export_doses_json",
      "Dose history of a person as JSON",
      "export_person_id@query from@query to@query timezone_offset@query", NULL, false, "200",
-     "DoseExport", "404 413"},
+     "DoseExport", "404 503"},
 };
 
 static json_t *nullable(const char *type)

@@ -16,7 +16,8 @@
 #define DB_WAIT_MS 5000
 
 static const char body_internal[] = "Internal Server Error";
-static const char body_too_large[] = "{\"detail\":\"Request exceeds the server's memory limit\"}";
+/* Static, since it is sent when the request's arena is full. */
+static const char body_no_memory[] = "{\"detail\":\"Response exceeds the server's memory limit\"}";
 
 const char *http_query(struct http_req *r, const char *name)
 {
@@ -76,7 +77,10 @@ void http_reply_json(struct http_req *r, int status, json_t *j)
             http_reply_raw(r, 500, "text/plain; charset=utf-8", body_internal,
                            sizeof(body_internal) - 1);
         } else {
-            http_reply_raw(r, 413, "application/json", body_too_large, sizeof(body_too_large) - 1);
+            /* Our own ceiling, not the client's request: a server condition
+             * (503), never 413, which would blame the request body. */
+            mt_log(MT_LOG_WARN, "reply: the response exceeds the request's memory limit");
+            http_reply_raw(r, 503, "application/json", body_no_memory, sizeof(body_no_memory) - 1);
         }
         return;
     }
@@ -102,7 +106,10 @@ void http_reply_err(struct http_req *r, const struct mt_err *err)
         http_reply_detail(r, 409, err->msg);
         return;
     case MT_ELIMIT:
-        http_reply_detail(r, 413, err->msg);
+        /* The server's own ceiling (request arena, a buffer): 503. Bodies
+         * over MAX_BODY_BYTES get their 413 from the server itself. */
+        mt_log(MT_LOG_WARN, "request hit a server limit: %s", err->msg);
+        http_reply_detail(r, 503, err->msg);
         return;
     case MT_EUNAVAIL:
         mt_log(MT_LOG_WARN, "request failed: %s", err->msg);

@@ -15,7 +15,7 @@
 #include "report/report.h"
 #include "store/reports.h"
 
-/* Ceiling of an export; a longer history is refused with 413 and a hint. */
+/* Ceiling of an export; a longer history is refused with 503 and a hint. */
 #define EXPORT_MAX ((size_t)16 << 20)
 
 /* ---- the tracking form ------------------------------------------------------------------- */
@@ -96,13 +96,13 @@ static struct mt_buf *request_buf(struct http_req *r, size_t max)
 {
     struct mt_buf *b = mt_arena_alloc(r->arena, sizeof(*b));
     if (!b) {
-        http_reply_detail(r, 413, "Request exceeds the server's memory limit");
+        http_reply_detail(r, 503, "Request exceeds the server's memory limit");
         return NULL;
     }
     mt_buf_init(b, max);
     if (mt_arena_on_free(r->arena, release_buf, b) < 0) {
         mt_buf_release(b);
-        http_reply_detail(r, 413, "Request exceeds the server's memory limit");
+        http_reply_detail(r, 503, "Request exceeds the server's memory limit");
         return NULL;
     }
     return b;
@@ -225,7 +225,7 @@ void api_report_pdf(struct http_req *r)
         mt_arena_printf(r->arena, "attachment; filename=medication_tracking_%s.pdf",
                         mt_format_date(in.date, date, sizeof(date)));
     if (!disposition) {
-        http_reply_detail(r, 413, "Request exceeds the server's memory limit");
+        http_reply_detail(r, 503, "Request exceeds the server's memory limit");
         return;
     }
     http_add_header(r, "Content-Disposition", disposition);
@@ -343,7 +343,7 @@ static void export_doses(struct http_req *r, enum export_format format)
     struct mt_buf *out = request_buf(r, EXPORT_MAX);
     if (!out || !name) {
         if (!name)
-            http_reply_detail(r, 413, "Request exceeds the server's memory limit");
+            http_reply_detail(r, 503, "Request exceeds the server's memory limit");
         return;
     }
     int tz = api_tz_minutes(r, &in.tz);
@@ -357,7 +357,7 @@ static void export_doses(struct http_req *r, enum export_format format)
     size_t unreadable = 0;
     if (store_report_doses(c, true, in.person_id, &w, export_row, &sink, &unreadable, &err) < 0) {
         if (err.code == MT_ELIMIT)
-            http_reply_detail(r, 413, err.msg);
+            http_reply_detail(r, 503, err.msg);
         else
             http_reply_err(r, &err);
         return;
@@ -367,7 +367,7 @@ static void export_doses(struct http_req *r, enum export_format format)
     if (format == EXPORT_JSON)
         mt_buf_adds(out, "]}");
     if (out->failed) {
-        http_reply_detail(r, 413, "The export is too large: choose a shorter date range");
+        http_reply_detail(r, 503, "The export is too large: choose a shorter date range");
         return;
     }
     char from[16], to[16];
@@ -376,7 +376,7 @@ static void export_doses(struct http_req *r, enum export_format format)
         (long long)in.person_id, mt_format_date(in.from, from, sizeof(from)),
         mt_format_date(in.to, to, sizeof(to)), format == EXPORT_CSV ? "csv" : "json");
     if (!disposition) {
-        http_reply_detail(r, 413, "Request exceeds the server's memory limit");
+        http_reply_detail(r, 503, "Request exceeds the server's memory limit");
         return;
     }
     http_add_header(r, "Content-Disposition", disposition);

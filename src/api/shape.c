@@ -162,10 +162,17 @@ void api_request_init(struct api_request *q, struct http_req *r)
     api_request_from_http(q, r);
 }
 
+/* validate.c's 413 text, serialised in advance: see api_vctx_reply. */
+static const char body_too_large[] = "{\"detail\":\"Request body is too large to process\"}";
+
 void api_vctx_reply(struct http_req *r, struct api_vctx *v)
 {
     if (v->status == 422)
         api_reply_json(r, 422, api_vctx_take_body(v));
+    else if (v->status == 413)
+        /* Only a body whose parsed form filled the request's memory gets a
+         * 413 here, so there is no memory left to build the reply in. */
+        http_reply_raw(r, 413, "application/json", body_too_large, sizeof(body_too_large) - 1);
     else
         http_reply_detail(r, v->status ? v->status : 400, v->detail ? v->detail : "Bad Request");
     api_vctx_release(v);

@@ -23,7 +23,7 @@ static const char m_date_inexact[] =
 static const char m_model_type[] =
     "Input should be a valid dictionary or object to extract fields from";
 static const char m_body_broken[] = "There was an error parsing the body";
-static const char m_body_nomem[] = "Request exceeds the server's memory limit";
+static const char m_body_nomem[] = "Request body is too large to process";
 static const char m_name_required[] = "Either first_name or name must be provided";
 static const char m_no_nul[] = "text must not contain NUL characters";
 
@@ -442,6 +442,10 @@ static int read_body(const struct api_request *q, struct body *b, struct api_vct
     case API_JSON_NOMEM:
         break;
     }
+    /* A body within MAX_BODY_BYTES whose parsed form does not fit the
+     * request's memory: the request content is more than the server is able
+     * to process, which is what 413 means (RFC 9110, 15.5.14). Limits hit
+     * while building the response are a server condition instead (503). */
     fail_plain(v, 413, m_body_nomem);
     return -1;
 }

@@ -1,7 +1,7 @@
 /* The per-request arena: memory is carved from a list of malloc'ed chunks and
  * released all at once, after the registered cleanups have run. A byte
  * ceiling bounds what one request can take; the HTTP core turns a refusal
- * into 413. */
+ * into 503 (a server condition; 413 is only for request bodies). */
 #include "core/arena.h"
 
 #include <stdalign.h>

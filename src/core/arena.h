@@ -17,7 +17,7 @@ struct mt_arena *mt_arena_new(size_t max);
 void mt_arena_free(struct mt_arena *a);
 
 /* Returns 8-byte aligned memory valid until mt_arena_free, or NULL when the
- * ceiling would be exceeded (the caller turns that into MT_ELIMIT / 413). */
+ * ceiling would be exceeded (the caller turns that into MT_ELIMIT / 503). */
 void *mt_arena_alloc(struct mt_arena *a, size_t n);
 void *mt_arena_calloc(struct mt_arena *a, size_t n, size_t size);
 char *mt_arena_strndup(struct mt_arena *a, const char *s, size_t n);

@@ -13,7 +13,11 @@ enum mt_code {
     MT_EINVAL,    /* bad input from a user or a client */
     MT_ENOTFOUND, /* the thing asked for does not exist */
     MT_ECONFLICT, /* a business rule or state refuses the operation */
-    MT_ELIMIT,    /* a size or count limit was hit */
+    MT_ELIMIT,    /* a limit of our own was hit: a request's memory or a buffer ceiling,
+                   * a full table. For HTTP a server condition (503), not the
+                   * client's fault: request bodies over MAX_BODY_BYTES get their 413
+                   * from the HTTP server, and a body too large to parse gets 413
+                   * from validation, neither through this code. */
     MT_EDB,       /* hard database error */
     MT_EDB_RETRY, /* deadlock, serialization failure, SQLITE_BUSY: safe to rerun */
     MT_EUNAVAIL,  /* the database (or another peer) cannot be reached yet */

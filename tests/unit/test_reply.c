@@ -43,6 +43,8 @@ static void test_json(void)
     mt_arena_free(r.arena);
 }
 
+/* The server's own memory ceiling while building a response is a server
+ * condition: 503 with a JSON detail, never 413 (issue 12, finding 9). */
 static void test_json_arena_limit(void)
 {
     struct http_req r = {0};
@@ -51,9 +53,43 @@ static void test_json_arena_limit(void)
     for (int i = 0; i < 100; i++)
         json_array_append_new(arr, json_string("0123456789"));
     http_reply_json(&r, 200, arr);
-    CHECK_EQ(r.status, 413);
+    CHECK_EQ(r.status, 503);
+    CHECK_STR(r.content_type, "application/json");
+    CHECK(body_is(&r, "{\"detail\":\"Response exceeds the server's memory limit\"}"));
+    /* A detail reply on a full arena takes the same way out. */
+    char big[200];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    http_reply_detail(&r, 404, big);
+    CHECK_EQ(r.status, 503);
+    CHECK(body_is(&r, "{\"detail\":\"Response exceeds the server's memory limit\"}"));
+    /* And so does an MT_ELIMIT from a handler. */
+    struct mt_err err;
+    mt_fail(&err, MT_ELIMIT, "Request exceeds the server's memory limit");
+    http_reply_err(&r, &err);
+    CHECK_EQ(r.status, 503);
     CHECK_STR(r.content_type, "application/json");
     mt_arena_free(r.arena);
+}
+
+/* A streamed reply without a streaming server collects the body up to its
+ * fallback ceiling; passing it is MT_ELIMIT, which answers 503. */
+static void test_stream_fallback_limit(void)
+{
+    struct http_req r = req();
+    struct mt_err err;
+    mt_err_clear(&err);
+    CHECK_EQ(http_stream_begin(&r, 200, "text/csv", 16, &err), 0);
+    CHECK_EQ(http_stream_write(&r, "0123456789", 10, &err), 0);
+    CHECK_EQ(http_stream_write(&r, "0123456789", 10, &err), -1);
+    CHECK_EQ(err.code, MT_ELIMIT);
+    struct http_req r2 = req();
+    http_reply_err(&r2, &err);
+    CHECK_EQ(r2.status, 503);
+    CHECK_STR(r2.content_type, "application/json");
+    CHECK(body_is(&r2, "{\"detail\":\"response larger than 16 bytes\"}"));
+    mt_arena_free(r.arena);
+    mt_arena_free(r2.arena);
 }
 
 static void test_err(void)
@@ -64,7 +100,7 @@ static void test_err(void)
         enum mt_code code;
         int status;
     } map[] = {{MT_EINVAL, 400},    {MT_ENOTFOUND, 404}, {MT_ECONFLICT, 409},
-               {MT_ELIMIT, 413},    {MT_EUNAVAIL, 503},  {MT_EDB, 500},
+               {MT_ELIMIT, 503},    {MT_EUNAVAIL, 503},  {MT_EDB, 500},
                {MT_EDB_RETRY, 500}, {MT_EAUTH, 500},     {MT_EINTERNAL, 500}};
     for (size_t i = 0; i < MT_ARRAY_LEN(map); i++) {
         mt_fail(&err, map[i].code, "secret detail %zu", i);
@@ -135,6 +171,7 @@ int main(void)
 {
     test_json();
     test_json_arena_limit();
+    test_stream_fallback_limit();
     test_err();
     test_empty_and_headers();
     test_lookup();
