@@ -132,4 +132,6 @@ run "POST dose + DELETE dose" /api/v1/doses "$tmp/record.lua"
 
 after=$(rss)
 printf '\nserver memory (VmRSS): idle %s, after load %s\n' "$idle" "$after"
-printf 'database: %s\n' "$(sed -E 's#//[^@/]*@#//***@#' <<<"$DATABASE_URL" | sed "s#$tmp#<tmp>#")"
+# Masks the user-info up to the last '@', as the URL parser reads it (a '/'
+# or '@' in the password must not end the mask early).
+printf 'database: %s\n' "$(sed -E 's#^([A-Za-z0-9+.-]+://).*@#\1***@#' <<<"$DATABASE_URL" | sed "s#$tmp#<tmp>#")"
