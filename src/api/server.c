@@ -65,6 +65,8 @@
 /* Connections admitted above MAX_CONNECTIONS while shed ones are closing. */
 #define SHED_HEADROOM 64
 #define IP_BUCKETS 256
+/* Ceiling of a response head (our own headers: far below it). */
+#define HEAD_OUT_MAX ((size_t)64 << 10)
 
 enum conn_state {
     CS_NEW,      /* accepted, no request yet */
@@ -112,6 +114,7 @@ struct conn {
     bool eof;
 
     struct request *rq;
+    struct mt_buf head;  /* the response head being sent; reused */
     struct conn *pending_next; /* in its worker's list of connections to process */
     struct iovec out[2];
     int n_out;
@@ -340,6 +343,7 @@ static void conn_close(struct conn *c)
      * never touches a descriptor that was closed and reused. */
     close(c->fd);
     pthread_mutex_unlock(&srv->lock);
+    mt_buf_release(&c->head);
     free(c->in);
     free(c);
 }
@@ -503,38 +507,37 @@ static void security_headers(struct mt_buf *b, const struct http_req *r)
         mt_buf_adds(b, "Cache-Control: no-store\r\n");
 }
 
-/* The status line and headers of r's response into the arena. chunked:
- * a streamed body (Transfer-Encoding: chunked). NULL when the arena is
- * exhausted. */
+/* The status line and headers of r's response, built in the connection's
+ * own buffer (not the arena: a handler may have used all of it, and its
+ * answer must still go out). chunked: a streamed body. An empty iovec when
+ * the headers exceed the buffer's ceiling. */
 static struct iovec build_head(struct request *rq, bool chunked)
 {
     struct http_req *r = &rq->req;
+    struct mt_buf *b = &rq->c->head;
     struct iovec iov = {0};
-    struct mt_buf b;
-    mt_buf_init(&b, 64 << 10);
-    mt_buf_addf(&b, "HTTP/1.1 %d %s\r\nDate: %s\r\n", r->status, http1_reason(r->status),
-                  http_date());
+    mt_buf_reset(b);
+    mt_buf_addf(b, "HTTP/1.1 %d %s\r\nDate: %s\r\n", r->status, http1_reason(r->status),
+                http_date());
     if (r->content_type)
-        mt_buf_addf(&b, "Content-Type: %s\r\n", r->content_type);
+        mt_buf_addf(b, "Content-Type: %s\r\n", r->content_type);
     bool no_body_status = r->status == 204 || r->status == 304 || r->status < 200;
     if (chunked)
-        mt_buf_adds(&b, "Transfer-Encoding: chunked\r\n");
+        mt_buf_adds(b, "Transfer-Encoding: chunked\r\n");
     else if (r->has_body && !no_body_status)
-        mt_buf_addf(&b, "Content-Length: %zu\r\n", r->resp_len);
+        mt_buf_addf(b, "Content-Length: %zu\r\n", r->resp_len);
     for (size_t i = 0; i < r->n_headers; i++)
-        mt_buf_addf(&b, "%s: %s\r\n", r->headers[i].name, r->headers[i].value);
-    security_headers(&b, r);
+        mt_buf_addf(b, "%s: %s\r\n", r->headers[i].name, r->headers[i].value);
+    security_headers(b, r);
     if (rq->c->close_after)
-        mt_buf_adds(&b, "Connection: close\r\n");
+        mt_buf_adds(b, "Connection: close\r\n");
     else if (rq->minor == 0)
-        mt_buf_adds(&b, "Connection: keep-alive\r\n");
-    mt_buf_adds(&b, "\r\n");
-    char *copy = b.failed ? NULL : mt_arena_strndup(r->arena, b.data, b.len);
-    if (copy) {
-        iov.iov_base = copy;
-        iov.iov_len = b.len;
+        mt_buf_adds(b, "Connection: keep-alive\r\n");
+    mt_buf_adds(b, "\r\n");
+    if (!b->failed) {
+        iov.iov_base = b->data;
+        iov.iov_len = b->len;
     }
-    mt_buf_release(&b);
     return iov;
 }
 
@@ -1261,6 +1264,7 @@ static void admit(struct http_server *srv, int fd, const struct sockaddr_storage
             return;
         }
     }
+    mt_buf_init(&c->head, HEAD_OUT_MAX);
     c->state = CS_NEW;
     c->since_ms = mono_ms();
     c->deadline_ms = srv->head_ms ? c->since_ms + srv->head_ms : UINT64_MAX;
@@ -1610,6 +1614,7 @@ static void server_free(struct http_server *srv)
         srv->head = c->next;
         ip_release(srv, c->ip);
         close(c->fd);
+        mt_buf_release(&c->head);
         free(c->in);
         free(c);
     }
