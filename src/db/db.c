@@ -331,10 +331,24 @@ void db_done(struct db_stmt *st)
         return;
     st->conn->drv->reset(st);
     st->active = false;
+    if (st->conn->stream == st)
+        st->conn->stream = NULL;
     if (st->temp) {
         temp_unlink(st);
         stmt_free(st);
     }
+}
+
+/* While a streamed result is open, the server (PostgreSQL, MariaDB) is still
+ * sending it over the connection and would refuse or garble any other
+ * command; refusing here, on every dialect, makes the mistake visible. */
+static int refuse_while_streaming(struct db_conn *c, struct mt_err *err)
+{
+    if (!c->stream)
+        return 0;
+    return mt_fail(err, MT_EINTERNAL,
+                   "a streamed result (\"%.60s\") is still open on this connection",
+                   c->stream->sql);
 }
 
 int db_query(struct db_conn *c, const char *sql, const struct db_param *params, size_t n,
@@ -343,6 +357,8 @@ int db_query(struct db_conn *c, const char *sql, const struct db_param *params, 
     struct db_stmt *st;
     if (out)
         *out = NULL;
+    if (refuse_while_streaming(c, err) < 0)
+        return -1;
     if (stmt_get(c, sql, &st, err) < 0) {
         db_scrub(err);
         return -1;
@@ -362,6 +378,30 @@ int db_query(struct db_conn *c, const char *sql, const struct db_param *params, 
         rc = db_next(st, err);
     db_done(st);
     return rc < 0 ? -1 : 0;
+}
+
+int db_query_stream(struct db_conn *c, const char *sql, const struct db_param *params, size_t n,
+                    struct db_stmt **out, struct mt_err *err)
+{
+    struct db_stmt *st;
+    *out = NULL;
+    if (refuse_while_streaming(c, err) < 0)
+        return -1;
+    if (stmt_get(c, sql, &st, err) < 0) {
+        db_scrub(c, err);
+        return -1;
+    }
+    st->active = true;
+    int rc = c->drv->execute_stream ? c->drv->execute_stream(st, params, n, err)
+                                    : c->drv->execute(st, params, n, err);
+    if (rc < 0) {
+        db_scrub(c, err);
+        db_done(st);
+        return -1;
+    }
+    c->stream = st;
+    *out = st;
+    return 0;
 }
 
 int db_next(struct db_stmt *st, struct mt_err *err)
@@ -428,6 +468,8 @@ int64_t db_changes(struct db_conn *c)
 int64_t db_last_insert_id(struct db_conn *c, struct mt_err *err)
 {
     int64_t id = 0;
+    if (refuse_while_streaming(c, err) < 0)
+        return -1;
     if (c->drv->last_insert_id(c, &id, err) < 0) {
         db_scrub(err);
         return -1;
@@ -438,6 +480,8 @@ int64_t db_last_insert_id(struct db_conn *c, struct mt_err *err)
 int db_exec(struct db_conn *c, const char *sql, struct mt_err *err)
 {
     struct db_strlist stmts;
+    if (refuse_while_streaming(c, err) < 0)
+        return -1;
     if (db_split_sql(sql, &stmts, err) < 0)
         return -1;
     int rc = 0;
@@ -499,6 +543,8 @@ int db_query_text(struct db_conn *c, const char *sql, const struct db_param *par
 
 static int exec_one(struct db_conn *c, const char *sql, struct mt_err *err)
 {
+    if (refuse_while_streaming(c, err) < 0)
+        return -1;
     if (c->drv->exec(c, sql, err) < 0) {
         db_scrub(err);
         return -1;

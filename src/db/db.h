@@ -131,6 +131,22 @@ struct db_param db_text(const char *s); /* DB_NULL when s is NULL */
  * the same text: a busy statement is not reused, an uncached copy runs). */
 int db_query(struct db_conn *c, const char *sql, const struct db_param *params, size_t n,
              struct db_stmt **out, struct mt_err *err);
+/* As db_query with a cursor, for results too large to hold in memory (the
+ * report exports): the rows stay on the server and come one at a time as
+ * db_next asks for them (PostgreSQL single-row mode, MariaDB's unbuffered
+ * statement fetch; SQLite always steps row by row), so the client never holds
+ * more than the current row. The price: until db_done, nothing else may run
+ * on c. db_query, db_query_stream, db_exec, db_last_insert_id and the
+ * transaction calls fail with MT_EINTERNAL meanwhile, on every dialect, so
+ * that code tried on SQLite cannot break on a server. The first row is
+ * fetched here, so errors the statement meets at once are reported here with
+ * db_query's codes; errors met later (a timeout, a lost link) come from
+ * db_next. db_done before the last row discards the rest: PostgreSQL asks the
+ * server to cancel the statement (outside a transaction only, since a
+ * cancelled statement fails the transaction it is in) and reads what was
+ * already sent; MariaDB reads and drops the remaining rows. */
+int db_query_stream(struct db_conn *c, const char *sql, const struct db_param *params, size_t n,
+                    struct db_stmt **out, struct mt_err *err);
 /* 1: a row is available; 0: no more rows; -1: error (err filled). */
 int db_next(struct db_stmt *st, struct mt_err *err);
 /* Resets the cursor for reuse; the statement stays cached on the connection.

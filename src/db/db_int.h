@@ -33,6 +33,7 @@ struct db_conn {
     size_t n_buckets, n_cached;
     struct db_stmt *temps; /* uncached statements with an open cursor */
     bool broken;           /* the link to the server is gone */
+    struct db_stmt *stream; /* the open db_query_stream cursor: nothing else may run */
     void *impl;
 };
 
@@ -59,9 +60,17 @@ struct db_driver {
     /* Binds params and runs the statement up to its first row (so that
      * errors such as constraint violations surface here). */
     int (*execute)(struct db_stmt *st, const struct db_param *p, size_t n, struct mt_err *err);
+    /* As execute, but the rows stay on the server and each step fetches
+     * one (db_query_stream); the first row is fetched here so that errors
+     * surface as with execute. NULL when execute already fetches row by
+     * row (SQLite). */
+    int (*execute_stream)(struct db_stmt *st, const struct db_param *p, size_t n,
+                          struct mt_err *err);
     /* 1: a row is current; 0: no more rows; -1: error. */
     int (*step)(struct db_stmt *st, struct mt_err *err);
-    /* Drops the current result so the statement can run again. */
+    /* Drops the current result so the statement can run again; a streamed
+     * result not read to its end is discarded, leaving the connection
+     * ready for the next statement. */
     void (*reset)(struct db_stmt *st);
     void (*finalize)(struct db_stmt *st);
 

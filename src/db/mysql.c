@@ -1,8 +1,9 @@
 /* The MariaDB / MySQL driver over libmariadb (Connector/C). Statements are
  * server-side prepared once per connection (mysql_stmt) and their results
- * buffered on the client (mysql_stmt_store_result); long text grows its
- * column buffer and is fetched again. Sessions run in UTC with utf8mb4 and a
- * strict sql_mode. Exported as db_mysql_driver. */
+ * buffered on the client (mysql_stmt_store_result), or for db_query_stream
+ * fetched from the server one row at a time; long text grows its column
+ * buffer and is fetched again. Sessions run in UTC with utf8mb4 and a strict
+ * sql_mode. Exported as db_mysql_driver. */
 #include <errmsg.h>
 #include <inttypes.h>
 #include <mysql.h>
@@ -60,6 +61,7 @@ struct my_stmt {
     MYSQL_BIND *rbind;
     struct my_col *cols;
     bool have_rows;
+    bool pending; /* streamed: the first row was fetched by execute, not yet stepped to */
 };
 
 static pthread_once_t library_once = PTHREAD_ONCE_INIT;
@@ -367,7 +369,11 @@ static void bind_param(MYSQL_BIND *b, struct my_pval *v, const struct db_param *
     }
 }
 
-static int my_execute(struct db_stmt *st, const struct db_param *p, size_t n, struct mt_err *err)
+/* Runs the statement; with buffered false its rows are left on the server
+ * for mysql_stmt_fetch to read one at a time (the connection can do nothing
+ * else until they are read or flushed by mysql_stmt_free_result). */
+static int run_statement(struct db_stmt *st, const struct db_param *p, size_t n, bool buffered,
+                         struct mt_err *err)
 {
     struct my_stmt *ms = st->impl;
     struct my_conn *mc = st->conn->impl;
@@ -389,7 +395,7 @@ static int my_execute(struct db_stmt *st, const struct db_param *p, size_t n, st
             mc->last_id = (int64_t)id;
         return 0;
     }
-    if (mysql_stmt_store_result(ms->h) != 0)
+    if (buffered && mysql_stmt_store_result(ms->h) != 0)
         return fail_stmt(st->conn, ms->h, "cannot read the result", err);
     /* INSERT ... RETURNING also sets the generated id. */
     uint64_t id = mysql_stmt_insert_id(ms->h);
@@ -426,7 +432,42 @@ static int refetch_truncated(struct db_stmt *st, struct mt_err *err)
     return 0;
 }
 
+static int my_execute(struct db_stmt *st, const struct db_param *p, size_t n, struct mt_err *err)
+{
+    return run_statement(st, p, n, true, err);
+}
+
+static int fetch_row(struct db_stmt *st, struct mt_err *err);
+
+static int my_execute_stream(struct db_stmt *st, const struct db_param *p, size_t n,
+                             struct mt_err *err)
+{
+    struct my_stmt *ms = st->impl;
+    if (run_statement(st, p, n, false, err) < 0)
+        return -1;
+    if (!ms->have_rows)
+        return 0;
+    /* The first row comes now, so that an error the statement meets at once
+     * is reported by db_query_stream, before the caller starts its reply. */
+    int rc = fetch_row(st, err);
+    if (rc < 0)
+        return -1;
+    ms->pending = rc == 1;
+    return 0;
+}
+
 static int my_step(struct db_stmt *st, struct mt_err *err)
+{
+    struct my_stmt *ms = st->impl;
+    if (ms->pending) {
+        ms->pending = false;
+        return 1;
+    }
+    return fetch_row(st, err);
+}
+
+/* Fetches the next row into the column buffers: 1, 0 at the end, -1. */
+static int fetch_row(struct db_stmt *st, struct mt_err *err)
 {
     struct my_stmt *ms = st->impl;
     if (!ms->have_rows)
@@ -434,8 +475,13 @@ static int my_step(struct db_stmt *st, struct mt_err *err)
     int rc = mysql_stmt_fetch(ms->h);
     if (rc == MYSQL_NO_DATA)
         return 0;
-    if (rc == 1)
+    if (rc == 1) {
+        /* An unbuffered fetch that loses the server leaves the error on the
+         * connection, not on the statement. */
+        if (mysql_stmt_errno(ms->h) == 0)
+            return fail_conn(st->conn, "cannot fetch a row", err);
         return fail_stmt(st->conn, ms->h, "cannot fetch a row", err);
+    }
     /* A value that filled its buffer exactly has no room for the NUL:
      * refetch it too, not only what the library reports as truncated. */
     if (refetch_truncated(st, err) < 0)
@@ -451,9 +497,12 @@ static int my_step(struct db_stmt *st, struct mt_err *err)
 static void my_reset(struct db_stmt *st)
 {
     struct my_stmt *ms = st->impl;
+    /* Also reads and drops the rows a streamed result still has on the
+     * server, so that the connection can take the next command. */
     if (ms->have_rows)
         mysql_stmt_free_result(ms->h);
     ms->have_rows = false;
+    ms->pending = false;
 }
 
 static void my_finalize(struct db_stmt *st)
@@ -613,6 +662,7 @@ const struct db_driver db_mysql_driver = {
     .tx_active = my_tx_active,
     .prepare = my_prepare,
     .execute = my_execute,
+    .execute_stream = my_execute_stream,
     .step = my_step,
     .reset = my_reset,
     .finalize = my_finalize,

@@ -1,8 +1,10 @@
 /* The PostgreSQL driver over libpq. Statements are renumbered from `?` to
  * $1..$n and prepared once per connection under a generated name; their
  * parameter types (from PQdescribePrepared) decide how booleans are sent.
- * Sessions run with TimeZone UTC and ISO dates so that timestamps read the
- * same as on the other dialects. Exported as db_postgres_driver. */
+ * Results are read whole, or row by row in libpq's single-row mode for
+ * db_query_stream. Sessions run with TimeZone UTC and ISO dates so that
+ * timestamps read the same as on the other dialects. Exported as
+ * db_postgres_driver. */
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -56,6 +58,10 @@ struct pg_stmt {
     int row, nrows, ncols;
     struct conv *conv; /* per column, only for converted values */
     int nconv;
+    /* Single-row mode (db_query_stream): res holds one row at a time. */
+    bool streaming; /* results of the statement are still to be read */
+    bool pending;   /* res holds the first row, fetched by execute, not yet stepped to */
+    bool in_tx;     /* a transaction was open when the statement was sent */
 };
 
 static PGconn *pg_of(struct db_conn *c)
@@ -407,10 +413,11 @@ static void note_changes(struct pg_conn *pc, PGresult *res)
     pc->changes = db_text_to_i64(PQcmdTuples(res));
 }
 
-static int pq_execute(struct db_stmt *st, const struct db_param *p, size_t n, struct mt_err *err)
+/* Fills the parameter arrays of ps from p for PQexecPrepared or
+ * PQsendQueryPrepared. */
+static int bind_values(struct db_stmt *st, const struct db_param *p, size_t n, struct mt_err *err)
 {
     struct pg_stmt *ps = st->impl;
-    struct pg_conn *pc = st->conn->impl;
     if ((size_t)ps->nparams != n)
         return mt_fail(err, MT_EINTERNAL, "statement \"%.60s\" takes %d parameters, %zu given",
                        st->sql, ps->nparams, n);
@@ -425,6 +432,15 @@ static int pq_execute(struct db_stmt *st, const struct db_param *p, size_t n, st
         else if (ps->offsets[i] != SIZE_MAX - 1)
             ps->values[i] = ps->scratch.data + ps->offsets[i];
     }
+    return 0;
+}
+
+static int pq_execute(struct db_stmt *st, const struct db_param *p, size_t n, struct mt_err *err)
+{
+    struct pg_stmt *ps = st->impl;
+    struct pg_conn *pc = st->conn->impl;
+    if (bind_values(st, p, n, err) < 0)
+        return -1;
     PGresult *res =
         PQexecPrepared(pc->pg, ps->name, (int)n, ps->values, ps->lengths, ps->formats, 0);
     ExecStatusType status = PQresultStatus(res);
@@ -446,9 +462,122 @@ static int pq_execute(struct db_stmt *st, const struct db_param *p, size_t n, st
     return 0;
 }
 
+/* ---- single-row mode (db_query_stream) ---- */
+
+/* Reads and drops what is left of the statement's results, so that the
+ * connection can take the next command. */
+static void drain_results(struct pg_stmt *ps, PGconn *pg)
+{
+    PGresult *res = PQgetResult(pg);
+    while (res) {
+        PQclear(res);
+        res = PQgetResult(pg);
+    }
+    ps->streaming = false;
+}
+
+/* Makes res the current result of a streamed statement. */
+static void stream_hold(struct pg_stmt *ps, PGresult *res, int nrows)
+{
+    if (ps->res)
+        PQclear(ps->res);
+    ps->res = res;
+    ps->row = -1;
+    ps->nrows = nrows;
+    ps->ncols = PQnfields(res);
+    if (ps->ncols > ps->nconv) {
+        ps->conv = mt_xrealloc(ps->conv, (size_t)ps->ncols * sizeof *ps->conv);
+        memset(ps->conv + ps->nconv, 0, (size_t)(ps->ncols - ps->nconv) * sizeof *ps->conv);
+        ps->nconv = ps->ncols;
+    }
+}
+
+/* Fetches the next result of a streamed statement: 1 with one row in
+ * ps->res, 0 at the end (the rest drained), -1 on error (drained too). */
+static int stream_fetch(struct db_stmt *st, struct mt_err *err)
+{
+    struct pg_stmt *ps = st->impl;
+    struct pg_conn *pc = st->conn->impl;
+    PGresult *res = PQgetResult(pc->pg);
+    if (!res) {
+        ps->streaming = false;
+        return 0;
+    }
+    ExecStatusType status = PQresultStatus(res);
+    if (status == PGRES_SINGLE_TUPLE) {
+        stream_hold(ps, res, 1);
+        return 1;
+    }
+    if (status == PGRES_TUPLES_OK || status == PGRES_COMMAND_OK) {
+        /* The end: a zero-row result that still describes the columns. */
+        note_changes(pc, res);
+        stream_hold(ps, res, 0);
+        drain_results(ps, pc->pg);
+        return 0;
+    }
+    pg_fail(st->conn, res, "query failed", err);
+    PQclear(res);
+    drain_results(ps, pc->pg);
+    return -1;
+}
+
+static int pq_execute_stream(struct db_stmt *st, const struct db_param *p, size_t n,
+                             struct mt_err *err)
+{
+    struct pg_stmt *ps = st->impl;
+    struct pg_conn *pc = st->conn->impl;
+    if (bind_values(st, p, n, err) < 0)
+        return -1;
+    /* Once the statement is sent the status reads "active" either way. */
+    ps->in_tx = PQtransactionStatus(pc->pg) == PQTRANS_INTRANS;
+    if (!PQsendQueryPrepared(pc->pg, ps->name, (int)n, ps->values, ps->lengths, ps->formats, 0))
+        return pg_fail(st->conn, NULL, "query failed", err);
+    ps->streaming = true;
+    if (!PQsetSingleRowMode(pc->pg)) {
+        drain_results(ps, pc->pg);
+        return mt_fail(err, MT_EINTERNAL, "cannot read \"%.60s\" row by row", st->sql);
+    }
+    int rc = stream_fetch(st, err);
+    if (rc < 0)
+        return -1;
+    ps->pending = rc == 1;
+    return 0;
+}
+
+/* Stops a streamed statement that was not read to its end. Outside a
+ * transaction the server is asked to cancel it, so a long result is not
+ * produced and sent only to be dropped; inside one that would fail the
+ * transaction, so the rest is read instead. A cancel that arrives after
+ * the statement finished is ignored by the server. */
+static void stream_abandon(struct db_stmt *st)
+{
+    struct pg_stmt *ps = st->impl;
+    PGconn *pg = pg_of(st->conn);
+    if (!ps->in_tx && PQstatus(pg) == CONNECTION_OK) {
+        PGcancel *cancel = PQgetCancel(pg);
+        char msg[256];
+        if (cancel && !PQcancel(cancel, msg, sizeof msg))
+            mt_log(MT_LOG_DEBUG, "postgresql: cannot cancel a streamed statement: %s", msg);
+        if (cancel)
+            PQfreeCancel(cancel);
+    }
+    drain_results(ps, pg);
+}
+
 static int pq_step(struct db_stmt *st, struct mt_err *err)
 {
     struct pg_stmt *ps = st->impl;
+    if (ps->pending) {
+        ps->pending = false;
+        ps->row = 0;
+        return 1;
+    }
+    if (ps->streaming) {
+        int rc = stream_fetch(st, err);
+        if (rc == 1)
+            ps->row = 0;
+        return rc;
+    }
     if (!ps->res || ps->row >= ps->nrows)
         return 0;
     ps->row++;
@@ -458,6 +587,9 @@ static int pq_step(struct db_stmt *st, struct mt_err *err)
 static void pq_reset(struct db_stmt *st)
 {
     struct pg_stmt *ps = st->impl;
+    if (ps->streaming)
+        stream_abandon(st);
+    ps->pending = false;
     if (ps->res)
         PQclear(ps->res);
     ps->res = NULL;
@@ -614,6 +746,7 @@ const struct db_driver db_postgres_driver = {
     .tx_active = pq_tx_active,
     .prepare = pq_prepare,
     .execute = pq_execute,
+    .execute_stream = pq_execute_stream,
     .step = pq_step,
     .reset = pq_reset,
     .finalize = pq_finalize,

@@ -1,9 +1,9 @@
 /* Tests of the database interface (src/db) against the dialect of
  * MT_TEST_DATABASE_URL: every parameter and column type, NULL, non-ASCII and
  * long text, ids and row counts, transactions and real retryable errors,
- * scripts with trigger bodies, introspection, the pool under threads, and
- * connection failures. Each run works in a database of its own (made with
- * tests/lib/fresh-db when MT_TEST_ROOT is set). */
+ * scripts with trigger bodies, introspection, the pool under threads,
+ * streamed results (db_query_stream), and connection failures. Each run works in a database of its
+ * own (made with tests/lib/fresh-db when MT_TEST_ROOT is set). */
 #include <pthread.h>
 #include <stdbool.h>
 #include <time.h>
@@ -1312,6 +1312,245 @@ static void test_pool(void)
     db_close(c);
 }
 
+/* ---- streamed results ---- */
+
+enum { STREAM_ROWS = 20000 };
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* A table of STREAM_ROWS rows made by the server itself (a cross join of
+ * digits), every 1000th with a name longer than MariaDB's first column
+ * buffer. */
+static void make_stream_table(struct db_conn *c, const char *longname)
+{
+    MUST(db_exec(c, "DROP TABLE IF EXISTS dbt_stream; DROP TABLE IF EXISTS dbt_digits", &E));
+    MUST(db_exec(c, "CREATE TABLE dbt_digits (d INTEGER)", &E));
+    MUST(db_exec(c, "INSERT INTO dbt_digits (d) VALUES (0),(1),(2),(3),(4),(5),(6),(7),(8),(9)",
+                 &E));
+    MUST(db_exec(c,
+                 pick("CREATE TABLE dbt_stream (id INTEGER PRIMARY KEY, name TEXT, at TIMESTAMP)",
+                      "CREATE TABLE dbt_stream (id INTEGER PRIMARY KEY, name TEXT, at TIMESTAMP)",
+                      "CREATE TABLE dbt_stream (id INTEGER PRIMARY KEY, name TEXT, at DATETIME(6))"
+                      " ENGINE=InnoDB"),
+                 &E));
+    MUST(db_exec(
+        c,
+        pick("INSERT INTO dbt_stream (id, name) SELECT n, 'row ' || n FROM (SELECT"
+             " a.d + 10 * b.d + 100 * x.d + 1000 * y.d + 10000 * z.d AS n FROM dbt_digits a,"
+             " dbt_digits b, dbt_digits x, dbt_digits y, dbt_digits z) t WHERE n < 20000",
+             "INSERT INTO dbt_stream (id, name) SELECT n, 'row ' || n FROM (SELECT"
+             " a.d + 10 * b.d + 100 * x.d + 1000 * y.d + 10000 * z.d AS n FROM dbt_digits a,"
+             " dbt_digits b, dbt_digits x, dbt_digits y, dbt_digits z) t WHERE n < 20000",
+             "INSERT INTO dbt_stream (id, name) SELECT n, CONCAT('row ', n) FROM (SELECT"
+             " a.d + 10 * b.d + 100 * x.d + 1000 * y.d + 10000 * z.d AS n FROM dbt_digits a,"
+             " dbt_digits b, dbt_digits x, dbt_digits y, dbt_digits z) t WHERE n < 20000"),
+        &E));
+    struct db_param p[] = {DB_TEXT(longname), DB_TEXT("2026-01-02 03:04:05.25")};
+    MUST(db_query(c, "UPDATE dbt_stream SET name = ? WHERE id % 1000 = 7", p, 1, NULL, &E));
+    MUST(db_query(c, "UPDATE dbt_stream SET at = ?", p + 1, 1, NULL, &E));
+}
+
+/* Reads a whole streamed result of dbt_stream and checks every row. */
+static void stream_all(struct db_conn *c, const char *longname)
+{
+    struct db_stmt *st = NULL;
+    struct db_param p[] = {DB_INT(0), DB_INT(STREAM_ROWS)};
+    MUST(db_query_stream(c,
+                         "SELECT id, name, at FROM dbt_stream WHERE id >= ? AND id < ?"
+                         " ORDER BY id",
+                         p, 2, &st, &E));
+    if (!st)
+        return;
+    int64_t n = 0, bad = 0;
+    int rc = db_next(st, &E);
+    while (rc == 1) {
+        char want[32];
+        snprintf(want, sizeof want, "row %" PRId64, n);
+        size_t len = 0;
+        const char *name = db_col_text(st, 1, &len);
+        const char *at = db_col_text(st, 2, NULL);
+        const char *expect = n % 1000 == 7 ? longname : want;
+        if (db_col_int(st, 0) != n || !name || strcmp(name, expect) != 0 || len != strlen(expect) ||
+            !at || strcmp(at, "2026-01-02 03:04:05.250000") != 0)
+            bad++;
+        n++;
+        rc = db_next(st, &E);
+    }
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(n, STREAM_ROWS);
+    CHECK_EQ(bad, 0);
+    CHECK_EQ(db_col_count(st) >= 0, 1);
+    db_done(st);
+}
+
+/* A connection that is busy with a streamed result refuses everything
+ * else, on every dialect, until db_done. */
+static void stream_exclusive(struct db_conn *c)
+{
+    struct db_stmt *st = NULL, *other = NULL;
+    int64_t v = 0;
+    MUST(db_query_stream(c, "SELECT id FROM dbt_stream ORDER BY id", NULL, 0, &st, &E));
+    if (!st)
+        return;
+    CHECK_EQ(db_next(st, &E), 1);
+    MUST_FAIL(db_query(c, "SELECT 1", NULL, 0, NULL, &E), MT_EINTERNAL);
+    CHECK(strstr(E.msg, "streamed result") != NULL);
+    MUST_FAIL(db_query_int(c, "SELECT 1", NULL, 0, &v, NULL, &E), MT_EINTERNAL);
+    MUST_FAIL(db_query_stream(c, "SELECT 1", NULL, 0, &other, &E), MT_EINTERNAL);
+    CHECK(other == NULL);
+    MUST_FAIL(db_exec(c, "SELECT 1", &E), MT_EINTERNAL);
+    MUST_FAIL(db_begin(c, &E), MT_EINTERNAL);
+    /* The stream itself is unharmed. */
+    CHECK_EQ(db_next(st, &E), 1);
+    CHECK_EQ(db_col_int(st, 0), 1);
+    db_done(st);
+    CHECK_EQ(count_rows(c, "SELECT COUNT(*) FROM dbt_stream", NULL, 0), STREAM_ROWS);
+}
+
+/* A result dropped after a few rows leaves the connection usable, also
+ * inside a transaction (where PostgreSQL must not cancel: that would fail
+ * the transaction). */
+static void stream_abandon(struct db_conn *c)
+{
+    struct db_stmt *st = NULL;
+    for (int in_tx = 0; in_tx < 2; in_tx++) {
+        if (in_tx)
+            MUST(db_begin(c, &E));
+        MUST(db_query_stream(c, "SELECT id, name FROM dbt_stream ORDER BY id", NULL, 0, &st, &E));
+        for (int i = 0; st && i < 10; i++)
+            CHECK_EQ(db_next(st, &E), 1);
+        db_done(st);
+        CHECK_EQ(count_rows(c, "SELECT COUNT(*) FROM dbt_stream", NULL, 0), STREAM_ROWS);
+        if (in_tx) {
+            MUST(db_query(c, "UPDATE dbt_stream SET name = 'changed' WHERE id = 1", NULL, 0, NULL,
+                          &E));
+            MUST(db_commit(c, &E));
+            CHECK_EQ(
+                count_rows(c, "SELECT COUNT(*) FROM dbt_stream WHERE name = 'changed'", NULL, 0),
+                1);
+        }
+    }
+    /* On PostgreSQL a huge result is cancelled on the server, not read to
+     * its end: 400 million rows would take minutes. */
+    if (dialect == DB_POSTGRES) {
+        double t0 = now_ms();
+        MUST(db_query_stream(c, "SELECT a.id, b.id FROM dbt_stream a, dbt_stream b", NULL, 0, &st,
+                             &E));
+        for (int i = 0; st && i < 1000; i++)
+            CHECK_EQ(db_next(st, &E), 1);
+        db_done(st);
+        double ms = now_ms() - t0;
+        CHECK(ms < 5000);
+        printf("abandoning a 400M-row result took %.0f ms\n", ms);
+        CHECK_EQ(count_rows(c, "SELECT COUNT(*) FROM dbt_digits", NULL, 0), 10);
+    }
+}
+
+static void test_streaming(void)
+{
+    struct db_conn *c = open_conn();
+    char longname[401];
+    for (int i = 0; i < 400; i++)
+        longname[i] = (char)('a' + i % 26);
+    longname[400] = '\0';
+    make_stream_table(c, longname);
+    stream_all(c, longname);
+    stream_exclusive(c);
+    stream_abandon(c);
+
+    /* No rows, and a statement without a result. */
+    struct db_stmt *st = NULL;
+    MUST(db_query_stream(c, "SELECT id FROM dbt_stream WHERE id < 0", NULL, 0, &st, &E));
+    if (st) {
+        CHECK_EQ(db_next(st, &E), 0);
+        CHECK_EQ(db_next(st, &E), 0);
+        db_done(st);
+    }
+    MUST(db_query_stream(c, "UPDATE dbt_stream SET name = 'x' WHERE id < 3", NULL, 0, &st, &E));
+    if (st) {
+        CHECK_EQ(db_next(st, &E), 0);
+        db_done(st);
+        CHECK_EQ(db_changes(c), 3);
+    }
+    /* Errors: of the statement itself, reported by db_query_stream; met
+     * after some rows, reported by db_next (PostgreSQL computes 1/0 as an
+     * error; the others give NULL). */
+    MUST_FAIL(db_query_stream(c, "SELECT no_such_column FROM dbt_stream", NULL, 0, &st, &E),
+              MT_EDB);
+    CHECK(st == NULL);
+    if (dialect == DB_POSTGRES) {
+        MUST_FAIL(db_query_stream(c, "SELECT 1 / (id - id) FROM dbt_stream", NULL, 0, &st, &E),
+                  MT_EDB);
+        MUST(db_query_stream(c, "SELECT 1 / (g - 5000) FROM generate_series(1, 10000) g", NULL, 0,
+                             &st, &E));
+        int n = 0, rc = 0;
+        while (st && (rc = db_next(st, &E)) == 1)
+            n++;
+        CHECK_EQ(rc, -1);
+        CHECK_EQ(E.code, MT_EDB);
+        CHECK_EQ(n, 4999);
+        db_done(st);
+    }
+    CHECK_EQ(count_rows(c, "SELECT COUNT(*) FROM dbt_stream", NULL, 0), STREAM_ROWS);
+
+    /* A server that goes away in the middle: the cursor ends in an error,
+     * never in a silent end that would pass for the whole result. */
+    if (dialect != DB_SQLITE) {
+        struct db_conn *killer = open_conn();
+        int64_t pid = 0;
+        MUST(db_query_int(c, pick("", "SELECT pg_backend_pid()", "SELECT CONNECTION_ID()"), NULL, 0,
+                          &pid, NULL, &E));
+        MUST(db_query_stream(c, "SELECT a.id, b.name FROM dbt_stream a, dbt_stream b", NULL, 0, &st,
+                             &E));
+        CHECK_EQ(st ? db_next(st, &E) : -1, 1);
+        struct db_param p = DB_INT(pid);
+        if (dialect == DB_POSTGRES) {
+            MUST(db_query(killer, "SELECT pg_terminate_backend(?)", &p, 1, NULL, &E));
+        } else {
+            char sql[64];
+            snprintf(sql, sizeof sql, "KILL CONNECTION %" PRId64, pid);
+            MUST(db_exec(killer, sql, &E));
+        }
+        db_close(killer);
+        int rc = 1;
+        int64_t rows = 0;
+        mt_err_clear(&E);
+        while (st && rc == 1 && rows < 50000000) {
+            rc = db_next(st, &E);
+            rows++;
+        }
+        CHECK_EQ(rc, -1);
+        CHECK_EQ(E.code, MT_EUNAVAIL);
+        if (E.code != MT_EUNAVAIL)
+            fprintf(stderr, "killed mid-stream: %s\n", E.msg);
+        db_done(st);
+    }
+    db_close(c);
+
+    /* The pool closes a stream left open, and the connection serves on. */
+    struct db_pool *pool = NULL;
+    MUST(db_pool_new(test_url, 1, &pool, &E));
+    if (pool) {
+        struct db_conn *pc = db_pool_get(pool, 1000, &E);
+        if (pc) {
+            MUST(db_query_stream(pc, "SELECT id FROM dbt_stream ORDER BY id", NULL, 0, &st, &E));
+            CHECK_EQ(st ? db_next(st, &E) : -1, 1);
+            db_pool_put(pool, pc);
+            pc = db_pool_get(pool, 1000, &E);
+            CHECK(pc != NULL);
+            if (pc)
+                CHECK_EQ(count_rows(pc, "SELECT COUNT(*) FROM dbt_stream", NULL, 0), STREAM_ROWS);
+            db_pool_put(pool, pc);
+        }
+        db_pool_free(pool);
+    }
+}
+
 /* ---- connection failures ---- */
 
 static void expect_open_fail(struct db_url *u, enum mt_code code, const char *secret, int line)
@@ -1436,6 +1675,7 @@ int main(void)
     test_scripts();
     test_introspection();
     test_pool();
+    test_streaming();
     test_connect_failures();
 
     free(test_url);
