@@ -91,8 +91,11 @@ char *report_utc_offset(int tz_offset, char *buf, size_t cap);
 
 /* Appends one field of a record: a comma first unless first is true; the
  * value is quoted when it holds a comma, a double quote, CR, LF, or starts
- * or ends with white space, with inner quotes doubled. s may hold any bytes
- * (len of them; NULL appends an empty field). */
+ * or ends with white space, with inner quotes doubled. A value that starts
+ * with = + - @ TAB or CR, which a spreadsheet would evaluate as a formula,
+ * is written with a leading apostrophe (inside the quotes when it needs
+ * them), which spreadsheets show as text. Otherwise s may hold any bytes
+ * and is kept as is (len of them; NULL appends an empty field). */
 void report_csv_field(struct mt_buf *b, bool first, const char *s, size_t len);
 /* Ends a record with CRLF. */
 void report_csv_end(struct mt_buf *b);
