@@ -128,6 +128,14 @@ int http_stream_begin(struct http_req *r, int status, const char *content_type,
                       size_t fallback_max, struct mt_err *err);
 int http_stream_write(struct http_req *r, const void *data, size_t len, struct mt_err *err);
 int http_stream_end(struct http_req *r, struct mt_err *err);
+/* Gives up a started stream because of err, which is logged here (once).
+ * A server that streams may have sent the head and part of the body: the
+ * response stays unfinished, and the server closes the connection without
+ * ending the body, so the client sees it cut short. With the in-memory
+ * fallback nothing has left yet: the collected body is dropped and the
+ * client gets what http_reply_err gives for err. Without a started stream
+ * this is http_reply_err. */
+void http_stream_abort(struct http_req *r, const struct mt_err *err);
 
 typedef void (*http_handler)(struct http_req *r);
 

@@ -208,3 +208,19 @@ int http_stream_end(struct http_req *r, struct mt_err *err)
     r->stream_ended = true;
     return 0;
 }
+
+void http_stream_abort(struct http_req *r, const struct mt_err *err)
+{
+    if (!r->streaming || r->stream_ended) {
+        http_reply_err(r, err);
+        return;
+    }
+    if (r->stream_send) {
+        mt_log(MT_LOG_WARN, "response cut short after it started (%s): %s", mt_code_name(err->code),
+               err->msg);
+        return;
+    }
+    mt_buf_release(r->stream_buf);
+    r->streaming = false;
+    http_reply_err(r, err);
+}

@@ -2,21 +2,33 @@
  * printable tracking form (the reference's parameters and answers, plus
  * `paper` and `prefill`), and GET /api/v1/reports/doses.csv | doses.json,
  * a person's dose history over a range of local days. Parameters are
- * checked first (422 in FastAPI's shape), then the person and medications
- * (404), then store rows are turned into a src/report document. The
- * document is built in a malloc'ed buffer with a fixed ceiling that the
- * request arena frees. */
+ * checked first (422 in FastAPI's shape); then the request waits for its
+ * turn under the heavy-work limiter (api/heavy.c: 503 with Retry-After when
+ * none comes); then the person and medications are looked up (404) and
+ * store rows are turned into a src/report document. The PDF is built whole
+ * in a malloc'ed buffer with a fixed ceiling that the request arena frees;
+ * the exports stream from the database to the client in chunks. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/heavy.h"
 #include "api/resources.h"
 #include "core/log.h"
 #include "report/report.h"
 #include "store/reports.h"
 
-/* Ceiling of an export; a longer history is refused with 503 and a hint. */
+/* Ceiling of an export where the server cannot stream and the body is
+ * collected in memory first; a longer history is then refused with 503 (the
+ * limit is the server's) and a hint. A streaming server has no ceiling. */
 #define EXPORT_MAX ((size_t)16 << 20)
+/* Export bytes are handed to the server in chunks of about this size: large
+ * enough that the cost per write disappears, small enough that memory
+ * stays flat however long the history. */
+#define EXPORT_CHUNK ((size_t)32 << 10)
+/* Ceiling of one chunk: a flush follows each row past EXPORT_CHUNK, so only
+ * a single row of absurd size can reach it. */
+#define EXPORT_CHUNK_MAX ((size_t)4 << 20)
 
 /* ---- the tracking form ------------------------------------------------------------------- */
 
@@ -183,26 +195,24 @@ static int build_form(struct http_req *r, struct db_conn *c, const struct api_in
     return 0;
 }
 
-void api_report_pdf(struct http_req *r)
-{
-    struct api_request q;
-    struct api_vctx v;
+/* The validated parameters of a form request. */
+struct pdf_job {
     struct api_in_pdf in;
     struct api_in_pdf_opts o;
-    api_request_init(&q, r);
-    api_vctx_init(&v);
-    /* The reference's parameters first, then ours, as FastAPI lists them;
-     * api_in_pdf_opts fails as well when api_in_pdf did. */
-    api_in_pdf(&q, &in, &v);
-    if (api_invalid(r, api_in_pdf_opts(&q, &o, &v), &v))
-        return;
+};
+
+/* Runs under the heavy-work limiter: the form is drawn in memory (it needs
+ * all of its data before the first page is complete). */
+static void pdf_form(struct http_req *r, void *ctx)
+{
+    const struct pdf_job *job = ctx;
     struct db_conn *c = api_db(r);
     if (!c)
         return;
     struct report_form f;
     struct mt_err err;
     mt_err_clear(&err);
-    if (build_form(r, c, &in, &o, &f, &err) < 0) {
+    if (build_form(r, c, &job->in, &job->o, &f, &err) < 0) {
         api_reply_store_err(r, &err);
         return;
     }
@@ -223,7 +233,7 @@ void api_report_pdf(struct http_req *r)
     char date[16];
     const char *disposition =
         mt_arena_printf(r->arena, "attachment; filename=medication_tracking_%s.pdf",
-                        mt_format_date(in.date, date, sizeof(date)));
+                        mt_format_date(job->in.date, date, sizeof(date)));
     if (!disposition) {
         http_reply_detail(r, 503, "Request exceeds the server's memory limit");
         return;
@@ -233,23 +243,130 @@ void api_report_pdf(struct http_req *r)
     http_reply_raw(r, 200, "application/pdf", pdf->data, pdf->len);
 }
 
+void api_report_pdf(struct http_req *r)
+{
+    struct api_request q;
+    struct api_vctx v;
+    struct pdf_job job;
+    api_request_init(&q, r);
+    api_vctx_init(&v);
+    /* The reference's parameters first, then ours, as FastAPI lists them;
+     * api_in_pdf_opts fails as well when api_in_pdf did. */
+    api_in_pdf(&q, &job.in, &v);
+    if (api_invalid(r, api_in_pdf_opts(&q, &job.o, &v), &v))
+        return;
+    api_heavy_run(r, pdf_form, &job);
+}
+
 /* ---- dose-history export ----------------------------------------------------------------- */
 
 enum export_format { EXPORT_CSV, EXPORT_JSON };
 
-/* What every row needs, and the output. */
-struct export_sink {
+/* The validated parameters of an export request. */
+struct export_job {
     enum export_format format;
+    struct api_in_export in;
+};
+
+/* The export being written: the rows go into a chunk that is handed to the
+ * server whenever it passes EXPORT_CHUNK. The reply starts (status, headers,
+ * the CSV header row or the JSON head) with the first row, or after the
+ * query when there is none, so that a failure before any row still gets a
+ * proper error reply. */
+struct export_sink {
+    struct http_req *r;
+    const struct export_job *job;
+    const struct store_person *person;
+    const char *name; /* the person's display name */
     int tz;
     size_t rows;
-    struct mt_buf *out;
+    struct mt_buf *out; /* the current chunk */
+    bool started;       /* http_stream_begin succeeded */
 };
 
 static const char csv_header[] = "date,local_time,taken_at_utc,medication,dosage,deleted\r\n";
 
+static int append_json(const char *p, size_t n, void *ctx)
+{
+    mt_buf_add(ctx, p, n);
+    return 0;
+}
+
+/* The JSON document around the rows: the head object is serialised by
+ * jansson and left open ("...,\"doses\":["), so that the rows can be
+ * written one at a time instead of as one large tree. */
+static int json_head(struct export_sink *s, struct mt_err *err)
+{
+    const struct api_in_export *in = &s->job->in;
+    char from[16], to[16], off[16];
+    json_t *head = json_pack("{s:I, s:o, s:s, s:s, s:i, s:s}", "person_id",
+                             (json_int_t)s->person->id, "person_name", api_str_json(s->name),
+                             "from", mt_format_date(in->from, from, sizeof(from)), "to",
+                             mt_format_date(in->to, to, sizeof(to)), "timezone_offset", s->tz,
+                             "utc_offset", report_utc_offset(s->tz, off, sizeof(off)));
+    char *text = head ? json_dumps(head, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(head);
+    size_t len = text ? strlen(text) : 0;
+    if (len < 2) {
+        free(text);
+        return mt_fail(err, MT_EINTERNAL, "export: the document head could not be serialised");
+    }
+    mt_buf_add(s->out, text, len - 1); /* without the closing brace */
+    mt_buf_adds(s->out, ",\"doses\":[");
+    free(text);
+    return 0;
+}
+
+/* Sends the reply's head: status, headers, and the document's opening. */
+static int export_start(struct export_sink *s, struct mt_err *err)
+{
+    const struct api_in_export *in = &s->job->in;
+    bool csv = s->job->format == EXPORT_CSV;
+    char from[16], to[16];
+    const char *disposition = mt_arena_printf(
+        s->r->arena, "attachment; filename=\"meditrack-doses-person%lld-%s-to-%s.%s\"",
+        (long long)in->person_id, mt_format_date(in->from, from, sizeof(from)),
+        mt_format_date(in->to, to, sizeof(to)), csv ? "csv" : "json");
+    if (!disposition)
+        return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
+    if (csv)
+        mt_buf_adds(s->out, csv_header);
+    else if (json_head(s, err) < 0)
+        return -1;
+    http_add_header(s->r, "Content-Disposition", disposition);
+    http_add_header(s->r, "Cache-Control", "no-store");
+    if (http_stream_begin(s->r, 200,
+                          csv ? "text/csv; charset=utf-8; header=present" : "application/json",
+                          EXPORT_MAX, err) < 0)
+        return -1;
+    s->started = true;
+    return 0;
+}
+
+/* Hands the chunk to the server. */
+static int export_flush(struct export_sink *s, struct mt_err *err)
+{
+    if (s->out->failed)
+        return mt_fail(err, MT_ELIMIT, "export: a dose row is larger than %zu MiB",
+                       EXPORT_CHUNK_MAX >> 20);
+    if (s->out->len == 0)
+        return 0;
+    if (http_stream_write(s->r, s->out->data, s->out->len, err) < 0) {
+        if (err->code == MT_ELIMIT)
+            mt_fail(err, MT_ELIMIT,
+                    "The export is larger than %zu MiB: choose a shorter date range",
+                    EXPORT_MAX >> 20);
+        return -1;
+    }
+    mt_buf_reset(s->out);
+    return 0;
+}
+
 static int export_row(const struct store_report_dose *d, void *vctx, struct mt_err *err)
 {
     struct export_sink *s = vctx;
+    if (!s->started && export_start(s, err) < 0)
+        return -1;
     int64_t local = d->taken_us - (int64_t)s->tz * 60 * MT_USEC_PER_SEC;
     struct mt_date day = mt_date_from_days(mt_floor_div(local, MT_USEC_PER_DAY));
     int64_t sec = mt_floor_mod(local, MT_USEC_PER_DAY) / MT_USEC_PER_SEC;
@@ -259,7 +376,7 @@ static int export_row(const struct store_report_dose *d, void *vctx, struct mt_e
              (int)(sec % 60));
     mt_format_iso(d->taken_us, iso, sizeof(iso));
 
-    if (s->format == EXPORT_CSV) {
+    if (s->job->format == EXPORT_CSV) {
         report_csv_field(s->out, true, date, strlen(date));
         report_csv_field(s->out, false, time, strlen(time));
         report_csv_field(s->out, false, iso, strlen(iso));
@@ -280,119 +397,83 @@ static int export_row(const struct store_report_dose *d, void *vctx, struct mt_e
         json_object_set_new(o, "deleted", json_boolean(d->deleted));
         if (s->rows)
             mt_buf_addc(s->out, ',');
-        char *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        int rc = json_dump_callback(o, append_json, s->out, JSON_COMPACT | JSON_PRESERVE_ORDER);
         json_decref(o);
-        if (!text)
+        if (rc != 0)
             return mt_fail(err, MT_EINTERNAL, "export: a row could not be serialised");
-        mt_buf_adds(s->out, text);
-        free(text);
     }
     s->rows++;
-    if (s->out->failed)
-        return mt_fail(err, MT_ELIMIT,
-                       "The export is larger than %zu MiB: choose a shorter date range",
-                       EXPORT_MAX >> 20);
+    if (s->out->len >= EXPORT_CHUNK || s->out->failed)
+        return export_flush(s, err);
     return 0;
 }
 
-/* The JSON document around the rows: the head object is serialised by
- * jansson and left open ("...,\"doses\":["), so that the rows can be
- * written one at a time instead of as one large tree. */
-static void json_head(struct mt_buf *out, const struct store_person *p, const char *name,
-                      const struct api_in_export *in, int tz)
+/* Runs under the heavy-work limiter. */
+static void export_doses(struct http_req *r, void *ctx)
 {
-    char from[16], to[16], off[16];
-    json_t *head =
-        json_pack("{s:I, s:o, s:s, s:s, s:i, s:s}", "person_id", (json_int_t)p->id, "person_name",
-                  api_str_json(name), "from", mt_format_date(in->from, from, sizeof(from)), "to",
-                  mt_format_date(in->to, to, sizeof(to)), "timezone_offset", tz, "utc_offset",
-                  report_utc_offset(tz, off, sizeof(off)));
-    char *text = head ? json_dumps(head, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(head);
-    size_t len = text ? strlen(text) : 0;
-    if (len < 2) {
-        out->failed = true;
-        free(text);
-        return;
-    }
-    mt_buf_add(out, text, len - 1); /* without the closing brace */
-    mt_buf_adds(out, ",\"doses\":[");
-    free(text);
-}
-
-static void export_doses(struct http_req *r, enum export_format format)
-{
-    struct api_request q;
-    struct api_in_export in;
-    struct api_vctx v;
-    api_request_init(&q, r);
-    api_vctx_init(&v);
-    if (api_invalid(r, api_in_export(&q, &in, &v), &v))
-        return;
+    const struct export_job *job = ctx;
     struct db_conn *c = api_db(r);
     if (!c)
         return;
     struct mt_err err;
     mt_err_clear(&err);
     struct store_person person;
-    if (store_person_get(c, r->arena, in.person_id, &person, &err) < 0) {
+    if (store_person_get(c, r->arena, job->in.person_id, &person, &err) < 0) {
         api_reply_store_err(r, &err);
         return;
     }
-    const char *name = store_person_name(r->arena, &person);
-    struct mt_buf *out = request_buf(r, EXPORT_MAX);
-    if (!out || !name) {
-        if (!name)
+    struct export_sink sink = {.r = r, .job = job, .person = &person};
+    sink.name = store_person_name(r->arena, &person);
+    sink.out = request_buf(r, EXPORT_CHUNK_MAX);
+    if (!sink.out || !sink.name) {
+        if (!sink.name)
             http_reply_detail(r, 503, "Request exceeds the server's memory limit");
         return;
     }
-    int tz = api_tz_minutes(r, &in.tz);
-    struct store_window w = api_day_window(in.from, in.to, tz);
+    sink.tz = api_tz_minutes(r, &job->in.tz);
+    struct store_window w = api_day_window(job->in.from, job->in.to, sink.tz);
 
-    if (format == EXPORT_CSV)
-        mt_buf_adds(out, csv_header);
-    else
-        json_head(out, &person, name, &in, tz);
-    struct export_sink sink = {.format = format, .tz = tz, .out = out};
     size_t unreadable = 0;
-    if (store_report_doses(c, true, in.person_id, &w, export_row, &sink, &unreadable, &err) < 0) {
-        if (err.code == MT_ELIMIT)
-            http_reply_detail(r, 503, err.msg);
-        else
-            http_reply_err(r, &err);
-        return;
-    }
+    int rc =
+        store_report_doses(c, true, job->in.person_id, &w, export_row, &sink, &unreadable, &err);
     if (unreadable)
         mt_log(MT_LOG_WARN, "report: skipped doses with unreadable taken_at count=%zu", unreadable);
-    if (format == EXPORT_JSON)
-        mt_buf_adds(out, "]}");
-    if (out->failed) {
-        http_reply_detail(r, 503, "The export is too large: choose a shorter date range");
+    if (rc == 0 && !sink.started)
+        rc = export_start(&sink, &err);
+    if (rc == 0 && job->format == EXPORT_JSON)
+        mt_buf_adds(sink.out, "]}");
+    if (rc == 0)
+        rc = export_flush(&sink, &err);
+    if (rc == 0)
+        rc = http_stream_end(r, &err);
+    if (rc == 0)
         return;
-    }
-    char from[16], to[16];
-    const char *disposition = mt_arena_printf(
-        r->arena, "attachment; filename=\"meditrack-doses-person%lld-%s-to-%s.%s\"",
-        (long long)in.person_id, mt_format_date(in.from, from, sizeof(from)),
-        mt_format_date(in.to, to, sizeof(to)), format == EXPORT_CSV ? "csv" : "json");
-    if (!disposition) {
-        http_reply_detail(r, 503, "Request exceeds the server's memory limit");
+    /* Before the reply started the client gets an ordinary error reply;
+     * after, the response can only be cut short (and the log says why). */
+    if (!sink.started)
+        http_reply_err(r, &err);
+    else
+        http_stream_abort(r, &err);
+}
+
+static void export_request(struct http_req *r, enum export_format format)
+{
+    struct api_request q;
+    struct api_vctx v;
+    struct export_job job = {.format = format};
+    api_request_init(&q, r);
+    api_vctx_init(&v);
+    if (api_invalid(r, api_in_export(&q, &job.in, &v), &v))
         return;
-    }
-    http_add_header(r, "Content-Disposition", disposition);
-    http_add_header(r, "Cache-Control", "no-store");
-    http_reply_raw(r, 200,
-                   format == EXPORT_CSV ? "text/csv; charset=utf-8; header=present"
-                                        : "application/json",
-                   out->data, out->len);
+    api_heavy_run(r, export_doses, &job);
 }
 
 void api_report_doses_csv(struct http_req *r)
 {
-    export_doses(r, EXPORT_CSV);
+    export_request(r, EXPORT_CSV);
 }
 
 void api_report_doses_json(struct http_req *r)
 {
-    export_doses(r, EXPORT_JSON);
+    export_request(r, EXPORT_JSON);
 }

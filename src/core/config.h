@@ -48,6 +48,8 @@ struct mt_config {
     int request_deadline;          /* REQUEST_DEADLINE, seconds for a whole request */
     int head_timeout;              /* HEAD_TIMEOUT, seconds to receive a request head */
     int shutdown_grace;            /* SHUTDOWN_GRACE, seconds to finish in-flight requests */
+    int heavy_concurrency;         /* HEAVY_CONCURRENCY: PDFs and exports made at once */
+    int heavy_queue_wait_ms;       /* HEAVY_QUEUE_WAIT_MS: how long one may wait for its turn */
 
     /* Start-up sequence and migrations. */
     bool auto_migrate;          /* AUTO_MIGRATE */

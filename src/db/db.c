@@ -388,14 +388,14 @@ int db_query_stream(struct db_conn *c, const char *sql, const struct db_param *p
     if (refuse_while_streaming(c, err) < 0)
         return -1;
     if (stmt_get(c, sql, &st, err) < 0) {
-        db_scrub(c, err);
+        db_scrub(err);
         return -1;
     }
     st->active = true;
     int rc = c->drv->execute_stream ? c->drv->execute_stream(st, params, n, err)
                                     : c->drv->execute(st, params, n, err);
     if (rc < 0) {
-        db_scrub(c, err);
+        db_scrub(err);
         db_done(st);
         return -1;
     }

@@ -55,8 +55,10 @@ int store_report_doses(struct db_conn *c, bool has_person, int64_t person_id,
     struct db_param p[] = {store_time_param(w->start_us, start), store_time_param(w->end_us, end),
                            DB_INT(person_id)};
     struct db_stmt *st;
-    if (db_query(c, has_person ? sql_doses_person : sql_doses_all, p, has_person ? 3 : 2, &st,
-                 err) < 0)
+    /* A long history is never held in memory: the rows come from the
+     * server as the callback takes them. */
+    if (db_query_stream(c, has_person ? sql_doses_person : sql_doses_all, p, has_person ? 3 : 2,
+                        &st, err) < 0)
         return -1;
     size_t skipped = 0;
     int rc = db_next(st, err);

@@ -20,7 +20,9 @@ struct store_report_dose {
 
 /* Called once per row; a non-zero return stops the walk, and the store
  * function returns it (fn fills err when it returns -1). fn must not use
- * the connection: the cursor is still open. */
+ * the connection: the rows are still streaming from the server
+ * (db_query_stream), which refuses every other statement meanwhile. fn may
+ * take its time (e.g. write to a slow client); the database waits. */
 typedef int (*store_report_dose_fn)(const struct store_report_dose *d, void *ctx,
                                     struct mt_err *err);
 
@@ -29,7 +31,9 @@ typedef int (*store_report_dose_fn)(const struct store_report_dose *d, void *ctx
  * medications. A deleted medication's doses keep only its name (not its
  * person: the schema has no such column), so they are included on every
  * person's report. Rows whose taken_at cannot be read as a timestamp are
- * skipped and counted in *unreadable (may be NULL). */
+ * skipped and counted in *unreadable (may be NULL).
+ * The rows are streamed (the client holds one at a time); an error met
+ * after some rows (a lost connection, a timeout) ends the walk with -1. */
 int store_report_doses(struct db_conn *c, bool has_person, int64_t person_id,
                        const struct store_window *w, store_report_dose_fn fn, void *ctx,
                        size_t *unreadable, struct mt_err *err);

@@ -128,7 +128,7 @@ static void test_defaults(void)
     CHECK_EQ(cfg.log_level, MT_LOG_INFO);
     CHECK_EQ(cfg.log_format, MT_LOG_TEXT);
     CHECK_STR(cfg.static_dir, "");
-    CHECK_EQ(cfg.http_threads, 4);
+    CHECK_EQ(cfg.http_threads, 6);
     CHECK_EQ(cfg.db_pool_size, 8);
     CHECK_EQ(cfg.max_body_bytes, 1048576);
     CHECK_EQ(cfg.max_connections, 4096);
@@ -189,7 +189,7 @@ static void test_precedence(void)
     CHECK_STR(cfg.dotenv_path, "./.env");
     char *text = print_cfg(&cfg);
     CHECK(contains(text, "\nPORT=9000  # .env\n"));
-    CHECK(contains(text, "\nHTTP_THREADS=4  # default\n"));
+    CHECK(contains(text, "\nHTTP_THREADS=6  # default\n"));
     CHECK(contains(text, "# .env file read: ./.env\n"));
     free(text);
     mt_config_release(&cfg);

@@ -1,5 +1,7 @@
 /* Unit tests for src/api/reply.c: compact JSON replies, the mt_code -> status
- * mapping, empty replies, response headers, and query/header lookup. */
+ * mapping, empty replies, response headers, query/header lookup, and
+ * streamed replies (the in-memory fallback, a streaming server, and giving
+ * up a stream). */
 #include <string.h>
 
 #include "../check.h"
@@ -167,6 +169,110 @@ static void test_lookup(void)
     mt_arena_free(r.arena);
 }
 
+/* Streamed replies where the server cannot stream: the body is collected
+ * and becomes an ordinary reply at the end; past the ceiling, or when the
+ * handler gives up, the client gets an error reply instead of a cut body. */
+static void test_stream_fallback(void)
+{
+    struct http_req r = req();
+    struct mt_err err;
+    mt_err_clear(&err);
+    CHECK_EQ(http_stream_write(&r, "x", 1, &err), -1);
+    CHECK_EQ(err.code, MT_EINTERNAL);
+    CHECK_EQ(http_stream_begin(&r, 200, "text/csv", 16, &err), 0);
+    CHECK_EQ(http_stream_write(&r, "a,b\r\n", 5, &err), 0);
+    CHECK_EQ(http_stream_write(&r, "1,2\r\n", 5, &err), 0);
+    CHECK_EQ(http_stream_end(&r, &err), 0);
+    CHECK_EQ(r.status, 200);
+    CHECK_STR(r.content_type, "text/csv");
+    CHECK(body_is(&r, "a,b\r\n1,2\r\n"));
+    CHECK_EQ(http_stream_end(&r, &err), -1);
+    mt_arena_free(r.arena);
+
+    r = req();
+    CHECK_EQ(http_stream_begin(&r, 200, "text/csv", 8, &err), 0);
+    CHECK_EQ(http_stream_write(&r, "0123456789", 10, &err), -1);
+    CHECK_EQ(err.code, MT_ELIMIT);
+    mt_fail(&err, MT_ELIMIT, "too long: choose less");
+    http_stream_abort(&r, &err);
+    CHECK_EQ(r.status, 503); /* the server's own limit, not the request's */
+    CHECK(body_is(&r, "{\"detail\":\"too long: choose less\"}"));
+    mt_arena_free(r.arena);
+
+    r = req();
+    CHECK_EQ(http_stream_begin(&r, 200, "application/json", 1024, &err), 0);
+    CHECK_EQ(http_stream_write(&r, "{\"doses\":[", 10, &err), 0);
+    mt_fail(&err, MT_EUNAVAIL, "the database went away");
+    http_stream_abort(&r, &err);
+    CHECK_EQ(r.status, 503);
+    CHECK_STR(r.content_type, "application/json");
+    mt_arena_free(r.arena);
+
+    /* Without a started stream, abort is an ordinary error reply. */
+    r = req();
+    mt_fail(&err, MT_ENOTFOUND, "Person not found");
+    http_stream_abort(&r, &err);
+    CHECK_EQ(r.status, 404);
+    mt_arena_free(r.arena);
+}
+
+/* What a streaming server saw: the calls of stream_send. */
+static struct {
+    int heads, ends;
+    char body[64];
+    size_t len;
+    bool fail_writes;
+} sent;
+
+static int fake_send(struct http_req *r, const void *data, size_t len, bool first, bool last,
+                     struct mt_err *err)
+{
+    (void)r;
+    if (first)
+        sent.heads++;
+    if (last)
+        sent.ends++;
+    if (sent.fail_writes && len)
+        return mt_fail(err, MT_EUNAVAIL, "the client went away");
+    if (len && sent.len + len <= sizeof(sent.body)) {
+        memcpy(sent.body + sent.len, data, len);
+        sent.len += len;
+    }
+    return 0;
+}
+
+static void test_stream_server(void)
+{
+    struct http_req r = req();
+    struct mt_err err;
+    mt_err_clear(&err);
+    r.stream_send = fake_send;
+    CHECK_EQ(http_stream_begin(&r, 200, "text/csv", 4, &err), 0);
+    CHECK_EQ(sent.heads, 1);
+    /* A streaming server has no ceiling: fallback_max does not apply. */
+    CHECK_EQ(http_stream_write(&r, "0123456789", 10, &err), 0);
+    CHECK_EQ(http_stream_write(&r, "", 0, &err), 0);
+    CHECK_EQ(http_stream_end(&r, &err), 0);
+    CHECK_EQ(sent.ends, 1);
+    CHECK(sent.len == 10 && memcmp(sent.body, "0123456789", 10) == 0);
+    CHECK(r.stream_ended);
+    mt_arena_free(r.arena);
+
+    /* After a failure the response stays unfinished, for the server to cut
+     * short; no error reply replaces what was sent. */
+    r = req();
+    r.stream_send = fake_send;
+    sent.fail_writes = true;
+    CHECK_EQ(http_stream_begin(&r, 200, "text/csv", 4, &err), 0);
+    CHECK_EQ(http_stream_write(&r, "x", 1, &err), -1);
+    CHECK_EQ(err.code, MT_EUNAVAIL);
+    http_stream_abort(&r, &err);
+    CHECK_EQ(r.status, 200);
+    CHECK(r.streaming && !r.stream_ended);
+    CHECK_EQ(sent.ends, 1);
+    mt_arena_free(r.arena);
+}
+
 int main(void)
 {
     test_json();
@@ -175,5 +281,7 @@ int main(void)
     test_err();
     test_empty_and_headers();
     test_lookup();
+    test_stream_fallback();
+    test_stream_server();
     return check_report();
 }
