@@ -2,9 +2,9 @@
 # The whole test run behind `make test`: starts throw-away PostgreSQL and
 # MariaDB servers, runs the unit suite once and every database suite once per
 # dialect (sqlite, postgresql, mysql), stops the servers (also on failure or
-# Ctrl-C), and ends with the line "N passed, N failed".
+# Ctrl-C), and ends with the line "N passed, N failed, N skipped".
 # MEDITRACK_TEST_DIALECTS=sqlite,postgresql,mysql selects dialects; a dialect
-# left out is reported as SKIP.
+# left out is reported as SKIP and its suites are counted as skipped.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -31,6 +31,7 @@ export MT_TEST_BUILD_DIR="$root/$build"
 
 passed=0
 failed=0
+skipped=0
 failures=()
 
 wanted() { local d; for d in "${dialects[@]}"; do [[ $d == "$1" ]] && return 0; done; return 1; }
@@ -57,15 +58,16 @@ meson_suite() {
 }
 
 # Runs one script suite (tests/*/tNNN-*.sh|.py) and adds the counts from its
-# last line "N passed, N failed".
+# last line "N passed, N failed" (optionally ", N skipped").
 script_suite() {
-    local script=$1 label=$2 log last p f rc
+    local script=$1 label=$2 log last p f s rc
     log="$tmp/$(basename "$script").$label.log"
     "$script" >"$log" 2>&1
     rc=$?
-    last=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+    last=$(grep -E '^[0-9]+ passed, [0-9]+ failed(, [0-9]+ skipped)?$' "$log" | tail -n 1)
     p=$(echo "$last" | awk '{print $1+0}')
     f=$(echo "$last" | awk '{print $3+0}')
+    s=$(echo "$last" | awk '{print $5+0}')
     if [[ -z $last ]] || ((rc != 0 && f == 0)); then f=$((f + 1)); fi
     printf '  [%s] %-40s %s\n' "$label" "$(basename "$script")" "${last:-no result line (exit $rc)}"
     if ((f)); then
@@ -75,6 +77,7 @@ script_suite() {
     fi
     passed=$((passed + p))
     failed=$((failed + f))
+    skipped=$((skipped + s))
 }
 
 # Picks a loopback TCP port nobody listens on, so that a developer's own
@@ -106,7 +109,10 @@ meson_suite unit unit
 scripts=$(ls tests/*/t[0-9]*-*.sh tests/*/t[0-9]*-*.py 2>/dev/null | sort)
 for d in "${all_dialects[@]}"; do
     if ! wanted "$d"; then
-        echo "== SKIP dialect $d (not in MEDITRACK_TEST_DIALECTS)"
+        # Its two meson suites (db, migrate) and every script suite.
+        n=$((2 + $(echo "$scripts" | wc -w)))
+        echo "== SKIP dialect $d (not in MEDITRACK_TEST_DIALECTS): $n suites skipped"
+        skipped=$((skipped + n))
         continue
     fi
     echo "== dialect $d"
@@ -119,5 +125,5 @@ for d in "${all_dialects[@]}"; do
 done
 
 if ((${#failures[@]})); then echo "failed: ${failures[*]}"; fi
-echo "$passed passed, $failed failed"
+echo "$passed passed, $failed failed, $skipped skipped"
 ((failed == 0))
