@@ -49,8 +49,10 @@ export function renderLog() {
             h('li', { class: e.deleted ? 'log-row is-deleted' : 'log-row' }, h('time', { datetime: e.when.toISOString() }, fmtTime(e.when)), ' ', h('span', {}, e.label)),
         ),
     );
-    // A summary scoped to one person may leave out doses of deleted
-    // medications (they no longer belong to anyone); say where they are.
+    // A summary scoped to one person lists that person's doses of deleted
+    // medications, but not those deleted before the server recorded whose
+    // each dose is (they belong to no one until `meditrack db assign-doses`);
+    // say where they are.
     const meds = (state.summary && state.summary.medications) || [];
     const gone = meds.some((m) => m.is_deleted) ? [] : deletedNames();
     const note = $('#log-deleted-note');

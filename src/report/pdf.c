@@ -307,8 +307,8 @@ static void prepare(struct pdf *p)
     p->deleted_head = make(p, "Deleted medications: doses recorded on this day", false, 10.5,
                            F_BOLD, cw, 1, PANGO_ALIGN_LEFT);
     p->deleted_note = make(p,
-                           "A deleted medication keeps its name but not whose it was, so every "
-                           "person's form lists these.",
+                           "These medications were deleted after the doses were recorded; "
+                           "their doses stay in the history.",
                            false, 8, F_ITALIC, cw, 2, PANGO_ALIGN_LEFT);
 
     int64_t local = f->generated_us - (int64_t)f->tz_offset * 60 * MT_USEC_PER_SEC;

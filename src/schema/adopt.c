@@ -26,6 +26,7 @@ enum {
     STEP_PERSONS_SPLIT = 1u << 6,
     STEP_TAKEN_AT = 1u << 7,
     STEP_FK_NAMES = 1u << 8,
+    STEP_DOSES_PERSON = 1u << 9,
 };
 
 /* The names MediTrack gives its foreign keys; MariaDB refers to them by name
@@ -39,6 +40,7 @@ struct fk_name {
 static const struct fk_name fk_names[] = {
     {ST_DOSES, "medication_id", "doses_medication_id_fkey", "medications (id)"},
     {ST_MEDICATIONS, "person_id", "medications_person_id_fkey", "persons (id)"},
+    {ST_DOSES, "person_id", "doses_person_id_fkey", "persons (id)"},
 };
 
 /* ---- what a MediTrack table may contain ----------------------------------- */
@@ -94,7 +96,7 @@ static const struct optional_column optional_columns[] = {
 static const char *const versioned_columns[ST_N][4] = {
     [ST_PERSONS] = {"name", "first_name", "last_name", NULL},
     [ST_MEDICATIONS] = {"person_id", NULL},
-    [ST_DOSES] = {"medication_name", NULL},
+    [ST_DOSES] = {"medication_name", "person_id", NULL},
 };
 
 static bool in_list(const char *const *list, const char *name)
@@ -252,6 +254,19 @@ static const char sqlite_persons_head[] = "CREATE TABLE _mt_new_persons (\n"
                                           "\tPRIMARY KEY (id)\n"
                                           ")";
 
+/* doses as ab48726466af leaves it on SQLite (the same text as its up.sqlite.sql). */
+static const char sqlite_doses_ab48[] =
+    "CREATE TABLE _mt_new_doses (\n"
+    "\tid INTEGER NOT NULL, \n"
+    "\tmedication_id INTEGER, \n"
+    "\tmedication_name VARCHAR, \n"
+    "\ttaken_at DATETIME DEFAULT (CURRENT_TIMESTAMP), \n"
+    "\tperson_id INTEGER, \n"
+    "\tPRIMARY KEY (id), \n"
+    "\tFOREIGN KEY(medication_id) REFERENCES medications (id) ON DELETE SET NULL, \n"
+    "\tFOREIGN KEY(person_id) REFERENCES persons (id) ON DELETE CASCADE\n"
+    ")";
+
 static const char pg_drop_doses_fkeys[] =
     "DO $$\n"
     "DECLARE\n"
@@ -332,6 +347,8 @@ static const char *level_desc(enum st_level l)
         return "44fcd0160844";
     case SL_2574:
         return "2574915efc76";
+    case SL_AB48:
+        return "ab48726466af";
     case SL_NONE:
     case SL_N:
     default:
@@ -394,6 +411,25 @@ static bool has_44fc(const struct st_scan *s)
            st_has(s, ST_DOSES, "medication_name") && st_has_index(s, ST_DOSES, daily, 2) &&
            fk_is(st_fk(s, ST_MEDICATIONS, "person_id"), "persons", "CASCADE") &&
            fk_is(st_fk(s, ST_DOSES, "medication_id"), "medications", "SET NULL");
+}
+
+/* The markers of ab48726466af: doses.person_id with its foreign key and its
+ * index. */
+static bool has_ab48(const struct st_scan *s)
+{
+    static const char *const by_person[] = {"person_id", "taken_at"};
+    return st_has(s, ST_DOSES, "person_id") && st_has_index(s, ST_DOSES, by_person, 2) &&
+           fk_is(st_fk(s, ST_DOSES, "person_id"), "persons", "CASCADE");
+}
+
+/* SQLite only: ab48726466af rebuilds doses from the medications, so it must
+ * not run again on a doses table that already has person_id (the person of a
+ * deleted medication's dose would be lost). Such tables are stamped at
+ * ab48726466af instead; 2574915efc76 does nothing on SQLite. PostgreSQL and
+ * MariaDB run the revision again, which keeps what is there. */
+static bool sqlite_dose_person(const struct st_scan *s)
+{
+    return s->dialect == DB_SQLITE && st_has(s, ST_DOSES, "person_id");
 }
 
 /* The columns of d9c3da4e9c05 and later in all three tables, and no leftover. */
@@ -542,6 +578,11 @@ static void plan_steps(const struct st_scan *s, enum st_level shape, struct sche
         p->steps |= STEP_PERSONS_SPLIT;
         addf(&p->actions, "give the new persons table first_name/last_name as d9c3da4e9c05 did");
     }
+    if (sqlite_dose_person(s) && s->full && !has_ab48(s)) {
+        p->steps |= STEP_DOSES_PERSON;
+        addf(&p->actions, "rebuild doses with the foreign key and index of doses.person_id as "
+                          "ab48726466af did, keeping every dose's person");
+    }
     if (shape >= SL_D9C3 && taken_at_needs_fix(s)) {
         p->steps |= STEP_TAKEN_AT;
         addf(&p->actions, "make doses.taken_at a nullable %s as d9c3da4e9c05 did%s",
@@ -583,7 +624,8 @@ int schema_plan_make(struct db_conn *c, const struct mig_chain *ch, struct schem
      * keys are slow to read on MariaDB, where this runs before every upgrade. */
     struct st_scan s;
     int rc = st_scan_load(c, false, &s, err);
-    if (rc == 0 && !(out->tracked && cur_pos >= pos[SL_44FC] && final_columns(&s))) {
+    if (rc == 0 && !(out->tracked && cur_pos >= pos[SL_44FC] && final_columns(&s) &&
+                     !(sqlite_dose_person(&s) && cur_pos < pos[SL_AB48]))) {
         st_scan_release(&s);
         rc = st_scan_load(c, true, &s, err);
     }
@@ -640,10 +682,25 @@ int schema_plan_make(struct db_conn *c, const struct mig_chain *ch, struct schem
      * later: 2574915efc76 moves PostgreSQL sequences past the highest ids
      * (rows inserted with explicit ids leave them behind), and repeating it
      * is harmless. Revisions added after it must be recognised here too, or
-     * be safe to repeat (docs/schema.md). */
+     * be safe to repeat (docs/schema.md): ab48726466af is safe to repeat on
+     * PostgreSQL and MariaDB; on SQLite, where its rebuild is not and
+     * 2574915efc76 does nothing, a doses table with person_id is stamped at
+     * ab48726466af, and refused below 44fcd0160844. */
     bool m44 = s.full ? has_44fc(&s) : true;
     if (m44)
         top = SL_44FC;
+    if (sqlite_dose_person(&s)) {
+        if (!m44) {
+            st_scan_release(&s);
+            return mt_fail(err, MT_ECONFLICT,
+                           SCHEMA_REFUSED
+                           "SQLite table doses has person_id (revision ab48726466af) but the "
+                           "other tables are older than 44fcd0160844, whose rebuilds would lose "
+                           "it; nothing was changed (restore a consistent copy, or drop "
+                           "doses.person_id and upgrade again)");
+        }
+        top = SL_AB48;
+    }
     if (!out->tracked && top == SL_F416)
         top = SL_588F; /* 588f4ae43933 changes no table: nothing is left to do there */
 
@@ -658,8 +715,9 @@ int schema_plan_make(struct db_conn *c, const struct mig_chain *ch, struct schem
     if (out->tracked && target_pos > cur_pos)
         addf(&out->found, "the tables are ahead of alembic_version: they match %s (%s)",
              ch->revs[target_pos].id,
-             half ? "a split of persons.name left half-done"
-                  : "tables created by the reference's create_all");
+             half             ? "a split of persons.name left half-done"
+             : top == SL_AB48 ? "doses already has person_id"
+                              : "tables created by the reference's create_all");
     else if (out->tracked && out->steps)
         addf(&out->found, "some tables lag behind alembic_version %s: they are completed",
              out->current);
@@ -671,6 +729,10 @@ int schema_plan_make(struct db_conn *c, const struct mig_chain *ch, struct schem
         addf(&out->found,
              "warning: alembic_version says %s, but the foreign keys or the index "
              "ix_doses_medication_id_taken_at of 44fcd0160844 are missing",
+             out->current);
+    if (out->tracked && at >= SL_AB48 && !st_has(&s, ST_DOSES, "person_id"))
+        addf(&out->found,
+             "warning: alembic_version says %s, but doses.person_id of ab48726466af is missing",
              out->current);
 
     if (!out->tracked || target_pos > cur_pos) {
@@ -906,6 +968,34 @@ static int do_fk_names(struct db_conn *c, const struct st_scan *s, struct mt_err
     return 0;
 }
 
+/* SQLite: doses rebuilt in the shape of ab48726466af. A linked dose takes
+ * its medication's person, a dose of a deleted medication keeps its own, and
+ * a person that does not exist becomes NULL (listed by `meditrack db
+ * check`), as the repairs would have done. */
+static int do_doses_person(struct db_conn *c, struct mt_err *err)
+{
+    struct mt_buf b;
+    mt_buf_init(&b, 1u << 14);
+    mt_buf_addf(&b,
+                "%s;\n"
+                "INSERT INTO _mt_new_doses (id, medication_id, medication_name, taken_at, "
+                "person_id)\n"
+                "SELECT d.id, d.medication_id, d.medication_name, d.taken_at, "
+                "(SELECT p.id FROM persons p WHERE p.id = COALESCE(m.person_id, d.person_id)) "
+                "FROM doses d LEFT JOIN medications m ON m.id = d.medication_id;\n"
+                "DROP TABLE doses;\n"
+                "ALTER TABLE _mt_new_doses RENAME TO doses;\n"
+                "CREATE INDEX ix_doses_id ON doses (id);\n"
+                "CREATE INDEX ix_doses_medication_id_taken_at ON doses (medication_id, "
+                "taken_at);\n"
+                "CREATE INDEX ix_doses_person_id_taken_at ON doses (person_id, taken_at);\n",
+                sqlite_doses_ab48);
+    int rc = exec_buf(c, &b, "completing doses.person_id", err);
+    if (rc == 0)
+        mt_log(MT_LOG_INFO, "take-over: doses now has the foreign key and index of person_id");
+    return rc;
+}
+
 static int do_taken_at(struct db_conn *c, enum db_dialect d, struct mt_err *err)
 {
     const char *sql = d == DB_POSTGRES
@@ -926,9 +1016,9 @@ static int apply_steps(struct db_conn *c, void *vctx, struct mt_err *err)
     const struct apply_ctx *a = vctx;
     enum db_dialect d = db_conn_dialect(c);
     static const unsigned order[] = {
-        STEP_FK_NAMES,       STEP_CREATE_MEDICATIONS, STEP_CREATE_DOSES,
-        STEP_CREATE_PERSONS, STEP_ADD_COLUMNS,        STEP_ADD_PERSON_ID,
-        STEP_DOSES_0358,     STEP_PERSONS_SPLIT,      STEP_TAKEN_AT};
+        STEP_FK_NAMES,    STEP_CREATE_MEDICATIONS, STEP_CREATE_DOSES, STEP_CREATE_PERSONS,
+        STEP_ADD_COLUMNS, STEP_ADD_PERSON_ID,      STEP_DOSES_0358,   STEP_PERSONS_SPLIT,
+        STEP_TAKEN_AT,    STEP_DOSES_PERSON};
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < MT_ARRAY_LEN(order); i++) {
         if (!(a->steps & order[i]))
@@ -973,6 +1063,10 @@ static int apply_steps(struct db_conn *c, void *vctx, struct mt_err *err)
         case STEP_TAKEN_AT:
             if (taken_at_needs_fix(&s))
                 rc = do_taken_at(c, d, err);
+            break;
+        case STEP_DOSES_PERSON:
+            if (sqlite_dose_person(&s) && !has_ab48(&s))
+                rc = do_doses_person(c, err);
             break;
         default:
             break;

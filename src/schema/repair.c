@@ -3,8 +3,10 @@
  * leftover _alembic_tmp_* table are salvaged into the real table before the
  * leftover is dropped, exactly one person is the default, medications whose
  * person is missing go to the default person, and doses whose medication is
- * missing are unlinked with their medication_name kept. Nothing is deleted,
- * and every repair is logged with its count. */
+ * missing are unlinked with their medication_name kept; where doses have a
+ * person (from ab48726466af on), a linked dose's person is its medication's
+ * and a person that does not exist is cleared. Nothing is deleted, and every
+ * repair is logged with its count. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +22,7 @@ static const char *const known_columns[ST_N][10] = {
                     "created_at", "updated_at", NULL},
     [ST_MEDICATIONS] = {"id", "name", "dosage", "frequency", "max_doses_per_day", "instructions",
                         "created_at", "updated_at", "person_id", NULL},
-    [ST_DOSES] = {"id", "medication_id", "medication_name", "taken_at", NULL},
+    [ST_DOSES] = {"id", "medication_id", "medication_name", "taken_at", "person_id", NULL},
 };
 
 /* Columns that tell two rows with the same id apart: when a leftover row
@@ -469,6 +471,39 @@ static int repair_orphan_doses(struct db_conn *c, struct mt_err *err)
     return 0;
 }
 
+/* doses.person_id (ab48726466af): a linked dose belongs to its medication's
+ * person (a medication moved by the repairs above takes its doses along),
+ * and a person that does not exist is cleared; `meditrack db check` lists
+ * doses without a person. */
+static int repair_dose_persons(struct db_conn *c, struct mt_err *err)
+{
+    if (db_query(c,
+                 "UPDATE doses SET person_id = (SELECT m.person_id FROM medications m WHERE m.id ="
+                 " doses.medication_id) WHERE medication_id IS NOT NULL AND NOT EXISTS (SELECT 1"
+                 " FROM medications m WHERE m.id = doses.medication_id AND m.person_id ="
+                 " doses.person_id)",
+                 NULL, 0, NULL, err) < 0)
+        return mt_err_wrap(err, "giving doses their medication's person");
+    int64_t n = db_changes(c);
+    if (n > 0)
+        mt_log(MT_LOG_WARN,
+               "repaired %" PRId64 " doses whose person was not their medication's (person_id "
+               "set from the medication)",
+               n);
+    if (db_query(c,
+                 "UPDATE doses SET person_id = NULL WHERE person_id IS NOT NULL AND NOT EXISTS"
+                 " (SELECT 1 FROM persons p WHERE p.id = doses.person_id)",
+                 NULL, 0, NULL, err) < 0)
+        return mt_err_wrap(err, "clearing doses' missing persons");
+    n = db_changes(c);
+    if (n > 0)
+        mt_log(MT_LOG_WARN,
+               "repaired %" PRId64 " doses whose person was missing (person_id set to NULL; "
+               "`meditrack db check` lists them)",
+               n);
+    return 0;
+}
+
 int schema_repair(struct db_conn *c, bool final, struct mt_err *err)
 {
     struct st_scan s;
@@ -484,6 +519,9 @@ int schema_repair(struct db_conn *c, bool final, struct mt_err *err)
     }
     if (rc == 0 && s.t[ST_DOSES].exists && s.t[ST_MEDICATIONS].exists)
         rc = repair_orphan_doses(c, err);
+    if (rc == 0 && s.t[ST_DOSES].exists && s.t[ST_MEDICATIONS].exists && s.t[ST_PERSONS].exists &&
+        st_has(&s, ST_DOSES, "person_id") && st_has(&s, ST_MEDICATIONS, "person_id"))
+        rc = repair_dose_persons(c, err);
     st_scan_release(&s);
     return rc;
 }

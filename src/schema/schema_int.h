@@ -17,7 +17,8 @@
 enum st_table { ST_PERSONS, ST_MEDICATIONS, ST_DOSES, ST_N };
 
 /* The revisions whose table shapes the take-over can tell apart, oldest
- * first. SL_588F has the shapes of SL_F416 (it changes data only). */
+ * first. SL_588F has the shapes of SL_F416 (it changes data only), SL_2574
+ * those of SL_44FC (it moves PostgreSQL sequences only). */
 enum st_level {
     SL_NONE = -1,
     SL_F416,
@@ -27,6 +28,7 @@ enum st_level {
     SL_D9C3,
     SL_44FC,
     SL_2574,
+    SL_AB48,
     SL_N,
 };
 

@@ -23,7 +23,7 @@ static const char *const tmp_names[ST_N] = {
 static const char *const level_revs[SL_N] = {
     [SL_F416] = "f4162eb18a25", [SL_588F] = "588f4ae43933", [SL_35BD] = "35bddb769482",
     [SL_0358] = "03586fa62d43", [SL_D9C3] = "d9c3da4e9c05", [SL_44FC] = "44fcd0160844",
-    [SL_2574] = "2574915efc76",
+    [SL_2574] = "2574915efc76", [SL_AB48] = "ab48726466af",
 };
 
 const char *st_table_name(enum st_table t)

@@ -17,9 +17,13 @@ static const char sql_count[] = "SELECT COUNT(*) FROM doses WHERE medication_id 
  * the transaction would otherwise read from. */
 static const char sql_count_mysql[] = "SELECT COUNT(*) FROM doses WHERE medication_id = ? AND "
                                       "taken_at >= ? AND taken_at < ? LOCK IN SHARE MODE";
-static const char sql_insert[] = "INSERT INTO doses (medication_id, taken_at) VALUES (?, ?)";
+/* A dose names its medication's person, which it keeps when the medication
+ * is deleted (store_med_delete). */
+static const char sql_insert[] = "INSERT INTO doses (medication_id, taken_at, person_id) "
+                                 "VALUES (?, ?, (SELECT person_id FROM medications WHERE id = ?))";
 static const char sql_insert_pg[] =
-    "INSERT INTO doses (medication_id, taken_at) VALUES (?, ?) RETURNING id";
+    "INSERT INTO doses (medication_id, taken_at, person_id) "
+    "VALUES (?, ?, (SELECT person_id FROM medications WHERE id = ?)) RETURNING id";
 static const char sql_history[] = "SELECT " DOSE_COLS " FROM doses d WHERE d.medication_id = ? "
                                   "ORDER BY d.taken_at DESC, d.id DESC LIMIT ? OFFSET ?";
 static const char sql_window[] = "SELECT " DOSE_COLS " FROM doses d WHERE d.medication_id = ? "
@@ -32,7 +36,8 @@ static const char sql_delete[] = "DELETE FROM doses WHERE id = ?";
 
 /* Live medications with their doses of the day (one row per dose, or one
  * row with NULLs for a medication without any), then the doses of deleted
- * medications, grouped by name. Kind 0 / 1 keeps the two parts apart. */
+ * medications, grouped by name: with a person, only the doses that person
+ * took. Kind 0 / 1 keeps the two parts apart. */
 #define SUMMARY_LIVE                                                                               \
     "SELECT 0, m.id, m.name, m.max_doses_per_day, d.taken_at, d.id FROM medications m "            \
     "LEFT JOIN doses d ON d.medication_id = m.id AND d.taken_at >= ? AND d.taken_at < ?"
@@ -42,7 +47,8 @@ static const char sql_delete[] = "DELETE FROM doses WHERE id = ?";
     "d.taken_at < ?"
 static const char sql_summary_all[] =
     SUMMARY_LIVE " UNION ALL " SUMMARY_DELETED " ORDER BY 1, 2, 3, 6";
-static const char sql_summary_person[] = SUMMARY_LIVE " WHERE m.person_id = ? ORDER BY 1, 2, 3, 6";
+static const char sql_summary_person[] = SUMMARY_LIVE
+    " WHERE m.person_id = ? UNION ALL " SUMMARY_DELETED " AND d.person_id = ? ORDER BY 1, 2, 3, 6";
 
 static int read_dose(struct db_stmt *st, struct mt_arena *a, void *item, struct mt_err *err)
 {
@@ -103,9 +109,10 @@ static int record_tx(struct db_conn *c, void *vctx, struct mt_err *err)
         *x->result = STORE_DAY_FULL;
         return 0;
     }
-    struct db_param ip[] = {DB_INT(x->medication_id), store_time_param(x->taken_us, at)};
+    struct db_param ip[] = {DB_INT(x->medication_id), store_time_param(x->taken_us, at),
+                            DB_INT(x->medication_id)};
     int64_t id = 0;
-    if (store_insert_id(c, sql_insert, sql_insert_pg, ip, 2, &id, err) < 0)
+    if (store_insert_id(c, sql_insert, sql_insert_pg, ip, 3, &id, err) < 0)
         return -1;
     *x->result = STORE_RECORDED;
     x->out->id = id;
@@ -190,16 +197,16 @@ int store_daily_summary(struct db_conn *c, struct mt_arena *a, bool has_person, 
     char start[MT_TIME_BUF], end[MT_TIME_BUF];
     struct db_param ws = store_time_param(w->start_us, start);
     struct db_param we = store_time_param(w->end_us, end);
-    struct db_param p[4];
+    struct db_param p[6];
     size_t np = 0;
     p[np++] = ws;
     p[np++] = we;
-    if (has_person) {
+    if (has_person)
         p[np++] = DB_INT(person_id);
-    } else {
-        p[np++] = ws;
-        p[np++] = we;
-    }
+    p[np++] = ws;
+    p[np++] = we;
+    if (has_person)
+        p[np++] = DB_INT(person_id);
     struct db_stmt *st;
     if (db_query(c, has_person ? sql_summary_person : sql_summary_all, p, np, &st, err) < 0)
         return -1;

@@ -36,8 +36,11 @@ static const char sql_insert_pg[] =
 static const char sql_update[] =
     "UPDATE medications SET name = ?, dosage = ?, frequency = ?, max_doses_per_day = ?, "
     "instructions = ?, updated_at = ? WHERE id = ?";
+/* person_id is set before medication_id is cleared: MariaDB evaluates the
+ * assignments in order. */
 static const char sql_orphan_doses[] =
-    "UPDATE doses SET medication_name = ?, medication_id = NULL WHERE medication_id = ?";
+    "UPDATE doses SET medication_name = ?, person_id = (SELECT m.person_id FROM medications m "
+    "WHERE m.id = doses.medication_id), medication_id = NULL WHERE medication_id = ?";
 static const char sql_delete[] = "DELETE FROM medications WHERE id = ?";
 static const char sql_exists[] = "SELECT COUNT(*) FROM medications WHERE id = ?";
 
@@ -272,9 +275,10 @@ static int delete_tx(struct db_conn *c, void *vctx, struct mt_err *err)
         return -1;
     if (!name)
         return mt_fail(err, MT_ENOTFOUND, not_found);
-    /* The history keeps the medication's current name; medication_id is
-     * cleared here rather than left to ON DELETE SET NULL, which older
-     * databases may not have. */
+    /* The history keeps the medication's current name and its person (a
+     * dose written by an older version during an upgrade may lack it);
+     * medication_id is cleared here rather than left to ON DELETE SET NULL,
+     * which older databases may not have. */
     struct db_param p[] = {DB_TEXT(name), DB_INT(*id)};
     int rc = store_exec(c, sql_orphan_doses, p, 2, err);
     free(name);

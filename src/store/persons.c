@@ -30,8 +30,11 @@ static const char sql_insert_pg[] =
 static const char sql_update[] = "UPDATE persons SET first_name = ?, last_name = ?, "
                                  "date_of_birth = ?, notes = ?, updated_at = ? WHERE id = ?";
 static const char sql_lock_meds_pg[] = "SELECT id FROM medications WHERE person_id = ? FOR UPDATE";
+/* Every dose the person took: of their medications, and of medications
+ * deleted before (person_id; ON DELETE CASCADE would remove them too). */
 static const char sql_delete_doses[] =
-    "DELETE FROM doses WHERE medication_id IN (SELECT id FROM medications WHERE person_id = ?)";
+    "DELETE FROM doses WHERE person_id = ? OR "
+    "medication_id IN (SELECT id FROM medications WHERE person_id = ?)";
 static const char sql_delete_meds[] = "DELETE FROM medications WHERE person_id = ?";
 static const char sql_delete_person[] = "DELETE FROM persons WHERE id = ?";
 static const char sql_clear_default[] =
@@ -252,7 +255,8 @@ static int delete_tx(struct db_conn *c, void *vctx, struct mt_err *err)
      * recorded for them in between. */
     if (db_conn_dialect(c) != DB_SQLITE && store_exec(c, sql_lock_meds_pg, id, 1, err) < 0)
         return -1;
-    if (store_exec(c, sql_delete_doses, id, 1, err) < 0 ||
+    struct db_param id2[] = {DB_INT(x->id), DB_INT(x->id)};
+    if (store_exec(c, sql_delete_doses, id2, 2, err) < 0 ||
         store_exec(c, sql_delete_meds, id, 1, err) < 0 ||
         store_exec(c, sql_delete_person, id, 1, err) < 0)
         return -1;

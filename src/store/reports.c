@@ -10,13 +10,15 @@
 
 #include "store/store_int.h"
 
-/* A dose belongs to the report when its medication is the person's, or when
- * its medication was deleted (the name is all that is left of it). */
+/* A dose belongs to a person's report when its medication is the person's,
+ * or when its medication was deleted and the dose names the person; the
+ * household's report has every dose. */
 static const char sql_doses_person[] =
     "SELECT d.id, d.medication_id, COALESCE(m.name, d.medication_name), m.dosage, d.taken_at "
     "FROM doses d LEFT JOIN medications m ON m.id = d.medication_id "
     "WHERE d.taken_at >= ? AND d.taken_at < ? "
-    "AND (m.person_id = ? OR (d.medication_id IS NULL AND d.medication_name IS NOT NULL)) "
+    "AND (m.person_id = ? OR (d.medication_id IS NULL AND d.medication_name IS NOT NULL "
+    "AND d.person_id = ?)) "
     "ORDER BY d.taken_at, d.id";
 static const char sql_doses_all[] =
     "SELECT d.id, d.medication_id, COALESCE(m.name, d.medication_name), m.dosage, d.taken_at "
@@ -53,11 +55,11 @@ int store_report_doses(struct db_conn *c, bool has_person, int64_t person_id,
     /* w comes from mt_day_window, already clamped to what every dialect
      * stores. */
     struct db_param p[] = {store_time_param(w->start_us, start), store_time_param(w->end_us, end),
-                           DB_INT(person_id)};
+                           DB_INT(person_id), DB_INT(person_id)};
     struct db_stmt *st;
     /* A long history is never held in memory: the rows come from the
      * server as the callback takes them. */
-    if (db_query_stream(c, has_person ? sql_doses_person : sql_doses_all, p, has_person ? 3 : 2,
+    if (db_query_stream(c, has_person ? sql_doses_person : sql_doses_all, p, has_person ? 4 : 2,
                         &st, err) < 0)
         return -1;
     size_t skipped = 0;

@@ -27,11 +27,10 @@ typedef int (*store_report_dose_fn)(const struct store_report_dose *d, void *ctx
                                     struct mt_err *err);
 
 /* One query: the doses taken in w, oldest first, of the medications of
- * person_id (all medications without has_person) and of deleted
- * medications. A deleted medication's doses keep only its name (not its
- * person: the schema has no such column), so they are included on every
- * person's report. Rows whose taken_at cannot be read as a timestamp are
- * skipped and counted in *unreadable (may be NULL).
+ * person_id and of deleted medications whose doses name person_id (without
+ * has_person: every medication's, and every deleted medication's). Rows
+ * whose taken_at cannot be read as a timestamp are skipped and counted in
+ * *unreadable (may be NULL).
  * The rows are streamed (the client holds one at a time); an error met
  * after some rows (a lost connection, a timeout) ends the walk with -1. */
 int store_report_doses(struct db_conn *c, bool has_person, int64_t person_id,

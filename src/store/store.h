@@ -66,7 +66,8 @@ int store_person_create(struct db_conn *c, struct mt_arena *a, const struct stor
 int store_person_update(struct db_conn *c, struct mt_arena *a, int64_t id,
                         const struct store_person_fields *f, struct store_person *out,
                         struct mt_err *err);
-/* Deletes the person, their medications and those medications' doses.
+/* Deletes the person, their medications and every dose they took (also of
+ * medications deleted before).
  * MT_ECONFLICT for the last person and for the default person. */
 int store_person_delete(struct db_conn *c, int64_t id, struct mt_err *err);
 /* Moves the default flag to id (every former default is cleared, and all
@@ -112,8 +113,9 @@ int store_med_create(struct db_conn *c, struct mt_arena *a, int64_t person_id,
 int store_med_update(struct db_conn *c, struct mt_arena *a, int64_t id,
                      const struct store_medication_fields *f, struct store_medication *out,
                      struct mt_err *err);
-/* Keeps the dose history: its doses get medication_id NULL and the
- * medication's current name, then the medication is deleted. */
+/* Keeps the dose history: its doses get medication_id NULL, the
+ * medication's current name and its person, then the medication is
+ * deleted. */
 int store_med_delete(struct db_conn *c, int64_t id, struct mt_err *err);
 /* 0 when the medication exists, MT_ENOTFOUND "Medication not found" else. */
 int store_med_exists(struct db_conn *c, int64_t id, struct mt_err *err);
@@ -162,8 +164,8 @@ struct store_summary_entry {
 };
 
 /* One query: every medication (of person_id when has_person) with its doses
- * in w, then (without a person filter) the doses in w of deleted
- * medications grouped by name. */
+ * in w, then the doses in w of deleted medications (those person_id took,
+ * when has_person) grouped by name. */
 int store_daily_summary(struct db_conn *c, struct mt_arena *a, bool has_person, int64_t person_id,
                         const struct store_window *w, struct store_summary_entry **out, size_t *n,
                         struct mt_err *err);

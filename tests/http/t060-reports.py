@@ -234,6 +234,8 @@ def run_tests(srv):
         check("Japanese form: medication, dosage, instructions intact",
               "漢方薬" in text and "3 g" in text and "食後に服用" in text)
         check("Japanese form: prefilled time", shown(kampo, D0, "06:00") in pdftext(path, 1))
+        check("Japanese form: not another person's deleted medication",
+              "Old Syrup" not in text and "(deleted)" not in text)
         check("Japanese form: last date printed",
               (d0 + datetime.timedelta(days=6)).isoformat() in pdftext(path, 7))
         check("Japanese form: every page renders", renders(path, 7))
@@ -359,20 +361,19 @@ def run_tests(srv):
           r.status == 200 and r.body == b"date,local_time,taken_at_utc,medication,dosage,deleted"
           b"\r\n", repr(r))
 
-    # Doses of a deleted medication keep its name but not its person (the
-    # schema has no such column), so every person's export shows them,
-    # marked deleted; a person's own doses never appear on another's.
+    # Doses of a deleted medication keep its person (api.md decision 10): the
+    # deleted Old Syrup was Ελένη's, so only her export shows it (above); a
+    # person's doses never appear on another's.
     r = srv.get("/api/v1/reports/doses.csv?" + q({"person_id": nomeds, "from": D0, "to": D2,
                                                    "timezone_offset": TZ}))
     nm_rows = list(csv.reader(io.StringIO(r.body.decode("utf-8"), newline="")))[1:]
-    check("csv: a person without medications: only deleted medications' doses",
-          r.status == 200 and [(x[3], x[5]) for x in nm_rows] == [("Old Syrup", "true")],
-          nm_rows)
+    check("csv: a person without medications: no doses, not even deleted medications' doses",
+          r.status == 200 and nm_rows == [], nm_rows)
     r = srv.get("/api/v1/reports/doses.csv?" + q({"person_id": japanese, "from": D0, "to": D0,
                                                    "timezone_offset": TZ}))
     ja_rows = list(csv.reader(io.StringIO(r.body.decode("utf-8"), newline="")))[1:]
-    check("csv: the person's own doses, and deleted medications' doses",
-          sorted(x[3] for x in ja_rows) == ["Old Syrup", "漢方薬"], ja_rows)
+    check("csv: the person's own doses only, not another person's deleted medication's",
+          sorted(x[3] for x in ja_rows) == ["漢方薬"], ja_rows)
 
     # ---- JSON export ------------------------------------------------------------------
     r = srv.get("/api/v1/reports/doses.json?" +

@@ -26,9 +26,9 @@ TMP = tempfile.mkdtemp(prefix="schema-py.", dir=os.environ.get("MT_TEST_TMP", "/
 
 # The chain, oldest first.
 REVS = ["f4162eb18a25", "588f4ae43933", "35bddb769482", "03586fa62d43",
-        "d9c3da4e9c05", "44fcd0160844", "2574915efc76"]
+        "d9c3da4e9c05", "44fcd0160844", "2574915efc76", "ab48726466af"]
 HEAD = REVS[-1]
-F416, S588, P35, D0358, N_D9C3, C44, Q2574 = range(7)
+F416, S588, P35, D0358, N_D9C3, C44, Q2574, A48 = range(8)
 
 passed = 0
 failed = 0
@@ -201,7 +201,7 @@ COLS = {
                 "created_at", "updated_at"],
     "medications": ["id", "person_id", "name", "dosage", "frequency", "max_doses_per_day",
                     "instructions", "created_at", "updated_at"],
-    "doses": ["id", "medication_id", "medication_name", "taken_at"],
+    "doses": ["id", "medication_id", "medication_name", "taken_at", "person_id"],
 }
 
 
@@ -351,6 +351,9 @@ PERSONS = [
     (3, ("\u0417\u043e\u044f", None), "2001-12-31", None, False, None, None),
 ]
 MED_PERSON = {1: 1, 2: 2, 3: 1}
+# From ab48726466af on, the dose of a deleted medication (id 6) knows whose it
+# was; every linked dose has its medication's person.
+DELETED_DOSE_PERSON = 2
 
 
 def person_name(p):
@@ -362,7 +365,7 @@ def insert_data(url, level, orphans=False):
     """Inserts the test rows in the shape of revision level; returns the model of
     what was inserted. orphans adds rows whose parent is missing (where the
     shape allows them to be written)."""
-    model = {"level": level, "persons": {}, "medications": {}, "doses": {}}
+    model = {"level": level, "persons": {}, "medications": {}, "doses": {}, "dose_person": {}}
     if level >= P35:
         for p in PERSONS:
             if level >= N_D9C3:
@@ -393,14 +396,25 @@ def insert_data(url, level, orphans=False):
         model["medications"][4] = (m, 42)
     for d in DOSES:
         name = None
-        if level >= D0358:
+        if level >= A48:
+            name = next((m[1] for m in MEDS if m[0] == d[1]), None)
+            x(url, "INSERT INTO doses (id, medication_id, medication_name, taken_at, person_id) "
+                   "VALUES (?, ?, ?, ?, ?)", [d[0], d[1], name, d[2], MED_PERSON.get(d[1])])
+        elif level >= D0358:
             name = next((m[1] for m in MEDS if m[0] == d[1]), None)
             x(url, "INSERT INTO doses (id, medication_id, medication_name, taken_at) "
                    "VALUES (?, ?, ?, ?)", [d[0], d[1], name, d[2]])
         else:
             x(url, "INSERT INTO doses (id, medication_id, taken_at) VALUES (?, ?, ?)", list(d))
         model["doses"][d[0]] = (d, name)
-    if level >= D0358:
+    if level >= A48:
+        # A dose whose medication was deleted: no id, the name and the person kept.
+        x(url, "INSERT INTO doses (id, medication_id, medication_name, taken_at, person_id) "
+               "VALUES (?, ?, ?, ?, ?)", [6, None, "Deleted \u2019med\u2019",
+                                          "2025-05-10 08:00:00", DELETED_DOSE_PERSON])
+        model["doses"][6] = ((6, None, "2025-05-10 08:00:00"), "Deleted \u2019med\u2019")
+        model["dose_person"][6] = DELETED_DOSE_PERSON
+    elif level >= D0358:
         # A dose whose medication was deleted: no id, the name kept.
         x(url, "INSERT INTO doses (id, medication_id, medication_name, taken_at) "
                "VALUES (?, ?, ?, ?)", [6, None, "Deleted \u2019med\u2019", "2025-05-10 08:00:00"])
@@ -437,7 +451,10 @@ def expected_head(model):
     """What the model's rows must look like at head, following what each
     revision does: 35bddb769482 gives medications a default person,
     03586fa62d43 fills medication_name, d9c3da4e9c05 copies name into first_name,
-    the repairs move orphans. Returns (rows, ignore) for compare_rows."""
+    the repairs move orphans, ab48726466af gives linked doses their medication's
+    person (a deleted medication's dose keeps the person it had from
+    ab48726466af on, and has none below). Returns (rows, ignore) for
+    compare_rows."""
     level = model["level"]
     want = {"persons": {}, "medications": {}, "doses": {}}
     ignore = set()
@@ -473,9 +490,15 @@ def expected_head(model):
             name = next((m[1] for k, (m, _) in model["medications"].items() if k == mid), None)
         if mid is not None and str(mid) not in want["medications"]:
             mid = None
+        if mid is not None:
+            person = want["medications"][str(mid)]["person_id"]
+        else:
+            person = model.get("dose_person", {}).get(did) if level >= A48 else None
+            person = None if person is None else str(person)
         want["doses"][str(did)] = {"id": str(did), "medication_id": None if mid is None else str(mid),
                                    "medication_name": name,
-                                   "taken_at": norm("doses", "taken_at", d[2])}
+                                   "taken_at": norm("doses", "taken_at", d[2]),
+                                   "person_id": person}
     return want, ignore
 
 
@@ -539,9 +562,14 @@ def expected_from_rows(rows):
         name = d["medication_name"] if "medication_name" in d else names.get(mid)
         if mid is not None and mid not in want["medications"]:
             mid = None
+        # ab48726466af: a linked dose belongs to its medication's person; an
+        # unlinked one keeps the person it had (none before that revision).
+        person = want["medications"][mid]["person_id"] if mid is not None else \
+            _s(d.get("person_id"))
         want["doses"][_s(d["id"])] = {"id": _s(d["id"]), "medication_id": mid,
                                       "medication_name": name,
-                                      "taken_at": norm("doses", "taken_at", _s(d.get("taken_at")))}
+                                      "taken_at": norm("doses", "taken_at", _s(d.get("taken_at"))),
+                                      "person_id": person}
     return want, ignore
 
 

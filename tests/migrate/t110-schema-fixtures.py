@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Every database in ../shared/fixtures/ is brought to head by `meditrack db
 upgrade head` with every persons, medications and doses row kept (same id,
-same values), the head schema, working id generation, and a second run that
-changes nothing. The fixtures themselves are used on their own dialect (the
+same values), the head schema, working id generation, every dose given its
+medication's person (doses whose medication is gone have none), a downgrade
+and upgrade that keep every row, and a second run that changes nothing. The fixtures themselves are used on their own dialect (the
 SQLite files copied, the PostgreSQL dump loaded with psql); on the other
 dialects their rows are put into a database that our chain built at the same
 revision (tracked or not, leftover table included), so every dialect takes
@@ -55,25 +56,27 @@ def check_ids_continue(desc, url):
             mid = L.q(url, "INSERT INTO medications (person_id, name, dosage, frequency, "
                            "max_doses_per_day) VALUES (?, ?, ?, ?, ?) RETURNING id",
                       [int(pid), "New", "1", "daily", 1])[0][0]
-            did = L.q(url, "INSERT INTO doses (medication_id, taken_at) VALUES (?, ?) RETURNING id",
-                      [int(mid), "2025-06-09 10:00:00"])[0][0]
+            did = L.q(url, "INSERT INTO doses (medication_id, taken_at, person_id) VALUES (?, ?, ?) "
+                           "RETURNING id", [int(mid), "2025-06-09 10:00:00", int(pid)])[0][0]
         else:
             L.x(url, "INSERT INTO persons (first_name, is_default) VALUES (?, ?)", ["New", False])
             pid = L.q(url, "SELECT MAX(id) FROM persons")[0][0]
             L.x(url, "INSERT INTO medications (person_id, name, dosage, frequency, "
                      "max_doses_per_day) VALUES (?, ?, ?, ?, ?)", [int(pid), "New", "1", "d", 1])
             mid = L.q(url, "SELECT MAX(id) FROM medications")[0][0]
-            L.x(url, "INSERT INTO doses (medication_id, taken_at) VALUES (?, ?)",
-                [int(mid), "2025-06-09 10:00:00"])
+            L.x(url, "INSERT INTO doses (medication_id, taken_at, person_id) VALUES (?, ?, ?)",
+                [int(mid), "2025-06-09 10:00:00", int(pid)])
             did = L.q(url, "SELECT MAX(id) FROM doses")[0][0]
         L.ok("%s: new persons, medications and doses get fresh ids (%s, %s, %s)" %
              (desc, pid, mid, did))
+        # A dose of a deleted medication keeps its person, and goes with it.
+        L.x(url, "DELETE FROM medications WHERE id = ?", [int(mid)])
+        L.check(desc + ": deleting a medication keeps its dose and the dose's person",
+                L.q(url, "SELECT medication_id, person_id FROM doses WHERE id = ?",
+                    [int(did)]) == [[None, str(pid)]])
         L.x(url, "DELETE FROM persons WHERE id = ?", [int(pid)])
-        L.check(desc + ": deleting a person cascades to medications, doses keep history",
-                L.q(url, "SELECT COUNT(*) FROM medications WHERE id = ?", [int(mid)])[0][0] == "0"
-                and L.q(url, "SELECT medication_id FROM doses WHERE id = ?", [int(did)])[0][0]
-                is None)
-        L.x(url, "DELETE FROM doses WHERE id = ?", [int(did)])
+        L.check(desc + ": deleting a person deletes the doses it took",
+                L.q(url, "SELECT COUNT(*) FROM doses WHERE id = ?", [int(did)])[0][0] == "0")
     except RuntimeError as e:
         L.not_ok(desc + ": inserting without ids", str(e)[:600])
 
@@ -91,6 +94,34 @@ def start_up(url):
         raise RuntimeError("meditrack init exited %d: %s" % (r.returncode, r.stderr[-1500:]))
 
 
+def check_dose_persons(desc, url):
+    """ab48726466af on real data: every dose whose medication exists has that
+    medication's person; a dose whose medication is gone has none (nothing
+    says whose it was)."""
+    rows = L.q(url, "SELECT d.id, d.person_id, m.person_id, d.medication_id FROM doses d "
+                    "LEFT JOIN medications m ON m.id = d.medication_id ORDER BY d.id")
+    linked = [r for r in rows if r[3] is not None]
+    unlinked = [r for r in rows if r[3] is None]
+    L.check("%s: %d doses have their medication's person" % (desc, len(linked)),
+            all(r[1] is not None and r[1] == r[2] for r in linked),
+            [r for r in linked if r[1] != r[2]][:5])
+    L.check("%s: %d doses of missing medications have no person" % (desc, len(unlinked)),
+            all(r[1] is None for r in unlinked), unlinked[:5])
+
+
+def check_down_up(desc, url, want, ignore):
+    """Down one revision (person_id dropped) and up again: every row and value
+    comes back (these doses' persons all come from their medications)."""
+    L.downgrade(url, "-1", desc=desc + ": downgrade -1")
+    cols = [c["name"] for c in L.shape(url)["doses"]["columns"]]
+    L.check(desc + ": downgrade drops doses.person_id", "person_id" not in cols, cols)
+    L.check_eq(desc + ": downgrade keeps every dose",
+               L.q(url, "SELECT COUNT(*) FROM doses")[0][0], str(len(want["doses"])))
+    L.upgrade(url, desc=desc + ": upgrade after the downgrade")
+    L.compare_rows(desc + " (down and up)", L.head_rows(url), want, ignore)
+    L.check_head(desc + " (down and up)", url)
+
+
 def take_over(desc, url, want, ignore, extra_checks=None, by_init=False):
     try:
         if by_init:
@@ -105,8 +136,11 @@ def take_over(desc, url, want, ignore, extra_checks=None, by_init=False):
     L.check_head(desc, url)
     L.check(desc + ": no _alembic_tmp_* table left",
             not any(t.startswith("_alembic_tmp_") for t in L.tables(url)))
+    check_dose_persons(desc, url)
     if extra_checks:
         extra_checks(url)
+    if not by_init:
+        check_down_up(desc, url, want, ignore)
     L.check_second_run(desc, url)
     check_ids_continue(desc, url)
 

@@ -238,6 +238,9 @@ def mixed_lagging(desc):
     want["persons"]["9"]["is_default"] = 1
     for m in want["medications"].values():
         m["person_id"] = "9"
+    for d in want["doses"].values():
+        if d["medication_id"] is not None:
+            d["person_id"] = "9"
     log = L.upgrade(url)
     L.check(desc + ": missing column added", "add the missing column medications.instructions"
             in log, log[-1500:])
@@ -297,11 +300,14 @@ def tmp_salvage(desc):
                      "medication_name) VALUES (?, ?, ?, ?)", list(r))
     want, ignore = L.expected_head(model)
     want["doses"]["10"] = {"id": "10", "medication_id": "2", "medication_name": None,
-                           "taken_at": L.norm("doses", "taken_at", "2025-04-01 10:00:00")}
+                           "taken_at": L.norm("doses", "taken_at", "2025-04-01 10:00:00"),
+                           "person_id": str(L.MED_PERSON[2])}
     want["doses"]["12"] = {"id": "12", "medication_id": None, "medication_name": "Gone \u00e9",
-                           "taken_at": L.norm("doses", "taken_at", "2025-04-03 08:00:00")}
+                           "taken_at": L.norm("doses", "taken_at", "2025-04-03 08:00:00"),
+                           "person_id": None}
     want["doses"]["13"] = {"id": "13", "medication_id": "1", "medication_name": "Lisinopril",
-                           "taken_at": L.norm("doses", "taken_at", "2025-04-02 09:00:00.25")}
+                           "taken_at": L.norm("doses", "taken_at", "2025-04-02 09:00:00.25"),
+                           "person_id": str(L.MED_PERSON[1])}
     log = L.upgrade(url)
     L.check(desc + ": salvage logged with counts",
             "removed the leftover table _alembic_tmp_doses (4 rows): salvaged 3 rows" in log and
@@ -335,9 +341,11 @@ def tmp_ahead_of_doses(desc):
                      "medication_name) VALUES (?, ?, ?, ?)", list(r))
     want, ignore = L.expected_head(model)
     want["doses"]["20"] = {"id": "20", "medication_id": "1", "medication_name": "Lisinopril",
-                           "taken_at": L.norm("doses", "taken_at", "2025-04-05 06:07:08.9")}
+                           "taken_at": L.norm("doses", "taken_at", "2025-04-05 06:07:08.9"),
+                           "person_id": str(L.MED_PERSON[1])}
     want["doses"]["21"] = {"id": "21", "medication_id": None, "medication_name": "Gone",
-                           "taken_at": L.norm("doses", "taken_at", "2025-04-06 00:00:00")}
+                           "taken_at": L.norm("doses", "taken_at", "2025-04-06 00:00:00"),
+                           "person_id": None}
     log = L.upgrade(url)
     L.check(desc + ": kept, then salvaged",
             "kept the leftover table _alembic_tmp_doses" in log and

@@ -1,8 +1,9 @@
 /* MediTrack's embedded revision chain as the schema module expects it: the
  * reference's five revisions with their ids, down-revisions and messages,
- * then ours, every dialect's SQL present, every hook named by a revision
- * registered by schema_register, and the take-over planning nothing on a
- * database without MediTrack tables or on a chain that is not MediTrack's. */
+ * then ours up to the head ab48726466af, every dialect's SQL present, every
+ * hook named by a revision registered by schema_register, and the take-over
+ * planning nothing on a database without MediTrack tables or on a chain that
+ * is not MediTrack's. */
 #include <string.h>
 
 #include "check.h"
@@ -20,6 +21,7 @@ static const struct {
     {"d9c3da4e9c05", "03586fa62d43", "split_name_into_first_and_last_name"},
     {"44fcd0160844", "d9c3da4e9c05", NULL},
     {"2574915efc76", "44fcd0160844", NULL},
+    {"ab48726466af", "2574915efc76", NULL},
 };
 
 static void check_chain(const struct mig_chain *ch)
@@ -48,6 +50,11 @@ static void check_chain(const struct mig_chain *ch)
      * rows that break foreign keys before anything else. */
     for (size_t i = 1; i < 6 && i < ch->n; i++)
         CHECK(ch->revs[i].pre_upgrade && strcmp(ch->revs[i].pre_upgrade, SCHEMA_REPAIR_HOOK) == 0);
+    /* So does the one that adds doses.person_id and its foreign key, and it
+     * is the head. */
+    const struct mig_revision *ab48 = mig_chain_find(ch, "ab48726466af");
+    CHECK(ab48 && ab48->pre_upgrade && strcmp(ab48->pre_upgrade, SCHEMA_REPAIR_HOOK) == 0);
+    CHECK(mig_chain_head(ch) == ab48);
 }
 
 static void check_fresh_plan(const struct mig_chain *ch)
