@@ -29,5 +29,16 @@ int cmd_healthcheck(int argc, char **argv, const struct mt_config *cfg); /* cli/
 int cmd_db(int argc, char **argv, const struct mt_config *cfg);          /* cli/db.c */
 /* `db adopt` / `db stamp-existing` (argv[0] is the sub-command name). */
 int cmd_db_adopt(int argc, char **argv, const struct mt_config *cfg);    /* cli/adopt.c */
+/* `db assign-doses` (argv[0] is "assign-doses"; prog is "meditrack db" or
+ * "alembic", for messages). cli/assign.c */
+int cmd_db_assign_doses(int argc, char **argv, const struct mt_config *cfg, const char *prog);
+
+struct db_conn;
+/* For `db check`: prints the doses that belong to no person, grouped by
+ * medication name, with the `assign-doses` command for each group; prints
+ * nothing when there are none or the database has no doses.person_id.
+ * Returns MT_EXIT_OK, or MT_EXIT_FAIL (message on stderr) when reading
+ * failed. cli/assign.c */
+int cli_print_unowned_doses(struct db_conn *c, const char *prog);
 
 #endif

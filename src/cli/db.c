@@ -525,6 +525,10 @@ static int sub_check(struct dbcmd *x, int argc, char **argv)
     if (r.interrupted)
         print_interrupted(r.interrupted);
     rc = r.n_pending || r.n_mismatches || r.interrupted ? MT_EXIT_FAIL : MT_EXIT_OK;
+    /* Doses without a person are listed for the operator; they do not make
+     * the check fail (some may never be assignable). */
+    if (cli_print_unowned_doses(c, x->prog) != MT_EXIT_OK)
+        rc = MT_EXIT_FAIL;
     mig_check_release(&r);
 out:
     db_close(c);
@@ -628,7 +632,9 @@ static const struct subcommand subcommands[] = {
      .summary = "exit 0 at head, 1 with the list of pending revisions",
      .help = "Exits 0 when the database is at head; otherwise 1 with the pending revisions.\n"
              "Also exits 1 when an applied revision's SQL has changed since it ran\n"
-             "(checksum in " MIG_AUDIT_TABLE ") or a run was interrupted."},
+             "(checksum in " MIG_AUDIT_TABLE ") or a run was interrupted. Lists doses\n"
+             "that belong to no person, with the `assign-doses` command for each group\n"
+             "(they do not change the exit status)."},
     {.name = "revision",
      .fn = sub_revision,
      .args = "-m MESSAGE [--dir DIR]",
@@ -648,6 +654,8 @@ static void db_usage(const struct dbcmd *x, FILE *out)
         fprintf(out, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
     fprintf(out, "  %-10s %s\n", "adopt",
             "take over a database the Python version made (also: stamp-existing)");
+    fprintf(out, "  %-10s %s\n", "assign-doses",
+            "give doses of deleted medications to the person who took them");
     fprintf(out,
             "\nRevisions may be given as a unique prefix of their id. Run\n"
             "`%s <command> --help` for the options of a command.\n",
@@ -673,6 +681,8 @@ int cmd_db(int argc, char **argv, const struct mt_config *cfg)
         return fail(&x, &err, MT_EXIT_FAIL);
     if (strcmp(argv[1], "adopt") == 0 || strcmp(argv[1], "stamp-existing") == 0)
         return cmd_db_adopt(argc - 1, argv + 1, cfg); /* cli/adopt.c (schema take-over) */
+    if (strcmp(argv[1], "assign-doses") == 0)
+        return cmd_db_assign_doses(argc - 1, argv + 1, cfg, x.prog); /* cli/assign.c */
     for (size_t i = 0; i < MT_ARRAY_LEN(subcommands); i++) {
         const struct subcommand *s = &subcommands[i];
         if (strcmp(s->name, argv[1]) != 0)

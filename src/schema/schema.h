@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/err.h"
 #include "db/db.h"
@@ -21,7 +22,9 @@
 /* The name of the hook that MediTrack's revisions give as pre_upgrade (see
  * migrations/ and docs/schema.md): salvage leftover _alembic_tmp_* tables,
  * one default person, medications whose person is missing moved to it, doses
- * whose medication is missing unlinked. Every repair is logged with counts. */
+ * whose medication is missing unlinked, and (where doses have person_id) a
+ * linked dose given its medication's person, a missing person cleared. Every
+ * repair is logged with counts. */
 #define SCHEMA_REPAIR_HOOK "meditrack_repair"
 
 /* Registers SCHEMA_REPAIR_HOOK with the engine and installs the pre-flight
@@ -91,5 +94,62 @@ int schema_prepare_opts(struct db_conn *c, const struct mig_chain *ch, bool dry_
  * that cannot be salvaged yet (the last revision that may see one). Returns
  * 0, or -1 with err filled. */
 int schema_repair(struct db_conn *c, bool final, struct mt_err *err);
+
+/* ---- doses without a person ---------------------------------------------------------------- */
+
+/* At most this many dose ids are read per group (for `db check` to print). */
+#define SCHEMA_UNOWNED_IDS 50
+
+/* Doses of one deleted medication name that belong to no person. */
+struct schema_unowned_group {
+    char *medication_name; /* NULL: doses without a name */
+    int64_t count;
+    char *first_taken, *last_taken; /* UTC "YYYY-MM-DD HH:MM:SS[.ffffff]"; NULL when unknown */
+    int64_t *ids;                   /* the lowest SCHEMA_UNOWNED_IDS dose ids, ascending */
+    size_t n_ids;
+};
+struct schema_person_ref {
+    int64_t id;
+    char *name; /* "first last" */
+};
+/* What schema_unowned_doses found. Everything is malloc'ed and owned by the
+ * struct; release with schema_unowned_release. */
+struct schema_unowned {
+    bool applies; /* doses has person_id; false: nothing else was read */
+    int64_t total;
+    struct schema_unowned_group *groups; /* by medication name */
+    size_t n_groups;
+    struct schema_person_ref *persons; /* every person, id order (only when total > 0) */
+    size_t n_persons;
+};
+
+/* Finds the doses that belong to no person: their medication was deleted
+ * before revision ab48726466af recorded whose a dose is, so no person's
+ * summary, form or export shows them (a dose whose medication still exists
+ * belongs to that medication's person and is not counted). Read-only.
+ * Returns 0 (out->applies false when the database has no doses.person_id),
+ * or -1 with err filled; release out in both cases. */
+int schema_unowned_doses(struct db_conn *c, struct schema_unowned *out, struct mt_err *err);
+void schema_unowned_release(struct schema_unowned *u);
+
+/* Which doses schema_assign_doses gives to person_id: the doses without a
+ * person of the deleted medication medication_name, or (medication_name
+ * NULL) the listed dose ids, every one of which must be such a dose. */
+struct schema_assign {
+    int64_t person_id;
+    const char *medication_name;
+    const int64_t *dose_ids;
+    size_t n_dose_ids;
+    bool dry_run; /* count and check only */
+};
+/* Gives the selected doses to the person, in one transaction (by ids: all or
+ * nothing). Only doses without a person whose medication is deleted are ever
+ * changed. *assigned gets the number of doses (that would be) assigned, and
+ * *person the person's name (malloc'ed, caller frees; NULL on failure).
+ * Fails with MT_EINVAL when the database has no doses.person_id,
+ * MT_ENOTFOUND for an unknown person, MT_ECONFLICT naming a listed dose that
+ * cannot be assigned (nothing changed), or a database error. */
+int schema_assign_doses(struct db_conn *c, const struct schema_assign *a, int64_t *assigned,
+                        char **person, struct mt_err *err);
 
 #endif
