@@ -97,6 +97,8 @@ if wanted postgresql || wanted mysql; then
     if scripts/test-servers.sh start "$tmp/servers"; then
         servers_started=1
         eval "$(scripts/test-servers.sh env "$tmp/servers" | sed 's/^/export /')"
+        # The restart suite (tests/http/t071-db-restart.py) restarts them.
+        export MT_TEST_SERVERS="$tmp/servers"
     else
         echo "could not start the database servers"
         failed=$((failed + 1))

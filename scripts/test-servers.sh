@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Starts or stops throw-away PostgreSQL and MariaDB servers on loopback for the
 # test suites. Data lives under a temporary directory; nothing touches the
-# system clusters.  Usage: test-servers.sh start DIR | stop DIR | env DIR
-# An optional third argument, pg or my, starts or stops only that server.
-# Starting again on an existing DIR restarts the servers with their data.
+# system clusters.  Usage: test-servers.sh start DIR | stop DIR | restart DIR | env DIR
+# An optional third argument, pg or my, starts, stops or restarts only that
+# server. Starting again on a stopped DIR starts the servers with their data;
+# restart stops running servers first (the fault tests use it while an API
+# server keeps running).
 set -euo pipefail
 
-cmd=${1:?usage: test-servers.sh start|stop|env DIR}
-dir=${2:?usage: test-servers.sh start|stop|env DIR}
+cmd=${1:?usage: test-servers.sh start|stop|restart|env DIR}
+dir=${2:?usage: test-servers.sh start|stop|restart|env DIR}
 PG_PORT=${MT_TEST_PG_PORT:-55432}
 MY_PORT=${MT_TEST_MY_PORT:-53306}
 
@@ -89,9 +91,13 @@ stop_my() {
 case "$cmd" in
 start) mkdir -p "$dir"; [[ ${3:-} == my ]] || start_pg; [[ ${3:-} == pg ]] || start_my ;;
 stop) [[ ${3:-} == my ]] || stop_pg; [[ ${3:-} == pg ]] || stop_my ;;
+restart)
+    [[ ${3:-} == my ]] || { stop_pg; start_pg; }
+    [[ ${3:-} == pg ]] || { stop_my; start_my; }
+    ;;
 env)
     echo "MT_TEST_PG_URL=postgresql://meditrack:meditrack-test-pw@127.0.0.1:$PG_PORT/meditrack_test"
     echo "MT_TEST_MYSQL_URL=mysql://meditrack:meditrack-test-pw@127.0.0.1:$MY_PORT/meditrack_test"
     ;;
-*) echo "usage: test-servers.sh start|stop|env DIR" >&2; exit 2 ;;
+*) echo "usage: test-servers.sh start|stop|restart|env DIR" >&2; exit 2 ;;
 esac

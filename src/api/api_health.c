@@ -1,9 +1,12 @@
 /* GET /api/v1/health: the reference's component report (database, api),
- * with the database checked by a query on a pooled connection. The database
- * component's details also name the dialect and the schema revision
- * (current and head), so that a deployment can see a pending migration. A
- * failing database is 500 "Health check failed: ...", as in the reference,
- * without the driver's message (it is logged). */
+ * with the database checked by a query on a pooled connection, within
+ * DB_HEALTH_TIMEOUT for the connection and again for the answer. The
+ * database component's details also name the dialect and the schema
+ * revision (current and head), so that a deployment can see a pending
+ * migration. A database that cannot be used is 503 "unhealthy", one whose
+ * storage is full "degraded", each with the reference's detail "Health
+ * check failed: ..." beside the report and Retry-After; the driver's
+ * message goes to the log only. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,48 +41,84 @@ static const char *head_revision(const struct mt_config *cfg)
     return head_id[0] ? head_id : NULL;
 }
 
-static void reply_failed(struct http_req *r, const char *what)
+/* The api component, the same in every answer. New reference. */
+static json_t *api_component(const struct mt_config *cfg)
 {
-    http_reply_detail(r, 500, mt_arena_printf(r->arena, "Health check failed: %s", what));
+    char now[MT_TIME_BUF];
+    mt_format_iso(mt_now_us(), now, sizeof(now));
+    return json_pack("{s:s, s:s, s:{s:s, s:s}}", "component", "api", "status", "healthy", "details",
+                     "timestamp", now, "environment", cfg->environment);
 }
 
-void api_health_v1(struct http_req *r)
+/* The database's details when a connection answered: dialect and schema
+ * revision (current and head). New reference. */
+static json_t *db_details(struct db_conn *c, const struct mt_config *cfg)
 {
-    const struct mt_config *cfg = r->app->cfg;
     struct mt_err err;
     mt_err_clear(&err);
-    struct db_conn *c = http_db(r, &err);
-    if (!c) {
-        mt_log(MT_LOG_WARN, "health: no database connection: %s", err.msg);
-        reply_failed(r, "database unavailable");
-        return;
-    }
-    int64_t one = 0;
-    if (db_query_int(c, "SELECT 1", NULL, 0, &one, NULL, &err) < 0 || one != 1) {
-        mt_log(MT_LOG_WARN, "health: database query failed: %s", err.msg);
-        reply_failed(r, "database query failed");
-        return;
-    }
     char *current = NULL;
     if (mig_current(c, &current, &err) < 0) {
         mt_log(MT_LOG_WARN, "health: cannot read the schema revision: %s", err.msg);
         current = NULL;
     }
     const char *head = head_revision(cfg);
-    json_t *db_details = json_object();
-    json_object_set_new(db_details, "dialect", json_string(db_dialect_name(db_conn_dialect(c))));
-    json_object_set_new(db_details, "revision", current ? json_string(current) : json_null());
-    json_object_set_new(db_details, "head", head ? json_string(head) : json_null());
-    json_object_set_new(db_details, "up_to_date",
+    json_t *d = json_object();
+    json_object_set_new(d, "dialect", json_string(db_dialect_name(db_conn_dialect(c))));
+    json_object_set_new(d, "revision", current ? json_string(current) : json_null());
+    json_object_set_new(d, "head", head ? json_string(head) : json_null());
+    json_object_set_new(d, "up_to_date",
                         json_boolean(current && head && strcmp(current, head) == 0));
     free(current);
+    return d;
+}
 
-    char now[MT_TIME_BUF];
-    mt_format_iso(mt_now_us(), now, sizeof(now));
-    json_t *body =
-        json_pack("{s:s, s:s, s:[{s:s, s:s, s:o}, {s:s, s:s, s:{s:s, s:s}}]}", "status", "healthy",
-                  "version", cfg->version, "components", "component", "database", "status",
-                  "healthy", "details", db_details, "component", "api", "status", "healthy",
-                  "details", "timestamp", now, "environment", cfg->environment);
+/* 503 with the component report, the database marked status ("unhealthy":
+ * it cannot be used; "degraded": it reads but cannot store), and the
+ * reference's "detail" text for clients that only read that. Steals
+ * details. */
+static void reply_failed(struct http_req *r, const char *status, const char *what, json_t *details)
+{
+    const struct mt_config *cfg = r->app->cfg;
+    json_object_set_new(details, "error", json_string(what));
+    json_t *body = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:o}, o]}", "detail",
+                             mt_arena_printf(r->arena, "Health check failed: %s", what), "status",
+                             status, "version", cfg->version, "components", "component", "database",
+                             "status", status, "details", details, api_component(cfg));
+    http_add_header(r, "Retry-After", "1");
+    api_reply_json(r, 503, body);
+}
+
+void api_health_v1(struct http_req *r)
+{
+    const struct mt_config *cfg = r->app->cfg;
+    int timeout_ms = cfg->db_health_timeout > 0 ? cfg->db_health_timeout : 2000;
+    struct mt_err err;
+    mt_err_clear(&err);
+    /* Every step has the health check's own short limit, so that a stuck
+     * database or a pool taken by stuck requests is reported, not waited
+     * for. */
+    struct db_conn *c = http_db_within(r, timeout_ms, &err);
+    if (!c) {
+        mt_log(MT_LOG_WARN, "health: no database connection: %s", err.msg);
+        reply_failed(r, "unhealthy", "database unavailable", json_object());
+        return;
+    }
+    if (db_ping(c, timeout_ms, &err) < 0) {
+        mt_log(MT_LOG_WARN, "health: the database did not answer: %s", err.msg);
+        json_t *d = json_pack("{s:s}", "dialect", db_dialect_name(db_conn_dialect(c)));
+        reply_failed(r, "unhealthy",
+                     err.code == MT_ETIMEOUT ? "database not answering" : "database query failed",
+                     d);
+        return;
+    }
+    if (db_storage_full(c)) {
+        json_t *d = db_details(c, cfg);
+        json_object_set_new(d, "storage", json_string("full"));
+        reply_failed(r, "degraded", "database storage full, writes fail", d);
+        return;
+    }
+    json_t *body = json_pack("{s:s, s:s, s:[{s:s, s:s, s:o}, o]}", "status", "healthy", "version",
+                             cfg->version, "components", "component", "database", "status",
+                             "healthy", "details", db_details(c, cfg), api_component(cfg));
     api_reply_json(r, 200, body);
 }

@@ -84,6 +84,9 @@ const char *http_header(struct http_req *r, const char *name);
 /* A database connection from the pool for this request; returned to the pool
  * when the request completes. NULL with err filled when none is available. */
 struct db_conn *http_db(struct http_req *r, struct mt_err *err);
+/* As http_db, waiting at most wait_ms for a free connection (the health
+ * check must answer promptly even when every connection is busy). */
+struct db_conn *http_db_within(struct http_req *r, int wait_ms, struct mt_err *err);
 
 /* Replies. Each sets status, content type and body; the last call wins.
  * Headers added with http_add_header are kept. CORS headers are added by the
@@ -97,10 +100,12 @@ void http_reply_detail(struct http_req *r, int status, const char *detail);
 /* Maps an error to its status: EINVAL 400, ENOTFOUND 404 and ECONFLICT 409
  * with {"detail": err->msg}; ELIMIT (the server's own memory or buffer
  * ceiling was hit while handling the request) 503 with {"detail": err->msg},
- * never 413, which is only for a request body over MAX_BODY_BYTES; EUNAVAIL
- * 503 {"detail":"Service Unavailable"}; anything else (EDB, EINTERNAL, ...)
- * 500 with the body the reference sends for an unhandled error (text/plain
- * "Internal Server Error").
+ * never 413, which is only for a request body over MAX_BODY_BYTES; EUNAVAIL,
+ * EAUTH and ENODB 503 {"detail":"Service Unavailable"}, ETIMEOUT and
+ * EDB_RETRY 503 with a detail saying the database is busy, both with
+ * Retry-After: 1; ENOSPC 507 (Insufficient Storage) with a JSON detail and
+ * Retry-After: 30; EDB and EINTERNAL 500 with the body the reference sends
+ * for an unhandled error (text/plain "Internal Server Error").
  * Codes without a client-facing message are logged here, once. A handler that
  * wants another status for a business rule (the reference uses 400) calls
  * http_reply_detail itself. */

@@ -12,7 +12,8 @@
 #include "core/log.h"
 #include "db/db.h"
 
-/* How long a request waits for a pooled database connection. */
+/* How long a request waits for a pooled database connection when no
+ * statement timeout bounds its database work (else it waits that long). */
 #define DB_WAIT_MS 5000
 
 static const char body_internal[] = "Internal Server Error";
@@ -36,7 +37,7 @@ const char *http_header(struct http_req *r, const char *name)
     return NULL;
 }
 
-struct db_conn *http_db(struct http_req *r, struct mt_err *err)
+struct db_conn *http_db_within(struct http_req *r, int wait_ms, struct mt_err *err)
 {
     if (r->db)
         return r->db;
@@ -44,8 +45,16 @@ struct db_conn *http_db(struct http_req *r, struct mt_err *err)
         mt_fail(err, MT_EINTERNAL, "no database pool configured");
         return NULL;
     }
-    r->db = db_pool_get(r->app->pool, DB_WAIT_MS, err);
+    r->db = db_pool_get(r->app->pool, wait_ms, err);
     return r->db;
+}
+
+struct db_conn *http_db(struct http_req *r, struct mt_err *err)
+{
+    int wait_ms = DB_WAIT_MS;
+    if (r->app && r->app->cfg && r->app->cfg->db_statement_timeout > 0)
+        wait_ms = r->app->cfg->db_statement_timeout;
+    return http_db_within(r, wait_ms, err);
 }
 
 void http_reply_raw(struct http_req *r, int status, const char *content_type, const void *body,
@@ -93,6 +102,18 @@ void http_reply_detail(struct http_req *r, int status, const char *detail)
     http_reply_json(r, status, json_pack("{s:s}", "detail", detail ? detail : ""));
 }
 
+/* Sets Retry-After once, even when a handler answers an error twice. */
+static void retry_after(struct http_req *r, const char *seconds)
+{
+    for (size_t i = 0; i < r->n_headers; i++) {
+        if (strcasecmp(r->headers[i].name, "Retry-After") == 0) {
+            r->headers[i].value = seconds;
+            return;
+        }
+    }
+    http_add_header(r, "Retry-After", seconds);
+}
+
 void http_reply_err(struct http_req *r, const struct mt_err *err)
 {
     switch (err->code) {
@@ -112,14 +133,30 @@ void http_reply_err(struct http_req *r, const struct mt_err *err)
         http_reply_detail(r, 503, err->msg);
         return;
     case MT_EUNAVAIL:
-        mt_log(MT_LOG_WARN, "request failed: %s", err->msg);
+    case MT_EAUTH:
+    case MT_ENODB:
+        /* The database cannot be reached or refuses us (a restart, a
+         * changed password): waiting may help, and the client is told so. */
+        mt_log(MT_LOG_WARN, "request failed (%s): %s", mt_code_name(err->code), err->msg);
+        retry_after(r, "1");
         http_reply_detail(r, 503, "Service Unavailable");
+        return;
+    case MT_ETIMEOUT:
+    case MT_EDB_RETRY:
+        /* A lock held elsewhere, a slow statement, or conflicts that outlasted
+         * every retry: the work was undone and may succeed later. */
+        mt_log(MT_LOG_WARN, "request failed (%s): %s", mt_code_name(err->code), err->msg);
+        retry_after(r, "1");
+        http_reply_detail(r, 503, "Service Unavailable: the database is busy, retry later");
+        return;
+    case MT_ENOSPC:
+        mt_log(MT_LOG_ERROR, "request failed (%s): %s", mt_code_name(err->code), err->msg);
+        retry_after(r, "30");
+        http_reply_detail(r, 507,
+                          "Insufficient Storage: the database's disk is full, nothing was saved");
         return;
     case MT_OK:
     case MT_EDB:
-    case MT_EDB_RETRY:
-    case MT_EAUTH:
-    case MT_ENODB:
     case MT_EINTERNAL:
         break;
     }

@@ -26,7 +26,8 @@ static void usage(FILE *out)
                  "  --print-config  print the effective configuration (secrets masked) and exit\n"
                  "  --help          this text\n\n"
                  "settings (environment, .env, or flags such as --port 8001):\n"
-                 "  HOST, PORT, DATABASE_URL, DB_POOL_SIZE, HTTP_THREADS, MAX_BODY_BYTES,\n"
+                 "  HOST, PORT, DATABASE_URL, DB_POOL_SIZE, DB_STATEMENT_TIMEOUT,\n"
+                 "  DB_LOCK_TIMEOUT, DB_HEALTH_TIMEOUT, HTTP_THREADS, MAX_BODY_BYTES,\n"
                  "  MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP, CONNECTION_TIMEOUT,\n"
                  "  REQUEST_DEADLINE, SHUTDOWN_GRACE, CORS_ORIGINS, LOG_LEVEL, LOG_FORMAT\n"
                  "  (see `meditrack config --help`).\n\n"
@@ -141,6 +142,14 @@ int cmd_serve(int argc, char **argv, const struct mt_config *cfg)
     if (db_pool_new(cfg->database_url, cfg->db_pool_size, &st.pool, &err) < 0) {
         mt_log(MT_LOG_ERROR, "cannot use DATABASE_URL: %s", err.msg);
         return err.code == MT_EINVAL ? MT_EXIT_CONFIG : MT_EXIT_FAIL;
+    }
+    /* Every request's statements get a deadline; the start-up sequence's
+     * migrations run on connections of their own, without one. */
+    int lock_ms = cfg->db_lock_timeout ? cfg->db_lock_timeout : cfg->db_statement_timeout;
+    if (db_pool_set_timeouts(st.pool, cfg->db_statement_timeout, lock_ms, &err) < 0) {
+        mt_log(MT_LOG_ERROR, "cannot use the database timeouts: %s", err.msg);
+        db_pool_free(st.pool);
+        return MT_EXIT_CONFIG;
     }
     struct app app = {.cfg = cfg, .pool = st.pool};
 

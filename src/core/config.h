@@ -41,6 +41,9 @@ struct mt_config {
     char *static_dir;              /* STATIC_DIR ("" = no static files) */
     int http_threads;              /* HTTP_THREADS */
     int db_pool_size;              /* DB_POOL_SIZE */
+    int db_statement_timeout;      /* DB_STATEMENT_TIMEOUT, ms per statement of a request, 0: none */
+    int db_lock_timeout;           /* DB_LOCK_TIMEOUT, ms of lock waits, 0: the statement timeout */
+    int db_health_timeout;         /* DB_HEALTH_TIMEOUT, ms /api/v1/health waits for the database */
     int64_t max_body_bytes;        /* MAX_BODY_BYTES */
     int max_connections;           /* MAX_CONNECTIONS */
     int max_connections_per_ip;    /* MAX_CONNECTIONS_PER_IP */

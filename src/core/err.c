@@ -85,6 +85,10 @@ const char *mt_code_name(enum mt_code code)
         return "authentication failed";
     case MT_ENODB:
         return "database missing";
+    case MT_ETIMEOUT:
+        return "database timeout";
+    case MT_ENOSPC:
+        return "storage full";
     case MT_EINTERNAL:
         return "internal error";
     }

@@ -23,6 +23,9 @@ enum mt_code {
     MT_EUNAVAIL,  /* the database (or another peer) cannot be reached yet */
     MT_EAUTH,     /* authentication was refused: waiting cannot fix it */
     MT_ENODB,     /* the server is up but the named database does not exist */
+    MT_ETIMEOUT,  /* the database did not finish in time (statement, lock or busy
+                     timeout); the work was undone and may be retried later */
+    MT_ENOSPC,    /* the database's storage is full: writes fail until space returns */
     MT_EINTERNAL, /* a bug or an impossible state in our own code */
 };
 

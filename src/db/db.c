@@ -1,13 +1,20 @@
 /* The dialect-independent half of the database layer: picks the driver for a
  * URL, keeps each connection's statement cache, runs queries and scripts,
  * wraps transactions (db_tx_run retries deadlocks and serialization
- * failures), and turns the drivers' introspection queries into lists. The
- * drivers (sqlite.c, postgres.c, mysql.c) do the talking to the servers. */
+ * failures), opens a connection whose link broke again in place, tracks
+ * whether the storage is full, and turns the drivers' introspection queries
+ * into lists. The drivers (sqlite.c, postgres.c, mysql.c) do the talking to
+ * the servers. */
 #include <errno.h>
 #include <math.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/statvfs.h>
 #include <time.h>
 
 #include "core/log.h"
@@ -15,9 +22,15 @@
 #include "db/db_int.h"
 
 enum {
-    CACHE_MAX = 512,     /* statements cached per connection; more run uncached */
-    TX_MAX_ATTEMPTS = 6, /* the first try and up to five retries */
+    CACHE_MAX = 512,         /* statements cached per connection; more run uncached */
+    TX_MAX_ATTEMPTS = 6,     /* the first try and up to five retries */
+    LIMIT_MAX_MS = 86400000, /* session limits: a day at most */
 };
+
+/* Free space on the SQLite file system that ends a "storage full" state. */
+#define STORAGE_FREE_MIN ((unsigned long long)1 << 20)
+/* How long a server database counts as full after its last ENOSPC failure. */
+#define STORAGE_FULL_HOLD_US (60LL * 1000000)
 
 struct db_param db_text(const char *s)
 {
@@ -32,6 +45,46 @@ void db_scrub(struct mt_err *err)
 {
     if (err)
         mt_redact_text(err->msg, sizeof err->msg);
+}
+
+int db_sock_peek(int fd)
+{
+    if (fd < 0)
+        return -1;
+    struct pollfd pfd = {.fd = fd, .events = POLLIN | POLLRDHUP};
+    if (poll(&pfd, 1, 0) <= 0)
+        return 0;
+    if (pfd.revents & (POLLERR | POLLNVAL))
+        return -1;
+    char byte;
+    ssize_t n = recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0)
+        return -1;
+    if (n < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
+    return 1;
+}
+
+int db_sock_wait(int fd, int timeout_ms)
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    int left = timeout_ms;
+    for (;;) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int n = poll(&pfd, 1, left < 0 ? 0 : left);
+        if (n > 0)
+            return 1;
+        if (n == 0)
+            return 0;
+        if (errno != EINTR)
+            return -1;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        long spent =
+            (long)(now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+        left = timeout_ms - (int)spent;
+    }
 }
 
 void db_format_double(double d, char *buf, size_t size)
@@ -140,10 +193,110 @@ static void upper_ascii(char *s)
     }
 }
 
+/* ---- storage state ---- */
+
+/* CLOCK_MONOTONIC microseconds of the last MT_ENOSPC failure; 0: none known
+ * since the last successful write. */
+static _Atomic long long storage_full_at;
+
+static long long mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    /* Never 0, which means "not full". */
+    return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000 + 1;
+}
+
+/* What every failing call in this file does with its error: keep the
+ * password out of it and remember a full storage. */
+static void after_fail(const struct db_conn *c, struct mt_err *err)
+{
+    (void)c;
+    db_scrub(err);
+    if (err && err->code == MT_ENOSPC)
+        atomic_store(&storage_full_at, mono_us());
+}
+
+/* Free bytes for unprivileged users on the file system of an SQLite file;
+ * false when that cannot be known (:memory:, statvfs failing). */
+static bool sqlite_free_bytes(const struct db_conn *c, unsigned long long *out)
+{
+    const char *path = c->url.path;
+    if (!path || strcmp(path, ":memory:") == 0)
+        return false;
+    char *dir = mt_xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        snprintf(dir, strlen(dir) + 1, ".");
+    else if (slash == dir)
+        slash[1] = '\0';
+    else
+        *slash = '\0';
+    struct statvfs sv;
+    int rc = statvfs(dir, &sv);
+    free(dir);
+    if (rc < 0)
+        return false;
+    *out = (unsigned long long)sv.f_bavail * (unsigned long long)sv.f_frsize;
+    return true;
+}
+
+bool db_storage_full(struct db_conn *c)
+{
+    long long at = atomic_load(&storage_full_at);
+    if (at == 0)
+        return false;
+    bool over;
+    unsigned long long avail = 0;
+    if (c && c->drv->dialect == DB_SQLITE && sqlite_free_bytes(c, &avail))
+        over = avail >= STORAGE_FREE_MIN;
+    else
+        over = mono_us() - at > STORAGE_FULL_HOLD_US;
+    if (over) {
+        /* Only clear the failure seen, not a newer one. */
+        atomic_compare_exchange_strong(&storage_full_at, &at, 0);
+        return false;
+    }
+    return true;
+}
+
 /* ---- connections ---- */
+
+static char *dup_or_null(const char *s)
+{
+    return s ? mt_xstrdup(s) : NULL;
+}
+
+static void url_copy(struct db_url *dst, const struct db_url *src)
+{
+    *dst = *src;
+    dst->user = dup_or_null(src->user);
+    dst->password = dup_or_null(src->password);
+    dst->host = dup_or_null(src->host);
+    dst->dbname = dup_or_null(src->dbname);
+    dst->path = dup_or_null(src->path);
+    dst->sslmode = dup_or_null(src->sslmode);
+    dst->charset = dup_or_null(src->charset);
+    dst->unix_socket = dup_or_null(src->unix_socket);
+}
+
+static bool limit_ok(int ms)
+{
+    return ms >= 0 && ms <= LIMIT_MAX_MS;
+}
+
+static int check_limits(int statement_ms, int lock_ms, struct mt_err *err)
+{
+    if (!limit_ok(statement_ms) || !limit_ok(lock_ms))
+        return mt_fail(err, MT_EINVAL, "database timeouts must be from 0 to %d ms, got %d and %d",
+                       LIMIT_MAX_MS, statement_ms, lock_ms);
+    return 0;
+}
 
 int db_open(const struct db_url *u, struct db_conn **out, struct mt_err *err)
 {
+    if (check_limits(u->statement_timeout_ms, u->lock_timeout_ms, err) < 0)
+        return -1;
     /* The drivers table: drivers_load.c in the binary, drivers_link.c in tests. */
     const struct db_driver *drv = db_driver_get(u->dialect, err);
     if (!drv)
@@ -153,9 +306,16 @@ int db_open(const struct db_url *u, struct db_conn **out, struct mt_err *err)
     c->label = db_url_label(u);
     c->n_buckets = 64;
     c->buckets = mt_xcalloc(c->n_buckets, sizeof *c->buckets);
+    url_copy(&c->url, u);
     if (c->drv->open(c, u, err) < 0) {
         db_scrub(err);
         c->drv = NULL;
+        db_close(c);
+        return -1;
+    }
+    if ((u->statement_timeout_ms || u->lock_timeout_ms) &&
+        db_set_timeouts(c, u->statement_timeout_ms, u->lock_timeout_ms, err) < 0) {
+        mt_err_wrap(err, "cannot set the session timeouts on %s", c->label);
         db_close(c);
         return -1;
     }
@@ -203,6 +363,7 @@ void db_close(struct db_conn *c)
     }
     free(c->buckets);
     free(c->label);
+    db_url_release(&c->url);
     free(c);
 }
 
@@ -241,6 +402,89 @@ void db_conn_release_cursors(struct db_conn *c)
     }
     while (c->temps)
         db_done(c->temps);
+}
+
+int db_set_timeouts(struct db_conn *c, int statement_ms, int lock_ms, struct mt_err *err)
+{
+    if (check_limits(statement_ms, lock_ms, err) < 0)
+        return -1;
+    if (c->drv->set_timeouts && c->drv->set_timeouts(c, statement_ms, lock_ms, err) < 0) {
+        after_fail(c, err);
+        return -1;
+    }
+    c->statement_ms = statement_ms;
+    c->lock_ms = lock_ms;
+    return 0;
+}
+
+int db_ping(struct db_conn *c, int timeout_ms, struct mt_err *err)
+{
+    if (c->drv->ping) {
+        if (c->drv->ping(c, timeout_ms, err) < 0) {
+            after_fail(c, err);
+            return -1;
+        }
+        return 0;
+    }
+    int64_t one = 0;
+    if (db_query_int(c, "SELECT 1", NULL, 0, &one, NULL, err) < 0)
+        return -1;
+    return one == 1 ? 0 : mt_fail(err, MT_EDB, "SELECT 1 answered %lld", (long long)one);
+}
+
+static bool any_cursor_open(const struct db_conn *c)
+{
+    if (c->temps)
+        return true;
+    for (size_t b = 0; b < c->n_buckets; b++) {
+        for (const struct db_stmt *st = c->buckets[b]; st; st = st->next) {
+            if (st->active)
+                return true;
+        }
+    }
+    return false;
+}
+
+static void stmt_free(struct db_stmt *st);
+
+/* Replaces the server session of c by a new one opened with the same URL
+ * and limits, keeping the struct (callers and the pool hold its address).
+ * Only done when no cursor is open on c, since those belong to the old
+ * session. On failure c stays as it was (broken) and err says why. */
+static int conn_reopen(struct db_conn *c, struct mt_err *err)
+{
+    if (any_cursor_open(c))
+        return mt_fail(err, MT_EUNAVAIL, "the connection to %s was lost", c->label);
+    struct db_url u = c->url;
+    u.statement_timeout_ms = c->statement_ms;
+    u.lock_timeout_ms = c->lock_ms;
+    struct db_conn *fresh = NULL;
+    if (db_open(&u, &fresh, err) < 0)
+        return -1;
+    for (size_t b = 0; b < c->n_buckets; b++) {
+        struct db_stmt *st = c->buckets[b];
+        while (st) {
+            struct db_stmt *next = st->next;
+            stmt_free(st);
+            st = next;
+        }
+        c->buckets[b] = NULL;
+    }
+    c->n_cached = 0;
+    c->drv->close(c);
+    c->impl = fresh->impl;
+    c->broken = false;
+    /* The shell of fresh goes; its session now belongs to c. */
+    fresh->impl = NULL;
+    fresh->drv = NULL;
+    db_close(fresh);
+    return 0;
+}
+
+/* True when err says the link to the server is gone and c knows it. */
+static bool link_lost(struct db_conn *c, const struct mt_err *err)
+{
+    return err->code == MT_EUNAVAIL && db_conn_broken(c);
 }
 
 /* ---- the statement cache ---- */
@@ -316,6 +560,15 @@ static int stmt_get(struct db_conn *c, const char *sql, struct db_stmt **out, st
     return 0;
 }
 
+/* True for a statement that only reads (a SELECT), which can run again on a
+ * new session after the old one broke without doing anything twice. */
+static bool reads_only(const char *sql)
+{
+    while (*sql == ' ' || *sql == '\t' || *sql == '\n' || *sql == '\r' || *sql == '(')
+        sql++;
+    return strncasecmp(sql, "SELECT", 6) == 0 && !db_sql_ident_char(sql[6]);
+}
+
 static void temp_unlink(struct db_stmt *st)
 {
     struct db_stmt **pp = &st->conn->temps;
@@ -351,29 +604,59 @@ static int refuse_while_streaming(struct db_conn *c, struct mt_err *err)
                    c->stream->sql);
 }
 
+/* Prepares (or finds) and runs sql once; *ran says whether it got past
+ * preparing. On failure nothing is left open. */
+static int run_once(struct db_conn *c, const char *sql, const struct db_param *params, size_t n,
+                    struct db_stmt **out, bool *ran, struct mt_err *err)
+{
+    struct db_stmt *st;
+    *ran = false;
+    if (stmt_get(c, sql, &st, err) < 0)
+        return -1;
+    st->active = true;
+    *ran = true;
+    if (c->drv->execute(st, params, n, err) < 0) {
+        db_done(st);
+        return -1;
+    }
+    *out = st;
+    return 0;
+}
+
 int db_query(struct db_conn *c, const char *sql, const struct db_param *params, size_t n,
              struct db_stmt **out, struct mt_err *err)
 {
-    struct db_stmt *st;
+    struct db_stmt *st = NULL;
     if (out)
         *out = NULL;
     if (refuse_while_streaming(c, err) < 0)
         return -1;
-    if (stmt_get(c, sql, &st, err) < 0) {
-        db_scrub(err);
-        return -1;
+    /* Asked before the statement: once the link is lost the drivers no
+     * longer know whether a transaction was open. */
+    bool in_tx = c->drv->dialect != DB_SQLITE && db_in_tx(c);
+    bool ran = false;
+    int rc = run_once(c, sql, params, n, &st, &ran, err);
+    if (rc < 0 && !in_tx && link_lost(c, err) && (!ran || reads_only(sql))) {
+        /* A pooled connection whose server restarted (or that a proxy
+         * dropped): nothing of this statement took effect, so it runs once
+         * more on a new session instead of failing the request. */
+        struct mt_err again;
+        mt_err_clear(&again);
+        if (conn_reopen(c, &again) == 0) {
+            mt_log(MT_LOG_INFO, "the connection to %s was lost; reopened it and retrying",
+                   c->label);
+            rc = run_once(c, sql, params, n, &st, &ran, err);
+        }
     }
-    st->active = true;
-    if (c->drv->execute(st, params, n, err) < 0) {
-        db_scrub(err);
-        db_done(st);
+    if (rc < 0) {
+        after_fail(c, err);
         return -1;
     }
     if (out) {
         *out = st;
         return 0;
     }
-    int rc = db_next(st, err);
+    rc = db_next(st, err);
     while (rc == 1)
         rc = db_next(st, err);
     db_done(st);
@@ -388,14 +671,14 @@ int db_query_stream(struct db_conn *c, const char *sql, const struct db_param *p
     if (refuse_while_streaming(c, err) < 0)
         return -1;
     if (stmt_get(c, sql, &st, err) < 0) {
-        db_scrub(err);
+        after_fail(c, err);
         return -1;
     }
     st->active = true;
     int rc = c->drv->execute_stream ? c->drv->execute_stream(st, params, n, err)
                                     : c->drv->execute(st, params, n, err);
     if (rc < 0) {
-        db_scrub(err);
+        after_fail(c, err);
         db_done(st);
         return -1;
     }
@@ -408,7 +691,7 @@ int db_next(struct db_stmt *st, struct mt_err *err)
 {
     int rc = st->conn->drv->step(st, err);
     if (rc < 0)
-        db_scrub(err);
+        after_fail(st->conn, err);
     return rc;
 }
 
@@ -488,7 +771,7 @@ int db_exec(struct db_conn *c, const char *sql, struct mt_err *err)
     for (size_t i = 0; i < stmts.n && rc == 0; i++) {
         rc = c->drv->exec(c, stmts.items[i], err);
         if (rc < 0) {
-            db_scrub(err);
+            after_fail(c, err);
             if (stmts.n > 1) {
                 /* Name the statement so a failing migration is easy to find. */
                 const char *s = stmts.items[i];
@@ -546,7 +829,7 @@ static int exec_one(struct db_conn *c, const char *sql, struct mt_err *err)
     if (refuse_while_streaming(c, err) < 0)
         return -1;
     if (c->drv->exec(c, sql, err) < 0) {
-        db_scrub(err);
+        after_fail(c, err);
         return -1;
     }
     return 0;
@@ -576,6 +859,10 @@ int db_rollback(struct db_conn *c, struct mt_err *err)
 
 bool db_in_tx(const struct db_conn *c)
 {
+    /* A session that is gone has no transaction left (the server undid it),
+     * whatever the driver remembers of its last status. */
+    if (c->broken)
+        return false;
     return c->drv->tx_active((struct db_conn *)c);
 }
 
@@ -616,21 +903,43 @@ int db_tx_run(struct db_conn *c, bool write, db_tx_fn fn, void *ctx, struct mt_e
      * the outer db_tx_run retries the whole. */
     if (db_in_tx(c))
         return fn(c, ctx, err);
+    bool reopened = false;
     for (int attempt = 1;; attempt++) {
         struct mt_err e;
         mt_err_clear(&e);
+        bool committing = false;
         int rc = write ? db_begin_immediate(c, &e) : db_begin(c, &e);
         if (rc == 0) {
             rc = fn(c, ctx, &e);
-            if (rc == 0)
+            if (rc == 0) {
+                committing = true;
                 rc = db_commit(c, &e);
+            }
             if (rc < 0) {
                 struct mt_err ignored;
                 db_rollback(c, &ignored);
             }
         }
-        if (rc == 0)
+        if (rc == 0) {
+            /* Loaded first: writers would otherwise all store to one line. */
+            if (write && atomic_load(&storage_full_at) != 0)
+                atomic_store(&storage_full_at, 0);
             return 0;
+        }
+        /* The server undoes a transaction whose session ends before COMMIT,
+         * so it can run again, once, on a new session. A link lost during
+         * COMMIT leaves the outcome unknown: that is the caller's to report. */
+        if (!committing && !reopened && link_lost(c, &e)) {
+            struct mt_err again;
+            mt_err_clear(&again);
+            reopened = true;
+            if (conn_reopen(c, &again) == 0) {
+                mt_log(MT_LOG_INFO,
+                       "the connection to %s was lost in a transaction; reopened it and retrying",
+                       c->label);
+                continue;
+            }
+        }
         if (e.code != MT_EDB_RETRY || attempt >= TX_MAX_ATTEMPTS) {
             if (e.code == MT_OK)
                 mt_fail(&e, MT_EINTERNAL, "transaction function failed without an error");

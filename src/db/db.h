@@ -28,6 +28,10 @@ struct db_url {
     char *charset;  /* MariaDB charset (default utf8mb4) */
     char *unix_socket; /* MariaDB unix_socket */
     int connect_timeout; /* seconds (?connect_timeout=), 0: 10 s default */
+    /* Session limits, set by the program (never read from the URL text); 0:
+     * the server's default, which is no limit. See db_open. */
+    int statement_timeout_ms;
+    int lock_timeout_ms;
 };
 
 /* Parses every URL form the reference accepted (see docs/configuration.md):
@@ -56,7 +60,13 @@ struct db_stmt;
  * MariaDB: utf8mb4 (or ?charset=), time zone +00:00, sql_mode
  * STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION (no ANSI_QUOTES),
  * autocommit on, no automatic reconnect. Servers get a connect timeout of
- * 10 s unless the URL says otherwise. On success close with db_close.
+ * 10 s unless the URL says otherwise. The session limits of u, when not 0,
+ * are applied as by db_set_timeouts; on MariaDB a statement limit also
+ * bounds how long the client waits for any answer (the limit plus 5 s), so
+ * that a frozen server cannot hold a thread for ever. The connection keeps
+ * a copy of u, so that a connection whose link broke can be opened again in
+ * place (db_query and db_tx_run do that, see there). On success close with
+ * db_close.
  * Failure codes: MT_EUNAVAIL (refused, unknown host, timeout: waiting may
  * help), MT_EAUTH, MT_ENODB, MT_EINVAL, MT_EDB; the message names the URL
  * with its password masked and never contains the password. */
@@ -64,6 +74,38 @@ int db_open(const struct db_url *u, struct db_conn **out, struct mt_err *err);
 /* Convenience: parse + open. */
 int db_open_url(const char *url, struct db_conn **out, struct mt_err *err);
 void db_close(struct db_conn *c);
+
+/* Sets the session limits of c: how long one statement may run
+ * (statement_ms) and how long it may wait for a lock (lock_ms); 0 means no
+ * limit. PostgreSQL: statement_timeout and lock_timeout. MariaDB:
+ * max_statement_time, innodb_lock_wait_timeout and lock_wait_timeout (the
+ * last two in whole seconds, rounded up; 0 leaves the server's default;
+ * MySQL proper gets max_execution_time, which bounds only reads). SQLite:
+ * nothing yet (its busy timeout is fixed at open). Values outside
+ * 0..86400000 are refused with MT_EINVAL; they reach the server as integers
+ * formatted here, never as text from elsewhere. A statement cut by either
+ * limit fails with MT_ETIMEOUT and has changed nothing; a transaction around
+ * it must be rolled back (db_tx_run does). Call it outside a transaction (a
+ * rollback would undo it on PostgreSQL). Pooled connections get the pool's
+ * limits back when they return (db_pool_put), so a handler may raise them
+ * for one long request such as an export. */
+int db_set_timeouts(struct db_conn *c, int statement_ms, int lock_ms, struct mt_err *err);
+
+/* Checks that the server answers a trivial query within timeout_ms, timed on
+ * the client side, so that a frozen server or a dead network path is
+ * reported instead of waited for. On a timeout the connection is marked
+ * broken (the pool then replaces it) and the call fails with MT_ETIMEOUT;
+ * a lost connection fails with MT_EUNAVAIL. */
+int db_ping(struct db_conn *c, int timeout_ms, struct mt_err *err);
+
+/* True while the database's storage is known to be full: a statement failed
+ * with MT_ENOSPC (SQLITE_FULL, PostgreSQL SQLSTATE 53100, MariaDB "table is
+ * full" / errno 28) and no write transaction has committed since. On SQLite
+ * the state also ends when the file system holding the database has at
+ * least 1 MiB free again; on the servers, 60 s after the last such failure,
+ * since only a write can tell more there. The state is process-wide (a
+ * process serves one database). Thread-safe. */
+bool db_storage_full(struct db_conn *c);
 
 /* Creates the database u names when it does not exist yet, for the start-up
  * sequence's DB_CREATE=true (added by the start-up issue; in db/create.c).
@@ -125,9 +167,14 @@ struct db_param db_text(const char *s); /* DB_NULL when s is NULL */
  * violations included) are reported here, not by the first db_next.
  * Returns 0, or -1 with MT_EDB_RETRY for deadlock / serialization failure /
  * SQLITE_BUSY, MT_ECONFLICT for a unique or foreign-key violation,
- * MT_EUNAVAIL when the connection to the server was lost (the pool then
- * replaces it), MT_EINTERNAL when n does not match the placeholders, MT_EDB
- * otherwise. Several cursors may be open on one connection at once (also on
+ * MT_ETIMEOUT when a statement or lock timeout cut it, MT_ENOSPC when the
+ * database's storage is full, MT_EUNAVAIL when the connection to the server
+ * was lost (the pool then replaces it), MT_EINTERNAL when n does not match
+ * the placeholders, MT_EDB otherwise. When the link turns out to be broken
+ * outside a transaction and no other cursor is open on c, the connection is
+ * opened again in place and the statement runs once more where that is
+ * safe: when it failed while being prepared (nothing ran), and for a
+ * SELECT. Several cursors may be open on one connection at once (also on
  * the same text: a busy statement is not reused, an uncached copy runs). */
 int db_query(struct db_conn *c, const char *sql, const struct db_param *params, size_t n,
              struct db_stmt **out, struct mt_err *err);
@@ -215,7 +262,11 @@ bool db_in_tx(const struct db_conn *c);
 /* Runs fn inside a transaction (immediate on SQLite when write is true):
  * begin, fn, commit; rolls back when fn fails; retries up to 5 times (6
  * attempts) with a randomized backoff (5-15 ms, doubling) when begin, fn or
- * commit fails with MT_EDB_RETRY. fn must be safe to rerun. Called while a
+ * commit fails with MT_EDB_RETRY. When the link to the server breaks before
+ * COMMIT was sent (the server has then undone the transaction), the
+ * connection is opened again in place and the transaction runs once more; a
+ * link lost during COMMIT is not retried (the outcome is unknown) and fails
+ * with MT_EUNAVAIL. fn must be safe to rerun. Called while a
  * transaction is already open, it just runs fn inside it (no retry: the
  * outer db_tx_run retries the whole). Returns 0, or -1 with fn's (or the
  * database's) error; a fn that fails without filling err gives MT_EINTERNAL. */
@@ -281,13 +332,20 @@ int db_sqlite_backup(struct db_conn *c, const char *dest_path, struct mt_err *er
  * lazily; db_pool_get blocks up to wait_ms for a free one (MT_EUNAVAIL on
  * timeout; 0: do not wait; negative: wait without limit), or fails with
  * db_open's error when a new connection cannot be opened. A connection is
- * used by one thread at a time. db_pool_put closes cursors left open and
- * rolls back a transaction left open (logging a warning); a connection
- * whose link broke is closed there and a fresh one is opened on a later
- * get. With sqlite:///:memory: every pooled connection has its own database.
+ * used by one thread at a time. db_pool_get checks an idle connection
+ * without a round trip (has the server closed it, or said goodbye on it?)
+ * and replaces a dead one, so that after a server restart requests get
+ * fresh connections instead of failing. db_pool_put closes cursors left
+ * open, rolls back a transaction left open (logging a warning) and restores
+ * the pool's session limits; a connection whose link broke, or that cannot
+ * be made clean, is closed there and a fresh one is opened on a later get.
+ * With sqlite:///:memory: every pooled connection has its own database.
  * db_pool_free closes the idle connections: call it after all are back. */
 struct db_pool;
 int db_pool_new(const char *url, int size, struct db_pool **out, struct mt_err *err);
+/* The session limits (see db_set_timeouts) of the pool's connections; call
+ * it before the first db_pool_get. MT_EINVAL for values outside 0..86400000. */
+int db_pool_set_timeouts(struct db_pool *p, int statement_ms, int lock_ms, struct mt_err *err);
 void db_pool_free(struct db_pool *p);
 struct db_conn *db_pool_get(struct db_pool *p, int wait_ms, struct mt_err *err);
 void db_pool_put(struct db_pool *p, struct db_conn *c);

@@ -34,6 +34,9 @@ struct db_conn {
     struct db_stmt *temps; /* uncached statements with an open cursor */
     bool broken;           /* the link to the server is gone */
     struct db_stmt *stream; /* the open db_query_stream cursor: nothing else may run */
+    struct db_url url;     /* what it was opened with, to open it again in place */
+    int statement_ms;      /* the session limits in effect (db_set_timeouts) */
+    int lock_ms;
     void *impl;
 };
 
@@ -50,8 +53,17 @@ struct db_driver {
      * nothing is left to close. */
     int (*open)(struct db_conn *c, const struct db_url *u, struct mt_err *err);
     void (*close)(struct db_conn *c);
-    /* True when the server link is known to be gone (pool reopens it). */
+    /* True when the server link is known to be gone (pool reopens it). It
+     * may look at the socket without blocking: an idle connection that is
+     * readable has been closed or said goodbye (server shutdown, killed). */
     bool (*is_broken)(struct db_conn *c);
+    /* Applies the session limits (see db_set_timeouts; db.c checks the
+     * values). NULL: the dialect has none to set. */
+    int (*set_timeouts)(struct db_conn *c, int statement_ms, int lock_ms, struct mt_err *err);
+    /* Runs a trivial query, waiting at most timeout_ms on the client side;
+     * on a timeout marks c broken and fails with MT_ETIMEOUT. NULL: db.c
+     * runs "SELECT 1" through db_query. */
+    int (*ping)(struct db_conn *c, int timeout_ms, struct mt_err *err);
     /* True when a transaction is open on the server side. */
     bool (*tx_active)(struct db_conn *c);
 
@@ -151,6 +163,15 @@ double db_text_to_double(const char *s);
 /* True when c's server link is gone (flagged by a driver error or found by
  * the driver's own check); the pool then reopens the connection. */
 bool db_conn_broken(struct db_conn *c);
+/* Looks at the socket of an idle server connection without blocking or
+ * consuming anything: 0 nothing pending, 1 bytes pending (on an idle
+ * session, usually the server's last words before it closes), -1 closed
+ * by the peer or failed. Used by the drivers' is_broken. */
+int db_sock_peek(int fd);
+/* Waits up to timeout_ms for fd to become readable: 1 readable, 0 timed
+ * out, -1 failed (errno set). */
+int db_sock_wait(int fd, int timeout_ms);
+
 /* Closes every open cursor on c (the pool does this when a connection comes
  * back, so a forgotten db_done cannot leak into the next request). */
 void db_conn_release_cursors(struct db_conn *c);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "db/db_int.h"
 
@@ -84,12 +85,25 @@ static bool gone(unsigned no)
            no == CR_CONN_HOST_ERROR || no == ER_CONNECTION_KILLED;
 }
 
-static enum mt_code code_for_errno(unsigned no)
+/* Error numbers of MySQL proper that MariaDB's headers lack. */
+enum { MYSQL_ER_QUERY_TIMEOUT = 3024 };
+
+static enum mt_code code_for_errno(unsigned no, const char *msg)
 {
     switch (no) {
     case ER_LOCK_DEADLOCK:
-    case ER_LOCK_WAIT_TIMEOUT:
         return MT_EDB_RETRY;
+    case ER_LOCK_WAIT_TIMEOUT:
+    case ER_STATEMENT_TIMEOUT:
+    case MYSQL_ER_QUERY_TIMEOUT:
+        return MT_ETIMEOUT;
+    case ER_DISK_FULL:
+    case ER_RECORD_FILE_FULL:
+        return MT_ENOSPC;
+    case ER_SERVER_SHUTDOWN:
+    case ER_CON_COUNT_ERROR:
+    case ER_QUERY_INTERRUPTED:
+        return MT_EUNAVAIL;
     case ER_DUP_ENTRY:
     case ER_DUP_ENTRY_WITH_KEY_NAME:
     case ER_DUP_KEY:
@@ -99,8 +113,16 @@ static enum mt_code code_for_errno(unsigned no)
     case ER_ROW_IS_REFERENCED_2:
         return MT_ECONFLICT;
     default:
-        return gone(no) ? MT_EUNAVAIL : MT_EDB;
+        break;
     }
+    if (gone(no))
+        return MT_EUNAVAIL;
+    /* Storage engines and file writes report a full disk as errno 28 inside
+     * a generic error ("Got error 28 ...", "Errcode: 28 ..."). */
+    if (msg && (strstr(msg, "No space left on device") || strstr(msg, "error 28 ") ||
+                strstr(msg, "Errcode: 28 ")))
+        return MT_ENOSPC;
+    return MT_EDB;
 }
 
 static int fail_no(struct db_conn *c, unsigned no, const char *msg, const char *what,
@@ -108,7 +130,7 @@ static int fail_no(struct db_conn *c, unsigned no, const char *msg, const char *
 {
     if (gone(no))
         c->broken = true;
-    return mt_fail(err, code_for_errno(no), "%s: %s (error %u)", what, msg, no);
+    return mt_fail(err, code_for_errno(no, msg), "%s: %s (error %u)", what, msg, no);
 }
 
 static int fail_conn(struct db_conn *c, const char *what, struct mt_err *err)
@@ -198,7 +220,71 @@ static void my_close(struct db_conn *c)
 
 static bool my_is_broken(struct db_conn *c)
 {
-    return false;
+    /* The protocol has the server speak only when asked, but for an error
+     * packet just before it closes a killed session or shuts down: bytes
+     * waiting on an idle connection mean it is gone. Under TLS they may be
+     * a record the library would swallow, so only a closed socket counts. */
+    MYSQL *m = m_of(c);
+    int state = db_sock_peek((int)mysql_get_socket(m));
+    return state < 0 || (state > 0 && !mysql_get_ssl_cipher(m));
+}
+
+static int my_set_timeouts(struct db_conn *c, int statement_ms, int lock_ms, struct mt_err *err)
+{
+    MYSQL *m = m_of(c);
+    /* SET takes no parameters; the values are integers checked by db.c.
+     * InnoDB and metadata lock waits count in whole seconds; 0 restores
+     * the server's default rather than "do not wait at all". */
+    char lock[16] = "DEFAULT";
+    if (lock_ms > 0)
+        snprintf(lock, sizeof lock, "%d", (lock_ms + 999) / 1000);
+    char stmt[40];
+    if (mariadb_connection(m))
+        snprintf(stmt, sizeof stmt, "max_statement_time = %d.%03d", statement_ms / 1000,
+                 statement_ms % 1000);
+    else
+        snprintf(stmt, sizeof stmt, "max_execution_time = %d", statement_ms);
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "SET SESSION %s, innodb_lock_wait_timeout = %s, lock_wait_timeout = %s", stmt, lock,
+             lock);
+    if (mysql_real_query(m, sql, strlen(sql)) != 0)
+        return fail_conn(c, "cannot set the session timeouts", err);
+    return 0;
+}
+
+static long ms_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long)(now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+/* SELECT 1 with the wait for the answer bounded by us: the query is sent,
+ * the socket watched, and only a readable answer is read (blocking reads
+ * would wait for a frozen server until TCP gives up). */
+static int my_ping(struct db_conn *c, int timeout_ms, struct mt_err *err)
+{
+    MYSQL *m = m_of(c);
+    static const char q[] = "SELECT 1";
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    if (mysql_send_query(m, q, sizeof q - 1) != 0)
+        return fail_conn(c, "ping failed", err);
+    long left = timeout_ms - ms_since(&start);
+    int ready = left > 0 ? db_sock_wait((int)mysql_get_socket(m), (int)left) : 0;
+    if (ready <= 0) {
+        /* The answer may still come; the session is unusable until then. */
+        c->broken = true;
+        return mt_fail(err, MT_ETIMEOUT, "the database did not answer within %d ms", timeout_ms);
+    }
+    if (mysql_read_query_result(m) != 0)
+        return fail_conn(c, "ping failed", err);
+    MYSQL_RES *res = mysql_store_result(m);
+    if (!res)
+        return fail_conn(c, "ping failed", err);
+    mysql_free_result(res);
+    return 0;
 }
 
 static bool my_tx_active(struct db_conn *c)
@@ -659,6 +745,8 @@ const struct db_driver db_mysql_driver = {
     .open = my_open,
     .close = my_close,
     .is_broken = my_is_broken,
+    .set_timeouts = my_set_timeouts,
+    .ping = my_ping,
     .tx_active = my_tx_active,
     .prepare = my_prepare,
     .execute = my_execute,

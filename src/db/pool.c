@@ -1,7 +1,8 @@
 /* The connection pool of the HTTP threads: at most `size` connections,
  * opened lazily, handed to one thread at a time under a mutex and condition
- * variable. A connection that comes back broken (or is found broken when it
- * is taken) is closed and replaced by a fresh one. */
+ * variable, each with the pool's session limits. A connection that comes
+ * back broken or unclean (or is found dead when it is taken: the server
+ * restarted or killed it) is closed and replaced by a fresh one. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -38,6 +39,17 @@ int db_pool_new(const char *url, int size, struct db_pool **out, struct mt_err *
     pthread_condattr_destroy(&attr);
     pthread_mutex_init(&p->mu, NULL);
     *out = p;
+    return 0;
+}
+
+int db_pool_set_timeouts(struct db_pool *p, int statement_ms, int lock_ms, struct mt_err *err)
+{
+    if (statement_ms < 0 || statement_ms > 86400000 || lock_ms < 0 || lock_ms > 86400000)
+        return mt_fail(err, MT_EINVAL, "database timeouts must be from 0 to 86400000 ms");
+    pthread_mutex_lock(&p->mu);
+    p->url.statement_timeout_ms = statement_ms;
+    p->url.lock_timeout_ms = lock_ms;
+    pthread_mutex_unlock(&p->mu);
     return 0;
 }
 
@@ -110,6 +122,11 @@ struct db_conn *db_pool_get(struct db_pool *p, int wait_ms, struct mt_err *err)
         c = NULL;
     }
     if (!c && db_open(&p->url, &c, err) < 0) {
+        /* Whatever the driver made of it, a server that does not take a
+         * connection now is unavailable to the requester; only a refused
+         * login, a missing database or a bad URL keep their codes. */
+        if (err && err->code == MT_EDB)
+            err->code = MT_EUNAVAIL;
         drop_slot(p);
         return NULL;
     }
@@ -121,13 +138,26 @@ void db_pool_put(struct db_pool *p, struct db_conn *c)
     if (!c)
         return;
     db_conn_release_cursors(c);
-    if (!db_conn_broken(c) && db_in_tx(c)) {
+    /* Only what the request found out counts here (a failed statement flags
+     * a lost link); the socket is looked at when the connection is taken
+     * again, which is when it matters. */
+    if (!c->broken && db_in_tx(c)) {
         struct mt_err err;
         mt_log(MT_LOG_WARN, "a pooled connection came back inside a transaction; rolling back");
         if (db_rollback(c, &err) < 0)
             c->broken = true;
     }
-    if (db_conn_broken(c)) {
+    /* A handler may have raised the limits for one long request. */
+    if (!c->broken &&
+        (c->statement_ms != p->url.statement_timeout_ms || c->lock_ms != p->url.lock_timeout_ms)) {
+        struct mt_err err;
+        if (db_set_timeouts(c, p->url.statement_timeout_ms, p->url.lock_timeout_ms, &err) < 0) {
+            mt_log(MT_LOG_WARN, "cannot restore the session timeouts; closing the connection: %s",
+                   err.msg);
+            c->broken = true;
+        }
+    }
+    if (c->broken) {
         db_close(c);
         drop_slot(p);
         return;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "core/buf.h"
 #include "core/log.h"
@@ -96,7 +97,16 @@ static enum mt_code code_for_state(const char *state)
         return MT_EDB_RETRY;
     if (strcmp(state, "23505") == 0 || strcmp(state, "23503") == 0)
         return MT_ECONFLICT;
-    if (strncmp(state, "08", 2) == 0 || strcmp(state, "57P01") == 0)
+    /* statement_timeout (query_canceled: we never cancel otherwise) and
+     * lock_timeout (lock_not_available). */
+    if (strcmp(state, "57014") == 0 || strcmp(state, "55P03") == 0)
+        return MT_ETIMEOUT;
+    if (strcmp(state, "53100") == 0)
+        return MT_ENOSPC;
+    /* Connection exceptions, admin / crash shutdown, "cannot connect now"
+     * (starting up or in recovery), too many connections. */
+    if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0 ||
+        strcmp(state, "53300") == 0)
         return MT_EUNAVAIL;
     return MT_EDB;
 }
@@ -139,6 +149,8 @@ static enum mt_code classify_connect(const char *msg)
                                           "the database system is starting up",
                                           "the database system is shutting down",
                                           "the database system is in recovery mode",
+                                          "not yet accepting connections",
+                                          "is not accepting connections",
                                           "too many clients",
                                           "network is unreachable",
                                           "no route to host",
@@ -239,7 +251,78 @@ static void pq_close(struct db_conn *c)
 
 static bool pq_is_broken(struct db_conn *c)
 {
-    return PQstatus(pg_of(c)) != CONNECTION_OK;
+    PGconn *pg = pg_of(c);
+    if (PQstatus(pg) != CONNECTION_OK)
+        return true;
+    /* Between queries the server sends nothing unasked but its last words
+     * (FATAL: terminating connection ...) before it closes the session.
+     * With TLS the bytes may be a record the library handles itself, so
+     * libpq reads them and decides. */
+    if (PQtransactionStatus(pg) != PQTRANS_IDLE)
+        return false;
+    int state = db_sock_peek(PQsocket(pg));
+    if (state < 0 || (state > 0 && !PQsslInUse(pg)))
+        return true;
+    if (state > 0 && (!PQconsumeInput(pg) || PQstatus(pg) != CONNECTION_OK))
+        return true;
+    return false;
+}
+
+static int pq_set_timeouts(struct db_conn *c, int statement_ms, int lock_ms, struct mt_err *err)
+{
+    /* SET takes no parameters; the values are integers checked by db.c. */
+    char sql[96];
+    snprintf(sql, sizeof sql, "SET statement_timeout = %d; SET lock_timeout = %d", statement_ms,
+             lock_ms);
+    PGresult *res = PQexec(pg_of(c), sql);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        pg_fail(c, res, "cannot set the session timeouts", err);
+        PQclear(res);
+        return -1;
+    }
+    PQclear(res);
+    return 0;
+}
+
+static long ms_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long)(now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+/* SELECT 1 through the asynchronous calls, so that the wait for the answer
+ * is ours to bound: a server that is frozen, or a network path that went
+ * dead, would otherwise hold the thread until TCP gives up. */
+static int pq_ping(struct db_conn *c, int timeout_ms, struct mt_err *err)
+{
+    PGconn *pg = pg_of(c);
+    if (!PQsendQuery(pg, "SELECT 1"))
+        return pg_fail(c, NULL, "ping failed", err);
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    int rc = 0;
+    for (;;) {
+        while (PQisBusy(pg)) {
+            long left = timeout_ms - ms_since(&start);
+            int ready = left > 0 ? db_sock_wait(PQsocket(pg), (int)left) : 0;
+            if (ready <= 0) {
+                /* The session is in an unknown state now: the pool drops it. */
+                c->broken = true;
+                return mt_fail(err, MT_ETIMEOUT, "the database did not answer within %d ms",
+                               timeout_ms);
+            }
+            if (!PQconsumeInput(pg))
+                return pg_fail(c, NULL, "ping failed", err);
+        }
+        PGresult *res = PQgetResult(pg);
+        if (!res)
+            break;
+        if (rc == 0 && PQresultStatus(res) != PGRES_TUPLES_OK)
+            rc = pg_fail(c, res, "ping failed", err);
+        PQclear(res);
+    }
+    return rc;
 }
 
 static bool pq_tx_active(struct db_conn *c)
@@ -743,6 +826,8 @@ const struct db_driver db_postgres_driver = {
     .open = pq_open,
     .close = pq_close,
     .is_broken = pq_is_broken,
+    .set_timeouts = pq_set_timeouts,
+    .ping = pq_ping,
     .tx_active = pq_tx_active,
     .prepare = pq_prepare,
     .execute = pq_execute,

@@ -29,15 +29,26 @@ static sqlite3 *db_of(struct db_conn *c)
     return c->impl;
 }
 
-static int fail_rc(sqlite3 *db, int rc, const char *what, struct mt_err *err)
+/* The code of an (extended) result code: one mapping for statements and
+ * sqlite3_exec alike. */
+static enum mt_code code_for_rc(sqlite3 *db, int rc)
 {
-    enum mt_code code = MT_EDB;
     int primary = rc & 0xff;
     if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
-        code = MT_EDB_RETRY;
-    else if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY ||
-             rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-        code = MT_ECONFLICT;
+        return MT_EDB_RETRY;
+    if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY ||
+        rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+        return MT_ECONFLICT;
+    /* A full disk: SQLITE_FULL, or a failed write whose errno says so. */
+    if (primary == SQLITE_FULL ||
+        (primary == SQLITE_IOERR && db && sqlite3_system_errno(db) == ENOSPC))
+        return MT_ENOSPC;
+    return MT_EDB;
+}
+
+static int fail_rc(sqlite3 *db, int rc, const char *what, struct mt_err *err)
+{
+    enum mt_code code = code_for_rc(db, rc);
     const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     return mt_fail(err, code, "%s: %s", what, msg);
 }
@@ -353,13 +364,7 @@ static int lite_exec(struct db_conn *c, const char *sql, struct mt_err *err)
     int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
     if (rc == SQLITE_OK)
         return 0;
-    int ext = sqlite3_extended_errcode(db);
-    enum mt_code code = MT_EDB;
-    if ((ext & 0xff) == SQLITE_BUSY || (ext & 0xff) == SQLITE_LOCKED)
-        code = MT_EDB_RETRY;
-    else if (ext == SQLITE_CONSTRAINT_UNIQUE || ext == SQLITE_CONSTRAINT_PRIMARYKEY ||
-             ext == SQLITE_CONSTRAINT_FOREIGNKEY)
-        code = MT_ECONFLICT;
+    enum mt_code code = code_for_rc(db, sqlite3_extended_errcode(db));
     mt_fail(err, code, "statement failed: %s", msg ? msg : sqlite3_errstr(rc));
     sqlite3_free(msg);
     return -1;

@@ -1275,13 +1275,13 @@ static void test_pool(void)
             CHECK_EQ(db_next(st, &E), 1);
             db_done(st);
         }
-        /* A connection whose server side died is replaced. */
+        /* A connection whose server side died is replaced: a read that meets
+         * it runs again on a new session (tests/db/test_dbfault.c has the
+         * cases), and the pool finds an idle one dead when it is taken. */
         if (c2 && dialect != DB_SQLITE) {
             kill_backend(c2);
-            mt_err_clear(&E);
-            int rc = db_query(c2, "SELECT 1", NULL, 0, NULL, &E);
-            CHECK(rc < 0);
-            CHECK_EQ(E.code, MT_EUNAVAIL);
+            CHECK_EQ(count_rows(c2, "SELECT 1", NULL, 0), 1);
+            kill_backend(c2);
             db_pool_put(p, c2);
             c2 = db_pool_get(p, 1000, &E);
             CHECK(c2 != NULL);

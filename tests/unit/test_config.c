@@ -27,6 +27,9 @@ static const char *const names[] = {"DATABASE_URL",
                                     "STATIC_DIR",
                                     "HTTP_THREADS",
                                     "DB_POOL_SIZE",
+                                    "DB_STATEMENT_TIMEOUT",
+                                    "DB_LOCK_TIMEOUT",
+                                    "DB_HEALTH_TIMEOUT",
                                     "MAX_BODY_BYTES",
                                     "MAX_CONNECTIONS",
                                     "MAX_CONNECTIONS_PER_IP",
@@ -190,6 +193,9 @@ static void test_precedence(void)
     char *text = print_cfg(&cfg);
     CHECK(contains(text, "\nPORT=9000  # .env\n"));
     CHECK(contains(text, "\nHTTP_THREADS=6  # default\n"));
+    CHECK(contains(text, "\nDB_STATEMENT_TIMEOUT=5000  # default\n"));
+    CHECK(contains(text, "\nDB_LOCK_TIMEOUT=0  # default\n"));
+    CHECK(contains(text, "\nDB_HEALTH_TIMEOUT=2000  # default\n"));
     CHECK(contains(text, "# .env file read: ./.env\n"));
     free(text);
     mt_config_release(&cfg);
@@ -327,6 +333,10 @@ static void test_errors(void)
     expect_env_error("TIMEZONE_OFFSET", "-841", "from -840 to 720", NULL);
     expect_env_error("MAX_BODY_BYTES", "1e6", "from 1024 to 1073741824", NULL);
     expect_env_error("HTTP_THREADS", "0", "from 1 to 256", NULL);
+    expect_env_error("DB_STATEMENT_TIMEOUT", "5s", "from 0 to 86400000", NULL);
+    expect_env_error("DB_STATEMENT_TIMEOUT", "-1", "from 0 to 86400000", NULL);
+    expect_env_error("DB_LOCK_TIMEOUT", "86400001", "from 0 to 86400000", NULL);
+    expect_env_error("DB_HEALTH_TIMEOUT", "0", "from 100 to 600000", NULL);
     expect_env_error("DEBUG", "maybe", "expected true/false, 1/0, yes/no or on/off",
                      "got \"maybe\"");
     expect_env_error("AUTO_MIGRATE", "2", "expected true/false", NULL);

@@ -31,6 +31,8 @@ static void test_errors(void)
 
     CHECK_STR(mt_code_name(MT_ENOTFOUND), "not found");
     CHECK_STR(mt_code_name(MT_EDB_RETRY), "database busy");
+    CHECK_STR(mt_code_name(MT_ETIMEOUT), "database timeout");
+    CHECK_STR(mt_code_name(MT_ENOSPC), "storage full");
 }
 
 static void test_sizes_and_alloc(void)

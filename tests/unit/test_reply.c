@@ -2,6 +2,7 @@
  * mapping, empty replies, response headers, query/header lookup, and
  * streamed replies (the in-memory fallback, a streaming server, and giving
  * up a stream). */
+#include <stdio.h>
 #include <string.h>
 
 #include "../check.h"
@@ -101,9 +102,9 @@ static void test_err(void)
     static const struct {
         enum mt_code code;
         int status;
-    } map[] = {{MT_EINVAL, 400},    {MT_ENOTFOUND, 404}, {MT_ECONFLICT, 409},
-               {MT_ELIMIT, 503},    {MT_EUNAVAIL, 503},  {MT_EDB, 500},
-               {MT_EDB_RETRY, 500}, {MT_EAUTH, 500},     {MT_EINTERNAL, 500}};
+    } map[] = {{MT_EINVAL, 400},   {MT_ENOTFOUND, 404}, {MT_ECONFLICT, 409}, {MT_ELIMIT, 503},
+               {MT_EUNAVAIL, 503}, {MT_EDB, 500},       {MT_EDB_RETRY, 503}, {MT_EAUTH, 503},
+               {MT_ENODB, 503},    {MT_ETIMEOUT, 503},  {MT_ENOSPC, 507},    {MT_EINTERNAL, 500}};
     for (size_t i = 0; i < MT_ARRAY_LEN(map); i++) {
         mt_fail(&err, map[i].code, "secret detail %zu", i);
         http_reply_err(&r, &err);
@@ -121,6 +122,64 @@ static void test_err(void)
     mt_fail(&err, MT_EUNAVAIL, "no connection to 10.0.0.5 within 5000 ms");
     http_reply_err(&r, &err);
     CHECK(body_is(&r, "{\"detail\":\"Service Unavailable\"}"));
+    mt_arena_free(r.arena);
+}
+
+/* Faults of the database are JSON with Retry-After, set once however often
+ * a handler answers; genuine internal errors keep the reference's text. */
+static const char *header_of(const struct http_req *r, const char *name, size_t *count)
+{
+    const char *v = NULL;
+    *count = 0;
+    for (size_t i = 0; i < r->n_headers; i++) {
+        if (strcmp(r->headers[i].name, name) == 0) {
+            v = r->headers[i].value;
+            (*count)++;
+        }
+    }
+    return v;
+}
+
+static void test_faults(void)
+{
+    static const struct {
+        enum mt_code code;
+        int status;
+        const char *retry;
+        const char *detail;
+    } faults[] = {
+        {MT_ETIMEOUT, 503, "1", "Service Unavailable: the database is busy, retry later"},
+        {MT_EDB_RETRY, 503, "1", "Service Unavailable: the database is busy, retry later"},
+        {MT_EUNAVAIL, 503, "1", "Service Unavailable"},
+        {MT_ENODB, 503, "1", "Service Unavailable"},
+        {MT_ENOSPC, 507, "30",
+         "Insufficient Storage: the database's disk is full, nothing was saved"},
+    };
+    for (size_t i = 0; i < MT_ARRAY_LEN(faults); i++) {
+        struct http_req r = req();
+        struct mt_err err = {0};
+        mt_fail(&err, faults[i].code, "canceling statement due to statement timeout");
+        http_reply_err(&r, &err);
+        http_reply_err(&r, &err);
+        CHECK_EQ(r.status, faults[i].status);
+        CHECK_STR(r.content_type, "application/json");
+        char want[160];
+        snprintf(want, sizeof want, "{\"detail\":\"%s\"}", faults[i].detail);
+        CHECK(body_is(&r, want));
+        size_t n = 0;
+        const char *v = header_of(&r, "Retry-After", &n);
+        CHECK_EQ(n, 1);
+        CHECK_STR(v, faults[i].retry);
+        mt_arena_free(r.arena);
+    }
+    struct http_req r = req();
+    struct mt_err err = {0};
+    mt_fail(&err, MT_EINTERNAL, "impossible state");
+    http_reply_err(&r, &err);
+    size_t n = 0;
+    CHECK_EQ(r.status, 500);
+    CHECK_STR(r.content_type, "text/plain; charset=utf-8");
+    CHECK(header_of(&r, "Retry-After", &n) == NULL);
     mt_arena_free(r.arena);
 }
 
@@ -279,6 +338,7 @@ int main(void)
     test_json_arena_limit();
     test_stream_fallback_limit();
     test_err();
+    test_faults();
     test_empty_and_headers();
     test_lookup();
     test_stream_fallback();
