@@ -22,6 +22,8 @@
  * collected in memory first; a longer history is then refused with 503 (the
  * limit is the server's) and a hint. A streaming server has no ceiling. */
 #define EXPORT_MAX ((size_t)16 << 20)
+/* The database statement limit of a streamed export (see export_doses). */
+#define EXPORT_STATEMENT_MS (10 * 60 * 1000)
 /* Export bytes are handed to the server in chunks of about this size: large
  * enough that the cost per write disappears, small enough that memory
  * stays flat however long the history. */
@@ -433,6 +435,18 @@ static void export_doses(struct http_req *r, void *ctx)
     sink.tz = api_tz_minutes(r, &job->in.tz);
     struct store_window w = api_day_window(job->in.from, job->in.to, sink.tz);
 
+    /* The statement stays open while the rows stream to the client, so
+     * DB_STATEMENT_TIMEOUT (meant for ordinary requests) would cut a long
+     * export to a slow reader; it gets a generous limit of its own, which
+     * the pool resets when the connection returns. Lock waits keep theirs. */
+    const struct mt_config *cfg = r->app ? r->app->cfg : NULL;
+    int lock_ms = cfg ? (cfg->db_lock_timeout ? cfg->db_lock_timeout
+                                                 : cfg->db_statement_timeout)
+                      : 0;
+    if (db_set_timeouts(c, EXPORT_STATEMENT_MS, lock_ms, &err) < 0) {
+        http_reply_err(r, &err);
+        return;
+    }
     size_t unreadable = 0;
     int rc =
         store_report_doses(c, true, job->in.person_id, &w, export_row, &sink, &unreadable, &err);
