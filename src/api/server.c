@@ -600,6 +600,8 @@ gone:
 
 /* ---- answering ---- */
 
+static void process(struct conn *c);
+
 /* Connections a worker will process once it is done with the current event
  * (queued requests it ran whose connections hold pipelined input): a list
  * instead of a nested call keeps the stack flat. */
@@ -831,14 +833,25 @@ static bool dispatch(struct conn *c)
         return false; /* a worker finishing a handler will run it */
     run_handler(c, rq->fn);
     bool owned = send_response(c);
-    /* The slot passes to the oldest queued request, run here. */
-    for (struct conn *q = give_slot(srv); q; q = give_slot(srv)) {
+    struct conn *q = give_slot(srv);
+    if (!q)
+        return owned;
+    /* The slot passes to the oldest queued request, run here. c must not
+     * wait for that: with nothing buffered it is re-armed now (process()
+     * only re-arms then), with a pipelined request it is processed after. */
+    if (owned) {
+        if (c->in_len == 0)
+            process(c);
+        else
+            defer_process(c);
+    }
+    for (; q; q = give_slot(srv)) {
         set_state(q, CS_HANDLING);
         run_handler(q, q->rq->fn);
         if (send_response(q))
             defer_process(q);
     }
-    return owned;
+    return false;
 }
 
 /* ---- reading ---- */
@@ -1314,9 +1327,12 @@ static void accept_some(struct http_server *srv)
 static void *worker_main(void *arg)
 {
     struct http_server *srv = arg;
-    struct epoll_event evs[16];
+    /* One event at a time: an event taken here waits for whatever handler
+     * this worker runs first, so taking several would let a request that
+     * blocks on the database delay connections other workers could serve. */
+    struct epoll_event evs[1];
     while (!atomic_load(&srv->quit)) {
-        int n = epoll_wait(srv->epfd, evs, 16, 1000);
+        int n = epoll_wait(srv->epfd, evs, 1, 1000);
         if (n < 0 && errno != EINTR) {
             mt_log(MT_LOG_ERROR, "epoll_wait failed: %s", strerror(errno));
             break;
