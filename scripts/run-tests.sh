@@ -40,7 +40,7 @@ wanted() { local d; for d in "${dialects[@]}"; do [[ $d == "$1" ]] && return 0; 
 meson_suite() {
     local suite=$1 label=$2 out ok fail
     out=$(meson test -C "$build" --suite "$suite" --print-errorlogs --num-processes 2 2>&1)
-    echo "$out" | grep -E '^ *[0-9]+/[0-9]+ ' | sed "s/^/  [$label] /"
+    echo "$out" | grep -E '^ *[0-9]+/[0-9]+ ' | sed "s|^|  [$label] |"
     ok=$(echo "$out" | awk '/^Ok:/ {print $2}')
     fail=$(echo "$out" | awk '/^(Fail|Timeout|Unexpected Pass):/ {s += $NF} END {print s+0}')
     ok=${ok:-0}
