@@ -5,6 +5,9 @@
 #include "api/http1.h"
 
 #include <string.h>
+#include <strings.h>
+
+#include "core/str.h"
 
 static int fail(struct http1_error *e, int status, const char *detail)
 {
@@ -34,19 +37,7 @@ static bool is_ows(char c)
 
 bool http1_ieq(const char *s, size_t len, const char *lit)
 {
-    size_t n = strlen(lit);
-    if (n != len)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char a = (unsigned char)s[i], b = (unsigned char)lit[i];
-        if (a >= 'A' && a <= 'Z')
-            a = (unsigned char)(a - 'A' + 'a');
-        if (b >= 'A' && b <= 'Z')
-            b = (unsigned char)(b - 'A' + 'a');
-        if (a != b)
-            return false;
-    }
-    return true;
+    return strlen(lit) == len && strncasecmp(s, lit, len) == 0;
 }
 
 /* ---- finding the end of the head ---- */
@@ -233,7 +224,6 @@ static int each_element(const char *v, size_t len, int (*fn)(const char *, size_
 
 struct length_state {
     bool seen;
-    bool bad;
     bool differ;
     uint64_t value;
 };
@@ -242,15 +232,11 @@ static int length_element(const char *s, size_t n, void *vctx)
 {
     struct length_state *st = vctx;
     uint64_t v = 0;
-    if (n > 18) {
-        st->bad = true; /* beyond any body we would take, and past int64 soon */
-        return -1;
-    }
+    if (n > 18)
+        return -1; /* beyond any body we would take, and near int64's end */
     for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            st->bad = true;
+        if (s[i] < '0' || s[i] > '9')
             return -1;
-        }
         v = v * 10 + (uint64_t)(s[i] - '0');
     }
     if (st->seen && v != st->value) {
@@ -399,17 +385,6 @@ enum {
 #define CHUNK_MAX_EXT 4096
 #define CHUNK_MAX_TRAILERS 8192
 
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int http1_chunked_feed(struct http1_chunked *c, const char *in, size_t len, size_t *used,
                        const char **data, size_t *data_len, struct http1_error *e)
 {
@@ -421,7 +396,7 @@ int http1_chunked_feed(struct http1_chunked *c, const char *in, size_t len, size
         switch (c->state) {
         case CH_SIZE:
         case CH_SIZE_MORE: {
-            int v = hex_value(ch);
+            int v = mt_hex_digit(ch);
             if (v >= 0) {
                 if (++c->digits > CHUNK_MAX_DIGITS) {
                     *used = i;
@@ -556,7 +531,7 @@ static int hex_pair(const char *s, size_t left)
 {
     if (left < 3)
         return -1;
-    int hi = hex_value(s[1]), lo = hex_value(s[2]);
+    int hi = mt_hex_digit(s[1]), lo = mt_hex_digit(s[2]);
     return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
 }
 
@@ -663,17 +638,8 @@ int http1_target(const char *target, size_t len, const char *host, size_t host_l
             a++;
         const char *authority = p + skip;
         size_t alen = a - skip;
-        if (alen == 0 || !host || alen != host_len)
+        if (alen == 0 || !host || alen != host_len || strncasecmp(authority, host, alen) != 0)
             return fail(e, 400, "request target does not match the Host header");
-        for (size_t i = 0; i < alen; i++) {
-            char x = authority[i], y = host[i];
-            if (x >= 'A' && x <= 'Z')
-                x = (char)(x - 'A' + 'a');
-            if (y >= 'A' && y <= 'Z')
-                y = (char)(y - 'A' + 'a');
-            if (x != y)
-                return fail(e, 400, "request target does not match the Host header");
-        }
         p += a;
         n -= a;
     }
