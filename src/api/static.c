@@ -1,12 +1,17 @@
-/* The web front end from STATIC_DIR: GET/HEAD requests that no API route
- * takes. Files are opened beneath the directory only (openat2 with
- * RESOLVE_BENEATH, so `..`, decoded dots and symlinks pointing out all
- * fail; a realpath check where the kernel lacks openat2), served from a
- * memory map with their content type, ETag and Last-Modified (If-None-Match
- * and If-Modified-Since answer 304), a directory by its index.html, and any
- * other unknown non-API path by the root index.html (the single-page app's
- * router takes it from there). Without STATIC_DIR, or under /api/, the answer
- * is the reference's JSON 404. */
+/* The web front end: GET/HEAD requests that no API route takes. By default
+ * the UI embedded in the binary at build time (web/, by api/embed_web.py) is
+ * served with its content type and a strong ETag computed at build time
+ * (If-None-Match answers 304); with STATIC_DIR naming a directory (for
+ * working on the UI without rebuilding) the files come from disk instead:
+ * opened beneath the directory only (openat2 with RESOLVE_BENEATH, so `..`,
+ * decoded dots and symlinks pointing out all fail; a realpath check where the
+ * kernel lacks openat2), served from a memory map with their content type,
+ * ETag and Last-Modified (If-None-Match and If-Modified-Since answer 304).
+ * Either way a directory is served by its index.html, and any other unknown
+ * non-API path by the root index.html (the single-page app's router takes it
+ * from there). STATIC_DIR=none serves no UI at all; then, and always under
+ * /api/, the answer is the reference's JSON 404. */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -23,6 +28,7 @@
 #include <unistd.h>
 
 #include "api/resources.h"
+#include "api/web_embedded.h"
 #include "core/log.h"
 
 /* The directory, opened once and kept for the life of the process. */
@@ -165,16 +171,20 @@ static void unmap(void *ctx)
     struct mapping *m = ctx;
     munmap(m->p, m->n);
 }
-/* The cache validators of a static answer. "no-cache" makes browsers
- * revalidate every time (a cheap 304), so a new version of the web UI is seen
- * at once after an upgrade while unchanged files are never sent twice. */
+
+/* The cache validators of a static answer (modified may be NULL: the
+ * embedded files have no meaningful modification time). "no-cache" makes
+ * browsers revalidate every time (a cheap 304), so a new version of the web
+ * UI is seen at once after an upgrade while unchanged files are never sent
+ * twice; the UI has no content-hashed file names that a long max-age would
+ * need. */
 static void add_validators(struct http_req *r, const char *etag, const char *modified)
 {
     http_add_header(r, "ETag", etag);
-    http_add_header(r, "Last-Modified", modified);
+    if (modified)
+        http_add_header(r, "Last-Modified", modified);
     http_add_header(r, "Cache-Control", "no-cache");
 }
-
 
 /* Answers r with the open regular file fd (closed here). */
 static void serve_file(struct http_req *r, int fd, const char *name)
@@ -251,16 +261,11 @@ static bool safe_path(const char *path)
     return true;
 }
 
-void api_static(struct http_req *r)
+/* Serves path (safe_path holds) from the directory dir. */
+static void serve_from_dir(struct http_req *r, const char *dir, const char *path)
 {
-    const char *dir = r->app && r->app->cfg ? r->app->cfg->static_dir : NULL;
-    const char *path = r->path ? r->path : "/";
-    if (!dir || !*dir || strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0) {
-        not_found(r);
-        return;
-    }
     int dfd = static_dir(dir);
-    if (dfd < 0 || !safe_path(path)) {
+    if (dfd < 0) {
         not_found(r);
         return;
     }
@@ -290,4 +295,68 @@ void api_static(struct http_req *r)
         return;
     }
     serve_file(r, fd, name);
+}
+
+static int cmp_web_file(const void *key, const void *elem)
+{
+    const struct api_web_file *f = elem;
+    return strcmp(key, f->path);
+}
+
+static const struct api_web_file *web_find(const char *name)
+{
+    return bsearch(name, api_web_files, api_web_n_files, sizeof(api_web_files[0]), cmp_web_file);
+}
+
+/* Serves path (safe_path holds) from the UI embedded in the binary: the file
+ * itself, a directory's index.html, or the root index.html. */
+static void serve_embedded(struct http_req *r, const char *path)
+{
+    const char *rel = path;
+    while (*rel == '/')
+        rel++;
+    size_t n = strlen(rel);
+    const struct api_web_file *f = n && rel[n - 1] != '/' ? web_find(rel) : NULL;
+    if (!f && n) {
+        const char *index =
+            mt_arena_printf(r->arena, "%s%sindex.html", rel, rel[n - 1] != '/' ? "/" : "");
+        if (!index) {
+            struct mt_err err;
+            mt_fail(&err, MT_ELIMIT, "Request exceeds the server's memory limit");
+            http_reply_err(r, &err);
+            return;
+        }
+        f = web_find(index);
+    }
+    if (!f)
+        f = web_find("index.html");
+    /* embed_web.py refuses to build without an index.html. */
+    assert(f);
+
+    const char *inm = http_header(r, "If-None-Match");
+    if (inm && etag_matches(inm, f->etag)) {
+        http_reply_empty(r, 304);
+        r->content_type = NULL;
+        add_validators(r, f->etag, NULL);
+        return;
+    }
+    http_reply_raw(r, 200, content_type(f->path), f->data, f->len);
+    add_validators(r, f->etag, NULL);
+}
+
+void api_static(struct http_req *r)
+{
+    const char *dir =
+        r->app && r->app->cfg && r->app->cfg->static_dir ? r->app->cfg->static_dir : "";
+    const char *path = r->path ? r->path : "/";
+    /* The router keeps /api/ away already; this stays true on its own. */
+    bool api = strncmp(path, "/api/", 5) == 0 || strcmp(path, "/api") == 0;
+    if (api || strcmp(dir, "none") == 0 || !safe_path(path)) {
+        not_found(r);
+        return;
+    }
+    if (*dir)
+        serve_from_dir(r, dir, path);
+    else
+        serve_embedded(r, path);
 }

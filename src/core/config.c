@@ -87,7 +87,7 @@ static const struct var vars[] = {
      .help = "log line format: text, or one JSON object per line"},
     {.name = "STATIC_DIR", .type = T_STRING, .def = "",
      .offset = FIELD(static_dir),
-     .help = "directory of the web front end to serve; empty: none"},
+     .help = "web UI to serve: empty: the built-in one; a directory: its files; none: no UI"},
     {.name = "HTTP_THREADS", .type = T_INT, .def = "6",
      .min = 1, .max = 256, .offset = FIELD(http_threads),
      .help = "threads answering HTTP requests (all but one may wait on the database)"},

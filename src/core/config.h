@@ -38,7 +38,7 @@ struct mt_config {
     int port;                      /* PORT */
     enum mt_log_level log_level;   /* LOG_LEVEL */
     enum mt_log_format log_format; /* LOG_FORMAT */
-    char *static_dir;              /* STATIC_DIR ("" = no static files) */
+    char *static_dir;              /* STATIC_DIR ("" = embedded UI, "none" = no UI) */
     int http_threads;              /* HTTP_THREADS */
     int db_pool_size;              /* DB_POOL_SIZE */
     int db_statement_timeout;      /* DB_STATEMENT_TIMEOUT, ms per statement of a request, 0: none */
