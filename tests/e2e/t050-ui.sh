@@ -2,7 +2,8 @@
 # Browser tests of the web UI (issue 8): for each scenario (desktop 1280x800
 # in UTC, phone 360x740 in Asia/Kolkata, phone 360x740 in America/Los_Angeles)
 # it migrates a fresh database of the current dialect, starts
-# `$MEDITRACK serve` with STATIC_DIR=web on a free port, and runs
+# `$MEDITRACK serve` on a free port with STATIC_DIR unset (so the browser
+# gets the UI embedded in the binary, as an installed server serves it), and runs
 # tests/e2e/ui.test.mjs in Debian's headless chromium through playwright-core.
 # Screenshots go to tests/e2e/screenshots/ (not committed).
 # MT_E2E_DIALECTS=sqlite,postgresql,mysql limits the dialects (others print
@@ -69,8 +70,8 @@ start_server() {
     local url=$1 log=$2 attempt i
     for attempt in 1 2 3; do
         port=$(free_port)
-        (cd "$tmp" && exec env DATABASE_URL="$url" HOST=127.0.0.1 PORT="$port" \
-            STATIC_DIR="$root/web" LOG_LEVEL=info "$bin" serve) >"$log" 2>&1 &
+        (cd "$tmp" && exec env -u STATIC_DIR DATABASE_URL="$url" HOST=127.0.0.1 PORT="$port" \
+            LOG_LEVEL=info "$bin" serve) >"$log" 2>&1 &
         spid=$!
         for i in $(seq 1 150); do
             if curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/health" 2>/dev/null; then

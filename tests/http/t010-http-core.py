@@ -59,7 +59,8 @@ class Server:
         e = dict(os.environ)
         for k in list(e):
             if k in ("HOST", "PORT", "CORS_ORIGINS", "MAX_BODY_BYTES", "REQUEST_DEADLINE",
-                     "MAX_CONNECTIONS_PER_IP", "SHUTDOWN_GRACE", "LOG_FORMAT", "LOG_LEVEL"):
+                     "MAX_CONNECTIONS_PER_IP", "SHUTDOWN_GRACE", "LOG_FORMAT", "LOG_LEVEL",
+                     "STATIC_DIR"):
                 del e[k]
         e.pop("ENV_FILE", None)  # cwd is TMP, which has no .env
         # The HTTP core needs no tables: skip migrations unless a test asks.
@@ -665,12 +666,14 @@ def main():
         print("0 passed, 1 failed")
         return 1
 
-    # Server 1: small limits so that they are cheap to hit.
+    # Server 1: small limits so that they are cheap to hit, and no web UI
+    # (STATIC_DIR=none), so that unknown paths are the router's JSON 404s.
     small = 4096
     deadline = 2
     per_ip = 6
     s1 = Server("core", {"MAX_BODY_BYTES": str(small), "REQUEST_DEADLINE": str(deadline),
-                         "MAX_CONNECTIONS_PER_IP": str(per_ip), "CORS_ORIGINS": "*"})
+                         "MAX_CONNECTIONS_PER_IP": str(per_ip), "CORS_ORIGINS": "*",
+                         "STATIC_DIR": "none"})
     try:
         if check("server starts and answers", s1.wait_ready(), s1.log_text()[-500:]):
             test_routing(s1.port)

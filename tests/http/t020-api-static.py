@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """The web front end from STATIC_DIR (content types, ETag / Last-Modified,
 304 answers, directory index, SPA fallback, no way out of the directory by
-`..`, encoded dots or symlinks), the JSON 404 without it (sample #6), and the
+`..`, encoded dots or symlinks), the JSON 404 with STATIC_DIR=none, a pure
+API as the reference was without a UI build (samples #6, #7), and the
 documentation routes: /openapi.json (OpenAPI 3.1, every operation answered
-by the server) and /docs."""
+by the server) and /docs. The UI embedded in the binary (STATIC_DIR unset)
+is t021-web-embedded.py's."""
 
 import os
 import shutil
@@ -188,10 +190,16 @@ def main():
         docs(s)
     finally:
         s.stop()
-    plain = apilib.Server("t020_nostatic")
+    plain = apilib.Server("t020_nostatic", env={"STATIC_DIR": "none"})
     try:
-        expect("#6 root without STATIC_DIR", plain.get("/"), 404, {"detail": "Not Found"})
+        expect("#6 root with STATIC_DIR=none (no UI)", plain.get("/"), 404,
+               {"detail": "Not Found"})
         expect("#7 unknown path", plain.get("/nope"), 404, {"detail": "Not Found"})
+        expect("STATIC_DIR=none: no embedded UI file either", plain.get("/app.js"), 404,
+               {"detail": "Not Found"})
+        r = plain.request("HEAD", "/")
+        check("STATIC_DIR=none: HEAD / is 404 without a body", r.status == 404 and r.body == b"",
+              repr(r))
         expect("#8 unknown API path", plain.get("/api/v1/nope"), 404, {"detail": "Not Found"})
         expect("#3 POST on a GET-only route", plain.post("/health"), 405,
                {"detail": "Method Not Allowed"})
