@@ -1,8 +1,8 @@
 # The MediTrack image: one C binary that waits for its database, migrates it,
 # seeds it and serves the API and the web UI. Two stages: the first builds the
 # binary with the toolchain and the -dev packages, the second carries only the
-# runtime libraries, the binary (with the migrations embedded), the web UI and
-# the entrypoint. docs/docker.md explains how to run it; `make test-container`
+# runtime libraries, the binary (with the migrations and the web UI embedded)
+# and the entrypoint. docs/docker.md explains how to run it; `make test-container`
 # builds this file and starts the result.
 
 # ---------------------------------------------------------------------------
@@ -22,8 +22,8 @@ WORKDIR /src
 COPY . .
 
 # Release build of the binary and its loadable modules only (the test
-# executables are not needed here). The revisions in migrations/ are compiled
-# into the binary by this step. The modules hold what only some processes
+# executables are not needed here). The revisions in migrations/ and the web
+# UI in web/ are compiled into the binary by this step. The modules hold what only some processes
 # need: meditrack-http.so (the HTTP server, for `serve`), meditrack-pdf.so
 # (cairo and pango, on the first PDF request), meditrack-postgresql.so and
 # meditrack-mysql.so (libpq, libmariadb); the binary opens them on first use.
@@ -59,7 +59,7 @@ RUN apt-get update \
 RUN groupadd --gid 1000 meditrack \
  && useradd --uid 1000 --gid 1000 --home-dir /app --no-create-home \
         --shell /usr/sbin/nologin meditrack \
- && mkdir -p /app/data /app/static \
+ && mkdir -p /app/data \
  && chown 1000:1000 /app/data
 
 COPY --from=build /build/meditrack /usr/local/bin/meditrack
@@ -71,12 +71,10 @@ COPY --from=build /build/meditrack-http.so /build/meditrack-pdf.so \
 # from the Python era (`alembic upgrade head`, `alembic current`) keep working.
 RUN ln -s meditrack /usr/local/bin/alembic
 COPY --chmod=0755 docker-entrypoint.sh /usr/local/bin/docker-entrypoint.sh
-COPY web/ /app/static/
 
 ENV HOST=0.0.0.0 \
     PORT=8000 \
     DATABASE_URL=sqlite:////app/data/meditrack.db \
-    STATIC_DIR=/app/static \
     ENVIRONMENT=production
 
 WORKDIR /app

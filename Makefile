@@ -11,8 +11,10 @@ build:
 	@test -f $(BUILD)/build.ninja || meson setup $(BUILD) >/dev/null
 	@ninja -C $(BUILD)
 
+# The web UI is built into the binary; `STATIC_DIR=web make run` serves it
+# from disk instead, so edits show without a rebuild.
 run: build
-	STATIC_DIR="$${STATIC_DIR:-$(CURDIR)/web}" $(BUILD)/meditrack serve
+	$(BUILD)/meditrack serve
 
 test:
 	@scripts/setup.sh test

@@ -262,7 +262,9 @@ check "runtime stage has no curl" test ! -e "$probe/usr/bin/curl"
 check "binary at /usr/local/bin/meditrack" test -x "$probe/usr/local/bin/meditrack"
 check "alembic is a symlink to the binary" test "$(readlink "$probe/usr/local/bin/alembic")" = meditrack
 check "entrypoint is executable" test -x "$probe/usr/local/bin/docker-entrypoint.sh"
-check "web UI at /app/static" test -f "$probe/app/static/index.html"
+# The web UI is compiled into the binary: no copy of web/ and no STATIC_DIR.
+check "image has no /app/static (the UI is in the binary)" test ! -e "$probe/app/static"
+check "image sets no STATIC_DIR" bash -c '! grep -q "^STATIC_DIR=" <<<"$1"' _ "$(image_env "$tag:v1")"
 check "/app/data belongs to uid 1000" test "$(stat -c %u "$probe/app/data")" = 1000
 ver=$(in_image "$probe" 1000:1000 -- meditrack --version 2>&1)
 check "meditrack --version in the image ($ver)" grep -q '^meditrack ' <<<"$ver"
@@ -346,6 +348,9 @@ for dialect in sqlite postgresql mysql; do
     check "$dialect v1: password not in the log" bash -c "! grep -q 'meditrack-test-pw' '$log'"
     hc=$(in_image "$mnt" 1000:1000 PORT="$port" DATABASE_URL="$url" -- meditrack healthcheck 2>&1)
     check "$dialect v1: the image's HEALTHCHECK command passes ($hc)" test $? -eq 0
+    r=$(http_get "$port" /)
+    check "$dialect v1: GET / 200, the web UI embedded in the binary" \
+        test "$(status_of "$r")" = 200 -a "$(body_of "$r")" = "$(cat "$root/web/index.html")"
     r=$(http_get "$port" /api/v1/persons/)
     check "$dialect v1: GET /api/v1/persons/ 200 with the seeded default person" \
         test "$(status_of "$r")" = 200 -a "$(body_of "$r" | json_get 'len(d)' 2>/dev/null)" = 1
