@@ -52,6 +52,7 @@ const struct http_route api_routes[] = {
 
 const size_t api_n_routes = sizeof(api_routes) / sizeof(api_routes[0]);
 
-/* Unmatched GET/HEAD: the web front end from STATIC_DIR (api/static.c),
- * which answers 404 {"detail":"Not Found"} when there is none. */
+/* Unmatched GET/HEAD: the web front end (api/static.c): built into the
+ * binary, or from STATIC_DIR; 404 {"detail":"Not Found"} with
+ * STATIC_DIR=none. */
 const http_handler api_fallback = api_static;

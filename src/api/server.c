@@ -494,7 +494,8 @@ static void security_headers(struct mt_buf *b, const struct http_req *r)
 {
     mt_buf_adds(b, "X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n");
     const char *ct = r->content_type ? r->content_type : "";
-    if (strncmp(ct, "text/html", 9) == 0) {
+    /* SVG is a document too: opened on its own it may run script. */
+    if (strncmp(ct, "text/html", 9) == 0 || strncmp(ct, "image/svg+xml", 13) == 0) {
         if (!has_header(r, "Content-Security-Policy"))
             mt_buf_adds(b, "Content-Security-Policy: default-src 'self'; script-src 'self'; "
                            "style-src 'self'; img-src 'self' data:; object-src 'none'; "
