@@ -8,8 +8,39 @@
 # and record-then-delete of a dose. Prints req/s, p50, p99 and non-2xx per
 # endpoint, and the server's resident memory idle and after the load (from
 # /proc). DURATION, THREADS and CONNECTIONS change the wrk settings.
+#
+# --doses N loads N doses instead, straight into the database with one SQL
+# statement (SQLite through Python's sqlite3 module, PostgreSQL through psql,
+# MariaDB through the mysql client), spread evenly over the 20 medications
+# and over the days before today, so that a history of 1,000,000 doses takes
+# seconds to build rather than an hour of API calls. Today stays empty, so
+# record + delete still meets the daily maximum only through its own doses.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+doses=
+while [[ $# -gt 0 ]]; do
+    case $1 in
+    --doses)
+        [[ $# -ge 2 && $2 =~ ^[0-9]+$ && $2 -ge 1 ]] || { echo "api-load: --doses takes a positive number" >&2; exit 2; }
+        doses=$2
+        shift 2
+        ;;
+    --doses=*)
+        doses=${1#--doses=}
+        [[ $doses =~ ^[0-9]+$ && $doses -ge 1 ]] || { echo "api-load: --doses takes a positive number" >&2; exit 2; }
+        shift
+        ;;
+    -h | --help)
+        sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+        echo "usage: bench/api-load.sh [--doses N]"
+        exit 0
+        ;;
+    *)
+        echo "api-load: unknown argument '$1' (usage: bench/api-load.sh [--doses N])" >&2
+        exit 2
+        ;;
+    esac
+done
 bin=${MEDITRACK:-$root/build/meditrack}
 duration=${DURATION:-10s}
 threads=${THREADS:-2}
@@ -45,11 +76,11 @@ for _ in $(seq 1 300); do
 done
 # The subshell execs the server, so $pid is the server process itself.
 
-# The data set, through the API.
-python3 - "$base" <<'EOF'
-import datetime, json, sys, urllib.request
+# The data set, through the API (the doses directly with --doses N).
+python3 - "$base" "${doses:-}" "$DATABASE_URL" <<'EOF'
+import datetime, json, subprocess, sys, time, urllib.parse, urllib.request
 
-base = sys.argv[1]
+base, bulk, url = sys.argv[1], sys.argv[2], sys.argv[3]
 
 def call(method, path, body=None):
     data = json.dumps(body).encode() if body is not None else None
@@ -67,6 +98,82 @@ for i in range(20):
                       "frequency": "twice daily", "max_doses_per_day": 20,
                       "instructions": "with water"})["id"])
 today = datetime.datetime.now(datetime.timezone.utc).date()
+
+
+def bulk_load(n):
+    """Inserts n doses with one INSERT ... SELECT over a generated series:
+    dose i belongs to medication i % 20 and is taken 97 s * (i + 1) before
+    the start of today (UTC), so every dose lies before today. Where the
+    schema has doses.person_id, it is filled from the medication."""
+    idx = ", ".join(f"({i}, {m})" for i, m in enumerate(meds))
+    start = int(datetime.datetime.combine(today, datetime.time(),
+                                          datetime.timezone.utc).timestamp())
+    scheme = url.split("://", 1)[0].split("+", 1)[0].lower()
+    if scheme == "sqlite":
+        import sqlite3
+        path = url.split("://", 1)[1][1:].split("?", 1)[0]
+        db = sqlite3.connect(path, timeout=30)
+        db.execute(f"CREATE TEMP TABLE bench_meds (k INTEGER PRIMARY KEY, id INTEGER)")
+        db.execute(f"INSERT INTO bench_meds VALUES {idx}")
+        db.execute(
+            "INSERT INTO doses (medication_id, medication_name, taken_at) "
+            "WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i + 1 < ?) "
+            "SELECT m.id, NULL, strftime('%Y-%m-%d %H:%M:%S', ? - 97 * (s.i + 1), 'unixepoch') "
+            "FROM s JOIN bench_meds m ON m.k = s.i % 20", (n, start))
+        cols = [r[1] for r in db.execute("PRAGMA table_info(doses)")]
+        if "person_id" in cols:
+            db.execute("UPDATE doses SET person_id = (SELECT person_id FROM medications m "
+                       "WHERE m.id = doses.medication_id) WHERE person_id IS NULL")
+        db.commit()
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.close()
+        return
+    u = urllib.parse.urlsplit(url)
+    user = urllib.parse.unquote(u.username or "")
+    password = urllib.parse.unquote(u.password or "")
+    dbname = u.path.lstrip("/")
+    if scheme in ("postgresql", "postgres"):
+        sql = (f"INSERT INTO doses (medication_id, taken_at) "
+               f"SELECT m.id, to_timestamp({start} - 97 * (s.i + 1)) AT TIME ZONE 'UTC' "
+               f"FROM generate_series(0, {n - 1}) AS s(i) "
+               f"JOIN (VALUES {idx}) AS m(k, id) ON m.k = s.i % 20;\n"
+               "DO $$ BEGIN IF EXISTS (SELECT 1 FROM information_schema.columns WHERE "
+               "table_name = 'doses' AND column_name = 'person_id' AND table_schema = "
+               "current_schema()) THEN UPDATE doses d SET person_id = m.person_id FROM "
+               "medications m WHERE m.id = d.medication_id AND d.person_id IS NULL; END IF; "
+               "END $$;\nANALYZE doses;\n")
+        env = {"PGPASSWORD": password, "PATH": "/usr/bin:/bin"}
+        args = ["psql", "-q", "-v", "ON_ERROR_STOP=1", "-h", u.hostname or "127.0.0.1",
+                "-p", str(u.port or 5432), "-U", user, "-d", dbname]
+    elif scheme in ("mysql", "mariadb"):
+        derived = " UNION ALL ".join(f"SELECT {i} AS k, {m} AS id" for i, m in enumerate(meds))
+        env = {"MYSQL_PWD": password, "PATH": "/usr/bin:/bin"}
+        args = ["mysql", "-N", "-h", u.hostname or "127.0.0.1", "-P", str(u.port or 3306),
+                "-u", user, "--init-command=SET time_zone = '+00:00'", dbname]
+        has_person = subprocess.run(
+            args, input=b"SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = "
+            b"DATABASE() AND table_name = 'doses' AND column_name = 'person_id';\n",
+            env=env, check=True, capture_output=True).stdout.strip() != b"0"
+        sql = (f"SET SESSION max_recursive_iterations = {n + 1};\n"
+               f"INSERT INTO doses (medication_id, taken_at) "
+               f"WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i + 1 < {n}) "
+               f"SELECT m.id, FROM_UNIXTIME({start} - 97 * (s.i + 1)) "
+               f"FROM s JOIN ({derived}) m ON m.k = s.i % 20;\n")
+        if has_person:
+            sql += ("UPDATE doses d JOIN medications m ON m.id = d.medication_id "
+                    "SET d.person_id = m.person_id WHERE d.person_id IS NULL;\n")
+        sql += "ANALYZE TABLE doses;\n"
+    else:
+        sys.exit(f"api-load: --doses does not know {scheme}")
+    subprocess.run(args, input=sql.encode(), env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+if bulk:
+    t = time.monotonic()
+    bulk_load(int(bulk))
+    print(f"data set: {len(persons)} persons, {len(meds)} medications, {int(bulk)} doses "
+          f"loaded directly in {time.monotonic() - t:.1f} s")
+    sys.exit(0)
 n = 0
 for k in range(1000):
     day = today - datetime.timedelta(days=1 + k % 30)

@@ -1,12 +1,14 @@
 /* GET /api/v1/health: the reference's component report (database, api),
- * with the database checked by a query on a pooled connection, within
- * DB_HEALTH_TIMEOUT for the connection and again for the answer. The
- * database component's details also name the dialect and the schema
- * revision (current and head), so that a deployment can see a pending
- * migration. A database that cannot be used is 503 "unhealthy", one whose
- * storage is full "degraded", each with the reference's detail "Health
- * check failed: ..." beside the report and Retry-After; the driver's
- * message goes to the log only. */
+ * with the database checked on a pooled connection as requests use it:
+ * first a trivial query timed by the client (a frozen server), then a query
+ * on one of MediTrack's tables (a database without the schema answers
+ * SELECT 1 while every request fails), each within DB_HEALTH_TIMEOUT, as
+ * is the wait for the connection. The database component's details also
+ * name the dialect and the schema revision (current and head), so that a
+ * deployment can see a pending migration. A database that cannot be used
+ * is 503 "unhealthy", one whose storage is full "degraded", each with the
+ * reference's detail "Health check failed: ..." beside the report and
+ * Retry-After; the driver's message goes to the log only. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +107,18 @@ void api_health_v1(struct http_req *r)
     }
     if (db_ping(c, timeout_ms, &err) < 0) {
         mt_log(MT_LOG_WARN, "health: the database did not answer: %s", err.msg);
+        json_t *d = json_pack("{s:s}", "dialect", db_dialect_name(db_conn_dialect(c)));
+        reply_failed(r, "unhealthy",
+                     err.code == MT_ETIMEOUT ? "database not answering" : "database query failed",
+                     d);
+        return;
+    }
+    /* A query on a table the API reads, under the health check's own
+     * limits (the pool restores the request limits when the connection
+     * returns). */
+    if (db_set_timeouts(c, timeout_ms, timeout_ms, &err) < 0 ||
+        db_query(c, "SELECT id FROM persons WHERE id = 0", NULL, 0, NULL, &err) < 0) {
+        mt_log(MT_LOG_WARN, "health: the database cannot serve requests: %s", err.msg);
         json_t *d = json_pack("{s:s}", "dialect", db_dialect_name(db_conn_dialect(c)));
         reply_failed(r, "unhealthy",
                      err.code == MT_ETIMEOUT ? "database not answering" : "database query failed",

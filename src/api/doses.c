@@ -4,16 +4,9 @@
  * dose. The check order of recording for a date is the reference's:
  * validation, 404, future date, time format, maximum. */
 #include <stdio.h>
+#include <string.h>
 
 #include "api/resources.h"
-
-static void reply_doses(struct http_req *r, const struct store_dose *items, size_t n)
-{
-    json_t *list = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(list, api_dose_json(&items[i]));
-    api_reply_json(r, 200, list);
-}
 
 /* Records at taken_us in the local day `day`; full_detail is the 400 text
  * when the day already has its maximum ("%lld" receives the maximum). */
@@ -39,7 +32,7 @@ static void record(struct http_req *r, struct db_conn *c, int64_t medication_id,
         http_reply_detail(r, 400, detail ? detail : "Maximum doses taken");
         return;
     }
-    api_reply_json(r, 201, api_dose_json(&d));
+    api_reply_dose(r, 201, &d);
 }
 
 void api_dose_now(struct http_req *r)
@@ -118,7 +111,7 @@ void api_dose_history(struct http_req *r)
         api_reply_store_err(r, &err);
         return;
     }
-    reply_doses(r, items, n);
+    api_reply_doses(r, items, n);
 }
 
 void api_dose_day(struct http_req *r)
@@ -142,25 +135,35 @@ void api_dose_day(struct http_req *r)
         api_reply_store_err(r, &err);
         return;
     }
-    reply_doses(r, items, n);
+    api_reply_doses(r, items, n);
 }
 
-static json_t *summary_entry(struct http_req *r, const struct store_summary_entry *e)
+/* One medication of the daily summary; a deleted one is named "<name>
+ * (deleted)" and flagged is_deleted. */
+static void summary_entry(struct http_req *r, struct api_jw *w, const struct store_summary_entry *e)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "medication_id",
-                        e->deleted ? json_null() : json_integer(e->medication_id));
-    const char *name = e->deleted ? mt_arena_printf(r->arena, "%s (deleted)", e->name) : e->name;
-    json_object_set_new(o, "medication_name", api_str_json(name ? name : e->name));
-    json_object_set_new(o, "doses_taken", json_integer((json_int_t)e->n_times));
-    json_object_set_new(o, "max_doses", json_integer(e->max_doses));
-    json_t *times = json_array();
-    for (size_t i = 0; i < e->n_times; i++)
-        json_array_append_new(times, api_time_json(&e->times[i]));
-    json_object_set_new(o, "dose_times", times);
+    api_jw_lit(w, "{\"medication_id\":");
     if (e->deleted)
-        json_object_set_new(o, "is_deleted", json_true());
-    return o;
+        api_jw_lit(w, "null");
+    else
+        api_jw_int(w, e->medication_id);
+    const char *name = e->deleted ? mt_arena_printf(r->arena, "%s (deleted)", e->name) : e->name;
+    api_jw_lit(w, ",\"medication_name\":");
+    api_jw_str(w, name ? name : e->name);
+    api_jw_lit(w, ",\"doses_taken\":");
+    api_jw_int(w, (int64_t)e->n_times);
+    api_jw_lit(w, ",\"max_doses\":");
+    api_jw_int(w, e->max_doses);
+    api_jw_lit(w, ",\"dose_times\":[");
+    for (size_t i = 0; i < e->n_times; i++) {
+        if (i)
+            api_jw_lit(w, ",");
+        api_jw_time(w, &e->times[i]);
+    }
+    api_jw_lit(w, "]");
+    if (e->deleted)
+        api_jw_lit(w, ",\"is_deleted\":true");
+    api_jw_lit(w, "}");
 }
 
 static void summary(struct http_req *r, bool has_date)
@@ -186,12 +189,20 @@ static void summary(struct http_req *r, bool has_date)
         return;
     }
     char date[MT_TIME_BUF];
-    json_t *meds = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(meds, summary_entry(r, &items[i]));
-    api_reply_json(r, 200,
-                   json_pack("{s:s, s:o}", "date", mt_format_date(day, date, sizeof(date)),
-                             "medications", meds));
+    mt_format_date(day, date, sizeof(date));
+    struct api_jw out;
+    api_jw_init(&out, r->arena, 64 + n * 160);
+    /* The date is digits and dashes: nothing to escape. */
+    api_jw_lit(&out, "{\"date\":\"");
+    api_jw_raw(&out, date, strlen(date));
+    api_jw_lit(&out, "\",\"medications\":[");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            api_jw_lit(&out, ",");
+        summary_entry(r, &out, &items[i]);
+    }
+    api_jw_lit(&out, "]}");
+    api_reply_jw(r, 200, &out);
 }
 
 void api_summary_today(struct http_req *r)
@@ -228,7 +239,7 @@ void api_doses_deleted(struct http_req *r)
         http_reply_detail(r, 404, "No doses found for deleted medication");
         return;
     }
-    reply_doses(r, items, n);
+    api_reply_doses(r, items, n);
 }
 
 void api_dose_delete(struct http_req *r)

@@ -104,8 +104,9 @@ void http_reply_detail(struct http_req *r, int status, const char *detail);
  * EAUTH and ENODB 503 {"detail":"Service Unavailable"}, ETIMEOUT and
  * EDB_RETRY 503 with a detail saying the database is busy, both with
  * Retry-After: 1; ENOSPC 507 (Insufficient Storage) with a JSON detail and
- * Retry-After: 30; EDB and EINTERNAL 500 with the body the reference sends
- * for an unhandled error (text/plain "Internal Server Error").
+ * Retry-After: 30; EPERM (the server may not write its database) 500 with a
+ * JSON detail and no Retry-After; EDB and EINTERNAL 500 with the body the
+ * reference sends for an unhandled error (text/plain "Internal Server Error").
  * Codes without a client-facing message are logged here, once. A handler that
  * wants another status for a business rule (the reference uses 400) calls
  * http_reply_detail itself. */

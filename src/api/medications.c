@@ -32,10 +32,7 @@ void api_meds_list(struct http_req *r)
         api_reply_store_err(r, &err);
         return;
     }
-    json_t *list = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(list, api_med_json(&items[i], true));
-    api_reply_json(r, 200, list);
+    api_reply_meds(r, items, n);
 }
 
 void api_med_create(struct http_req *r)
@@ -68,7 +65,7 @@ void api_med_create(struct http_req *r)
         api_reply_store_err(r, &err);
         return;
     }
-    api_reply_json(r, 201, api_med_json(&m, false));
+    api_reply_med(r, 201, &m, false);
 }
 
 void api_med_get(struct http_req *r)
@@ -90,7 +87,7 @@ void api_med_get(struct http_req *r)
         api_reply_store_err(r, &err);
         return;
     }
-    api_reply_json(r, 200, api_med_json(&m, true));
+    api_reply_med(r, 200, &m, true);
 }
 
 void api_med_update(struct http_req *r)
@@ -123,7 +120,7 @@ void api_med_update(struct http_req *r)
         api_reply_store_err(r, &err);
         return;
     }
-    api_reply_json(r, 200, api_med_json(&m, false));
+    api_reply_med(r, 200, &m, false);
 }
 
 void api_med_delete(struct http_req *r)

@@ -22,10 +22,7 @@ void api_persons_list(struct http_req *r)
         api_reply_store_err(r, &err);
         return;
     }
-    json_t *list = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(list, api_person_json(r->arena, &items[i], true));
-    api_reply_json(r, 200, list);
+    api_reply_persons(r, items, n);
 }
 
 void api_person_create(struct http_req *r)
@@ -57,7 +54,7 @@ void api_person_create(struct http_req *r)
         api_reply_store_err(r, &err);
         return;
     }
-    api_reply_json(r, 201, api_person_json(r->arena, &p, false));
+    api_reply_person(r, 201, &p, false);
 }
 
 void api_person_get(struct http_req *r)
@@ -78,7 +75,7 @@ void api_person_get(struct http_req *r)
         api_reply_store_err(r, &err);
         return;
     }
-    api_reply_json(r, 200, api_person_json(r->arena, &p, true));
+    api_reply_person(r, 200, &p, true);
 }
 
 void api_person_update(struct http_req *r)
@@ -110,7 +107,7 @@ void api_person_update(struct http_req *r)
         api_reply_store_err(r, &err);
         return;
     }
-    api_reply_json(r, 200, api_person_json(r->arena, &p, false));
+    api_reply_person(r, 200, &p, false);
 }
 
 void api_person_delete(struct http_req *r)
@@ -151,5 +148,5 @@ void api_person_set_default(struct http_req *r)
         api_reply_store_err(r, &err);
         return;
     }
-    api_reply_json(r, 200, api_person_json(r->arena, &p, false));
+    api_reply_person(r, 200, &p, false);
 }

@@ -155,6 +155,16 @@ void http_reply_err(struct http_req *r, const struct mt_err *err)
         http_reply_detail(r, 507,
                           "Insufficient Storage: the database's disk is full, nothing was saved");
         return;
+    case MT_EPERM:
+        /* The database file, its directory or its file system refuses our
+         * writes: the server's own set-up is wrong and waiting will not
+         * fix it (start-up refuses such a database at once), so no
+         * Retry-After. JSON like every database fault; the file and the
+         * reason go to the log only. */
+        mt_log(MT_LOG_ERROR, "request failed (%s): %s", mt_code_name(err->code), err->msg);
+        http_reply_detail(r, 500,
+                          "Internal Server Error: the server may not write to its database");
+        return;
     case MT_OK:
     case MT_EDB:
     case MT_EINTERNAL:

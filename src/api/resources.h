@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "api/http.h"
+#include "api/jsonw.h"
 #include "api/validate.h"
 #include "store/store.h"
 
@@ -61,13 +62,24 @@ json_t *api_time_json(const struct store_time *t);
 /* A text column: null or the string (bytes that are not UTF-8 replaced). */
 json_t *api_str_json(const char *s);
 
-/* PersonInDB, or PersonWithStats when with_count (medication_count before
- * the computed name). */
-json_t *api_person_json(struct mt_arena *a, const struct store_person *p, bool with_count);
-/* MedicationInDB, or MedicationWithDoses when with_day. */
-json_t *api_med_json(const struct store_medication *m, bool with_day);
-/* DoseInDB. */
-json_t *api_dose_json(const struct store_dose *d);
+/* Replies written as JSON text (api/jsonw.h), in the reference's shapes:
+ * a list (200) or one row with status. Persons: PersonInDB, or
+ * PersonWithStats (medication_count before the computed name) in lists and
+ * when with_count. Medications: MedicationInDB, or MedicationWithDoses in
+ * lists and when with_day. Doses: DoseInDB. The arena's ceiling gives the
+ * memory-limit error. */
+void api_reply_persons(struct http_req *r, const struct store_person *items, size_t n);
+void api_reply_person(struct http_req *r, int status, const struct store_person *p,
+                      bool with_count);
+void api_reply_meds(struct http_req *r, const struct store_medication *items, size_t n);
+void api_reply_med(struct http_req *r, int status, const struct store_medication *m, bool with_day);
+void api_reply_doses(struct http_req *r, const struct store_dose *items, size_t n);
+void api_reply_dose(struct http_req *r, int status, const struct store_dose *d);
+/* A timestamp as api_time_json gives it, written into w. */
+void api_jw_time(struct api_jw *w, const struct store_time *t);
+/* Answers with the text of w (200 / 201 ...), or the memory-limit error
+ * when w failed. */
+void api_reply_jw(struct http_req *r, int status, const struct api_jw *w);
 
 /* As http_reply_json (compact, key order kept, steals j), serialising once
  * straight into the request arena. */

@@ -1,7 +1,9 @@
 /* Store rows as the reference's JSON: field order of its pydantic schemas,
  * nulls always present, timestamps in UTC with an explicit `Z` (api.md,
  * decision 3), and the small helpers every resource handler uses to get its
- * connection and answer a store error. */
+ * connection and answer a store error. Persons, medications and doses are
+ * written as JSON text straight into the arena (api/jsonw.h): the lists of
+ * them are the API's hot paths. */
 #include <string.h>
 
 #include "api/jsonin.h"
@@ -26,54 +28,185 @@ json_t *api_str_json(const char *s)
     return j ? j : json_null();
 }
 
-json_t *api_person_json(struct mt_arena *a, const struct store_person *p, bool with_count)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "first_name", api_str_json(p->first_name));
-    json_object_set_new(o, "last_name", api_str_json(p->last_name));
-    json_object_set_new(o, "date_of_birth", api_str_json(p->date_of_birth));
-    json_object_set_new(o, "notes", api_str_json(p->notes));
-    json_object_set_new(o, "id", json_integer(p->id));
-    json_object_set_new(o, "is_default", json_boolean(p->is_default));
-    json_object_set_new(o, "created_at", api_time_json(&p->created_at));
-    json_object_set_new(o, "updated_at", api_time_json(&p->updated_at));
-    if (with_count)
-        json_object_set_new(o, "medication_count",
-                            json_integer(p->medication_count < 0 ? 0 : p->medication_count));
-    const char *name = store_person_name(a, p);
-    json_object_set_new(o, "name", api_str_json(name ? name : p->first_name));
-    return o;
-}
+/* ---- the rows, written straight as JSON text (api/jsonw.h) ---- */
 
-json_t *api_med_json(const struct store_medication *m, bool with_day)
+void api_jw_time(struct api_jw *w, const struct store_time *t)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "name", api_str_json(m->name));
-    json_object_set_new(o, "dosage", api_str_json(m->dosage));
-    json_object_set_new(o, "frequency", api_str_json(m->frequency));
-    json_object_set_new(o, "max_doses_per_day", json_integer(m->max_doses_per_day));
-    json_object_set_new(o, "instructions", api_str_json(m->instructions));
-    json_object_set_new(o, "id", json_integer(m->id));
-    json_object_set_new(o, "person_id", json_integer(m->person_id));
-    json_object_set_new(o, "created_at", api_time_json(&m->created_at));
-    json_object_set_new(o, "updated_at", api_time_json(&m->updated_at));
-    if (with_day) {
-        json_object_set_new(o, "doses_taken_today",
-                            json_integer(m->doses_in_day < 0 ? 0 : m->doses_in_day));
-        json_object_set_new(o, "last_taken_at", api_time_json(&m->last_taken_at));
+    if (!t->present) {
+        api_jw_lit(w, "null");
+        return;
     }
-    return o;
+    if (!t->parsed) {
+        api_jw_str(w, t->raw);
+        return;
+    }
+    /* Digits, '-', ':', 'T', '.' and 'Z' only: nothing to escape. */
+    char buf[MT_TIME_BUF];
+    mt_format_iso(t->us, buf, sizeof(buf));
+    api_jw_lit(w, "\"");
+    api_jw_raw(w, buf, strlen(buf));
+    api_jw_lit(w, "\"");
 }
 
-json_t *api_dose_json(const struct store_dose *d)
+/* PersonInDB, or PersonWithStats when with_count (medication_count before
+ * the computed name). */
+static void jw_person(struct api_jw *w, struct mt_arena *a, const struct store_person *p,
+                      bool with_count)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "medication_id",
-                        d->has_medication ? json_integer(d->medication_id) : json_null());
-    json_object_set_new(o, "medication_name", api_str_json(d->medication_name));
-    json_object_set_new(o, "id", json_integer(d->id));
-    json_object_set_new(o, "taken_at", api_time_json(&d->taken_at));
-    return o;
+    api_jw_lit(w, "{\"first_name\":");
+    api_jw_str(w, p->first_name);
+    api_jw_lit(w, ",\"last_name\":");
+    api_jw_str(w, p->last_name);
+    api_jw_lit(w, ",\"date_of_birth\":");
+    api_jw_str(w, p->date_of_birth);
+    api_jw_lit(w, ",\"notes\":");
+    api_jw_str(w, p->notes);
+    api_jw_lit(w, ",\"id\":");
+    api_jw_int(w, p->id);
+    api_jw_lit(w, ",\"is_default\":");
+    api_jw_bool(w, p->is_default);
+    api_jw_lit(w, ",\"created_at\":");
+    api_jw_time(w, &p->created_at);
+    api_jw_lit(w, ",\"updated_at\":");
+    api_jw_time(w, &p->updated_at);
+    if (with_count) {
+        api_jw_lit(w, ",\"medication_count\":");
+        api_jw_int(w, p->medication_count < 0 ? 0 : p->medication_count);
+    }
+    const char *name = store_person_name(a, p);
+    api_jw_lit(w, ",\"name\":");
+    api_jw_str(w, name ? name : p->first_name);
+    api_jw_lit(w, "}");
+}
+
+/* MedicationInDB, or MedicationWithDoses when with_day. */
+static void jw_med(struct api_jw *w, const struct store_medication *m, bool with_day)
+{
+    api_jw_lit(w, "{\"name\":");
+    api_jw_str(w, m->name);
+    api_jw_lit(w, ",\"dosage\":");
+    api_jw_str(w, m->dosage);
+    api_jw_lit(w, ",\"frequency\":");
+    api_jw_str(w, m->frequency);
+    api_jw_lit(w, ",\"max_doses_per_day\":");
+    api_jw_int(w, m->max_doses_per_day);
+    api_jw_lit(w, ",\"instructions\":");
+    api_jw_str(w, m->instructions);
+    api_jw_lit(w, ",\"id\":");
+    api_jw_int(w, m->id);
+    api_jw_lit(w, ",\"person_id\":");
+    api_jw_int(w, m->person_id);
+    api_jw_lit(w, ",\"created_at\":");
+    api_jw_time(w, &m->created_at);
+    api_jw_lit(w, ",\"updated_at\":");
+    api_jw_time(w, &m->updated_at);
+    if (with_day) {
+        api_jw_lit(w, ",\"doses_taken_today\":");
+        api_jw_int(w, m->doses_in_day < 0 ? 0 : m->doses_in_day);
+        api_jw_lit(w, ",\"last_taken_at\":");
+        api_jw_time(w, &m->last_taken_at);
+    }
+    api_jw_lit(w, "}");
+}
+
+/* DoseInDB. */
+static void jw_dose(struct api_jw *w, const struct store_dose *d)
+{
+    api_jw_lit(w, "{\"medication_id\":");
+    if (d->has_medication)
+        api_jw_int(w, d->medication_id);
+    else
+        api_jw_lit(w, "null");
+    api_jw_lit(w, ",\"medication_name\":");
+    api_jw_str(w, d->medication_name);
+    api_jw_lit(w, ",\"id\":");
+    api_jw_int(w, d->id);
+    api_jw_lit(w, ",\"taken_at\":");
+    api_jw_time(w, &d->taken_at);
+    api_jw_lit(w, "}");
+}
+
+void api_reply_jw(struct http_req *r, int status, const struct api_jw *w)
+{
+    if (w->failed) {
+        /* The arena's ceiling, as when a jansson reply does not fit: a
+         * server condition (503), in the same words. */
+        struct mt_err err;
+        mt_fail(&err, MT_ELIMIT, "Response exceeds the server's memory limit");
+        http_reply_err(r, &err);
+        return;
+    }
+    http_reply_raw(r, status, "application/json", w->data, w->len);
+}
+
+/* The bytes a row of each kind takes, about: enough that a list grows its
+ * buffer once or twice at most. */
+enum { DOSE_BYTES = 112, MED_BYTES = 320, PERSON_BYTES = 256 };
+
+void api_reply_doses(struct http_req *r, const struct store_dose *items, size_t n)
+{
+    struct api_jw w;
+    api_jw_init(&w, r->arena, 2 + n * DOSE_BYTES);
+    api_jw_lit(&w, "[");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            api_jw_lit(&w, ",");
+        jw_dose(&w, &items[i]);
+    }
+    api_jw_lit(&w, "]");
+    api_reply_jw(r, 200, &w);
+}
+
+void api_reply_dose(struct http_req *r, int status, const struct store_dose *d)
+{
+    struct api_jw w;
+    api_jw_init(&w, r->arena, DOSE_BYTES);
+    jw_dose(&w, d);
+    api_reply_jw(r, status, &w);
+}
+
+void api_reply_meds(struct http_req *r, const struct store_medication *items, size_t n)
+{
+    struct api_jw w;
+    api_jw_init(&w, r->arena, 2 + n * MED_BYTES);
+    api_jw_lit(&w, "[");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            api_jw_lit(&w, ",");
+        jw_med(&w, &items[i], true);
+    }
+    api_jw_lit(&w, "]");
+    api_reply_jw(r, 200, &w);
+}
+
+void api_reply_med(struct http_req *r, int status, const struct store_medication *m, bool with_day)
+{
+    struct api_jw w;
+    api_jw_init(&w, r->arena, MED_BYTES);
+    jw_med(&w, m, with_day);
+    api_reply_jw(r, status, &w);
+}
+
+void api_reply_persons(struct http_req *r, const struct store_person *items, size_t n)
+{
+    struct api_jw w;
+    api_jw_init(&w, r->arena, 2 + n * PERSON_BYTES);
+    api_jw_lit(&w, "[");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            api_jw_lit(&w, ",");
+        jw_person(&w, r->arena, &items[i], true);
+    }
+    api_jw_lit(&w, "]");
+    api_reply_jw(r, 200, &w);
+}
+
+void api_reply_person(struct http_req *r, int status, const struct store_person *p, bool with_count)
+{
+    struct api_jw w;
+    api_jw_init(&w, r->arena, PERSON_BYTES);
+    jw_person(&w, r->arena, p, with_count);
+    api_reply_jw(r, status, &w);
 }
 
 /* Serialises into the request arena, growing by doubling (the abandoned

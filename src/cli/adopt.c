@@ -120,7 +120,7 @@ int cmd_db_adopt(int argc, char **argv, const struct mt_config *cfg)
         return MT_EXIT_FAIL;
     }
     struct db_conn *c = NULL;
-    if (db_open_url(cfg->database_url ? cfg->database_url : "", &c, &err) < 0) {
+    if (cli_db_open(cfg, &c, &err) < 0) {
         fprintf(stderr, "meditrack db %s: cannot connect: %s\n", name, err.msg);
         mig_chain_free(ch);
         return cli_exit_for_connect_error(&err);

@@ -143,7 +143,7 @@ int cmd_db_assign_doses(int argc, char **argv, const struct mt_config *cfg, cons
     a.n_dose_ids = k;
 
     struct db_conn *c = NULL;
-    if (db_open_url(cfg->database_url ? cfg->database_url : "", &c, &err) < 0) {
+    if (cli_db_open(cfg, &c, &err) < 0) {
         fprintf(stderr, "%s assign-doses: cannot connect: %s\n", prog, err.msg);
         rc = cli_exit_for_connect_error(&err);
         goto out;

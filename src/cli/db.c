@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "cli/start.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "core/parse.h"
@@ -90,10 +91,11 @@ static int connect_db(struct dbcmd *x, struct db_conn **c)
         fprintf(stderr, "%s %s: error: DATABASE_URL is not set\n", x->prog, x->sub);
         return MT_EXIT_CONFIG;
     }
-    if (db_open_url(x->cfg->database_url, c, &err) == 0)
+    if (cli_db_open(x->cfg, c, &err) == 0)
         return MT_EXIT_OK;
     switch (err.code) {
     case MT_EINVAL:
+    case MT_EPERM:
         return fail(x, &err, MT_EXIT_CONFIG);
     case MT_EUNAVAIL:
         return fail(x, &err, MT_EXIT_DB_UNREACHABLE);

@@ -40,6 +40,7 @@ int cli_exit_for_connect_error(const struct mt_err *err)
     case MT_ENODB:
         return MT_EXIT_DB_AUTH;
     case MT_EINVAL:
+    case MT_EPERM:
         return MT_EXIT_CONFIG;
     default:
         return MT_EXIT_DB_UNREACHABLE;
@@ -75,7 +76,7 @@ int cmd_seed(int argc, char **argv, const struct mt_config *cfg)
 
     struct mt_err err = {0};
     struct db_conn *c = NULL;
-    if (db_open_url(cfg->database_url, &c, &err) < 0) {
+    if (cli_db_open(cfg, &c, &err) < 0) {
         mt_log(MT_LOG_ERROR, "Cannot open the database: %s", err.msg);
         return cli_exit_for_connect_error(&err);
     }

@@ -27,14 +27,15 @@ static void usage(FILE *out)
                  "  --help          this text\n\n"
                  "settings (environment, .env, or flags such as --port 8001):\n"
                  "  HOST, PORT, DATABASE_URL, DB_POOL_SIZE, DB_STATEMENT_TIMEOUT,\n"
-                 "  DB_LOCK_TIMEOUT, DB_HEALTH_TIMEOUT, HTTP_THREADS, MAX_BODY_BYTES,\n"
-                 "  MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP, CONNECTION_TIMEOUT,\n"
+                 "  DB_LOCK_TIMEOUT, DB_HEALTH_TIMEOUT, SQLITE_BUSY_TIMEOUT, HTTP_THREADS,\n"
+                 "  MAX_BODY_BYTES, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP, CONNECTION_TIMEOUT,\n"
                  "  REQUEST_DEADLINE, SHUTDOWN_GRACE, CORS_ORIGINS, LOG_LEVEL, LOG_FORMAT\n"
                  "  (see `meditrack config --help`).\n\n"
                  "SIGTERM or SIGINT: stop accepting, let requests in flight finish for up to\n"
                  "SHUTDOWN_GRACE seconds, then exit 0.\n\n"
                  "exit codes: 0 stopped by a signal, 1 failed, 2 bad command line,\n"
-                 "  3 bad DATABASE_URL, 4 database unreachable, 5 database refused us,\n"
+                 "  3 bad DATABASE_URL or a database file the process may not write,\n"
+                 "  4 database unreachable, 5 database refused us,\n"
                  "  8 the server could not listen (e.g. the port is in use)\n");
 }
 
@@ -42,6 +43,7 @@ static void usage(FILE *out)
 struct serve_state {
     struct http_server *srv;
     struct db_pool *pool;
+    bool memory; /* DATABASE_URL is sqlite:///:memory: */
     sigset_t stop_signals;
 };
 
@@ -71,6 +73,11 @@ static int run_start_sequence(const struct mt_config *cfg, struct serve_state *s
 {
     if (cfg->auto_migrate)
         return mt_start_sequence(cfg, opts);
+    if (st->memory) {
+        mt_log(MT_LOG_INFO, "AUTO_MIGRATE=false does not apply to sqlite:///:memory: (no other "
+                            "process can migrate it): running the start-up sequence");
+        return mt_start_sequence(cfg, opts);
+    }
     mt_log(MT_LOG_INFO, "AUTO_MIGRATE=false: skipping the start-up sequence");
     opts->progress(opts->ctx, "connecting to the database");
     if (opts->should_stop(opts->ctx))
@@ -79,9 +86,7 @@ static int run_start_sequence(const struct mt_config *cfg, struct serve_state *s
     struct db_conn *c = db_pool_get(st->pool, READY_CHECK_WAIT_MS, &err);
     if (!c) {
         mt_log(MT_LOG_ERROR, "database not ready: %s", err.msg);
-        if (err.code == MT_EAUTH || err.code == MT_ENODB)
-            return MT_EXIT_DB_AUTH;
-        return err.code == MT_EINVAL ? MT_EXIT_CONFIG : MT_EXIT_DB_UNREACHABLE;
+        return cli_exit_for_connect_error(&err);
     }
     db_pool_put(st->pool, c);
     mt_log(MT_LOG_INFO, "Starting application server...");
@@ -139,7 +144,17 @@ int cmd_serve(int argc, char **argv, const struct mt_config *cfg)
     raise_fd_limit(cfg->max_connections);
 
     struct mt_err err = {0};
-    if (db_pool_new(cfg->database_url, cfg->db_pool_size, &st.pool, &err) < 0) {
+    struct db_url url;
+    if (cli_db_url(cfg, &url, &err) < 0) {
+        mt_log(MT_LOG_ERROR, "cannot use DATABASE_URL: %s", err.msg);
+        return MT_EXIT_CONFIG;
+    }
+    /* An in-memory database lives in this process only: nobody else could
+     * have migrated it, so the start-up sequence always runs for it. */
+    st.memory = url.dialect == DB_SQLITE && url.path && strcmp(url.path, ":memory:") == 0;
+    int prc = db_pool_new_url(&url, cfg->db_pool_size, &st.pool, &err);
+    db_url_release(&url);
+    if (prc < 0) {
         mt_log(MT_LOG_ERROR, "cannot use DATABASE_URL: %s", err.msg);
         return err.code == MT_EINVAL ? MT_EXIT_CONFIG : MT_EXIT_FAIL;
     }

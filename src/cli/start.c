@@ -98,10 +98,13 @@ static int try_connect(const struct db_url *url, struct db_conn **out, struct mt
     return 0;
 }
 
-/* Failures that waiting cannot fix end the wait at once. */
+/* Failures that waiting cannot fix end the wait at once: refused
+ * credentials, a missing database, a bad URL, and a database file or
+ * directory that this process may not write (permissions, a read-only file
+ * or file system), which no amount of retrying changes. */
 static bool hopeless(enum mt_code code)
 {
-    return code == MT_EAUTH || code == MT_EINVAL || code == MT_ENODB;
+    return code == MT_EAUTH || code == MT_EINVAL || code == MT_ENODB || code == MT_EPERM;
 }
 
 enum attempt_result { ATTEMPT_READY, ATTEMPT_RETRY, ATTEMPT_HOPELESS };
@@ -139,7 +142,7 @@ static int wait_for_database(struct run *r, struct db_conn **out)
     const struct mt_config *cfg = r->cfg;
     struct mt_err err = {0};
     struct db_url url;
-    if (db_url_parse(cfg->database_url, &url, &err) < 0) {
+    if (cli_db_url(cfg, &url, &err) < 0) {
         mt_log(MT_LOG_ERROR, "Invalid DATABASE_URL: %s", err.msg);
         return MT_EXIT_CONFIG;
     }
@@ -417,7 +420,8 @@ int cmd_init(int argc, char **argv, const struct mt_config *cfg)
                "(adopting a database that Alembic never tracked), and seeds it when it is\n"
                "empty (SEED_ON_EMPTY, SEED_DEMO_DATA). For init containers, CI and scripts;\n"
                "`meditrack serve` runs the same sequence before it serves.\n\n"
-               "exit codes: 0 ready, 3 bad DATABASE_URL, 4 database never ready,\n"
+               "exit codes: 0 ready, 3 bad DATABASE_URL or a database file the process\n"
+               "may not write, 4 database never ready,\n"
                "5 authentication refused or database missing, 6 migration failed,\n"
                "7 untracked database matches no revision (see docs/docker.md)\n");
         return MT_EXIT_OK;

@@ -45,8 +45,17 @@ int mt_start_sequence(const struct mt_config *cfg, const struct mt_start_opts *o
  * migration lock. Returns 0, or -1 with err filled (nothing written). */
 int cli_seed_step(struct db_conn *c, bool default_person, bool demo, struct mt_err *err);
 
+/* DATABASE_URL of cfg parsed, with the database settings that live outside
+ * the URL applied (SQLITE_BUSY_TIMEOUT). On success release *out with
+ * db_url_release; MT_EINVAL for a malformed URL. (cli/dbconn.c) */
+int cli_db_url(const struct mt_config *cfg, struct db_url *out, struct mt_err *err);
+/* cli_db_url, then db_open: how every command connects. On success close
+ * *out with db_close; the errors of db_url_parse and db_open. */
+int cli_db_open(const struct mt_config *cfg, struct db_conn **out, struct mt_err *err);
+
 /* The exit code for a failure to connect: MT_EXIT_DB_AUTH for MT_EAUTH and
- * MT_ENODB, MT_EXIT_CONFIG for MT_EINVAL, MT_EXIT_DB_UNREACHABLE otherwise. */
+ * MT_ENODB, MT_EXIT_CONFIG for MT_EINVAL and MT_EPERM (a database file or
+ * directory the process may not write), MT_EXIT_DB_UNREACHABLE otherwise. */
 int cli_exit_for_connect_error(const struct mt_err *err);
 
 #endif

@@ -103,6 +103,10 @@ static const struct var vars[] = {
     {.name = "DB_HEALTH_TIMEOUT", .type = T_INT, .def = "2000",
      .min = 100, .max = 600000, .offset = FIELD(db_health_timeout),
      .help = "milliseconds /api/v1/health waits for the database before reporting it unhealthy"},
+    {.name = "SQLITE_BUSY_TIMEOUT", .type = T_INT, .def = "5000",
+     .min = 1, .max = 600000, .offset = FIELD(sqlite_busy_timeout),
+     .help = "SQLite: ms a statement may wait for a lock (queueing writers included; for "
+             "requests the DB_*_TIMEOUT limits apply too, the shortest wins)"},
     {.name = "MAX_BODY_BYTES", .type = T_INT64, .def = "1048576",
      .min = 1024, .max = 1073741824, .offset = FIELD(max_body_bytes),
      .help = "largest request body accepted (larger: 413)"},

@@ -44,6 +44,7 @@ struct mt_config {
     int db_statement_timeout;      /* DB_STATEMENT_TIMEOUT, ms per statement of a request, 0: none */
     int db_lock_timeout;           /* DB_LOCK_TIMEOUT, ms of lock waits, 0: the statement timeout */
     int db_health_timeout;         /* DB_HEALTH_TIMEOUT, ms /api/v1/health waits for the database */
+    int sqlite_busy_timeout;       /* SQLITE_BUSY_TIMEOUT, ms a statement may wait for a lock */
     int64_t max_body_bytes;        /* MAX_BODY_BYTES */
     int max_connections;           /* MAX_CONNECTIONS */
     int max_connections_per_ip;    /* MAX_CONNECTIONS_PER_IP */

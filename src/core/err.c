@@ -89,6 +89,8 @@ const char *mt_code_name(enum mt_code code)
         return "database timeout";
     case MT_ENOSPC:
         return "storage full";
+    case MT_EPERM:
+        return "permission denied";
     case MT_EINTERNAL:
         return "internal error";
     }

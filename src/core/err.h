@@ -26,6 +26,8 @@ enum mt_code {
     MT_ETIMEOUT,  /* the database did not finish in time (statement, lock or busy
                      timeout); the work was undone and may be retried later */
     MT_ENOSPC,    /* the database's storage is full: writes fail until space returns */
+    MT_EPERM,     /* the system refuses access (file permissions, read-only file system or
+                     database file): a configuration problem that waiting cannot fix */
     MT_EINTERNAL, /* a bug or an impossible state in our own code */
 };
 

@@ -262,24 +262,6 @@ bool db_storage_full(struct db_conn *c)
 
 /* ---- connections ---- */
 
-static char *dup_or_null(const char *s)
-{
-    return s ? mt_xstrdup(s) : NULL;
-}
-
-static void url_copy(struct db_url *dst, const struct db_url *src)
-{
-    *dst = *src;
-    dst->user = dup_or_null(src->user);
-    dst->password = dup_or_null(src->password);
-    dst->host = dup_or_null(src->host);
-    dst->dbname = dup_or_null(src->dbname);
-    dst->path = dup_or_null(src->path);
-    dst->sslmode = dup_or_null(src->sslmode);
-    dst->charset = dup_or_null(src->charset);
-    dst->unix_socket = dup_or_null(src->unix_socket);
-}
-
 static bool limit_ok(int ms)
 {
     return ms >= 0 && ms <= LIMIT_MAX_MS;
@@ -306,7 +288,7 @@ int db_open(const struct db_url *u, struct db_conn **out, struct mt_err *err)
     c->label = db_url_label(u);
     c->n_buckets = 64;
     c->buckets = mt_xcalloc(c->n_buckets, sizeof *c->buckets);
-    url_copy(&c->url, u);
+    db_url_copy(&c->url, u);
     if (c->drv->open(c, u, err) < 0) {
         db_scrub(err);
         c->drv = NULL;
@@ -473,6 +455,7 @@ static int conn_reopen(struct db_conn *c, struct mt_err *err)
     c->n_cached = 0;
     c->drv->close(c);
     c->impl = fresh->impl;
+    c->deadline_ms = fresh->deadline_ms;
     c->broken = false;
     /* The shell of fresh goes; its session now belongs to c. */
     fresh->impl = NULL;
@@ -842,19 +825,42 @@ int db_begin(struct db_conn *c, struct mt_err *err)
 
 int db_begin_immediate(struct db_conn *c, struct mt_err *err)
 {
-    return exec_one(c, c->drv->begin_write_sql, err);
+    if (!c->drv->begin_write)
+        return exec_one(c, c->drv->begin_write_sql, err);
+    if (refuse_while_streaming(c, err) < 0)
+        return -1;
+    if (c->drv->begin_write(c, err) < 0) {
+        after_fail(c, err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Lets the driver drop what it holds for a transaction that is over. */
+static void tx_finished(struct db_conn *c)
+{
+    if (c->drv->tx_finished)
+        c->drv->tx_finished(c);
 }
 
 int db_commit(struct db_conn *c, struct mt_err *err)
 {
-    return exec_one(c, "COMMIT", err);
+    int rc = exec_one(c, "COMMIT", err);
+    tx_finished(c);
+    return rc;
 }
 
 int db_rollback(struct db_conn *c, struct mt_err *err)
 {
-    if (!c->drv->tx_active(c))
+    /* A statement that failed may have ended the transaction already
+     * (SQLite rolls back by itself on a full disk, for instance). */
+    if (!c->drv->tx_active(c)) {
+        tx_finished(c);
         return 0;
-    return exec_one(c, "ROLLBACK", err);
+    }
+    int rc = exec_one(c, "ROLLBACK", err);
+    tx_finished(c);
+    return rc;
 }
 
 bool db_in_tx(const struct db_conn *c)
@@ -897,6 +903,13 @@ static void backoff(int attempt)
         rc = nanosleep(&ts, &ts);
 }
 
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int db_tx_run(struct db_conn *c, bool write, db_tx_fn fn, void *ctx, struct mt_err *err)
 {
     /* Inside an open transaction, fn is part of it: no retry is possible here,
@@ -904,6 +917,7 @@ int db_tx_run(struct db_conn *c, bool write, db_tx_fn fn, void *ctx, struct mt_e
     if (db_in_tx(c))
         return fn(c, ctx, err);
     bool reopened = false;
+    int64_t t0 = monotonic_ms();
     for (int attempt = 1;; attempt++) {
         struct mt_err e;
         mt_err_clear(&e);
@@ -940,11 +954,15 @@ int db_tx_run(struct db_conn *c, bool write, db_tx_fn fn, void *ctx, struct mt_e
                 continue;
             }
         }
-        if (e.code != MT_EDB_RETRY || attempt >= TX_MAX_ATTEMPTS) {
+        /* A lock wait that used up the connection's deadline (SQLite's lock
+         * wait limit) is not waited again: the request's deadline has passed. */
+        int64_t spent = monotonic_ms() - t0;
+        bool late = c->deadline_ms > 0 && spent >= c->deadline_ms;
+        if (e.code != MT_EDB_RETRY || attempt >= TX_MAX_ATTEMPTS || late) {
             if (e.code == MT_OK)
                 mt_fail(&e, MT_EINTERNAL, "transaction function failed without an error");
             if (e.code == MT_EDB_RETRY)
-                mt_err_wrap(&e, "gave up after %d attempts", attempt);
+                mt_err_wrap(&e, "gave up after %d attempts in %lld ms", attempt, (long long)spent);
             if (err)
                 *err = e;
             return -1;

@@ -32,6 +32,12 @@ struct db_url {
      * the server's default, which is no limit. See db_open. */
     int statement_timeout_ms;
     int lock_timeout_ms;
+    /* SQLite: how long one statement (or BEGIN IMMEDIATE) may wait for a
+     * lock, in ms, queueing behind this process's other writers included
+     * (SQLITE_BUSY_TIMEOUT; set by the program, never read from the URL
+     * text). 0: 5000. The session limits above, when set and shorter,
+     * shorten it further (see db_set_timeouts). */
+    int busy_timeout_ms;
 };
 
 /* Parses every URL form the reference accepted (see docs/configuration.md):
@@ -42,6 +48,8 @@ struct db_url {
  * quoting the password). */
 int db_url_parse(const char *url, struct db_url *out, struct mt_err *err);
 void db_url_release(struct db_url *u);
+/* Fills *dst with a deep copy of *src; release it with db_url_release. */
+void db_url_copy(struct db_url *dst, const struct db_url *src);
 /* The parsed URL rebuilt for messages: dialect, user, host, port, database
  * (or the SQLite path), with the password shown as *** when there is one;
  * malloc'ed, the caller frees it. It is built from the fields, so it never
@@ -55,7 +63,21 @@ struct db_conn;
 struct db_stmt;
 
 /* Opens a connection. SQLite: creates the parent directory, WAL (not for
- * :memory:), busy timeout 5 s, foreign_keys=ON, synchronous=NORMAL.
+ * :memory:; the switch is retried within the busy timeout, so processes
+ * opening a new file together do not fail), busy timeout u->busy_timeout_ms
+ * (5 s by default), foreign_keys=ON, synchronous=NORMAL. sqlite:///:memory:
+ * is one database shared by every connection of the process, kept for the
+ * life of the process (start-up migrations and the pool see the same data).
+ * Writers of one SQLite database in this process queue on a lock of their
+ * own instead of sleeping in SQLite's busy handler: db_begin_immediate and
+ * a writing statement outside a transaction take it (waiting at most the
+ * lock wait limit, then MT_ETIMEOUT), COMMIT / ROLLBACK or the end of that
+ * statement give it back; readers never take it. A lock wait that used up
+ * the limit, in the queue or in SQLite's busy handler (another process),
+ * fails with MT_ETIMEOUT; a conflict that does not wait (a stale read
+ * snapshot) with MT_EDB_RETRY. A file or directory the
+ * process may not write (permissions, read-only file or file system) fails
+ * at once with MT_EPERM, naming the file and the problem.
  * PostgreSQL: client_encoding UTF8, session time zone UTC, ISO dates.
  * MariaDB: utf8mb4 (or ?charset=), time zone +00:00, sql_mode
  * STRICT_TRANS_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION (no ANSI_QUOTES),
@@ -68,7 +90,7 @@ struct db_stmt;
  * place (db_query and db_tx_run do that, see there). On success close with
  * db_close.
  * Failure codes: MT_EUNAVAIL (refused, unknown host, timeout: waiting may
- * help), MT_EAUTH, MT_ENODB, MT_EINVAL, MT_EDB; the message names the URL
+ * help), MT_EAUTH, MT_ENODB, MT_EINVAL, MT_EPERM, MT_EDB; the message names the URL
  * with its password masked and never contains the password. */
 int db_open(const struct db_url *u, struct db_conn **out, struct mt_err *err);
 /* Convenience: parse + open. */
@@ -80,8 +102,14 @@ void db_close(struct db_conn *c);
  * limit. PostgreSQL: statement_timeout and lock_timeout. MariaDB:
  * max_statement_time, innodb_lock_wait_timeout and lock_wait_timeout (the
  * last two in whole seconds, rounded up; 0 leaves the server's default;
- * MySQL proper gets max_execution_time, which bounds only reads). SQLite:
- * nothing yet (its busy timeout is fixed at open). Values outside
+ * MySQL proper gets max_execution_time, which bounds only reads). SQLite
+ * has no server to enforce them, so the driver does: a statement limit
+ * interrupts (through SQLite's progress handler) any single call into
+ * SQLite that runs longer, i.e. a statement's work up to its first row or
+ * the fetch of a further row, not the time a cursor stays open between
+ * rows; and the lock wait limit (queue and busy handler together) becomes
+ * the smallest of u->busy_timeout_ms, lock_ms and statement_ms that are
+ * set. Values outside
  * 0..86400000 are refused with MT_EINVAL; they reach the server as integers
  * formatted here, never as text from elsewhere. A statement cut by either
  * limit fails with MT_ETIMEOUT and has changed nothing; a transaction around
@@ -166,8 +194,10 @@ struct db_param db_text(const char *s); /* DB_NULL when s is NULL */
  * statement runs to completion). Errors of the statement itself (constraint
  * violations included) are reported here, not by the first db_next.
  * Returns 0, or -1 with MT_EDB_RETRY for deadlock / serialization failure /
- * SQLITE_BUSY, MT_ECONFLICT for a unique or foreign-key violation,
- * MT_ETIMEOUT when a statement or lock timeout cut it, MT_ENOSPC when the
+ * an SQLITE_BUSY that did not wait, MT_ECONFLICT for a unique or foreign-key
+ * violation, MT_ETIMEOUT when a statement or lock timeout cut it (on SQLite
+ * also a lock wait that used up its limit), MT_EPERM when SQLite may not
+ * write the database (read-only), MT_ENOSPC when the
  * database's storage is full, MT_EUNAVAIL when the connection to the server
  * was lost (the pool then replaces it), MT_EINTERNAL when n does not match
  * the placeholders, MT_EDB otherwise. When the link turns out to be broken
@@ -262,11 +292,15 @@ bool db_in_tx(const struct db_conn *c);
 /* Runs fn inside a transaction (immediate on SQLite when write is true):
  * begin, fn, commit; rolls back when fn fails; retries up to 5 times (6
  * attempts) with a randomized backoff (5-15 ms, doubling) when begin, fn or
- * commit fails with MT_EDB_RETRY. When the link to the server breaks before
- * COMMIT was sent (the server has then undone the transaction), the
- * connection is opened again in place and the transaction runs once more; a
- * link lost during COMMIT is not retried (the outcome is unknown) and fails
- * with MT_EUNAVAIL. fn must be safe to rerun. Called while a
+ * commit fails with MT_EDB_RETRY, as long as the time spent stays below the
+ * connection's lock deadline (SQLite: its lock wait limit, see
+ * db_set_timeouts; a lock wait that used it up is not waited again). When
+ * the link to the server breaks before COMMIT was sent (the server has then
+ * undone the transaction), the connection is opened again in place and the
+ * transaction runs once more; a link lost during COMMIT is not retried (the
+ * outcome is unknown) and fails with MT_EUNAVAIL. fn must be safe to rerun.
+ * A lock wait or statement cut by a limit (MT_ETIMEOUT) is not retried.
+ * Called while a
  * transaction is already open, it just runs fn inside it (no retry: the
  * outer db_tx_run retries the whole). Returns 0, or -1 with fn's (or the
  * database's) error; a fn that fails without filling err gives MT_EINTERNAL. */
@@ -322,6 +356,10 @@ void db_columns_free(struct db_column *cols, size_t n);
 void db_indexes_free(struct db_index *ix, size_t n);
 void db_fkeys_free(struct db_fkey *fk, size_t n);
 
+/* True for a SQLite connection to the in-memory database (sqlite:///:memory:),
+ * which has no file: no lock file, no safety copy. */
+bool db_sqlite_is_memory(struct db_conn *c);
+
 /* SQLite only (added for the migration engine's safety copy): copies the
  * connection's main database to dest_path with the online backup API, so the
  * copy is consistent even while others write. Fails with MT_EINVAL on other
@@ -336,13 +374,17 @@ int db_sqlite_backup(struct db_conn *c, const char *dest_path, struct mt_err *er
  * without a round trip (has the server closed it, or said goodbye on it?)
  * and replaces a dead one, so that after a server restart requests get
  * fresh connections instead of failing. db_pool_put closes cursors left
- * open, rolls back a transaction left open (logging a warning) and restores
- * the pool's session limits; a connection whose link broke, or that cannot
- * be made clean, is closed there and a fresh one is opened on a later get.
- * With sqlite:///:memory: every pooled connection has its own database.
+ * open, rolls back a transaction left open (logging a warning), lets the
+ * driver drop what it still holds for one (SQLite's writer queue) and
+ * restores the pool's session limits; a connection whose link broke, or
+ * that cannot be made clean, is closed there and a fresh one is opened on a
+ * later get. With sqlite:///:memory: every pooled connection sees the one
+ * in-memory database of the process. db_pool_new parses url itself;
+ * db_pool_new_url copies an already parsed (and adjusted) one.
  * db_pool_free closes the idle connections: call it after all are back. */
 struct db_pool;
 int db_pool_new(const char *url, int size, struct db_pool **out, struct mt_err *err);
+int db_pool_new_url(const struct db_url *u, int size, struct db_pool **out, struct mt_err *err);
 /* The session limits (see db_set_timeouts) of the pool's connections; call
  * it before the first db_pool_get. MT_EINVAL for values outside 0..86400000. */
 int db_pool_set_timeouts(struct db_pool *p, int statement_ms, int lock_ms, struct mt_err *err);

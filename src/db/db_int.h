@@ -37,6 +37,12 @@ struct db_conn {
     struct db_url url;     /* what it was opened with, to open it again in place */
     int statement_ms;      /* the session limits in effect (db_set_timeouts) */
     int lock_ms;
+    /* How long one statement may wait for a lock, in ms, as the driver
+     * enforces it (SQLite: its lock wait limit, see db_set_timeouts);
+     * db_tx_run stops retrying once its attempts took this long. 0: no
+     * deadline known (the servers enforce theirs). Set by the driver's open
+     * and set_timeouts. */
+    int deadline_ms;
     void *impl;
 };
 
@@ -66,6 +72,13 @@ struct db_driver {
     int (*ping)(struct db_conn *c, int timeout_ms, struct mt_err *err);
     /* True when a transaction is open on the server side. */
     bool (*tx_active)(struct db_conn *c);
+    /* Optional (NULL: run begin_write_sql): starts a write transaction,
+     * e.g. after queueing behind the process's other writers. */
+    int (*begin_write)(struct db_conn *c, struct mt_err *err);
+    /* Optional: told after COMMIT or ROLLBACK ran (successful or not) and
+     * when a pooled connection comes back, so that the driver can let go of
+     * what it held for the transaction once none is open any more. */
+    void (*tx_finished)(struct db_conn *c);
 
     /* Prepares one statement with `?` placeholders; sets st->impl. */
     int (*prepare)(struct db_stmt *st, struct mt_err *err);

@@ -23,13 +23,20 @@ struct db_pool {
 
 int db_pool_new(const char *url, int size, struct db_pool **out, struct mt_err *err)
 {
+    struct db_url u;
+    if (db_url_parse(url, &u, err) < 0)
+        return -1;
+    int rc = db_pool_new_url(&u, size, out, err);
+    db_url_release(&u);
+    return rc;
+}
+
+int db_pool_new_url(const struct db_url *u, int size, struct db_pool **out, struct mt_err *err)
+{
     if (size < 1)
         return mt_fail(err, MT_EINVAL, "the pool size must be at least 1, got %d", size);
     struct db_pool *p = mt_xcalloc(1, sizeof *p);
-    if (db_url_parse(url, &p->url, err) < 0) {
-        free(p);
-        return -1;
-    }
+    db_url_copy(&p->url, u);
     p->size = size;
     p->idle = mt_xcalloc((size_t)size, sizeof *p->idle);
     pthread_condattr_t attr;
@@ -141,9 +148,12 @@ void db_pool_put(struct db_pool *p, struct db_conn *c)
     /* Only what the request found out counts here (a failed statement flags
      * a lost link); the socket is looked at when the connection is taken
      * again, which is when it matters. */
-    if (!c->broken && db_in_tx(c)) {
+    if (!c->broken) {
         struct mt_err err;
-        mt_log(MT_LOG_WARN, "a pooled connection came back inside a transaction; rolling back");
+        if (db_in_tx(c))
+            mt_log(MT_LOG_WARN, "a pooled connection came back inside a transaction; rolling back");
+        /* Outside a transaction this only lets the driver drop what it
+         * still holds for one (SQLite's writer queue). */
         if (db_rollback(c, &err) < 0)
             c->broken = true;
     }

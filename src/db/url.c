@@ -76,6 +76,25 @@ void db_url_release(struct db_url *u)
     memset(u, 0, sizeof *u);
 }
 
+static char *dup_or_null(const char *s)
+{
+    return s ? mt_xstrdup(s) : NULL;
+}
+
+void db_url_copy(struct db_url *dst, const struct db_url *src)
+{
+    /* Numbers by assignment, then every string as a copy of its own. */
+    *dst = *src;
+    dst->user = dup_or_null(src->user);
+    dst->password = dup_or_null(src->password);
+    dst->host = dup_or_null(src->host);
+    dst->dbname = dup_or_null(src->dbname);
+    dst->path = dup_or_null(src->path);
+    dst->sslmode = dup_or_null(src->sslmode);
+    dst->charset = dup_or_null(src->charset);
+    dst->unix_socket = dup_or_null(src->unix_socket);
+}
+
 /* Percent-decodes s[0..n) into a new string; plus_space turns '+' into a
  * blank (query strings). NULL for a bad escape or an encoded NUL byte. */
 static char *pct_decode(const char *s, size_t n, bool plus_space)

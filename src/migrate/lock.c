@@ -48,6 +48,9 @@ int mig_sqlite_path(struct db_conn *c, char **out, struct mt_err *err)
 {
     struct db_stmt *st;
     *out = NULL;
+    /* The shared in-memory database has a name that looks like a path. */
+    if (db_sqlite_is_memory(c))
+        return 0;
     if (db_query(c, "PRAGMA database_list", NULL, 0, &st, err) < 0)
         return -1;
     int rc = db_next(st, err);

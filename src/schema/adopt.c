@@ -1092,6 +1092,9 @@ static int sqlite_fk_enabled(struct db_conn *c, bool *on, struct mt_err *err)
 static int sqlite_backup(struct db_conn *c, const struct schema_plan *p, struct mt_err *err)
 {
     char *path = NULL;
+    /* The shared in-memory database has a name that looks like a path. */
+    if (db_sqlite_is_memory(c))
+        return 0;
     if (db_query_text(c, "SELECT file FROM pragma_database_list WHERE name = 'main'", NULL, 0,
                       &path, err) < 0)
         return -1;

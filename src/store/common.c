@@ -3,7 +3,6 @@
  * statements. The statements here are constants; values are always bound. */
 #include "store/store_int.h"
 
-#include <pthread.h>
 #include <string.h>
 
 int store_oom(struct mt_err *err)
@@ -122,16 +121,9 @@ bool store_same_text(const char *a, const char *b)
     return strcmp(a, b) == 0;
 }
 
-static pthread_mutex_t sqlite_writer = PTHREAD_MUTEX_INITIALIZER;
-
 int store_write_tx(struct db_conn *c, db_tx_fn fn, void *ctx, struct mt_err *err)
 {
-    if (db_conn_dialect(c) != DB_SQLITE || db_in_tx(c))
-        return db_tx_run(c, true, fn, ctx, err);
-    pthread_mutex_lock(&sqlite_writer);
-    int rc = db_tx_run(c, true, fn, ctx, err);
-    pthread_mutex_unlock(&sqlite_writer);
-    return rc;
+    return db_tx_run(c, true, fn, ctx, err);
 }
 
 bool store_id_ok(struct db_conn *c, int64_t id)

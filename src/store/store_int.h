@@ -68,9 +68,8 @@ int store_lock_persons(struct db_conn *c, struct mt_err *err);
 bool store_id_ok(struct db_conn *c, int64_t id);
 
 /* db_tx_run(c, true, fn, ...) for the API's writes. On SQLite the writers of
- * this process first queue on a mutex: the database allows one writer at a
- * time anyway, and a mutex hands over at once where SQLite's busy handler
- * would poll with growing sleeps (long tails under load). */
+ * this process queue in the driver (db_begin_immediate), which hands over at
+ * once where SQLite's busy handler would poll with growing sleeps. */
 int store_write_tx(struct db_conn *c, db_tx_fn fn, void *ctx, struct mt_err *err);
 
 /* Runs a statement that returns no rows. */

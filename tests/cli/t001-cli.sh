@@ -38,12 +38,15 @@ expect() {
     local why=""
     [[ $rc == "$want" ]] || why="exit $rc, wanted $want"
     local p
+    # grep reads all of its input (no -q): with pipefail, a grep that quit at
+    # its first match would make printf die of SIGPIPE on output longer than
+    # one write, and the match would count as missing.
     for p in "$@"; do
         if [[ $p == !* ]]; then
-            if printf '%s\n%s\n' "$out" "$err" | grep -qE -- "${p#!}"; then
+            if printf '%s\n%s\n' "$out" "$err" | grep -E -- "${p#!}" >/dev/null; then
                 why+=" [found '${p#!}']"
             fi
-        elif ! printf '%s\n%s\n' "$out" "$err" | grep -qE -- "$p"; then
+        elif ! printf '%s\n%s\n' "$out" "$err" | grep -E -- "$p" >/dev/null; then
             why+=" [missing '$p']"
         fi
     done

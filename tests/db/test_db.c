@@ -2,10 +2,15 @@
  * MT_TEST_DATABASE_URL: every parameter and column type, NULL, non-ASCII and
  * long text, ids and row counts, transactions and real retryable errors,
  * scripts with trigger bodies, introspection, the pool under threads,
- * streamed results (db_query_stream), and connection failures. Each run works in a database of its
- * own (made with tests/lib/fresh-db when MT_TEST_ROOT is set). */
+ * streamed results (db_query_stream), connection failures, and on SQLite
+ * the shared in-memory database, the writer queue with its lock wait limit
+ * as deadline, the session limits, and files the process may not write.
+ * Each run works in a database of its own (made with tests/lib/fresh-db
+ * when MT_TEST_ROOT is set). */
 #include <pthread.h>
 #include <stdbool.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1551,6 +1556,447 @@ static void test_streaming(void)
     }
 }
 
+/* ---- SQLite: the shared in-memory database, the writer queue, the busy
+ * timeout as a deadline, and files the process may not write ---- */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A connection to the test database with its own busy timeout. */
+static struct db_conn *open_with_timeout(int busy_ms)
+{
+    struct db_url u;
+    struct db_conn *c = NULL;
+    MUST(db_url_parse(test_url, &u, &E));
+    u.busy_timeout_ms = busy_ms;
+    MUST(db_open(&u, &c, &E));
+    db_url_release(&u);
+    if (!c) {
+        fprintf(stderr, "cannot go on without a connection\n");
+        exit(1);
+    }
+    return c;
+}
+
+static void test_sqlite_memory(void)
+{
+    struct db_conn *a = NULL, *b = NULL;
+    MUST(db_open_url("sqlite:///:memory:", &a, &E));
+    MUST(db_open_url("sqlite:///:memory:", &b, &E));
+    if (!a || !b) {
+        db_close(a);
+        db_close(b);
+        return;
+    }
+    CHECK(db_sqlite_is_memory(a));
+    MUST(db_exec(a, "CREATE TABLE dbt_mem (v INTEGER); INSERT INTO dbt_mem VALUES (7)", &E));
+    /* The other connection sees the table and the row at once. */
+    CHECK_EQ(count_rows(b, "SELECT SUM(v) FROM dbt_mem", NULL, 0), 7);
+    /* Writers of the memory database queue like those of a file. */
+    MUST(db_begin_immediate(a, &E));
+    MUST(db_query(a, "INSERT INTO dbt_mem VALUES (1)", NULL, 0, NULL, &E));
+    MUST(db_commit(a, &E));
+    MUST(db_query(b, "INSERT INTO dbt_mem VALUES (2)", NULL, 0, NULL, &E));
+    CHECK_EQ(count_rows(a, "SELECT SUM(v) FROM dbt_mem", NULL, 0), 10);
+    /* It has no file: no lock file, no safety copy next to it. */
+    char *file = NULL;
+    MUST(db_query_text(a, "SELECT file FROM pragma_database_list WHERE name = 'main'", NULL, 0,
+                       &file, &E));
+    CHECK(file && access(file, F_OK) != 0);
+    free(file);
+    db_close(a);
+    db_close(b);
+    /* With every connection closed, the database lives on for the process. */
+    MUST(db_open_url("sqlite:///:memory:", &a, &E));
+    if (a) {
+        CHECK_EQ(count_rows(a, "SELECT SUM(v) FROM dbt_mem", NULL, 0), 10);
+        db_close(a);
+    }
+    /* A file database is not "memory". */
+    struct db_conn *f = open_conn();
+    CHECK(!db_sqlite_is_memory(f));
+    db_close(f);
+}
+
+/* Holds the writer's turn (a BEGIN IMMEDIATE transaction) for hold_ms from
+ * another thread, then commits. */
+struct turn_ctx {
+    pthread_barrier_t *ready;
+    int hold_ms;
+    int rc;
+};
+
+static void *hold_turn(void *arg)
+{
+    struct turn_ctx *h = arg;
+    struct db_conn *c = NULL;
+    struct mt_err err;
+    h->rc = db_open_url(test_url, &c, &err);
+    if (h->rc == 0)
+        h->rc = db_begin_immediate(c, &err);
+    if (h->rc == 0)
+        h->rc = db_query(c, "UPDATE dbt_queue SET v = v + 1 WHERE id = 1", NULL, 0, NULL, &err);
+    pthread_barrier_wait(h->ready);
+    sleep_ms(h->hold_ms);
+    if (h->rc == 0)
+        h->rc = db_commit(c, &err);
+    db_close(c);
+    return NULL;
+}
+
+/* Starts hold_turn and returns once it holds the turn. */
+static void start_holder(pthread_t *t, struct turn_ctx *h, pthread_barrier_t *ready, int hold_ms)
+{
+    pthread_barrier_init(ready, NULL, 2);
+    *h = (struct turn_ctx){.ready = ready, .hold_ms = hold_ms};
+    pthread_create(t, NULL, hold_turn, h);
+    pthread_barrier_wait(ready);
+}
+
+static void join_holder(pthread_t t, struct turn_ctx *h, pthread_barrier_t *ready)
+{
+    pthread_join(t, NULL);
+    pthread_barrier_destroy(ready);
+    CHECK_EQ(h->rc, 0);
+}
+
+static int queue_insert(struct db_conn *c, void *arg, struct mt_err *err)
+{
+    int *attempts = arg;
+    (*attempts)++;
+    return db_query(c, "INSERT INTO dbt_queue (v) VALUES (100)", NULL, 0, NULL, err);
+}
+
+static void test_sqlite_writers(void)
+{
+    struct db_conn *c = open_conn();
+    MUST(db_exec(c, "DROP TABLE IF EXISTS dbt_queue", &E));
+    MUST(db_exec(c, "CREATE TABLE dbt_queue (id INTEGER PRIMARY KEY, v INTEGER NOT NULL)", &E));
+    MUST(db_exec(c, "INSERT INTO dbt_queue (id, v) VALUES (1, 0)", &E));
+    int64_t v = 0;
+    MUST(db_query_int(c, "PRAGMA busy_timeout", NULL, 0, &v, NULL, &E));
+    CHECK_EQ(v, 5000);
+    struct db_conn *quick = open_with_timeout(150);
+    MUST(db_query_int(quick, "PRAGMA busy_timeout", NULL, 0, &v, NULL, &E));
+    CHECK_EQ(v, 150);
+
+    pthread_t t;
+    struct turn_ctx h;
+    pthread_barrier_t ready;
+
+    /* A writer queues behind another thread's transaction and goes in as
+     * soon as it commits, with one attempt: no busy error, no retry. */
+    start_holder(&t, &h, &ready, 200);
+    int attempts = 0;
+    int64_t t0 = mono_ms();
+    MUST(db_tx_run(c, true, queue_insert, &attempts, &E));
+    int64_t waited = mono_ms() - t0;
+    join_holder(t, &h, &ready);
+    CHECK_EQ(attempts, 1);
+    CHECK(waited >= 150);
+    CHECK_EQ(count_rows(c, "SELECT v FROM dbt_queue WHERE id = 1", NULL, 0), 1);
+
+    /* A write outside a transaction queues too. */
+    start_holder(&t, &h, &ready, 150);
+    t0 = mono_ms();
+    MUST(db_query(c, "INSERT INTO dbt_queue (v) VALUES (200)", NULL, 0, NULL, &E));
+    waited = mono_ms() - t0;
+    join_holder(t, &h, &ready);
+    CHECK(waited >= 100);
+    CHECK_EQ(count_rows(c, "SELECT COUNT(*) FROM dbt_queue WHERE v = 200", NULL, 0), 1);
+
+    /* Readers do not queue: a read during the other's transaction is immediate. */
+    start_holder(&t, &h, &ready, 300);
+    t0 = mono_ms();
+    CHECK_EQ(count_rows(c, "SELECT COUNT(*) FROM dbt_queue", NULL, 0), 3);
+    waited = mono_ms() - t0;
+    join_holder(t, &h, &ready);
+    CHECK(waited < 200);
+
+    /* The busy timeout is the deadline: a transaction held longer makes the
+     * writer give up after about the busy timeout, once, as a timeout. */
+    start_holder(&t, &h, &ready, 900);
+    attempts = 0;
+    t0 = mono_ms();
+    MUST_FAIL(db_tx_run(quick, true, queue_insert, &attempts, &E), MT_ETIMEOUT);
+    waited = mono_ms() - t0;
+    CHECK(strstr(E.msg, "SQLITE_BUSY_TIMEOUT") != NULL);
+    /* A single write outside a transaction is bounded the same way. */
+    int64_t t1 = mono_ms();
+    MUST_FAIL(db_query(quick, "INSERT INTO dbt_queue (v) VALUES (300)", NULL, 0, NULL, &E),
+              MT_ETIMEOUT);
+    int64_t waited2 = mono_ms() - t1;
+    join_holder(t, &h, &ready);
+    CHECK(waited >= 120 && waited < 700);
+    CHECK(waited2 >= 120 && waited2 < 700);
+    CHECK_EQ(attempts, 0);
+    CHECK(!db_in_tx(quick));
+    CHECK_EQ(count_rows(c, "SELECT COUNT(*) FROM dbt_queue WHERE v IN (100, 300)", NULL, 0), 1);
+
+    /* Two connections of one thread: the second writer cannot wait for the
+     * first (same thread), so it must give up at its deadline rather than
+     * hang. The first then finishes normally and its turn passes on. */
+    MUST(db_begin_immediate(c, &E));
+    MUST(db_query(c, "UPDATE dbt_queue SET v = v + 1 WHERE id = 1", NULL, 0, NULL, &E));
+    t0 = mono_ms();
+    MUST_FAIL(db_query(quick, "UPDATE dbt_queue SET v = 0 WHERE id = 1", NULL, 0, NULL, &E),
+              MT_ETIMEOUT);
+    waited = mono_ms() - t0;
+    CHECK(waited >= 120 && waited < 700);
+    MUST(db_commit(c, &E));
+    MUST(db_query(quick, "UPDATE dbt_queue SET v = v + 10 WHERE id = 1", NULL, 0, NULL, &E));
+    CHECK_EQ(count_rows(c, "SELECT v FROM dbt_queue WHERE id = 1", NULL, 0), 15);
+
+    /* A transaction rolled back, or left open and cleaned up by db_close,
+     * gives its turn back. */
+    MUST(db_begin_immediate(c, &E));
+    MUST(db_rollback(c, &E));
+    MUST(db_begin_immediate(quick, &E));
+    MUST(db_commit(quick, &E));
+    struct db_conn *left = open_conn();
+    MUST(db_begin_immediate(left, &E));
+    db_close(left);
+    t0 = mono_ms();
+    MUST(db_begin_immediate(quick, &E));
+    MUST(db_commit(quick, &E));
+    CHECK(mono_ms() - t0 < 100);
+    /* A RETURNING write keeps the turn until its rows are read. */
+    struct db_stmt *st = NULL;
+    MUST(db_query(c, "INSERT INTO dbt_queue (v) VALUES (400) RETURNING id", NULL, 0, &st, &E));
+    CHECK_EQ(db_next(st, &E), 1);
+    db_done(st);
+    MUST(db_begin_immediate(quick, &E));
+    MUST(db_commit(quick, &E));
+
+    db_close(quick);
+    db_close(c);
+}
+
+/* A query that runs for seconds on SQLite unless something cuts it. */
+#define SLOW_SQL                                                                                   \
+    "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r WHERE i < 200000000)"          \
+    " SELECT COUNT(*) FROM r"
+
+static int slow_write(struct db_conn *c, void *arg, struct mt_err *err)
+{
+    int *attempts = arg;
+    (*attempts)++;
+    if (db_query(c, "INSERT INTO dbt_queue (v) VALUES (500)", NULL, 0, NULL, err) < 0)
+        return -1;
+    return db_query(c, SLOW_SQL, NULL, 0, NULL, err);
+}
+
+/* The session limits on SQLite, which the driver enforces itself: the lock
+ * wait limit is the smallest of the busy timeout and the limits set; a
+ * statement limit cuts a long call (as MT_ETIMEOUT, the work undone, the
+ * writer's turn given back); a lock wait behind another process that used
+ * up the limit is a timeout too; 0 restores the busy timeout. */
+static void test_sqlite_limits(void)
+{
+    struct db_conn *c = open_conn();
+    struct db_conn *other = open_conn();
+    int64_t v = 0;
+    MUST(db_set_timeouts(c, 0, 200, &E));
+    MUST(db_query_int(c, "PRAGMA busy_timeout", NULL, 0, &v, NULL, &E));
+    CHECK_EQ(v, 200);
+    MUST(db_set_timeouts(c, 300, 0, &E));
+    MUST(db_query_int(c, "PRAGMA busy_timeout", NULL, 0, &v, NULL, &E));
+    CHECK_EQ(v, 300);
+    MUST(db_set_timeouts(c, 0, 60000, &E));
+    MUST(db_query_int(c, "PRAGMA busy_timeout", NULL, 0, &v, NULL, &E));
+    CHECK_EQ(v, 5000);
+
+    /* The queue honours the session's lock limit. */
+    pthread_t t;
+    struct turn_ctx h;
+    pthread_barrier_t ready;
+    MUST(db_set_timeouts(c, 0, 200, &E));
+    start_holder(&t, &h, &ready, 900);
+    int64_t t0 = mono_ms();
+    MUST_FAIL(db_query(c, "INSERT INTO dbt_queue (v) VALUES (600)", NULL, 0, NULL, &E),
+              MT_ETIMEOUT);
+    int64_t waited = mono_ms() - t0;
+    join_holder(t, &h, &ready);
+    CHECK(waited >= 150 && waited < 800);
+    CHECK(strstr(E.msg, "lock or statement timeout") != NULL);
+
+    /* A statement limit cuts a long query, and the connection stays usable. */
+    MUST(db_set_timeouts(c, 150, 0, &E));
+    t0 = mono_ms();
+    MUST_FAIL(db_query(c, SLOW_SQL, NULL, 0, NULL, &E), MT_ETIMEOUT);
+    waited = mono_ms() - t0;
+    CHECK(waited >= 140 && waited < 1500);
+    CHECK(strstr(E.msg, "statement limit 150 ms") != NULL);
+    CHECK_EQ(count_rows(c, "SELECT 1", NULL, 0), 1);
+    /* ... also inside a write transaction: undone, not retried, and the
+     * writer's turn is free at once. */
+    int before = (int)count_rows(c, "SELECT COUNT(*) FROM dbt_queue WHERE v = 500", NULL, 0);
+    int attempts = 0;
+    MUST_FAIL(db_tx_run(c, true, slow_write, &attempts, &E), MT_ETIMEOUT);
+    CHECK_EQ(attempts, 1);
+    CHECK(!db_in_tx(c));
+    CHECK_EQ(count_rows(other, "SELECT COUNT(*) FROM dbt_queue WHERE v = 500", NULL, 0), before);
+    t0 = mono_ms();
+    MUST(db_begin_immediate(other, &E));
+    MUST(db_commit(other, &E));
+    CHECK(mono_ms() - t0 < 100);
+    /* A time long past does not cut the next statement (the deadline is
+     * per call). */
+    sleep_ms(200);
+    MUST(db_query(c, "INSERT INTO dbt_queue (v) VALUES (700)", NULL, 0, NULL, &E));
+    /* Without limits the long query is not cut (checked on a short run). */
+    MUST(db_set_timeouts(c, 0, 0, &E));
+    MUST(db_query_int(c, "PRAGMA busy_timeout", NULL, 0, &v, NULL, &E));
+    CHECK_EQ(v, 5000);
+    MUST(db_query_int(c,
+                      "WITH RECURSIVE r(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM r"
+                      " WHERE i < 300000) SELECT COUNT(*) FROM r",
+                      NULL, 0, &v, NULL, &E));
+    CHECK_EQ(v, 300000);
+
+    /* Another process holds the write lock: SQLite's busy handler waits,
+     * and a wait that used up the limit is a timeout, not "retry now".
+     * SQLite's connections must not cross a fork, so none is open here
+     * while the child starts. */
+    db_close(other);
+    db_close(c);
+    int fds[2];
+    CHECK_EQ(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        struct db_conn *cc = NULL;
+        struct mt_err e;
+        int ok = db_open_url(test_url, &cc, &e) == 0 && db_begin_immediate(cc, &e) == 0 &&
+                 db_query(cc, "UPDATE dbt_queue SET v = v WHERE id = 1", NULL, 0, NULL, &e) == 0;
+        char b = ok ? 'y' : 'n';
+        if (write(fds[1], &b, 1) != 1)
+            _exit(1);
+        sleep_ms(900);
+        _exit(ok ? 0 : 1);
+    }
+    close(fds[1]);
+    char b = 0;
+    CHECK_EQ(read(fds[0], &b, 1), 1);
+    close(fds[0]);
+    CHECK_EQ(b, 'y');
+    c = open_conn();
+    MUST(db_set_timeouts(c, 0, 250, &E));
+    t0 = mono_ms();
+    MUST_FAIL(db_query(c, "INSERT INTO dbt_queue (v) VALUES (800)", NULL, 0, NULL, &E),
+              MT_ETIMEOUT);
+    waited = mono_ms() - t0;
+    CHECK(waited >= 240 && waited < 800);
+    CHECK(strstr(E.msg, "waited") != NULL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    MUST(db_query(c, "INSERT INTO dbt_queue (v) VALUES (800)", NULL, 0, NULL, &E));
+    db_close(c);
+}
+
+/* Run in a child process as the unprivileged user: what db_open says about
+ * url. Writes the code and message to fd. */
+static void open_as_nobody(const char *url, int fd)
+{
+    struct mt_err err = {0};
+    struct db_conn *c = NULL;
+    if (setgid(65534) < 0 || setuid(65534) < 0)
+        mt_fail(&err, MT_EINTERNAL, "setuid: cannot become nobody");
+    else if (db_open_url(url, &c, &err) == 0)
+        db_close(c);
+    dprintf(fd, "%d %s", (int)err.code, err.msg);
+}
+
+/* db_open's answer for url, as nobody; *msg gets the message (malloc'ed). */
+static enum mt_code open_code_as_nobody(const char *url, char **msg)
+{
+    int p[2];
+    *msg = NULL;
+    if (pipe(p) < 0)
+        return MT_EINTERNAL;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(p[0]);
+        open_as_nobody(url, p[1]);
+        _exit(0);
+    }
+    close(p[1]);
+    char buf[512] = "";
+    size_t n = 0;
+    ssize_t r;
+    while (n < sizeof buf - 1 && (r = read(p[0], buf + n, sizeof buf - 1 - n)) > 0)
+        n += (size_t)r;
+    close(p[0]);
+    waitpid(pid, NULL, 0);
+    int code = -1;
+    int used = 0;
+    if (sscanf(buf, "%d %n", &code, &used) < 1)
+        return MT_EINTERNAL;
+    *msg = strdup(buf + used);
+    return (enum mt_code)code;
+}
+
+static void test_sqlite_permissions(void)
+{
+    if (geteuid() != 0) {
+        printf("sqlite permissions: not root, cannot run as nobody (tests/cli/t031 covers it)\n");
+        return;
+    }
+    char dir[] = "/tmp/test_db_perm.XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(0);
+        return;
+    }
+    chmod(dir, 0755);
+    char url[700], path[600];
+    /* A file of root's, mode 0644. */
+    snprintf(path, sizeof path, "%s/owned.db", dir);
+    snprintf(url, sizeof url, "sqlite:///%s", path);
+    struct db_conn *c = NULL;
+    MUST(db_open_url(url, &c, &E));
+    db_close(c);
+    chmod(dir, 0777);
+    char *msg = NULL;
+    CHECK_EQ(open_code_as_nobody(url, &msg), MT_EPERM);
+    CHECK(msg && strstr(msg, path) && strstr(msg, "not writable"));
+    free(msg);
+    /* A new file in root's directory. */
+    chmod(dir, 0755);
+    snprintf(url, sizeof url, "sqlite:///%s/new.db", dir);
+    CHECK_EQ(open_code_as_nobody(url, &msg), MT_EPERM);
+    CHECK(msg && strstr(msg, "cannot create sqlite database") && strstr(msg, dir));
+    free(msg);
+    /* A directory to create inside root's directory. */
+    snprintf(url, sizeof url, "sqlite:///%s/sub/new.db", dir);
+    CHECK_EQ(open_code_as_nobody(url, &msg), MT_EPERM);
+    CHECK(msg && strstr(msg, "cannot create directory"));
+    free(msg);
+    /* A file nobody may write, in a directory nobody may write. */
+    chmod(path, 0666);
+    char wal[700];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    unlink(wal);
+    snprintf(wal, sizeof wal, "%s-shm", path);
+    unlink(wal);
+    snprintf(url, sizeof url, "sqlite:///%s", path);
+    CHECK_EQ(open_code_as_nobody(url, &msg), MT_EPERM);
+    CHECK(msg && strstr(msg, "-wal and -shm"));
+    free(msg);
+    /* Root itself is not refused. */
+    MUST(db_open_url(url, &c, &E));
+    db_close(c);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK_EQ(system(cmd), 0);
+}
+
 /* ---- connection failures ---- */
 
 static void expect_open_fail(struct db_url *u, enum mt_code code, const char *secret, int line)
@@ -1677,6 +2123,12 @@ int main(void)
     test_pool();
     test_streaming();
     test_connect_failures();
+    if (dialect == DB_SQLITE) {
+        test_sqlite_memory();
+        test_sqlite_writers();
+        test_sqlite_limits();
+        test_sqlite_permissions();
+    }
 
     free(test_url);
     return check_report();

@@ -78,12 +78,16 @@ def move_doses(s, fs, tag):
             dblib.sql(s.url, f"DROP TABLESPACE IF EXISTS {ts}", check=False)
         return undo
     # MariaDB cannot move a table's files with ALTER TABLE; a copy with the
-    # same columns and indexes is made on fs and takes the name.
+    # same columns and indexes (those of the head revision, person_id
+    # included; the foreign keys are left out) is made on fs and takes the
+    # name.
     dblib.sql(s.url, "RENAME TABLE doses TO doses_before_t072")
     dblib.sql(s.url, "CREATE TABLE doses (id int(11) NOT NULL AUTO_INCREMENT,"
                      " medication_id int(11) DEFAULT NULL, medication_name varchar(255) DEFAULT NULL,"
-                     " taken_at datetime(6) DEFAULT current_timestamp(6), PRIMARY KEY (id),"
-                     " KEY ix_doses_medication_id_taken_at (medication_id, taken_at))"
+                     " taken_at datetime(6) DEFAULT current_timestamp(6),"
+                     " person_id int(11) DEFAULT NULL, PRIMARY KEY (id),"
+                     " KEY ix_doses_medication_id_taken_at (medication_id, taken_at),"
+                     " KEY ix_doses_person_id_taken_at (person_id, taken_at))"
                      f" ENGINE=InnoDB DATA DIRECTORY='{fs.path}'")
 
     def undo():

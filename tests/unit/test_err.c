@@ -33,6 +33,7 @@ static void test_errors(void)
     CHECK_STR(mt_code_name(MT_EDB_RETRY), "database busy");
     CHECK_STR(mt_code_name(MT_ETIMEOUT), "database timeout");
     CHECK_STR(mt_code_name(MT_ENOSPC), "storage full");
+    CHECK_STR(mt_code_name(MT_EPERM), "permission denied");
 }
 
 static void test_sizes_and_alloc(void)

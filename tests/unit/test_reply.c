@@ -104,7 +104,8 @@ static void test_err(void)
         int status;
     } map[] = {{MT_EINVAL, 400},   {MT_ENOTFOUND, 404}, {MT_ECONFLICT, 409}, {MT_ELIMIT, 503},
                {MT_EUNAVAIL, 503}, {MT_EDB, 500},       {MT_EDB_RETRY, 503}, {MT_EAUTH, 503},
-               {MT_ENODB, 503},    {MT_ETIMEOUT, 503},  {MT_ENOSPC, 507},    {MT_EINTERNAL, 500}};
+               {MT_ENODB, 503},    {MT_ETIMEOUT, 503},  {MT_ENOSPC, 507},    {MT_EPERM, 500},
+               {MT_EINTERNAL, 500}};
     for (size_t i = 0; i < MT_ARRAY_LEN(map); i++) {
         mt_fail(&err, map[i].code, "secret detail %zu", i);
         http_reply_err(&r, &err);
@@ -179,6 +180,19 @@ static void test_faults(void)
     size_t n = 0;
     CHECK_EQ(r.status, 500);
     CHECK_STR(r.content_type, "text/plain; charset=utf-8");
+    CHECK(header_of(&r, "Retry-After", &n) == NULL);
+    mt_arena_free(r.arena);
+
+    /* A database the server may not write: the server's own fault, JSON
+     * without the file or the reason, and no Retry-After (waiting will not
+     * fix it). */
+    r = req();
+    mt_fail(&err, MT_EPERM, "sqlite database \"/data/x.db\" is not writable by this process");
+    http_reply_err(&r, &err);
+    CHECK_EQ(r.status, 500);
+    CHECK_STR(r.content_type, "application/json");
+    CHECK(body_is(&r, "{\"detail\":\"Internal Server Error: the server may not write to its "
+                      "database\"}"));
     CHECK(header_of(&r, "Retry-After", &n) == NULL);
     mt_arena_free(r.arena);
 }

@@ -1,0 +1,177 @@
+/* The JSON text writer of the hot replies (see jsonw.h): an arena buffer
+ * that doubles as it grows, jansson's string escapes, and decimal integers
+ * without printf. */
+#include "api/jsonw.h"
+
+#include <string.h>
+
+#include "api/jsonin.h"
+#include "core/err.h"
+
+void api_jw_init(struct api_jw *w, struct mt_arena *a, size_t size_hint)
+{
+    w->a = a;
+    w->data = NULL;
+    w->len = 0;
+    w->cap = 0;
+    w->failed = false;
+    if (size_hint) {
+        w->data = mt_arena_alloc(a, size_hint);
+        if (w->data)
+            w->cap = size_hint;
+        else
+            w->failed = true;
+    }
+}
+
+/* Makes room for n more bytes; false (and failed) at the arena's ceiling.
+ * The smaller buffers given up stay in the arena, together at most the size
+ * of the final one. */
+static bool reserve(struct api_jw *w, size_t n)
+{
+    if (w->failed)
+        return false;
+    if (n <= w->cap - w->len)
+        return true;
+    size_t cap = w->cap ? w->cap : 256;
+    while (cap - w->len < n) {
+        if (!mt_size_mul(cap, 2, &cap)) {
+            w->failed = true;
+            return false;
+        }
+    }
+    char *grown = mt_arena_alloc(w->a, cap);
+    if (!grown) {
+        w->failed = true;
+        return false;
+    }
+    if (w->len)
+        memcpy(grown, w->data, w->len);
+    w->data = grown;
+    w->cap = cap;
+    return true;
+}
+
+void api_jw_raw(struct api_jw *w, const char *s, size_t n)
+{
+    if (!reserve(w, n))
+        return;
+    memcpy(w->data + w->len, s, n);
+    w->len += n;
+}
+
+/* The escape of one byte below 0x20, '"' or '\\', as jansson writes it:
+ * the short forms where JSON has them, else \u00XX with capitals. */
+static size_t escape(unsigned char c, char out[6])
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char shortc = 0;
+    switch (c) {
+    case '"':
+        shortc = '"';
+        break;
+    case '\\':
+        shortc = '\\';
+        break;
+    case '\b':
+        shortc = 'b';
+        break;
+    case '\f':
+        shortc = 'f';
+        break;
+    case '\n':
+        shortc = 'n';
+        break;
+    case '\r':
+        shortc = 'r';
+        break;
+    case '\t':
+        shortc = 't';
+        break;
+    default:
+        break;
+    }
+    out[0] = '\\';
+    if (shortc) {
+        out[1] = shortc;
+        return 2;
+    }
+    out[1] = 'u';
+    out[2] = '0';
+    out[3] = '0';
+    out[4] = hex[c >> 4];
+    out[5] = hex[c & 0xF];
+    return 6;
+}
+
+/* Writes valid UTF-8 text as a JSON string body: runs of bytes that need no
+ * escape are copied at once. */
+static void put_escaped(struct api_jw *w, const char *s, size_t n)
+{
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        api_jw_raw(w, s + run, i - run);
+        char esc[6];
+        api_jw_raw(w, esc, escape(c, esc));
+        run = i + 1;
+    }
+    api_jw_raw(w, s + run, n - run);
+}
+
+void api_jw_str(struct api_jw *w, const char *s)
+{
+    if (!s) {
+        api_jw_lit(w, "null");
+        return;
+    }
+    size_t n = strlen(s);
+    api_jw_lit(w, "\"");
+    if (api_utf8_valid(s, n)) {
+        put_escaped(w, s, n);
+    } else {
+        /* Byte by byte as api_json_text: well-formed sequences stay, every
+         * other byte becomes U+FFFD. */
+        size_t i = 0;
+        while (i < n) {
+            unsigned char c = (unsigned char)s[i];
+            size_t k = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 1;
+            if (c < 0x80) {
+                put_escaped(w, s + i, 1);
+                i++;
+            } else if (k > 1 && n - i >= k && api_utf8_valid(s + i, k)) {
+                api_jw_raw(w, s + i, k);
+                i += k;
+            } else {
+                api_jw_lit(w, "\xEF\xBF\xBD");
+                i++;
+            }
+        }
+    }
+    api_jw_lit(w, "\"");
+}
+
+void api_jw_int(struct api_jw *w, int64_t v)
+{
+    char buf[24];
+    char *p = buf + sizeof buf;
+    /* Through the unsigned magnitude, so that INT64_MIN has one too. */
+    uint64_t m = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + m % 10);
+        m /= 10;
+    } while (m);
+    if (v < 0)
+        *--p = '-';
+    api_jw_raw(w, p, (size_t)(buf + sizeof buf - p));
+}
+
+void api_jw_bool(struct api_jw *w, bool v)
+{
+    if (v)
+        api_jw_lit(w, "true");
+    else
+        api_jw_lit(w, "false");
+}
