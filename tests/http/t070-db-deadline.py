@@ -178,7 +178,10 @@ def main():
         check("small pool: the second session holds the lock", h.held, h.last)
         since = len(s.log_text())
         posts = [dblib.Timed(s, "POST", f"{D}/medications/{med}/dose") for _ in range(4)]
-        time.sleep(0.1)
+        # Long enough for two POSTs to hold both connections on a loaded
+        # machine, short enough that they still hold them (for T) while the
+        # health check waits its H for one.
+        time.sleep(0.4)
         health = dblib.Timed(s, "GET", "/api/v1/health").join()
         for t in posts:
             t.join()
