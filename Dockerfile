@@ -23,12 +23,14 @@ COPY . .
 
 # Release build of the binary and its loadable modules only (the test
 # executables are not needed here). The revisions in migrations/ and the web
-# UI in web/ are compiled into the binary by this step. The modules hold what only some processes
-# need: meditrack-http.so (the HTTP server, for `serve`), meditrack-pdf.so
-# (cairo and pango, on the first PDF request), meditrack-postgresql.so and
-# meditrack-mysql.so (libpq, libmariadb); the binary opens them on first use.
+# UI in web/ are compiled into the binary by this step. The modules hold the
+# libraries that would cost every command more to load than the command takes
+# (README.md, "Loadable modules"): meditrack-pdf.so (cairo and pango, on the
+# first PDF request), meditrack-postgresql.so and meditrack-mysql.so (libpq,
+# libmariadb); the binary opens them on first use and refuses a module from
+# another build. The HTTP server is part of the binary.
 RUN meson setup /build /src --buildtype=release -Db_ndebug=true --libdir=lib \
- && ninja -C /build meditrack meditrack-http.so meditrack-pdf.so \
+ && ninja -C /build meditrack meditrack-pdf.so \
         meditrack-postgresql.so meditrack-mysql.so \
  && strip /build/meditrack \
  && strip --strip-unneeded /build/meditrack-*.so \
@@ -65,7 +67,7 @@ RUN groupadd --gid 1000 meditrack \
 COPY --from=build /build/meditrack /usr/local/bin/meditrack
 # The binary looks for its modules in ../lib/meditrack from its real path,
 # and in <prefix>/<libdir>/meditrack, which --libdir=lib above makes the same.
-COPY --from=build /build/meditrack-http.so /build/meditrack-pdf.so \
+COPY --from=build /build/meditrack-pdf.so \
      /build/meditrack-postgresql.so /build/meditrack-mysql.so /usr/local/lib/meditrack/
 # Invoked as `alembic`, the binary behaves as `meditrack db`, so the commands
 # from the Python era (`alembic upgrade head`, `alembic current`) keep working.

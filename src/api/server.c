@@ -15,9 +15,8 @@
  * handlers that never touch it (liveness, static files, edge errors). A
  * reaper thread watches deadlines; it never frees or re-arms a connection,
  * it only marks it and shuts its socket down for reading, which wakes the
- * owner. Built as the module meditrack-http.so (cli/serve.c reaches it
- * through server_load.c). */
-#include "api/server_module.h"
+ * owner. Linked into the binary; cli/serve.c drives it through server.h. */
+#include "api/server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -1444,10 +1443,8 @@ static void init_sync(struct http_server *srv)
     pthread_condattr_destroy(&ca);
 }
 
-static void server_free(struct http_server *srv);
-
-static struct http_server *server_start(struct app *app, const char *host, int port,
-                                        struct mt_err *err)
+struct http_server *http_server_start(struct app *app, const char *host, int port,
+                                      struct mt_err *err)
 {
     const struct mt_config *cfg = app->cfg;
     if (router_check(api_routes, api_n_routes, err) < 0)
@@ -1489,7 +1486,7 @@ static struct http_server *server_start(struct app *app, const char *host, int p
 
     srv->listen_fd = open_listener(host, port, &srv->port, err);
     if (srv->listen_fd < 0) {
-        server_free(srv);
+        http_server_free(srv);
         return NULL;
     }
     srv->epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -1500,7 +1497,7 @@ static struct http_server *server_start(struct app *app, const char *host, int p
         epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->listen_fd, &lev) < 0 ||
         epoll_ctl(srv->epfd, EPOLL_CTL_ADD, srv->wake_fd, &wev) < 0) {
         mt_fail(err, MT_EINTERNAL, "cannot set up the event loop: %s", strerror(errno));
-        server_free(srv);
+        http_server_free(srv);
         return NULL;
     }
     srv->listening = true;
@@ -1509,26 +1506,26 @@ static struct http_server *server_start(struct app *app, const char *host, int p
     for (size_t i = 0; i < srv->n_workers; i++) {
         if (pthread_create(&srv->workers[i], NULL, worker_main, srv) != 0) {
             mt_fail(err, MT_EINTERNAL, "cannot start the HTTP worker threads");
-            server_free(srv);
+            http_server_free(srv);
             return NULL;
         }
         srv->n_started++;
     }
     if (pthread_create(&srv->reaper, NULL, reaper_main, srv) != 0) {
         mt_fail(err, MT_EINTERNAL, "cannot start the request-deadline thread");
-        server_free(srv);
+        http_server_free(srv);
         return NULL;
     }
     srv->reaper_running = true;
     return srv;
 }
 
-static int server_port(const struct http_server *srv)
+int http_server_port(const struct http_server *srv)
 {
     return srv->port;
 }
 
-static void server_set_ready(struct http_server *srv, bool ready, const char *step)
+void http_server_set_ready(struct http_server *srv, bool ready, const char *step)
 {
     pthread_mutex_lock(&srv->lock);
     snprintf(srv->step, sizeof(srv->step), "%s", step ? step : "");
@@ -1572,7 +1569,7 @@ static void stop_threads(struct http_server *srv)
     }
 }
 
-static void server_stop(struct http_server *srv, int grace_seconds)
+void http_server_stop(struct http_server *srv, int grace_seconds)
 {
     if (!srv || atomic_exchange(&srv->stopping, true))
         return;
@@ -1617,11 +1614,11 @@ static void server_stop(struct http_server *srv, int grace_seconds)
     stop_threads(srv);
 }
 
-static void server_free(struct http_server *srv)
+void http_server_free(struct http_server *srv)
 {
     if (!srv)
         return;
-    server_stop(srv, 0);
+    http_server_stop(srv, 0);
     stop_threads(srv);
     /* Connections no worker closed (a handler still ran at the end). */
     while (srv->head) {
@@ -1654,12 +1651,3 @@ static void server_free(struct http_server *srv)
     pthread_mutex_destroy(&srv->lock);
     free(srv);
 }
-
-const struct http_server_ops http_server_module = {
-    .abi = HTTP_SERVER_ABI,
-    .start = server_start,
-    .port = server_port,
-    .set_ready = server_set_ready,
-    .stop = server_stop,
-    .free = server_free,
-};

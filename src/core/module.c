@@ -1,12 +1,14 @@
-/* Finding and opening meditrack's loadable modules (see module.h): the
- * directory of the executable first, so that a build tree and an unpacked
- * tarball work without installing, then the installed layouts. Used by the
- * PDF shim (src/report/pdf_load.c) and the driver loader
- * (src/db/drivers_load.c). */
+/* Finding, opening and checking meditrack's loadable modules (see module.h):
+ * the directory of the executable first, so that a build tree and an
+ * unpacked tarball work without installing, then the installed layouts. One
+ * mutex serialises the loads; a loaded or failed module is then read without
+ * it. Used by the PDF seam (src/report/pdf_load.c), the drivers table
+ * (src/db/drivers.c) and, through them, the test programs. */
 #include "core/module.h"
 
 #include <dlfcn.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,9 +16,6 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
-#ifndef MT_VERSION
-#define MT_VERSION "0.0.0"
-#endif
 #ifndef MT_MODULE_DIR
 #define MT_MODULE_DIR ""
 #endif
@@ -25,6 +24,13 @@
 #endif
 
 enum { MAX_DIRS = 4 };
+enum { NOT_TRIED, LOADED, FAILED }; /* struct mt_module's state */
+
+/* Serialises loads and guards only_dir. pthread_once would serialise per
+ * module but cannot pass the module to its routine; loads are rare (once per
+ * module and process), so one mutex for all of them costs nothing. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static char only_dir[PATH_MAX]; /* mt_module_set_dir's; empty: the defaults */
 
 /* The directory of the running executable, symlinks resolved (the kernel
  * gives the real path, so the `alembic` symlink finds the binary's modules).
@@ -61,84 +67,125 @@ static void add_dir(const char **dirs, size_t *n, const char *dir)
         dirs[(*n)++] = dir;
 }
 
-/* Opens dir/file when it exists. Returns 1 with *out set, 0 when there is
- * no such file, -1 (err filled) when the file is there but unusable. */
-static int open_in(const char *dir, const char *file, void **out, struct mt_err *err)
+/* The directories to search, into dirs (MAX_DIRS); the strings live in
+ * space (3 * PATH_MAX bytes). Returns how many. Called with lock held. */
+static size_t search_dirs(const char **dirs, char (*space)[PATH_MAX])
 {
-    char path[PATH_MAX];
-    int n = snprintf(path, sizeof(path), "%s/%s", dir, file);
-    if (n < 0 || (size_t)n >= sizeof(path) || access(path, F_OK) != 0)
-        return 0;
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        const char *why = dlerror();
-        return mt_fail(err, MT_EUNAVAIL, "cannot load module %s: %s", path,
-                       why ? why : "unknown error");
-    }
-    const char *version = dlsym(h, MT_MODULE_VERSION_SYMBOL);
-    if (!version || strcmp(version, MT_VERSION) != 0) {
-        mt_fail(err, MT_EUNAVAIL, "module %s is of version %s, this program is %s", path,
-                version ? version : "unknown", MT_VERSION);
-        dlclose(h);
-        return -1;
-    }
-    *out = h;
-    return 1;
-}
-
-const void *mt_module_symbol_in(const char *const *dirs, size_t n, const char *file,
-                                const char *symbol, struct mt_err *err)
-{
-    void *h = NULL;
-    char tried[sizeof(err->msg)] = "";
-    size_t used = 0;
-    for (size_t i = 0; i < n && !h; i++) {
-        int rc = open_in(dirs[i], file, &h, err);
-        if (rc < 0)
-            return NULL;
-        if (rc == 0 && used < sizeof(tried)) {
-            int w = snprintf(tried + used, sizeof(tried) - used, "%s%s", used ? ", " : "", dirs[i]);
-            used = w < 0 ? sizeof(tried) : used + (size_t)w;
-        }
-    }
-    if (!h) {
-        mt_fail(err, MT_EUNAVAIL, "module %s is not installed (looked in %s)", file,
-                n ? tried : "no directory");
-        return NULL;
-    }
-    /* The handle is deliberately never closed: the module's code and tables
-     * are used until the process exits. */
-    const void *sym = dlsym(h, symbol);
-    if (!sym) {
-        mt_fail(err, MT_EUNAVAIL, "module %s has no symbol %s", file, symbol);
-        return NULL;
-    }
-    return sym;
-}
-
-const void *mt_module_symbol(const char *file, const char *symbol, struct mt_err *err)
-{
-    char self[PATH_MAX], up[PATH_MAX], multiarch[PATH_MAX];
-    const char *dirs[MAX_DIRS];
     size_t n = 0;
-    if (exe_dir(self, sizeof(self))) {
+    if (only_dir[0]) {
+        dirs[n++] = only_dir;
+        return n;
+    }
+    char *self = space[0], *up = space[1], *multiarch = space[2];
+    if (exe_dir(self, PATH_MAX)) {
         dirs[n++] = self;
         /* The executable's path is real (no symlinks), so its parent can be
          * taken lexically: /usr/local/bin -> /usr/local. */
         size_t plen = (size_t)(strrchr(self, '/') - self);
-        int w = snprintf(up, sizeof(up), "%.*s/lib/meditrack", (int)plen, self);
-        if (w > 0 && (size_t)w < sizeof(up))
+        int w = snprintf(up, PATH_MAX, "%.*s/lib/meditrack", (int)plen, self);
+        if (w > 0 && w < PATH_MAX)
             add_dir(dirs, &n, up);
         /* <prefix>/bin and <prefix>/<libdir>/meditrack moved together, with
          * a libdir such as lib/x86_64-linux-gnu (Debian's multiarch). */
         if (MT_MODULE_LIBDIR[0] != '/') {
-            w = snprintf(multiarch, sizeof(multiarch), "%.*s/%s/meditrack", (int)plen, self,
+            w = snprintf(multiarch, PATH_MAX, "%.*s/%s/meditrack", (int)plen, self,
                          MT_MODULE_LIBDIR);
-            if (w > 0 && (size_t)w < sizeof(multiarch))
+            if (w > 0 && w < PATH_MAX)
                 add_dir(dirs, &n, multiarch);
         }
     }
     if (MT_MODULE_DIR[0])
         add_dir(dirs, &n, MT_MODULE_DIR);
-    return mt_module_symbol_in(dirs, n, file, symbol, err);
+    return n;
+}
+
+/* Checks the export of the module at path against what m expects. */
+static const void *check_export(const struct mt_module *m, const char *path,
+                                const struct mt_module_export *ex, struct mt_err *err)
+{
+    if (!ex) {
+        mt_fail(err, MT_EUNAVAIL, "%s is not a meditrack module (it has no %s)", path,
+                MT_MODULE_EXPORT_SYMBOL);
+        return NULL;
+    }
+    if (!ex->stamp || strcmp(ex->stamp, MT_MODULE_STAMP) != 0) {
+        mt_fail(err, MT_EUNAVAIL,
+                "module %s was built from other sources (stamp %s, this program %s)", path,
+                ex->stamp ? ex->stamp : "none", MT_MODULE_STAMP);
+        return NULL;
+    }
+    if (!ex->file || strcmp(ex->file, m->file) != 0) {
+        mt_fail(err, MT_EUNAVAIL, "%s holds the module %s, not %s", path,
+                ex->file ? ex->file : "(unnamed)", m->file);
+        return NULL;
+    }
+    if (ex->size != m->size || !ex->table) {
+        mt_fail(err, MT_EUNAVAIL, "module %s has a table of %zu bytes, this program needs %zu",
+                path, ex->table ? ex->size : 0, m->size);
+        return NULL;
+    }
+    return ex->table;
+}
+
+/* Opens m->file from the first directory that has it. Called with lock
+ * held. A module that is refused is not closed either: its libraries'
+ * constructors have run, and libraries such as glib are not safe to unload. */
+static const void *load(const struct mt_module *m, struct mt_err *err)
+{
+    char space[3][PATH_MAX];
+    const char *dirs[MAX_DIRS];
+    size_t n = search_dirs(dirs, space);
+    char tried[sizeof(err->msg)] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        char path[PATH_MAX];
+        int w = snprintf(path, sizeof(path), "%s/%s", dirs[i], m->file);
+        if (w < 0 || (size_t)w >= sizeof(path) || access(path, F_OK) != 0) {
+            if (used < sizeof(tried)) {
+                w = snprintf(tried + used, sizeof(tried) - used, "%s%s", used ? ", " : "", dirs[i]);
+                used = w < 0 ? sizeof(tried) : used + (size_t)w;
+            }
+            continue;
+        }
+        void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+        if (!h) {
+            const char *why = dlerror();
+            mt_fail(err, MT_EUNAVAIL, "cannot load module %s: %s", path,
+                    why ? why : "unknown error");
+            return NULL;
+        }
+        return check_export(m, path, dlsym(h, MT_MODULE_EXPORT_SYMBOL), err);
+    }
+    mt_fail(err, MT_EUNAVAIL, "module %s is not installed (looked in %s)", m->file,
+            n ? tried : "no directory");
+    return NULL;
+}
+
+const void *mt_module_get(struct mt_module *m, struct mt_err *err)
+{
+    /* The acquire load pairs with the release store below, so that table and
+     * err, written before it, are complete for whoever sees the new state. */
+    if (atomic_load_explicit(&m->state, memory_order_acquire) == NOT_TRIED) {
+        pthread_mutex_lock(&lock);
+        if (atomic_load_explicit(&m->state, memory_order_relaxed) == NOT_TRIED) {
+            m->table = load(m, &m->err);
+            atomic_store_explicit(&m->state, m->table ? LOADED : FAILED, memory_order_release);
+        }
+        pthread_mutex_unlock(&lock);
+    }
+    if (!m->table && err)
+        *err = m->err;
+    return m->table;
+}
+
+const void *mt_module_loaded(struct mt_module *m)
+{
+    return atomic_load_explicit(&m->state, memory_order_acquire) == LOADED ? m->table : NULL;
+}
+
+void mt_module_set_dir(const char *dir)
+{
+    pthread_mutex_lock(&lock);
+    snprintf(only_dir, sizeof(only_dir), "%s", dir ? dir : "");
+    pthread_mutex_unlock(&lock);
 }

@@ -279,7 +279,7 @@ int db_open(const struct db_url *u, struct db_conn **out, struct mt_err *err)
 {
     if (check_limits(u->statement_timeout_ms, u->lock_timeout_ms, err) < 0)
         return -1;
-    /* The drivers table: drivers_load.c in the binary, drivers_link.c in tests. */
+    /* The drivers table (drivers.c): built in, or loaded as a module. */
     const struct db_driver *drv = db_driver_get(u->dialect, err);
     if (!drv)
         return -1;

@@ -131,15 +131,16 @@ extern const struct db_driver db_sqlite_driver;
 extern const struct db_driver db_postgres_driver;
 extern const struct db_driver db_mysql_driver;
 
-/* The driver of dialect d. SQLite's is built into the binary; PostgreSQL's
+/* The driver of dialect d (drivers.c). SQLite's is built in; PostgreSQL's
  * and MariaDB's live in modules of their own (meditrack-postgresql.so,
  * meditrack-mysql.so: libpq and libmariadb with their TLS and Kerberos
- * libraries are most of a process's start-up otherwise), opened on the
- * first connection of that dialect by drivers_load.c. Test programs link
- * drivers_link.c, which has all three linked in. Supporting a new database
- * means one driver file plus one line in each of those two files.
- * Thread-safe. Fails with MT_EINVAL for an unknown dialect and MT_EUNAVAIL
- * when the driver's module is missing or unusable (the message says why). */
+ * libraries would otherwise be most of every command's start-up), opened on
+ * the first connection of that dialect through core/module.h, in the binary
+ * and in the test programs alike. Supporting a new database means one driver
+ * file plus one line in drivers.c (and a module in meson.build if its
+ * library is large). Thread-safe. Fails with MT_EINVAL for an unknown dialect
+ * or when the driver's module is missing or unusable (the message says why:
+ * waiting for a server cannot help). */
 const struct db_driver *db_driver_get(enum db_dialect d, struct mt_err *err);
 
 /* Lexer helper shared by split.c and postgres.c. When a string, quoted

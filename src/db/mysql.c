@@ -3,7 +3,8 @@
  * buffered on the client (mysql_stmt_store_result), or for db_query_stream
  * fetched from the server one row at a time; long text grows its column
  * buffer and is fetched again. Sessions run in UTC with utf8mb4 and a strict
- * sql_mode. Exported as db_mysql_driver. */
+ * sql_mode. Built as the module meditrack-mysql.so, whose exported table is
+ * db_mysql_driver. */
 #include <errmsg.h>
 #include <inttypes.h>
 #include <mysql.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/module.h"
 #include "db/db_int.h"
 
 enum {
@@ -787,3 +789,5 @@ const struct db_driver db_mysql_driver = {
                  " AND k.REFERENCED_TABLE_NAME IS NOT NULL"
                  " ORDER BY k.CONSTRAINT_NAME, k.ORDINAL_POSITION",
 };
+
+MT_MODULE_EXPORT("meditrack-mysql.so", db_mysql_driver);

@@ -3,8 +3,8 @@
  * parameter types (from PQdescribePrepared) decide how booleans are sent.
  * Results are read whole, or row by row in libpq's single-row mode for
  * db_query_stream. Sessions run with TimeZone UTC and ISO dates so that
- * timestamps read the same as on the other dialects. Exported as
- * db_postgres_driver. */
+ * timestamps read the same as on the other dialects. Built as the module
+ * meditrack-postgresql.so, whose exported table is db_postgres_driver. */
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -15,6 +15,7 @@
 
 #include "core/buf.h"
 #include "core/log.h"
+#include "core/module.h"
 #include "db/db_int.h"
 
 /* Type OIDs from pg_type.h (stable across server versions). */
@@ -882,3 +883,5 @@ const struct db_driver db_postgres_driver = {
         " WHERE con.contype = 'f' AND c.relname = ? AND n.nspname = current_schema()"
         " ORDER BY con.conname, k.ord",
 };
+
+MT_MODULE_EXPORT("meditrack-postgresql.so", db_postgres_driver);

@@ -6,18 +6,23 @@
  * once per render and drawn as often as needed; pagination is computed from
  * those cached heights in a first pass, so that "Page i of n" is known
  * before the second pass draws. Black on white only, so the form survives a
- * monochrome printer. Built as the module meditrack-pdf.so, whose one
- * export is report_pdf_module (pdf_module.h): only processes that print load
+ * monochrome printer. Built as the module meditrack-pdf.so, whose exported
+ * table is report_pdf_module (pdf_module.h): only processes that print load
  * cairo, pango and fontconfig. Reached through report.h from api/reports.c. */
 #include "report/pdf_module.h"
 
 #include <cairo-pdf.h>
 #include <cairo.h>
+#include <errno.h>
 #include <fontconfig/fontconfig.h>
 #include <pango/pangocairo.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+
+#include "core/module.h"
 
 /* DejaVu covers Latin, Greek and Cyrillic; Droid Sans Fallback (or Noto
  * CJK, when installed) covers Chinese, Japanese and Korean. Fontconfig adds
@@ -41,6 +46,18 @@
  * thread-safe, and forms are rare enough that one at a time is plenty. */
 static pthread_mutex_t render_lock = PTHREAD_MUTEX_INITIALIZER;
 static PangoFontMap *font_map; /* guarded by render_lock */
+
+/* Pango (1.50) matches and sorts fonts in helper threads that each hold a
+ * reference to the font map until they end, so dropping ours does not
+ * always free it: shutdown_fonts waits for font_map_gone before it resets
+ * cairo's and fontconfig's global caches, which must be unused by then
+ * (cairo asserts that no scaled font is alive). */
+static pthread_mutex_t gone_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gone_cond = PTHREAD_COND_INITIALIZER;
+static bool font_map_gone = true; /* guarded by gone_lock */
+
+/* How long shutdown_fonts waits for pango's threads, in seconds. */
+#define FONT_MAP_GONE_WAIT 10
 
 static const char *const weekdays[7] = {"Sunday",   "Monday", "Tuesday", "Wednesday",
                                         "Thursday", "Friday", "Saturday"};
@@ -631,11 +648,48 @@ static int check_form(const struct report_form *f, struct mt_err *err)
     return 0;
 }
 
+/* Destroy notifier of the font map's data: it is gone. */
+static void font_map_finalized(gpointer data)
+{
+    (void)data;
+    pthread_mutex_lock(&gone_lock);
+    font_map_gone = true;
+    pthread_cond_broadcast(&gone_cond);
+    pthread_mutex_unlock(&gone_lock);
+}
+
+/* Waits until the font map is finalised, up to FONT_MAP_GONE_WAIT seconds
+ * (a realtime deadline: the condition variable has the default clock, and a
+ * clock step only changes a bound that is never reached in practice). */
+static bool wait_font_map_gone(void)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += FONT_MAP_GONE_WAIT;
+    pthread_mutex_lock(&gone_lock);
+    int rc = 0;
+    while (!font_map_gone && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&gone_cond, &gone_lock, &deadline);
+    bool gone = font_map_gone;
+    pthread_mutex_unlock(&gone_lock);
+    return gone;
+}
+
 /* The shared font map, made on first use. Called with render_lock held. */
 static PangoFontMap *fonts(void)
 {
-    if (!font_map)
+    if (!font_map) {
         font_map = pango_cairo_font_map_new();
+        pthread_mutex_lock(&gone_lock);
+        font_map_gone = false;
+        pthread_mutex_unlock(&gone_lock);
+        /* Object data is destroyed at the very end of the font map's
+         * finalisation, after pango has released its fonts and with them
+         * cairo's scaled fonts, in whichever thread drops the last
+         * reference. */
+        g_object_set_data_full(G_OBJECT(font_map), "meditrack-font-map-gone", &font_map_gone,
+                               font_map_finalized);
+    }
     return font_map;
 }
 
@@ -760,14 +814,20 @@ static void shutdown_fonts(void)
         g_object_unref(font_map);
         font_map = NULL;
     }
-    cairo_debug_reset_static_data();
-    FcFini();
+    /* Resetting while a pango thread still holds the font map would trip
+     * cairo's assertion, or free fontconfig's data under FcFontSetSort. If
+     * the threads never let go, the caches are left to the process's exit. */
+    if (wait_font_map_gone()) {
+        cairo_debug_reset_static_data();
+        FcFini();
+    }
     pthread_mutex_unlock(&render_lock);
 }
 
-const struct report_pdf_ops report_pdf_module = {
-    .abi = REPORT_PDF_ABI,
+static const struct report_pdf_ops report_pdf_module = {
     .render = render,
     .warm = warm,
     .shutdown = shutdown_fonts,
 };
+
+MT_MODULE_EXPORT(REPORT_PDF_MODULE, report_pdf_module);

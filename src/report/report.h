@@ -60,11 +60,10 @@ struct report_form {
     int tz_offset;        /* of the footer time, minutes, JavaScript sign */
 };
 
-/* The three report_pdf_* functions below are one renderer (pdf.c) reached
- * two ways: in the binary through pdf_load.c, which opens the module
- * meditrack-pdf.so on first use (then every function may also fail with
- * MT_EUNAVAIL: the module is missing or unusable, the message says why);
- * in tests and bench_pdf through pdf_link.c, linked in directly. */
+/* The three report_pdf_* functions below are the renderer pdf.c, which is
+ * the loadable module meditrack-pdf.so, reached through pdf_load.c: it is
+ * opened on first use, so every function may also fail with MT_EUNAVAIL (the
+ * module is missing or unusable; the message says why). */
 
 /* Renders f as a PDF document and appends it to out (which the caller owns;
  * its ceiling should be at least REPORT_PDF_MAX). Every day starts a page

@@ -1,15 +1,18 @@
 #!/usr/bin/env python3
 """The binary's loadable modules (src/core/module.h), on the dialect in
 MT_TEST_DIALECT: the binary itself links none of the large libraries
-(cairo, pango, glib, fontconfig, libpq, libmariadb, libmicrohttpd, GnuTLS,
-OpenSSL; checked with ldd); a copy of the binary in an install-like tree
+(cairo, pango, glib, fontconfig, libpq, libmariadb, GnuTLS, OpenSSL; checked
+with ldd), and the commands that need none of them load none of them
+(`--help`, `db current` on SQLite, and a server on SQLite until its first PDF
+request, which loads cairo; checked in the dynamic linker's trace and in
+/proc/<pid>/maps); a copy of the binary in an install-like tree
 (bin/meditrack, lib/meditrack/*.so) finds its modules through its real path,
 also when started through a symlink; without the PDF module the server
 serves everything else and answers PDF requests 503 with a log line naming
-the module and the directories searched; without a driver module a command
-fails at once (exit 3, no waiting) saying which module is missing; without
-the HTTP module `serve` exits 8. Python 3 stdlib only. Last line:
-"N passed, N failed"."""
+the module and the directories searched; without a driver module, or with
+another module in its place, a command fails at once (exit 3, no waiting)
+saying which module is wrong; `serve` on SQLite needs no module at all.
+Python 3 stdlib only. Last line: "N passed, N failed"."""
 
 import datetime
 import os
@@ -25,11 +28,11 @@ from apilib import check  # noqa: E402
 
 BINARY = os.path.realpath(apilib.MEDITRACK)
 BUILD = os.path.dirname(BINARY)
-MODULES = ["meditrack-http.so", "meditrack-pdf.so", "meditrack-postgresql.so",
-           "meditrack-mysql.so"]
+MODULES = ["meditrack-pdf.so", "meditrack-postgresql.so", "meditrack-mysql.so"]
 HEAVY = ["libcairo", "libpango", "libglib", "libgobject", "libfontconfig", "libpq",
-         "libmariadb", "libmicrohttpd", "libgnutls", "libssl", "libcrypto", "libharfbuzz",
-         "libfreetype", "libX11"]
+         "libmariadb", "libgnutls", "libssl", "libcrypto", "libharfbuzz", "libfreetype",
+         "libX11"]
+PDF_LIBS = ["libcairo", "libpango", "libfontconfig"]
 WORK = tempfile.mkdtemp(prefix="t040-", dir=apilib.TMP)
 
 
@@ -55,14 +58,41 @@ def run(binary, args, env_extra, timeout=60):
     return p.returncode, p.stdout + p.stderr, time.monotonic() - t0
 
 
+def heavy_in(text, names=HEAVY):
+    return [lib for lib in names if lib in text]
+
+
 def test_binary_links_no_heavy_library():
     ldd = subprocess.run(["ldd", BINARY], capture_output=True, text=True)
     check("ldd reads the binary", ldd.returncode == 0, ldd.stderr)
-    found = [lib for lib in HEAVY if lib in ldd.stdout]
-    check("the binary loads none of cairo, pango, glib, fontconfig, libpq, libmariadb, "
-          "libmicrohttpd, GnuTLS, OpenSSL at start-up", not found, ", ".join(found))
+    found = heavy_in(ldd.stdout)
+    check("the binary links none of cairo, pango, glib, fontconfig, libpq, libmariadb, "
+          "GnuTLS, OpenSSL", not found, ", ".join(found))
+    check("the HTTP server is part of the binary, not a module",
+          not os.path.exists(os.path.join(BUILD, "meditrack-http.so")))
     for m in MODULES:
         check(f"{m} is built next to the binary", os.path.isfile(os.path.join(BUILD, m)))
+
+
+def test_commands_load_no_heavy_library():
+    """What the dynamic linker really loads (also by dlopen), from its trace."""
+    db = os.path.join(WORK, "loads.db")
+    env = {"DATABASE_URL": f"sqlite:///{db}", "BACKUP_BEFORE_MIGRATE": "false"}
+    rc, out, _ = run(BINARY, ["db", "upgrade", "head"], env)
+    check("db upgrade head on SQLite", rc == 0, out)
+    for args in (["--help"], ["db", "current"]):
+        rc, out, _ = run(BINARY, args, dict(env, LD_DEBUG="files"))
+        name = " ".join(args)
+        check(f"{name}: exit 0", rc == 0, out[-1500:])
+        check(f"{name}: the linker trace is there", "file=" in out, out[-500:])
+        found = heavy_in(out)
+        check(f"{name} on SQLite loads none of cairo, pango, glib, fontconfig, libpq, "
+              "libmariadb, GnuTLS, OpenSSL", not found, ", ".join(found))
+
+
+def mapped(pid):
+    with open(f"/proc/{pid}/maps") as f:
+        return f.read()
 
 
 def add_data(srv):
@@ -82,8 +112,7 @@ def test_without_pdf_module():
     apilib.MEDITRACK = binary
     srv = apilib.Server("t040-nopdf")
     try:
-        check("serve finds meditrack-http.so (and its driver) in ../lib/meditrack",
-              srv.alive())
+        check("serve starts (finding its driver, if any, in ../lib/meditrack)", srv.alive())
         pid = add_data(srv)
         today = apilib.utc_today().isoformat()
         pdf = f"/api/v1/reports/medications/pdf/{today}?person_id={pid}&days=1"
@@ -124,9 +153,19 @@ def test_without_pdf_module():
     srv = apilib.Server("t040-pdf")
     try:
         pid = add_data(srv)
+        # Until the first PDF request, the server has mapped none of the PDF
+        # stack (on SQLite: none of the large libraries at all).
+        sqlite = os.environ.get("MT_TEST_DIALECT", "sqlite") == "sqlite"
+        found = heavy_in(mapped(srv.proc.pid), HEAVY if sqlite else PDF_LIBS)
+        check("a server that has made no PDF has not loaded "
+              + ("any large library" if sqlite else "cairo, pango or fontconfig"),
+              not found, ", ".join(found))
         r = srv.get(f"/api/v1/reports/medications/pdf/{today}?person_id={pid}&days=1")
         check("PDF with the module in ../lib/meditrack, through a symlink: 200",
               r.status == 200 and r.body.startswith(b"%PDF-"), repr(r)[:300])
+        maps = mapped(srv.proc.pid)
+        check("the first PDF loaded meditrack-pdf.so and cairo",
+              "meditrack-pdf.so" in maps and "libcairo" in maps)
     finally:
         srv.stop()
     check("that server stopped cleanly", srv.proc.returncode == 0, str(srv.proc.returncode))
@@ -153,18 +192,39 @@ def test_without_any_module():
     env = {"DATABASE_URL": f"sqlite:///{db}", "BACKUP_BEFORE_MIGRATE": "false"}
     rc, out, _ = run(binary, ["db", "upgrade", "head"], env)
     check("db upgrade head on SQLite needs no module", rc == 0, out)
-    rc, out, _ = run(binary, ["serve"], dict(env, HOST="127.0.0.1",
-                                            PORT=str(apilib.free_port())))
-    check("serve without meditrack-http.so: exit 8", rc == 8, f"{rc}: {out}")
-    check("serve without meditrack-http.so: says so",
-          "cannot start the HTTP server: module meditrack-http.so is not installed" in out, out)
+    apilib.MEDITRACK = binary
+    srv = apilib.Server("t040-bare", env={"DATABASE_URL": f"sqlite:///{db}"}, migrate=False)
+    try:
+        check("serve on SQLite needs no module", srv.alive())
+        r = srv.get("/api/v1/persons/")
+        check("serve on SQLite without modules answers the API", r.status == 200, repr(r))
+    finally:
+        srv.stop()
+    check("that server stopped cleanly", srv.proc.returncode == 0, str(srv.proc.returncode))
+
+
+def test_wrong_module():
+    """Another module under a driver's name: refused by name, at once."""
+    root = tree("swapped", [])
+    shutil.copy2(os.path.join(BUILD, "meditrack-mysql.so"),
+                 os.path.join(root, "lib", "meditrack", "meditrack-postgresql.so"))
+    rc, out, secs = run(os.path.join(root, "bin", "meditrack"), ["db", "current"],
+                        {"DATABASE_URL": "postgresql://nobody:secret-pw@127.0.0.1:9/none"})
+    check("db current with the MariaDB module as meditrack-postgresql.so: exit 3",
+          rc == 3, f"{rc}: {out}")
+    check("db current with the MariaDB module as meditrack-postgresql.so: says so",
+          "postgresql is not supported by this installation: "
+          + os.path.join(root, "lib", "meditrack", "meditrack-postgresql.so")
+          + " holds the module meditrack-mysql.so, not meditrack-postgresql.so" in out, out)
 
 
 def main():
     try:
         test_binary_links_no_heavy_library()
+        test_commands_load_no_heavy_library()
         test_without_pdf_module()
         test_without_any_module()
+        test_wrong_module()
     finally:
         if apilib.failed == 0:
             shutil.rmtree(WORK, ignore_errors=True)
