@@ -22,6 +22,12 @@ static const char m_control[] = "Invalid control character at";
 static const char m_escape[] = "Invalid \\escape";
 static const char m_uescape[] = "Invalid \\uXXXX escape";
 
+/* A malloc'ed stack of fixed-size elements. */
+struct scratch {
+    void *data;
+    size_t n, cap;
+};
+
 struct parser {
     struct mt_arena *arena;
     const char *s;
@@ -32,11 +38,9 @@ struct parser {
     enum api_jstatus status;
     const char *msg;
     size_t err_off;
-    /* Scratch stacks for the children of open containers. */
-    struct api_json **items;
-    size_t n_items, cap_items;
-    struct api_jmember *members;
-    size_t n_members, cap_members;
+    /* Scratch stacks for the children of open containers: array items
+     * (struct api_json *) and object members (struct api_jmember). */
+    struct scratch items, members;
 };
 
 static void fail(struct parser *ps, const char *msg, size_t off)
@@ -324,112 +328,86 @@ static struct api_json *parse_number(struct parser *ps)
     return v;
 }
 
-static bool push_item(struct parser *ps, struct api_json *v)
+/* Appends one element of size bytes to a scratch stack; false (and
+ * NOMEM) when its size would overflow. */
+static bool stack_push(struct parser *ps, struct scratch *st, const void *elem, size_t size)
 {
-    if (ps->n_items == ps->cap_items) {
-        size_t cap = ps->cap_items ? ps->cap_items * 2 : 16;
+    if (st->n == st->cap) {
+        size_t cap = st->cap ? st->cap * 2 : 16;
         size_t bytes;
-        if (!mt_size_mul(cap, sizeof(*ps->items), &bytes)) {
+        if (!mt_size_mul(cap, size, &bytes)) {
             fail_status(ps, API_JSON_NOMEM);
             return false;
         }
-        ps->items = mt_xrealloc(ps->items, bytes);
-        ps->cap_items = cap;
+        st->data = mt_xrealloc(st->data, bytes);
+        st->cap = cap;
     }
-    ps->items[ps->n_items++] = v;
+    memcpy((char *)st->data + st->n * size, elem, size);
+    st->n++;
     return true;
 }
 
-static bool push_member(struct parser *ps, const char *key, size_t key_len, struct api_json *v)
+/* Moves the elements a container pushed since base from the scratch stack
+ * into an exactly sized arena array. NULL when the arena is full. */
+static void *stack_take(struct parser *ps, struct scratch *st, size_t base, size_t size, size_t *n)
 {
-    if (ps->n_members == ps->cap_members) {
-        size_t cap = ps->cap_members ? ps->cap_members * 2 : 16;
-        size_t bytes;
-        if (!mt_size_mul(cap, sizeof(*ps->members), &bytes)) {
-            fail_status(ps, API_JSON_NOMEM);
-            return false;
-        }
-        ps->members = mt_xrealloc(ps->members, bytes);
-        ps->cap_members = cap;
-    }
-    ps->members[ps->n_members].key = key;
-    ps->members[ps->n_members].key_len = key_len;
-    ps->members[ps->n_members].value = v;
-    ps->n_members++;
-    return true;
+    *n = st->n - base;
+    void *out = arena_alloc(ps, *n * size);
+    if (out && *n)
+        memcpy(out, (char *)st->data + base * size, *n * size);
+    st->n = base;
+    return out;
 }
 
 static struct api_json *parse_value(struct parser *ps);
 
-static struct api_json *parse_array(struct parser *ps)
+/* One array item at ps->i, onto the items stack. */
+static bool parse_item(struct parser *ps)
 {
-    size_t base = ps->n_items;
-    ps->i++; /* '[' */
-    skip_ws(ps);
-    if (ps->i < ps->len && ps->s[ps->i] == ']') {
-        ps->i++;
-    } else {
-        for (;;) {
-            struct api_json *item = parse_value(ps);
-            if (!item || !push_item(ps, item))
-                return NULL;
-            skip_ws(ps);
-            if (ps->i < ps->len && ps->s[ps->i] == ']') {
-                ps->i++;
-                break;
-            }
-            if (ps->i >= ps->len || ps->s[ps->i] != ',') {
-                fail(ps, m_comma, ps->i);
-                return NULL;
-            }
-            ps->i++;
-            skip_ws(ps);
-        }
-    }
-    struct api_json *v = new_value(ps, API_J_ARRAY);
-    if (!v)
-        return NULL;
-    size_t n = ps->n_items - base;
-    v->v.list.n = n;
-    v->v.list.members = NULL;
-    v->v.list.items = arena_alloc(ps, n * sizeof(*v->v.list.items));
-    if (!v->v.list.items)
-        return NULL;
-    if (n)
-        memcpy(v->v.list.items, ps->items + base, n * sizeof(*v->v.list.items));
-    ps->n_items = base;
-    return v;
+    struct api_json *item = parse_value(ps);
+    return item && stack_push(ps, &ps->items, &item, sizeof(item));
 }
 
-static struct api_json *parse_object(struct parser *ps)
+/* One object member ("key": value) at ps->i, onto the members stack. */
+static bool parse_member(struct parser *ps)
 {
-    size_t base = ps->n_members;
-    ps->i++; /* '{' */
+    if (ps->i >= ps->len || ps->s[ps->i] != '"') {
+        fail(ps, m_name, ps->i);
+        return false;
+    }
+    struct api_jmember m;
+    if (!parse_string(ps, &m.key, &m.key_len))
+        return false;
     skip_ws(ps);
-    if (ps->i < ps->len && ps->s[ps->i] == '}') {
+    if (ps->i >= ps->len || ps->s[ps->i] != ':') {
+        fail(ps, m_colon, ps->i);
+        return false;
+    }
+    ps->i++;
+    skip_ws(ps);
+    m.value = parse_value(ps);
+    return m.value && stack_push(ps, &ps->members, &m, sizeof(m));
+}
+
+/* An array or an object at its opening bracket: the same loop of elements
+ * separated by commas, and the same tail that copies them out of the
+ * scratch stack. */
+static struct api_json *parse_container(struct parser *ps, bool object)
+{
+    struct scratch *st = object ? &ps->members : &ps->items;
+    size_t size = object ? sizeof(struct api_jmember) : sizeof(struct api_json *);
+    char close = object ? '}' : ']';
+    size_t base = st->n;
+    ps->i++;
+    skip_ws(ps);
+    if (ps->i < ps->len && ps->s[ps->i] == close) {
         ps->i++;
     } else {
         for (;;) {
-            if (ps->i >= ps->len || ps->s[ps->i] != '"') {
-                fail(ps, m_name, ps->i);
-                return NULL;
-            }
-            const char *key;
-            size_t key_len;
-            if (!parse_string(ps, &key, &key_len))
+            if (!(object ? parse_member(ps) : parse_item(ps)))
                 return NULL;
             skip_ws(ps);
-            if (ps->i >= ps->len || ps->s[ps->i] != ':') {
-                fail(ps, m_colon, ps->i);
-                return NULL;
-            }
-            ps->i++;
-            skip_ws(ps);
-            struct api_json *val = parse_value(ps);
-            if (!val || !push_member(ps, key, key_len, val))
-                return NULL;
-            skip_ws(ps);
-            if (ps->i < ps->len && ps->s[ps->i] == '}') {
+            if (ps->i < ps->len && ps->s[ps->i] == close) {
                 ps->i++;
                 break;
             }
@@ -441,18 +419,14 @@ static struct api_json *parse_object(struct parser *ps)
             skip_ws(ps);
         }
     }
-    struct api_json *v = new_value(ps, API_J_OBJECT);
+    struct api_json *v = new_value(ps, object ? API_J_OBJECT : API_J_ARRAY);
     if (!v)
         return NULL;
-    size_t n = ps->n_members - base;
-    v->v.list.n = n;
-    v->v.list.items = NULL;
-    v->v.list.members = arena_alloc(ps, n * sizeof(*v->v.list.members));
-    if (!v->v.list.members)
+    void *elems = stack_take(ps, st, base, size, &v->v.list.n);
+    if (!elems)
         return NULL;
-    if (n)
-        memcpy(v->v.list.members, ps->members + base, n * sizeof(*v->v.list.members));
-    ps->n_members = base;
+    v->v.list.items = object ? NULL : elems;
+    v->v.list.members = object ? elems : NULL;
     return v;
 }
 
@@ -470,7 +444,7 @@ static struct api_json *parse_value(struct parser *ps)
             return NULL;
         }
         ps->depth++;
-        struct api_json *v = c == '{' ? parse_object(ps) : parse_array(ps);
+        struct api_json *v = parse_container(ps, c == '{');
         ps->depth--;
         return v;
     }
@@ -571,8 +545,8 @@ void api_json_parse(struct mt_arena *arena, const char *p, size_t len, struct ap
         if (ps.i < ps.len)
             fail(&ps, m_extra, ps.i);
     }
-    free(ps.items);
-    free(ps.members);
+    free(ps.items.data);
+    free(ps.members.data);
     out->status = ps.status;
     if (ps.status == API_JSON_OK) {
         out->value = v;
