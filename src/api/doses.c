@@ -142,28 +142,24 @@ void api_dose_day(struct http_req *r)
  * (deleted)" and flagged is_deleted. */
 static void summary_entry(struct http_req *r, struct api_jw *w, const struct store_summary_entry *e)
 {
-    api_jw_lit(w, "{\"medication_id\":");
+    api_jw_obj(w);
+    api_jw_key(w, "medication_id");
     if (e->deleted)
-        api_jw_lit(w, "null");
+        api_jw_null(w);
     else
         api_jw_int(w, e->medication_id);
     const char *name = e->deleted ? mt_arena_printf(r->arena, "%s (deleted)", e->name) : e->name;
-    api_jw_lit(w, ",\"medication_name\":");
-    api_jw_str(w, name ? name : e->name);
-    api_jw_lit(w, ",\"doses_taken\":");
-    api_jw_int(w, (int64_t)e->n_times);
-    api_jw_lit(w, ",\"max_doses\":");
-    api_jw_int(w, e->max_doses);
-    api_jw_lit(w, ",\"dose_times\":[");
-    for (size_t i = 0; i < e->n_times; i++) {
-        if (i)
-            api_jw_lit(w, ",");
+    api_jw_str_at(w, "medication_name", name ? name : e->name);
+    api_jw_int_at(w, "doses_taken", (int64_t)e->n_times);
+    api_jw_int_at(w, "max_doses", e->max_doses);
+    api_jw_key(w, "dose_times");
+    api_jw_arr(w);
+    for (size_t i = 0; i < e->n_times; i++)
         api_jw_time(w, &e->times[i]);
-    }
-    api_jw_lit(w, "]");
+    api_jw_arr_end(w);
     if (e->deleted)
-        api_jw_lit(w, ",\"is_deleted\":true");
-    api_jw_lit(w, "}");
+        api_jw_bool_at(w, "is_deleted", true);
+    api_jw_obj_end(w);
 }
 
 static void summary(struct http_req *r, bool has_date)
@@ -192,16 +188,14 @@ static void summary(struct http_req *r, bool has_date)
     mt_format_date(day, date, sizeof(date));
     struct api_jw out;
     api_jw_init(&out, r->arena, 64 + n * 160);
-    /* The date is digits and dashes: nothing to escape. */
-    api_jw_lit(&out, "{\"date\":\"");
-    api_jw_raw(&out, date, strlen(date));
-    api_jw_lit(&out, "\",\"medications\":[");
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            api_jw_lit(&out, ",");
+    api_jw_obj(&out);
+    api_jw_str_at(&out, "date", date);
+    api_jw_key(&out, "medications");
+    api_jw_arr(&out);
+    for (size_t i = 0; i < n; i++)
         summary_entry(r, &out, &items[i]);
-    }
-    api_jw_lit(&out, "]}");
+    api_jw_arr_end(&out);
+    api_jw_obj_end(&out);
     api_reply_jw(r, 200, &out);
 }
 

@@ -1,6 +1,6 @@
-/* The JSON text writer of the hot replies (see jsonw.h): an arena buffer
- * that doubles as it grows, jansson's string escapes, and decimal integers
- * without printf. */
+/* The streaming JSON writer (see jsonw.h): an arena buffer that doubles as
+ * it grows, the separators between members and items, jansson's string
+ * escapes, and decimal integers without printf. */
 #include "api/jsonw.h"
 
 #include <string.h>
@@ -15,6 +15,7 @@ void api_jw_init(struct api_jw *w, struct mt_arena *a, size_t size_hint)
     w->len = 0;
     w->cap = 0;
     w->failed = false;
+    w->comma = false;
     if (size_hint) {
         w->data = mt_arena_alloc(a, size_hint);
         if (w->data)
@@ -52,12 +53,28 @@ static bool reserve(struct api_jw *w, size_t n)
     return true;
 }
 
-void api_jw_raw(struct api_jw *w, const char *s, size_t n)
+void api_jw_reset(struct api_jw *w)
+{
+    w->len = 0;
+}
+
+/* Appends n bytes as they are: punctuation, or text already escaped. */
+static void put(struct api_jw *w, const char *s, size_t n)
 {
     if (!reserve(w, n))
         return;
     memcpy(w->data + w->len, s, n);
     w->len += n;
+}
+
+#define put_lit(w, lit) put((w), "" lit, sizeof(lit) - 1)
+
+/* Starts a value (or a key): a comma when one came before it at this level. */
+static void next(struct api_jw *w)
+{
+    if (w->comma)
+        put_lit(w, ",");
+    w->comma = true;
 }
 
 /* The escape of one byte below 0x20, '"' or '\\', as jansson writes it:
@@ -113,22 +130,19 @@ static void put_escaped(struct api_jw *w, const char *s, size_t n)
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
-        api_jw_raw(w, s + run, i - run);
+        put(w, s + run, i - run);
         char esc[6];
-        api_jw_raw(w, esc, escape(c, esc));
+        put(w, esc, escape(c, esc));
         run = i + 1;
     }
-    api_jw_raw(w, s + run, n - run);
+    put(w, s + run, n - run);
 }
 
-void api_jw_str(struct api_jw *w, const char *s)
+/* s as a quoted JSON string. */
+static void put_string(struct api_jw *w, const char *s)
 {
-    if (!s) {
-        api_jw_lit(w, "null");
-        return;
-    }
     size_t n = strlen(s);
-    api_jw_lit(w, "\"");
+    put_lit(w, "\"");
     if (api_utf8_valid(s, n)) {
         put_escaped(w, s, n);
     } else {
@@ -142,19 +156,29 @@ void api_jw_str(struct api_jw *w, const char *s)
                 put_escaped(w, s + i, 1);
                 i++;
             } else if (k > 1 && n - i >= k && api_utf8_valid(s + i, k)) {
-                api_jw_raw(w, s + i, k);
+                put(w, s + i, k);
                 i += k;
             } else {
-                api_jw_lit(w, "\xEF\xBF\xBD");
+                put_lit(w, "\xEF\xBF\xBD");
                 i++;
             }
         }
     }
-    api_jw_lit(w, "\"");
+    put_lit(w, "\"");
+}
+
+void api_jw_str(struct api_jw *w, const char *s)
+{
+    next(w);
+    if (s)
+        put_string(w, s);
+    else
+        put_lit(w, "null");
 }
 
 void api_jw_int(struct api_jw *w, int64_t v)
 {
+    next(w);
     char buf[24];
     char *p = buf + sizeof buf;
     /* Through the unsigned magnitude, so that INT64_MIN has one too. */
@@ -165,13 +189,72 @@ void api_jw_int(struct api_jw *w, int64_t v)
     } while (m);
     if (v < 0)
         *--p = '-';
-    api_jw_raw(w, p, (size_t)(buf + sizeof buf - p));
+    put(w, p, (size_t)(buf + sizeof buf - p));
 }
 
 void api_jw_bool(struct api_jw *w, bool v)
 {
+    next(w);
     if (v)
-        api_jw_lit(w, "true");
+        put_lit(w, "true");
     else
-        api_jw_lit(w, "false");
+        put_lit(w, "false");
+}
+
+void api_jw_null(struct api_jw *w)
+{
+    next(w);
+    put_lit(w, "null");
+}
+
+void api_jw_obj(struct api_jw *w)
+{
+    next(w);
+    put_lit(w, "{");
+    w->comma = false;
+}
+
+void api_jw_obj_end(struct api_jw *w)
+{
+    put_lit(w, "}");
+    w->comma = true;
+}
+
+void api_jw_arr(struct api_jw *w)
+{
+    next(w);
+    put_lit(w, "[");
+    w->comma = false;
+}
+
+void api_jw_arr_end(struct api_jw *w)
+{
+    put_lit(w, "]");
+    w->comma = true;
+}
+
+void api_jw_key(struct api_jw *w, const char *key)
+{
+    next(w);
+    put_string(w, key);
+    put_lit(w, ":");
+    w->comma = false;
+}
+
+void api_jw_str_at(struct api_jw *w, const char *key, const char *s)
+{
+    api_jw_key(w, key);
+    api_jw_str(w, s);
+}
+
+void api_jw_int_at(struct api_jw *w, const char *key, int64_t v)
+{
+    api_jw_key(w, key);
+    api_jw_int(w, v);
+}
+
+void api_jw_bool_at(struct api_jw *w, const char *key, bool v)
+{
+    api_jw_key(w, key);
+    api_jw_bool(w, v);
 }

@@ -271,52 +271,40 @@ struct export_job {
 };
 
 /* The export being written: the rows go into a chunk that is handed to the
- * server whenever it passes EXPORT_CHUNK. The reply starts (status, headers,
- * the CSV header row or the JSON head) with the first row, or after the
- * query when there is none, so that a failure before any row still gets a
- * proper error reply. */
+ * server whenever it passes EXPORT_CHUNK, CSV into a malloc'ed buffer and
+ * JSON through the streaming writer (api/jsonw.h), which keeps its place in
+ * the document from one chunk to the next. The reply starts (status,
+ * headers, the CSV header row or the JSON document's head) with the first
+ * row, or after the query when there is none, so that a failure before any
+ * row still gets a proper error reply. */
 struct export_sink {
     struct http_req *r;
     const struct export_job *job;
     const struct store_person *person;
     const char *name; /* the person's display name */
     int tz;
-    size_t rows;
-    struct mt_buf *out; /* the current chunk */
+    struct mt_buf *csv; /* CSV: the current chunk */
+    struct api_jw json; /* JSON: the current chunk */
     bool started;       /* http_stream_begin succeeded */
 };
 
 static const char csv_header[] = "date,local_time,taken_at_utc,medication,dosage,deleted\r\n";
 
-static int append_json(const char *p, size_t n, void *ctx)
-{
-    mt_buf_add(ctx, p, n);
-    return 0;
-}
-
-/* The JSON document around the rows: the head object is serialised by
- * jansson and left open ("...,\"doses\":["), so that the rows can be
- * written one at a time instead of as one large tree. */
-static int json_head(struct export_sink *s, struct mt_err *err)
+/* The JSON document's head, up to the opening of its "doses" array. */
+static void json_head(struct export_sink *s)
 {
     const struct api_in_export *in = &s->job->in;
     char from[16], to[16], off[16];
-    json_t *head = json_pack("{s:I, s:o, s:s, s:s, s:i, s:s}", "person_id",
-                             (json_int_t)s->person->id, "person_name", api_str_json(s->name),
-                             "from", mt_format_date(in->from, from, sizeof(from)), "to",
-                             mt_format_date(in->to, to, sizeof(to)), "timezone_offset", s->tz,
-                             "utc_offset", report_utc_offset(s->tz, off, sizeof(off)));
-    char *text = head ? json_dumps(head, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(head);
-    size_t len = text ? strlen(text) : 0;
-    if (len < 2) {
-        free(text);
-        return mt_fail(err, MT_EINTERNAL, "export: the document head could not be serialised");
-    }
-    mt_buf_add(s->out, text, len - 1); /* without the closing brace */
-    mt_buf_adds(s->out, ",\"doses\":[");
-    free(text);
-    return 0;
+    struct api_jw *w = &s->json;
+    api_jw_obj(w);
+    api_jw_int_at(w, "person_id", s->person->id);
+    api_jw_str_at(w, "person_name", s->name);
+    api_jw_str_at(w, "from", mt_format_date(in->from, from, sizeof(from)));
+    api_jw_str_at(w, "to", mt_format_date(in->to, to, sizeof(to)));
+    api_jw_int_at(w, "timezone_offset", s->tz);
+    api_jw_str_at(w, "utc_offset", report_utc_offset(s->tz, off, sizeof(off)));
+    api_jw_key(w, "doses");
+    api_jw_arr(w);
 }
 
 /* Sends the reply's head: status, headers, and the document's opening. */
@@ -332,9 +320,9 @@ static int export_start(struct export_sink *s, struct mt_err *err)
     if (!disposition)
         return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
     if (csv)
-        mt_buf_adds(s->out, csv_header);
-    else if (json_head(s, err) < 0)
-        return -1;
+        mt_buf_adds(s->csv, csv_header);
+    else
+        json_head(s);
     http_add_header(s->r, "Content-Disposition", disposition);
     http_add_header(s->r, "Cache-Control", "no-store");
     if (http_stream_begin(s->r, 200,
@@ -348,19 +336,24 @@ static int export_start(struct export_sink *s, struct mt_err *err)
 /* Hands the chunk to the server. */
 static int export_flush(struct export_sink *s, struct mt_err *err)
 {
-    if (s->out->failed)
-        return mt_fail(err, MT_ELIMIT, "export: a dose row is larger than %zu MiB",
-                       EXPORT_CHUNK_MAX >> 20);
-    if (s->out->len == 0)
+    bool csv = s->job->format == EXPORT_CSV;
+    if (csv ? s->csv->failed : s->json.failed)
+        return mt_fail(err, MT_ELIMIT, "export: a dose row is larger than the chunk ceiling");
+    const char *data = csv ? s->csv->data : s->json.data;
+    size_t len = csv ? s->csv->len : s->json.len;
+    if (len == 0)
         return 0;
-    if (http_stream_write(s->r, s->out->data, s->out->len, err) < 0) {
+    if (http_stream_write(s->r, data, len, err) < 0) {
         if (err->code == MT_ELIMIT)
             mt_fail(err, MT_ELIMIT,
                     "The export is larger than %zu MiB: choose a shorter date range",
                     EXPORT_MAX >> 20);
         return -1;
     }
-    mt_buf_reset(s->out);
+    if (csv)
+        mt_buf_reset(s->csv);
+    else
+        api_jw_reset(&s->json);
     return 0;
 }
 
@@ -378,34 +371,35 @@ static int export_row(const struct store_report_dose *d, void *vctx, struct mt_e
              (int)(sec % 60));
     mt_format_iso(d->taken_us, iso, sizeof(iso));
 
+    size_t chunk;
     if (s->job->format == EXPORT_CSV) {
-        report_csv_field(s->out, true, date, strlen(date));
-        report_csv_field(s->out, false, time, strlen(time));
-        report_csv_field(s->out, false, iso, strlen(iso));
-        report_csv_field(s->out, false, d->medication_name, strlen(d->medication_name));
-        report_csv_field(s->out, false, d->dosage, d->dosage ? strlen(d->dosage) : 0);
-        report_csv_field(s->out, false, d->deleted ? "true" : "false", d->deleted ? 4 : 5);
-        report_csv_end(s->out);
+        report_csv_field(s->csv, true, date, strlen(date));
+        report_csv_field(s->csv, false, time, strlen(time));
+        report_csv_field(s->csv, false, iso, strlen(iso));
+        report_csv_field(s->csv, false, d->medication_name, strlen(d->medication_name));
+        report_csv_field(s->csv, false, d->dosage, d->dosage ? strlen(d->dosage) : 0);
+        report_csv_field(s->csv, false, d->deleted ? "true" : "false", d->deleted ? 4 : 5);
+        report_csv_end(s->csv);
+        chunk = s->csv->failed ? EXPORT_CHUNK : s->csv->len;
     } else {
-        json_t *o = json_object();
-        json_object_set_new(o, "id", json_integer(d->id));
-        json_object_set_new(o, "date", json_string(date));
-        json_object_set_new(o, "local_time", json_string(time));
-        json_object_set_new(o, "taken_at", json_string(iso));
-        json_object_set_new(o, "medication_id",
-                            d->deleted ? json_null() : json_integer(d->medication_id));
-        json_object_set_new(o, "medication_name", api_str_json(d->medication_name));
-        json_object_set_new(o, "dosage", api_str_json(d->dosage));
-        json_object_set_new(o, "deleted", json_boolean(d->deleted));
-        if (s->rows)
-            mt_buf_addc(s->out, ',');
-        int rc = json_dump_callback(o, append_json, s->out, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(o);
-        if (rc != 0)
-            return mt_fail(err, MT_EINTERNAL, "export: a row could not be serialised");
+        struct api_jw *w = &s->json;
+        api_jw_obj(w);
+        api_jw_int_at(w, "id", d->id);
+        api_jw_str_at(w, "date", date);
+        api_jw_str_at(w, "local_time", time);
+        api_jw_str_at(w, "taken_at", iso);
+        api_jw_key(w, "medication_id");
+        if (d->deleted)
+            api_jw_null(w);
+        else
+            api_jw_int(w, d->medication_id);
+        api_jw_str_at(w, "medication_name", d->medication_name);
+        api_jw_str_at(w, "dosage", d->dosage);
+        api_jw_bool_at(w, "deleted", d->deleted);
+        api_jw_obj_end(w);
+        chunk = w->failed ? EXPORT_CHUNK : w->len;
     }
-    s->rows++;
-    if (s->out->len >= EXPORT_CHUNK || s->out->failed)
+    if (chunk >= EXPORT_CHUNK)
         return export_flush(s, err);
     return 0;
 }
@@ -426,8 +420,11 @@ static void export_doses(struct http_req *r, void *ctx)
     }
     struct export_sink sink = {.r = r, .job = job, .person = &person};
     sink.name = store_person_name(r->arena, &person);
-    sink.out = request_buf(r, EXPORT_CHUNK_MAX);
-    if (!sink.out || !sink.name) {
+    if (job->format == EXPORT_CSV)
+        sink.csv = request_buf(r, EXPORT_CHUNK_MAX);
+    else
+        api_jw_init(&sink.json, r->arena, EXPORT_CHUNK);
+    if ((job->format == EXPORT_CSV && !sink.csv) || !sink.name) {
         if (!sink.name)
             http_reply_detail(r, 503, "Request exceeds the server's memory limit");
         return;
@@ -440,9 +437,8 @@ static void export_doses(struct http_req *r, void *ctx)
      * export to a slow reader; it gets a generous limit of its own, which
      * the pool resets when the connection returns. Lock waits keep theirs. */
     const struct mt_config *cfg = r->app ? r->app->cfg : NULL;
-    int lock_ms = cfg ? (cfg->db_lock_timeout ? cfg->db_lock_timeout
-                                                 : cfg->db_statement_timeout)
-                      : 0;
+    int lock_ms =
+        cfg ? (cfg->db_lock_timeout ? cfg->db_lock_timeout : cfg->db_statement_timeout) : 0;
     if (db_set_timeouts(c, EXPORT_STATEMENT_MS, lock_ms, &err) < 0) {
         http_reply_err(r, &err);
         return;
@@ -454,8 +450,10 @@ static void export_doses(struct http_req *r, void *ctx)
         mt_log(MT_LOG_WARN, "report: skipped doses with unreadable taken_at count=%zu", unreadable);
     if (rc == 0 && !sink.started)
         rc = export_start(&sink, &err);
-    if (rc == 0 && job->format == EXPORT_JSON)
-        mt_buf_adds(sink.out, "]}");
+    if (rc == 0 && job->format == EXPORT_JSON) {
+        api_jw_arr_end(&sink.json);
+        api_jw_obj_end(&sink.json);
+    }
     if (rc == 0)
         rc = export_flush(&sink, &err);
     if (rc == 0)

@@ -75,8 +75,10 @@ void api_reply_meds(struct http_req *r, const struct store_medication *items, si
 void api_reply_med(struct http_req *r, int status, const struct store_medication *m, bool with_day);
 void api_reply_doses(struct http_req *r, const struct store_dose *items, size_t n);
 void api_reply_dose(struct http_req *r, int status, const struct store_dose *d);
-/* A timestamp as api_time_json gives it, written into w. */
+/* A timestamp as api_time_json gives it, written into w as a value, or as
+ * the member key. */
 void api_jw_time(struct api_jw *w, const struct store_time *t);
+void api_jw_time_at(struct api_jw *w, const char *key, const struct store_time *t);
 /* Answers with the text of w (200 / 201 ...), or the memory-limit error
  * when w failed. */
 void api_reply_jw(struct http_req *r, int status, const struct api_jw *w);

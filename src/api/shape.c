@@ -33,19 +33,21 @@ json_t *api_str_json(const char *s)
 void api_jw_time(struct api_jw *w, const struct store_time *t)
 {
     if (!t->present) {
-        api_jw_lit(w, "null");
+        api_jw_null(w);
         return;
     }
     if (!t->parsed) {
         api_jw_str(w, t->raw);
         return;
     }
-    /* Digits, '-', ':', 'T', '.' and 'Z' only: nothing to escape. */
     char buf[MT_TIME_BUF];
-    mt_format_iso(t->us, buf, sizeof(buf));
-    api_jw_lit(w, "\"");
-    api_jw_raw(w, buf, strlen(buf));
-    api_jw_lit(w, "\"");
+    api_jw_str(w, mt_format_iso(t->us, buf, sizeof(buf)));
+}
+
+void api_jw_time_at(struct api_jw *w, const char *key, const struct store_time *t)
+{
+    api_jw_key(w, key);
+    api_jw_time(w, t);
 }
 
 /* PersonInDB, or PersonWithStats when with_count (medication_count before
@@ -53,77 +55,55 @@ void api_jw_time(struct api_jw *w, const struct store_time *t)
 static void jw_person(struct api_jw *w, struct mt_arena *a, const struct store_person *p,
                       bool with_count)
 {
-    api_jw_lit(w, "{\"first_name\":");
-    api_jw_str(w, p->first_name);
-    api_jw_lit(w, ",\"last_name\":");
-    api_jw_str(w, p->last_name);
-    api_jw_lit(w, ",\"date_of_birth\":");
-    api_jw_str(w, p->date_of_birth);
-    api_jw_lit(w, ",\"notes\":");
-    api_jw_str(w, p->notes);
-    api_jw_lit(w, ",\"id\":");
-    api_jw_int(w, p->id);
-    api_jw_lit(w, ",\"is_default\":");
-    api_jw_bool(w, p->is_default);
-    api_jw_lit(w, ",\"created_at\":");
-    api_jw_time(w, &p->created_at);
-    api_jw_lit(w, ",\"updated_at\":");
-    api_jw_time(w, &p->updated_at);
-    if (with_count) {
-        api_jw_lit(w, ",\"medication_count\":");
-        api_jw_int(w, p->medication_count < 0 ? 0 : p->medication_count);
-    }
+    api_jw_obj(w);
+    api_jw_str_at(w, "first_name", p->first_name);
+    api_jw_str_at(w, "last_name", p->last_name);
+    api_jw_str_at(w, "date_of_birth", p->date_of_birth);
+    api_jw_str_at(w, "notes", p->notes);
+    api_jw_int_at(w, "id", p->id);
+    api_jw_bool_at(w, "is_default", p->is_default);
+    api_jw_time_at(w, "created_at", &p->created_at);
+    api_jw_time_at(w, "updated_at", &p->updated_at);
+    if (with_count)
+        api_jw_int_at(w, "medication_count", p->medication_count < 0 ? 0 : p->medication_count);
     const char *name = store_person_name(a, p);
-    api_jw_lit(w, ",\"name\":");
-    api_jw_str(w, name ? name : p->first_name);
-    api_jw_lit(w, "}");
+    api_jw_str_at(w, "name", name ? name : p->first_name);
+    api_jw_obj_end(w);
 }
 
 /* MedicationInDB, or MedicationWithDoses when with_day. */
 static void jw_med(struct api_jw *w, const struct store_medication *m, bool with_day)
 {
-    api_jw_lit(w, "{\"name\":");
-    api_jw_str(w, m->name);
-    api_jw_lit(w, ",\"dosage\":");
-    api_jw_str(w, m->dosage);
-    api_jw_lit(w, ",\"frequency\":");
-    api_jw_str(w, m->frequency);
-    api_jw_lit(w, ",\"max_doses_per_day\":");
-    api_jw_int(w, m->max_doses_per_day);
-    api_jw_lit(w, ",\"instructions\":");
-    api_jw_str(w, m->instructions);
-    api_jw_lit(w, ",\"id\":");
-    api_jw_int(w, m->id);
-    api_jw_lit(w, ",\"person_id\":");
-    api_jw_int(w, m->person_id);
-    api_jw_lit(w, ",\"created_at\":");
-    api_jw_time(w, &m->created_at);
-    api_jw_lit(w, ",\"updated_at\":");
-    api_jw_time(w, &m->updated_at);
+    api_jw_obj(w);
+    api_jw_str_at(w, "name", m->name);
+    api_jw_str_at(w, "dosage", m->dosage);
+    api_jw_str_at(w, "frequency", m->frequency);
+    api_jw_int_at(w, "max_doses_per_day", m->max_doses_per_day);
+    api_jw_str_at(w, "instructions", m->instructions);
+    api_jw_int_at(w, "id", m->id);
+    api_jw_int_at(w, "person_id", m->person_id);
+    api_jw_time_at(w, "created_at", &m->created_at);
+    api_jw_time_at(w, "updated_at", &m->updated_at);
     if (with_day) {
-        api_jw_lit(w, ",\"doses_taken_today\":");
-        api_jw_int(w, m->doses_in_day < 0 ? 0 : m->doses_in_day);
-        api_jw_lit(w, ",\"last_taken_at\":");
-        api_jw_time(w, &m->last_taken_at);
+        api_jw_int_at(w, "doses_taken_today", m->doses_in_day < 0 ? 0 : m->doses_in_day);
+        api_jw_time_at(w, "last_taken_at", &m->last_taken_at);
     }
-    api_jw_lit(w, "}");
+    api_jw_obj_end(w);
 }
 
 /* DoseInDB. */
 static void jw_dose(struct api_jw *w, const struct store_dose *d)
 {
-    api_jw_lit(w, "{\"medication_id\":");
+    api_jw_obj(w);
+    api_jw_key(w, "medication_id");
     if (d->has_medication)
         api_jw_int(w, d->medication_id);
     else
-        api_jw_lit(w, "null");
-    api_jw_lit(w, ",\"medication_name\":");
-    api_jw_str(w, d->medication_name);
-    api_jw_lit(w, ",\"id\":");
-    api_jw_int(w, d->id);
-    api_jw_lit(w, ",\"taken_at\":");
-    api_jw_time(w, &d->taken_at);
-    api_jw_lit(w, "}");
+        api_jw_null(w);
+    api_jw_str_at(w, "medication_name", d->medication_name);
+    api_jw_int_at(w, "id", d->id);
+    api_jw_time_at(w, "taken_at", &d->taken_at);
+    api_jw_obj_end(w);
 }
 
 void api_reply_jw(struct http_req *r, int status, const struct api_jw *w)
@@ -147,13 +127,10 @@ void api_reply_doses(struct http_req *r, const struct store_dose *items, size_t 
 {
     struct api_jw w;
     api_jw_init(&w, r->arena, 2 + n * DOSE_BYTES);
-    api_jw_lit(&w, "[");
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            api_jw_lit(&w, ",");
+    api_jw_arr(&w);
+    for (size_t i = 0; i < n; i++)
         jw_dose(&w, &items[i]);
-    }
-    api_jw_lit(&w, "]");
+    api_jw_arr_end(&w);
     api_reply_jw(r, 200, &w);
 }
 
@@ -169,13 +146,10 @@ void api_reply_meds(struct http_req *r, const struct store_medication *items, si
 {
     struct api_jw w;
     api_jw_init(&w, r->arena, 2 + n * MED_BYTES);
-    api_jw_lit(&w, "[");
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            api_jw_lit(&w, ",");
+    api_jw_arr(&w);
+    for (size_t i = 0; i < n; i++)
         jw_med(&w, &items[i], true);
-    }
-    api_jw_lit(&w, "]");
+    api_jw_arr_end(&w);
     api_reply_jw(r, 200, &w);
 }
 
@@ -191,13 +165,10 @@ void api_reply_persons(struct http_req *r, const struct store_person *items, siz
 {
     struct api_jw w;
     api_jw_init(&w, r->arena, 2 + n * PERSON_BYTES);
-    api_jw_lit(&w, "[");
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            api_jw_lit(&w, ",");
+    api_jw_arr(&w);
+    for (size_t i = 0; i < n; i++)
         jw_person(&w, r->arena, &items[i], true);
-    }
-    api_jw_lit(&w, "]");
+    api_jw_arr_end(&w);
     api_reply_jw(r, 200, &w);
 }
 

@@ -102,14 +102,12 @@ static void test_strings(void)
         }
         same_string(buf, len);
     }
-    /* NULL is null. */
+    /* NULL is null; the writer separates values with commas itself. */
     struct mt_arena *a = mt_arena_new(1024);
     struct api_jw w;
     api_jw_init(&w, a, 0);
     api_jw_str(&w, NULL);
-    api_jw_lit(&w, ",");
     api_jw_bool(&w, true);
-    api_jw_lit(&w, ",");
     api_jw_bool(&w, false);
     CHECK(w.len == 15 && memcmp(w.data, "null,true,false", 15) == 0);
     mt_arena_free(a);
@@ -148,8 +146,62 @@ static void test_ceiling(void)
         api_jw_str(&w, "0123456789");
     CHECK(w.failed);
     size_t len = w.len;
-    api_jw_lit(&w, "more");
+    api_jw_str(&w, "more");
     CHECK_EQ(w.len, len);
+    mt_arena_free(a);
+}
+
+/* Containers and keys: the writer places every comma and colon, nested and
+ * empty containers included, and a key is escaped like a string. */
+static void test_structure(void)
+{
+    struct mt_arena *a = mt_arena_new(1 << 16);
+    struct api_jw w;
+    api_jw_init(&w, a, 0);
+    api_jw_obj(&w);
+    api_jw_int_at(&w, "a", 1);
+    api_jw_key(&w, "empty");
+    api_jw_obj(&w);
+    api_jw_obj_end(&w);
+    api_jw_key(&w, "list");
+    api_jw_arr(&w);
+    api_jw_arr(&w);
+    api_jw_arr_end(&w);
+    api_jw_obj(&w);
+    api_jw_str_at(&w, "k\"ey\n", "v");
+    api_jw_obj_end(&w);
+    api_jw_null(&w);
+    api_jw_bool(&w, false);
+    api_jw_arr_end(&w);
+    api_jw_bool_at(&w, "last", true);
+    api_jw_obj_end(&w);
+    char *want = jansson_text(json_pack("{s:i, s:{}, s:[[], {s:s}, n, b], s:b}", "a", 1, "empty",
+                                        "list", "k\"ey\n", "v", 0, "last", 1));
+    CHECK(!w.failed && want && strlen(want) == w.len && memcmp(want, w.data, w.len) == 0);
+    if (want && (strlen(want) != w.len || memcmp(want, w.data, w.len) != 0))
+        fprintf(stderr, "structure: want %s, got %.*s\n", want, (int)w.len, w.data);
+
+    /* A document handed on in chunks: after a reset the writer continues
+     * where it was, so the chunks together are the whole document. */
+    struct api_jw s;
+    api_jw_init(&s, a, 0);
+    char joined[256];
+    size_t len = 0;
+    api_jw_obj(&s);
+    api_jw_key(&s, "rows");
+    api_jw_arr(&s);
+    for (int i = 0; i < 3; i++) {
+        api_jw_int(&s, i);
+        memcpy(joined + len, s.data, s.len);
+        len += s.len;
+        api_jw_reset(&s);
+    }
+    api_jw_arr_end(&s);
+    api_jw_obj_end(&s);
+    memcpy(joined + len, s.data, s.len);
+    len += s.len;
+    CHECK(len == 16 && memcmp(joined, "{\"rows\":[0,1,2]}", 16) == 0);
+    free(want);
     mt_arena_free(a);
 }
 
@@ -359,6 +411,7 @@ int main(void)
     test_strings();
     test_ints();
     test_ceiling();
+    test_structure();
     test_rows();
     return check_report();
 }
