@@ -2,140 +2,90 @@
  * maximum is checked atomically in the store), the histories, the daily
  * summary (optionally for one person, api.md decision 2) and deleting a
  * dose. The check order of recording for a date is the reference's:
- * validation, 404, future date, time format, maximum. */
-#include <stdio.h>
+ * validation, 404, future date, time format, maximum. Each handler gets
+ * its validated input (handlers.h) from the operation runner. */
 #include <string.h>
 
-#include "api/resources.h"
+#include "api/coerce.h"
+#include "api/days.h"
+#include "api/handlers.h"
+#include "api/row_json.h"
 
-/* Records at taken_us in the local day `day`; full_detail is the 400 text
- * when the day already has its maximum ("%lld" receives the maximum). */
-static void record(struct http_req *r, struct db_conn *c, int64_t medication_id, int64_t taken_us,
-                   struct mt_date day, int tz, bool today)
+/* Records at taken_us in the local day `day`. A day that already has its
+ * maximum is refused with the reference's 400 (a business rule). */
+static int record(struct api_call *call, int64_t medication_id, int64_t taken_us,
+                  struct mt_date day, int tz, bool today, struct mt_err *err)
 {
     struct store_window w = api_day_window(day, day, tz);
     enum store_record result = STORE_RECORDED;
     int64_t max = 0;
     struct store_dose d;
-    struct mt_err err;
-    if (store_dose_record(c, r->arena, medication_id, taken_us, &w, &result, &max, &d, &err) < 0) {
-        api_reply_store_err(r, &err);
-        return;
-    }
+    if (store_dose_record(call->db, call->r->arena, medication_id, taken_us, &w, &result, &max, &d,
+                          err) < 0)
+        return -1;
     if (result == STORE_DAY_FULL) {
+        if (today)
+            return mt_fail(err, MT_ECONFLICT, "Maximum doses (%lld) taken today", (long long)max);
         char date[MT_TIME_BUF];
-        mt_format_date(day, date, sizeof(date));
-        const char *detail =
-            today ? mt_arena_printf(r->arena, "Maximum doses (%lld) taken today", (long long)max)
-                  : mt_arena_printf(r->arena, "Maximum doses (%lld) taken for %s", (long long)max,
-                                    date);
-        http_reply_detail(r, 400, detail ? detail : "Maximum doses taken");
-        return;
+        return mt_fail(err, MT_ECONFLICT, "Maximum doses (%lld) taken for %s", (long long)max,
+                       mt_format_date(day, date, sizeof(date)));
     }
-    api_reply_dose(r, 201, &d);
+    api_reply_dose(call->r, call->op->status, &d);
+    return 0;
 }
 
-void api_dose_now(struct http_req *r)
+int api_dose_now(struct api_call *call, struct mt_err *err)
 {
-    struct api_request q;
-    struct api_vctx v;
-    struct api_in_dose_now in;
-    api_request_init(&q, r);
-    api_vctx_init(&v);
-    if (api_invalid(r, api_in_dose_now(&q, &in, &v), &v))
-        return;
-    struct db_conn *c = api_db(r);
-    if (!c)
-        return;
-    int tz = api_tz_minutes(r, &in.tz);
+    const struct api_in_dose_now *in = call->in;
+    int tz = api_tz_minutes(call->r, &in->tz);
     int64_t now = mt_now_us();
-    record(r, c, in.medication_id, now, mt_local_date(now, tz), tz, true);
+    return record(call, in->medication_id.value, now, mt_local_date(now, tz), tz, true, err);
 }
 
-void api_dose_for_date(struct http_req *r)
+int api_dose_for_date(struct api_call *call, struct mt_err *err)
 {
-    struct api_request q;
-    struct api_vctx v;
-    struct api_in_dose_for_date in;
-    api_request_init(&q, r);
-    api_vctx_init(&v);
-    if (api_invalid(r, api_in_dose_for_date(&q, &in, &v), &v))
-        return;
-    struct db_conn *c = api_db(r);
-    if (!c)
-        return;
-    struct mt_err err;
-    if (store_med_exists(c, in.medication_id, &err) < 0) {
-        api_reply_store_err(r, &err);
-        return;
-    }
-    int tz = api_tz_minutes(r, &in.tz);
-    if (mt_date_cmp(in.date, mt_local_date(mt_now_us(), tz)) > 0) {
-        http_reply_detail(r, 400, "Cannot record doses for future dates");
-        return;
-    }
+    const struct api_in_dose_for_date *in = call->in;
+    if (store_med_exists(call->db, in->medication_id.value, err) < 0)
+        return -1;
+    int tz = api_tz_minutes(call->r, &in->tz);
+    if (mt_date_cmp(in->date.value, mt_local_date(mt_now_us(), tz)) > 0)
+        return mt_fail(err, MT_EINVAL, "Cannot record doses for future dates");
     int hour, minute;
-    if (api_parse_hhmm(in.time, &hour, &minute) < 0) {
-        http_reply_detail(r, 400, "Invalid time format. Use HH:MM");
-        return;
-    }
-    int64_t taken = mt_local_to_instant(in.date, hour, minute, tz);
-    if (!mt_instant_valid(taken)) {
-        /* 0001-01-01 early in the morning east of UTC is still year 0 in
-         * UTC, which no database stores. */
-        http_reply_detail(r, 400,
-                          "Dose time is before 0001-01-01T00:00:00Z, the earliest that can "
-                          "be stored");
-        return;
-    }
-    record(r, c, in.medication_id, taken, in.date, tz, false);
+    if (api_parse_hhmm(in->time.value, &hour, &minute) < 0)
+        return mt_fail(err, MT_EINVAL, "Invalid time format. Use HH:MM");
+    int64_t taken = mt_local_to_instant(in->date.value, hour, minute, tz);
+    /* 0001-01-01 early in the morning east of UTC is still year 0 in UTC,
+     * which no database stores. */
+    if (!mt_instant_valid(taken))
+        return mt_fail(err, MT_EINVAL,
+                       "Dose time is before 0001-01-01T00:00:00Z, the earliest that can be stored");
+    return record(call, in->medication_id.value, taken, in->date.value, tz, false, err);
 }
 
-void api_dose_history(struct http_req *r)
+int api_dose_history(struct api_call *call, struct mt_err *err)
 {
-    struct api_request q;
-    struct api_vctx v;
-    struct api_in_dose_history in;
-    api_request_init(&q, r);
-    api_vctx_init(&v);
-    if (api_invalid(r, api_in_dose_history(&q, &in, &v), &v))
-        return;
-    struct db_conn *c = api_db(r);
-    if (!c)
-        return;
+    const struct api_in_dose_history *in = call->in;
     struct store_dose *items = NULL;
     size_t n = 0;
-    struct mt_err err;
-    if (store_doses_history(c, r->arena, in.medication_id, in.page.skip, in.page.limit, &items, &n,
-                            &err) < 0) {
-        api_reply_store_err(r, &err);
-        return;
-    }
-    api_reply_doses(r, items, n);
+    if (store_doses_history(call->db, call->r->arena, in->medication_id.value, in->skip.value,
+                            in->limit.value, &items, &n, err) < 0)
+        return -1;
+    api_reply_doses(call->r, items, n);
+    return 0;
 }
 
-void api_dose_day(struct http_req *r)
+int api_dose_day(struct api_call *call, struct mt_err *err)
 {
-    struct api_request q;
-    struct api_vctx v;
-    struct api_in_dose_day in;
-    api_request_init(&q, r);
-    api_vctx_init(&v);
-    if (api_invalid(r, api_in_dose_day(&q, &in, &v), &v))
-        return;
-    struct db_conn *c = api_db(r);
-    if (!c)
-        return;
-    int tz = api_tz_minutes(r, &in.tz);
-    struct store_window w = api_day_window(in.date, in.date, tz);
+    const struct api_in_dose_day *in = call->in;
+    int tz = api_tz_minutes(call->r, &in->tz);
+    struct store_window w = api_day_window(in->date.value, in->date.value, tz);
     struct store_dose *items = NULL;
     size_t n = 0;
-    struct mt_err err;
-    if (store_doses_in_window(c, r->arena, in.medication_id, &w, &items, &n, &err) < 0) {
-        api_reply_store_err(r, &err);
-        return;
-    }
-    api_reply_doses(r, items, n);
+    if (store_doses_in_window(call->db, call->r->arena, in->medication_id.value, &w, &items, &n,
+                              err) < 0)
+        return -1;
+    api_reply_doses(call->r, items, n);
+    return 0;
 }
 
 /* One medication of the daily summary; a deleted one is named "<name>
@@ -162,96 +112,51 @@ static void summary_entry(struct http_req *r, struct api_jw *w, const struct sto
     api_jw_obj_end(w);
 }
 
-static void summary(struct http_req *r, bool has_date)
+int api_summary(struct api_call *call, struct mt_err *err)
 {
-    struct api_request q;
-    struct api_vctx v;
-    struct api_in_summary in;
-    api_request_init(&q, r);
-    api_vctx_init(&v);
-    if (api_invalid(r, api_in_summary(&q, has_date, &in, &v), &v))
-        return;
-    struct db_conn *c = api_db(r);
-    if (!c)
-        return;
-    int tz = api_tz_minutes(r, &in.tz);
-    struct mt_date day = in.has_date ? in.date : mt_local_date(mt_now_us(), tz);
+    const struct api_in_summary *in = call->in;
+    int tz = api_tz_minutes(call->r, &in->tz);
+    struct mt_date day = api_day_or_today(&in->date, tz);
     struct store_window w = api_day_window(day, day, tz);
     struct store_summary_entry *items = NULL;
     size_t n = 0;
-    struct mt_err err;
-    if (store_daily_summary(c, r->arena, in.has_person, in.person_id, &w, &items, &n, &err) < 0) {
-        api_reply_store_err(r, &err);
-        return;
-    }
+    if (store_daily_summary(call->db, call->r->arena, in->person_id.set, in->person_id.value, &w,
+                            &items, &n, err) < 0)
+        return -1;
     char date[MT_TIME_BUF];
-    mt_format_date(day, date, sizeof(date));
     struct api_jw out;
-    api_jw_init(&out, r->arena, 64 + n * 160);
+    api_jw_init(&out, call->r->arena, 64 + n * 160);
     api_jw_obj(&out);
-    api_jw_str_at(&out, "date", date);
+    api_jw_str_at(&out, "date", mt_format_date(day, date, sizeof(date)));
     api_jw_key(&out, "medications");
     api_jw_arr(&out);
     for (size_t i = 0; i < n; i++)
-        summary_entry(r, &out, &items[i]);
+        summary_entry(call->r, &out, &items[i]);
     api_jw_arr_end(&out);
     api_jw_obj_end(&out);
-    api_reply_jw(r, 200, &out);
+    api_reply_jw(call->r, call->op->status, &out);
+    return 0;
 }
 
-void api_summary_today(struct http_req *r)
+int api_doses_deleted(struct api_call *call, struct mt_err *err)
 {
-    summary(r, false);
-}
-
-void api_summary_date(struct http_req *r)
-{
-    summary(r, true);
-}
-
-void api_doses_deleted(struct http_req *r)
-{
-    struct api_request q;
-    struct api_vctx v;
-    struct api_in_deleted_history in;
-    api_request_init(&q, r);
-    api_vctx_init(&v);
-    if (api_invalid(r, api_in_deleted_history(&q, &in, &v), &v))
-        return;
-    struct db_conn *c = api_db(r);
-    if (!c)
-        return;
+    const struct api_in_deleted_history *in = call->in;
     struct store_dose *items = NULL;
     size_t n = 0;
-    struct mt_err err;
-    if (store_doses_deleted(c, r->arena, in.name, in.page.skip, in.page.limit, &items, &n, &err) <
-        0) {
-        api_reply_store_err(r, &err);
-        return;
-    }
-    if (n == 0) {
-        http_reply_detail(r, 404, "No doses found for deleted medication");
-        return;
-    }
-    api_reply_doses(r, items, n);
+    if (store_doses_deleted(call->db, call->r->arena, in->name.value, in->skip.value,
+                            in->limit.value, &items, &n, err) < 0)
+        return -1;
+    if (n == 0)
+        return mt_fail(err, MT_ENOTFOUND, "No doses found for deleted medication");
+    api_reply_doses(call->r, items, n);
+    return 0;
 }
 
-void api_dose_delete(struct http_req *r)
+int api_dose_delete(struct api_call *call, struct mt_err *err)
 {
-    struct api_request q;
-    struct api_vctx v;
-    struct api_in_id in;
-    api_request_init(&q, r);
-    api_vctx_init(&v);
-    if (api_invalid(r, api_in_dose_id(&q, &in, &v), &v))
-        return;
-    struct db_conn *c = api_db(r);
-    if (!c)
-        return;
-    struct mt_err err;
-    if (store_dose_delete(c, in.id, &err) < 0) {
-        api_reply_store_err(r, &err);
-        return;
-    }
-    http_reply_empty(r, 204);
+    const struct api_in_id *in = call->in;
+    if (store_dose_delete(call->db, in->id.value, err) < 0)
+        return -1;
+    http_reply_empty(call->r, call->op->status);
+    return 0;
 }

@@ -9,8 +9,6 @@
 #include <stdbool.h>
 #include <time.h>
 
-#include "core/log.h"
-
 enum {
     DEFAULT_CONCURRENCY = 2,
     DEFAULT_WAIT_MS = 3000,
@@ -161,22 +159,20 @@ static void process_heavy_init(void)
     api_heavy_init(&process_heavy);
 }
 
-void api_heavy_run(struct http_req *r, api_heavy_fn fn, void *ctx)
+int api_heavy_begin(const struct mt_config *cfg, int *retry_s, struct mt_err *err)
 {
     pthread_once(&process_heavy_once, process_heavy_init);
-    struct api_heavy_limits lim = api_heavy_limits(r->app ? r->app->cfg : NULL);
-    struct mt_err err;
-    mt_err_clear(&err);
-    if (api_heavy_enter(&process_heavy, &lim, &err) < 0) {
-        mt_log(MT_LOG_INFO, "report refused: %s", err.msg);
-        /* A client may come back once the queue it missed has had time to
-         * drain: about one queue wait, at least a second. */
-        int secs = (lim.wait_ms + 999) / 1000;
-        const char *after = mt_arena_printf(r->arena, "%d", secs < 1 ? 1 : secs);
-        http_add_header(r, "Retry-After", after ? after : "1");
-        http_reply_detail(r, 503, "The server is busy with other reports: try again shortly");
-        return;
-    }
-    fn(r, ctx);
+    struct api_heavy_limits lim = api_heavy_limits(cfg);
+    if (api_heavy_enter(&process_heavy, &lim, err) == 0)
+        return 0;
+    /* A client may come back once the queue it missed has had time to
+     * drain: about one queue wait, at least a second. */
+    int secs = (lim.wait_ms + 999) / 1000;
+    *retry_s = secs < 1 ? 1 : secs;
+    return -1;
+}
+
+void api_heavy_end(void)
+{
     api_heavy_leave(&process_heavy);
 }

@@ -3,14 +3,14 @@
  * and the rest are answered 503 with Retry-After at once, so that heavy work
  * can exhaust neither memory nor the database and never holds every HTTP
  * worker. The limiter itself knows no HTTP (tests/unit/test_heavy.c drives it
- * with threads); api_heavy_run applies it to a request. Used by
- * api/reports.c. */
+ * with threads); api_heavy_begin and api_heavy_end apply one process-wide
+ * limiter. Used by the operation runner (api/operation.c) for the
+ * operations the table marks heavy. */
 #ifndef MT_API_HEAVY_H
 #define MT_API_HEAVY_H
 
 #include <pthread.h>
 
-#include "api/http.h"
 #include "core/config.h"
 #include "core/err.h"
 
@@ -52,10 +52,11 @@ void api_heavy_leave(struct api_heavy *h);
  * cfg NULL: the defaults (2, 2, 3000 ms). */
 struct api_heavy_limits api_heavy_limits(const struct mt_config *cfg);
 
-/* Runs fn(r, ctx) under the process-wide limiter with the limits of r's
- * configuration, then gives the turn back. When no turn comes, fn does not
- * run and r is answered 503 {"detail": ...} with a Retry-After header. */
-typedef void (*api_heavy_fn)(struct http_req *r, void *ctx);
-void api_heavy_run(struct http_req *r, api_heavy_fn fn, void *ctx);
+/* Takes a turn of the process-wide limiter with cfg's limits (NULL: the
+ * defaults). Returns 0 (call api_heavy_end when the work is done), or -1
+ * with MT_EUNAVAIL and *retry_s, the seconds after which a refused client
+ * may come back. */
+int api_heavy_begin(const struct mt_config *cfg, int *retry_s, struct mt_err *err);
+void api_heavy_end(void);
 
 #endif

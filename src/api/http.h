@@ -10,9 +10,11 @@
 #include <stddef.h>
 
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/config.h"
 #include "core/err.h"
 
+struct api_op;
 struct db_conn;
 struct db_pool;
 
@@ -59,6 +61,7 @@ struct http_req {
     } headers[HTTP_MAX_HEADERS];
     size_t n_headers;
     const char *route;         /* matched route pattern, for the access log */
+    const struct api_op *op;   /* the matched route's operation (NULL: none), set by the router */
     struct db_conn *db;        /* taken lazily by http_db, returned at completion */
 
     /* Streaming (http_stream_*). stream_send is set by a server that can
@@ -120,6 +123,11 @@ void http_reply_raw(struct http_req *r, int status, const char *content_type, co
 /* Adds a response header (name and value must outlive the request). */
 void http_add_header(struct http_req *r, const char *name, const char *value);
 
+/* A malloc'ed buffer with ceiling max (core/buf.h) that the request's arena
+ * releases when the request completes: for a large reply body built
+ * outside the arena. NULL with MT_ELIMIT when the arena is full. */
+struct mt_buf *http_request_buf(struct http_req *r, size_t max, struct mt_err *err);
+
 /* Streamed replies, for bodies that should not be built in memory (exports).
  * http_stream_begin fixes the status, content type and the headers added so
  * far; http_stream_write sends body bytes as they are produced;
@@ -156,10 +164,13 @@ struct http_route {
     const char *pattern;
     http_handler fn;
     bool light; /* the handler never waits on the database (liveness, documents) */
+    const struct api_op *op; /* the API operation fn serves (api/operation.h), handed to it
+                              * as r->op; NULL for plain handlers */
 };
 
 /* The application's route table and fallback for unmatched GET/HEAD
- * (static files / SPA; NULL = JSON 404). Defined in api/routes.c. */
+ * (static files / SPA; NULL = JSON 404). Defined in api/operations.c, where
+ * each API operation is one route. */
 extern const struct http_route api_routes[];
 extern const size_t api_n_routes;
 extern const http_handler api_fallback;

@@ -1,152 +1,128 @@
 /* /api/v1/persons: list, create, get, update, delete and set-default, with
- * the reference's status codes and details. Each handler validates through
- * api/validate.c, calls store/persons.c and shapes the answer. */
-#include "api/resources.h"
+ * the reference's status codes and details, and the reference's rule for
+ * the legacy single `name` of a person. Each handler gets its validated
+ * input (handlers.h) from the operation runner, calls store/persons.c and
+ * shapes the answer. */
+#include <stdio.h>
 
-void api_persons_list(struct http_req *r)
+#include "api/handlers.h"
+#include "api/row_json.h"
+#include "api/validate.h"
+
+int api_persons_list(struct api_call *call, struct mt_err *err)
 {
-    struct api_request q;
-    struct api_vctx v;
-    struct api_in_page in;
-    api_request_init(&q, r);
-    api_vctx_init(&v);
-    if (api_invalid(r, api_in_persons_list(&q, &in, &v), &v))
-        return;
-    struct db_conn *c = api_db(r);
-    if (!c)
-        return;
-    struct mt_err err;
+    const struct api_in_page *in = call->in;
     struct store_person *items = NULL;
     size_t n = 0;
-    if (store_persons_list(c, r->arena, in.skip, in.limit, &items, &n, &err) < 0) {
-        api_reply_store_err(r, &err);
-        return;
-    }
-    api_reply_persons(r, items, n);
+    if (store_persons_list(call->db, call->r->arena, in->skip.value, in->limit.value, &items, &n,
+                           err) < 0)
+        return -1;
+    api_reply_persons(call->r, items, n);
+    return 0;
 }
 
-void api_person_create(struct http_req *r)
+/* The columns a create or an update sets: those the client sent. */
+static struct store_person_fields person_fields(const struct api_in_person *in)
 {
-    struct api_request q;
-    struct api_vctx v;
-    struct api_in_person_create in;
-    api_request_init(&q, r);
-    api_vctx_init(&v);
-    if (api_invalid(r, api_in_person_create(&q, &in, &v), &v))
-        return;
-    struct db_conn *c = api_db(r);
-    if (!c)
-        return;
-    struct store_person_fields f = {
-        .set_first = true,
-        .set_last = true,
-        .set_dob = true,
-        .set_notes = true,
-        .first_name = in.first_name,
-        .last_name = in.last_name,
-        .has_dob = in.has_dob,
-        .dob = in.dob,
-        .notes = in.notes,
+    return (struct store_person_fields){
+        .set_first = in->first_name.set,
+        .set_last = in->last_name.set,
+        .set_dob = in->date_of_birth.set,
+        .set_notes = in->notes.set,
+        .first_name = in->first_name.value,
+        .last_name = in->last_name.value,
+        .has_dob = in->date_of_birth.set && !in->date_of_birth.null,
+        .dob = in->date_of_birth.value,
+        .notes = in->notes.value,
     };
-    struct store_person p;
-    struct mt_err err;
-    if (store_person_create(c, r->arena, &f, &p, &err) < 0) {
-        api_reply_store_err(r, &err);
-        return;
-    }
-    api_reply_person(r, 201, &p, false);
 }
 
-void api_person_get(struct http_req *r)
+int api_person_create(struct api_call *call, struct mt_err *err)
 {
-    struct api_request q;
-    struct api_vctx v;
-    struct api_in_id in;
-    api_request_init(&q, r);
-    api_vctx_init(&v);
-    if (api_invalid(r, api_in_person_id(&q, &in, &v), &v))
-        return;
-    struct db_conn *c = api_db(r);
-    if (!c)
-        return;
+    struct store_person_fields f = person_fields(call->in);
+    /* A new person has every column: those not sent are empty. */
+    f.set_first = f.set_last = f.set_dob = f.set_notes = true;
     struct store_person p;
-    struct mt_err err;
-    if (store_person_get(c, r->arena, in.id, &p, &err) < 0) {
-        api_reply_store_err(r, &err);
-        return;
-    }
-    api_reply_person(r, 200, &p, true);
+    if (store_person_create(call->db, call->r->arena, &f, &p, err) < 0)
+        return -1;
+    api_reply_person(call->r, call->op->status, &p, false);
+    return 0;
 }
 
-void api_person_update(struct http_req *r)
+int api_person_get(struct api_call *call, struct mt_err *err)
 {
-    struct api_request q;
-    struct api_vctx v;
-    struct api_in_person_update in;
-    api_request_init(&q, r);
-    api_vctx_init(&v);
-    if (api_invalid(r, api_in_person_update(&q, &in, &v), &v))
-        return;
-    struct db_conn *c = api_db(r);
-    if (!c)
-        return;
-    struct store_person_fields f = {
-        .set_first = in.first_name.set,
-        .set_last = in.last_name.set,
-        .set_dob = in.dob_set,
-        .set_notes = in.notes.set,
-        .first_name = in.first_name.value,
-        .last_name = in.last_name.value,
-        .has_dob = in.has_dob,
-        .dob = in.dob,
-        .notes = in.notes.value,
-    };
+    const struct api_in_id *in = call->in;
     struct store_person p;
-    struct mt_err err;
-    if (store_person_update(c, r->arena, in.id, &f, &p, &err) < 0) {
-        api_reply_store_err(r, &err);
-        return;
-    }
-    api_reply_person(r, 200, &p, false);
+    if (store_person_get(call->db, call->r->arena, in->id.value, &p, err) < 0)
+        return -1;
+    api_reply_person(call->r, call->op->status, &p, true);
+    return 0;
 }
 
-void api_person_delete(struct http_req *r)
+int api_person_update(struct api_call *call, struct mt_err *err)
 {
-    struct api_request q;
-    struct api_vctx v;
-    struct api_in_id in;
-    api_request_init(&q, r);
-    api_vctx_init(&v);
-    if (api_invalid(r, api_in_person_id(&q, &in, &v), &v))
-        return;
-    struct db_conn *c = api_db(r);
-    if (!c)
-        return;
-    struct mt_err err;
-    if (store_person_delete(c, in.id, &err) < 0) {
-        api_reply_store_err(r, &err);
-        return;
-    }
-    http_reply_empty(r, 204);
+    const struct api_in_person *in = call->in;
+    struct store_person_fields f = person_fields(in);
+    struct store_person p;
+    if (store_person_update(call->db, call->r->arena, in->id.value, &f, &p, err) < 0)
+        return -1;
+    api_reply_person(call->r, call->op->status, &p, false);
+    return 0;
 }
 
-void api_person_set_default(struct http_req *r)
+int api_person_delete(struct api_call *call, struct mt_err *err)
 {
-    struct api_request q;
-    struct api_vctx v;
-    struct api_in_id in;
-    api_request_init(&q, r);
-    api_vctx_init(&v);
-    if (api_invalid(r, api_in_person_id(&q, &in, &v), &v))
-        return;
-    struct db_conn *c = api_db(r);
-    if (!c)
-        return;
+    const struct api_in_id *in = call->in;
+    if (store_person_delete(call->db, in->id.value, err) < 0)
+        return -1;
+    http_reply_empty(call->r, call->op->status);
+    return 0;
+}
+
+int api_person_set_default(struct api_call *call, struct mt_err *err)
+{
+    const struct api_in_id *in = call->in;
     struct store_person p;
-    struct mt_err err;
-    if (store_person_set_default(c, r->arena, in.id, &p, &err) < 0) {
-        api_reply_store_err(r, &err);
-        return;
+    if (store_person_set_default(call->db, call->r->arena, in->id.value, &p, err) < 0)
+        return -1;
+    api_reply_person(call->r, call->op->status, &p, false);
+    return 0;
+}
+
+/* ---- the legacy `name` ------------------------------------------------------------------ */
+
+static const char m_name_required[] = "Either first_name or name must be provided";
+
+/* true when a legacy `name` stands in for first_name, which then reads it. */
+static bool use_legacy_name(struct api_body *b)
+{
+    const struct api_json *first = api_body_get(b, "first_name");
+    const struct api_json *name = api_body_get(b, "name");
+    if (!api_json_truthy(name) || api_json_truthy(first))
+        return false;
+    api_body_use(b, "first_name", name);
+    return true;
+}
+
+int api_person_create_model(struct api_body *b, struct api_vctx *v)
+{
+    if (use_legacy_name(b)) {
+        /* The reference's PersonCreate then drops last_name. */
+        api_body_use(b, "last_name", NULL);
+        return 0;
     }
-    api_reply_person(r, 200, &p, false);
+    if (api_json_truthy(api_body_get(b, "first_name")))
+        return 0;
+    char msg[96];
+    snprintf(msg, sizeof(msg), "Value error, %s", m_name_required);
+    api_vctx_add(v, "value_error", json_pack("[s]", "body"), msg, api_body_input(b),
+                 json_pack("{s:{}}", "error"));
+    return -1;
+}
+
+int api_person_update_model(struct api_body *b, struct api_vctx *v)
+{
+    /* Unlike create, last_name is kept. */
+    use_legacy_name(b);
+    return 0;
 }

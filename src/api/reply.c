@@ -67,9 +67,44 @@ void http_reply_raw(struct http_req *r, int status, const char *content_type, co
     r->has_body = true;
 }
 
+/* The text of a JSON reply, serialised once straight into the request
+ * arena, growing by doubling (the abandoned smaller buffers stay in the
+ * arena, together at most the size of the final one). */
+struct dump {
+    struct mt_arena *a;
+    char *buf;
+    size_t len, cap;
+    bool full; /* the arena refused to grow it */
+};
+
+static int dump_cb(const char *p, size_t n, void *vctx)
+{
+    struct dump *d = vctx;
+    if (n > d->cap - d->len) {
+        size_t cap = d->cap ? d->cap : 4096;
+        while (cap - d->len < n) {
+            if (!mt_size_mul(cap, 2, &cap)) {
+                d->full = true;
+                return -1;
+            }
+        }
+        char *grown = mt_arena_alloc(d->a, cap);
+        if (!grown) {
+            d->full = true;
+            return -1;
+        }
+        if (d->len)
+            memcpy(grown, d->buf, d->len);
+        d->buf = grown;
+        d->cap = cap;
+    }
+    memcpy(d->buf + d->len, p, n);
+    d->len += n;
+    return 0;
+}
+
 void http_reply_json(struct http_req *r, int status, json_t *j)
 {
-    const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER;
     if (!j) {
         /* A failed json_pack / json_*_new in a handler is a bug of ours. */
         mt_log(MT_LOG_ERROR, "reply: no JSON value to send (status %d)", status);
@@ -77,24 +112,22 @@ void http_reply_json(struct http_req *r, int status, json_t *j)
                        sizeof(body_internal) - 1);
         return;
     }
-    size_t len = json_dumpb(j, NULL, 0, flags);
-    char *buf = len ? mt_arena_alloc(r->arena, len) : NULL;
-    if (!len || !buf || json_dumpb(j, buf, len, flags) != len) {
-        json_decref(j);
-        if (!len) {
-            mt_log(MT_LOG_ERROR, "reply: JSON value could not be serialised");
-            http_reply_raw(r, 500, "text/plain; charset=utf-8", body_internal,
-                           sizeof(body_internal) - 1);
-        } else {
-            /* Our own ceiling, not the client's request: a server condition
-             * (503), never 413, which would blame the request body. */
-            mt_log(MT_LOG_WARN, "reply: the response exceeds the request's memory limit");
-            http_reply_raw(r, 503, "application/json", body_no_memory, sizeof(body_no_memory) - 1);
-        }
+    struct dump d = {r->arena, NULL, 0, 0, false};
+    int rc = json_dump_callback(j, dump_cb, &d, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(j);
+    if (rc == 0 && d.len) {
+        http_reply_raw(r, status, "application/json", d.buf, d.len);
         return;
     }
-    json_decref(j);
-    http_reply_raw(r, status, "application/json", buf, len);
+    if (d.full) {
+        /* Our own ceiling, not the client's request: a server condition
+         * (503), never 413, which would blame the request body. */
+        mt_log(MT_LOG_WARN, "reply: the response exceeds the request's memory limit");
+        http_reply_raw(r, 503, "application/json", body_no_memory, sizeof(body_no_memory) - 1);
+        return;
+    }
+    mt_log(MT_LOG_ERROR, "reply: JSON value could not be serialised");
+    http_reply_raw(r, 500, "text/plain; charset=utf-8", body_internal, sizeof(body_internal) - 1);
 }
 
 void http_reply_detail(struct http_req *r, int status, const char *detail)
@@ -197,9 +230,25 @@ void http_add_header(struct http_req *r, const char *name, const char *value)
 
 /* ---- streamed replies ---- */
 
-static void release_stream_buf(void *ctx)
+static void release_request_buf(void *ctx)
 {
     mt_buf_release(ctx);
+}
+
+struct mt_buf *http_request_buf(struct http_req *r, size_t max, struct mt_err *err)
+{
+    struct mt_buf *b = mt_arena_alloc(r->arena, sizeof(*b));
+    if (!b) {
+        mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
+        return NULL;
+    }
+    mt_buf_init(b, max);
+    if (mt_arena_on_free(r->arena, release_request_buf, b) < 0) {
+        mt_buf_release(b);
+        mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
+        return NULL;
+    }
+    return b;
 }
 
 int http_stream_begin(struct http_req *r, int status, const char *content_type,
@@ -214,14 +263,9 @@ int http_stream_begin(struct http_req *r, int status, const char *content_type,
         r->streaming = true;
         return 0;
     }
-    struct mt_buf *b = mt_arena_alloc(r->arena, sizeof(*b));
+    struct mt_buf *b = http_request_buf(r, fallback_max, err);
     if (!b)
-        return mt_fail(err, MT_ELIMIT, "response exceeds the server's memory limit");
-    mt_buf_init(b, fallback_max);
-    if (mt_arena_on_free(r->arena, release_stream_buf, b) < 0) {
-        mt_buf_release(b);
-        return mt_fail(err, MT_ELIMIT, "response exceeds the server's memory limit");
-    }
+        return -1;
     r->stream_buf = b;
     r->streaming = true;
     return 0;

@@ -153,6 +153,7 @@ http_handler router_resolve(struct http_req *r, const struct http_route *routes,
         rt = router_find(routes, n, "GET", r->path, spans, &n_spans);
 
     *light = true;
+    r->op = NULL;
     if (!rt) {
         bool get_like = head || strcmp(r->method, "GET") == 0;
         if (get_like && fallback && !api_path(r->path)) {
@@ -183,6 +184,7 @@ http_handler router_resolve(struct http_req *r, const struct http_route *routes,
         r->params[i] = v;
     }
     r->n_params = n_spans;
+    r->op = rt->op;
     *light = rt->light;
     return rt->fn;
 }

@@ -35,8 +35,8 @@ bool router_match(const char *pattern, const char *path, struct http_span *spans
 const struct http_route *router_find(const struct http_route *routes, size_t n, const char *method,
                                      const char *path, struct http_span *spans, size_t *n_spans);
 
-/* Routes r (method and path set, arena present): fills r->params and
- * r->route and returns the handler to run, or NULL when r was already
+/* Routes r (method and path set, arena present): fills r->params,
+ * r->route and r->op and returns the handler to run, or NULL when r was already
  * answered (arena exhausted). HEAD runs the path's GET route (the server
  * drops the body). Unmatched GET/HEAD go to fallback when it is not NULL and
  * the path is not under /api/, else 404 {"detail":"Not Found"}; OPTIONS gets

@@ -27,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "api/resources.h"
+#include "api/handlers.h"
 #include "api/web_embedded.h"
 #include "core/log.h"
 

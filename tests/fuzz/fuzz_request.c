@@ -1,19 +1,22 @@
 /* libFuzzer target over the request -> validated-input layer
- * (src/api/validate.c and the JSON reader src/api/jsonin.c, with the date
+ * (src/api/validate.c and src/api/coerce.c by the operation table of
+ * src/api/operations.c, the JSON reader src/api/jsonin.c, and the date
  * rules of src/core/mtime.c): arbitrary bytes become a raw request (which
- * operation, path parameters, query, content type, body), every operation's
- * validator runs on it, and any 422 body is serialised. Built by `make fuzz`
+ * operation, path parameters, query, content type, body), the operation's
+ * parameters are validated, and any 422 body is serialised. Built by `make fuzz`
  * with clang -fsanitize=fuzzer,address,undefined; the seed corpus is in
  * tests/fuzz/corpus/.
  *
  * Input format: fields separated by the byte 0x1E, in this order: operation
- * (its first byte picks one of the validators), path parameter 0, path
+ * (its first byte picks one of the table's operations), path parameter 0, path
  * parameter 1, query ("a=b&c=d", already decoded), content type (empty: none),
  * body (the rest, may contain 0x1E). Missing fields are absent. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/coerce.h"
+#include "api/handlers.h"
 #include "api/jsonin.h"
 #include "api/validate.h"
 #include "core/arena.h"
@@ -45,95 +48,43 @@ static void serialise(struct api_vctx *v)
     api_vctx_release(v);
 }
 
-static void run_op(unsigned op, const struct api_request *q)
+/* The n-th operation of the table (modulo their number). */
+static const struct api_op *nth_op(unsigned n)
 {
+    size_t count = 0;
+    for (size_t i = 0; i < api_n_routes; i++)
+        count += api_routes[i].op != NULL;
+    size_t want = n % count;
+    for (size_t i = 0; i < api_n_routes; i++)
+        if (api_routes[i].op && want-- == 0)
+            return api_routes[i].op;
+    abort();
+}
+
+static void run_op(unsigned n, const struct api_request *q)
+{
+    const struct api_op *op = nth_op(n);
     struct api_vctx v;
     api_vctx_init(&v);
-    union {
-        struct api_in_page page;
-        struct api_in_id id;
-        struct api_in_person_create pc;
-        struct api_in_person_update pu;
-        struct api_in_med_list ml;
-        struct api_in_med_create mc;
-        struct api_in_med_get mg;
-        struct api_in_med_update mu;
-        struct api_in_dose_now dn;
-        struct api_in_dose_history dh;
-        struct api_in_dose_day dd;
-        struct api_in_summary su;
-        struct api_in_deleted_history del;
-        struct api_in_dose_for_date dfd;
-        struct api_in_pdf pdf;
-    } in;
-    int rc = 0;
-    switch (op % 18) {
-    case 0:
-        rc = api_in_persons_list(q, &in.page, &v);
-        break;
-    case 1:
-        rc = api_in_person_create(q, &in.pc, &v);
-        break;
-    case 2:
-        rc = api_in_person_id(q, &in.id, &v);
-        break;
-    case 3:
-        rc = api_in_person_update(q, &in.pu, &v);
-        break;
-    case 4:
-        rc = api_in_meds_list(q, &in.ml, &v);
-        break;
-    case 5:
-        rc = api_in_med_create(q, &in.mc, &v);
-        break;
-    case 6:
-        rc = api_in_med_get(q, &in.mg, &v);
-        break;
-    case 7:
-        rc = api_in_med_update(q, &in.mu, &v);
-        break;
-    case 8:
-        rc = api_in_med_id(q, &in.id, &v);
-        break;
-    case 9:
-        rc = api_in_dose_now(q, &in.dn, &v);
-        break;
-    case 10:
-        rc = api_in_dose_history(q, &in.dh, &v);
-        break;
-    case 11:
-        rc = api_in_dose_day(q, &in.dd, &v);
-        break;
-    case 12:
-        rc = api_in_summary(q, false, &in.su, &v);
-        break;
-    case 13:
-        rc = api_in_summary(q, true, &in.su, &v);
-        break;
-    case 14:
-        rc = api_in_deleted_history(q, &in.del, &v);
-        break;
-    case 15:
-        rc = api_in_dose_for_date(q, &in.dfd, &v);
-        break;
-    case 16:
-        rc = api_in_dose_id(q, &in.id, &v);
-        break;
-    default:
-        rc = api_in_pdf(q, &in.pdf, &v);
-        break;
-    }
+    void *in = mt_arena_alloc(q->arena, op->in_size ? op->in_size : 1);
+    if (!in)
+        return;
+    int rc = api_validate(op, q, in, &v);
     /* Invariants the handlers rely on. */
     if (rc == 0 && v.status != 0)
         abort();
     if (rc < 0 && v.status == 0)
         abort();
-    if (rc == 0 && op % 18 == 15 && in.dfd.time) {
+    if (rc == 0 && op->handler == api_dose_for_date) {
+        const struct api_in_dose_for_date *dfd = in;
         int h, m;
-        if (api_parse_hhmm(in.dfd.time, &h, &m) == 0 && (h < 0 || h > 23 || m < 0 || m > 59))
+        if (!dfd->time.value)
+            abort();
+        if (api_parse_hhmm(dfd->time.value, &h, &m) == 0 && (h < 0 || h > 23 || m < 0 || m > 59))
             abort();
     }
-    if (rc == 0 && op % 18 == 1 && !in.pc.first_name)
+    if (rc == 0 && op->handler == api_person_create &&
+        !((const struct api_in_person *)in)->first_name.value)
         abort();
     serialise(&v);
 }

@@ -1,4 +1,4 @@
-/* Unit tests for src/api/jsonw.c and the rows of src/api/shape.c written
+/* Unit tests for src/api/jsonw.c and the rows of src/api/row_json.c written
  * with it: every string (all bytes, control characters, quotes, multi-byte
  * UTF-8, malformed UTF-8, random byte strings) and integer must come out
  * exactly as jansson writes the same value (through api_json_text, as the
@@ -10,7 +10,7 @@
 #include "../check.h"
 #include "api/jsonin.h"
 #include "api/jsonw.h"
-#include "api/resources.h"
+#include "api/row_json.h"
 #include "core/arena.h"
 
 static const size_t dump_flags = JSON_COMPACT | JSON_PRESERVE_ORDER;

@@ -1,0 +1,126 @@
+/* The runner of API operations (see operation.h): it takes a routed request
+ * through validation, the heavy-work limiter and the database pool to the
+ * operation's handler, and it is the one place where an operation's
+ * failures become replies: a failed validation (422 / 400 / 413), a
+ * handler's error (through http_reply_err, with the reference's 400 for a
+ * refused business rule), a stream cut short, and the 503s the server words
+ * itself. Handlers never answer an error on their own. */
+#include "api/operation.h"
+
+#include "api/heavy.h"
+#include "api/validate.h"
+#include "core/log.h"
+
+/* validate.c's 413 text, serialised in advance: a body whose parsed form
+ * filled the request's memory leaves no memory to build the reply in. */
+static const char body_too_large[] = "{\"detail\":\"Request body is too large to process\"}";
+
+static void request_of(struct api_request *q, struct http_req *r)
+{
+    q->arena = r->arena;
+    q->params = r->params;
+    q->n_params = r->n_params;
+    q->query = r->query;
+    q->n_query = r->n_query;
+    q->content_type = http_header(r, "Content-Type");
+    q->body = r->body;
+    q->body_len = r->body ? r->body_len : 0;
+}
+
+/* A request that failed validation; releases v. */
+static void answer_invalid(struct http_req *r, struct api_vctx *v)
+{
+    if (v->status == 422)
+        http_reply_json(r, 422, api_vctx_take_body(v));
+    else if (v->status == 413)
+        http_reply_raw(r, 413, "application/json", body_too_large, sizeof(body_too_large) - 1);
+    else
+        http_reply_detail(r, v->status ? v->status : 400, v->detail ? v->detail : "Bad Request");
+    api_vctx_release(v);
+}
+
+/* A handler's failure, or the runner's own. */
+static void answer_failure(struct http_req *r, const struct mt_err *err)
+{
+    /* Once a streamed reply has begun its status has left: the stream is
+     * cut short (http_stream_abort answers normally when nothing left). */
+    if (r->streaming) {
+        http_stream_abort(r, err);
+        return;
+    }
+    /* The reference answers a refused business rule (the last person, the
+     * daily maximum) with 400 and its detail. */
+    if (err->code == MT_ECONFLICT) {
+        http_reply_detail(r, 400, err->msg);
+        return;
+    }
+    http_reply_err(r, err);
+}
+
+int api_reply_unavailable(struct http_req *r, const char *detail, int retry_s)
+{
+    if (retry_s > 0) {
+        const char *after = mt_arena_printf(r->arena, "%d", retry_s);
+        http_add_header(r, "Retry-After", after ? after : "1");
+    }
+    http_reply_detail(r, 503, detail);
+    return 0;
+}
+
+static int run_handler(struct http_req *r, const struct api_op *op, const void *in,
+                       struct mt_err *err)
+{
+    struct api_call call = {.r = r, .op = op, .in = in, .db = NULL};
+    if (!op->no_db) {
+        call.db = http_db(r, err);
+        if (!call.db)
+            return -1;
+    }
+    return op->handler(&call, err);
+}
+
+/* Heavy operations wait for a turn before they take a connection, so that
+ * queued reports hold none. */
+static int run_heavy(struct http_req *r, const struct api_op *op, const void *in,
+                     struct mt_err *err)
+{
+    int retry_s = 1;
+    if (api_heavy_begin(r->app ? r->app->cfg : NULL, &retry_s, err) < 0) {
+        mt_log(MT_LOG_INFO, "report refused: %s", err->msg);
+        return api_reply_unavailable(r, "The server is busy with other reports: try again shortly",
+                                     retry_s);
+    }
+    int rc = run_handler(r, op, in, err);
+    api_heavy_end();
+    return rc;
+}
+
+void api_op_run(struct http_req *r)
+{
+    const struct api_op *op = r->op;
+    struct mt_err err;
+    mt_err_clear(&err);
+    if (!op) {
+        mt_fail(&err, MT_EINTERNAL, "route %s serves no operation", r->route ? r->route : "?");
+        answer_failure(r, &err);
+        return;
+    }
+    void *in = mt_arena_alloc(r->arena, op->in_size ? op->in_size : 1);
+    if (!in) {
+        mt_fail(&err, MT_ELIMIT, "Request exceeds the server's memory limit");
+        answer_failure(r, &err);
+        return;
+    }
+    struct api_request q;
+    request_of(&q, r);
+    struct api_vctx v;
+    api_vctx_init(&v);
+    if (api_validate(op, &q, in, &v) < 0) {
+        answer_invalid(r, &v);
+        return;
+    }
+    api_vctx_release(&v);
+    int rc = op->heavy ? run_heavy(r, op, in, &err) : run_handler(r, op, in, &err);
+    if (rc < 0)
+        answer_failure(r, &err);
+}

@@ -1,0 +1,404 @@
+/* The route table of the HTTP server, in which every operation of the
+ * MediTrack API is one entry: method and path pattern, whether it may wait
+ * on the database (light), its parameters, rules, handler and what
+ * /openapi.json says of it (api/operation.h). The router dispatches every
+ * entry to the operation runner, the validation reads requests by the
+ * parameters, and the OpenAPI document is written from the same entries;
+ * tests/unit/test_operations.c proves each is routed, validated and
+ * documented. Adding an operation is one entry here plus its handler and
+ * input struct (handlers.h); docs/architecture.md walks through it.
+ *
+ * Parameters are listed path first, then query, then body fields, each
+ * group in the reference's declaration order, which is the order of its
+ * 422 errors. Collection patterns end in "/" and also answer without it
+ * (api.md, decision 7). */
+#include <stddef.h>
+
+#include "api/handlers.h"
+
+/* An operation entry: the runner serves it. */
+#define OP(...)                                                                                    \
+    .fn = api_op_run, .op = &(const struct api_op)                                                 \
+    {                                                                                              \
+        __VA_ARGS__                                                                                \
+    }
+/* An operation's parameters, closed by the entry with no name. */
+#define PARAMS(...)                                                                                \
+    (const struct api_param[])                                                                     \
+    {                                                                                              \
+        __VA_ARGS__,                                                                               \
+        {                                                                                          \
+            .name = NULL                                                                           \
+        }                                                                                          \
+    }
+#define NO_PARAMS                                                                                  \
+    (const struct api_param[])                                                                     \
+    {                                                                                              \
+        {                                                                                          \
+            .name = NULL                                                                           \
+        }                                                                                          \
+    }
+#define IN(T) .in_size = sizeof(T)
+
+/* The reference's integer parameters. */
+#define B_ID                                                                                       \
+    {                                                                                              \
+        "ge", 1, NULL, 0                                                                           \
+    }
+#define B_TZ                                                                                       \
+    {                                                                                              \
+        "gt", -MT_TZ_LIMIT, "lt", MT_TZ_LIMIT                                                      \
+    }
+#define B_MAX_DOSES                                                                                \
+    {                                                                                              \
+        "gt", 0, "le", 20                                                                          \
+    }
+
+/* Column sizes: VARCHAR(255), and TEXT (65535 bytes on MariaDB). */
+#define SHORT_TEXT 255
+#define LONG_TEXT 10000
+
+#define PATH_ID(T, field, name_, doc_)                                                             \
+    {                                                                                              \
+        .name = name_, .where = API_PATH, .type = API_INT, .at = offsetof(T, field),               \
+        .bounds = B_ID, .doc = doc_                                                                \
+    }
+#define PATH_DATE(T, field)                                                                        \
+    {                                                                                              \
+        .name = "date", .where = API_PATH, .type = API_DATE, .at = offsetof(T, field),             \
+        .doc = "The date (YYYY-MM-DD)"                                                             \
+    }
+#define SKIP(T)                                                                                    \
+    {                                                                                              \
+        .name = "skip", .where = API_QUERY, .type = API_INT, .at = offsetof(T, skip),              \
+        .bounds = {"ge", 0, NULL, 0}, .has_default = true, .def = 0,                               \
+        .doc = "Number of items to skip"                                                           \
+    }
+#define LIMIT(T)                                                                                   \
+    {                                                                                              \
+        .name = "limit", .where = API_QUERY, .type = API_INT, .at = offsetof(T, limit),            \
+        .bounds = {"ge", 1, "le", 1000}, .has_default = true, .def = 100,                          \
+        .doc = "Maximum number of items to return"                                                 \
+    }
+#define TZ(T)                                                                                      \
+    {                                                                                              \
+        .name = "timezone_offset", .where = API_QUERY, .type = API_INT, .at = offsetof(T, tz),     \
+        .bounds = B_TZ,                                                                            \
+        .doc =                                                                                     \
+            "Minutes, JavaScript getTimezoneOffset() sign: 300 = UTC-5; default TIMEZONE_OFFSET"   \
+    }
+#define QUERY_DATE(T, field, name_, required_, doc_)                                               \
+    {                                                                                              \
+        .name = name_, .where = API_QUERY, .type = API_DATE, .at = offsetof(T, field),             \
+        .required = required_, .doc = doc_                                                         \
+    }
+#define QUERY_PERSON(T, doc_)                                                                      \
+    {                                                                                              \
+        .name = "person_id", .where = API_QUERY, .type = API_INT, .at = offsetof(T, person_id),    \
+        .bounds = B_ID, .doc = doc_                                                                \
+    }
+#define BODY_TEXT(T, field, max_, required_, nullable_)                                            \
+    {                                                                                              \
+        .name = #field, .where = API_BODY, .type = API_TEXT, .at = offsetof(T, field),             \
+        .max_len = max_, .required = required_, .nullable = nullable_                              \
+    }
+#define BODY_DATE(T, field, nullable_)                                                             \
+    {                                                                                              \
+        .name = #field, .where = API_BODY, .type = API_DATE, .at = offsetof(T, field),             \
+        .nullable = nullable_                                                                      \
+    }
+#define BODY_INT(T, field, bounds_, required_)                                                     \
+    {                                                                                              \
+        .name = #field, .where = API_BODY, .type = API_INT, .at = offsetof(T, field),              \
+        .bounds = bounds_, .required = required_                                                   \
+    }
+
+static const char *const paper_sizes[] = {"letter", "a4", NULL};
+
+const struct http_route api_routes[] = {
+    /* Health (api/health.c). */
+    {.method = "GET",
+     .pattern = "/health",
+     .light = true,
+     OP(.handler = api_health, .no_db = true, .params = NO_PARAMS, .tag = "health",
+        .op_id = "health", .summary = "Liveness", .status = 200, .response = "HealthStatus")},
+    {.method = "GET",
+     .pattern = "/api/v1/health",
+     OP(.handler = api_health_v1, .no_db = true, .params = NO_PARAMS, .tag = "health",
+        .op_id = "health_check", .summary = "Health check (database included)", .status = 200,
+        .response = "ApiHealth", .errors = "503")},
+
+    /* Persons (api/persons.c). */
+    {.method = "GET",
+     .pattern = "/api/v1/persons/",
+     OP(.handler = api_persons_list, IN(struct api_in_page),
+        .params = PARAMS(SKIP(struct api_in_page), LIMIT(struct api_in_page)), .tag = "persons",
+        .op_id = "get_persons", .summary = "Get all persons", .status = 200,
+        .response = "[]PersonWithStats")},
+    {.method = "POST",
+     .pattern = "/api/v1/persons/",
+     OP(.handler = api_person_create, IN(struct api_in_person),
+        .params = PARAMS(BODY_TEXT(struct api_in_person, first_name, SHORT_TEXT, false, true),
+                         BODY_TEXT(struct api_in_person, last_name, SHORT_TEXT, false, true),
+                         BODY_DATE(struct api_in_person, date_of_birth, true),
+                         BODY_TEXT(struct api_in_person, notes, LONG_TEXT, false, true),
+                         BODY_TEXT(struct api_in_person, name, 0, false, true)),
+        .body = API_BODY_REQUIRED, .model = api_person_create_model, .tag = "persons",
+        .op_id = "create_person", .summary = "Create a person", .status = 201,
+        .body_schema = "PersonCreate", .body_doc = "first_name, or the legacy name, is required",
+        .response = "PersonInDB")},
+    {.method = "GET",
+     .pattern = "/api/v1/persons/{person_id}",
+     OP(.handler = api_person_get, IN(struct api_in_id),
+        .params = PARAMS(PATH_ID(struct api_in_id, id, "person_id", "The ID of the person")),
+        .tag = "persons", .op_id = "get_person", .summary = "Get a person", .status = 200,
+        .response = "PersonWithStats", .errors = "404")},
+    {.method = "PUT",
+     .pattern = "/api/v1/persons/{person_id}",
+     OP(.handler = api_person_update, IN(struct api_in_person),
+        .params = PARAMS(PATH_ID(struct api_in_person, id, "person_id", "The ID of the person"),
+                         BODY_TEXT(struct api_in_person, first_name, SHORT_TEXT, false, false),
+                         BODY_TEXT(struct api_in_person, last_name, SHORT_TEXT, false, true),
+                         BODY_TEXT(struct api_in_person, name, 0, false, true),
+                         BODY_DATE(struct api_in_person, date_of_birth, true),
+                         BODY_TEXT(struct api_in_person, notes, LONG_TEXT, false, true)),
+        .body = API_BODY_REQUIRED, .model = api_person_update_model, .tag = "persons",
+        .op_id = "update_person", .summary = "Update a person", .status = 200,
+        .body_schema = "PersonUpdate", .response = "PersonInDB", .errors = "404")},
+    {.method = "DELETE",
+     .pattern = "/api/v1/persons/{person_id}",
+     OP(.handler = api_person_delete, IN(struct api_in_id),
+        .params = PARAMS(PATH_ID(struct api_in_id, id, "person_id", "The ID of the person")),
+        .tag = "persons", .op_id = "delete_person",
+        .summary = "Delete a person with their medications and doses", .status = 204,
+        .errors = "400 404")},
+    {.method = "PUT",
+     .pattern = "/api/v1/persons/{person_id}/set-default",
+     OP(.handler = api_person_set_default, IN(struct api_in_id),
+        .params = PARAMS(PATH_ID(struct api_in_id, id, "person_id", "The ID of the person")),
+        .tag = "persons", .op_id = "set_default_person", .summary = "Set the default person",
+        .status = 200, .response = "PersonInDB", .errors = "404")},
+
+    /* Medications (api/medications.c). */
+    {.method = "GET",
+     .pattern = "/api/v1/medications/",
+     OP(.handler = api_meds_list, IN(struct api_in_med_list),
+        .params = PARAMS(SKIP(struct api_in_med_list), LIMIT(struct api_in_med_list),
+                         QUERY_DATE(struct api_in_med_list, date, "date", false,
+                                    "The local day to count doses for (YYYY-MM-DD); default "
+                                    "today"),
+                         TZ(struct api_in_med_list),
+                         QUERY_PERSON(struct api_in_med_list, "Only this person's medications")),
+        .tag = "medications", .op_id = "get_medications",
+        .summary = "Get medications with the doses of a day", .status = 200,
+        .response = "[]MedicationWithDoses")},
+    {.method = "POST",
+     .pattern = "/api/v1/medications/",
+     OP(.handler = api_med_create, IN(struct api_in_med),
+        .params = PARAMS(BODY_TEXT(struct api_in_med, name, SHORT_TEXT, true, false),
+                         BODY_TEXT(struct api_in_med, dosage, SHORT_TEXT, true, false),
+                         BODY_TEXT(struct api_in_med, frequency, SHORT_TEXT, true, false),
+                         BODY_INT(struct api_in_med, max_doses_per_day, B_MAX_DOSES, true),
+                         BODY_TEXT(struct api_in_med, instructions, LONG_TEXT, false, true),
+                         BODY_INT(struct api_in_med, person_id, B_ID, true)),
+        .body = API_BODY_REQUIRED, .tag = "medications", .op_id = "create_medication",
+        .summary = "Create a medication", .status = 201, .body_schema = "MedicationCreate",
+        .response = "MedicationInDB", .errors = "404")},
+    {.method = "GET",
+     .pattern = "/api/v1/medications/{medication_id}",
+     OP(.handler = api_med_get, IN(struct api_in_med_get),
+        .params =
+            PARAMS(PATH_ID(struct api_in_med_get, id, "medication_id", "The ID of the medication"),
+                   QUERY_DATE(struct api_in_med_get, date, "date", false,
+                              "The local day to count doses for (YYYY-MM-DD); default "
+                              "today"),
+                   TZ(struct api_in_med_get)),
+        .tag = "medications", .op_id = "get_medication",
+        .summary = "Get a medication with the doses of a day", .status = 200,
+        .response = "MedicationWithDoses", .errors = "404")},
+    {.method = "PUT",
+     .pattern = "/api/v1/medications/{medication_id}",
+     OP(.handler = api_med_update, IN(struct api_in_med),
+        .params =
+            PARAMS(PATH_ID(struct api_in_med, id, "medication_id", "The ID of the medication"),
+                   BODY_TEXT(struct api_in_med, name, SHORT_TEXT, false, false),
+                   BODY_TEXT(struct api_in_med, dosage, SHORT_TEXT, false, false),
+                   BODY_TEXT(struct api_in_med, frequency, SHORT_TEXT, false, false),
+                   BODY_INT(struct api_in_med, max_doses_per_day, B_MAX_DOSES, false),
+                   BODY_TEXT(struct api_in_med, instructions, LONG_TEXT, false, true)),
+        .body = API_BODY_REQUIRED, .tag = "medications", .op_id = "update_medication",
+        .summary = "Update a medication", .status = 200, .body_schema = "MedicationUpdate",
+        .response = "MedicationInDB", .errors = "404")},
+    {.method = "DELETE",
+     .pattern = "/api/v1/medications/{medication_id}",
+     OP(.handler = api_med_delete, IN(struct api_in_id),
+        .params =
+            PARAMS(PATH_ID(struct api_in_id, id, "medication_id", "The ID of the medication")),
+        .tag = "medications", .op_id = "delete_medication",
+        .summary = "Delete a medication, keeping its dose history", .status = 204,
+        .errors = "404")},
+
+    /* Doses (api/doses.c). */
+    {.method = "POST",
+     .pattern = "/api/v1/doses/medications/{medication_id}/dose",
+     OP(.handler = api_dose_now, IN(struct api_in_dose_now),
+        .params = PARAMS(PATH_ID(struct api_in_dose_now, medication_id, "medication_id",
+                                 "The ID of the medication"),
+                         {.name = "timezone_offset",
+                          .where = API_BODY,
+                          .type = API_INT,
+                          .at = offsetof(struct api_in_dose_now, tz),
+                          .bounds = B_TZ,
+                          .required = true}),
+        .body = API_BODY_OPTIONAL, .tag = "doses", .op_id = "record_dose",
+        .summary = "Record a dose now", .status = 201, .body_schema = "DoseCreateWithTimezone",
+        .response = "DoseInDB", .errors = "400 404")},
+    {.method = "POST",
+     .pattern = "/api/v1/doses/medications/{medication_id}/dose/{date}",
+     OP(.handler = api_dose_for_date, IN(struct api_in_dose_for_date),
+        .params = PARAMS(PATH_ID(struct api_in_dose_for_date, medication_id, "medication_id",
+                                 "The ID of the medication"),
+                         PATH_DATE(struct api_in_dose_for_date, date),
+                         {.name = "time",
+                          .where = API_QUERY,
+                          .type = API_TEXT,
+                          .at = offsetof(struct api_in_dose_for_date, time),
+                          .required = true,
+                          .doc = "Local time HH:MM"},
+                         TZ(struct api_in_dose_for_date)),
+        .tag = "doses", .op_id = "record_dose_for_date",
+        .summary = "Record a dose at a local date and time", .status = 201, .response = "DoseInDB",
+        .errors = "400 404")},
+    {.method = "GET",
+     .pattern = "/api/v1/doses/medications/{medication_id}/doses",
+     OP(.handler = api_dose_history, IN(struct api_in_dose_history),
+        .params = PARAMS(PATH_ID(struct api_in_dose_history, medication_id, "medication_id",
+                                 "The ID of the medication"),
+                         SKIP(struct api_in_dose_history), LIMIT(struct api_in_dose_history)),
+        .tag = "doses", .op_id = "get_doses", .summary = "Dose history, newest first",
+        .status = 200, .response = "[]DoseInDB", .errors = "404")},
+    {.method = "GET",
+     .pattern = "/api/v1/doses/medications/{medication_id}/doses/{date}",
+     OP(.handler = api_dose_day, IN(struct api_in_dose_day),
+        .params = PARAMS(PATH_ID(struct api_in_dose_day, medication_id, "medication_id",
+                                 "The ID of the medication"),
+                         PATH_DATE(struct api_in_dose_day, date), TZ(struct api_in_dose_day)),
+        .tag = "doses", .op_id = "get_doses_by_date",
+        .summary = "Doses of a local day, oldest first", .status = 200, .response = "[]DoseInDB",
+        .errors = "404")},
+    {.method = "GET",
+     .pattern = "/api/v1/doses/daily-summary",
+     OP(.handler = api_summary, IN(struct api_in_summary),
+        .params = PARAMS(TZ(struct api_in_summary),
+                         QUERY_PERSON(struct api_in_summary, "Only this person's medications")),
+        .tag = "doses", .op_id = "get_daily_summary", .summary = "Summary of today", .status = 200,
+        .response = "DailySummary")},
+    {.method = "GET",
+     .pattern = "/api/v1/doses/daily-summary/{date}",
+     OP(.handler = api_summary, IN(struct api_in_summary),
+        .params = PARAMS(PATH_DATE(struct api_in_summary, date), TZ(struct api_in_summary),
+                         QUERY_PERSON(struct api_in_summary, "Only this person's medications")),
+        .tag = "doses", .op_id = "get_daily_summary_by_date", .summary = "Summary of a local day",
+        .status = 200, .response = "DailySummary", .errors = "")},
+    {.method = "GET",
+     .pattern = "/api/v1/doses/deleted-medications/by-name/{medication_name}/doses",
+     OP(.handler = api_doses_deleted, IN(struct api_in_deleted_history),
+        .params = PARAMS({.name = "medication_name",
+                          .where = API_PATH,
+                          .type = API_TEXT,
+                          .at = offsetof(struct api_in_deleted_history, name),
+                          .doc = "The name the deleted medication had"},
+                         SKIP(struct api_in_deleted_history), LIMIT(struct api_in_deleted_history)),
+        .tag = "doses", .op_id = "get_deleted_medication_doses",
+        .summary = "Doses of a deleted medication, newest first", .status = 200,
+        .response = "[]DoseInDB", .errors = "404")},
+    {.method = "DELETE",
+     .pattern = "/api/v1/doses/{dose_id}",
+     OP(.handler = api_dose_delete, IN(struct api_in_id),
+        .params = PARAMS(PATH_ID(struct api_in_id, id, "dose_id", "The ID of the dose")),
+        .tag = "doses", .op_id = "delete_dose", .summary = "Delete a dose", .status = 204,
+        .errors = "404")},
+
+    /* Reports (api/report_form.c, api/report_export.c): heavy work. */
+    {.method = "GET",
+     .pattern = "/api/v1/reports/medications/pdf/{date}",
+     OP(.handler = api_report_form, IN(struct api_in_form), .heavy = true,
+        .params = PARAMS(PATH_DATE(struct api_in_form, date), TZ(struct api_in_form),
+                         {.name = "person_id",
+                          .where = API_QUERY,
+                          .type = API_INT,
+                          .at = offsetof(struct api_in_form, person_id),
+                          .doc = "Only this person's medications (0: everyone)"},
+                         {.name = "days",
+                          .where = API_QUERY,
+                          .type = API_INT,
+                          .at = offsetof(struct api_in_form, days),
+                          .bounds = {"ge", 1, "le", 7},
+                          .has_default = true,
+                          .def = 1,
+                          .doc = "Number of days on the form (1-7)"},
+                         {.name = "paper",
+                          .where = API_QUERY,
+                          .type = API_CHOICE,
+                          .at = offsetof(struct api_in_form, paper),
+                          .choices = paper_sizes,
+                          .doc = "Paper size: letter (default) or a4"},
+                         {.name = "prefill",
+                          .where = API_QUERY,
+                          .type = API_BOOL,
+                          .at = offsetof(struct api_in_form, prefill),
+                          .doc = "Print the doses recorded on each local day, and doses of "
+                                 "deleted medications"}),
+        .tag = "reports", .op_id = "generate_medication_pdf",
+        .summary = "Printable medication tracking form", .status = 200, .response = "pdf",
+        .errors = "404 503")},
+    {.method = "GET",
+     .pattern = "/api/v1/reports/doses.csv",
+     OP(.handler = api_export_csv, IN(struct api_in_export), .heavy = true,
+        .params = PARAMS({.name = "person_id",
+                          .where = API_QUERY,
+                          .type = API_INT,
+                          .at = offsetof(struct api_in_export, person_id),
+                          .bounds = B_ID,
+                          .required = true,
+                          .doc = "The person whose doses to export"},
+                         QUERY_DATE(struct api_in_export, from, "from", true,
+                                    "First local day (YYYY-MM-DD), inclusive"),
+                         QUERY_DATE(struct api_in_export, to, "to", true,
+                                    "Last local day (YYYY-MM-DD), inclusive"),
+                         TZ(struct api_in_export)),
+        .cross = api_export_range_rule, .tag = "reports", .op_id = "export_doses_csv",
+        .summary = "Dose history of a person as CSV (RFC 4180, header row)", .status = 200,
+        .response = "csv", .errors = "404 503")},
+    {.method = "GET",
+     .pattern = "/api/v1/reports/doses.json",
+     OP(.handler = api_export_json, IN(struct api_in_export), .heavy = true,
+        .params = PARAMS({.name = "person_id",
+                          .where = API_QUERY,
+                          .type = API_INT,
+                          .at = offsetof(struct api_in_export, person_id),
+                          .bounds = B_ID,
+                          .required = true,
+                          .doc = "The person whose doses to export"},
+                         QUERY_DATE(struct api_in_export, from, "from", true,
+                                    "First local day (YYYY-MM-DD), inclusive"),
+                         QUERY_DATE(struct api_in_export, to, "to", true,
+                                    "Last local day (YYYY-MM-DD), inclusive"),
+                         TZ(struct api_in_export)),
+        .cross = api_export_range_rule, .tag = "reports", .op_id = "export_doses_json",
+        .summary = "Dose history of a person as JSON", .status = 200, .response = "DoseExport",
+        .errors = "404 503")},
+
+    /* The documents (api/openapi.c, api/docs_page.c): not API operations,
+     * and not described in /openapi.json, as in the reference. */
+    {.method = "GET", .pattern = "/openapi.json", .fn = api_openapi, .light = true},
+    {.method = "GET", .pattern = "/docs", .fn = api_docs, .light = true},
+    {.method = "GET", .pattern = "/redoc", .fn = api_docs, .light = true},
+};
+
+const size_t api_n_routes = sizeof(api_routes) / sizeof(api_routes[0]);
+
+/* Unmatched GET/HEAD: the web front end (api/static.c): built into the
+ * binary, or from STATIC_DIR; 404 {"detail":"Not Found"} with
+ * STATIC_DIR=none. */
+const http_handler api_fallback = api_static;

@@ -1,0 +1,242 @@
+/* GET /api/v1/reports/doses.csv and doses.json: a person's dose history
+ * over a range of local days, streamed from the database to the client in
+ * chunks so that memory stays flat however long the history (CSV rows by
+ * src/report's CSV writer, JSON by the streaming JSON writer). The
+ * operations are heavy: the runner lets them in under the heavy-work
+ * limiter (api/heavy.h). Also the rule that the range is not reversed. */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/days.h"
+#include "api/handlers.h"
+#include "api/jsonw.h"
+#include "api/validate.h"
+#include "core/log.h"
+#include "report/report.h"
+#include "store/reports.h"
+
+/* Ceiling of an export where the server cannot stream and the body is
+ * collected in memory first; a longer history is then refused with 503 (the
+ * limit is the server's) and a hint. A streaming server has no ceiling. */
+#define EXPORT_MAX ((size_t)16 << 20)
+/* The database statement limit of a streamed export (see export). */
+#define EXPORT_STATEMENT_MS (10 * 60 * 1000)
+/* Export bytes are handed to the server in chunks of about this size: large
+ * enough that the cost per write disappears, small enough that memory
+ * stays flat however long the history. */
+#define EXPORT_CHUNK ((size_t)32 << 10)
+/* Ceiling of one CSV chunk: a flush follows each row past EXPORT_CHUNK, so
+ * only a single row of absurd size can reach it. */
+#define EXPORT_CHUNK_MAX ((size_t)4 << 20)
+
+enum export_format { EXPORT_CSV, EXPORT_JSON };
+
+/* The export being written: the rows go into a chunk that is handed to the
+ * server whenever it passes EXPORT_CHUNK, CSV into a malloc'ed buffer and
+ * JSON through the streaming writer (api/jsonw.h), which keeps its place in
+ * the document from one chunk to the next. The reply starts (status,
+ * headers, the CSV header row or the JSON document's head) with the first
+ * row, or after the query when there is none, so that a failure before any
+ * row still gets a proper error reply. */
+struct export_sink {
+    struct http_req *r;
+    const struct api_in_export *in;
+    enum export_format format;
+    const struct store_person *person;
+    const char *name; /* the person's display name */
+    int tz;
+    struct mt_buf *csv; /* CSV: the current chunk */
+    struct api_jw json; /* JSON: the current chunk */
+    bool started;       /* http_stream_begin succeeded */
+};
+
+static const char csv_header[] = "date,local_time,taken_at_utc,medication,dosage,deleted\r\n";
+
+/* The JSON document's head, up to the opening of its "doses" array. */
+static void json_head(struct export_sink *s)
+{
+    const struct api_in_export *in = s->in;
+    char from[16], to[16], off[16];
+    struct api_jw *w = &s->json;
+    api_jw_obj(w);
+    api_jw_int_at(w, "person_id", s->person->id);
+    api_jw_str_at(w, "person_name", s->name);
+    api_jw_str_at(w, "from", mt_format_date(in->from.value, from, sizeof(from)));
+    api_jw_str_at(w, "to", mt_format_date(in->to.value, to, sizeof(to)));
+    api_jw_int_at(w, "timezone_offset", s->tz);
+    api_jw_str_at(w, "utc_offset", report_utc_offset(s->tz, off, sizeof(off)));
+    api_jw_key(w, "doses");
+    api_jw_arr(w);
+}
+
+/* Sends the reply's head: status, headers, and the document's opening. */
+static int export_start(struct export_sink *s, struct mt_err *err)
+{
+    const struct api_in_export *in = s->in;
+    bool csv = s->format == EXPORT_CSV;
+    char from[16], to[16];
+    const char *disposition = mt_arena_printf(
+        s->r->arena, "attachment; filename=\"meditrack-doses-person%lld-%s-to-%s.%s\"",
+        (long long)in->person_id.value, mt_format_date(in->from.value, from, sizeof(from)),
+        mt_format_date(in->to.value, to, sizeof(to)), csv ? "csv" : "json");
+    if (!disposition)
+        return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
+    if (csv)
+        mt_buf_adds(s->csv, csv_header);
+    else
+        json_head(s);
+    http_add_header(s->r, "Content-Disposition", disposition);
+    http_add_header(s->r, "Cache-Control", "no-store");
+    if (http_stream_begin(s->r, 200,
+                          csv ? "text/csv; charset=utf-8; header=present" : "application/json",
+                          EXPORT_MAX, err) < 0)
+        return -1;
+    s->started = true;
+    return 0;
+}
+
+/* Hands the chunk to the server. */
+static int export_flush(struct export_sink *s, struct mt_err *err)
+{
+    bool csv = s->format == EXPORT_CSV;
+    if (csv ? s->csv->failed : s->json.failed)
+        return mt_fail(err, MT_ELIMIT, "export: a dose row is larger than the chunk ceiling");
+    const char *data = csv ? s->csv->data : s->json.data;
+    size_t len = csv ? s->csv->len : s->json.len;
+    if (len == 0)
+        return 0;
+    if (http_stream_write(s->r, data, len, err) < 0) {
+        if (err->code == MT_ELIMIT)
+            mt_fail(err, MT_ELIMIT,
+                    "The export is larger than %zu MiB: choose a shorter date range",
+                    EXPORT_MAX >> 20);
+        return -1;
+    }
+    if (csv)
+        mt_buf_reset(s->csv);
+    else
+        api_jw_reset(&s->json);
+    return 0;
+}
+
+static int export_row(const struct store_report_dose *d, void *vctx, struct mt_err *err)
+{
+    struct export_sink *s = vctx;
+    if (!s->started && export_start(s, err) < 0)
+        return -1;
+    int64_t local = d->taken_us - (int64_t)s->tz * 60 * MT_USEC_PER_SEC;
+    struct mt_date day = mt_date_from_days(mt_floor_div(local, MT_USEC_PER_DAY));
+    int64_t sec = mt_floor_mod(local, MT_USEC_PER_DAY) / MT_USEC_PER_SEC;
+    char date[16], time[16], iso[MT_TIME_BUF];
+    mt_format_date(day, date, sizeof(date));
+    snprintf(time, sizeof(time), "%02d:%02d:%02d", (int)(sec / 3600), (int)(sec / 60 % 60),
+             (int)(sec % 60));
+    mt_format_iso(d->taken_us, iso, sizeof(iso));
+
+    size_t chunk;
+    if (s->format == EXPORT_CSV) {
+        report_csv_field(s->csv, true, date, strlen(date));
+        report_csv_field(s->csv, false, time, strlen(time));
+        report_csv_field(s->csv, false, iso, strlen(iso));
+        report_csv_field(s->csv, false, d->medication_name, strlen(d->medication_name));
+        report_csv_field(s->csv, false, d->dosage, d->dosage ? strlen(d->dosage) : 0);
+        report_csv_field(s->csv, false, d->deleted ? "true" : "false", d->deleted ? 4 : 5);
+        report_csv_end(s->csv);
+        chunk = s->csv->failed ? EXPORT_CHUNK : s->csv->len;
+    } else {
+        struct api_jw *w = &s->json;
+        api_jw_obj(w);
+        api_jw_int_at(w, "id", d->id);
+        api_jw_str_at(w, "date", date);
+        api_jw_str_at(w, "local_time", time);
+        api_jw_str_at(w, "taken_at", iso);
+        api_jw_key(w, "medication_id");
+        if (d->deleted)
+            api_jw_null(w);
+        else
+            api_jw_int(w, d->medication_id);
+        api_jw_str_at(w, "medication_name", d->medication_name);
+        api_jw_str_at(w, "dosage", d->dosage);
+        api_jw_bool_at(w, "deleted", d->deleted);
+        api_jw_obj_end(w);
+        chunk = w->failed ? EXPORT_CHUNK : w->len;
+    }
+    if (chunk >= EXPORT_CHUNK)
+        return export_flush(s, err);
+    return 0;
+}
+
+static int export(struct api_call *call, enum export_format format, struct mt_err *err)
+{
+    const struct api_in_export *in = call->in;
+    struct http_req *r = call->r;
+    struct store_person person;
+    if (store_person_get(call->db, r->arena, in->person_id.value, &person, err) < 0)
+        return -1;
+    struct export_sink sink = {.r = r, .in = in, .format = format, .person = &person};
+    sink.name = store_person_name(r->arena, &person);
+    if (!sink.name)
+        return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
+    if (format == EXPORT_CSV) {
+        sink.csv = http_request_buf(r, EXPORT_CHUNK_MAX, err);
+        if (!sink.csv)
+            return -1;
+    } else {
+        api_jw_init(&sink.json, r->arena, EXPORT_CHUNK);
+    }
+    sink.tz = api_tz_minutes(r, &in->tz);
+    struct store_window w = api_day_window(in->from.value, in->to.value, sink.tz);
+
+    /* The statement stays open while the rows stream to the client, so
+     * DB_STATEMENT_TIMEOUT (meant for ordinary requests) would cut a long
+     * export to a slow reader; it gets a generous limit of its own, which
+     * the pool resets when the connection returns. Lock waits keep theirs. */
+    const struct mt_config *cfg = r->app ? r->app->cfg : NULL;
+    int lock_ms =
+        cfg ? (cfg->db_lock_timeout ? cfg->db_lock_timeout : cfg->db_statement_timeout) : 0;
+    if (db_set_timeouts(call->db, EXPORT_STATEMENT_MS, lock_ms, err) < 0)
+        return -1;
+    size_t unreadable = 0;
+    int rc = store_report_doses(call->db, true, in->person_id.value, &w, export_row, &sink,
+                                &unreadable, err);
+    if (unreadable)
+        mt_log(MT_LOG_WARN, "report: skipped doses with unreadable taken_at count=%zu", unreadable);
+    if (rc == 0 && !sink.started)
+        rc = export_start(&sink, err);
+    if (rc == 0 && format == EXPORT_JSON) {
+        api_jw_arr_end(&sink.json);
+        api_jw_obj_end(&sink.json);
+    }
+    if (rc == 0)
+        rc = export_flush(&sink, err);
+    if (rc == 0)
+        rc = http_stream_end(r, err);
+    /* A failure after the reply started can only cut it short: the runner
+     * does so (and logs why). */
+    return rc;
+}
+
+int api_export_csv(struct api_call *call, struct mt_err *err)
+{
+    return export(call, EXPORT_CSV, err);
+}
+
+int api_export_json(struct api_call *call, struct mt_err *err)
+{
+    return export(call, EXPORT_JSON, err);
+}
+
+void api_export_range_rule(const struct api_request *q, void *vin, struct api_vctx *v)
+{
+    const struct api_in_export *in = vin;
+    if (!in->from.set || !in->to.set || mt_date_cmp(in->from.value, in->to.value) <= 0)
+        return;
+    char msg[96], from[16];
+    int n = snprintf(msg, sizeof(msg), "Value error, \"to\" must not be before \"from\" (%s)",
+                     mt_format_date(in->from.value, from, sizeof(from)));
+    const char *to = api_request_query(q, "to");
+    api_vctx_add(
+        v, "value_error", json_pack("[s,s]", "query", "to"),
+        n > 0 && (size_t)n < sizeof(msg) ? msg : "Value error, \"to\" must not be before \"from\"",
+        api_json_text(to, strlen(to)), json_pack("{s:{}}", "error"));
+}
