@@ -264,15 +264,6 @@ bool api_coerce_choice(struct api_vctx *v, const char *where, const char *name, 
 
 /* ---- body fields ----------------------------------------------------------------------------- */
 
-static size_t utf8_chars(const char *s, size_t len)
-{
-    size_t n = 0;
-    for (size_t k = 0; k < len; k++)
-        if (((unsigned char)s[k] & 0xC0) != 0x80)
-            n++;
-    return n;
-}
-
 enum api_field api_coerce_body_str(struct api_vctx *v, const char *name, const struct api_json *val,
                                    size_t max_chars, const char **out)
 {
@@ -294,7 +285,7 @@ enum api_field api_coerce_body_str(struct api_vctx *v, const char *name, const s
     }
     /* The longest text every database keeps whole (MariaDB VARCHAR(255) and
      * TEXT columns), so that all dialects answer alike. */
-    if (max_chars && utf8_chars(val->v.s.p, val->v.s.len) > max_chars) {
+    if (max_chars && api_utf8_chars(val->v.s.p, val->v.s.len) > max_chars) {
         char msg[96];
         snprintf(msg, sizeof(msg), "String should have at most %zu characters", max_chars);
         api_vctx_add(v, "string_too_long", loc2("body", name), msg, value_json(val),

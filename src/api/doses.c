@@ -30,8 +30,7 @@ static int record(struct api_call *call, int64_t medication_id, int64_t taken_us
         return mt_fail(err, MT_ECONFLICT, "Maximum doses (%lld) taken for %s", (long long)max,
                        mt_format_date(day, date, sizeof(date)));
     }
-    api_reply_dose(call->r, call->op->status, &d);
-    return 0;
+    return api_reply_dose(call->r, call->op->status, &d);
 }
 
 int api_dose_now(struct api_call *call, struct mt_err *err)
@@ -70,22 +69,19 @@ int api_dose_history(struct api_call *call, struct mt_err *err)
     if (store_doses_history(call->db, call->r->arena, in->medication_id.value, in->skip.value,
                             in->limit.value, &items, &n, err) < 0)
         return -1;
-    api_reply_doses(call->r, items, n);
-    return 0;
+    return api_reply_doses(call->r, items, n);
 }
 
 int api_dose_day(struct api_call *call, struct mt_err *err)
 {
-    const struct api_in_dose_day *in = call->in;
+    const struct api_in_med_day *in = call->in;
     int tz = api_tz_minutes(call->r, &in->tz);
     struct store_window w = api_day_window(in->date.value, in->date.value, tz);
     struct store_dose *items = NULL;
     size_t n = 0;
-    if (store_doses_in_window(call->db, call->r->arena, in->medication_id.value, &w, &items, &n,
-                              err) < 0)
+    if (store_doses_in_window(call->db, call->r->arena, in->id.value, &w, &items, &n, err) < 0)
         return -1;
-    api_reply_doses(call->r, items, n);
-    return 0;
+    return api_reply_doses(call->r, items, n);
 }
 
 /* One medication of the daily summary; a deleted one is named "<name>
@@ -134,8 +130,7 @@ int api_summary(struct api_call *call, struct mt_err *err)
         summary_entry(call->r, &out, &items[i]);
     api_jw_arr_end(&out);
     api_jw_obj_end(&out);
-    api_reply_jw(call->r, call->op->status, &out);
-    return 0;
+    return api_reply_jw(call->r, call->op->status, &out);
 }
 
 int api_doses_deleted(struct api_call *call, struct mt_err *err)
@@ -148,15 +143,11 @@ int api_doses_deleted(struct api_call *call, struct mt_err *err)
         return -1;
     if (n == 0)
         return mt_fail(err, MT_ENOTFOUND, "No doses found for deleted medication");
-    api_reply_doses(call->r, items, n);
-    return 0;
+    return api_reply_doses(call->r, items, n);
 }
 
 int api_dose_delete(struct api_call *call, struct mt_err *err)
 {
     const struct api_in_id *in = call->in;
-    if (store_dose_delete(call->db, in->id.value, err) < 0)
-        return -1;
-    http_reply_empty(call->r, call->op->status);
-    return 0;
+    return api_reply_done(call, store_dose_delete(call->db, in->id.value, err));
 }

@@ -59,7 +59,9 @@ struct api_in_med_list {
     struct api_int person_id;
 };
 
-struct api_in_med_get {
+/* A medication and a local day: GET of a medication (date unset: today),
+ * and the doses of a day (date required). */
+struct api_in_med_day {
     struct api_int id;
     struct api_date date;
     struct api_int tz;
@@ -97,12 +99,6 @@ struct api_in_dose_for_date {
 struct api_in_dose_history {
     struct api_int medication_id;
     struct api_int skip, limit;
-};
-
-struct api_in_dose_day {
-    struct api_int medication_id;
-    struct api_date date;
-    struct api_int tz;
 };
 
 /* /daily-summary (date unset: today) and /daily-summary/{date}. */

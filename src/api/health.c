@@ -95,6 +95,19 @@ static void reply_failed(struct http_req *r, const char *status, const char *wha
     http_reply_json(r, 503, body);
 }
 
+/* 503 "unhealthy" for a database that answered the connection but not
+ * the query (what names the step for the log, where err's text goes).
+ * Returns 0: r is answered. */
+static int reply_unusable(struct http_req *r, struct db_conn *c, const char *what,
+                          const struct mt_err *err)
+{
+    mt_log(MT_LOG_WARN, "health: %s: %s", what, err->msg);
+    json_t *d = json_pack("{s:s}", "dialect", db_dialect_name(db_conn_dialect(c)));
+    reply_failed(r, "unhealthy",
+                 err->code == MT_ETIMEOUT ? "database not answering" : "database query failed", d);
+    return 0;
+}
+
 int api_health(struct api_call *call, struct mt_err *err)
 {
     http_reply_json(
@@ -122,26 +135,14 @@ int api_health_v1(struct api_call *call, struct mt_err *unused)
         reply_failed(r, "unhealthy", "database unavailable", json_object());
         return 0;
     }
-    if (db_ping(c, timeout_ms, &err) < 0) {
-        mt_log(MT_LOG_WARN, "health: the database did not answer: %s", err.msg);
-        json_t *d = json_pack("{s:s}", "dialect", db_dialect_name(db_conn_dialect(c)));
-        reply_failed(r, "unhealthy",
-                     err.code == MT_ETIMEOUT ? "database not answering" : "database query failed",
-                     d);
-        return 0;
-    }
+    if (db_ping(c, timeout_ms, &err) < 0)
+        return reply_unusable(r, c, "the database did not answer", &err);
     /* A query on a table the API reads, under the health check's own
      * limits (the pool restores the request limits when the connection
      * returns). */
     if (db_set_timeouts(c, timeout_ms, timeout_ms, &err) < 0 ||
-        db_query(c, "SELECT id FROM persons WHERE id = 0", NULL, 0, NULL, &err) < 0) {
-        mt_log(MT_LOG_WARN, "health: the database cannot serve requests: %s", err.msg);
-        json_t *d = json_pack("{s:s}", "dialect", db_dialect_name(db_conn_dialect(c)));
-        reply_failed(r, "unhealthy",
-                     err.code == MT_ETIMEOUT ? "database not answering" : "database query failed",
-                     d);
-        return 0;
-    }
+        db_query(c, "SELECT id FROM persons WHERE id = 0", NULL, 0, NULL, &err) < 0)
+        return reply_unusable(r, c, "the database cannot serve requests", &err);
     if (db_storage_full(c)) {
         json_t *d = db_details(c, cfg);
         json_object_set_new(d, "storage", json_string("full"));

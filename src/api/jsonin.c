@@ -22,6 +22,10 @@ static const char m_control[] = "Invalid control character at";
 static const char m_escape[] = "Invalid \\escape";
 static const char m_uescape[] = "Invalid \\uXXXX escape";
 
+/* The escapes other than \uXXXX, and the characters they stand for. */
+static const char short_escapes[] = "\"\\/bfnrt";
+static const char short_unescaped[] = "\"\\/\b\f\n\r\t";
+
 /* A malloc'ed stack of fixed-size elements. */
 struct scratch {
     void *data;
@@ -155,7 +159,7 @@ static bool parse_string(struct parser *ps, const char **out, size_t *out_len)
                 end += 6;
                 continue;
             }
-            if (!strchr("\"\\/bfnrt", e) || e == '\0') {
+            if (!strchr(short_escapes, e) || e == '\0') {
                 fail(ps, m_escape, end);
                 return false;
             }
@@ -180,58 +184,31 @@ static bool parse_string(struct parser *ps, const char **out, size_t *out_len)
             continue;
         }
         char e = ps->s[i + 1];
-        switch (e) {
-        case '"':
-            buf[n++] = '"';
-            break;
-        case '\\':
-            buf[n++] = '\\';
-            break;
-        case '/':
-            buf[n++] = '/';
-            break;
-        case 'b':
-            buf[n++] = '\b';
-            break;
-        case 'f':
-            buf[n++] = '\f';
-            break;
-        case 'n':
-            buf[n++] = '\n';
-            break;
-        case 'r':
-            buf[n++] = '\r';
-            break;
-        case 't':
-            buf[n++] = '\t';
-            break;
-        case 'u': {
-            long cp = hex4(ps, i + 2);
-            size_t used = 6;
-            if (cp >= 0xD800 && cp <= 0xDBFF && i + 7 < end && ps->s[i + 6] == '\\' &&
-                ps->s[i + 7] == 'u') {
-                long lo = hex4(ps, i + 8);
-                if (lo < 0) {
-                    fail(ps, m_uescape, i + 7);
-                    return false;
-                }
-                if (lo >= 0xDC00 && lo <= 0xDFFF) {
-                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-                    used = 12;
-                }
-            }
-            /* A lone surrogate cannot be stored as UTF-8. */
-            if (cp >= 0xD800 && cp <= 0xDFFF)
-                cp = 0xFFFD;
-            n += put_utf8(buf + n, (unsigned long)cp);
-            i += used;
+        if (e != 'u') {
+            /* The first pass let only the escapes of short_escapes through. */
+            buf[n++] = short_unescaped[strchr(short_escapes, e) - short_escapes];
+            i += 2;
             continue;
         }
-        default:
-            /* Checked by the first pass. */
-            return false;
+        long cp = hex4(ps, i + 2);
+        size_t used = 6;
+        if (cp >= 0xD800 && cp <= 0xDBFF && i + 7 < end && ps->s[i + 6] == '\\' &&
+            ps->s[i + 7] == 'u') {
+            long lo = hex4(ps, i + 8);
+            if (lo < 0) {
+                fail(ps, m_uescape, i + 7);
+                return false;
+            }
+            if (lo >= 0xDC00 && lo <= 0xDFFF) {
+                cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                used = 12;
+            }
         }
-        i += 2;
+        /* A lone surrogate cannot be stored as UTF-8. */
+        if (cp >= 0xD800 && cp <= 0xDFFF)
+            cp = 0xFFFD;
+        n += put_utf8(buf + n, (unsigned long)cp);
+        i += used;
     }
     buf[n] = '\0';
     ps->i = end + 1;
@@ -515,11 +492,10 @@ bool api_utf8_valid(const char *p, size_t len)
     return true;
 }
 
-/* Python reports positions in characters of the decoded text. */
-static size_t char_index(const char *s, size_t off)
+size_t api_utf8_chars(const char *s, size_t len)
 {
     size_t n = 0;
-    for (size_t k = 0; k < off; k++)
+    for (size_t k = 0; k < len; k++)
         if (((unsigned char)s[k] & 0xC0) != 0x80)
             n++;
     return n;
@@ -552,7 +528,8 @@ void api_json_parse(struct mt_arena *arena, const char *p, size_t len, struct ap
         out->value = v;
     } else if (ps.status == API_JSON_DECODE) {
         out->msg = ps.msg;
-        out->pos = char_index(p, ps.err_off);
+        /* Python reports positions in characters of the decoded text. */
+        out->pos = api_utf8_chars(p, ps.err_off);
     }
 }
 

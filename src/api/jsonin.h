@@ -96,6 +96,10 @@ json_t *api_json_to_jansson(const struct api_json *v);
  * overlong forms). */
 bool api_utf8_valid(const char *p, size_t len);
 
+/* The number of characters in len bytes of UTF-8 (continuation bytes are
+ * not counted). */
+size_t api_utf8_chars(const char *s, size_t len);
+
 /* len bytes of text as a JSON string; bytes that are not UTF-8 become
  * U+FFFD (as Python's "replace" decoding). New reference, NULL only when
  * memory ran out. */

@@ -207,30 +207,39 @@ void api_jw_null(struct api_jw *w)
     put_lit(w, "null");
 }
 
-void api_jw_obj(struct api_jw *w)
+/* The start and the end of a container: after its start comes its first
+ * member or item (no comma); after its end, a sibling (a comma). */
+static void open_container(struct api_jw *w, const char *bracket)
 {
     next(w);
-    put_lit(w, "{");
+    put(w, bracket, 1);
     w->comma = false;
+}
+
+static void close_container(struct api_jw *w, const char *bracket)
+{
+    put(w, bracket, 1);
+    w->comma = true;
+}
+
+void api_jw_obj(struct api_jw *w)
+{
+    open_container(w, "{");
 }
 
 void api_jw_obj_end(struct api_jw *w)
 {
-    put_lit(w, "}");
-    w->comma = true;
+    close_container(w, "}");
 }
 
 void api_jw_arr(struct api_jw *w)
 {
-    next(w);
-    put_lit(w, "[");
-    w->comma = false;
+    open_container(w, "[");
 }
 
 void api_jw_arr_end(struct api_jw *w)
 {
-    put_lit(w, "]");
-    w->comma = true;
+    close_container(w, "]");
 }
 
 void api_jw_key(struct api_jw *w, const char *key)

@@ -26,67 +26,57 @@ int api_meds_list(struct api_call *call, struct mt_err *err)
     if (store_meds_list(call->db, call->r->arena, in->person_id.set, in->person_id.value, &w,
                         in->skip.value, in->limit.value, &items, &n, err) < 0)
         return -1;
-    api_reply_meds(call->r, items, n);
-    return 0;
+    return api_reply_meds(call->r, items, n);
 }
 
-/* The columns a create or an update sets: those the client sent. */
-static struct store_medication_fields med_fields(const struct api_in_med *in)
+/* POST and PUT: the columns the client sent, stored as a new medication of
+ * person_id (which has every column: instructions not sent are empty) or
+ * over medication id. */
+static int save_med(struct api_call *call, bool create, struct mt_err *err)
 {
-    return (struct store_medication_fields){
+    const struct api_in_med *in = call->in;
+    struct store_medication_fields f = {
         .set_name = in->name.set,
         .set_dosage = in->dosage.set,
         .set_frequency = in->frequency.set,
         .set_max = in->max_doses_per_day.set,
-        .set_instructions = in->instructions.set,
+        .set_instructions = create || in->instructions.set,
         .name = in->name.value,
         .dosage = in->dosage.value,
         .frequency = in->frequency.value,
         .max_doses_per_day = in->max_doses_per_day.value,
         .instructions = in->instructions.value,
     };
+    struct store_medication m;
+    int rc = create ? store_med_create(call->db, call->r->arena, in->person_id.value, &f, &m, err)
+                    : store_med_update(call->db, call->r->arena, in->id.value, &f, &m, err);
+    if (rc < 0)
+        return -1;
+    return api_reply_med(call->r, call->op->status, &m, false);
 }
 
 int api_med_create(struct api_call *call, struct mt_err *err)
 {
-    const struct api_in_med *in = call->in;
-    struct store_medication_fields f = med_fields(in);
-    /* A new medication has every column: instructions not sent are empty. */
-    f.set_instructions = true;
-    struct store_medication m;
-    if (store_med_create(call->db, call->r->arena, in->person_id.value, &f, &m, err) < 0)
-        return -1;
-    api_reply_med(call->r, call->op->status, &m, false);
-    return 0;
-}
-
-int api_med_get(struct api_call *call, struct mt_err *err)
-{
-    const struct api_in_med_get *in = call->in;
-    struct store_window w = day_window(call->r, &in->date, &in->tz);
-    struct store_medication m;
-    if (store_med_get(call->db, call->r->arena, in->id.value, &w, &m, err) < 0)
-        return -1;
-    api_reply_med(call->r, call->op->status, &m, true);
-    return 0;
+    return save_med(call, true, err);
 }
 
 int api_med_update(struct api_call *call, struct mt_err *err)
 {
-    const struct api_in_med *in = call->in;
-    struct store_medication_fields f = med_fields(in);
+    return save_med(call, false, err);
+}
+
+int api_med_get(struct api_call *call, struct mt_err *err)
+{
+    const struct api_in_med_day *in = call->in;
+    struct store_window w = day_window(call->r, &in->date, &in->tz);
     struct store_medication m;
-    if (store_med_update(call->db, call->r->arena, in->id.value, &f, &m, err) < 0)
+    if (store_med_get(call->db, call->r->arena, in->id.value, &w, &m, err) < 0)
         return -1;
-    api_reply_med(call->r, call->op->status, &m, false);
-    return 0;
+    return api_reply_med(call->r, call->op->status, &m, true);
 }
 
 int api_med_delete(struct api_call *call, struct mt_err *err)
 {
     const struct api_in_id *in = call->in;
-    if (store_med_delete(call->db, in->id.value, err) < 0)
-        return -1;
-    http_reply_empty(call->r, call->op->status);
-    return 0;
+    return api_reply_done(call, store_med_delete(call->db, in->id.value, err));
 }

@@ -57,6 +57,13 @@ static void answer_failure(struct http_req *r, const struct mt_err *err)
     http_reply_err(r, err);
 }
 
+int api_reply_done(struct api_call *call, int rc)
+{
+    if (rc == 0)
+        http_reply_empty(call->r, call->op->status);
+    return rc;
+}
+
 int api_reply_unavailable(struct http_req *r, const char *detail, int retry_s)
 {
     if (retry_s > 0) {

@@ -146,6 +146,11 @@ struct api_op {
  * connection, runs the operation's handler, and answers its failure. */
 void api_op_run(struct http_req *r);
 
+/* For a handler whose answer is the operation's status alone (a delete):
+ * answers it when rc, the result of the store call that did the work, is
+ * 0, and returns rc, so that a failure goes on to the runner. */
+int api_reply_done(struct api_call *call, int rc);
+
 /* Answers 503 {"detail": detail} for a refusal the server words itself (it
  * is busy with reports, it lacks the PDF module), with Retry-After when
  * waiting may help (retry_s > 0). Returns 0: the request is answered. The

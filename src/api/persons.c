@@ -17,76 +17,72 @@ int api_persons_list(struct api_call *call, struct mt_err *err)
     if (store_persons_list(call->db, call->r->arena, in->skip.value, in->limit.value, &items, &n,
                            err) < 0)
         return -1;
-    api_reply_persons(call->r, items, n);
-    return 0;
+    return api_reply_persons(call->r, items, n);
 }
 
-/* The columns a create or an update sets: those the client sent. */
-static struct store_person_fields person_fields(const struct api_in_person *in)
+/* POST and PUT: the columns the client sent, stored as a new person (which
+ * has every column: those not sent are empty) or over person id. */
+static int save_person(struct api_call *call, bool create, struct mt_err *err)
 {
-    return (struct store_person_fields){
-        .set_first = in->first_name.set,
-        .set_last = in->last_name.set,
-        .set_dob = in->date_of_birth.set,
-        .set_notes = in->notes.set,
+    const struct api_in_person *in = call->in;
+    struct store_person_fields f = {
+        .set_first = create || in->first_name.set,
+        .set_last = create || in->last_name.set,
+        .set_dob = create || in->date_of_birth.set,
+        .set_notes = create || in->notes.set,
         .first_name = in->first_name.value,
         .last_name = in->last_name.value,
         .has_dob = in->date_of_birth.set && !in->date_of_birth.null,
         .dob = in->date_of_birth.value,
         .notes = in->notes.value,
     };
+    struct store_person p;
+    int rc = create ? store_person_create(call->db, call->r->arena, &f, &p, err)
+                    : store_person_update(call->db, call->r->arena, in->id.value, &f, &p, err);
+    if (rc < 0)
+        return -1;
+    return api_reply_person(call->r, call->op->status, &p, false);
 }
 
 int api_person_create(struct api_call *call, struct mt_err *err)
 {
-    struct store_person_fields f = person_fields(call->in);
-    /* A new person has every column: those not sent are empty. */
-    f.set_first = f.set_last = f.set_dob = f.set_notes = true;
-    struct store_person p;
-    if (store_person_create(call->db, call->r->arena, &f, &p, err) < 0)
-        return -1;
-    api_reply_person(call->r, call->op->status, &p, false);
-    return 0;
-}
-
-int api_person_get(struct api_call *call, struct mt_err *err)
-{
-    const struct api_in_id *in = call->in;
-    struct store_person p;
-    if (store_person_get(call->db, call->r->arena, in->id.value, &p, err) < 0)
-        return -1;
-    api_reply_person(call->r, call->op->status, &p, true);
-    return 0;
+    return save_person(call, true, err);
 }
 
 int api_person_update(struct api_call *call, struct mt_err *err)
 {
-    const struct api_in_person *in = call->in;
-    struct store_person_fields f = person_fields(in);
+    return save_person(call, false, err);
+}
+
+/* The store calls that act on one person and give it back. */
+typedef int (*person_action)(struct db_conn *c, struct mt_arena *a, int64_t id,
+                             struct store_person *out, struct mt_err *err);
+
+/* GET and set-default: the person id after fn. */
+static int act_on_person(struct api_call *call, person_action fn, bool with_count,
+                         struct mt_err *err)
+{
+    const struct api_in_id *in = call->in;
     struct store_person p;
-    if (store_person_update(call->db, call->r->arena, in->id.value, &f, &p, err) < 0)
+    if (fn(call->db, call->r->arena, in->id.value, &p, err) < 0)
         return -1;
-    api_reply_person(call->r, call->op->status, &p, false);
-    return 0;
+    return api_reply_person(call->r, call->op->status, &p, with_count);
+}
+
+int api_person_get(struct api_call *call, struct mt_err *err)
+{
+    return act_on_person(call, store_person_get, true, err);
+}
+
+int api_person_set_default(struct api_call *call, struct mt_err *err)
+{
+    return act_on_person(call, store_person_set_default, false, err);
 }
 
 int api_person_delete(struct api_call *call, struct mt_err *err)
 {
     const struct api_in_id *in = call->in;
-    if (store_person_delete(call->db, in->id.value, err) < 0)
-        return -1;
-    http_reply_empty(call->r, call->op->status);
-    return 0;
-}
-
-int api_person_set_default(struct api_call *call, struct mt_err *err)
-{
-    const struct api_in_id *in = call->in;
-    struct store_person p;
-    if (store_person_set_default(call->db, call->r->arena, in->id.value, &p, err) < 0)
-        return -1;
-    api_reply_person(call->r, call->op->status, &p, false);
-    return 0;
+    return api_reply_done(call, store_person_delete(call->db, in->id.value, err));
 }
 
 /* ---- the legacy `name` ------------------------------------------------------------------ */

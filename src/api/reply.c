@@ -147,64 +147,64 @@ static void retry_after(struct http_req *r, const char *seconds)
     http_add_header(r, "Retry-After", seconds);
 }
 
+/* How each error is answered: its status, the detail the client reads
+ * (NULL: the error's own message, which is written for clients), the
+ * Retry-After seconds (NULL: none), and the level it is logged at (OFF: not
+ * logged; the client's own mistakes are not the server's events). A code
+ * not listed (MT_EDB, MT_EINTERNAL) is a 500 with the reference's plain
+ * text, logged as an error. */
+static const struct err_reply {
+    enum mt_code code;
+    int status;
+    const char *detail;
+    const char *retry_after;
+    enum mt_log_level level;
+} err_replies[] = {
+    {MT_EINVAL, 400, NULL, NULL, MT_LOG_OFF},
+    {MT_ENOTFOUND, 404, NULL, NULL, MT_LOG_OFF},
+    {MT_ECONFLICT, 409, NULL, NULL, MT_LOG_OFF},
+    /* The server's own ceiling (request arena, a buffer): 503. Bodies over
+     * MAX_BODY_BYTES get their 413 from the server itself. */
+    {MT_ELIMIT, 503, NULL, NULL, MT_LOG_WARN},
+    /* The database cannot be reached or refuses us (a restart, a changed
+     * password): waiting may help, and the client is told so. */
+    {MT_EUNAVAIL, 503, "Service Unavailable", "1", MT_LOG_WARN},
+    {MT_EAUTH, 503, "Service Unavailable", "1", MT_LOG_WARN},
+    {MT_ENODB, 503, "Service Unavailable", "1", MT_LOG_WARN},
+    /* A lock held elsewhere, a slow statement, or conflicts that outlasted
+     * every retry: the work was undone and may succeed later. */
+    {MT_ETIMEOUT, 503, "Service Unavailable: the database is busy, retry later", "1", MT_LOG_WARN},
+    {MT_EDB_RETRY, 503, "Service Unavailable: the database is busy, retry later", "1", MT_LOG_WARN},
+    {MT_ENOSPC, 507, "Insufficient Storage: the database's disk is full, nothing was saved", "30",
+     MT_LOG_ERROR},
+    /* The database file, its directory or its file system refuses our
+     * writes: the server's own set-up is wrong and waiting will not fix it
+     * (start-up refuses such a database at once), so no Retry-After. JSON
+     * like every database fault; the file and the reason go to the log
+     * only. */
+    {MT_EPERM, 500, "Internal Server Error: the server may not write to its database", NULL,
+     MT_LOG_ERROR},
+};
+
 void http_reply_err(struct http_req *r, const struct mt_err *err)
 {
-    switch (err->code) {
-    case MT_EINVAL:
-        http_reply_detail(r, 400, err->msg);
-        return;
-    case MT_ENOTFOUND:
-        http_reply_detail(r, 404, err->msg);
-        return;
-    case MT_ECONFLICT:
-        http_reply_detail(r, 409, err->msg);
-        return;
-    case MT_ELIMIT:
-        /* The server's own ceiling (request arena, a buffer): 503. Bodies
-         * over MAX_BODY_BYTES get their 413 from the server itself. */
-        mt_log(MT_LOG_WARN, "request hit a server limit: %s", err->msg);
-        http_reply_detail(r, 503, err->msg);
-        return;
-    case MT_EUNAVAIL:
-    case MT_EAUTH:
-    case MT_ENODB:
-        /* The database cannot be reached or refuses us (a restart, a
-         * changed password): waiting may help, and the client is told so. */
-        mt_log(MT_LOG_WARN, "request failed (%s): %s", mt_code_name(err->code), err->msg);
-        retry_after(r, "1");
-        http_reply_detail(r, 503, "Service Unavailable");
-        return;
-    case MT_ETIMEOUT:
-    case MT_EDB_RETRY:
-        /* A lock held elsewhere, a slow statement, or conflicts that outlasted
-         * every retry: the work was undone and may succeed later. */
-        mt_log(MT_LOG_WARN, "request failed (%s): %s", mt_code_name(err->code), err->msg);
-        retry_after(r, "1");
-        http_reply_detail(r, 503, "Service Unavailable: the database is busy, retry later");
-        return;
-    case MT_ENOSPC:
+    const struct err_reply *e = NULL;
+    for (size_t i = 0; i < MT_ARRAY_LEN(err_replies) && !e; i++)
+        if (err_replies[i].code == err->code)
+            e = &err_replies[i];
+    if (!e) {
         mt_log(MT_LOG_ERROR, "request failed (%s): %s", mt_code_name(err->code), err->msg);
-        retry_after(r, "30");
-        http_reply_detail(r, 507,
-                          "Insufficient Storage: the database's disk is full, nothing was saved");
+        http_reply_raw(r, 500, "text/plain; charset=utf-8", body_internal,
+                       sizeof(body_internal) - 1);
         return;
-    case MT_EPERM:
-        /* The database file, its directory or its file system refuses our
-         * writes: the server's own set-up is wrong and waiting will not
-         * fix it (start-up refuses such a database at once), so no
-         * Retry-After. JSON like every database fault; the file and the
-         * reason go to the log only. */
-        mt_log(MT_LOG_ERROR, "request failed (%s): %s", mt_code_name(err->code), err->msg);
-        http_reply_detail(r, 500,
-                          "Internal Server Error: the server may not write to its database");
-        return;
-    case MT_OK:
-    case MT_EDB:
-    case MT_EINTERNAL:
-        break;
     }
-    mt_log(MT_LOG_ERROR, "request failed (%s): %s", mt_code_name(err->code), err->msg);
-    http_reply_raw(r, 500, "text/plain; charset=utf-8", body_internal, sizeof(body_internal) - 1);
+    if (e->level != MT_LOG_OFF)
+        mt_log(e->level, "request %s (%s): %s",
+               err->code == MT_ELIMIT ? "hit a server limit" : "failed", mt_code_name(err->code),
+               err->msg);
+    if (e->retry_after)
+        retry_after(r, e->retry_after);
+    http_reply_detail(r, e->status, e->detail ? e->detail : err->msg);
 }
 
 void http_reply_empty(struct http_req *r, int status)
@@ -251,8 +251,8 @@ struct mt_buf *http_request_buf(struct http_req *r, size_t max, struct mt_err *e
     return b;
 }
 
-int http_stream_begin(struct http_req *r, int status, const char *content_type,
-                      size_t fallback_max, struct mt_err *err)
+int http_stream_begin(struct http_req *r, int status, const char *content_type, size_t fallback_max,
+                      struct mt_err *err)
 {
     r->status = status;
     r->content_type = content_type;

@@ -83,7 +83,7 @@ static void jw_dose(struct api_jw *w, const struct store_dose *d)
     api_jw_obj_end(w);
 }
 
-void api_reply_jw(struct http_req *r, int status, const struct api_jw *w)
+int api_reply_jw(struct http_req *r, int status, const struct api_jw *w)
 {
     if (w->failed) {
         /* The arena's ceiling, as when a jansson reply does not fit: a
@@ -91,68 +91,74 @@ void api_reply_jw(struct http_req *r, int status, const struct api_jw *w)
         struct mt_err err;
         mt_fail(&err, MT_ELIMIT, "Response exceeds the server's memory limit");
         http_reply_err(r, &err);
-        return;
+        return 0;
     }
     http_reply_raw(r, status, "application/json", w->data, w->len);
+    return 0;
 }
 
-/* The bytes a row of each kind takes, about: enough that a list grows its
- * buffer once or twice at most. */
-enum { DOSE_BYTES = 112, MED_BYTES = 320, PERSON_BYTES = 256 };
+/* The kinds of rows, with the bytes a row of each takes, about: enough
+ * that a list grows its buffer once or twice at most. */
+enum row_kind { ROW_DOSE, ROW_MED, ROW_PERSON };
+static const size_t row_bytes[] = {[ROW_DOSE] = 112, [ROW_MED] = 320, [ROW_PERSON] = 256};
+static const size_t row_size[] = {[ROW_DOSE] = sizeof(struct store_dose),
+                                  [ROW_MED] = sizeof(struct store_medication),
+                                  [ROW_PERSON] = sizeof(struct store_person)};
 
-void api_reply_doses(struct http_req *r, const struct store_dose *items, size_t n)
+/* Answers with n rows of one kind: a list (an array) or one row alone;
+ * extra asks for a medication's day or a person's medication count. */
+static int reply_rows(struct http_req *r, int status, enum row_kind kind, const void *items,
+                      size_t n, bool list, bool extra)
 {
     struct api_jw w;
-    api_jw_init(&w, r->arena, 2 + n * DOSE_BYTES);
-    api_jw_arr(&w);
-    for (size_t i = 0; i < n; i++)
-        jw_dose(&w, &items[i]);
-    api_jw_arr_end(&w);
-    api_reply_jw(r, 200, &w);
+    api_jw_init(&w, r->arena, 2 + n * row_bytes[kind]);
+    if (list)
+        api_jw_arr(&w);
+    for (size_t i = 0; i < n; i++) {
+        const void *row = (const char *)items + i * row_size[kind];
+        switch (kind) {
+        case ROW_DOSE:
+            jw_dose(&w, row);
+            break;
+        case ROW_MED:
+            jw_med(&w, row, extra);
+            break;
+        case ROW_PERSON:
+            jw_person(&w, r->arena, row, extra);
+            break;
+        }
+    }
+    if (list)
+        api_jw_arr_end(&w);
+    return api_reply_jw(r, status, &w);
 }
 
-void api_reply_dose(struct http_req *r, int status, const struct store_dose *d)
+int api_reply_doses(struct http_req *r, const struct store_dose *items, size_t n)
 {
-    struct api_jw w;
-    api_jw_init(&w, r->arena, DOSE_BYTES);
-    jw_dose(&w, d);
-    api_reply_jw(r, status, &w);
+    return reply_rows(r, 200, ROW_DOSE, items, n, true, false);
 }
 
-void api_reply_meds(struct http_req *r, const struct store_medication *items, size_t n)
+int api_reply_dose(struct http_req *r, int status, const struct store_dose *d)
 {
-    struct api_jw w;
-    api_jw_init(&w, r->arena, 2 + n * MED_BYTES);
-    api_jw_arr(&w);
-    for (size_t i = 0; i < n; i++)
-        jw_med(&w, &items[i], true);
-    api_jw_arr_end(&w);
-    api_reply_jw(r, 200, &w);
+    return reply_rows(r, status, ROW_DOSE, d, 1, false, false);
 }
 
-void api_reply_med(struct http_req *r, int status, const struct store_medication *m, bool with_day)
+int api_reply_meds(struct http_req *r, const struct store_medication *items, size_t n)
 {
-    struct api_jw w;
-    api_jw_init(&w, r->arena, MED_BYTES);
-    jw_med(&w, m, with_day);
-    api_reply_jw(r, status, &w);
+    return reply_rows(r, 200, ROW_MED, items, n, true, true);
 }
 
-void api_reply_persons(struct http_req *r, const struct store_person *items, size_t n)
+int api_reply_med(struct http_req *r, int status, const struct store_medication *m, bool with_day)
 {
-    struct api_jw w;
-    api_jw_init(&w, r->arena, 2 + n * PERSON_BYTES);
-    api_jw_arr(&w);
-    for (size_t i = 0; i < n; i++)
-        jw_person(&w, r->arena, &items[i], true);
-    api_jw_arr_end(&w);
-    api_reply_jw(r, 200, &w);
+    return reply_rows(r, status, ROW_MED, m, 1, false, with_day);
 }
 
-void api_reply_person(struct http_req *r, int status, const struct store_person *p, bool with_count)
+int api_reply_persons(struct http_req *r, const struct store_person *items, size_t n)
 {
-    struct api_jw w;
-    api_jw_init(&w, r->arena, PERSON_BYTES);
-    jw_person(&w, r->arena, p, with_count);
-    api_reply_jw(r, status, &w);
+    return reply_rows(r, 200, ROW_PERSON, items, n, true, true);
+}
+
+int api_reply_person(struct http_req *r, int status, const struct store_person *p, bool with_count)
+{
+    return reply_rows(r, status, ROW_PERSON, p, 1, false, with_count);
 }
