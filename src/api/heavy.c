@@ -1,6 +1,6 @@
 /* The limiter of heavy requests (api/heavy.h): a mutex, a condition variable
- * and two counters, plus one process-wide instance that api/reports.c runs
- * PDF forms and exports under. The instance is made on first use; its limits
+ * and two counters, plus one process-wide instance that the operation runner
+ * (api/operation.c) runs PDF forms and exports under. The instance is made on first use; its limits
  * come from the configuration of each request, which is the same for the
  * life of the process. */
 #include "api/heavy.h"

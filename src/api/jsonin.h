@@ -4,7 +4,7 @@
  * `json_invalid` 422), building a small read-only tree in the request arena.
  * Deliberate differences, all answered with 4xx instead of the reference's
  * 500s: NaN, Infinity and numbers beyond the double range are decode errors;
- * a lone UTF-16 surrogate escape becomes U+FFFD. Used by api/validate.c;
+ * a lone UTF-16 surrogate escape becomes U+FFFD. Used by api/validate.c and api/coerce.c;
  * knows nothing of HTTP. */
 #ifndef MT_API_JSONIN_H
 #define MT_API_JSONIN_H

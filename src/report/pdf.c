@@ -8,7 +8,7 @@
  * before the second pass draws. Black on white only, so the form survives a
  * monochrome printer. Built as the module meditrack-pdf.so, whose exported
  * table is report_pdf_module (pdf_module.h): only processes that print load
- * cairo, pango and fontconfig. Reached through report.h from api/reports.c. */
+ * cairo, pango and fontconfig. Reached through report.h from api/report_form.c. */
 #include "report/pdf_module.h"
 
 #include <cairo-pdf.h>

@@ -1,8 +1,8 @@
 /* Printable documents made from data the caller has already gathered: the
  * medication tracking form as PDF (cairo + pango, real text in Unicode
  * fonts) and RFC 4180 CSV fields for the dose-history export. The module
- * knows nothing of HTTP or SQL: api/reports.c fills the structs below from
- * store/ rows and sends what comes out. Depends on core only. Owner: the
+ * knows nothing of HTTP or SQL: api/report_form.c and api/report_export.c
+ * fill the structs below from store/ rows and send what comes out. Depends on core only. Owner: the
  * report module. */
 #ifndef MT_REPORT_REPORT_H
 #define MT_REPORT_REPORT_H

@@ -1,4 +1,4 @@
-/* Unit test of src/api/openapi.c against src/api/routes.c: every operation
+/* Unit test of src/api/openapi.c against src/api/operations.c: every operation
  * the OpenAPI document describes is a route, and every route is described
  * (the slash-less aliases of collection routes under their documented path;
  * the documentation routes themselves are not API operations). Also checks
