@@ -34,26 +34,14 @@ static const char page_head[] =
 /* Text as HTML: the five characters with a meaning escaped. */
 static void put_text(struct mt_buf *b, const char *s)
 {
+    static const char specials[] = "&<>\"'";
+    static const char *const entities[] = {"&amp;", "&lt;", "&gt;", "&quot;", "&#39;"};
     for (; *s; s++) {
-        switch (*s) {
-        case '&':
-            mt_buf_adds(b, "&amp;");
-            break;
-        case '<':
-            mt_buf_adds(b, "&lt;");
-            break;
-        case '>':
-            mt_buf_adds(b, "&gt;");
-            break;
-        case '"':
-            mt_buf_adds(b, "&quot;");
-            break;
-        case '\'':
-            mt_buf_adds(b, "&#39;");
-            break;
-        default:
+        const char *hit = strchr(specials, *s);
+        if (hit)
+            mt_buf_adds(b, entities[hit - specials]);
+        else
             mt_buf_addc(b, *s);
-        }
     }
 }
 

@@ -138,12 +138,13 @@ int api_doses_deleted(struct api_call *call, struct mt_err *err)
     const struct api_in_deleted_history *in = call->in;
     struct store_dose *items = NULL;
     size_t n = 0;
-    if (store_doses_deleted(call->db, call->r->arena, in->name.value, in->skip.value,
-                            in->limit.value, &items, &n, err) < 0)
-        return -1;
-    if (n == 0)
-        return mt_fail(err, MT_ENOTFOUND, "No doses found for deleted medication");
-    return api_reply_doses(call->r, items, n);
+    int rc = store_doses_deleted(call->db, call->r->arena, in->name.value, in->skip.value,
+                                 in->limit.value, &items, &n, err);
+    /* Unlike a medication's history, an empty one is a 404, as in the
+     * reference (the name may never have existed). */
+    if (rc == 0 && n == 0)
+        rc = mt_fail(err, MT_ENOTFOUND, "No doses found for deleted medication");
+    return rc < 0 ? -1 : api_reply_doses(call->r, items, n);
 }
 
 int api_dose_delete(struct api_call *call, struct mt_err *err)

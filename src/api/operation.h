@@ -120,7 +120,8 @@ typedef void (*api_cross_rule)(const struct api_request *q, void *in, struct api
 struct api_op {
     api_handler handler;
     size_t in_size;                 /* the size of its input struct */
-    const struct api_param *params; /* path, query and body fields; ends with a NULL name */
+    const struct api_param *params; /* path, query and body fields, ending with an entry
+                                     * whose name is NULL (never NULL itself) */
     enum api_body_use body;
     api_model_rule model; /* NULL: none */
     api_cross_rule cross; /* NULL: none */
@@ -131,13 +132,14 @@ struct api_op {
     const char *tag;
     const char *op_id;
     const char *summary;
-    int status;              /* the success status */
+    int status;              /* the success status, which the handler answers with */
     const char *body_schema; /* the request body's component name (its properties are the
                               * body parameters); NULL without a body */
     const char *body_doc;    /* the body schema's description, or NULL */
     const char *response;    /* success content: a component name, "[]Name" for an array of
                               * them, "pdf", "csv"; NULL for no content */
-    const char *errors;      /* space-separated statuses answered with a detail ("404 503") */
+    const char *errors;      /* space-separated statuses answered with a detail ("404 503"),
+                              * or NULL; 422 is added for an operation with parameters */
 };
 
 /* The handler of every route that serves an operation (the route's op):
