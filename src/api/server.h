@@ -1,6 +1,6 @@
 /* The HTTP server's life cycle for cli/serve.c: start listening (possibly
  * before the service is ready), flip to ready, stop gracefully, free. The
- * server dispatches every request through api_routes (api/routes.c). */
+ * server dispatches every request through api_routes (api/operations.c). */
 #ifndef MT_API_SERVER_H
 #define MT_API_SERVER_H
 
