@@ -32,7 +32,7 @@ static void adopt_usage(const char *name, FILE *out)
             name);
 }
 
-static void print_list(const char *title, const struct db_strlist *l)
+static void print_list(const char *title, const struct mt_strlist *l)
 {
     printf("%s\n", title);
     for (size_t i = 0; i < l->n; i++)

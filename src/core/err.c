@@ -136,6 +136,14 @@ void *mt_xrealloc(void *p, size_t n)
     return q;
 }
 
+void *mt_xreallocarray(void *p, size_t n, size_t size)
+{
+    size_t total;
+    if (!mt_size_mul(n, size, &total))
+        oom(SIZE_MAX);
+    return mt_xrealloc(p, total);
+}
+
 char *mt_xstrdup(const char *s)
 {
     return mt_xstrndup(s, strlen(s));

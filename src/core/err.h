@@ -57,6 +57,9 @@ const char *mt_code_name(enum mt_code code);
 void *mt_xmalloc(size_t n);
 void *mt_xcalloc(size_t n, size_t size);
 void *mt_xrealloc(void *p, size_t n);
+/* mt_xrealloc for an array of n elements of size bytes, the product checked
+ * (an overflow aborts like a failed allocation). */
+void *mt_xreallocarray(void *p, size_t n, size_t size);
 char *mt_xstrdup(const char *s);
 char *mt_xstrndup(const char *s, size_t n);
 /* printf into a new malloc'ed string; caller frees. */

@@ -745,7 +745,7 @@ int64_t db_last_insert_id(struct db_conn *c, struct mt_err *err)
 
 int db_exec(struct db_conn *c, const char *sql, struct mt_err *err)
 {
-    struct db_strlist stmts;
+    struct mt_strlist stmts;
     if (refuse_while_streaming(c, err) < 0)
         return -1;
     if (db_split_sql(sql, &stmts, err) < 0)
@@ -764,7 +764,7 @@ int db_exec(struct db_conn *c, const char *sql, struct mt_err *err)
             }
         }
     }
-    db_strlist_free(&stmts);
+    mt_strlist_release(&stmts);
     return rc;
 }
 
@@ -974,22 +974,22 @@ int db_tx_run(struct db_conn *c, bool write, db_tx_fn fn, void *ctx, struct mt_e
 
 /* ---- introspection ---- */
 
-int db_tables(struct db_conn *c, struct db_strlist *out, struct mt_err *err)
+int db_tables(struct db_conn *c, struct mt_strlist *out, struct mt_err *err)
 {
     struct db_stmt *st;
-    struct db_strlist l = {NULL, 0};
+    struct mt_strlist l = {0};
     if (db_query(c, c->drv->sql_tables, NULL, 0, &st, err) < 0)
         return -1;
     int rc = db_next(st, err);
     while (rc == 1) {
         const char *name = db_col_text(st, 0, NULL);
         if (name)
-            db_strlist_push(&l, name);
+            mt_strlist_push(&l, name);
         rc = db_next(st, err);
     }
     db_done(st);
     if (rc < 0) {
-        db_strlist_free(&l);
+        mt_strlist_release(&l);
         return -1;
     }
     *out = l;
@@ -998,13 +998,11 @@ int db_tables(struct db_conn *c, struct db_strlist *out, struct mt_err *err)
 
 int db_table_exists(struct db_conn *c, const char *table, bool *exists, struct mt_err *err)
 {
-    struct db_strlist l;
+    struct mt_strlist l;
     if (db_tables(c, &l, err) < 0)
         return -1;
-    *exists = false;
-    for (size_t i = 0; i < l.n; i++)
-        *exists = *exists || strcmp(l.items[i], table) == 0;
-    db_strlist_free(&l);
+    *exists = mt_strlist_has(&l, table);
+    mt_strlist_release(&l);
     return 0;
 }
 

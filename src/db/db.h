@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/strlist.h"
 
 enum db_dialect { DB_SQLITE, DB_POSTGRES, DB_MYSQL };
 
@@ -268,9 +269,8 @@ int db_exec(struct db_conn *c, const char *sql, struct mt_err *err);
  * PROCEDURE / FUNCTION / EVENT are respected (MariaDB's client-side
  * DELIMITER is not supported). Statements are trimmed; empty and
  * comment-only ones are dropped. On success release *out with
- * db_strlist_free; MT_EINVAL names an unterminated token and its line. */
-struct db_strlist;
-int db_split_sql(const char *sql, struct db_strlist *out, struct mt_err *err);
+ * mt_strlist_release; MT_EINVAL names an unterminated token and its line. */
+int db_split_sql(const char *sql, struct mt_strlist *out, struct mt_err *err);
 
 /* Shorthands: run sql and read the first column of the first row. *found (may
  * be NULL) says whether a non-NULL value was there. Text is malloc'ed; caller frees. */
@@ -338,12 +338,8 @@ struct db_fkey {
     char *ref_column;
     char *on_delete;   /* "CASCADE", "SET NULL", "NO ACTION", ... upper case */
 };
-struct db_strlist {
-    char **items;
-    size_t n;
-};
 /* User tables of the current database/schema (no sqlite_* internals). */
-int db_tables(struct db_conn *c, struct db_strlist *out, struct mt_err *err);
+int db_tables(struct db_conn *c, struct mt_strlist *out, struct mt_err *err);
 int db_table_exists(struct db_conn *c, const char *table, bool *exists, struct mt_err *err);
 int db_columns(struct db_conn *c, const char *table, struct db_column **out, size_t *n,
                struct mt_err *err);
@@ -351,7 +347,6 @@ int db_indexes(struct db_conn *c, const char *table, struct db_index **out, size
                struct mt_err *err);
 int db_fkeys(struct db_conn *c, const char *table, struct db_fkey **out, size_t *n,
              struct mt_err *err);
-void db_strlist_free(struct db_strlist *l);
 void db_columns_free(struct db_column *cols, size_t n);
 void db_indexes_free(struct db_index *ix, size_t n);
 void db_fkeys_free(struct db_fkey *fk, size_t n);

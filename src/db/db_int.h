@@ -190,7 +190,4 @@ int db_sock_wait(int fd, int timeout_ms);
  * back, so a forgotten db_done cannot leak into the next request). */
 void db_conn_release_cursors(struct db_conn *c);
 
-/* Appends a copy of s to l. */
-void db_strlist_push(struct db_strlist *l, const char *s);
-
 #endif

@@ -205,22 +205,21 @@ static void settle_end(struct split_state *st)
     }
 }
 
-static void emit(struct db_strlist *out, const char *s, size_t from, size_t to)
+/* Appends s[from..to) without its surrounding white space. */
+static void emit(struct mt_strlist *out, const char *s, size_t from, size_t to)
 {
     while (from < to && isspace((unsigned char)s[from]))
         from++;
     while (to > from && isspace((unsigned char)s[to - 1]))
         to--;
-    char *stmt = mt_xstrndup(s + from, to - from);
-    out->items = mt_xrealloc(out->items, (out->n + 1) * sizeof *out->items);
-    out->items[out->n++] = stmt;
+    mt_strlist_push_n(out, s + from, to - from);
 }
 
-int db_split_sql(const char *sql, struct db_strlist *out, struct mt_err *err)
+int db_split_sql(const char *sql, struct mt_strlist *out, struct mt_err *err)
 {
     size_t len = strlen(sql);
     struct split_state st = {0};
-    struct db_strlist res = {NULL, 0};
+    struct mt_strlist res = {0};
     size_t i = 0;
 
     while (i < len) {
@@ -228,7 +227,7 @@ int db_split_sql(const char *sql, struct db_strlist *out, struct mt_err *err)
         const char *what;
         int rc = db_sql_skip(sql, len, i, &end, &what);
         if (rc < 0) {
-            db_strlist_free(&res);
+            mt_strlist_release(&res);
             return mt_fail(err, MT_EINVAL, "unterminated %s starting on line %d", what,
                            line_of(sql, i));
         }
@@ -266,21 +265,4 @@ int db_split_sql(const char *sql, struct db_strlist *out, struct mt_err *err)
         emit(&res, sql, st.start, len);
     *out = res;
     return 0;
-}
-
-void db_strlist_free(struct db_strlist *l)
-{
-    if (!l)
-        return;
-    for (size_t i = 0; i < l->n; i++)
-        free(l->items[i]);
-    free(l->items);
-    l->items = NULL;
-    l->n = 0;
-}
-
-void db_strlist_push(struct db_strlist *l, const char *s)
-{
-    l->items = mt_xrealloc(l->items, (l->n + 1) * sizeof *l->items);
-    l->items[l->n++] = mt_xstrdup(s);
 }

@@ -59,7 +59,7 @@ struct unit {
 struct units {
     struct unit *v;
     size_t n;
-    struct db_strlist stmts;
+    struct mt_strlist stmts;
 };
 
 static int units_build(const struct mig_run *r, const struct mig_step *s, struct units *u,
@@ -82,7 +82,7 @@ static int units_build(const struct mig_run *r, const struct mig_step *s, struct
 static void units_release(struct units *u)
 {
     free(u->v);
-    db_strlist_free(&u->stmts);
+    mt_strlist_release(&u->stmts);
 }
 
 static int run_unit(struct mig_run *r, const struct mig_step *s, const struct unit *u,
@@ -446,7 +446,7 @@ static int backup_sqlite(struct mig_run *r, const char *from, const char *to, st
 {
     if (r->d != DB_SQLITE || !r->o->backup)
         return 0;
-    struct db_strlist tables;
+    struct mt_strlist tables;
     if (db_tables(r->c, &tables, err) < 0)
         return -1;
     size_t ntables = 0;
@@ -455,7 +455,7 @@ static int backup_sqlite(struct mig_run *r, const char *from, const char *to, st
             strcmp(tables.items[i], MIG_AUDIT_TABLE) != 0 &&
             strcmp(tables.items[i], "sqlite_sequence") != 0)
             ntables++;
-    db_strlist_free(&tables);
+    mt_strlist_release(&tables);
     if (ntables == 0)
         return 0; /* no data yet: nothing to lose */
     char *path;
@@ -567,13 +567,13 @@ static int offline_migrate(const struct mig_chain *ch, const char *target, bool 
         fprintf(f, "-- Running %s %s -> %s\n\n", upgrade ? "upgrade" : "downgrade", show(s->from),
                 show(s->to));
         if (!upgrade) {
-            struct db_strlist drops;
+            struct mt_strlist drops;
             mig_sql_drops(step_sql(&r, s), &drops);
             for (size_t k = 0; k < drops.n; k++)
                 fprintf(f, "-- drops %s\n", drops.items[k]);
             if (drops.n)
                 fprintf(f, "\n");
-            db_strlist_free(&drops);
+            mt_strlist_release(&drops);
         }
         if (tx && r.d == DB_SQLITE)
             fprintf(f, "PRAGMA foreign_keys=OFF;\n\n");
@@ -665,7 +665,7 @@ static void log_plan(struct mig_run *r, const struct mig_plan *p, const char *fr
     if (upgrade)
         return;
     for (size_t i = 0; i < p->n; i++) {
-        struct db_strlist drops;
+        struct mt_strlist drops;
         mig_sql_drops(step_sql(r, &p->steps[i]), &drops);
         if (drops.n) {
             char items[700] = "";
@@ -676,7 +676,7 @@ static void log_plan(struct mig_run *r, const struct mig_plan *p, const char *fr
             mig_logf(r->o, MT_LOG_WARN, "Downgrade %s -> %s will drop %s", p->steps[i].from,
                      show(p->steps[i].to), items);
         }
-        db_strlist_free(&drops);
+        mt_strlist_release(&drops);
     }
 }
 
@@ -811,7 +811,7 @@ static int offline_stamp(const struct mig_chain *ch, const char *target, bool pu
 static int stamp_locked(struct mig_run *r, const char *target, bool purge, struct mt_err *err)
 {
     char *cur = NULL;
-    struct db_strlist rows = {0};
+    struct mt_strlist rows = {0};
     if (purge) {
         if (mig_current_all(r->c, &rows, err) < 0)
             return -1;
@@ -881,7 +881,7 @@ static int stamp_locked(struct mig_run *r, const char *target, bool purge, struc
         }
     }
     mig_audit_free(prev, prev ? 1 : 0);
-    db_strlist_free(&rows);
+    mt_strlist_release(&rows);
     free(cur);
     return rc;
 }

@@ -80,10 +80,7 @@ int mig_audit_unfinished(struct db_conn *c, struct mig_audit **out, struct mt_er
  * MariaDB runs inside a transaction. */
 bool mig_sql_is_dml(const char *sql);
 /* The tables and columns a script drops, as "table t" / "column t.c" items.
- * Release with db_strlist_free. */
-void mig_sql_drops(const char *sql, struct db_strlist *out);
-
-/* Appends a copy of s to l. */
-void mig_strlist_push(struct db_strlist *l, const char *s);
+ * Release with mt_strlist_release. */
+void mig_sql_drops(const char *sql, struct mt_strlist *out);
 
 #endif

@@ -196,8 +196,8 @@ void mig_options_from_config(struct mig_options *o, const struct mt_config *cfg)
  * MT_ECONFLICT. */
 int mig_current(struct db_conn *c, char **out, struct mt_err *err);
 /* All rows of alembic_version (none when the table is missing), sorted.
- * Release with db_strlist_free. */
-int mig_current_all(struct db_conn *c, struct db_strlist *out, struct mt_err *err);
+ * Release with mt_strlist_release. */
+int mig_current_all(struct db_conn *c, struct mt_strlist *out, struct mt_err *err);
 
 /* One row of the audit table. Strings are malloc'ed, freed by mig_audit_free. */
 struct mig_audit {

@@ -208,15 +208,6 @@ void mig_crash_point(struct mig_run *r)
     }
 }
 
-void mig_strlist_push(struct db_strlist *l, const char *s)
-{
-    size_t bytes;
-    if (!mt_size_mul(l->n + 1, sizeof(*l->items), &bytes))
-        abort();
-    l->items = mt_xrealloc(l->items, bytes);
-    l->items[l->n++] = mt_xstrdup(s);
-}
-
 /* ---- SQL scanning ---------------------------------------------------------- */
 
 /* A word token of a script, or punctuation; comments and string literals are
@@ -324,10 +315,10 @@ static const char *read_name(const char *p, char *name, size_t size)
     return p;
 }
 
-void mig_sql_drops(const char *sql, struct db_strlist *out)
+void mig_sql_drops(const char *sql, struct mt_strlist *out)
 {
     memset(out, 0, sizeof(*out));
-    struct db_strlist stmts = {0};
+    struct mt_strlist stmts = {0};
     struct mt_err err = {0};
     if (db_split_sql(sql, &stmts, &err) < 0)
         return;
@@ -343,7 +334,7 @@ void mig_sql_drops(const char *sql, struct db_strlist *out)
                 /* DROP TABLE a, b drops both. */
                 while (p && (p = read_name(p, name, sizeof(name))) != NULL) {
                     snprintf(item, sizeof(item), "table %s", name);
-                    mig_strlist_push(out, item);
+                    mt_strlist_push(out, item);
                     const char *q = next_token(p, &t);
                     if (!q || strcmp(t.text, ",") != 0)
                         break;
@@ -385,9 +376,9 @@ void mig_sql_drops(const char *sql, struct db_strlist *out)
             if (!r)
                 break;
             snprintf(item, sizeof(item), "column %s.%s", name, col);
-            mig_strlist_push(out, item);
+            mt_strlist_push(out, item);
             p = r;
         }
     }
-    db_strlist_free(&stmts);
+    mt_strlist_release(&stmts);
 }

@@ -79,7 +79,7 @@ int mig_version_table_ensure(struct db_conn *c, struct mt_err *err)
     return db_exec(c, MIG_ALEMBIC_VERSION_DDL, err);
 }
 
-int mig_current_all(struct db_conn *c, struct db_strlist *out, struct mt_err *err)
+int mig_current_all(struct db_conn *c, struct mt_strlist *out, struct mt_err *err)
 {
     memset(out, 0, sizeof(*out));
     bool exists;
@@ -94,12 +94,12 @@ int mig_current_all(struct db_conn *c, struct db_strlist *out, struct mt_err *er
     int rc = db_next(st, err);
     while (rc == 1) {
         const char *v = db_col_text(st, 0, NULL);
-        mig_strlist_push(out, v ? v : "");
+        mt_strlist_push(out, v ? v : "");
         rc = db_next(st, err);
     }
     db_done(st);
     if (rc < 0) {
-        db_strlist_free(out);
+        mt_strlist_release(out);
         memset(out, 0, sizeof(*out));
         return -1;
     }
@@ -108,7 +108,7 @@ int mig_current_all(struct db_conn *c, struct db_strlist *out, struct mt_err *er
 
 int mig_current(struct db_conn *c, char **out, struct mt_err *err)
 {
-    struct db_strlist rows;
+    struct mt_strlist rows;
     if (mig_current_all(c, &rows, err) < 0)
         return -1;
     int rc = 0;
@@ -120,7 +120,7 @@ int mig_current(struct db_conn *c, char **out, struct mt_err *err)
                      rows.n, rows.items[0], rows.items[1], rows.n > 2 ? ", ..." : "");
     else if (rows.n == 1)
         *out = mt_xstrdup(rows.items[0]);
-    db_strlist_free(&rows);
+    mt_strlist_release(&rows);
     return rc;
 }
 

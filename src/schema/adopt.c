@@ -6,7 +6,6 @@
  * pre-flight callback under the migration lock, and for `meditrack db adopt`.
  * The reasoning is described in docs/schema.md ("Taking over a database"). */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -295,19 +294,6 @@ static const char pg_taken_at[] =
 
 /* ---- planning ------------------------------------------------------------------ */
 
-static void addf(struct db_strlist *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void addf(struct db_strlist *l, const char *fmt, ...)
-{
-    va_list ap;
-    struct mt_buf b;
-    mt_buf_init(&b, 4096);
-    va_start(ap, fmt);
-    mt_buf_vaddf(&b, fmt, ap);
-    va_end(ap);
-    l->items = mt_xrealloc(l->items, (l->n + 1) * sizeof(char *));
-    l->items[l->n++] = mt_buf_detach(&b, NULL);
-}
-
 /* Positions of MediTrack's revisions in ch; false when ch is not
  * MediTrack's chain (for example a test chain), which the take-over leaves
  * alone. */
@@ -388,8 +374,8 @@ static int validate(const struct st_scan *s, struct schema_plan *p, struct mt_er
                                "would lose; nothing was changed (move its data, drop it, and "
                                "upgrade again)",
                                st_table_name((enum st_table)t), sh->cols[i].name);
-            addf(&p->found, "table %s has a column \"%s\" of its own: kept as it is",
-                 st_table_name((enum st_table)t), sh->cols[i].name);
+            mt_strlist_pushf(&p->found, "table %s has a column \"%s\" of its own: kept as it is",
+                             st_table_name((enum st_table)t), sh->cols[i].name);
         }
     }
     return 0;
@@ -473,7 +459,7 @@ static void describe_tables(const struct st_scan *s, const enum st_level lv[ST_N
 {
     for (int t = 0; t < ST_N; t++) {
         if (!s->t[t].exists) {
-            addf(&p->found, "table %s: missing", st_table_name((enum st_table)t));
+            mt_strlist_pushf(&p->found, "table %s: missing", st_table_name((enum st_table)t));
             continue;
         }
         const char *why = "";
@@ -485,21 +471,22 @@ static void describe_tables(const struct st_scan *s, const enum st_level lv[ST_N
             why = st_has(s, ST_MEDICATIONS, "person_id") ? "person_id" : "no person_id";
         else
             why = st_has(s, ST_DOSES, "medication_name") ? "medication_name" : "no medication_name";
-        addf(&p->found, "table %s: %s -> revision %s", st_table_name((enum st_table)t), why,
-             level_desc(lv[t]));
+        mt_strlist_pushf(&p->found, "table %s: %s -> revision %s", st_table_name((enum st_table)t),
+                         why, level_desc(lv[t]));
     }
     for (int t = 0; t < ST_N; t++)
         if (s->tmp[t])
-            addf(&p->found,
-                 "leftover table _alembic_tmp_%s: its rows are salvaged into %s and it is "
-                 "removed by the repairs of the next revisions",
-                 st_table_name((enum st_table)t), st_table_name((enum st_table)t));
+            mt_strlist_pushf(
+                &p->found,
+                "leftover table _alembic_tmp_%s: its rows are salvaged into %s and it is "
+                "removed by the repairs of the next revisions",
+                st_table_name((enum st_table)t), st_table_name((enum st_table)t));
     if (s->others.n) {
         struct mt_buf b;
         mt_buf_init(&b, 4096);
         for (size_t i = 0; i < s->others.n; i++)
             mt_buf_addf(&b, "%s%s", i ? ", " : "", s->others.items[i]);
-        addf(&p->found, "other tables, not MediTrack's (left alone): %s", b.data);
+        mt_strlist_pushf(&p->found, "other tables, not MediTrack's (left alone): %s", b.data);
         mt_buf_release(&b);
     }
 }
@@ -531,63 +518,69 @@ static void plan_steps(const struct st_scan *s, enum st_level shape, struct sche
         if (!fk_misnamed(s, &fk_names[i]))
             continue;
         p->steps |= STEP_FK_NAMES;
-        addf(&p->actions, "rename the foreign key %s of %s.%s to %s",
-             st_fk(s, fk_names[i].table, fk_names[i].column)->name,
-             st_table_name(fk_names[i].table), fk_names[i].column, fk_names[i].name);
+        mt_strlist_pushf(&p->actions, "rename the foreign key %s of %s.%s to %s",
+                         st_fk(s, fk_names[i].table, fk_names[i].column)->name,
+                         st_table_name(fk_names[i].table), fk_names[i].column, fk_names[i].name);
     }
     if (shape >= SL_F416) {
         if (!s->t[ST_MEDICATIONS].exists) {
             p->steps |= STEP_CREATE_MEDICATIONS;
-            addf(&p->actions, "create the missing table medications (as f4162eb18a25 made it)");
+            mt_strlist_pushf(&p->actions,
+                             "create the missing table medications (as f4162eb18a25 made it)");
         }
         if (!s->t[ST_DOSES].exists) {
             p->steps |= STEP_CREATE_DOSES;
-            addf(&p->actions, "create the missing table doses (as f4162eb18a25 made it)");
+            mt_strlist_pushf(&p->actions,
+                             "create the missing table doses (as f4162eb18a25 made it)");
         }
     }
     if (shape >= SL_35BD && !s->t[ST_PERSONS].exists) {
         p->steps |= STEP_CREATE_PERSONS;
-        addf(&p->actions, "create the missing table persons (as 35bddb769482 made it)");
+        mt_strlist_pushf(&p->actions, "create the missing table persons (as 35bddb769482 made it)");
     }
     for (size_t i = 0; i < MT_ARRAY_LEN(optional_columns); i++) {
         const struct optional_column *oc = &optional_columns[i];
         if (s->t[oc->table].exists && !st_has(s, oc->table, oc->name)) {
             p->steps |= STEP_ADD_COLUMNS;
-            addf(&p->actions, "add the missing column %s.%s (%s)", st_table_name(oc->table),
-                 oc->name, oc->type[d]);
+            mt_strlist_pushf(&p->actions, "add the missing column %s.%s (%s)",
+                             st_table_name(oc->table), oc->name, oc->type[d]);
         }
     }
     if (shape >= SL_35BD && !st_has(s, ST_MEDICATIONS, "person_id")) {
         p->steps |= STEP_ADD_PERSON_ID;
-        addf(&p->actions, "add medications.person_id, every medication belonging to the default "
-                          "person (created when there is none), as 35bddb769482 did");
+        mt_strlist_pushf(&p->actions,
+                         "add medications.person_id, every medication belonging to the default "
+                         "person (created when there is none), as 35bddb769482 did");
     }
     if (shape >= SL_0358 && s->full && !doses_0358_done(s)) {
         p->steps |= STEP_DOSES_0358;
-        addf(&p->actions,
-             "%s doses with medication_name (filled from the medication) and "
-             "medication_id nullable, ON DELETE SET NULL, as 03586fa62d43 did",
-             d == DB_SQLITE ? "rebuild" : "alter");
+        mt_strlist_pushf(&p->actions,
+                         "%s doses with medication_name (filled from the medication) and "
+                         "medication_id nullable, ON DELETE SET NULL, as 03586fa62d43 did",
+                         d == DB_SQLITE ? "rebuild" : "alter");
     }
     if (shape >= SL_D9C3 && s->t[ST_PERSONS].exists &&
         (st_has(s, ST_PERSONS, "name") || !st_has(s, ST_PERSONS, "last_name"))) {
         p->steps |= STEP_PERSONS_SPLIT;
-        addf(&p->actions, "complete persons as d9c3da4e9c05 did: first_name from name where it "
-                          "is empty, last_name added if missing, name dropped");
+        mt_strlist_pushf(&p->actions,
+                         "complete persons as d9c3da4e9c05 did: first_name from name where it "
+                         "is empty, last_name added if missing, name dropped");
     } else if (shape >= SL_D9C3 && (p->steps & STEP_CREATE_PERSONS)) {
         p->steps |= STEP_PERSONS_SPLIT;
-        addf(&p->actions, "give the new persons table first_name/last_name as d9c3da4e9c05 did");
+        mt_strlist_pushf(&p->actions,
+                         "give the new persons table first_name/last_name as d9c3da4e9c05 did");
     }
     if (sqlite_dose_person(s) && s->full && !has_ab48(s)) {
         p->steps |= STEP_DOSES_PERSON;
-        addf(&p->actions, "rebuild doses with the foreign key and index of doses.person_id as "
-                          "ab48726466af did, keeping every dose's person");
+        mt_strlist_pushf(&p->actions,
+                         "rebuild doses with the foreign key and index of doses.person_id as "
+                         "ab48726466af did, keeping every dose's person");
     }
     if (shape >= SL_D9C3 && taken_at_needs_fix(s)) {
         p->steps |= STEP_TAKEN_AT;
-        addf(&p->actions, "make doses.taken_at a nullable %s as d9c3da4e9c05 did%s",
-             d == DB_POSTGRES ? "timestamp with time zone" : "DATETIME(6)",
-             d == DB_POSTGRES ? " (naive values are read as UTC)" : "");
+        mt_strlist_pushf(&p->actions, "make doses.taken_at a nullable %s as d9c3da4e9c05 did%s",
+                         d == DB_POSTGRES ? "timestamp with time zone" : "DATETIME(6)",
+                         d == DB_POSTGRES ? " (naive values are read as UTC)" : "");
     }
 }
 
@@ -600,12 +593,12 @@ int schema_plan_make(struct db_conn *c, const struct mig_chain *ch, struct schem
     long pos[SL_N];
     if (!chain_positions(ch, pos))
         return 0;
-    struct db_strlist rows = {0};
+    struct mt_strlist rows = {0};
     if (mig_current_all(c, &rows, err) < 0)
         return -1;
     if (rows.n > 1) {
         /* Branches: the engine refuses them with its own message. */
-        db_strlist_free(&rows);
+        mt_strlist_release(&rows);
         return 0;
     }
     long cur_pos = -1;
@@ -614,7 +607,7 @@ int schema_plan_make(struct db_conn *c, const struct mig_chain *ch, struct schem
         out->current = mt_xstrdup(rows.items[0]);
         cur_pos = mig_chain_pos(ch, out->current);
     }
-    db_strlist_free(&rows);
+    mt_strlist_release(&rows);
     if (cur_pos == -2)
         return 0; /* unknown revision: the engine refuses it before touching anything */
     out->applies = true;
@@ -635,10 +628,10 @@ int schema_plan_make(struct db_conn *c, const struct mig_chain *ch, struct schem
     }
     for (int t = 0; t < ST_N; t++)
         out->has_tables = out->has_tables || s.t[t].exists;
-    addf(&out->found, "alembic_version: %s",
-         out->tracked      ? out->current
-         : s.version_table ? "empty"
-                           : "missing");
+    mt_strlist_pushf(&out->found, "alembic_version: %s",
+                     out->tracked      ? out->current
+                     : s.version_table ? "empty"
+                                       : "missing");
 
     if (!out->has_tables) {
         if (out->tracked && cur_pos >= 0) {
@@ -649,9 +642,10 @@ int schema_plan_make(struct db_conn *c, const struct mig_chain *ch, struct schem
                          "stamp base --purge`)",
                          out->current);
         } else {
-            addf(&out->found, "no MediTrack tables: a fresh database");
+            mt_strlist_pushf(&out->found, "no MediTrack tables: a fresh database");
             for (size_t i = 0; i < s.others.n; i++)
-                addf(&out->found, "other table %s: not MediTrack's, left alone", s.others.items[i]);
+                mt_strlist_pushf(&out->found, "other table %s: not MediTrack's, left alone",
+                                 s.others.items[i]);
         }
         st_scan_release(&s);
         return rc;
@@ -713,32 +707,35 @@ int schema_plan_make(struct db_conn *c, const struct mig_chain *ch, struct schem
     bool mixed = half || out->steps != 0;
 
     if (out->tracked && target_pos > cur_pos)
-        addf(&out->found, "the tables are ahead of alembic_version: they match %s (%s)",
-             ch->revs[target_pos].id,
-             half             ? "a split of persons.name left half-done"
-             : top == SL_AB48 ? "doses already has person_id"
-                              : "tables created by the reference's create_all");
+        mt_strlist_pushf(&out->found, "the tables are ahead of alembic_version: they match %s (%s)",
+                         ch->revs[target_pos].id,
+                         half             ? "a split of persons.name left half-done"
+                         : top == SL_AB48 ? "doses already has person_id"
+                                          : "tables created by the reference's create_all");
     else if (out->tracked && out->steps)
-        addf(&out->found, "some tables lag behind alembic_version %s: they are completed",
-             out->current);
+        mt_strlist_pushf(&out->found,
+                         "some tables lag behind alembic_version %s: they are completed",
+                         out->current);
     else if (!out->tracked)
-        addf(&out->found, "untracked database: %s revision %s",
-             mixed ? "tables from different revisions; they are completed to" : "the tables match",
-             ch->revs[target_pos].id);
+        mt_strlist_pushf(&out->found, "untracked database: %s revision %s",
+                         mixed ? "tables from different revisions; they are completed to"
+                               : "the tables match",
+                         ch->revs[target_pos].id);
     if (out->tracked && at >= SL_44FC && !m44)
-        addf(&out->found,
-             "warning: alembic_version says %s, but the foreign keys or the index "
-             "ix_doses_medication_id_taken_at of 44fcd0160844 are missing",
-             out->current);
+        mt_strlist_pushf(&out->found,
+                         "warning: alembic_version says %s, but the foreign keys or the index "
+                         "ix_doses_medication_id_taken_at of 44fcd0160844 are missing",
+                         out->current);
     if (out->tracked && at >= SL_AB48 && !st_has(&s, ST_DOSES, "person_id"))
-        addf(&out->found,
-             "warning: alembic_version says %s, but doses.person_id of ab48726466af is missing",
-             out->current);
+        mt_strlist_pushf(
+            &out->found,
+            "warning: alembic_version says %s, but doses.person_id of ab48726466af is missing",
+            out->current);
 
     if (!out->tracked || target_pos > cur_pos) {
         out->target = ch->revs[target_pos].id;
-        addf(&out->actions, "stamp %s (was %s); the upgrade continues from there", out->target,
-             out->tracked ? out->current : "untracked");
+        mt_strlist_pushf(&out->actions, "stamp %s (was %s); the upgrade continues from there",
+                         out->target, out->tracked ? out->current : "untracked");
     }
     st_scan_release(&s);
     return 0;
@@ -747,8 +744,8 @@ int schema_plan_make(struct db_conn *c, const struct mig_chain *ch, struct schem
 void schema_plan_release(struct schema_plan *p)
 {
     free(p->current);
-    db_strlist_free(&p->found);
-    db_strlist_free(&p->actions);
+    mt_strlist_release(&p->found);
+    mt_strlist_release(&p->actions);
     memset(p, 0, sizeof(*p));
 }
 

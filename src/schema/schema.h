@@ -44,8 +44,8 @@ struct schema_plan {
     bool changes_schema;       /* tables are created or altered before stamping */
     bool backup;               /* SQLite file: safety copy before altering tables (default
                                   true; callers set it from BACKUP_BEFORE_MIGRATE) */
-    struct db_strlist found;   /* one line per finding, in order */
-    struct db_strlist actions; /* one line per change, in the order applied */
+    struct mt_strlist found;   /* one line per finding, in order */
+    struct mt_strlist actions; /* one line per change, in the order applied */
     /* Internal: the steps to apply, as bit flags (see adopt.c). */
     unsigned steps;
     int shape_level; /* the revision level the tables are completed to */

@@ -56,7 +56,7 @@ struct st_scan {
     struct st_shape t[ST_N];
     bool tmp[ST_N];           /* _alembic_tmp_<table> exists */
     bool version_table;       /* alembic_version exists */
-    struct db_strlist others; /* tables that are not MediTrack's (never touched) */
+    struct mt_strlist others; /* tables that are not MediTrack's (never touched) */
 };
 
 /* Reads the snapshot; with full false only the columns (indexes and foreign

@@ -60,7 +60,7 @@ int st_scan_load(struct db_conn *c, bool full, struct st_scan *s, struct mt_err 
     memset(s, 0, sizeof(*s));
     s->dialect = db_conn_dialect(c);
     s->full = full;
-    struct db_strlist all;
+    struct mt_strlist all;
     if (db_tables(c, &all, err) < 0)
         return -1;
     int rc = 0;
@@ -78,12 +78,10 @@ int st_scan_load(struct db_conn *c, bool full, struct st_scan *s, struct mt_err 
         }
         if (strcmp(name, "alembic_version") == 0)
             s->version_table = true;
-        if (!ours && !engine_table(name)) {
-            s->others.items = mt_xrealloc(s->others.items, (s->others.n + 1) * sizeof(char *));
-            s->others.items[s->others.n++] = mt_xstrdup(name);
-        }
+        if (!ours && !engine_table(name))
+            mt_strlist_push(&s->others, name);
     }
-    db_strlist_free(&all);
+    mt_strlist_release(&all);
     return rc;
 }
 
@@ -94,7 +92,7 @@ void st_scan_release(struct st_scan *s)
         db_indexes_free(s->t[t].ix, s->t[t].nix);
         db_fkeys_free(s->t[t].fk, s->t[t].nfk);
     }
-    db_strlist_free(&s->others);
+    mt_strlist_release(&s->others);
     memset(s, 0, sizeof(*s));
 }
 

@@ -997,7 +997,7 @@ static void test_introspection(void)
                  &E));
 
     /* Tables. */
-    struct db_strlist tables = {0};
+    struct mt_strlist tables = {0};
     MUST(db_tables(c, &tables, &E));
     bool has_parent = false, has_child = false, internal = false;
     for (size_t i = 0; i < tables.n; i++) {
@@ -1008,7 +1008,7 @@ static void test_introspection(void)
             CHECK(strcmp(tables.items[i - 1], tables.items[i]) < 0);
     }
     CHECK(has_parent && has_child && !internal);
-    db_strlist_free(&tables);
+    mt_strlist_release(&tables);
     bool exists = false;
     MUST(db_table_exists(c, "dbt_parent", &exists, &E));
     CHECK(exists);

@@ -39,7 +39,7 @@ static bool engine_table(const char *t)
 
 static int dump_schema(struct db_conn *c, struct mt_err *err)
 {
-    struct db_strlist tables;
+    struct mt_strlist tables;
     if (db_tables(c, &tables, err) < 0)
         return -1;
     int rc = 0;
@@ -80,7 +80,7 @@ static int dump_schema(struct db_conn *c, struct mt_err *err)
         snprintf(prefix, sizeof(prefix), "  row ");
         rc = print_rows(c, sql, prefix, err);
     }
-    db_strlist_free(&tables);
+    mt_strlist_release(&tables);
     return rc;
 }
 

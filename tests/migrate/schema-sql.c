@@ -80,7 +80,7 @@ static int query(struct db_conn *c, const char *sql, const struct db_param *p, s
 
 static int shape(struct db_conn *c, struct mt_err *err)
 {
-    struct db_strlist tables;
+    struct mt_strlist tables;
     if (db_tables(c, &tables, err) < 0)
         return -1;
     json_t *out = json_object();
@@ -122,7 +122,7 @@ static int shape(struct db_conn *c, struct mt_err *err)
                                                  "on_delete", fk[k].on_delete));
         db_fkeys_free(fk, n);
     }
-    db_strlist_free(&tables);
+    mt_strlist_release(&tables);
     if (rc == 0) {
         char *s = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
         puts(s);

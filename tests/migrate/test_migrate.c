@@ -437,7 +437,7 @@ static void test_offline(void)
 }
 
 /* The engine's drop detection, through a downgrade plan's log. */
-static struct db_strlist drop_lines;
+static struct mt_strlist drop_lines;
 static void collect(void *ctx, enum mt_log_level level, const char *line)
 {
     (void)ctx;
@@ -558,7 +558,7 @@ static void test_apply(void)
     CHECK_EQ(drop_lines.n, 1);
     if (drop_lines.n == 1)
         CHECK(strstr(drop_lines.items[0], "column items.archived, table tags") != NULL);
-    db_strlist_free(&drop_lines);
+    mt_strlist_release(&drop_lines);
     v = current(c);
     CHECK_STR(v, "ab7f0e1c2d3b");
     free(v);

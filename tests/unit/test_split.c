@@ -7,7 +7,7 @@
 /* Splits sql and compares with the expected statements (NULL-terminated). */
 static void expect(const char *sql, const char *const *want, int line)
 {
-    struct db_strlist l;
+    struct mt_strlist l;
     struct mt_err err = {0};
     check_total++;
     if (db_split_sql(sql, &l, &err) < 0) {
@@ -27,19 +27,19 @@ static void expect(const char *sql, const char *const *want, int line)
             fprintf(stderr, "  [%zu] <%s>\n", i, l.items[i]);
         check_failed++;
     }
-    db_strlist_free(&l);
+    mt_strlist_release(&l);
 }
 #define EXPECT(sql, ...) expect((sql), (const char *const[]){__VA_ARGS__, NULL}, __LINE__)
 #define EXPECT_NONE(sql) expect((sql), (const char *const[]){NULL}, __LINE__)
 
 static void refuse(const char *sql, const char *why, int line)
 {
-    struct db_strlist l;
+    struct mt_strlist l;
     struct mt_err err = {0};
     check_total++;
     if (db_split_sql(sql, &l, &err) == 0) {
         fprintf(stderr, "line %d: split of <%s> should fail\n", line, sql);
-        db_strlist_free(&l);
+        mt_strlist_release(&l);
         check_failed++;
         return;
     }
