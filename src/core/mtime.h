@@ -90,11 +90,45 @@ char *mt_format_db(int64_t t_us, char *buf, size_t cap);
 /* "YYYY-MM-DD". Returns buf. */
 char *mt_format_date(struct mt_date d, char *buf, size_t cap);
 
-/* Reads a timestamp as a database returns it: "YYYY-MM-DD", optionally
- * followed by 'T' or ' ' and "HH:MM[:SS[.f...]]" (any number of fraction
- * digits, extra ones are dropped), optionally "Z" or "+HH[[:]MM]"/"-HH[[:]MM]".
- * A value without a designator (legacy naive values) is taken as UTC. Returns
- * 0, or -1 when s is not such a text (out untouched). */
+/* The text forms of a timestamp that mt_scan_timestamp reads. Both are
+ * "YYYY-MM-DD" <sep> "HH:MM[:SS[(.|,)f...]]" (any number of fraction digits,
+ * the first six count) and a zone "Z" or sign "HH[[:]MM]"; they differ in: */
+enum mt_timestamp_form {
+    /* As databases store and return timestamps: years 1-9999, a date alone
+     * allowed, <sep> 'T', 't' or ' ', a leap second (:60) allowed, zone
+     * minutes optional at the end ("+00"). */
+    MT_TS_STORED,
+    /* RFC 3339 as the reference's validation library (speedate) reads it:
+     * year 0 allowed, a time required, <sep> also '_', seconds up to 59,
+     * zone minutes required, zone hours up to 23, U+2212 as a minus sign. */
+    MT_TS_SPEEDATE,
+};
+
+/* A timestamp text taken apart by mt_scan_timestamp. Fields of parts that
+ * are absent are 0. */
+struct mt_timestamp_text {
+    struct mt_date date;
+    bool has_time; /* false: a date alone */
+    char sep;      /* the byte between date and time */
+    int hour, minute, second;
+    bool has_second; /* ":SS" was written */
+    char mark;       /* '.' or ',' before the fraction; 0: no fraction */
+    int digits;      /* fraction digits written */
+    int usec;        /* the first six of them, as microseconds */
+    int zone_min;    /* offset east of UTC in minutes; 0 for "Z" or no zone */
+    size_t zone_at;  /* where the zone is written in the text */
+    size_t zone_len; /* its length; 0: no zone (a naive value, read as UTC) */
+};
+
+/* The one timestamp parser: reads the whole of the len bytes at s as form.
+ * Returns NULL, or why s is not such a text (speedate's message, checked in
+ * speedate's order; static storage), *out then being unspecified. */
+const char *mt_scan_timestamp(const char *s, size_t len, enum mt_timestamp_form form,
+                              struct mt_timestamp_text *out);
+
+/* Reads a timestamp as a database returns it (MT_TS_STORED). A value
+ * without a designator (legacy naive values) is taken as UTC. Returns 0, or
+ * -1 when s is not such a text (out untouched). */
 int mt_parse_timestamp(const char *s, size_t len, int64_t *out);
 /* Reads a strict "YYYY-MM-DD" (a valid date). Returns 0 or -1. */
 int mt_parse_date(const char *s, size_t len, struct mt_date *out);

@@ -18,6 +18,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "core/mtime.h"
 #include "core/redact.h"
 #include "db/db_int.h"
 
@@ -102,53 +103,29 @@ void db_format_double(double d, char *buf, size_t size)
         snprintf(buf, size, "%.17g", d);
 }
 
-static bool digits(const char *s, size_t n)
+/* The zone designators a UTC value may carry: PostgreSQL's timestamptz in
+ * a UTC session ends in "+00"; other tools write "Z" or "+00:00". */
+static bool utc_designator(const char *z, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    }
-    return true;
+    return (n == 1 && z[0] == 'Z') || (n == 3 && memcmp(z, "+00", 3) == 0) ||
+           (n == 6 && memcmp(z, "+00:00", 6) == 0);
 }
 
 size_t db_canon_timestamp(const char *in, size_t n, char *out)
 {
-    /* YYYY-MM-DD?HH:MM:SS */
-    if (n < 19 || !digits(in, 4) || in[4] != '-' || !digits(in + 5, 2) || in[7] != '-' ||
-        !digits(in + 8, 2) || (in[10] != ' ' && in[10] != 'T') || !digits(in + 11, 2) ||
-        in[13] != ':' || !digits(in + 14, 2) || in[16] != ':' || !digits(in + 17, 2))
+    struct mt_timestamp_text t;
+    if (mt_scan_timestamp(in, n, MT_TS_STORED, &t) || !t.has_second ||
+        (t.sep != ' ' && t.sep != 'T') || (t.mark && t.mark != '.') || t.digits > 9 ||
+        (t.zone_len && !utc_designator(in + t.zone_at, t.zone_len)))
         return 0;
-    size_t i = 19, fdig = 0;
-    char frac[7] = "000000";
-    bool nonzero = false;
-    if (i < n && in[i] == '.') {
-        i++;
-        while (i < n && in[i] >= '0' && in[i] <= '9') {
-            if (fdig < 6) {
-                frac[fdig] = in[i];
-                nonzero = nonzero || in[i] != '0';
-            }
-            fdig++;
-            i++;
-        }
-        if (fdig == 0 || fdig > 9)
-            return 0;
-    }
-    size_t rest = n - i;
-    if (!(rest == 0 || (rest == 1 && in[i] == 'Z') ||
-          (rest == 3 && memcmp(in + i, "+00", 3) == 0) ||
-          (rest == 6 && memcmp(in + i, "+00:00", 6) == 0)))
-        return 0;
-    memcpy(out, in, 19);
-    out[10] = ' ';
-    size_t len = 19;
-    if (nonzero) {
-        out[len++] = '.';
-        memcpy(out + len, frac, 6);
-        len += 6;
-    }
-    out[len] = '\0';
-    return len;
+    int len;
+    if (t.usec)
+        len = snprintf(out, DB_TS_MAX, "%04d-%02d-%02d %02d:%02d:%02d.%06d", t.date.year,
+                       t.date.month, t.date.day, t.hour, t.minute, t.second, t.usec);
+    else
+        len = snprintf(out, DB_TS_MAX, "%04d-%02d-%02d %02d:%02d:%02d", t.date.year, t.date.month,
+                       t.date.day, t.hour, t.minute, t.second);
+    return len > 0 && len < DB_TS_MAX ? (size_t)len : 0;
 }
 
 int64_t db_text_to_i64(const char *s)

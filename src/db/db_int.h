@@ -163,9 +163,11 @@ void db_scrub(struct mt_err *err);
 void db_format_double(double d, char *buf, size_t size);
 /* Rewrites a timestamp as the canonical UTC text every dialect returns:
  * "YYYY-MM-DD HH:MM:SS", plus ".ffffff" (six digits) only when the fraction
- * is not zero. Accepts a 'T' separator, 1 to 9 fraction digits (cut to six)
- * and a UTC suffix Z, +00 or +00:00. Returns the length written to out
- * (which must hold DB_TS_MAX bytes), or 0 when in is not such a timestamp. */
+ * is not zero. Accepts a stored value (mt_scan_timestamp's MT_TS_STORED)
+ * with seconds, a ' ' or 'T' separator, 1 to 9 fraction digits after '.'
+ * (cut to six) and no zone or a UTC one: Z, +00 or +00:00. Returns the
+ * length written to out (which must hold DB_TS_MAX bytes), or 0 when in is
+ * not such a timestamp (the caller then passes the text on as it is). */
 enum { DB_TS_MAX = 32 };
 size_t db_canon_timestamp(const char *in, size_t n, char *out);
 

@@ -66,7 +66,7 @@ static void test_parse_timestamp(void)
     const char *ok[] = {"2026-11-29 17:27:44",       "2026-11-29T17:27:44",
                         "2026-11-29 17:27:44Z",      "2026-11-29 17:27:44+00",
                         "2026-11-29 17:27:44+00:00", "2026-11-29 19:27:44+02:00",
-                        "2026-11-29 12:27:44-0500"};
+                        "2026-11-29 12:27:44-0500",  "2026-11-29 12:27:44-05"};
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
         t = 0;
         CHECK_EQ(mt_parse_timestamp(ok[i], strlen(ok[i]), &t), 0);
@@ -93,6 +93,57 @@ static void test_parse_timestamp(void)
                          "2025-05-16 10:00:00+"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         CHECK_EQ(mt_parse_timestamp(bad[i], strlen(bad[i]), &t), -1);
+}
+
+/* The scanner's parts and the two forms' differences. */
+static void test_scan_timestamp(void)
+{
+    struct mt_timestamp_text t;
+    const char *full = "2025-05-16T20:58:24,4759181234-05:00";
+    CHECK(mt_scan_timestamp(full, strlen(full), MT_TS_STORED, &t) == NULL);
+    CHECK_STR(ymd(t.date), "2025-05-16");
+    CHECK(t.has_time && t.has_second);
+    CHECK_EQ(t.sep, 'T');
+    CHECK_EQ(t.hour, 20);
+    CHECK_EQ(t.minute, 58);
+    CHECK_EQ(t.second, 24);
+    CHECK_EQ(t.mark, ',');
+    CHECK_EQ(t.digits, 10);
+    CHECK_EQ(t.usec, 475918);
+    CHECK_EQ(t.zone_min, -300);
+    CHECK_EQ(t.zone_at, 30);
+    CHECK_EQ(t.zone_len, 6);
+    const char *hm = "2025-05-16 20:58";
+    CHECK(mt_scan_timestamp(hm, strlen(hm), MT_TS_STORED, &t) == NULL);
+    CHECK(t.has_time && !t.has_second && t.zone_len == 0 && t.mark == 0);
+    CHECK(mt_scan_timestamp("2025-05-16", 10, MT_TS_STORED, &t) == NULL);
+    CHECK(!t.has_time);
+
+    /* What only stored values may have: a leap second, zone minutes left
+     * out, no time at all. */
+    const char *leap = "2016-12-31 23:59:60";
+    CHECK(mt_scan_timestamp(leap, strlen(leap), MT_TS_STORED, &t) == NULL);
+    CHECK_STR(mt_scan_timestamp(leap, strlen(leap), MT_TS_SPEEDATE, &t),
+              "second value is outside expected range of 0-59");
+    const char *pg = "2026-11-29 10:00:00+00";
+    CHECK(mt_scan_timestamp(pg, strlen(pg), MT_TS_STORED, &t) == NULL);
+    CHECK_EQ(t.zone_len, 3);
+    CHECK_STR(mt_scan_timestamp(pg, strlen(pg), MT_TS_SPEEDATE, &t), "invalid timezone minute");
+    CHECK_STR(mt_scan_timestamp("2025-05-16", 10, MT_TS_SPEEDATE, &t),
+              "invalid datetime separator, expected `T`, `t`, `_` or space");
+    CHECK_STR(mt_scan_timestamp("0000-01-01", 10, MT_TS_STORED, &t), "year 0 is out of range");
+
+    /* What only speedate reads: year 0, '_', U+2212 as a minus sign. */
+    const char *y0 = "0000-01-01T00:00";
+    CHECK(mt_scan_timestamp(y0, strlen(y0), MT_TS_SPEEDATE, &t) == NULL);
+    CHECK_EQ(t.date.year, 0);
+    const char *under = "2026-11-29_10:00";
+    CHECK(mt_scan_timestamp(under, strlen(under), MT_TS_SPEEDATE, &t) == NULL);
+    CHECK(mt_scan_timestamp(under, strlen(under), MT_TS_STORED, &t) != NULL);
+    const char *minus = "2026-11-29T10:00:00\xe2\x88\x92" "05:30";
+    CHECK(mt_scan_timestamp(minus, strlen(minus), MT_TS_SPEEDATE, &t) == NULL);
+    CHECK_EQ(t.zone_min, -330);
+    CHECK_STR(mt_scan_timestamp(minus, strlen(minus), MT_TS_STORED, &t), "invalid timezone sign");
 }
 
 /* The examples are the ones the reference server was observed to give. */
@@ -320,6 +371,7 @@ int main(void)
     test_calendar();
     test_format();
     test_parse_timestamp();
+    test_scan_timestamp();
     test_local_days();
     test_window_edges();
     test_pydate();
