@@ -144,6 +144,18 @@ void *mt_xreallocarray(void *p, size_t n, size_t size)
     return mt_xrealloc(p, total);
 }
 
+void *mt_xgrow(void *items, size_t n, size_t *cap, size_t elem)
+{
+    if (n < *cap)
+        return items;
+    /* Doubling cannot overflow before the array's bytes do, and
+     * mt_xreallocarray checks those. */
+    size_t slots = *cap ? *cap * 2 : 8;
+    items = mt_xreallocarray(items, slots, elem);
+    *cap = slots;
+    return items;
+}
+
 char *mt_xstrdup(const char *s)
 {
     return mt_xstrndup(s, strlen(s));

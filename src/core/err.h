@@ -60,6 +60,10 @@ void *mt_xrealloc(void *p, size_t n);
 /* mt_xrealloc for an array of n elements of size bytes, the product checked
  * (an overflow aborts like a failed allocation). */
 void *mt_xreallocarray(void *p, size_t n, size_t size);
+/* Makes room for element n of an array of elem-byte elements with *cap
+ * slots: when n has reached *cap, doubles the slots (8 at first) and updates
+ * *cap. Returns the array, which may have moved. */
+void *mt_xgrow(void *items, size_t n, size_t *cap, size_t elem);
 char *mt_xstrdup(const char *s);
 char *mt_xstrndup(const char *s, size_t n);
 /* printf into a new malloc'ed string; caller frees. */

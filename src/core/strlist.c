@@ -11,8 +11,6 @@
 #include "core/buf.h"
 #include "core/err.h"
 
-enum { FIRST_CAP = 8 };
-
 void mt_strlist_init(struct mt_strlist *l)
 {
     l->items = NULL;
@@ -32,13 +30,7 @@ void mt_strlist_release(struct mt_strlist *l)
 
 void mt_strlist_push_owned(struct mt_strlist *l, char *s)
 {
-    if (l->n == l->cap) {
-        /* Doubling cannot overflow before the array's bytes do, and
-         * mt_xreallocarray checks those. */
-        size_t cap = l->cap ? l->cap * 2 : FIRST_CAP;
-        l->items = mt_xreallocarray(l->items, cap, sizeof *l->items);
-        l->cap = cap;
-    }
+    l->items = mt_xgrow(l->items, l->n, &l->cap, sizeof *l->items);
     l->items[l->n++] = s;
 }
 

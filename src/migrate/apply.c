@@ -423,7 +423,7 @@ static void prune_backups(struct mig_run *r, const char *db, int keep)
             free(p);
             continue;
         }
-        v = mt_xrealloc(v, (n + 1) * sizeof(*v));
+        v = mt_xreallocarray(v, n + 1, sizeof *v);
         v[n].path = p;
         v[n].mtime = st.st_mtim;
         n++;

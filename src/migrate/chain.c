@@ -43,13 +43,7 @@ const char *mig_dialect_file_name(enum db_dialect d)
 static void rawset_add(struct rawset *s, const char *dir, const char *name, const char *data,
                        size_t len)
 {
-    if (s->n == s->cap) {
-        s->cap = s->cap ? s->cap * 2 : 16;
-        size_t bytes;
-        if (!mt_size_mul(s->cap, sizeof(*s->v), &bytes))
-            abort();
-        s->v = mt_xrealloc(s->v, bytes);
-    }
+    s->v = mt_xgrow(s->v, s->n, &s->cap, sizeof *s->v);
     s->v[s->n].dir = mt_xstrdup(dir);
     s->v[s->n].name = mt_xstrdup(name);
     s->v[s->n].data = mt_xstrndup(data, len);

@@ -91,10 +91,7 @@ static int read_groups(struct db_conn *c, struct schema_unowned *u, struct mt_er
     size_t cap = 0;
     int rc = db_next(st, err);
     while (rc == 1) {
-        if (u->n_groups == cap) {
-            cap = cap ? cap * 2 : 8;
-            u->groups = mt_xrealloc(u->groups, cap * sizeof(*u->groups));
-        }
+        u->groups = mt_xgrow(u->groups, u->n_groups, &cap, sizeof *u->groups);
         struct schema_unowned_group *g = &u->groups[u->n_groups++];
         memset(g, 0, sizeof(*g));
         g->medication_name = col_dup(st, 0);
@@ -116,10 +113,7 @@ static int read_persons(struct db_conn *c, struct schema_unowned *u, struct mt_e
     size_t cap = 0;
     int rc = db_next(st, err);
     while (rc == 1) {
-        if (u->n_persons == cap) {
-            cap = cap ? cap * 2 : 8;
-            u->persons = mt_xrealloc(u->persons, cap * sizeof(*u->persons));
-        }
+        u->persons = mt_xgrow(u->persons, u->n_persons, &cap, sizeof *u->persons);
         struct schema_person_ref *p = &u->persons[u->n_persons++];
         p->id = db_col_int(st, 0);
         p->name = person_name(st, 1);

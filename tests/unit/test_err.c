@@ -62,12 +62,35 @@ static void test_sizes_and_alloc(void)
     CHECK(z[0] == 0 && z[3] == 0);
     z = mt_xrealloc(z, 100 * sizeof(int));
     z[99] = 1;
+    z = mt_xreallocarray(z, 200, sizeof(int));
+    CHECK_EQ(z[99], 1);
+    z[199] = 2;
     free(z);
+}
+
+/* mt_xgrow doubles only when the array is full and keeps what it holds. */
+static void test_grow(void)
+{
+    long *v = NULL;
+    size_t cap = 0;
+    for (size_t n = 0; n < 100; n++) {
+        v = mt_xgrow(v, n, &cap, sizeof *v);
+        CHECK(cap > n);
+        v[n] = (long)n * 3;
+    }
+    CHECK_EQ(cap, 128);
+    CHECK_EQ(v[0], 0);
+    CHECK_EQ(v[99], 297);
+    long *same = mt_xgrow(v, 100, &cap, sizeof *v);
+    CHECK(same == v);
+    CHECK_EQ(cap, 128);
+    free(v);
 }
 
 int main(void)
 {
     test_errors();
     test_sizes_and_alloc();
+    test_grow();
     return check_report();
 }
