@@ -8,61 +8,32 @@
 
 #include "migrate/mig_int.h"
 
+/* The audit table, written once: only the id column's type and MariaDB's
+ * engine differ between the dialects. */
+#define AUDIT_DDL(id_column, options)                                                              \
+    "CREATE TABLE " MIG_AUDIT_TABLE " (\n"                                                         \
+    "    id " id_column ",\n"                                                                      \
+    "    revision VARCHAR(32) NOT NULL,\n"                                                         \
+    "    from_revision VARCHAR(32) NOT NULL,\n"                                                    \
+    "    direction VARCHAR(10) NOT NULL,\n"                                                        \
+    "    started_at VARCHAR(32) NOT NULL,\n"                                                       \
+    "    finished_at VARCHAR(32),\n"                                                               \
+    "    duration_ms BIGINT,\n"                                                                    \
+    "    checksum VARCHAR(32),\n"                                                                  \
+    "    host VARCHAR(128) NOT NULL,\n"                                                            \
+    "    pid BIGINT NOT NULL,\n"                                                                   \
+    "    success SMALLINT,\n"                                                                      \
+    "    stmt_total INTEGER NOT NULL DEFAULT 0,\n"                                                 \
+    "    stmt_done INTEGER NOT NULL DEFAULT 0,\n"                                                  \
+    "    stmt_running INTEGER,\n"                                                                  \
+    "    attempts INTEGER NOT NULL DEFAULT 1,\n"                                                   \
+    "    error TEXT\n"                                                                             \
+    ")" options
+
 static const char *const audit_ddl[MIG_N_DIALECTS] = {
-    [DB_SQLITE] = "CREATE TABLE " MIG_AUDIT_TABLE " (\n"
-                  "    id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
-                  "    revision VARCHAR(32) NOT NULL,\n"
-                  "    from_revision VARCHAR(32) NOT NULL,\n"
-                  "    direction VARCHAR(10) NOT NULL,\n"
-                  "    started_at VARCHAR(32) NOT NULL,\n"
-                  "    finished_at VARCHAR(32),\n"
-                  "    duration_ms BIGINT,\n"
-                  "    checksum VARCHAR(32),\n"
-                  "    host VARCHAR(128) NOT NULL,\n"
-                  "    pid BIGINT NOT NULL,\n"
-                  "    success SMALLINT,\n"
-                  "    stmt_total INTEGER NOT NULL DEFAULT 0,\n"
-                  "    stmt_done INTEGER NOT NULL DEFAULT 0,\n"
-                  "    stmt_running INTEGER,\n"
-                  "    attempts INTEGER NOT NULL DEFAULT 1,\n"
-                  "    error TEXT\n"
-                  ")",
-    [DB_POSTGRES] = "CREATE TABLE " MIG_AUDIT_TABLE " (\n"
-                    "    id BIGSERIAL PRIMARY KEY,\n"
-                    "    revision VARCHAR(32) NOT NULL,\n"
-                    "    from_revision VARCHAR(32) NOT NULL,\n"
-                    "    direction VARCHAR(10) NOT NULL,\n"
-                    "    started_at VARCHAR(32) NOT NULL,\n"
-                    "    finished_at VARCHAR(32),\n"
-                    "    duration_ms BIGINT,\n"
-                    "    checksum VARCHAR(32),\n"
-                    "    host VARCHAR(128) NOT NULL,\n"
-                    "    pid BIGINT NOT NULL,\n"
-                    "    success SMALLINT,\n"
-                    "    stmt_total INTEGER NOT NULL DEFAULT 0,\n"
-                    "    stmt_done INTEGER NOT NULL DEFAULT 0,\n"
-                    "    stmt_running INTEGER,\n"
-                    "    attempts INTEGER NOT NULL DEFAULT 1,\n"
-                    "    error TEXT\n"
-                    ")",
-    [DB_MYSQL] = "CREATE TABLE " MIG_AUDIT_TABLE " (\n"
-                 "    id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,\n"
-                 "    revision VARCHAR(32) NOT NULL,\n"
-                 "    from_revision VARCHAR(32) NOT NULL,\n"
-                 "    direction VARCHAR(10) NOT NULL,\n"
-                 "    started_at VARCHAR(32) NOT NULL,\n"
-                 "    finished_at VARCHAR(32),\n"
-                 "    duration_ms BIGINT,\n"
-                 "    checksum VARCHAR(32),\n"
-                 "    host VARCHAR(128) NOT NULL,\n"
-                 "    pid BIGINT NOT NULL,\n"
-                 "    success SMALLINT,\n"
-                 "    stmt_total INTEGER NOT NULL DEFAULT 0,\n"
-                 "    stmt_done INTEGER NOT NULL DEFAULT 0,\n"
-                 "    stmt_running INTEGER,\n"
-                 "    attempts INTEGER NOT NULL DEFAULT 1,\n"
-                 "    error TEXT\n"
-                 ") ENGINE=InnoDB",
+    [DB_SQLITE] = AUDIT_DDL("INTEGER PRIMARY KEY AUTOINCREMENT", ""),
+    [DB_POSTGRES] = AUDIT_DDL("BIGSERIAL PRIMARY KEY", ""),
+    [DB_MYSQL] = AUDIT_DDL("BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY", " ENGINE=InnoDB"),
 };
 
 #define AUDIT_COLUMNS                                                                              \
@@ -169,6 +140,11 @@ static struct db_param opt_int(int64_t v)
     return v < 0 ? DB_NULL : DB_INT(v);
 }
 
+#define AUDIT_INSERT                                                                               \
+    "INSERT INTO " MIG_AUDIT_TABLE " (revision, from_revision, direction, started_at, "            \
+    "finished_at, duration_ms, checksum, host, pid, success, stmt_total, stmt_done, "              \
+    "stmt_running, attempts, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
 int mig_audit_insert(struct db_conn *c, struct mig_audit *a, struct mt_err *err)
 {
     struct db_param p[] = {
@@ -178,23 +154,15 @@ int mig_audit_insert(struct db_conn *c, struct mig_audit *a, struct mt_err *err)
         opt_int(a->success),      DB_INT(a->stmt_total),     DB_INT(a->stmt_done),
         opt_int(a->stmt_running), DB_INT(a->attempts),       DB_TEXT(a->error),
     };
-    static const char insert[] =
-        "INSERT INTO " MIG_AUDIT_TABLE " (revision, from_revision, direction, started_at, "
-        "finished_at, duration_ms, checksum, host, pid, success, stmt_total, stmt_done, "
-        "stmt_running, attempts, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    /* RETURNING on PostgreSQL rather than lastval(), as db.h asks. */
     if (db_conn_dialect(c) == DB_POSTGRES) {
         bool found;
-        if (db_query_int(c,
-                         "INSERT INTO " MIG_AUDIT_TABLE
-                         " (revision, from_revision, direction, started_at, finished_at, "
-                         "duration_ms, checksum, host, pid, success, stmt_total, stmt_done, "
-                         "stmt_running, attempts, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                         "?, ?, ?, ?, ?) RETURNING id",
-                         p, MT_ARRAY_LEN(p), &a->id, &found, err) < 0)
+        if (db_query_int(c, AUDIT_INSERT " RETURNING id", p, MT_ARRAY_LEN(p), &a->id, &found, err) <
+            0)
             return -1;
         return found ? 0 : mt_fail(err, MT_EDB, "audit insert returned no id");
     }
-    if (db_query(c, insert, p, MT_ARRAY_LEN(p), NULL, err) < 0)
+    if (db_query(c, AUDIT_INSERT, p, MT_ARRAY_LEN(p), NULL, err) < 0)
         return -1;
     int64_t id = db_last_insert_id(c, err);
     if (id <= 0)
@@ -279,10 +247,7 @@ static int read_rows(struct db_conn *c, const char *sql, struct mig_audit **out,
     size_t k = 0;
     int rc = db_next(st, err);
     while (rc == 1) {
-        size_t bytes;
-        if (!mt_size_mul(k + 1, sizeof(*v), &bytes))
-            abort();
-        v = mt_xrealloc(v, bytes);
+        v = mt_xreallocarray(v, k + 1, sizeof *v);
         memset(&v[k], 0, sizeof(v[k]));
         read_row(st, &v[k++]);
         rc = db_next(st, err);
