@@ -121,6 +121,45 @@ bool store_same_text(const char *a, const char *b)
     return strcmp(a, b) == 0;
 }
 
+int store_update_row(struct db_conn *c, const char *sql, const struct store_edit *e, size_t n,
+                     int64_t id, struct store_time *updated_at, struct mt_err *err)
+{
+    struct db_param p[STORE_EDIT_MAX + 2];
+    if (n > STORE_EDIT_MAX)
+        return mt_fail(err, MT_EINTERNAL, "an update of %zu columns (at most %d)", n,
+                       STORE_EDIT_MAX);
+    bool changed = false;
+    for (size_t i = 0; i < n; i++) {
+        if (e[i].text) {
+            const char *v = e[i].set ? e[i].text_value : *e[i].text;
+            changed = changed || !store_same_text(v, *e[i].text);
+            p[i] = DB_TEXT(v);
+        } else {
+            int64_t v = e[i].set ? e[i].num_value : *e[i].num;
+            changed = changed || v != *e[i].num;
+            p[i] = DB_INT(v);
+        }
+    }
+    if (!changed)
+        return 0;
+    char now_buf[MT_TIME_BUF];
+    int64_t now = store_now_seconds();
+    p[n] = store_time_param(now, now_buf);
+    p[n + 1] = DB_INT(id);
+    if (store_exec(c, sql, p, n + 2, err) < 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (!e[i].set)
+            continue;
+        if (e[i].text)
+            *e[i].text = e[i].text_value;
+        else
+            *e[i].num = e[i].num_value;
+    }
+    *updated_at = (struct store_time){true, true, now, NULL};
+    return 0;
+}
+
 int store_write_tx(struct db_conn *c, db_tx_fn fn, void *ctx, struct mt_err *err)
 {
     return db_tx_run(c, true, fn, ctx, err);

@@ -225,31 +225,16 @@ static int update_tx(struct db_conn *c, void *vctx, struct mt_err *err)
     if (fetch_med(c, x->a, store_sql_locking(c, sql_get, sql_get_lock, sql_get_lock), pid, 1, cur,
                   err) < 0)
         return -1;
-    const char *name = f->set_name ? f->name : cur->name;
-    const char *dosage = f->set_dosage ? f->dosage : cur->dosage;
-    const char *frequency = f->set_frequency ? f->frequency : cur->frequency;
-    int64_t max = f->set_max ? f->max_doses_per_day : cur->max_doses_per_day;
-    const char *instructions = f->set_instructions ? f->instructions : cur->instructions;
-    bool changed = !store_same_text(name, cur->name) || !store_same_text(dosage, cur->dosage) ||
-                   !store_same_text(frequency, cur->frequency) || max != cur->max_doses_per_day ||
-                   !store_same_text(instructions, cur->instructions);
     cur->doses_in_day = -1;
-    if (!changed)
-        return 0;
-    char now_buf[MT_TIME_BUF];
-    int64_t now = store_now_seconds();
-    struct db_param p[] = {DB_TEXT(name), DB_TEXT(dosage),       DB_TEXT(frequency),
-                           DB_INT(max),   DB_TEXT(instructions), store_time_param(now, now_buf),
-                           DB_INT(x->id)};
-    if (store_exec(c, sql_update, p, 7, err) < 0)
-        return -1;
-    cur->name = name;
-    cur->dosage = dosage;
-    cur->frequency = frequency;
-    cur->max_doses_per_day = max;
-    cur->instructions = instructions;
-    cur->updated_at = (struct store_time){true, true, now, NULL};
-    return 0;
+    /* In the order of sql_update's columns. */
+    struct store_edit e[] = {
+        STORE_EDIT_TEXT(f->set_name, f->name, &cur->name),
+        STORE_EDIT_TEXT(f->set_dosage, f->dosage, &cur->dosage),
+        STORE_EDIT_TEXT(f->set_frequency, f->frequency, &cur->frequency),
+        STORE_EDIT_INT(f->set_max, f->max_doses_per_day, &cur->max_doses_per_day),
+        STORE_EDIT_TEXT(f->set_instructions, f->instructions, &cur->instructions),
+    };
+    return store_update_row(c, sql_update, e, MT_ARRAY_LEN(e), x->id, &cur->updated_at, err);
 }
 
 int store_med_update(struct db_conn *c, struct mt_arena *a, int64_t id,

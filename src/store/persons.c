@@ -101,21 +101,6 @@ int store_person_get(struct db_conn *c, struct mt_arena *a, int64_t id, struct s
     return fetch_person(c, a, sql_get_counted, id, out, err);
 }
 
-/* The bound values of a person's editable columns. */
-struct person_values {
-    struct db_param first, last, dob, notes;
-    char dob_buf[MT_TIME_BUF];
-};
-
-static void bind_values(struct person_values *v, const char *first, const char *last,
-                        const char *dob_text, const char *notes)
-{
-    v->first = DB_TEXT(first);
-    v->last = DB_TEXT(last);
-    v->dob = DB_TEXT(dob_text);
-    v->notes = DB_TEXT(notes);
-}
-
 struct create_ctx {
     struct mt_arena *a;
     const struct store_person_fields *f;
@@ -135,10 +120,9 @@ static int create_tx(struct db_conn *c, void *vctx, struct mt_err *err)
     char now_buf[MT_TIME_BUF], dob_buf[MT_TIME_BUF];
     int64_t now = store_now_seconds();
     const char *dob = x->f->has_dob ? mt_format_date(x->f->dob, dob_buf, sizeof(dob_buf)) : NULL;
-    struct person_values v;
-    bind_values(&v, x->f->first_name, x->f->last_name, dob, x->f->notes);
     struct db_param p[] = {
-        v.first, v.last, v.dob, v.notes, DB_BOOL(is_default), store_time_param(now, now_buf)};
+        DB_TEXT(x->f->first_name), DB_TEXT(x->f->last_name), DB_TEXT(dob),
+        DB_TEXT(x->f->notes),      DB_BOOL(is_default),      store_time_param(now, now_buf)};
     int64_t id = 0;
     if (store_insert_id(c, sql_insert, sql_insert_pg, p, 6, &id, err) < 0)
         return -1;
@@ -179,38 +163,22 @@ static int update_tx(struct db_conn *c, void *vctx, struct mt_err *err)
     const char *sql = store_sql_locking(c, sql_get, sql_get_pg, sql_get_pg);
     if (fetch_person(c, x->a, sql, x->id, cur, err) < 0)
         return -1;
-    char dob_buf[MT_TIME_BUF];
-    const char *dob = cur->date_of_birth;
-    if (f->set_dob)
-        dob = f->has_dob ? mt_format_date(f->dob, dob_buf, sizeof(dob_buf)) : NULL;
-    const char *first = f->set_first ? f->first_name : cur->first_name;
-    const char *last = f->set_last ? f->last_name : cur->last_name;
-    const char *notes = f->set_notes ? f->notes : cur->notes;
-    /* As the reference's ORM: no UPDATE (and no new updated_at) unless a
-     * value really changes. */
-    bool changed = !store_same_text(first, cur->first_name) ||
-                   !store_same_text(last, cur->last_name) ||
-                   !store_same_text(dob, cur->date_of_birth) || !store_same_text(notes, cur->notes);
-    if (!changed)
-        return 0;
-    char now_buf[MT_TIME_BUF];
-    int64_t now = store_now_seconds();
-    struct person_values v;
-    bind_values(&v, first, last, dob, notes);
-    struct db_param p[] = {v.first,      v.last, v.dob, v.notes, store_time_param(now, now_buf),
-                           DB_INT(x->id)};
-    if (store_exec(c, sql_update, p, 6, err) < 0)
-        return -1;
-    cur->first_name = first;
-    cur->last_name = last;
-    if (dob != cur->date_of_birth) {
-        cur->date_of_birth = dob ? mt_arena_strdup(x->a, dob) : NULL;
-        if (dob && !cur->date_of_birth)
+    /* The row keeps the new date's text, so it lives in the arena. */
+    const char *dob = NULL;
+    if (f->set_dob && f->has_dob) {
+        char dob_buf[MT_TIME_BUF];
+        dob = mt_arena_strdup(x->a, mt_format_date(f->dob, dob_buf, sizeof(dob_buf)));
+        if (!dob)
             return store_oom(err);
     }
-    cur->notes = notes;
-    cur->updated_at = (struct store_time){true, true, now, NULL};
-    return 0;
+    /* In the order of sql_update's columns. */
+    struct store_edit e[] = {
+        STORE_EDIT_TEXT(f->set_first, f->first_name, &cur->first_name),
+        STORE_EDIT_TEXT(f->set_last, f->last_name, &cur->last_name),
+        STORE_EDIT_TEXT(f->set_dob, dob, &cur->date_of_birth),
+        STORE_EDIT_TEXT(f->set_notes, f->notes, &cur->notes),
+    };
+    return store_update_row(c, sql_update, e, MT_ARRAY_LEN(e), x->id, &cur->updated_at, err);
 }
 
 int store_person_update(struct db_conn *c, struct mt_arena *a, int64_t id,

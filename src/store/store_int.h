@@ -43,6 +43,34 @@ int store_query_rows(struct db_conn *c, struct mt_arena *a, const char *sql,
  * column change?". */
 bool store_same_text(const char *a, const char *b);
 
+/* One editable column of a partial update (PATCH): the request's value when
+ * it gives one (set), and where the row's current value is, in the caller's
+ * row struct. A column is text (text points to the row's field) or an
+ * integer (num does); make them with STORE_EDIT_TEXT and STORE_EDIT_INT. */
+struct store_edit {
+    bool set;
+    const char *text_value;
+    const char **text;
+    int64_t num_value;
+    int64_t *num;
+};
+#define STORE_EDIT_TEXT(set_, value_, field_)                                                      \
+    ((struct store_edit){.set = (set_), .text_value = (value_), .text = (field_)})
+#define STORE_EDIT_INT(set_, value_, field_)                                                       \
+    ((struct store_edit){.set = (set_), .num_value = (value_), .num = (field_)})
+/* Most columns one store_update_row may edit. */
+enum { STORE_EDIT_MAX = 8 };
+
+/* The partial update of a row just read (and locked), as the reference's
+ * ORM did it: the values the request sets replace the row's, and when none
+ * of them really changes, no UPDATE runs and updated_at stays. Otherwise
+ * runs sql, "UPDATE t SET c1 = ?, ..., cn = ?, updated_at = ? WHERE id = ?"
+ * with the n columns of e in order, then writes the new values into the row
+ * and the current time into *updated_at. Text values are not copied: they
+ * must live as long as the row (the request's arena). */
+int store_update_row(struct db_conn *c, const char *sql, const struct store_edit *e, size_t n,
+                     int64_t id, struct store_time *updated_at, struct mt_err *err);
+
 /* MT_ELIMIT for a full arena. */
 int store_oom(struct mt_err *err);
 
