@@ -1,7 +1,9 @@
-/* Internals of the database layer, shared by db.c and the driver files
- * (sqlite.c, postgres.c, mysql.c) and included by nothing outside src/db.
- * A driver is one constant struct db_driver of function pointers; db.c holds
- * the generic connection, the statement cache and the cursor bookkeeping. */
+/* Internals of the database layer, shared by its dialect-independent files
+ * (db.c, query.c, tx.c, fault.c, ...) and the driver files (sqlite*.c,
+ * postgres.c, mysql.c) and included by nothing outside src/db. A driver is
+ * one constant struct db_driver of function pointers; the
+ * dialect-independent files keep the generic connection, the statement
+ * cache and the cursor bookkeeping. */
 #ifndef MT_DB_DB_INT_H
 #define MT_DB_DB_INT_H
 
@@ -31,11 +33,11 @@ struct db_conn {
     char *label;              /* URL with the password masked */
     struct db_stmt **buckets; /* statement cache, keyed by SQL text */
     size_t n_buckets, n_cached;
-    struct db_stmt *temps; /* uncached statements with an open cursor */
-    bool broken;           /* the link to the server is gone */
+    struct db_stmt *temps;  /* uncached statements with an open cursor */
+    bool broken;            /* the link to the server is gone */
     struct db_stmt *stream; /* the open db_query_stream cursor: nothing else may run */
-    struct db_url url;     /* what it was opened with, to open it again in place */
-    int statement_ms;      /* the session limits in effect (db_set_timeouts) */
+    struct db_url url;      /* what it was opened with, to open it again in place */
+    int statement_ms;       /* the session limits in effect (db_set_timeouts) */
     int lock_ms;
     /* How long one statement may wait for a lock, in ms, as the driver
      * enforces it (SQLite: its lock wait limit, see db_set_timeouts);
@@ -191,5 +193,32 @@ int db_sock_wait(int fd, int timeout_ms);
 /* Closes every open cursor on c (the pool does this when a connection comes
  * back, so a forgotten db_done cannot leak into the next request). */
 void db_conn_release_cursors(struct db_conn *c);
+
+/* ---- between the dialect-independent files ---- */
+
+/* The empty statement cache of a new connection (query.c). */
+void db_cache_init(struct db_conn *c);
+/* Finalizes every statement prepared on c, cached or not, leaving the cache
+ * empty; their cursors must be over (the session is closing). */
+void db_cache_clear(struct db_conn *c);
+/* True while a cursor is open on c. */
+bool db_any_cursor_open(const struct db_conn *c);
+/* While a streamed result is open, the server (PostgreSQL, MariaDB) is still
+ * sending it over the connection and would refuse or garble any other
+ * command: fails with MT_EINTERNAL then, on every dialect, so that the
+ * mistake shows on SQLite too. 0 otherwise. */
+int db_refuse_while_streaming(struct db_conn *c, struct mt_err *err);
+/* Replaces the server session of c by a new one opened with the same URL
+ * and limits, keeping the struct (callers and the pool hold its address).
+ * Only done when no cursor is open on c, since those belong to the old
+ * session. On failure c stays as it was (broken) and err says why (db.c). */
+int db_conn_reopen(struct db_conn *c, struct mt_err *err);
+/* What every failing call of the layer does with its error: keep the
+ * password out of it and remember a full storage (fault.c). */
+void db_after_fail(const struct db_conn *c, struct mt_err *err);
+/* A write transaction committed: the storage is not full any more. */
+void db_storage_written(void);
+/* True when err says the link to the server is gone and c knows it. */
+bool db_link_lost(struct db_conn *c, const struct mt_err *err);
 
 #endif
