@@ -273,21 +273,29 @@ static void add_identity(struct mt_buf *b, const struct st_scan *s, enum st_tabl
         mt_buf_adds(b, "1 = 1");
 }
 
-static int unlink_kept_doses(struct db_conn *c, struct mt_err *err)
+/* Runs one repairing statement sql (no parameters); `what` names it in an
+ * error, and when it changed rows a warning says "repaired <n> <rows>". */
+static int run_repair(struct db_conn *c, const char *sql, const char *what, const char *rows,
+                      struct mt_err *err)
 {
-    if (db_query(c,
-                 "UPDATE _alembic_tmp_doses SET medication_id = NULL WHERE medication_id IS NOT "
-                 "NULL AND NOT EXISTS (SELECT 1 FROM medications m WHERE m.id = "
-                 "_alembic_tmp_doses.medication_id)",
-                 NULL, 0, NULL, err) < 0)
-        return mt_err_wrap(err, "unlinking doses of _alembic_tmp_doses");
+    if (db_query(c, sql, NULL, 0, NULL, err) < 0)
+        return mt_err_wrap(err, "%s", what);
     int64_t n = db_changes(c);
     if (n > 0)
-        mt_log(MT_LOG_WARN,
-               "repaired %" PRId64 " doses of _alembic_tmp_doses whose medication was missing "
-               "(medication_id set to NULL, medication_name kept)",
-               n);
+        mt_log(MT_LOG_WARN, "repaired %" PRId64 " %s", n, rows);
     return 0;
+}
+
+static int unlink_kept_doses(struct db_conn *c, struct mt_err *err)
+{
+    return run_repair(c,
+                      "UPDATE _alembic_tmp_doses SET medication_id = NULL WHERE medication_id IS "
+                      "NOT NULL AND NOT EXISTS (SELECT 1 FROM medications m WHERE m.id = "
+                      "_alembic_tmp_doses.medication_id)",
+                      "unlinking doses of _alembic_tmp_doses",
+                      "doses of _alembic_tmp_doses whose medication was missing (medication_id "
+                      "set to NULL, medication_name kept)",
+                      err);
 }
 
 static int salvage_one(struct db_conn *c, const struct st_scan *s, enum st_table t, bool final,
@@ -457,18 +465,13 @@ static int repair_orphan_medications(struct db_conn *c, const struct st_scan *s,
 
 static int repair_orphan_doses(struct db_conn *c, struct mt_err *err)
 {
-    if (db_query(c,
-                 "UPDATE doses SET medication_id = NULL WHERE medication_id IS NOT NULL AND NOT"
-                 " EXISTS (SELECT 1 FROM medications m WHERE m.id = doses.medication_id)",
-                 NULL, 0, NULL, err) < 0)
-        return mt_err_wrap(err, "unlinking doses from missing medications");
-    int64_t n = db_changes(c);
-    if (n > 0)
-        mt_log(MT_LOG_WARN,
-               "repaired %" PRId64 " doses whose medication was missing (medication_id set to "
-               "NULL, medication_name kept)",
-               n);
-    return 0;
+    return run_repair(c,
+                      "UPDATE doses SET medication_id = NULL WHERE medication_id IS NOT NULL AND"
+                      " NOT EXISTS (SELECT 1 FROM medications m WHERE m.id = doses.medication_id)",
+                      "unlinking doses from missing medications",
+                      "doses whose medication was missing (medication_id set to NULL, "
+                      "medication_name kept)",
+                      err);
 }
 
 /* doses.person_id (ab48726466af): a linked dose belongs to its medication's
@@ -477,31 +480,23 @@ static int repair_orphan_doses(struct db_conn *c, struct mt_err *err)
  * doses without a person. */
 static int repair_dose_persons(struct db_conn *c, struct mt_err *err)
 {
-    if (db_query(c,
-                 "UPDATE doses SET person_id = (SELECT m.person_id FROM medications m WHERE m.id ="
-                 " doses.medication_id) WHERE medication_id IS NOT NULL AND NOT EXISTS (SELECT 1"
-                 " FROM medications m WHERE m.id = doses.medication_id AND m.person_id ="
-                 " doses.person_id)",
-                 NULL, 0, NULL, err) < 0)
-        return mt_err_wrap(err, "giving doses their medication's person");
-    int64_t n = db_changes(c);
-    if (n > 0)
-        mt_log(MT_LOG_WARN,
-               "repaired %" PRId64 " doses whose person was not their medication's (person_id "
-               "set from the medication)",
-               n);
-    if (db_query(c,
-                 "UPDATE doses SET person_id = NULL WHERE person_id IS NOT NULL AND NOT EXISTS"
-                 " (SELECT 1 FROM persons p WHERE p.id = doses.person_id)",
-                 NULL, 0, NULL, err) < 0)
-        return mt_err_wrap(err, "clearing doses' missing persons");
-    n = db_changes(c);
-    if (n > 0)
-        mt_log(MT_LOG_WARN,
-               "repaired %" PRId64 " doses whose person was missing (person_id set to NULL; "
-               "`meditrack db check` lists them)",
-               n);
-    return 0;
+    if (run_repair(c,
+                   "UPDATE doses SET person_id = (SELECT m.person_id FROM medications m WHERE"
+                   " m.id = doses.medication_id) WHERE medication_id IS NOT NULL AND NOT EXISTS"
+                   " (SELECT 1 FROM medications m WHERE m.id = doses.medication_id AND"
+                   " m.person_id = doses.person_id)",
+                   "giving doses their medication's person",
+                   "doses whose person was not their medication's (person_id set from the "
+                   "medication)",
+                   err) < 0)
+        return -1;
+    return run_repair(c,
+                      "UPDATE doses SET person_id = NULL WHERE person_id IS NOT NULL AND NOT EXISTS"
+                      " (SELECT 1 FROM persons p WHERE p.id = doses.person_id)",
+                      "clearing doses' missing persons",
+                      "doses whose person was missing (person_id set to NULL; `meditrack db "
+                      "check` lists them)",
+                      err);
 }
 
 int schema_repair(struct db_conn *c, bool final, struct mt_err *err)
