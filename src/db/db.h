@@ -227,6 +227,14 @@ int db_query_stream(struct db_conn *c, const char *sql, const struct db_param *p
                     struct db_stmt **out, struct mt_err *err);
 /* 1: a row is available; 0: no more rows; -1: error (err filled). */
 int db_next(struct db_stmt *st, struct mt_err *err);
+/* Reads every row of a query: runs sql as db_query does and calls
+ * row(st, ctx, err) for each row in order (the row's columns are valid
+ * during the call only). row returns 0 to go on, or -1 with err filled to
+ * stop. Returns 0 after the last row, or -1 with the error of the query, of
+ * fetching a row, or of row; the cursor is finished either way. */
+typedef int (*db_row_fn)(struct db_stmt *st, void *ctx, struct mt_err *err);
+int db_query_each(struct db_conn *c, const char *sql, const struct db_param *params, size_t n,
+                  db_row_fn row, void *ctx, struct mt_err *err);
 /* Resets the cursor for reuse; the statement stays cached on the connection.
  * NULL is allowed. */
 void db_done(struct db_stmt *st);

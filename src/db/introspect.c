@@ -23,21 +23,18 @@ static void upper_ascii(char *s)
     }
 }
 
+static int add_table(struct db_stmt *st, void *ctx, struct mt_err *err)
+{
+    const char *name = db_col_text(st, 0, NULL);
+    if (name)
+        mt_strlist_push(ctx, name);
+    return 0;
+}
+
 int db_tables(struct db_conn *c, struct mt_strlist *out, struct mt_err *err)
 {
-    struct db_stmt *st;
     struct mt_strlist l = {0};
-    if (db_query(c, c->drv->sql_tables, NULL, 0, &st, err) < 0)
-        return -1;
-    int rc = db_next(st, err);
-    while (rc == 1) {
-        const char *name = db_col_text(st, 0, NULL);
-        if (name)
-            mt_strlist_push(&l, name);
-        rc = db_next(st, err);
-    }
-    db_done(st);
-    if (rc < 0) {
+    if (db_query_each(c, c->drv->sql_tables, NULL, 0, add_table, &l, err) < 0) {
         mt_strlist_release(&l);
         return -1;
     }
@@ -62,75 +59,91 @@ static char *col_dup(struct db_stmt *st, int i)
     return p ? mt_xstrndup(p, len) : NULL;
 }
 
+/* Runs the driver's catalog query sql for table, one row at a time. */
+static int each_of_table(struct db_conn *c, const char *sql, const char *table, db_row_fn row,
+                         void *ctx, struct mt_err *err)
+{
+    struct db_param p = db_text(table);
+    return db_query_each(c, sql, &p, 1, row, ctx, err);
+}
+
+/* The lists being built, with the table they describe. */
+struct column_list {
+    struct db_column *v;
+    size_t n, cap;
+};
+struct index_list {
+    const char *table;
+    struct db_index *v;
+    size_t n, cap;
+};
+struct fkey_list {
+    const char *table;
+    struct db_fkey *v;
+    size_t n, cap;
+};
+
+static int add_column(struct db_stmt *st, void *ctx, struct mt_err *err)
+{
+    struct column_list *l = ctx;
+    l->v = mt_xgrow(l->v, l->n, &l->cap, sizeof *l->v);
+    struct db_column *col = &l->v[l->n++];
+    col->name = col_dup(st, 0);
+    col->type = col_dup(st, 1);
+    if (!col->type)
+        col->type = mt_xstrdup("");
+    lower_ascii(col->type);
+    col->notnull = db_col_int(st, 2) != 0;
+    col->dflt = col_dup(st, 3);
+    col->pk = db_col_int(st, 4) != 0;
+    return 0;
+}
+
 int db_columns(struct db_conn *c, const char *table, struct db_column **out, size_t *n,
                struct mt_err *err)
 {
-    struct db_stmt *st;
-    struct db_param p = db_text(table);
-    struct db_column *cols = NULL;
-    size_t count = 0;
-    if (db_query(c, c->drv->sql_columns, &p, 1, &st, err) < 0)
-        return -1;
-    int rc = db_next(st, err);
-    while (rc == 1) {
-        cols = mt_xrealloc(cols, (count + 1) * sizeof *cols);
-        struct db_column *col = &cols[count++];
-        col->name = col_dup(st, 0);
-        col->type = col_dup(st, 1);
-        if (!col->type)
-            col->type = mt_xstrdup("");
-        lower_ascii(col->type);
-        col->notnull = db_col_int(st, 2) != 0;
-        col->dflt = col_dup(st, 3);
-        col->pk = db_col_int(st, 4) != 0;
-        rc = db_next(st, err);
-    }
-    db_done(st);
-    if (rc < 0) {
-        db_columns_free(cols, count);
+    struct column_list l = {0};
+    if (each_of_table(c, c->drv->sql_columns, table, add_column, &l, err) < 0) {
+        db_columns_free(l.v, l.n);
         return -1;
     }
-    *out = cols;
-    *n = count;
+    *out = l.v;
+    *n = l.n;
+    return 0;
+}
+
+/* One row per column of an index, the index's rows in order. */
+static int add_index_column(struct db_stmt *st, void *ctx, struct mt_err *err)
+{
+    struct index_list *l = ctx;
+    const char *name = db_col_text(st, 0, NULL);
+    if (!name)
+        name = "";
+    if (l->n == 0 || strcmp(l->v[l->n - 1].name, name) != 0) {
+        l->v = mt_xgrow(l->v, l->n, &l->cap, sizeof *l->v);
+        l->v[l->n++] = (struct db_index){
+            .name = mt_xstrdup(name),
+            .table = mt_xstrdup(l->table),
+            .unique = db_col_int(st, 1) != 0,
+        };
+    }
+    struct db_index *cur = &l->v[l->n - 1];
+    char *col = col_dup(st, 2);
+    cur->columns = mt_xreallocarray(cur->columns, cur->n_columns + 1, sizeof *cur->columns);
+    cur->columns[cur->n_columns++] = col ? col : mt_xstrdup("(expression)");
     return 0;
 }
 
 int db_indexes(struct db_conn *c, const char *table, struct db_index **out, size_t *n,
                struct mt_err *err)
 {
-    struct db_stmt *st;
-    struct db_param p = db_text(table);
-    struct db_index *ix = NULL;
-    size_t count = 0;
-    if (db_query(c, c->drv->sql_indexes, &p, 1, &st, err) < 0)
-        return -1;
-    int rc = db_next(st, err);
-    while (rc == 1) {
-        const char *name = db_col_text(st, 0, NULL);
-        if (!name)
-            name = "";
-        if (count == 0 || strcmp(ix[count - 1].name, name) != 0) {
-            ix = mt_xrealloc(ix, (count + 1) * sizeof *ix);
-            ix[count] = (struct db_index){
-                .name = mt_xstrdup(name),
-                .table = mt_xstrdup(table),
-                .unique = db_col_int(st, 1) != 0,
-            };
-            count++;
-        }
-        struct db_index *cur = &ix[count - 1];
-        char *col = col_dup(st, 2);
-        cur->columns = mt_xrealloc(cur->columns, (cur->n_columns + 1) * sizeof *cur->columns);
-        cur->columns[cur->n_columns++] = col ? col : mt_xstrdup("(expression)");
-        rc = db_next(st, err);
-    }
-    db_done(st);
-    if (rc < 0) {
-        db_indexes_free(ix, count);
+    struct index_list l = {.table = table};
+    if (each_of_table(c, c->drv->sql_indexes, table, add_index_column, &l, err) < 0) {
+        db_indexes_free(l.v, l.n);
         return -1;
     }
-    *out = ix;
-    *n = count;
+    *out = l.v;
+    *n = l.n;
     return 0;
 }
 
@@ -152,41 +165,39 @@ static int resolve_ref_column(struct db_conn *c, struct db_fkey *fk, struct mt_e
     return 0;
 }
 
+static int add_fkey(struct db_stmt *st, void *ctx, struct mt_err *err)
+{
+    struct fkey_list *l = ctx;
+    l->v = mt_xgrow(l->v, l->n, &l->cap, sizeof *l->v);
+    struct db_fkey *f = &l->v[l->n++];
+    f->name = col_dup(st, 0);
+    f->table = mt_xstrdup(l->table);
+    f->column = col_dup(st, 1);
+    f->ref_table = col_dup(st, 2);
+    f->ref_column = col_dup(st, 3);
+    f->on_delete = col_dup(st, 4);
+    if (!f->on_delete)
+        f->on_delete = mt_xstrdup("NO ACTION");
+    upper_ascii(f->on_delete);
+    return 0;
+}
+
 int db_fkeys(struct db_conn *c, const char *table, struct db_fkey **out, size_t *n,
              struct mt_err *err)
 {
-    struct db_stmt *st;
-    struct db_param p = db_text(table);
-    struct db_fkey *fk = NULL;
-    size_t count = 0;
-    if (db_query(c, c->drv->sql_fkeys, &p, 1, &st, err) < 0)
-        return -1;
-    int rc = db_next(st, err);
-    while (rc == 1) {
-        fk = mt_xrealloc(fk, (count + 1) * sizeof *fk);
-        struct db_fkey *f = &fk[count++];
-        f->name = col_dup(st, 0);
-        f->table = mt_xstrdup(table);
-        f->column = col_dup(st, 1);
-        f->ref_table = col_dup(st, 2);
-        f->ref_column = col_dup(st, 3);
-        f->on_delete = col_dup(st, 4);
-        if (!f->on_delete)
-            f->on_delete = mt_xstrdup("NO ACTION");
-        upper_ascii(f->on_delete);
-        rc = db_next(st, err);
-    }
-    db_done(st);
-    for (size_t i = 0; i < count && rc >= 0; i++) {
-        if (!fk[i].ref_column && fk[i].ref_table && resolve_ref_column(c, &fk[i], err) < 0)
-            rc = -1;
+    struct fkey_list l = {.table = table};
+    int rc = each_of_table(c, c->drv->sql_fkeys, table, add_fkey, &l, err);
+    /* Resolved once the catalog query is over: resolving runs queries. */
+    for (size_t i = 0; i < l.n && rc == 0; i++) {
+        if (!l.v[i].ref_column && l.v[i].ref_table)
+            rc = resolve_ref_column(c, &l.v[i], err);
     }
     if (rc < 0) {
-        db_fkeys_free(fk, count);
+        db_fkeys_free(l.v, l.n);
         return -1;
     }
-    *out = fk;
-    *n = count;
+    *out = l.v;
+    *n = l.n;
     return 0;
 }
 

@@ -369,6 +369,19 @@ int db_exec(struct db_conn *c, const char *sql, struct mt_err *err)
 
 /* ---- shorthands ---- */
 
+int db_query_each(struct db_conn *c, const char *sql, const struct db_param *params, size_t n,
+                  db_row_fn row, void *ctx, struct mt_err *err)
+{
+    struct db_stmt *st;
+    if (db_query(c, sql, params, n, &st, err) < 0)
+        return -1;
+    int rc = db_next(st, err);
+    while (rc == 1)
+        rc = row(st, ctx, err) < 0 ? -1 : db_next(st, err);
+    db_done(st);
+    return rc < 0 ? -1 : 0;
+}
+
 int db_query_int(struct db_conn *c, const char *sql, const struct db_param *params, size_t n,
                  int64_t *out, bool *found, struct mt_err *err)
 {

@@ -50,6 +50,13 @@ int mig_version_table_ensure(struct db_conn *c, struct mt_err *err)
     return db_exec(c, MIG_ALEMBIC_VERSION_DDL, err);
 }
 
+static int add_version(struct db_stmt *st, void *ctx, struct mt_err *err)
+{
+    const char *v = db_col_text(st, 0, NULL);
+    mt_strlist_push(ctx, v ? v : "");
+    return 0;
+}
+
 int mig_current_all(struct db_conn *c, struct mt_strlist *out, struct mt_err *err)
 {
     memset(out, 0, sizeof(*out));
@@ -58,20 +65,9 @@ int mig_current_all(struct db_conn *c, struct mt_strlist *out, struct mt_err *er
         return -1;
     if (!exists)
         return 0;
-    struct db_stmt *st;
-    if (db_query(c, "SELECT version_num FROM alembic_version ORDER BY version_num", NULL, 0, &st,
-                 err) < 0)
-        return -1;
-    int rc = db_next(st, err);
-    while (rc == 1) {
-        const char *v = db_col_text(st, 0, NULL);
-        mt_strlist_push(out, v ? v : "");
-        rc = db_next(st, err);
-    }
-    db_done(st);
-    if (rc < 0) {
+    if (db_query_each(c, "SELECT version_num FROM alembic_version ORDER BY version_num", NULL, 0,
+                      add_version, out, err) < 0) {
         mt_strlist_release(out);
-        memset(out, 0, sizeof(*out));
         return -1;
     }
     return 0;
@@ -230,6 +226,21 @@ static void read_row(struct db_stmt *st, struct mig_audit *a)
         a->direction = mt_xstrdup("");
 }
 
+/* The rows read so far by read_rows. */
+struct audit_rows {
+    struct mig_audit *v;
+    size_t n, cap;
+};
+
+static int add_row(struct db_stmt *st, void *ctx, struct mt_err *err)
+{
+    struct audit_rows *r = ctx;
+    r->v = mt_xgrow(r->v, r->n, &r->cap, sizeof *r->v);
+    memset(&r->v[r->n], 0, sizeof(r->v[r->n]));
+    read_row(st, &r->v[r->n++]);
+    return 0;
+}
+
 static int read_rows(struct db_conn *c, const char *sql, struct mig_audit **out, size_t *n,
                      struct mt_err *err)
 {
@@ -240,25 +251,13 @@ static int read_rows(struct db_conn *c, const char *sql, struct mig_audit **out,
         return -1;
     if (!exists)
         return 0;
-    struct db_stmt *st;
-    if (db_query(c, sql, NULL, 0, &st, err) < 0)
-        return -1;
-    struct mig_audit *v = NULL;
-    size_t k = 0;
-    int rc = db_next(st, err);
-    while (rc == 1) {
-        v = mt_xreallocarray(v, k + 1, sizeof *v);
-        memset(&v[k], 0, sizeof(v[k]));
-        read_row(st, &v[k++]);
-        rc = db_next(st, err);
-    }
-    db_done(st);
-    if (rc < 0) {
-        mig_audit_free(v, k);
+    struct audit_rows r = {0};
+    if (db_query_each(c, sql, NULL, 0, add_row, &r, err) < 0) {
+        mig_audit_free(r.v, r.n);
         return -1;
     }
-    *out = v;
-    *n = k;
+    *out = r.v;
+    *n = r.n;
     return 0;
 }
 

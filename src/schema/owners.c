@@ -83,44 +83,36 @@ static int read_ids(struct db_conn *c, struct schema_unowned_group *g, struct mt
     return rc < 0 ? -1 : 0;
 }
 
-static int read_groups(struct db_conn *c, struct schema_unowned *u, struct mt_err *err)
+/* The report being read, and the slots of the array a row reader fills. */
+struct unowned_reader {
+    struct schema_unowned *u;
+    size_t cap;
+};
+
+static int add_group(struct db_stmt *st, void *ctx, struct mt_err *err)
 {
-    struct db_stmt *st;
-    if (db_query(c, sql_groups, NULL, 0, &st, err) < 0)
-        return -1;
-    size_t cap = 0;
-    int rc = db_next(st, err);
-    while (rc == 1) {
-        u->groups = mt_xgrow(u->groups, u->n_groups, &cap, sizeof *u->groups);
-        struct schema_unowned_group *g = &u->groups[u->n_groups++];
-        memset(g, 0, sizeof(*g));
-        g->medication_name = col_dup(st, 0);
-        g->count = db_col_int(st, 1);
-        g->first_taken = col_dup(st, 2);
-        g->last_taken = col_dup(st, 3);
-        u->total += g->count;
-        rc = db_next(st, err);
-    }
-    db_done(st);
-    return rc < 0 ? -1 : 0;
+    struct unowned_reader *r = ctx;
+    struct schema_unowned *u = r->u;
+    u->groups = mt_xgrow(u->groups, u->n_groups, &r->cap, sizeof *u->groups);
+    struct schema_unowned_group *g = &u->groups[u->n_groups++];
+    memset(g, 0, sizeof(*g));
+    g->medication_name = col_dup(st, 0);
+    g->count = db_col_int(st, 1);
+    g->first_taken = col_dup(st, 2);
+    g->last_taken = col_dup(st, 3);
+    u->total += g->count;
+    return 0;
 }
 
-static int read_persons(struct db_conn *c, struct schema_unowned *u, struct mt_err *err)
+static int add_person(struct db_stmt *st, void *ctx, struct mt_err *err)
 {
-    struct db_stmt *st;
-    if (db_query(c, sql_persons, NULL, 0, &st, err) < 0)
-        return -1;
-    size_t cap = 0;
-    int rc = db_next(st, err);
-    while (rc == 1) {
-        u->persons = mt_xgrow(u->persons, u->n_persons, &cap, sizeof *u->persons);
-        struct schema_person_ref *p = &u->persons[u->n_persons++];
-        p->id = db_col_int(st, 0);
-        p->name = person_name(st, 1);
-        rc = db_next(st, err);
-    }
-    db_done(st);
-    return rc < 0 ? -1 : 0;
+    struct unowned_reader *r = ctx;
+    struct schema_unowned *u = r->u;
+    u->persons = mt_xgrow(u->persons, u->n_persons, &r->cap, sizeof *u->persons);
+    struct schema_person_ref *p = &u->persons[u->n_persons++];
+    p->id = db_col_int(st, 0);
+    p->name = person_name(st, 1);
+    return 0;
 }
 
 int schema_unowned_doses(struct db_conn *c, struct schema_unowned *out, struct mt_err *err)
@@ -130,14 +122,16 @@ int schema_unowned_doses(struct db_conn *c, struct schema_unowned *out, struct m
         return -1;
     if (!out->applies)
         return 0;
-    if (read_groups(c, out, err) < 0)
+    struct unowned_reader groups = {out, 0};
+    if (db_query_each(c, sql_groups, NULL, 0, add_group, &groups, err) < 0)
         return -1;
     if (out->total == 0)
         return 0;
     for (size_t i = 0; i < out->n_groups; i++)
         if (read_ids(c, &out->groups[i], err) < 0)
             return -1;
-    return read_persons(c, out, err);
+    struct unowned_reader persons = {out, 0};
+    return db_query_each(c, sql_persons, NULL, 0, add_person, &persons, err);
 }
 
 void schema_unowned_release(struct schema_unowned *u)

@@ -87,30 +87,34 @@ int store_grow(struct mt_arena *a, void **items, size_t *cap, size_t n, size_t e
     return 0;
 }
 
+/* The arena array store_query_rows is filling. */
+struct rows {
+    struct mt_arena *a;
+    size_t elem;
+    store_row_fn read;
+    void *items;
+    size_t n, cap;
+};
+
+static int add_row(struct db_stmt *st, void *ctx, struct mt_err *err)
+{
+    struct rows *r = ctx;
+    if (store_grow(r->a, &r->items, &r->cap, r->n, r->elem, err) < 0 ||
+        r->read(st, r->a, (char *)r->items + r->n * r->elem, err) < 0)
+        return -1;
+    r->n++;
+    return 0;
+}
+
 int store_query_rows(struct db_conn *c, struct mt_arena *a, const char *sql,
                      const struct db_param *p, size_t np, size_t elem, store_row_fn read,
                      void **out, size_t *n, struct mt_err *err)
 {
-    struct db_stmt *st;
-    if (db_query(c, sql, p, np, &st, err) < 0)
+    struct rows r = {.a = a, .elem = elem, .read = read};
+    if (db_query_each(c, sql, p, np, add_row, &r, err) < 0)
         return -1;
-    void *items = NULL;
-    size_t cap = 0, count = 0;
-    int rc = db_next(st, err);
-    while (rc == 1) {
-        if (store_grow(a, &items, &cap, count, elem, err) < 0 ||
-            read(st, a, (char *)items + count * elem, err) < 0) {
-            rc = -1;
-            break;
-        }
-        count++;
-        rc = db_next(st, err);
-    }
-    db_done(st);
-    if (rc < 0)
-        return -1;
-    *out = items;
-    *n = count;
+    *out = r.items;
+    *n = r.n;
     return 0;
 }
 

@@ -962,6 +962,56 @@ static const struct db_fkey *find_fkey(const struct db_fkey *fk, size_t n, const
     return NULL;
 }
 
+/* db_query_each: every row in order, a row function that stops the walk,
+ * and a failing query; the cursor is finished each time, so the connection
+ * can go on. */
+struct each_ctx {
+    int64_t sum;
+    int rows;
+    int stop_at;
+};
+
+static int each_row(struct db_stmt *st, void *arg, struct mt_err *err)
+{
+    struct each_ctx *x = arg;
+    x->rows++;
+    x->sum = x->sum * 10 + db_col_int(st, 0);
+    if (x->rows == x->stop_at)
+        return mt_fail(err, MT_ECONFLICT, "stopped at row %d", x->rows);
+    return 0;
+}
+
+static void test_query_each(void)
+{
+    struct db_conn *c = open_conn();
+    MUST(db_exec(c,
+                 "DROP TABLE IF EXISTS dbt_each;"
+                 "CREATE TABLE dbt_each (n INTEGER NOT NULL);"
+                 "INSERT INTO dbt_each (n) VALUES (3), (1), (2)",
+                 &E));
+    const char *sql = "SELECT n FROM dbt_each WHERE n >= ? ORDER BY n";
+    struct db_param one = DB_INT(1);
+    struct each_ctx all = {0};
+    MUST(db_query_each(c, sql, &one, 1, each_row, &all, &E));
+    CHECK_EQ(all.rows, 3);
+    CHECK_EQ(all.sum, 123);
+    struct each_ctx stop = {.stop_at = 2};
+    MUST_FAIL(db_query_each(c, sql, &one, 1, each_row, &stop, &E), MT_ECONFLICT);
+    CHECK_EQ(stop.rows, 2);
+    CHECK(strstr(E.msg, "stopped at row 2") != NULL);
+    struct each_ctx none = {0};
+    MUST_FAIL(db_query_each(c, "SELECT n FROM dbt_each_missing", NULL, 0, each_row, &none, &E),
+              MT_EDB);
+    CHECK_EQ(none.rows, 0);
+    /* Nothing was left open: the same statement runs again at once. */
+    struct db_param three = DB_INT(3);
+    struct each_ctx last = {0};
+    MUST(db_query_each(c, sql, &three, 1, each_row, &last, &E));
+    CHECK_EQ(last.sum, 3);
+    MUST(db_exec(c, "DROP TABLE dbt_each", &E));
+    db_close(c);
+}
+
 static void test_introspection(void)
 {
     struct db_conn *c = open_conn();
@@ -2119,6 +2169,7 @@ int main(void)
     test_transactions();
     test_real_retries();
     test_scripts();
+    test_query_each();
     test_introspection();
     test_pool();
     test_streaming();
