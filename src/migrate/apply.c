@@ -400,6 +400,25 @@ static int cmp_backup(const void *a, const void *b)
     return strcmp(y->path, x->path);
 }
 
+int mig_sqlite_safety_copy(struct db_conn *c, const char *from, const char *to, char **path,
+                           char **dest, struct mt_err *err)
+{
+    *dest = NULL;
+    if (mig_sqlite_path(c, path, err) < 0)
+        return -1;
+    if (!*path)
+        return 0;
+    char stamp[40];
+    mig_utc_stamp(stamp, sizeof(stamp));
+    char *name = mt_xasprintf("%s.backup-%s-to-%s-%s", *path, from, to, stamp);
+    if (db_sqlite_backup(c, name, err) < 0) {
+        free(name);
+        return -1;
+    }
+    *dest = name;
+    return 0;
+}
+
 /* Deletes all but the newest keep copies "<db>.backup-*" of db. */
 static void prune_backups(struct mig_run *r, const char *db, int keep)
 {
@@ -458,20 +477,13 @@ static int backup_sqlite(struct mig_run *r, const char *from, const char *to, st
     mt_strlist_release(&tables);
     if (ntables == 0)
         return 0; /* no data yet: nothing to lose */
-    char *path;
-    if (mig_sqlite_path(r->c, &path, err) < 0)
-        return -1;
-    if (!path)
-        return 0;
-    char stamp[40];
-    mig_utc_stamp(stamp, sizeof(stamp));
-    char *dest =
-        mt_xasprintf("%s.backup-%s-to-%s-%s", path, from ? from : "base", to ? to : "base", stamp);
-    int rc = db_sqlite_backup(r->c, dest, err);
-    if (rc == 0) {
+    char *path, *dest;
+    int rc =
+        mig_sqlite_safety_copy(r->c, from ? from : "base", to ? to : "base", &path, &dest, err);
+    if (rc == 0 && dest) {
         mig_logf(r->o, MT_LOG_INFO, "Safety copy of %s written to %s", path, dest);
         prune_backups(r, path, r->o->backup_keep > 0 ? r->o->backup_keep : 1);
-    } else {
+    } else if (rc < 0) {
         mt_err_wrap(err, "safety copy before migrating (BACKUP_BEFORE_MIGRATE=false skips it)");
     }
     free(dest);

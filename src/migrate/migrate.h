@@ -181,6 +181,15 @@ struct mig_options {
      * run (before and after each statement, version update and commit); 0 never. */
     long crash_at;
 };
+/* The safety copy of a SQLite file before it goes from revision from to
+ * revision to: "<file>.backup-<from>-to-<to>-<UTC time>", the names whose
+ * newest backup_keep the engine keeps. Sets *path to the database file and
+ * *dest to the copy (both malloc'ed, the caller frees them); both are NULL
+ * when there is no file to copy (:memory:, a temporary database). Fails
+ * with db_sqlite_backup's error (*path may then be set). */
+int mig_sqlite_safety_copy(struct db_conn *c, const char *from, const char *to, char **path,
+                           char **dest, struct mt_err *err);
+
 /* Defaults: lock_timeout 60, backup true, backup_keep 3, run_preflight true,
  * everything else zero. */
 void mig_options_init(struct mig_options *o);

@@ -158,31 +158,28 @@ int64_t mig_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The current UTC time, split for formatting. */
-static void utc_parts(struct tm *tm, long *ms)
+/* The current UTC time with milliseconds, with the date's '-' and the
+ * time's ':' or (for file names) without. */
+static void utc_text(char *buf, size_t size, bool separators)
 {
     struct timespec ts;
+    struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, tm);
-    *ms = ts.tv_nsec / 1000000;
+    gmtime_r(&ts.tv_sec, &tm);
+    const char *dash = separators ? "-" : "", *colon = separators ? ":" : "";
+    snprintf(buf, size, "%04d%s%02d%s%02dT%02d%s%02d%s%02d.%03ldZ", tm.tm_year + 1900, dash,
+             tm.tm_mon + 1, dash, tm.tm_mday, tm.tm_hour, colon, tm.tm_min, colon, tm.tm_sec,
+             ts.tv_nsec / 1000000);
 }
 
 void mig_utc_now(char *buf, size_t size)
 {
-    struct tm tm;
-    long ms;
-    utc_parts(&tm, &ms);
-    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+    utc_text(buf, size, true);
 }
 
 void mig_utc_stamp(char *buf, size_t size)
 {
-    struct tm tm;
-    long ms;
-    utc_parts(&tm, &ms);
-    snprintf(buf, size, "%04d%02d%02dT%02d%02d%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+    utc_text(buf, size, false);
 }
 
 void mig_run_init(struct mig_run *r, struct db_conn *c, const struct mig_chain *ch,
