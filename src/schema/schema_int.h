@@ -84,4 +84,59 @@ static inline bool st_has(const struct st_scan *s, enum st_table t, const char *
 int st_default_person(struct db_conn *c, const struct st_scan *s, bool create_if_empty, int64_t *id,
                       struct mt_err *err);
 
+/* ---- the take-over: adopt.c plans it, rebuild.c carries the plan out ---- */
+
+/* The steps of a take-over (struct schema_plan's steps), in the order they
+ * are applied. */
+enum {
+    ST_STEP_CREATE_MEDICATIONS = 1u << 0,
+    ST_STEP_CREATE_DOSES = 1u << 1,
+    ST_STEP_CREATE_PERSONS = 1u << 2,
+    ST_STEP_ADD_COLUMNS = 1u << 3,
+    ST_STEP_ADD_PERSON_ID = 1u << 4,
+    ST_STEP_DOSES_0358 = 1u << 5,
+    ST_STEP_PERSONS_SPLIT = 1u << 6,
+    ST_STEP_TAKEN_AT = 1u << 7,
+    ST_STEP_FK_NAMES = 1u << 8,
+    ST_STEP_DOSES_PERSON = 1u << 9,
+};
+
+/* The names MediTrack gives its foreign keys; MariaDB refers to them by name
+ * in the revisions (DROP FOREIGN KEY IF EXISTS ...). */
+struct st_fk_name {
+    enum st_table table;
+    const char *column;
+    const char *name;
+    const char *ref; /* "medications (id)" */
+};
+extern const struct st_fk_name st_fk_names[];
+extern const size_t st_n_fk_names;
+
+/* Columns every revision had (apart from the required ones) and that a
+ * take-over adds, nullable, when a hand-made table lacks them. */
+struct st_optional_column {
+    enum st_table table;
+    const char *name;
+    const char *type[MIG_N_DIALECTS];
+};
+extern const struct st_optional_column st_optional_columns[];
+extern const size_t st_n_optional_columns;
+
+/* MariaDB: a foreign key of ours under another name (a hand-made table gets
+ * doses_ibfk_1) would survive the revisions next to the one they add. */
+bool st_fk_misnamed(const struct st_scan *s, const struct st_fk_name *f);
+
+/* Markers of a revision's shapes, which rebuild.c checks again before each
+ * step so that a step already done (MariaDB runs them one by one) is not
+ * done twice. */
+/* doses.medication_name, medication_id nullable with ON DELETE SET NULL
+ * (03586fa62d43). */
+bool st_doses_0358_done(const struct st_scan *s);
+/* doses.taken_at is not the nullable UTC timestamp of d9c3da4e9c05. */
+bool st_taken_at_needs_fix(const struct st_scan *s);
+/* SQLite, doses.person_id exists (see adopt.c). */
+bool st_sqlite_dose_person(const struct st_scan *s);
+/* doses.person_id with its foreign key and index (ab48726466af). */
+bool st_has_ab48(const struct st_scan *s);
+
 #endif
