@@ -7,7 +7,6 @@
  * database), sqlite_queue.c (the writer queue) and sqlite_stmt.c
  * (statements and columns), sharing sqlite_int.h. */
 #include <errno.h>
-#include <stdio.h>
 #include <time.h>
 
 #include "db/sqlite_int.h"

@@ -1,35 +1,24 @@
-/* Applying a plan: upgrade, downgrade and stamp, online and offline (--sql).
- * On SQLite and PostgreSQL a revision runs in one transaction together with
- * its alembic_version update and audit row. Where DDL commits implicitly
- * (MariaDB) or a revision says `transactional: false`, the engine records
- * progress in the audit table before and after every statement, so that a
- * run killed half-way is resumed at the right statement by the next run, or
- * reported exactly; data statements there run in one transaction with their
- * progress record, so they happen exactly once. */
-#include <dirent.h>
-#include <errno.h>
-#include <inttypes.h>
+/* Applying a plan online: upgrade, downgrade and stamp under the migration
+ * lock, and `db check`'s comparison of the chain with the audit table (the
+ * --sql output is offline.c's, safety copies are backup.c's). On SQLite and PostgreSQL a revision
+ * runs in one transaction together with its alembic_version update and audit row. Where DDL commits
+ * implicitly (MariaDB) or a revision says `transactional: false`, the engine records progress in
+ * the audit table before and after every statement, so that a run killed half-way is resumed at the
+ * right statement by the next run, or reported exactly; data statements there run in one
+ * transaction with their progress record, so they happen exactly once. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "migrate/mig_int.h"
-
-static const char *const impl_names[MIG_N_DIALECTS] = {
-    [DB_SQLITE] = "SQLiteImpl",
-    [DB_POSTGRES] = "PostgresqlImpl",
-    [DB_MYSQL] = "MySQLImpl",
-};
 
 static const char *show(const char *id)
 {
     return id ? id : "";
 }
 
-static const char *step_sql(const struct mig_run *r, const struct mig_step *s)
+const char *mig_step_sql(const struct mig_run *r, const struct mig_step *s)
 {
     return s->upgrade ? s->rev->up[r->d] : s->rev->down[r->d];
 }
@@ -51,22 +40,11 @@ static int64_t now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* A unit of progress: a hook or one statement. */
-struct unit {
-    const char *hook; /* hook name, or NULL for a statement */
-    const char *sql;
-};
-struct units {
-    struct unit *v;
-    size_t n;
-    struct mt_strlist stmts;
-};
-
-static int units_build(const struct mig_run *r, const struct mig_step *s, struct units *u,
-                       struct mt_err *err)
+int mig_units_build(const struct mig_run *r, const struct mig_step *s, struct mig_units *u,
+                    struct mt_err *err)
 {
     memset(u, 0, sizeof(*u));
-    if (db_split_sql(step_sql(r, s), &u->stmts, err) < 0)
+    if (db_split_sql(mig_step_sql(r, s), &u->stmts, err) < 0)
         return mt_err_wrap(err, "revision %s (%s SQL for %s)", s->rev->id,
                            s->upgrade ? "up" : "down", db_dialect_name(r->d));
     u->v = mt_xcalloc(u->stmts.n + 2, sizeof(*u->v));
@@ -79,13 +57,13 @@ static int units_build(const struct mig_run *r, const struct mig_step *s, struct
     return 0;
 }
 
-static void units_release(struct units *u)
+void mig_units_release(struct mig_units *u)
 {
     free(u->v);
     mt_strlist_release(&u->stmts);
 }
 
-static int run_unit(struct mig_run *r, const struct mig_step *s, const struct unit *u,
+static int run_unit(struct mig_run *r, const struct mig_step *s, const struct mig_unit *u,
                     struct mt_err *err)
 {
     if (u->hook) {
@@ -107,7 +85,7 @@ static void audit_init(struct mig_run *r, const struct mig_step *s, struct mig_a
 {
     memset(a, 0, sizeof(*a));
     mig_utc_now(started, started_size);
-    mig_checksum(step_sql(r, s), sum);
+    mig_checksum(mig_step_sql(r, s), sum);
     a->revision = s->rev->id;
     a->from_revision = (char *)(s->from ? s->from : "");
     a->direction = s->upgrade ? "upgrade" : "downgrade";
@@ -185,8 +163,8 @@ static void audit_failure(struct mig_run *r, struct mig_audit *a, int64_t t0,
 /* One revision in one transaction with its version update and audit row. */
 static int apply_transactional(struct mig_run *r, const struct mig_step *s, struct mt_err *err)
 {
-    struct units u;
-    if (units_build(r, s, &u, err) < 0)
+    struct mig_units u;
+    if (mig_units_build(r, s, &u, err) < 0)
         return -1;
     struct mig_audit a;
     char started[40], finished[40], sum[MIG_CHECKSUM_LEN];
@@ -228,20 +206,21 @@ static int apply_transactional(struct mig_run *r, const struct mig_step *s, stru
         sqlite_fk(r, true);
         a.stmt_done = 0;
         audit_failure(r, &a, t0, err);
-        units_release(&u);
+        mig_units_release(&u);
         return -1;
     }
     mig_crash_point(r);
     sqlite_fk(r, true);
     log_done(r, s, t0);
-    units_release(&u);
+    mig_units_release(&u);
     return 0;
 }
 
 /* Runs one unit with progress records around it; a hook or data statement
  * runs inside a transaction that also stores its progress. */
-static int unit_with_progress(struct mig_run *r, const struct mig_step *s, const struct unit *un,
-                              struct mig_audit *a, size_t i, struct mt_err *err)
+static int unit_with_progress(struct mig_run *r, const struct mig_step *s,
+                              const struct mig_unit *un, struct mig_audit *a, size_t i,
+                              struct mt_err *err)
 {
     bool wrap = un->hook || mig_sql_is_dml(un->sql);
     a->stmt_running = (int64_t)i;
@@ -288,8 +267,8 @@ fail:
 static int apply_progress(struct mig_run *r, const struct mig_step *s, struct mig_audit *prev,
                           struct mt_err *err)
 {
-    struct units u;
-    if (units_build(r, s, &u, err) < 0)
+    struct mig_units u;
+    if (mig_units_build(r, s, &u, err) < 0)
         return -1;
     struct mig_audit a;
     char started[40], finished[40], sum[MIG_CHECKSUM_LEN];
@@ -307,7 +286,7 @@ static int apply_progress(struct mig_run *r, const struct mig_step *s, struct mi
                          prev->direction, prev->revision, (long long)prev->id,
                          prev->checksum ? prev->checksum : "none", (long long)prev->stmt_total, sum,
                          u.n);
-            units_release(&u);
+            mig_units_release(&u);
             return rc;
         }
         a.id = prev->id;
@@ -374,250 +353,13 @@ static int apply_progress(struct mig_run *r, const struct mig_step *s, struct mi
         if (a.id > 0 && mig_audit_update(r->c, &a, &e) < 0)
             mig_logf(r->o, MT_LOG_WARN, "could not record the failure in %s: %s", MIG_AUDIT_TABLE,
                      e.msg);
-        units_release(&u);
+        mig_units_release(&u);
         return -1;
     }
     mig_crash_point(r);
     log_done(r, s, t0);
-    units_release(&u);
+    mig_units_release(&u);
     return 0;
-}
-
-/* ---- safety copy ----------------------------------------------------------- */
-
-struct backup_file {
-    char *path;
-    struct timespec mtime;
-};
-
-static int cmp_backup(const void *a, const void *b)
-{
-    const struct backup_file *x = a, *y = b;
-    if (x->mtime.tv_sec != y->mtime.tv_sec)
-        return x->mtime.tv_sec < y->mtime.tv_sec ? 1 : -1;
-    if (x->mtime.tv_nsec != y->mtime.tv_nsec)
-        return x->mtime.tv_nsec < y->mtime.tv_nsec ? 1 : -1;
-    return strcmp(y->path, x->path);
-}
-
-int mig_sqlite_safety_copy(struct db_conn *c, const char *from, const char *to, char **path,
-                           char **dest, struct mt_err *err)
-{
-    *dest = NULL;
-    if (mig_sqlite_path(c, path, err) < 0)
-        return -1;
-    if (!*path)
-        return 0;
-    char stamp[40];
-    mig_utc_stamp(stamp, sizeof(stamp));
-    char *name = mt_xasprintf("%s.backup-%s-to-%s-%s", *path, from, to, stamp);
-    if (db_sqlite_backup(c, name, err) < 0) {
-        free(name);
-        return -1;
-    }
-    *dest = name;
-    return 0;
-}
-
-/* Deletes all but the newest keep copies "<db>.backup-*" of db. */
-static void prune_backups(struct mig_run *r, const char *db, int keep)
-{
-    const char *slash = strrchr(db, '/');
-    char *dir = slash ? mt_xstrndup(db, (size_t)(slash - db)) : mt_xstrdup(".");
-    if (!*dir) {
-        free(dir);
-        dir = mt_xstrdup("/");
-    }
-    char *prefix = mt_xasprintf("%s.backup-", slash ? slash + 1 : db);
-    DIR *dh = opendir(dir);
-    struct backup_file *v = NULL;
-    size_t n = 0;
-    struct dirent *e;
-    while (dh && (e = readdir(dh)) != NULL) {
-        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
-            continue;
-        char *p = mt_xasprintf("%s/%s", dir, e->d_name);
-        struct stat st;
-        if (stat(p, &st) != 0 || !S_ISREG(st.st_mode)) {
-            free(p);
-            continue;
-        }
-        v = mt_xreallocarray(v, n + 1, sizeof *v);
-        v[n].path = p;
-        v[n].mtime = st.st_mtim;
-        n++;
-    }
-    if (dh)
-        closedir(dh);
-    if (n)
-        qsort(v, n, sizeof(*v), cmp_backup);
-    for (size_t i = 0; i < n; i++) {
-        if ((int)i >= keep && unlink(v[i].path) == 0)
-            mig_logf(r->o, MT_LOG_INFO, "Removed old safety copy %s", v[i].path);
-        free(v[i].path);
-    }
-    free(v);
-    free(prefix);
-    free(dir);
-}
-
-static int backup_sqlite(struct mig_run *r, const char *from, const char *to, struct mt_err *err)
-{
-    if (r->d != DB_SQLITE || !r->o->backup)
-        return 0;
-    struct mt_strlist tables;
-    if (db_tables(r->c, &tables, err) < 0)
-        return -1;
-    size_t ntables = 0;
-    for (size_t i = 0; i < tables.n; i++)
-        if (strcmp(tables.items[i], "alembic_version") != 0 &&
-            strcmp(tables.items[i], MIG_AUDIT_TABLE) != 0 &&
-            strcmp(tables.items[i], "sqlite_sequence") != 0)
-            ntables++;
-    mt_strlist_release(&tables);
-    if (ntables == 0)
-        return 0; /* no data yet: nothing to lose */
-    char *path, *dest;
-    int rc =
-        mig_sqlite_safety_copy(r->c, from ? from : "base", to ? to : "base", &path, &dest, err);
-    if (rc == 0 && dest) {
-        mig_logf(r->o, MT_LOG_INFO, "Safety copy of %s written to %s", path, dest);
-        prune_backups(r, path, r->o->backup_keep > 0 ? r->o->backup_keep : 1);
-    } else if (rc < 0) {
-        mt_err_wrap(err, "safety copy before migrating (BACKUP_BEFORE_MIGRATE=false skips it)");
-    }
-    free(dest);
-    free(path);
-    return rc;
-}
-
-/* ---- offline (--sql) -------------------------------------------------------- */
-
-static void offline_stmt(FILE *f, const char *sql)
-{
-    size_t n = strlen(sql);
-    while (n && (sql[n - 1] == ' ' || sql[n - 1] == '\n' || sql[n - 1] == '\t' ||
-                 sql[n - 1] == '\r' || sql[n - 1] == ';'))
-        n--;
-    fprintf(f, "%.*s;\n\n", (int)n, sql);
-}
-
-static void offline_version(FILE *f, const char *from, const char *to)
-{
-    /* Ids are checked to be [0-9A-Za-z_] when the chain is loaded, so they
-     * can stand in a literal here: this text is printed, never executed by us. */
-    if (!from && to)
-        fprintf(f, "INSERT INTO alembic_version (version_num) VALUES ('%s');\n\n", to);
-    else if (from && !to)
-        fprintf(f, "DELETE FROM alembic_version WHERE alembic_version.version_num = '%s';\n\n",
-                from);
-    else if (from && to)
-        fprintf(f,
-                "UPDATE alembic_version SET version_num='%s' WHERE "
-                "alembic_version.version_num = '%s';\n\n",
-                to, from);
-}
-
-static void offline_context(const struct mig_options *o, bool transactional)
-{
-    mig_logf(o, MT_LOG_INFO, "Context impl %s.", impl_names[o->sql_dialect]);
-    mig_logf(o, MT_LOG_INFO, "Generating static SQL");
-    mig_logf(o, MT_LOG_INFO, "Will assume %s DDL.",
-             transactional ? "transactional" : "non-transactional");
-}
-
-/* Splits "FROM:TO" (FROM may be empty = base) or a plain TO. */
-static int offline_range(const struct mig_chain *ch, const char *target, bool need_from,
-                         const char *dflt, const struct mig_revision **from,
-                         const struct mig_revision **to, struct mt_err *err)
-{
-    const char *colon = target ? strchr(target, ':') : NULL;
-    *from = NULL;
-    if (!colon) {
-        if (need_from)
-            return mt_fail(err, MT_EINVAL,
-                           "downgrade with --sql needs FROM:TO (for example head:base)");
-        return mig_resolve(ch, target ? target : dflt, NULL, to, err);
-    }
-    if (colon != target) {
-        char *f = mt_xstrndup(target, (size_t)(colon - target));
-        int rc = mig_resolve(ch, f, NULL, from, err);
-        free(f);
-        if (rc < 0)
-            return -1;
-    }
-    return mig_resolve(ch, *colon + 1 ? colon + 1 : dflt, (*from) ? (*from)->id : NULL, to, err);
-}
-
-static int offline_migrate(const struct mig_chain *ch, const char *target, bool upgrade,
-                           const struct mig_options *o, struct mt_err *err)
-{
-    const struct mig_revision *from, *to;
-    if (offline_range(ch, target, !upgrade, upgrade ? "head" : "base", &from, &to, err) < 0)
-        return -1;
-    struct mig_plan plan;
-    if (mig_plan_make(ch, from ? from->id : NULL, to ? to->id : NULL, upgrade, &plan, err) < 0)
-        return -1;
-    struct mig_run r;
-    mig_run_init(&r, NULL, ch, o);
-    FILE *f = o->sql_out;
-    bool dialect_tx = r.d != DB_MYSQL;
-    offline_context(o, dialect_tx);
-    int rc = 0;
-    if (upgrade && !from)
-        fprintf(f, "%s;\n\n", MIG_ALEMBIC_VERSION_DDL);
-    for (size_t i = 0; i < plan.n && rc == 0; i++) {
-        const struct mig_step *s = &plan.steps[i];
-        struct units u;
-        if (units_build(&r, s, &u, err) < 0) {
-            rc = -1;
-            break;
-        }
-        bool tx = dialect_tx && s->rev->transactional;
-        mig_logf(o, MT_LOG_INFO, "Running %s %s -> %s, %s", upgrade ? "upgrade" : "downgrade",
-                 show(s->from), show(s->to), s->rev->message);
-        fprintf(f, "-- Running %s %s -> %s\n\n", upgrade ? "upgrade" : "downgrade", show(s->from),
-                show(s->to));
-        if (!upgrade) {
-            struct mt_strlist drops;
-            mig_sql_drops(step_sql(&r, s), &drops);
-            for (size_t k = 0; k < drops.n; k++)
-                fprintf(f, "-- drops %s\n", drops.items[k]);
-            if (drops.n)
-                fprintf(f, "\n");
-            mt_strlist_release(&drops);
-        }
-        if (tx && r.d == DB_SQLITE)
-            fprintf(f, "PRAGMA foreign_keys=OFF;\n\n");
-        if (tx)
-            fprintf(f, "BEGIN;\n\n");
-        for (size_t k = 0; k < u.n; k++) {
-            if (u.v[k].hook) {
-                fprintf(f,
-                        "-- WARNING: hook %s runs here when meditrack applies this revision; "
-                        "it is C code and not part of this script\n\n",
-                        u.v[k].hook);
-                mig_logf(o, MT_LOG_WARN, "revision %s: hook %s is not part of the SQL output",
-                         s->rev->id, u.v[k].hook);
-            } else {
-                offline_stmt(f, u.v[k].sql);
-            }
-        }
-        offline_version(f, s->from, s->to);
-        if (tx && r.d == DB_SQLITE)
-            fprintf(f, "PRAGMA foreign_key_check;\n\n");
-        if (tx)
-            fprintf(f, "COMMIT;\n\n");
-        if (tx && r.d == DB_SQLITE)
-            fprintf(f, "PRAGMA foreign_keys=ON;\n\n");
-        units_release(&u);
-    }
-    if (rc == 0 && !upgrade && !to)
-        fprintf(f, "DROP TABLE alembic_version;\n\n");
-    mig_plan_release(&plan);
-    if (rc == 0 && fflush(f) != 0)
-        rc = mt_fail(err, MT_EINVAL, "writing the SQL failed: %s", strerror(errno));
-    return rc;
 }
 
 /* ---- online --------------------------------------------------------------- */
@@ -678,7 +420,7 @@ static void log_plan(struct mig_run *r, const struct mig_plan *p, const char *fr
         return;
     for (size_t i = 0; i < p->n; i++) {
         struct mt_strlist drops;
-        mig_sql_drops(step_sql(r, &p->steps[i]), &drops);
+        mig_sql_drops(mig_step_sql(r, &p->steps[i]), &drops);
         if (drops.n) {
             char items[700] = "";
             size_t il = 0;
@@ -745,7 +487,7 @@ static int migrate_locked(struct mig_run *r, const char *target, bool upgrade, s
         log_plan(r, &plan, cur, to ? to->id : NULL, upgrade);
     }
     if (rc == 0 && plan.n)
-        rc = backup_sqlite(r, cur, to ? to->id : NULL, err);
+        rc = mig_backup_before(r, cur, to ? to->id : NULL, err);
     if (rc == 0 && plan.n) {
         /* On MariaDB these CREATE TABLEs commit on their own; they come
          * before any revision so that no revision shares their commit. */
@@ -769,20 +511,30 @@ static int migrate_locked(struct mig_run *r, const char *target, bool upgrade, s
     return rc;
 }
 
-static int migrate(struct db_conn *c, const struct mig_chain *ch, const char *target, bool upgrade,
-                   const struct mig_options *o, struct mt_err *err)
+/* What one online run does while it holds the migration lock. */
+typedef int (*locked_fn)(struct mig_run *r, const char *target, bool flag, struct mt_err *err);
+
+/* Takes the migration lock of c, runs fn, and gives the lock back. */
+static int run_locked(struct db_conn *c, const struct mig_chain *ch, const struct mig_options *o,
+                      locked_fn fn, const char *target, bool flag, struct mt_err *err)
 {
-    if (o->sql_out)
-        return offline_migrate(ch, target, upgrade, o, err);
     if (!c)
         return mt_fail(err, MT_EINTERNAL, "no connection");
     struct mig_run r;
     mig_run_init(&r, c, ch, o);
     if (mig_lock_acquire(c, o->lock_timeout, o->log, o->log_ctx, err) < 0)
         return -1;
-    int rc = migrate_locked(&r, target, upgrade, err);
+    int rc = fn(&r, target, flag, err);
     mig_lock_release(c);
     return rc;
+}
+
+static int migrate(struct db_conn *c, const struct mig_chain *ch, const char *target, bool upgrade,
+                   const struct mig_options *o, struct mt_err *err)
+{
+    if (o->sql_out)
+        return mig_offline_migrate(ch, target, upgrade, o, err);
+    return run_locked(c, ch, o, migrate_locked, target, upgrade, err);
 }
 
 int mig_upgrade(struct db_conn *c, const struct mig_chain *ch, const char *target,
@@ -798,27 +550,6 @@ int mig_downgrade(struct db_conn *c, const struct mig_chain *ch, const char *tar
 }
 
 /* ---- stamp -------------------------------------------------------------------- */
-
-static int offline_stamp(const struct mig_chain *ch, const char *target, bool purge,
-                         const struct mig_options *o, struct mt_err *err)
-{
-    const struct mig_revision *from, *to;
-    if (offline_range(ch, target, false, "head", &from, &to, err) < 0)
-        return -1;
-    offline_context(o, o->sql_dialect != DB_MYSQL);
-    FILE *f = o->sql_out;
-    if (!from && !purge)
-        fprintf(f, "%s;\n\n", MIG_ALEMBIC_VERSION_DDL);
-    if (purge) {
-        fprintf(f, "DELETE FROM alembic_version;\n\n");
-        offline_version(f, NULL, to ? to->id : NULL);
-    } else {
-        offline_version(f, from ? from->id : NULL, to ? to->id : NULL);
-    }
-    if (fflush(f) != 0)
-        return mt_fail(err, MT_EINVAL, "writing the SQL failed: %s", strerror(errno));
-    return 0;
-}
 
 static int stamp_locked(struct mig_run *r, const char *target, bool purge, struct mt_err *err)
 {
@@ -902,16 +633,8 @@ int mig_stamp(struct db_conn *c, const struct mig_chain *ch, const char *target,
               const struct mig_options *o, struct mt_err *err)
 {
     if (o->sql_out)
-        return offline_stamp(ch, target, purge, o, err);
-    if (!c)
-        return mt_fail(err, MT_EINTERNAL, "no connection");
-    struct mig_run r;
-    mig_run_init(&r, c, ch, o);
-    if (mig_lock_acquire(c, o->lock_timeout, o->log, o->log_ctx, err) < 0)
-        return -1;
-    int rc = stamp_locked(&r, target, purge, err);
-    mig_lock_release(c);
-    return rc;
+        return mig_offline_stamp(ch, target, purge, o, err);
+    return run_locked(c, ch, o, stamp_locked, target, purge, err);
 }
 
 /* ---- check ----------------------------------------------------------------- */

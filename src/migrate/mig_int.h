@@ -45,6 +45,43 @@ void mig_run_init(struct mig_run *r, struct db_conn *c, const struct mig_chain *
 /* Raises SIGKILL when the run reaches o->crash_at crash points (tests only). */
 void mig_crash_point(struct mig_run *r);
 
+/* ---- applying a step (apply.c), shared with the offline mode ---- */
+
+/* The SQL of a step in the run's dialect (up or down). */
+const char *mig_step_sql(const struct mig_run *r, const struct mig_step *s);
+/* A unit of progress: a hook or one statement. */
+struct mig_unit {
+    const char *hook; /* hook name, or NULL for a statement */
+    const char *sql;
+};
+/* A step's units in order: the pre hook, each statement, the post hook. */
+struct mig_units {
+    struct mig_unit *v;
+    size_t n;
+    struct mt_strlist stmts;
+};
+/* Splits the step's SQL into units; release them with mig_units_release
+ * (also after a failure, which names the revision). */
+int mig_units_build(const struct mig_run *r, const struct mig_step *s, struct mig_units *u,
+                    struct mt_err *err);
+void mig_units_release(struct mig_units *u);
+
+/* ---- offline.c: the --sql output ---- */
+
+/* Print the SQL of an upgrade or downgrade to target ("FROM:TO" or TO), or
+ * of a stamp, to o->sql_out instead of running it. */
+int mig_offline_migrate(const struct mig_chain *ch, const char *target, bool upgrade,
+                        const struct mig_options *o, struct mt_err *err);
+int mig_offline_stamp(const struct mig_chain *ch, const char *target, bool purge,
+                      const struct mig_options *o, struct mt_err *err);
+
+/* ---- backup.c: safety copies ---- */
+
+/* When o->backup is set and the run's SQLite file holds data: writes the
+ * safety copy before going from revision from to revision to (NULL: base)
+ * and removes the copies beyond o->backup_keep. */
+int mig_backup_before(struct mig_run *r, const char *from, const char *to, struct mt_err *err);
+
 /* Logging through the options' callback (or mt_log). */
 void mig_logf(const struct mig_options *o, enum mt_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -7,7 +7,6 @@
  * engine's pre-flight callback and `meditrack db adopt` use, and the
  * registration of the repair hook. The reasoning is described in
  * docs/schema.md ("Taking over a database"). */
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
