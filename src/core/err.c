@@ -173,15 +173,21 @@ char *mt_xstrndup(const char *s, size_t n)
     return p;
 }
 
-char *mt_xasprintf(const char *fmt, ...)
+char *mt_xvasprintf(const char *fmt, va_list ap)
 {
     struct mt_buf b;
     mt_buf_init(&b, 0);
+    mt_buf_vaddf(&b, fmt, ap);
+    return mt_buf_detach(&b, NULL);
+}
+
+char *mt_xasprintf(const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    mt_buf_vaddf(&b, fmt, ap);
+    char *s = mt_xvasprintf(fmt, ap);
     va_end(ap);
-    return mt_buf_detach(&b, NULL);
+    return s;
 }
 
 bool mt_size_add(size_t a, size_t b, size_t *out)

@@ -5,6 +5,7 @@
 #ifndef MT_CORE_ERR_H
 #define MT_CORE_ERR_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -68,6 +69,7 @@ char *mt_xstrdup(const char *s);
 char *mt_xstrndup(const char *s, size_t n);
 /* printf into a new malloc'ed string; caller frees. */
 char *mt_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *mt_xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 /* Overflow-checked size arithmetic: false on overflow, *out untouched. */
 bool mt_size_add(size_t a, size_t b, size_t *out);

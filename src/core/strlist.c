@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/buf.h"
 #include "core/err.h"
 
 void mt_strlist_init(struct mt_strlist *l)
@@ -46,13 +45,10 @@ void mt_strlist_push_n(struct mt_strlist *l, const char *s, size_t len)
 
 void mt_strlist_pushf(struct mt_strlist *l, const char *fmt, ...)
 {
-    struct mt_buf b;
-    mt_buf_init(&b, 0);
     va_list ap;
     va_start(ap, fmt);
-    mt_buf_vaddf(&b, fmt, ap);
+    mt_strlist_push_owned(l, mt_xvasprintf(fmt, ap));
     va_end(ap);
-    mt_strlist_push_owned(l, mt_buf_detach(&b, NULL));
 }
 
 bool mt_strlist_has(const struct mt_strlist *l, const char *s)
