@@ -258,6 +258,45 @@ static size_t target_columns(const struct st_scan *s, enum st_table t, const str
 }
 
 /* The condition "leftover row t is the same record as real row r". */
+/* Starts sql anew with "INSERT INTO real (<targets>) SELECT <values>" for
+ * the leftover's rows (alias t); with renumber, id is a new one after the
+ * highest id of both tables. The caller adds the FROM clause. */
+static void add_insert_select(struct mt_buf *sql, enum st_table t, const struct colmap *map,
+                              size_t n, const char **targets, size_t nt, const char *real,
+                              const char *tmp, bool renumber)
+{
+    mt_buf_reset(sql);
+    mt_buf_addf(sql, "INSERT INTO %s (", real);
+    for (size_t i = 0; i < nt; i++)
+        mt_buf_addf(sql, "%s%s", i ? ", " : "", targets[i]);
+    mt_buf_adds(sql, ") SELECT ");
+    for (size_t i = 0; i < nt; i++) {
+        if (i)
+            mt_buf_adds(sql, ", ");
+        if (renumber && strcmp(targets[i], "id") == 0)
+            mt_buf_addf(sql,
+                        "(SELECT CASE WHEN a.m > b.m THEN a.m ELSE b.m END FROM"
+                        " (SELECT COALESCE(MAX(id), 0) AS m FROM %s) a,"
+                        " (SELECT COALESCE(MAX(id), 0) AS m FROM %s) b)"
+                        " + ROW_NUMBER() OVER (ORDER BY t.id)",
+                        real, tmp);
+        else
+            add_value(sql, t, map, n, targets[i]);
+    }
+}
+
+/* Runs the INSERT in sql; *rows gets how many rows it inserted. */
+static int run_insert(struct db_conn *c, const struct mt_buf *sql, int64_t *rows,
+                      struct mt_err *err)
+{
+    if (sql->failed)
+        return mt_fail(err, MT_EINTERNAL, "salvage statement too long");
+    if (db_query(c, sql->data, NULL, 0, NULL, err) < 0)
+        return -1;
+    *rows = db_changes(c);
+    return 0;
+}
+
 static void add_identity(struct mt_buf *b, const struct st_scan *s, enum st_table t,
                          const struct colmap *map, size_t n)
 {
@@ -358,53 +397,21 @@ static int salvage_one(struct db_conn *c, const struct st_scan *s, enum st_table
      * highest id of both tables (so that they collide with no leftover row
      * salvaged next); rows identical to the real one are the same record. */
     if (rc == 0) {
-        mt_buf_reset(&sql);
-        mt_buf_addf(&sql, "INSERT INTO %s (", real);
-        for (size_t i = 0; i < nt; i++)
-            mt_buf_addf(&sql, "%s%s", i ? ", " : "", targets[i]);
-        mt_buf_adds(&sql, ") SELECT ");
-        for (size_t i = 0; i < nt; i++) {
-            if (i)
-                mt_buf_adds(&sql, ", ");
-            if (strcmp(targets[i], "id") == 0)
-                mt_buf_addf(&sql,
-                            "(SELECT CASE WHEN a.m > b.m THEN a.m ELSE b.m END FROM"
-                            " (SELECT COALESCE(MAX(id), 0) AS m FROM %s) a,"
-                            " (SELECT COALESCE(MAX(id), 0) AS m FROM %s) b)"
-                            " + ROW_NUMBER() OVER (ORDER BY t.id)",
-                            real, tmp);
-            else
-                add_value(&sql, t, map, n, targets[i]);
-        }
+        add_insert_select(&sql, t, map, n, targets, nt, real, tmp, true);
         mt_buf_addf(&sql,
                     " FROM %s t WHERE EXISTS (SELECT 1 FROM %s r WHERE r.id = t.id)"
                     " AND NOT EXISTS (SELECT 1 FROM %s r WHERE r.id = t.id AND ",
                     tmp, real, real);
         add_identity(&sql, s, t, map, n);
         mt_buf_adds(&sql, ")");
-        rc = sql.failed ? mt_fail(err, MT_EINTERNAL, "salvage statement too long")
-                        : db_query(c, sql.data, NULL, 0, NULL, err);
-        if (rc == 0)
-            renumbered = db_changes(c);
+        rc = run_insert(c, &sql, &renumbered, err);
     }
     /* Rows whose id is free keep it. */
     if (rc == 0) {
-        mt_buf_reset(&sql);
-        mt_buf_addf(&sql, "INSERT INTO %s (", real);
-        for (size_t i = 0; i < nt; i++)
-            mt_buf_addf(&sql, "%s%s", i ? ", " : "", targets[i]);
-        mt_buf_adds(&sql, ") SELECT ");
-        for (size_t i = 0; i < nt; i++) {
-            if (i)
-                mt_buf_adds(&sql, ", ");
-            add_value(&sql, t, map, n, targets[i]);
-        }
+        add_insert_select(&sql, t, map, n, targets, nt, real, tmp, false);
         mt_buf_addf(&sql, " FROM %s t WHERE NOT EXISTS (SELECT 1 FROM %s r WHERE r.id = t.id)", tmp,
                     real);
-        rc = sql.failed ? mt_fail(err, MT_EINTERNAL, "salvage statement too long")
-                        : db_query(c, sql.data, NULL, 0, NULL, err);
-        if (rc == 0)
-            fresh = db_changes(c);
+        rc = run_insert(c, &sql, &fresh, err);
     }
 
     if (rc == 0 && fresh + renumbered > 0)
