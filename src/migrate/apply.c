@@ -141,16 +141,23 @@ static void log_done(struct mig_run *r, const struct mig_step *s, int64_t t0)
              (long long)(us / 1000), (long long)(us % 1000));
 }
 
+/* Ends the audit row a of a run started at t0: finished now (the time's
+ * text goes into finished, size bytes), successfully or not. */
+static void audit_end(struct mig_audit *a, int64_t t0, char *finished, size_t size, int success)
+{
+    mig_utc_now(finished, size);
+    a->finished_at = finished;
+    a->duration_ms = (now_us() - t0) / 1000;
+    a->success = success;
+}
+
 /* Records a failed transactional attempt after its rollback (best effort:
  * the original error is what the caller reports). */
 static void audit_failure(struct mig_run *r, struct mig_audit *a, int64_t t0,
                           const struct mt_err *cause)
 {
     char finished[40];
-    mig_utc_now(finished, sizeof(finished));
-    a->finished_at = finished;
-    a->duration_ms = (now_us() - t0) / 1000;
-    a->success = 0;
+    audit_end(a, t0, finished, sizeof(finished), 0);
     a->error = (char *)cause->msg;
     struct mt_err e = {0};
     if (mig_audit_insert(r->c, a, &e) < 0)
@@ -187,10 +194,7 @@ static int apply_transactional(struct mig_run *r, const struct mig_step *s, stru
     if (rc == 0 && r->d == DB_SQLITE)
         rc = fk_check(r, s, err);
     if (rc == 0) {
-        mig_utc_now(finished, sizeof(finished));
-        a.finished_at = finished;
-        a.duration_ms = (now_us() - t0) / 1000;
-        a.success = 1;
+        audit_end(&a, t0, finished, sizeof(finished), 1);
         a.stmt_done = (int64_t)u.n;
         rc = mig_audit_insert(r->c, &a, err);
         a.finished_at = NULL;
@@ -326,10 +330,7 @@ static int apply_progress(struct mig_run *r, const struct mig_step *s, struct mi
         if (rc == 0 && r->d == DB_SQLITE)
             rc = fk_check(r, s, err);
         if (rc == 0) {
-            mig_utc_now(finished, sizeof(finished));
-            a.finished_at = finished;
-            a.duration_ms = (now_us() - t0) / 1000;
-            a.success = 1;
+            audit_end(&a, t0, finished, sizeof(finished), 1);
             a.stmt_running = -1;
             rc = mig_audit_update(r->c, &a, err);
             a.finished_at = NULL;
