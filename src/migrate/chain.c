@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,6 +121,32 @@ static char *trimmed_dup(const char *p, size_t n)
     return mt_xstrndup(p, n);
 }
 
+/* The text keys of a revision file and the fields they fill. */
+static const struct {
+    const char *key;
+    size_t offset;
+} text_keys[] = {
+    {"id", offsetof(struct mig_revision, id)},
+    {"revision", offsetof(struct mig_revision, id)},
+    {"down_revision", offsetof(struct mig_revision, down_revision)},
+    {"message", offsetof(struct mig_revision, message)},
+    {"create_date", offsetof(struct mig_revision, create_date)},
+    {"pre_upgrade", offsetof(struct mig_revision, pre_upgrade)},
+    {"post_upgrade", offsetof(struct mig_revision, post_upgrade)},
+    {"pre_downgrade", offsetof(struct mig_revision, pre_downgrade)},
+    {"post_downgrade", offsetof(struct mig_revision, post_downgrade)},
+};
+
+/* The field of r that the text key fills, or NULL for another key. */
+static char **text_slot(struct mig_revision *r, const char *key)
+{
+    for (size_t i = 0; i < MT_ARRAY_LEN(text_keys); i++) {
+        if (strcmp(key, text_keys[i].key) == 0)
+            return (char **)((char *)r + text_keys[i].offset);
+    }
+    return NULL;
+}
+
 /* Parses the `revision` file of directory dir into r (whose strings it
  * allocates; r is released by the caller even on failure). */
 static int parse_revision_file(const char *dir, const char *text, struct mig_revision *r,
@@ -149,25 +176,10 @@ static int parse_revision_file(const char *dir, const char *text, struct mig_rev
         char *key = trimmed_dup(l, (size_t)(colon - l));
         char *val = trimmed_dup(colon + 1, strlen(colon + 1));
         free(l);
-        char **slot = NULL;
+        char **slot = text_slot(r, key);
         int rc = 0;
-        if (strcmp(key, "id") == 0 || strcmp(key, "revision") == 0) {
-            slot = &r->id;
-        } else if (strcmp(key, "down_revision") == 0) {
-            slot = &r->down_revision;
-            have_down = true;
-        } else if (strcmp(key, "message") == 0) {
-            slot = &r->message;
-        } else if (strcmp(key, "create_date") == 0) {
-            slot = &r->create_date;
-        } else if (strcmp(key, "pre_upgrade") == 0) {
-            slot = &r->pre_upgrade;
-        } else if (strcmp(key, "post_upgrade") == 0) {
-            slot = &r->post_upgrade;
-        } else if (strcmp(key, "pre_downgrade") == 0) {
-            slot = &r->pre_downgrade;
-        } else if (strcmp(key, "post_downgrade") == 0) {
-            slot = &r->post_downgrade;
+        if (slot) {
+            have_down = have_down || slot == &r->down_revision;
         } else if (strcmp(key, "transactional") == 0) {
             struct mt_err perr = {0};
             if (mt_parse_bool(val, strlen(val), &r->transactional, &perr) < 0)

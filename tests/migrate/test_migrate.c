@@ -225,6 +225,12 @@ static void test_chain_validation(void)
     put("badkey/aaa111_r/down.sql", "");
     expect_invalid("badkey", "unknown key");
 
+    /* "revision" is another name of "id", so both fill one field. */
+    put("twice/aaa111_r/revision", "id: aaa111\nrevision: aaa111\ndown_revision:\n");
+    put("twice/aaa111_r/up.sql", "");
+    put("twice/aaa111_r/down.sql", "");
+    expect_invalid("twice", "\"revision\" given twice");
+
     put("badid/x_r/revision", "id: not-an-id!\ndown_revision:\n");
     put("badid/x_r/up.sql", "");
     put("badid/x_r/down.sql", "");
