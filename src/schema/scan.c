@@ -1,5 +1,5 @@
 /* A snapshot of MediTrack's tables as the database reports them, for the
- * take-over (adopt.c) and the repairs (repair.c): which of persons,
+ * take-over (adopt.c, rebuild.c) and the repairs (repair.c): which of persons,
  * medications and doses exist with which columns, indexes and foreign keys,
  * which _alembic_tmp_* leftovers exist, and which other tables are there (to
  * be left alone). Built only from the introspection calls of db.h. */
