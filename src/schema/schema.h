@@ -46,7 +46,7 @@ struct schema_plan {
                                   true; callers set it from BACKUP_BEFORE_MIGRATE) */
     struct mt_strlist found;   /* one line per finding, in order */
     struct mt_strlist actions; /* one line per change, in the order applied */
-    /* Internal: the steps to apply, as bit flags (see adopt.c). */
+    /* Internal: the steps to apply, as bit flags (ST_STEP_*, schema_int.h). */
     unsigned steps;
     int shape_level; /* the revision level the tables are completed to */
 };
