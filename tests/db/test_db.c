@@ -373,6 +373,30 @@ static void test_types(void)
         CHECK_STR(db_col_text(st, 7, NULL), "2024-02-29");
         db_done(st);
     }
+    /* SQLite keeps the text it was given: a TIMESTAMP column reads back in
+     * the canonical form when the text is a UTC timestamp with seconds, and
+     * as it was written otherwise. */
+    static const struct {
+        const char *in, *out;
+    } lite_stamps[] = {
+        {"2024-03-15T08:30:45Z", "2024-03-15 08:30:45"},
+        {"2024-03-15 08:30:45+00", "2024-03-15 08:30:45"},
+        {"2024-03-15T08:30:45.123456789+00:00", "2024-03-15 08:30:45.123456"},
+        {"2024-03-15 08:30:45+02:00", "2024-03-15 08:30:45+02:00"},
+        {"2024-03-15 08:30:45.1234567890", "2024-03-15 08:30:45.1234567890"},
+        {"2024-03-15 08:30:45,5", "2024-03-15 08:30:45,5"},
+        {"2024-03-15 08:30", "2024-03-15 08:30"},
+        {"2024-03-15", "2024-03-15"},
+    };
+    for (size_t k = 0; dialect == DB_SQLITE && k < MT_ARRAY_LEN(lite_stamps); k++) {
+        struct db_param p[8] = {DB_NULL, DB_NULL, DB_NULL, DB_NULL, DB_TEXT(lite_stamps[k].in),
+                                DB_NULL, DB_NULL, DB_NULL};
+        struct db_stmt *st = fetch_typed(c, insert_typed(c, p));
+        if (!st)
+            continue;
+        CHECK_STR(db_col_text(st, 5, NULL), lite_stamps[k].out);
+        db_done(st);
+    }
     /* The server's own clock reads back in the same form. */
     {
         char *now = NULL;
