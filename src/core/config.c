@@ -130,7 +130,8 @@ static const struct var vars[] = {
      .help = "seconds in-flight requests may finish after SIGTERM/SIGINT"},
     {.name = "HEAVY_CONCURRENCY", .type = T_INT, .def = "2",
      .min = 1, .max = 256, .offset = FIELD(heavy_concurrency),
-     .help = "PDF forms and dose exports made at once (and as many queued); at most HTTP_THREADS - 1"},
+     .help = "PDF forms and dose exports made at once (and as many queued); cut to leave "
+             "HTTP workers for other requests"},
     {.name = "HEAVY_QUEUE_WAIT_MS", .type = T_INT, .def = "3000",
      .min = 0, .max = 60000, .offset = FIELD(heavy_queue_wait_ms),
      .help = "milliseconds a queued PDF form or export waits for its turn before 503 with Retry-After"},
