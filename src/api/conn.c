@@ -35,7 +35,7 @@ static bool state_has_request(enum conn_state st)
 static void set_state(struct conn *c, enum conn_state st)
 {
     struct http_server *srv = c->srv;
-    uint64_t now = mono_ms();
+    uint64_t now = mt_mono_ms();
     uint64_t deadline = UINT64_MAX;
     switch (st) {
     case CS_NEW:
@@ -131,7 +131,7 @@ static struct request *request_new(struct conn *c)
         return NULL;
     }
     rq->c = c;
-    rq->t0_ns = mono_ns();
+    rq->t0_ns = mt_mono_ns();
     rq->minor = 1;
     rq->req.arena = arena;
     rq->req.app = srv->app;
@@ -165,7 +165,7 @@ static void log_access(struct request *rq)
     router_log_path(pattern, r->path, path, sizeof(path));
     char method[16];
     router_log_path(NULL, r->method, method, sizeof(method));
-    double ms = (double)(mono_ns() - rq->t0_ns) / 1e6;
+    double ms = (double)(mt_mono_ns() - rq->t0_ns) / 1e6;
 
     mt_log_set_request_id(rq->rid);
     mt_log(MT_LOG_INFO, "access method=%s path=%s route=%s status=%d ms=%.1f%s%s", method, path,
@@ -729,8 +729,7 @@ static bool start_request(struct conn *c, size_t head_len)
         r->n_query = t.n_query;
     }
     copy_headers(rq, &h);
-    rq->keep_alive = rq->fr.keep_alive;
-    if (!rq->keep_alive)
+    if (!rq->fr.keep_alive)
         c->close_after = true;
     consume(c, head_len);
     memset(&c->scan, 0, sizeof(c->scan));

@@ -4,6 +4,7 @@
  * come from the configuration of each request, which is the same for the
  * life of the process. */
 #include "api/heavy.h"
+#include "core/clock.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -34,19 +35,6 @@ void api_heavy_release(struct api_heavy *h)
 {
     pthread_cond_destroy(&h->cv);
     pthread_mutex_destroy(&h->mu);
-}
-
-static struct timespec deadline_after(int ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
 }
 
 /* A caller in the queue; lives on its own stack while it waits. */
@@ -89,7 +77,7 @@ int api_heavy_enter(struct api_heavy *h, const struct api_heavy_limits *lim, str
         h->head = &self;
     h->tail = &self;
     h->waiting++;
-    struct timespec deadline = deadline_after(lim->wait_ms);
+    struct timespec deadline = mt_mono_after_ms((uint64_t)lim->wait_ms);
     int rc = 0;
     while (!self.granted && rc != ETIMEDOUT)
         rc = pthread_cond_timedwait(&h->cv, &h->mu, &deadline);

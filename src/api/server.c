@@ -168,7 +168,7 @@ static void admit(struct http_server *srv, int fd, const struct sockaddr_storage
     }
     mt_buf_init(&c->head, HEAD_OUT_MAX);
     c->state = CS_NEW;
-    c->since_ms = mono_ms();
+    c->since_ms = mt_mono_ms();
     c->deadline_ms = srv->head_ms ? c->since_ms + srv->head_ms : UINT64_MAX;
     c->prev = srv->tail;
     if (srv->tail)
@@ -247,9 +247,9 @@ static void *reaper_main(void *arg)
     struct http_server *srv = arg;
     pthread_mutex_lock(&srv->lock);
     while (!srv->reaper_quit) {
-        struct timespec until = mono_after_ms(REAPER_TICK_MS);
+        struct timespec until = mt_mono_after_ms(REAPER_TICK_MS);
         pthread_cond_timedwait(&srv->reaper_wake, &srv->lock, &until);
-        uint64_t now = mono_ms();
+        uint64_t now = mt_mono_ms();
         for (struct conn *c = srv->head; c; c = c->next) {
             if (now < c->deadline_ms || atomic_load(&c->expire) != EXP_NONE)
                 continue;
@@ -362,7 +362,7 @@ struct http_server *http_server_start(struct app *app, const char *host, int por
      * handler waiting on the database never leaves nobody to answer. */
     srv->n_workers = (size_t)(cfg->http_threads > 1 ? cfg->http_threads : 2);
     if (getrandom(&srv->id_prefix, sizeof(srv->id_prefix), GRND_NONBLOCK) != sizeof(srv->id_prefix))
-        srv->id_prefix = (uint32_t)mono_ns() ^ (uint32_t)getpid();
+        srv->id_prefix = (uint32_t)mt_mono_ns() ^ (uint32_t)getpid();
     atomic_init(&srv->next_id, 0);
     atomic_init(&srv->ready, false);
     atomic_init(&srv->stopping, false);
@@ -475,7 +475,7 @@ void http_server_stop(struct http_server *srv, int grace_seconds)
     if (waiting > 0 && grace_seconds > 0) {
         mt_log(MT_LOG_INFO, "waiting up to %d s for %zu request(s) in flight", grace_seconds,
                waiting);
-        struct timespec until = mono_after_ms((uint64_t)grace_seconds * 1000u);
+        struct timespec until = mt_mono_after_ms((uint64_t)grace_seconds * 1000u);
         while (srv->in_flight > 0)
             if (pthread_cond_timedwait(&srv->idle, &srv->lock, &until) == ETIMEDOUT)
                 break;

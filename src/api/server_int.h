@@ -18,6 +18,7 @@
 #include "api/http1.h"
 #include "api/server.h"
 #include "core/buf.h"
+#include "core/clock.h"
 
 /* Per-request arena ceiling on top of the body limit: room for the body
  * copy, parsed JSON copies, rows and the response text. */
@@ -103,7 +104,6 @@ struct request {
     struct mt_buf body;
     bool body_init;
     bool head_only;   /* HEAD: the response carries no body */
-    bool keep_alive;
     bool light;       /* its handler never waits on the database */
     bool head_sent;   /* a streamed response has started */
     http_handler fn;  /* what answers it, once routed */
@@ -150,26 +150,6 @@ struct http_server {
     pthread_t reaper;
     bool listening;
 };
-
-static inline uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static inline uint64_t mono_ms(void)
-{
-    return mono_ns() / 1000000u;
-}
-
-static inline struct timespec mono_after_ms(uint64_t ms)
-{
-    uint64_t ns = mono_ns() + ms * 1000000u;
-    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u),
-                          .tv_nsec = (long)(ns % 1000000000u)};
-    return ts;
-}
 
 /* ---- between server.c and conn.c ---- */
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "db/db_int.h"
 
@@ -73,19 +74,6 @@ void db_pool_free(struct db_pool *p)
     free(p);
 }
 
-static struct timespec deadline_after(int ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += ms / 1000;
-    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts.tv_nsec >= 1000000000L) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000L;
-    }
-    return ts;
-}
-
 /* Gives up a slot taken for a connection that could not be (re)opened. */
 static void drop_slot(struct db_pool *p)
 {
@@ -97,7 +85,7 @@ static void drop_slot(struct db_pool *p)
 
 struct db_conn *db_pool_get(struct db_pool *p, int wait_ms, struct mt_err *err)
 {
-    struct timespec deadline = deadline_after(wait_ms > 0 ? wait_ms : 0);
+    struct timespec deadline = mt_mono_after_ms(wait_ms > 0 ? (uint64_t)wait_ms : 0);
     struct db_conn *c = NULL;
     pthread_mutex_lock(&p->mu);
     for (;;) {
