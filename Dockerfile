@@ -13,7 +13,7 @@ FROM debian:bookworm-slim AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         build-essential meson ninja-build pkg-config \
-        libjansson-dev libsqlite3-dev libpq-dev libmariadb-dev \
+        libjansson-dev libsqlite3-dev libpq-dev libmariadb-dev libsodium-dev \
         libcairo2-dev libpango1.0-dev libfontconfig-dev \
  && rm -rf /var/lib/apt/lists/*
 
@@ -49,7 +49,7 @@ FROM debian:bookworm-slim
 # Otherwise the non-root process would find no valid and no writable cache.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libjansson4 libsqlite3-0 libpq5 libmariadb3 \
+        libjansson4 libsqlite3-0 libpq5 libmariadb3 libsodium23 \
         libcairo2 libpango-1.0-0 libpangocairo-1.0-0 libfontconfig1 \
         fontconfig fonts-dejavu-core fonts-droid-fallback \
  && rm -rf /var/lib/apt/lists/* \

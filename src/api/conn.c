@@ -141,6 +141,7 @@ static struct request *request_new(struct conn *c)
     uint64_t n = atomic_fetch_add(&srv->next_id, 1) + 1;
     snprintf(rq->rid, sizeof(rq->rid), "%08" PRIx32 "-%06" PRIx64, srv->id_prefix, n);
     rq->req.request_id = rq->rid;
+    rq->req.peer = c->peer;
     rq->req.stream_send = stream_send;
     c->rq = rq;
     return rq;

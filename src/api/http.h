@@ -44,6 +44,8 @@ struct http_req {
     const char *body;          /* NULL when the request had no body */
     size_t body_len;
     const char *request_id;
+    const char *peer;          /* the connection's remote address as text ("127.0.0.1", "::1") */
+    bool tls;                  /* the request arrived over TLS on this connection */
     void *impl;                /* server.c internals */
     const struct http_kv *req_headers; /* in arrival order; read them with http_header */
     size_t n_req_headers;
