@@ -79,6 +79,9 @@ void db_lite_queue_leave(struct writer_queue *q);
 int db_lite_writer_enter(struct lite_conn *lc, struct mt_err *err);
 /* Gives SQLite back the full busy timeout after db_lite_writer_enter cut it. */
 void db_lite_restore_busy_timeout(struct lite_conn *lc);
+/* Hands db's WAL checkpoints to the background checkpointer of its file
+ * (q from db_lite_queue_of; nothing for the in-memory database or NULL). */
+void db_lite_checkpoint_in_background(sqlite3 *db, struct writer_queue *q);
 
 /* ---- sqlite_open.c: opening and closing ---- */
 

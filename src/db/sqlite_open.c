@@ -300,8 +300,8 @@ int db_lite_open(struct db_conn *c, const struct db_url *u, struct mt_err *err)
     /* Closing the last connection would checkpoint the WAL into the database
      * file and fsync it: tens of milliseconds that every short-lived command
      * (and the start-up sequence's own connection) would pay. The WAL stays
-     * and is used by the next connection; automatic checkpoints still run
-     * as it grows, so it never grows without bound. */
+     * and is used by the next connection; checkpoints still run as it grows
+     * (in the background, sqlite_queue.c), so it never grows without bound. */
     sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
     static const char *const pragmas[] = {"PRAGMA foreign_keys = ON",
                                           "PRAGMA synchronous = NORMAL"};
@@ -318,6 +318,7 @@ int db_lite_open(struct db_conn *c, const struct db_url *u, struct mt_err *err)
         return -1;
     }
     lc->wq = db_lite_queue_of(db, memory);
+    db_lite_checkpoint_in_background(db, lc->wq);
     c->impl = lc;
     c->deadline_ms = busy_ms;
     return 0;

@@ -1,14 +1,18 @@
-/* The SQLite driver's writer queue: the writers of one database file in
- * this process wait on a lock of their own, which hands over the moment the
- * writer before finishes, instead of sleeping in SQLite's busy handler.
- * Used by the driver's transactions (sqlite.c) and statements
- * (sqlite_stmt.c) through sqlite_int.h. */
+/* The SQLite driver's per-file state in this process: the writer queue, on
+ * which the writers of one database file wait for a lock of their own that
+ * hands over the moment the writer before finishes, instead of sleeping in
+ * SQLite's busy handler; and the background checkpointer, which copies the
+ * write-ahead log into the database file on a thread of its own instead of
+ * inside a committing writer. Used by the driver's transactions (sqlite.c),
+ * statements (sqlite_stmt.c) and connections (sqlite_open.c). */
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include "core/log.h"
 #include "db/sqlite_int.h"
 
 /* SQLite lets one writer at a time into a database; the others sleep in its
@@ -31,13 +35,24 @@ struct writer_queue {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     struct writer_queue *next;
+
+    /* The checkpointer (see "The background checkpointer" below), under mu. */
+    char *path;             /* the file, for the checkpointer's own connection */
+    bool ckpt_running;      /* its thread was started and not yet joined */
+    bool ckpt_wanted;       /* the log has grown past CHECKPOINT_PAGES since the last pass */
+    bool ckpt_stop;         /* the last connection is closing */
+    int ckpt_last_rc;       /* the last pass's result, to log a change only once */
+    pthread_cond_t ckpt_cv; /* wakes the checkpointer */
+    pthread_t ckpt_thread;
 };
 
 /* Guards the list of queues. */
 static pthread_mutex_t queues_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct writer_queue *queues;
 
-static struct writer_queue *queue_ref(dev_t dev, ino_t ino)
+static void checkpointer_stop(struct writer_queue *q);
+
+static struct writer_queue *queue_ref(dev_t dev, ino_t ino, const char *path)
 {
     pthread_mutex_lock(&queues_mu);
     struct writer_queue *q = queues;
@@ -53,6 +68,8 @@ static struct writer_queue *queue_ref(dev_t dev, ino_t ino)
         pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
         pthread_cond_init(&q->cv, &attr);
         pthread_condattr_destroy(&attr);
+        pthread_cond_init(&q->ckpt_cv, NULL);
+        q->path = path ? mt_xstrdup(path) : NULL;
         q->next = queues;
         queues = q;
     }
@@ -71,6 +88,9 @@ void db_lite_queue_unref(struct writer_queue *q)
         while (*pp != q)
             pp = &(*pp)->next;
         *pp = q->next;
+        checkpointer_stop(q);
+        pthread_cond_destroy(&q->ckpt_cv);
+        free(q->path);
         pthread_cond_destroy(&q->cv);
         pthread_mutex_destroy(&q->mu);
         free(q);
@@ -135,10 +155,130 @@ void db_lite_restore_busy_timeout(struct lite_conn *lc)
 struct writer_queue *db_lite_queue_of(sqlite3 *db, bool memory)
 {
     if (memory)
-        return queue_ref(0, 0);
+        return queue_ref(0, 0, NULL);
     const char *file = sqlite3_db_filename(db, "main");
     struct stat st;
     if (!file || !*file || stat(file, &st) < 0)
         return NULL;
-    return queue_ref(st.st_dev, st.st_ino);
+    return queue_ref(st.st_dev, st.st_ino, file);
+}
+
+/* ---- The background checkpointer ----
+ *
+ * In WAL mode a commit appends to the -wal file, and a checkpoint copies
+ * the log back into the database file and syncs it. SQLite's automatic
+ * checkpoint runs inside the commit that takes the log past 1,000 pages,
+ * so every thousandth-page writer pays a copy and an fsync while it still
+ * holds the write lock and the writers queued behind it wait: the long tail
+ * of the write path. Instead each connection's WAL hook (which replaces the
+ * automatic checkpoint) only notes that the log has grown, and one thread
+ * per database file runs a PASSIVE checkpoint on a connection of its own.
+ * A passive checkpoint never waits for readers or writers: it copies what
+ * no reader still needs and leaves the rest for the next pass, and SQLite
+ * starts the log over once a pass has copied all of it. A file whose
+ * checkpointer cannot run (its thread or connection failed) falls back to
+ * checkpointing in the committing writer, as SQLite would. */
+
+enum { CHECKPOINT_PAGES = 1000 };
+
+static void *checkpointer_main(void *arg)
+{
+    struct writer_queue *q = arg;
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(q->path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_extended_result_codes(db, 1);
+        sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
+        /* A connection reads the file (and finds it in WAL mode) on first
+         * use; until then a checkpoint does nothing. */
+        rc = sqlite3_exec(db, "PRAGMA schema_version", NULL, NULL, NULL);
+    }
+    pthread_mutex_lock(&q->mu);
+    if (rc != SQLITE_OK) {
+        sqlite3_close(db);
+        db = NULL;
+        mt_log(MT_LOG_WARN,
+               "sqlite checkpointer cannot open \"%s\": %s; writers checkpoint the log themselves",
+               q->path, sqlite3_errstr(rc));
+        q->path[0] = '\0'; /* the WAL hook falls back; this thread only waits to be joined */
+    }
+    for (;;) {
+        while (!q->ckpt_wanted && !q->ckpt_stop)
+            pthread_cond_wait(&q->ckpt_cv, &q->mu);
+        if (q->ckpt_stop)
+            break;
+        q->ckpt_wanted = false;
+        pthread_mutex_unlock(&q->mu);
+        int log_pages = 0, copied = 0;
+        rc = db ? sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, &log_pages,
+                                            &copied)
+                : SQLITE_OK;
+        if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != q->ckpt_last_rc)
+            mt_log(MT_LOG_WARN, "sqlite checkpoint of \"%s\" failed: %s; it is tried again as "
+                                "the log grows",
+                   q->path, sqlite3_errstr(rc));
+        pthread_mutex_lock(&q->mu);
+        q->ckpt_last_rc = rc;
+    }
+    pthread_mutex_unlock(&q->mu);
+    sqlite3_close(db);
+    return NULL;
+}
+
+/* Starts the thread on first use. Caller holds q->mu. False when it cannot
+ * run. */
+static bool checkpointer_start(struct writer_queue *q)
+{
+    if (q->ckpt_running)
+        return true;
+    if (!q->path || q->ckpt_stop)
+        return false;
+    if (pthread_create(&q->ckpt_thread, NULL, checkpointer_main, q) != 0) {
+        mt_log(MT_LOG_WARN, "cannot start the sqlite checkpointer of \"%s\"; writers "
+                            "checkpoint the log themselves",
+               q->path);
+        q->path[0] = '\0'; /* no second attempt */
+        return false;
+    }
+    q->ckpt_running = true;
+    return true;
+}
+
+/* Joins the thread. Called with the last reference gone (under queues_mu,
+ * which the thread never takes). */
+static void checkpointer_stop(struct writer_queue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    bool running = q->ckpt_running;
+    q->ckpt_stop = true;
+    pthread_cond_signal(&q->ckpt_cv);
+    pthread_mutex_unlock(&q->mu);
+    if (running)
+        pthread_join(q->ckpt_thread, NULL);
+}
+
+/* The WAL hook: SQLite calls it after every commit with the log's size in
+ * pages. Returns SQLITE_OK, or the checkpoint's result on the fallback. */
+static int wal_grew(void *arg, sqlite3 *db, const char *schema, int pages)
+{
+    struct writer_queue *q = arg;
+    if (pages < CHECKPOINT_PAGES)
+        return SQLITE_OK;
+    pthread_mutex_lock(&q->mu);
+    bool handed = q->path && q->path[0] && checkpointer_start(q);
+    if (handed) {
+        q->ckpt_wanted = true;
+        pthread_cond_signal(&q->ckpt_cv);
+    }
+    pthread_mutex_unlock(&q->mu);
+    if (handed)
+        return SQLITE_OK;
+    int rc = sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    return rc == SQLITE_BUSY ? SQLITE_OK : rc;
+}
+
+void db_lite_checkpoint_in_background(sqlite3 *db, struct writer_queue *q)
+{
+    if (q && q->path)
+        sqlite3_wal_hook(db, wal_grew, q);
 }

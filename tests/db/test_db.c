@@ -2017,6 +2017,52 @@ static enum mt_code open_code_as_nobody(const char *url, char **msg)
     return (enum mt_code)code;
 }
 
+/* The write-ahead log is copied into the database file by the background
+ * checkpointer, not by the committing writer: right after a commit that
+ * takes the log past 1,000 pages the database file has not grown (the
+ * writer did not checkpoint), and soon after it has (the checkpointer did). */
+static void test_sqlite_checkpointer(void)
+{
+    char dir[] = "/tmp/test_db_ckpt.XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK(0);
+        return;
+    }
+    char url[700], path[600];
+    snprintf(path, sizeof path, "%s/ckpt.db", dir);
+    snprintf(url, sizeof url, "sqlite:///%s", path);
+    struct db_conn *c = NULL;
+    MUST(db_open_url(url, &c, &E));
+    if (!c)
+        return;
+    MUST(db_exec(c, "CREATE TABLE dbt_ckpt (id INTEGER PRIMARY KEY, v TEXT NOT NULL)", &E));
+    struct stat st;
+    CHECK(stat(path, &st) == 0);
+    off_t before = st.st_size;
+    /* About 6 MB in one commit: some 1,500 pages of 4 KiB in the log. */
+    MUST(db_exec(c,
+                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6000) "
+                 "INSERT INTO dbt_ckpt (v) SELECT printf('%.1000c', 'x') FROM n",
+                 &E));
+    CHECK(stat(path, &st) == 0);
+    CHECK_EQ(st.st_size, before);
+    bool grown = false;
+    for (int i = 0; i < 500 && !grown; i++) {
+        usleep(10000);
+        grown = stat(path, &st) == 0 && st.st_size > before + 5000000;
+    }
+    CHECK(grown);
+    CHECK_EQ(count_rows(c, "SELECT COUNT(*) FROM dbt_ckpt", NULL, 0), 6000);
+    db_close(c);
+    char wal[620], shm[620];
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    snprintf(shm, sizeof shm, "%s-shm", path);
+    unlink(wal);
+    unlink(shm);
+    unlink(path);
+    rmdir(dir);
+}
+
 static void test_sqlite_permissions(void)
 {
     if (geteuid() != 0) {
@@ -2201,6 +2247,7 @@ int main(void)
     if (dialect == DB_SQLITE) {
         test_sqlite_memory();
         test_sqlite_writers();
+        test_sqlite_checkpointer();
         test_sqlite_limits();
         test_sqlite_permissions();
     }
