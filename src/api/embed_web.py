@@ -18,6 +18,10 @@ import os
 import re
 import sys
 
+# The helpers shared with the other embedding script (src/core/embed_c.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "core"))
+from embed_c import c_bytes, write_generated  # noqa: E402
+
 SKIP = {"README.md"}
 NAME_RE = re.compile(r"^[A-Za-z0-9._~-]+$")
 
@@ -55,20 +59,6 @@ def collect(root):
     return files, deps
 
 
-def c_bytes(data):
-    out = []
-    for i in range(0, len(data), 16):
-        out.append("    " + ", ".join("0x%02x" % b for b in data[i:i + 16]) + ",")
-    # A trailing NUL keeps the array non-empty for an empty file; it is not
-    # counted in the length.
-    out.append("    0x00")
-    return "\n".join(out)
-
-
-def depfile_escape(path):
-    return path.replace("\\", "\\\\").replace(" ", "\\ ").replace("#", "\\#").replace("$", "$$")
-
-
 def main():
     if len(sys.argv) != 4:
         fail("usage: embed_web.py WEB_DIR OUTPUT.c DEPFILE")
@@ -89,16 +79,7 @@ def main():
         lines.append("    {\"%s\", f%d, %d, \"%s\"}," % (rel, i, len(data), etag))
     lines.append("};")
     lines.append("const size_t api_web_n_files = %d;" % len(files))
-    text = "\n".join(lines) + "\n"
-    old = None
-    if os.path.exists(out):
-        with open(out) as f:
-            old = f.read()
-    if old != text:
-        with open(out, "w") as f:
-            f.write(text)
-    with open(depfile, "w") as f:
-        f.write("%s: %s\n" % (depfile_escape(out), " ".join(depfile_escape(d) for d in deps)))
+    write_generated(out, lines, depfile, deps)
 
 
 if __name__ == "__main__":

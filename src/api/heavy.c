@@ -17,13 +17,7 @@ enum {
 
 void api_heavy_init(struct api_heavy *h)
 {
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    /* Waits are measured on the monotonic clock: setting the wall clock
-     * must not make a queued request wait for hours or not at all. */
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&h->cv, &attr);
-    pthread_condattr_destroy(&attr);
+    mt_cond_init_monotonic(&h->cv);
     pthread_mutex_init(&h->mu, NULL);
     h->running = 0;
     h->waiting = 0;

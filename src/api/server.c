@@ -319,13 +319,9 @@ static int open_listener(const char *host, int port, int *bound_port, struct mt_
 
 static void init_sync(struct http_server *srv)
 {
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_mutex_init(&srv->lock, NULL);
-    pthread_cond_init(&srv->idle, &ca);
-    pthread_cond_init(&srv->reaper_wake, &ca);
-    pthread_condattr_destroy(&ca);
+    mt_cond_init_monotonic(&srv->idle);
+    mt_cond_init_monotonic(&srv->reaper_wake);
 }
 
 struct http_server *http_server_start(struct app *app, const char *host, int port,

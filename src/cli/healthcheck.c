@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/clock.h"
 #include "core/err.h"
 
 /* Docker reads 0 as healthy and 1 as unhealthy; 2 is reserved there. */
@@ -25,9 +26,7 @@
 
 static long long now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (long long)mt_mono_ms();
 }
 
 static int remaining_ms(long long deadline)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "migrate/migrate.h"
 #include "schema/schema.h"
@@ -35,9 +36,7 @@ struct run {
 
 static long long now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (long long)mt_mono_ms();
 }
 
 static long long step_ms(const struct run *r)

@@ -1,11 +1,13 @@
-/* The monotonic clock, in the forms the program needs: nanoseconds and
- * milliseconds for deadlines and durations, and an absolute timespec for
- * pthread_cond_timedwait on a condition variable set to CLOCK_MONOTONIC.
- * Header-only; used by the HTTP server, the connection pool and the
- * heavy-work limiter. */
+/* The monotonic clock, in the forms the program needs: nanoseconds,
+ * microseconds and milliseconds for deadlines and durations, condition
+ * variables that wait on it, and an absolute timespec for
+ * pthread_cond_timedwait on them. Header-only; every deadline and duration
+ * of the program is measured with it (setting the wall clock must not make
+ * a wait last hours or not at all). */
 #ifndef MT_CORE_CLOCK_H
 #define MT_CORE_CLOCK_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -19,6 +21,22 @@ static inline uint64_t mt_mono_ns(void)
 static inline uint64_t mt_mono_ms(void)
 {
     return mt_mono_ns() / 1000000u;
+}
+
+/* Signed, for differences and deadlines in microseconds. */
+static inline int64_t mt_mono_us(void)
+{
+    return (int64_t)(mt_mono_ns() / 1000u);
+}
+
+/* Initialises cv to measure its timed waits on the monotonic clock. */
+static inline void mt_cond_init_monotonic(pthread_cond_t *cv)
+{
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(cv, &attr);
+    pthread_condattr_destroy(&attr);
 }
 
 /* The instant ms milliseconds from now, for pthread_cond_timedwait. */

@@ -13,6 +13,7 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/redact.h"
 #include "db/db_int.h"
 
@@ -35,10 +36,7 @@ static _Atomic long long storage_full_at;
 
 static long long mono_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    /* Never 0, which means "not full". */
-    return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000 + 1;
+    return mt_mono_us() + 1; /* never 0, which means "not full" */
 }
 
 void db_after_fail(const struct db_conn *c, struct mt_err *err)
@@ -121,8 +119,7 @@ int db_sock_peek(int fd)
 
 int db_sock_wait(int fd, int timeout_ms)
 {
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    uint64_t start = mt_mono_ms();
     int left = timeout_ms;
     for (;;) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
@@ -133,11 +130,7 @@ int db_sock_wait(int fd, int timeout_ms)
             return 0;
         if (errno != EINTR)
             return -1;
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        long spent =
-            (long)(now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-        left = timeout_ms - (int)spent;
+        left = timeout_ms - (int)(mt_mono_ms() - start);
     }
 }
 

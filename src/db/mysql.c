@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/module.h"
 #include "db/db_int.h"
 
@@ -255,13 +256,6 @@ static int my_set_timeouts(struct db_conn *c, int statement_ms, int lock_ms, str
     return 0;
 }
 
-static long ms_since(const struct timespec *start)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long)(now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
-}
-
 /* SELECT 1 with the wait for the answer bounded by us: the query is sent,
  * the socket watched, and only a readable answer is read (blocking reads
  * would wait for a frozen server until TCP gives up). */
@@ -269,11 +263,10 @@ static int my_ping(struct db_conn *c, int timeout_ms, struct mt_err *err)
 {
     MYSQL *m = m_of(c);
     static const char q[] = "SELECT 1";
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    uint64_t start = mt_mono_ms();
     if (mysql_send_query(m, q, sizeof q - 1) != 0)
         return fail_conn(c, "ping failed", err);
-    long left = timeout_ms - ms_since(&start);
+    long left = timeout_ms - (long)(mt_mono_ms() - start);
     int ready = left > 0 ? db_sock_wait((int)mysql_get_socket(m), (int)left) : 0;
     if (ready <= 0) {
         /* The answer may still come; the session is unusable until then. */

@@ -40,11 +40,7 @@ int db_pool_new_url(const struct db_url *u, int size, struct db_pool **out, stru
     db_url_copy(&p->url, u);
     p->size = size;
     p->idle = mt_xcalloc((size_t)size, sizeof *p->idle);
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->cv, &attr);
-    pthread_condattr_destroy(&attr);
+    mt_cond_init_monotonic(&p->cv);
     pthread_mutex_init(&p->mu, NULL);
     *out = p;
     return 0;

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/module.h"
@@ -285,13 +286,6 @@ static int pq_set_timeouts(struct db_conn *c, int statement_ms, int lock_ms, str
     return 0;
 }
 
-static long ms_since(const struct timespec *start)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (long)(now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
-}
-
 /* SELECT 1 through the asynchronous calls, so that the wait for the answer
  * is ours to bound: a server that is frozen, or a network path that went
  * dead, would otherwise hold the thread until TCP gives up. */
@@ -300,12 +294,11 @@ static int pq_ping(struct db_conn *c, int timeout_ms, struct mt_err *err)
     PGconn *pg = pg_of(c);
     if (!PQsendQuery(pg, "SELECT 1"))
         return pg_fail(c, NULL, "ping failed", err);
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    uint64_t start = mt_mono_ms();
     int rc = 0;
     for (;;) {
         while (PQisBusy(pg)) {
-            long left = timeout_ms - ms_since(&start);
+            long left = timeout_ms - (long)(mt_mono_ms() - start);
             int ready = left > 0 ? db_sock_wait(PQsocket(pg), (int)left) : 0;
             if (ready <= 0) {
                 /* The session is in an unknown state now: the pool drops it. */

@@ -13,13 +13,6 @@
 
 /* ---- errors ---- */
 
-int64_t db_lite_mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 enum mt_code db_lite_code(sqlite3 *db, int rc)
 {
     switch (rc & 0xff) {
@@ -52,7 +45,7 @@ int db_lite_fail_code(struct lite_conn *lc, int rc, const char *what, const char
                       struct mt_err *err)
 {
     enum mt_code code = db_lite_code(lc ? lc->db : NULL, rc);
-    int64_t spent_ms = lc && lc->call_start_us ? (db_lite_mono_us() - lc->call_start_us) / 1000 : 0;
+    int64_t spent_ms = lc && lc->call_start_us ? (mt_mono_us() - lc->call_start_us) / 1000 : 0;
     /* Our progress handler cut a call that ran past the statement limit:
      * SQLite undid the statement (and the transaction around a write). */
     if (lc && lc->interrupted && (rc & 0xff) == SQLITE_INTERRUPT)
@@ -92,7 +85,7 @@ enum { PROGRESS_OPS = 1000 };
 static int on_progress(void *ctx)
 {
     struct lite_conn *lc = ctx;
-    if (lc->call_deadline_us == 0 || db_lite_mono_us() < lc->call_deadline_us)
+    if (lc->call_deadline_us == 0 || mt_mono_us() < lc->call_deadline_us)
         return 0;
     lc->interrupted = true;
     return 1;
@@ -100,7 +93,7 @@ static int on_progress(void *ctx)
 
 void db_lite_call_begin(struct lite_conn *lc)
 {
-    lc->call_start_us = db_lite_mono_us();
+    lc->call_start_us = mt_mono_us();
     lc->interrupted = false;
     lc->call_deadline_us = lc->stmt_ms > 0 ? lc->call_start_us + (int64_t)lc->stmt_ms * 1000 : 0;
 }

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/clock.h"
 #include "db/db_int.h"
 
 /* One database file's queue of this process's writers (sqlite_queue.c). */
@@ -39,8 +40,6 @@ static inline struct lite_conn *lite_of(struct db_conn *c)
 
 /* ---- sqlite.c: errors, session limits, transactions ---- */
 
-/* CLOCK_MONOTONIC microseconds. */
-int64_t db_lite_mono_us(void);
 /* The mt_code of an (extended) SQLite result code, one mapping for
  * statements and sqlite3_exec alike: busy and locked may succeed when run
  * again; a read-only database or a refused permission will not; a full disk

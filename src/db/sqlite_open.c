@@ -227,7 +227,7 @@ static void jittered_pause(int64_t us)
  * short random pauses until the busy timeout has passed. */
 static int switch_to_wal(struct lite_conn *lc, const char *path, struct mt_err *err)
 {
-    int64_t deadline = db_lite_mono_us() + (int64_t)lc->busy_ms * 1000;
+    int64_t deadline = mt_mono_us() + (int64_t)lc->busy_ms * 1000;
     int64_t pause = WAL_PAUSE_MIN_US;
     for (;;) {
         char mode[16] = "";
@@ -239,7 +239,7 @@ static int switch_to_wal(struct lite_conn *lc, const char *path, struct mt_err *
             return 0;
         }
         int ext = sqlite3_extended_errcode(lc->db);
-        if (db_lite_code(lc->db, ext) != MT_EDB_RETRY || db_lite_mono_us() >= deadline) {
+        if (db_lite_code(lc->db, ext) != MT_EDB_RETRY || mt_mono_us() >= deadline) {
             if ((ext & 0xff) == SQLITE_READONLY || (ext & 0xff) == SQLITE_CANTOPEN)
                 return mt_fail(err, MT_EPERM,
                                "cannot switch sqlite database \"%s\" to WAL: %s (the file and "

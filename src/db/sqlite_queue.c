@@ -63,11 +63,7 @@ static struct writer_queue *queue_ref(dev_t dev, ino_t ino, const char *path)
         q->dev = dev;
         q->ino = ino;
         pthread_mutex_init(&q->mu, NULL);
-        pthread_condattr_t attr;
-        pthread_condattr_init(&attr);
-        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-        pthread_cond_init(&q->cv, &attr);
-        pthread_condattr_destroy(&attr);
+        mt_cond_init_monotonic(&q->cv);
         pthread_cond_init(&q->ckpt_cv, NULL);
         q->path = path ? mt_xstrdup(path) : NULL;
         q->next = queues;
@@ -105,14 +101,12 @@ static bool queue_enter(struct writer_queue *q, int timeout_ms, int *waited_ms)
     *waited_ms = 0;
     pthread_mutex_lock(&q->mu);
     if (q->held) {
-        int64_t t0 = db_lite_mono_us();
-        int64_t end = t0 + (int64_t)timeout_ms * 1000;
-        struct timespec deadline = {.tv_sec = (time_t)(end / 1000000),
-                                    .tv_nsec = (long)(end % 1000000) * 1000};
+        int64_t t0 = mt_mono_us();
+        struct timespec deadline = mt_mono_after_ms((uint64_t)timeout_ms);
         int rc = 0;
         while (q->held && rc != ETIMEDOUT)
             rc = pthread_cond_timedwait(&q->cv, &q->mu, &deadline);
-        *waited_ms = (int)((db_lite_mono_us() - t0 + 999) / 1000);
+        *waited_ms = (int)((mt_mono_us() - t0 + 999) / 1000);
     }
     bool entered = !q->held;
     if (entered)

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/log.h"
 #include "db/db_int.h"
 
@@ -83,9 +84,8 @@ static uint64_t jitter(void)
 {
     static _Thread_local uint64_t state;
     if (state == 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        state = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^ (uint64_t)(uintptr_t)&state;
+        uint64_t ns = mt_mono_ns();
+        state = (ns << 20) ^ (ns >> 30) ^ (uint64_t)(uintptr_t)&state;
         state |= 1;
     }
     state ^= state << 13;
@@ -108,13 +108,6 @@ static void backoff(int attempt)
         rc = nanosleep(&ts, &ts);
 }
 
-static int64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int db_tx_run(struct db_conn *c, bool write, db_tx_fn fn, void *ctx, struct mt_err *err)
 {
     /* Inside an open transaction, fn is part of it: no retry is possible here,
@@ -122,7 +115,7 @@ int db_tx_run(struct db_conn *c, bool write, db_tx_fn fn, void *ctx, struct mt_e
     if (db_in_tx(c))
         return fn(c, ctx, err);
     bool reopened = false;
-    int64_t t0 = monotonic_ms();
+    int64_t t0 = (int64_t)mt_mono_ms();
     for (int attempt = 1;; attempt++) {
         struct mt_err e;
         mt_err_clear(&e);
@@ -160,7 +153,7 @@ int db_tx_run(struct db_conn *c, bool write, db_tx_fn fn, void *ctx, struct mt_e
         }
         /* A lock wait that used up the connection's deadline (SQLite's lock
          * wait limit) is not waited again: the request's deadline has passed. */
-        int64_t spent = monotonic_ms() - t0;
+        int64_t spent = (int64_t)mt_mono_ms() - t0;
         bool late = c->deadline_ms > 0 && spent >= c->deadline_ms;
         if (e.code != MT_EDB_RETRY || attempt >= TX_MAX_ATTEMPTS || late) {
             if (e.code == MT_OK)

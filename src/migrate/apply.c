@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "migrate/mig_int.h"
 
 static const char *show(const char *id)
@@ -31,13 +32,6 @@ static const char *pre_hook(const struct mig_step *s)
 static const char *post_hook(const struct mig_step *s)
 {
     return s->upgrade ? s->rev->post_upgrade : s->rev->post_downgrade;
-}
-
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 int mig_units_build(const struct mig_run *r, const struct mig_step *s, struct mig_units *u,
@@ -135,7 +129,7 @@ static void log_running(struct mig_run *r, const struct mig_step *s)
 
 static void log_done(struct mig_run *r, const struct mig_step *s, int64_t t0)
 {
-    int64_t us = now_us() - t0;
+    int64_t us = mt_mono_us() - t0;
     mig_logf(r->o, MT_LOG_INFO, "Finished %s %s -> %s in %lld.%03lld ms",
              s->upgrade ? "upgrade" : "downgrade", show(s->from), show(s->to),
              (long long)(us / 1000), (long long)(us % 1000));
@@ -147,7 +141,7 @@ static void audit_end(struct mig_audit *a, int64_t t0, char *finished, size_t si
 {
     mig_utc_now(finished, size);
     a->finished_at = finished;
-    a->duration_ms = (now_us() - t0) / 1000;
+    a->duration_ms = (mt_mono_us() - t0) / 1000;
     a->success = success;
 }
 
@@ -176,7 +170,7 @@ static int apply_transactional(struct mig_run *r, const struct mig_step *s, stru
     struct mig_audit a;
     char started[40], finished[40], sum[MIG_CHECKSUM_LEN];
     audit_init(r, s, &a, started, sizeof(started), sum, u.n);
-    int64_t t0 = now_us();
+    int64_t t0 = mt_mono_us();
     log_running(r, s);
     /* Pragmas are no-ops inside a transaction, so this comes before BEGIN:
      * table rebuilds must not cascade deletes or trip half-way checks. */
@@ -277,7 +271,7 @@ static int apply_progress(struct mig_run *r, const struct mig_step *s, struct mi
     struct mig_audit a;
     char started[40], finished[40], sum[MIG_CHECKSUM_LEN];
     audit_init(r, s, &a, started, sizeof(started), sum, u.n);
-    int64_t t0 = now_us();
+    int64_t t0 = mt_mono_us();
     size_t start = 0;
     int rc = 0;
     if (prev) {

@@ -12,6 +12,10 @@ import os
 import re
 import sys
 
+# The helpers shared with the other embedding script (src/core/embed_c.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "core"))
+from embed_c import c_bytes, write_generated  # noqa: E402
+
 DIALECTS = ("sqlite", "postgresql", "mysql")
 KEYS = {"id", "revision", "down_revision", "message", "create_date", "transactional",
         "pre_upgrade", "post_upgrade", "pre_downgrade", "post_downgrade"}
@@ -119,18 +123,6 @@ def validate(revs):
         fail("the chain has a cycle")
 
 
-def c_bytes(data):
-    out = []
-    for i in range(0, len(data), 16):
-        out.append("    " + ", ".join("0x%02x" % b for b in data[i:i + 16]) + ",")
-    out.append("    0x00")
-    return "\n".join(out)
-
-
-def depfile_escape(path):
-    return path.replace("\\", "\\\\").replace(" ", "\\ ").replace("#", "\\#").replace("$", "$$")
-
-
 def main():
     if len(sys.argv) != 4:
         fail("usage: embed.py MIGRATIONS_DIR OUTPUT.c DEPFILE")
@@ -153,19 +145,10 @@ def main():
         lines.append("    {0, 0, 0},")
     lines.append("};")
     lines.append("const size_t mig_embedded_n_files = %d;" % len(files))
-    text = "\n".join(lines) + "\n"
-    old = None
-    if os.path.exists(out):
-        with open(out) as f:
-            old = f.read()
-    if old != text:
-        with open(out, "w") as f:
-            f.write(text)
     if not deps:
         # No migrations/ yet: watch its parent, so creating it triggers a run.
         deps.append(os.path.dirname(os.path.abspath(root)))
-    with open(depfile, "w") as f:
-        f.write("%s: %s\n" % (depfile_escape(out), " ".join(depfile_escape(d) for d in deps)))
+    write_generated(out, lines, depfile, deps)
 
 
 if __name__ == "__main__":

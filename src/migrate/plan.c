@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "migrate/mig_int.h"
 
 int mig_plan_make(const struct mig_chain *ch, const char *from, const char *to, bool upgrade,
@@ -153,9 +154,7 @@ void mig_logf(const struct mig_options *o, enum mt_log_level level, const char *
 
 int64_t mig_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)mt_mono_ms();
 }
 
 /* The current UTC time with milliseconds, with the date's '-' and the
