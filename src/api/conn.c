@@ -277,9 +277,11 @@ static void security_headers(struct mt_buf *b, const struct http_req *r)
 
 /* The status line and headers of r's response, built in the connection's
  * own buffer (not the arena: a handler may have used all of it, and its
- * answer must still go out). chunked: a streamed body. An empty iovec when
- * the headers exceed the buffer's ceiling. */
-static struct iovec build_head(struct request *rq, bool chunked)
+ * answer must still go out). streamed: the body follows in pieces, chunked
+ * on HTTP/1.1 and ended by closing the connection on HTTP/1.0, so either
+ * way without Content-Length. An empty iovec when the headers exceed the
+ * buffer's ceiling. */
+static struct iovec build_head(struct request *rq, bool streamed)
 {
     struct http_req *r = &rq->req;
     struct mt_buf *b = &rq->c->head;
@@ -290,9 +292,9 @@ static struct iovec build_head(struct request *rq, bool chunked)
     if (r->content_type)
         mt_buf_addf(b, "Content-Type: %s\r\n", r->content_type);
     bool no_body_status = r->status == 204 || r->status == 304 || r->status < 200;
-    if (chunked)
+    if (streamed && rq->minor >= 1)
         mt_buf_adds(b, "Transfer-Encoding: chunked\r\n");
-    else if (r->has_body && !no_body_status)
+    else if (!streamed && r->has_body && !no_body_status)
         mt_buf_addf(b, "Content-Length: %zu\r\n", r->resp_len);
     for (size_t i = 0; i < r->n_headers; i++)
         mt_buf_addf(b, "%s: %s\r\n", r->headers[i].name, r->headers[i].value);
@@ -327,7 +329,7 @@ static int stream_send(struct http_req *r, const void *data, size_t len, bool fi
         if (atomic_load(&srv->stopping))
             c->close_after = true;
         cors_add_simple(r, srv->app->cfg);
-        struct iovec head = build_head(rq, rq->minor >= 1);
+        struct iovec head = build_head(rq, true);
         if (!head.iov_base)
             return mt_fail(err, MT_ELIMIT, "response head exceeds the memory limit");
         rq->head_sent = true;
