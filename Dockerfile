@@ -14,7 +14,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         build-essential meson ninja-build pkg-config \
         libjansson-dev libsqlite3-dev libpq-dev libmariadb-dev libsodium-dev \
-        libcairo2-dev libpango1.0-dev libfontconfig-dev \
+        libcairo2-dev libpango1.0-dev libfontconfig-dev libgnutls28-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -27,11 +27,12 @@ COPY . .
 # libraries that would cost every command more to load than the command takes
 # (README.md, "Loadable modules"): meditrack-pdf.so (cairo and pango, on the
 # first PDF request), meditrack-postgresql.so and meditrack-mysql.so (libpq,
-# libmariadb); the binary opens them on first use and refuses a module from
-# another build. The HTTP server is part of the binary.
+# libmariadb), meditrack-tls.so (GnuTLS, when TLS_CERT_FILE is set); the
+# binary opens them on first use and refuses a module from another build. The
+# HTTP server is part of the binary.
 RUN meson setup /build /src --buildtype=release -Db_ndebug=true --libdir=lib \
  && ninja -C /build meditrack meditrack-pdf.so \
-        meditrack-postgresql.so meditrack-mysql.so \
+        meditrack-postgresql.so meditrack-mysql.so meditrack-tls.so \
  && strip /build/meditrack \
  && strip --strip-unneeded /build/meditrack-*.so \
  && /build/meditrack --version
@@ -47,9 +48,10 @@ FROM debian:bookworm-slim
 # times to the second only, and fontconfig rejects a cache whose recorded
 # time has nanoseconds the directory lost, so the times are rounded first.
 # Otherwise the non-root process would find no valid and no writable cache.
+# GnuTLS (libgnutls30) serves HTTPS when TLS_CERT_FILE is set.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libjansson4 libsqlite3-0 libpq5 libmariadb3 libsodium23 \
+        libjansson4 libsqlite3-0 libpq5 libmariadb3 libsodium23 libgnutls30 \
         libcairo2 libpango-1.0-0 libpangocairo-1.0-0 libfontconfig1 \
         fontconfig fonts-dejavu-core fonts-droid-fallback \
  && rm -rf /var/lib/apt/lists/* \
@@ -68,7 +70,8 @@ COPY --from=build /build/meditrack /usr/local/bin/meditrack
 # The binary looks for its modules in ../lib/meditrack from its real path,
 # and in <prefix>/<libdir>/meditrack, which --libdir=lib above makes the same.
 COPY --from=build /build/meditrack-pdf.so \
-     /build/meditrack-postgresql.so /build/meditrack-mysql.so /usr/local/lib/meditrack/
+     /build/meditrack-postgresql.so /build/meditrack-mysql.so /build/meditrack-tls.so \
+     /usr/local/lib/meditrack/
 # Invoked as `alembic`, the binary behaves as `meditrack db`, so the commands
 # from the Python era (`alembic upgrade head`, `alembic current`) keep working.
 RUN ln -s meditrack /usr/local/bin/alembic

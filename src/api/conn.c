@@ -3,10 +3,15 @@
  * head and body framing of http1.c, the request deadlines' states, handler
  * slots (at most HTTP_THREADS - 1 handlers that may wait on the database),
  * responses (whole or streamed with chunked coding), edge errors with a
- * lingering close, pipelining. Its owner is always exactly one worker
- * (epoll one-shot); server.c accepts connections and runs the threads. */
+ * lingering close, pipelining. On a TLS port every byte in and out passes
+ * through the connection's TLS session (api/tls.h): the handshake runs first,
+ * in the same event loop and under the first head's deadline. Its owner is
+ * always exactly one worker (epoll one-shot); server.c accepts connections
+ * and runs the threads. */
 #include <errno.h>
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +114,7 @@ void srv_conn_close(struct conn *c)
      * never touches a descriptor that was closed and reused. */
     close(c->fd);
     pthread_mutex_unlock(&srv->lock);
+    tls_session_free(c->tls);
     mt_buf_release(&c->head);
     free(c->in);
     free(c);
@@ -142,6 +148,7 @@ static struct request *request_new(struct conn *c)
     snprintf(rq->rid, sizeof(rq->rid), "%08" PRIx32 "-%06" PRIx64, srv->id_prefix, n);
     rq->req.request_id = rq->rid;
     rq->req.peer = c->peer;
+    rq->req.tls = c->tls != NULL;
     rq->req.stream_send = stream_send;
     c->rq = rq;
     return rq;
@@ -186,12 +193,64 @@ void srv_request_free(struct request *rq)
     mt_arena_free(rq->req.arena);
 }
 
+/* ---- socket I/O, plain or through TLS ---- */
+
+/* Reads from c, through its TLS session when it has one: like recv, a count,
+ * 0 at the end, or -1 with errno set (EAGAIN: nothing yet; EPROTO: a TLS
+ * protocol error). */
+static ssize_t conn_recv(struct conn *c, void *buf, size_t len)
+{
+    if (!c->tls)
+        return recv(c->fd, buf, len, 0);
+    ssize_t n = tls_recv(c->tls, buf, len);
+    if (n >= 0)
+        return n;
+    errno = n == TLS_FAIL ? EPROTO : EAGAIN;
+    return -1;
+}
+
+/* Drops the first n bytes of c->out after they were sent. */
+static void out_advance(struct conn *c, size_t n)
+{
+    while (c->n_out > 0 && n >= c->out[0].iov_len) {
+        n -= c->out[0].iov_len;
+        c->out[0] = c->out[1];
+        c->n_out--;
+    }
+    if (c->n_out > 0) {
+        c->out[0].iov_base = (char *)c->out[0].iov_base + n;
+        c->out[0].iov_len -= n;
+    }
+}
+
+/* flush_out through TLS: one record at a time. When GnuTLS would block it
+ * keeps the record it made, and c->out still starts with the same bytes, so
+ * the next call passes the same buffer, as GnuTLS requires. */
+static int flush_out_tls(struct conn *c)
+{
+    while (c->n_out > 0) {
+        if (c->out[0].iov_len == 0) {
+            out_advance(c, 0);
+            continue;
+        }
+        ssize_t n = tls_send(c->tls, c->out[0].iov_base, c->out[0].iov_len);
+        if (n == TLS_WANT_READ || n == TLS_WANT_WRITE)
+            return 0;
+        if (n <= 0)
+            return -1;
+        out_advance(c, (size_t)n);
+    }
+    return 1;
+}
+
 /* ---- writing ---- */
 
 /* Sends what is left of c->out without blocking. 1: all sent; 0: the socket
  * is full; -1: the client is gone. */
 static int flush_out(struct conn *c)
 {
+    if (c->tls)
+        return flush_out_tls(c);
     while (c->n_out > 0) {
         struct msghdr msg = {.msg_iov = c->out, .msg_iovlen = (size_t)c->n_out};
         ssize_t n = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
@@ -200,16 +259,7 @@ static int flush_out(struct conn *c)
                 continue;
             return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
         }
-        size_t left = (size_t)n;
-        while (c->n_out > 0 && left >= c->out[0].iov_len) {
-            left -= c->out[0].iov_len;
-            c->out[0] = c->out[1];
-            c->n_out--;
-        }
-        if (c->n_out > 0) {
-            c->out[0].iov_base = (char *)c->out[0].iov_base + left;
-            c->out[0].iov_len -= left;
-        }
+        out_advance(c, (size_t)n);
     }
     return 1;
 }
@@ -387,9 +437,14 @@ static void defer_process(struct conn *c)
  * the next request. true: still open and owned by the caller. */
 static bool finish_response(struct conn *c)
 {
+    /* A cut response must not end with close_notify: on HTTP/1.0 the end of
+     * the connection ends the body, and the client must see it was cut. */
+    bool complete = !(c->rq && c->rq->abort);
     if (c->rq)
         srv_request_free(c->rq);
     if (c->close_after || atomic_load(&c->srv->stopping)) {
+        if (c->tls && complete)
+            tls_bye(c->tls);
         srv_conn_close(c);
         return false;
     }
@@ -478,6 +533,8 @@ static void edge_error(struct conn *c, int status, const char *detail)
     if (flush_out(c) != 1)
         c->rq->abort = "client-gone";
     srv_request_free(c->rq);
+    if (c->tls)
+        tls_bye(c->tls);
     shutdown(c->fd, SHUT_WR);
     c->drained = 0;
     c->in_len = 0;
@@ -610,7 +667,7 @@ static bool dispatch(struct conn *c)
      * wait for that: with nothing buffered it is re-armed now (process()
      * only re-arms then), with a pipelined request it is processed after. */
     if (owned) {
-        if (c->in_len == 0)
+        if (c->in_len == 0 && !(c->tls && tls_pending(c->tls) > 0))
             process(c);
         else
             defer_process(c);
@@ -796,6 +853,20 @@ static int read_body(struct conn *c)
     return 0;
 }
 
+static bool fill(struct conn *c);
+
+/* Waits for more input: re-arms c, unless its TLS session already holds
+ * decrypted bytes, which epoll cannot see: those are read now. true: more
+ * input is buffered, go on; false: c is re-armed or closed, and no longer
+ * the caller's. */
+static bool await_input(struct conn *c)
+{
+    if (c->tls && c->in_len < IN_MAX && tls_pending(c->tls) > 0)
+        return fill(c);
+    arm(c, false);
+    return false;
+}
+
 /* Works through buffered input: heads, bodies, dispatch. Returns with c
  * re-armed, handed on, or closed. */
 static void process(struct conn *c)
@@ -813,7 +884,8 @@ static void process(struct conn *c)
                     c->in = NULL;
                     c->in_cap = 0;
                 }
-                arm(c, false);
+                if (await_input(c))
+                    continue;
                 return;
             }
             if (c->state != CS_HEAD)
@@ -830,7 +902,8 @@ static void process(struct conn *c)
                     srv_conn_close(c);
                     return;
                 }
-                arm(c, false);
+                if (await_input(c))
+                    continue;
                 return;
             }
             if (!start_request(c, head_len))
@@ -856,7 +929,8 @@ static void process(struct conn *c)
                 srv_conn_close(c);
                 return;
             }
-            arm(c, false);
+            if (await_input(c))
+                continue;
             return;
         }
         /* Other states are not driven by input. */
@@ -879,10 +953,12 @@ static bool fill(struct conn *c)
             c->in = mt_xrealloc(c->in, cap);
             c->in_cap = cap;
         }
-        ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+        ssize_t n = conn_recv(c, c->in + c->in_len, c->in_cap - c->in_len);
         if (n > 0) {
             c->in_len += (size_t)n;
-            if (c->in_len < c->in_cap)
+            /* A short plain read emptied the socket; TLS returns one record
+             * at a time, so it reads on until it would block. */
+            if (c->in_len < c->in_cap && !c->tls)
                 return true;
             continue;
         }
@@ -905,7 +981,7 @@ static void drain(struct conn *c)
 {
     char buf[65536];
     for (;;) {
-        ssize_t n = recv(c->fd, buf, sizeof(buf), 0);
+        ssize_t n = conn_recv(c, buf, sizeof(buf));
         if (n > 0) {
             c->drained += (uint64_t)n;
             if (c->drained > DRAIN_MAX)
@@ -934,11 +1010,75 @@ static void expired(struct conn *c, int why)
         edge_error(c, 408, "Request Timeout");
         return;
     }
+    if (why == EXP_TIMEOUT && c->tls && !c->tls_open)
+        mt_log(MT_LOG_WARN, "TLS handshake not completed in time: closing connection peer=%s",
+               c->peer);
     if (why == EXP_SHED)
         mt_log(MT_LOG_WARN, "connection shed to make room peer=%s", c->peer);
     if (c->rq && !c->rq->abort)
         c->rq->abort = why == EXP_STOP ? "shutdown" : why == EXP_SHED ? "shed" : "deadline";
     srv_conn_close(c);
+}
+
+/* A plain-HTTP request on the TLS port (someone typed http://): answered
+ * with a short plain-text 400 that says why, then closed like any edge
+ * error, so the person at the browser is not left with a reset. */
+static void plain_on_tls(struct conn *c)
+{
+    tls_session_free(c->tls);
+    c->tls = NULL;
+    mt_log(MT_LOG_WARN, "plain HTTP on the TLS port: answering 400 peer=%s", c->peer);
+    edge_error(c, 400, "This port speaks HTTPS: use https:// in the URL");
+}
+
+/* Drives a new connection's TLS handshake. The connection stays in CS_NEW
+ * meanwhile, so HEAD_TIMEOUT from accept bounds the handshake and the first
+ * head together, the reaper closes a client that never finishes it, and
+ * shedding counts it among the slow heads. */
+static void handshake_step(struct conn *c)
+{
+    if (!c->tls_sniffed) {
+        /* Every TLS connection opens with a handshake record (type 22);
+         * anything else is most likely plain HTTP. */
+        unsigned char first;
+        ssize_t n = recv(c->fd, &first, 1, MSG_PEEK);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            arm(c, false);
+            return;
+        }
+        if (n <= 0) {
+            srv_conn_close(c);
+            return;
+        }
+        if (first != 0x16) {
+            plain_on_tls(c);
+            return;
+        }
+        c->tls_sniffed = true;
+    }
+    struct mt_err err = {0};
+    int rc = tls_handshake(c->tls, &err);
+    if (rc == TLS_WANT_READ || rc == TLS_WANT_WRITE) {
+        arm(c, rc == TLS_WANT_WRITE);
+        return;
+    }
+    if (rc < 0) {
+        mt_log(MT_LOG_WARN, "TLS handshake failed: closing connection peer=%s reason=\"%s\"",
+               c->peer, err.msg);
+        srv_conn_close(c);
+        return;
+    }
+    c->tls_open = true;
+    /* TLS 1.3 ends with the client's Finished, which the server answers with
+     * nothing (no session tickets). A client whose Nagle algorithm holds its
+     * first request until Finished is acknowledged would wait for our
+     * delayed ACK, 40 ms on Linux: acknowledge it now. */
+    int one = 1;
+    setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+    /* The client's first request may have come with its last handshake
+     * message. */
+    if (fill(c))
+        process(c);
 }
 
 void srv_conn_event(struct conn *c)
@@ -954,6 +1094,10 @@ void srv_conn_event(struct conn *c)
             return;
         }
         drain(c);
+        return;
+    }
+    if (c->tls && !c->tls_open) {
+        handshake_step(c);
         return;
     }
     if (c->state == CS_WRITING) {

@@ -16,8 +16,10 @@
  * reaper thread watches deadlines; it never frees or re-arms a connection,
  * it only marks it and shuts its socket down for reading, which wakes the
  * owner. This file listens, accepts, sheds, runs the threads and the reaper,
- * and starts and stops the whole; conn.c handles each connection. Linked
- * into the binary; cli/serve.c drives it through server.h. */
+ * and starts and stops the whole; conn.c handles each connection. With TLS
+ * configured every accepted connection gets a TLS session on the current
+ * credentials, which a reload (SIGHUP) replaces for new connections only.
+ * Linked into the binary; cli/serve.c drives it through server.h. */
 #include "api/server.h"
 
 #include <arpa/inet.h>
@@ -112,10 +114,24 @@ static struct conn *shed_victim(struct http_server *srv)
     return slow;
 }
 
-static void refuse(int fd, const char *text)
+/* Closes a connection that is not admitted, after a last plain answer. On
+ * a TLS port there is no plain answer the client could read, and a
+ * handshake only to refuse would spend the very work that is short. */
+static void refuse(const struct http_server *srv, int fd, const char *text)
 {
-    (void)send(fd, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (!srv->tls_on)
+        (void)send(fd, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT);
     close(fd);
+}
+
+/* The credentials for a new connection: one reference for the caller. */
+static struct tls_creds *tls_current(struct http_server *srv)
+{
+    pthread_mutex_lock(&srv->tls_lock);
+    struct tls_creds *creds = srv->tls_creds;
+    tls_creds_ref(creds);
+    pthread_mutex_unlock(&srv->tls_lock);
+    return creds;
 }
 
 static const char busy_503[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
@@ -161,7 +177,7 @@ static void admit(struct http_server *srv, int fd, const struct sockaddr_storage
             srv_ip_release(srv, c->ip);
             pthread_mutex_unlock(&srv->lock);
             mt_log(MT_LOG_WARN, "connection refused: MAX_CONNECTIONS reached peer=%s", c->peer);
-            refuse(fd, busy_503);
+            refuse(srv, fd, busy_503);
             free(c);
             return;
         }
@@ -178,6 +194,18 @@ static void admit(struct http_server *srv, int fd, const struct sockaddr_storage
     srv->tail = c;
     srv->n_conns++;
     pthread_mutex_unlock(&srv->lock);
+
+    if (srv->tls_on) {
+        struct mt_err err = {0};
+        struct tls_creds *creds = tls_current(srv);
+        c->tls = tls_session_server(creds, fd, &err);
+        tls_creds_unref(creds);
+        if (!c->tls) {
+            mt_log(MT_LOG_ERROR, "%s peer=%s", err.msg, c->peer);
+            srv_conn_close(c);
+            return;
+        }
+    }
 
     struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, .data.ptr = c};
     if (epoll_ctl(srv->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -320,12 +348,13 @@ static int open_listener(const char *host, int port, int *bound_port, struct mt_
 static void init_sync(struct http_server *srv)
 {
     pthread_mutex_init(&srv->lock, NULL);
+    pthread_mutex_init(&srv->tls_lock, NULL);
     mt_cond_init_monotonic(&srv->idle);
     mt_cond_init_monotonic(&srv->reaper_wake);
 }
 
 struct http_server *http_server_start(struct app *app, const char *host, int port,
-                                      struct mt_err *err)
+                                      struct tls_creds *tls, struct mt_err *err)
 {
     const struct mt_config *cfg = app->cfg;
     if (router_check(api_routes, api_n_routes, err) < 0)
@@ -342,6 +371,11 @@ struct http_server *http_server_start(struct app *app, const char *host, int por
     srv->epfd = -1;
     srv->wake_fd = -1;
     init_sync(srv);
+    if (tls) {
+        tls_creds_ref(tls);
+        srv->tls_creds = tls;
+        srv->tls_on = true;
+    }
     srv->max_body = (size_t)cfg->max_body_bytes;
     if (!mt_size_add(ARENA_BASE, srv->max_body, &srv->arena_max))
         srv->arena_max = SIZE_MAX;
@@ -399,6 +433,20 @@ struct http_server *http_server_start(struct app *app, const char *host, int por
     }
     srv->reaper_running = true;
     return srv;
+}
+
+bool http_server_set_tls(struct http_server *srv, struct tls_creds *creds)
+{
+    if (!srv->tls_on || !creds)
+        return false;
+    tls_creds_ref(creds);
+    pthread_mutex_lock(&srv->tls_lock);
+    struct tls_creds *old = srv->tls_creds;
+    srv->tls_creds = creds;
+    pthread_mutex_unlock(&srv->tls_lock);
+    /* Freed here only when no connection uses it any more. */
+    tls_creds_unref(old);
+    return true;
 }
 
 int http_server_port(const struct http_server *srv)
@@ -508,6 +556,7 @@ void http_server_free(struct http_server *srv)
             srv_request_free(c->rq);
         srv->head = c->next;
         srv_ip_release(srv, c->ip);
+        tls_session_free(c->tls);
         close(c->fd);
         mt_buf_release(&c->head);
         free(c->in);
@@ -527,8 +576,10 @@ void http_server_free(struct http_server *srv)
         close(srv->wake_fd);
     free(srv->queue);
     free(srv->workers);
+    tls_creds_unref(srv->tls_creds);
     pthread_cond_destroy(&srv->reaper_wake);
     pthread_cond_destroy(&srv->idle);
+    pthread_mutex_destroy(&srv->tls_lock);
     pthread_mutex_destroy(&srv->lock);
     free(srv);
 }

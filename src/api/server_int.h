@@ -17,6 +17,7 @@
 #include "api/http.h"
 #include "api/http1.h"
 #include "api/server.h"
+#include "api/tls.h"
 #include "core/buf.h"
 #include "core/clock.h"
 
@@ -79,6 +80,11 @@ struct conn {
     atomic_int expire;    /* enum expiry, set by the reaper or the acceptor */
     struct ip_slot *ip;
     char peer[INET6_ADDRSTRLEN];
+    /* TLS (NULL: plain HTTP). Until tls_open the connection is in CS_NEW
+     * doing its handshake, under the deadline of its first head. */
+    struct tls_session *tls;
+    bool tls_sniffed; /* the first byte was seen to start a TLS record */
+    bool tls_open;    /* the handshake is complete */
 
     char *in;
     size_t in_len, in_cap;
@@ -149,6 +155,12 @@ struct http_server {
     bool reaper_running;
     pthread_t reaper;
     bool listening;
+
+    /* TLS: the credentials new connections get; replaced on reload while
+     * connections keep the ones they started with (reference counts). */
+    bool tls_on;
+    pthread_mutex_t tls_lock; /* guards tls_creds */
+    struct tls_creds *tls_creds;
 };
 
 /* ---- between server.c and conn.c ---- */

@@ -9,7 +9,8 @@ enum mt_exit {
     MT_EXIT_OK = 0,
     MT_EXIT_FAIL = 1,         /* the command failed (or `db check`: revisions pending) */
     MT_EXIT_USAGE = 2,        /* bad command line */
-    MT_EXIT_CONFIG = 3,       /* bad configuration, DATABASE_URL, or a database file not writable */
+    MT_EXIT_CONFIG = 3,       /* bad configuration, DATABASE_URL, a database file not writable,
+                               * or a TLS certificate or key that cannot be used */
     MT_EXIT_DB_UNREACHABLE = 4, /* the database never became ready */
     MT_EXIT_DB_AUTH = 5,      /* authentication refused / database missing: waiting cannot help */
     MT_EXIT_MIGRATE = 6,      /* a migration failed; the database stays at its last good revision */

@@ -1,5 +1,6 @@
 /* `meditrack healthcheck`: asks the running server for GET /health over a plain
- * TCP socket and exits 0 on 200, 1 otherwise. It is the container image's
+ * TCP socket (over TLS when TLS_CERT_FILE is set, as the server then speaks
+ * only HTTPS) and exits 0 on 200, 1 otherwise. It is the container image's
  * HEALTHCHECK, so the image needs no curl; while the start-up sequence runs the
  * server answers 503 with the current step, which this command prints. */
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/tls.h"
 #include "cli/cli.h"
 #include "core/clock.h"
 #include "core/err.h"
@@ -104,12 +106,70 @@ static int open_probe_socket(const char *host, int port, long long deadline, str
     return fd;
 }
 
-static int send_all(int fd, const char *p, size_t n, long long deadline, struct mt_err *err)
+/* The probe's connection: a socket, and a TLS session on it when the
+ * server speaks HTTPS. */
+struct probe {
+    int fd;
+    struct tls_session *tls;
+    short wait; /* after EAGAIN: the poll events to wait for */
+};
+
+/* send or recv on the probe, through TLS when it has a session: a count (0
+ * from recv: the server closed), or -1 with errno (EAGAIN: wait for
+ * p->wait; EPROTO: a TLS error). */
+static ssize_t probe_send(struct probe *p, const char *buf, size_t n)
+{
+    p->wait = POLLOUT;
+    if (!p->tls)
+        return send(p->fd, buf, n, MSG_NOSIGNAL);
+    ssize_t w = tls_send(p->tls, buf, n);
+    if (w >= 0)
+        return w;
+    p->wait = w == TLS_WANT_READ ? POLLIN : POLLOUT;
+    errno = w == TLS_FAIL ? EPROTO : EAGAIN;
+    return -1;
+}
+
+static ssize_t probe_recv(struct probe *p, char *buf, size_t n)
+{
+    p->wait = POLLIN;
+    if (!p->tls)
+        return recv(p->fd, buf, n, 0);
+    ssize_t r = tls_recv(p->tls, buf, n);
+    if (r >= 0)
+        return r;
+    p->wait = r == TLS_WANT_WRITE ? POLLOUT : POLLIN;
+    errno = r == TLS_FAIL ? EPROTO : EAGAIN;
+    return -1;
+}
+
+/* The client's side of the TLS handshake. The server's certificate is not
+ * verified: this probes the server of this very configuration over
+ * loopback, where a household's certificate would not match the name. */
+static int probe_tls(struct probe *p, long long deadline, struct mt_err *err)
+{
+    p->tls = tls_session_client(p->fd, err);
+    if (!p->tls)
+        return -1;
+    for (;;) {
+        struct mt_err why = {0};
+        int rc = tls_handshake(p->tls, &why);
+        if (rc == 1)
+            return 0;
+        if (rc == TLS_FAIL)
+            return mt_fail(err, MT_EUNAVAIL, "TLS handshake failed: %s", why.msg);
+        if (wait_fd(p->fd, rc == TLS_WANT_WRITE ? POLLOUT : POLLIN, deadline, err) < 0)
+            return -1;
+    }
+}
+
+static int send_all(struct probe *pr, const char *p, size_t n, long long deadline,
+                    struct mt_err *err)
 {
     while (n > 0) {
-        ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+        ssize_t w = probe_send(pr, p, n);
         if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
-            if (wait_fd(fd, POLLOUT, deadline, err) < 0)
+            if (wait_fd(pr->fd, pr->wait, deadline, err) < 0)
                 return -1;
             continue;
         }
@@ -123,15 +183,16 @@ static int send_all(int fd, const char *p, size_t n, long long deadline, struct 
 
 /* Reads the reply until the peer closes it (HTTP/1.0 with Connection: close),
  * the buffer is full or the deadline passes. Returns the length read. */
-static ssize_t read_reply(int fd, char *buf, size_t cap, long long deadline, struct mt_err *err)
+static ssize_t read_reply(struct probe *pr, char *buf, size_t cap, long long deadline,
+                          struct mt_err *err)
 {
     size_t len = 0;
     while (len + 1 < cap) {
-        ssize_t r = recv(fd, buf + len, cap - 1 - len, 0);
+        ssize_t r = probe_recv(pr, buf + len, cap - 1 - len);
         if (r == 0)
             break;
         if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
-            if (wait_fd(fd, POLLIN, deadline, err) < 0) {
+            if (wait_fd(pr->fd, pr->wait, deadline, err) < 0) {
                 if (len > 0)
                     break; /* the status line may already be there */
                 return -1;
@@ -177,7 +238,8 @@ int cmd_healthcheck(int argc, char **argv, const struct mt_config *cfg)
         printf("usage: meditrack healthcheck\n\n"
                "Asks the server at HOST:PORT (loopback when HOST is a wildcard) for\n"
                "GET /health and exits 0 on 200, 1 otherwise, within %d ms. Used as the\n"
-               "container image's HEALTHCHECK.\n",
+               "container image's HEALTHCHECK. With TLS_CERT_FILE set it asks over\n"
+               "HTTPS, without verifying the certificate (it probes its own server).\n",
                PROBE_TIMEOUT_MS);
         return MT_EXIT_OK;
     }
@@ -191,11 +253,18 @@ int cmd_healthcheck(int argc, char **argv, const struct mt_config *cfg)
     struct mt_err err = {0};
     char where[320];
     bool v6 = strchr(host, ':') != NULL;
-    snprintf(where, sizeof(where), "http://%s%s%s:%d/health", v6 ? "[" : "", host, v6 ? "]" : "",
-             cfg->port);
+    bool tls = cfg->tls_cert_file[0] != '\0';
+    snprintf(where, sizeof(where), "%s://%s%s%s:%d/health", tls ? "https" : "http", v6 ? "[" : "",
+             host, v6 ? "]" : "", cfg->port);
 
-    int fd = open_probe_socket(host, cfg->port, deadline, &err);
-    if (fd < 0) {
+    struct probe pr = {.fd = open_probe_socket(host, cfg->port, deadline, &err)};
+    if (pr.fd < 0) {
+        fprintf(stderr, "unhealthy: GET %s failed: %s\n", where, err.msg);
+        return UNHEALTHY;
+    }
+    if (tls && probe_tls(&pr, deadline, &err) < 0) {
+        tls_session_free(pr.tls);
+        close(pr.fd);
         fprintf(stderr, "unhealthy: GET %s failed: %s\n", where, err.msg);
         return UNHEALTHY;
     }
@@ -206,15 +275,17 @@ int cmd_healthcheck(int argc, char **argv, const struct mt_config *cfg)
                  "Connection: close\r\n\r\n",
                  v6 ? "[" : "", host, v6 ? "]" : "", cfg->port);
     if (n < 0 || (size_t)n >= sizeof(request)) {
-        close(fd);
+        tls_session_free(pr.tls);
+        close(pr.fd);
         fprintf(stderr, "unhealthy: HOST is too long to probe\n");
         return UNHEALTHY;
     }
     char reply[REPLY_MAX];
     ssize_t got = -1;
-    if (send_all(fd, request, (size_t)n, deadline, &err) == 0)
-        got = read_reply(fd, reply, sizeof(reply), deadline, &err);
-    close(fd);
+    if (send_all(&pr, request, (size_t)n, deadline, &err) == 0)
+        got = read_reply(&pr, reply, sizeof(reply), deadline, &err);
+    tls_session_free(pr.tls);
+    close(pr.fd);
     if (got < 0) {
         fprintf(stderr, "unhealthy: GET %s failed: %s\n", where, err.msg);
         return UNHEALTHY;

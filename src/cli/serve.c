@@ -1,13 +1,16 @@
 /* `meditrack serve`: listens first (answering 503 "starting" while the
  * start-up sequence runs), then serves the API until SIGTERM or SIGINT, and
  * shuts down gracefully: stop accepting, let requests in flight finish for up
- * to SHUTDOWN_GRACE seconds, close the connection pool. */
+ * to SHUTDOWN_GRACE seconds, close the connection pool. With TLS_CERT_FILE
+ * and TLS_KEY_FILE it serves HTTPS, and SIGHUP rereads the two files. */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "api/server.h"
+#include "api/tls.h"
 #include "cli/cli.h"
 #include "cli/start.h"
 #include "core/log.h"
@@ -30,12 +33,19 @@ static void usage(FILE *out)
                  "  DB_LOCK_TIMEOUT, DB_HEALTH_TIMEOUT, SQLITE_BUSY_TIMEOUT, HTTP_THREADS,\n"
                  "  MAX_BODY_BYTES, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP, CONNECTION_TIMEOUT,\n"
                  "  HEAD_TIMEOUT, REQUEST_DEADLINE, SHUTDOWN_GRACE, HEAVY_CONCURRENCY,\n"
-                 "  HEAVY_QUEUE_WAIT_MS, CORS_ORIGINS, STATIC_DIR, LOG_LEVEL, LOG_FORMAT\n"
-                 "  (see `meditrack config --help`).\n\n"
+                 "  HEAVY_QUEUE_WAIT_MS, CORS_ORIGINS, STATIC_DIR, LOG_LEVEL, LOG_FORMAT,\n"
+                 "  TLS_CERT_FILE, TLS_KEY_FILE (see `meditrack config --help`).\n\n"
+                 "TLS: with TLS_CERT_FILE (PEM certificate chain, leaf first) and\n"
+                 "TLS_KEY_FILE (its unencrypted PEM key), both or neither, PORT speaks HTTPS\n"
+                 "only (TLS 1.3 and 1.2); a plain HTTP request there gets a 400 saying so.\n\n"
                  "SIGTERM or SIGINT: stop accepting, let requests in flight finish for up to\n"
-                 "SHUTDOWN_GRACE seconds, then exit 0.\n\n"
+                 "SHUTDOWN_GRACE seconds, then exit 0.\n"
+                 "SIGHUP: reread TLS_CERT_FILE and TLS_KEY_FILE; new connections get the new\n"
+                 "pair, open ones keep theirs; if the files are unusable the old pair stays\n"
+                 "and the error is logged. Without TLS, SIGHUP is logged and ignored.\n\n"
                  "exit codes: 0 stopped by a signal, 1 failed, 2 bad command line,\n"
-                 "  3 bad DATABASE_URL or a database file the process may not write,\n"
+                 "  3 bad configuration: DATABASE_URL, a database file the process may not\n"
+                 "    write, a TLS certificate or key that cannot be read or used,\n"
                  "  4 database unreachable, 5 database refused us,\n"
                  "  8 the server could not listen (e.g. the port is in use)\n");
 }
@@ -44,8 +54,9 @@ static void usage(FILE *out)
 struct serve_state {
     struct http_server *srv;
     struct db_pool *pool;
-    bool memory; /* DATABASE_URL is sqlite:///:memory: */
-    sigset_t stop_signals;
+    bool memory;           /* DATABASE_URL is sqlite:///:memory: */
+    sigset_t stop_signals; /* SIGTERM, SIGINT */
+    sigset_t signals;      /* those and SIGHUP: what the main thread waits for */
 };
 
 static void report_step(void *ctx, const char *step)
@@ -112,10 +123,55 @@ static void raise_fd_limit(int max_connections)
                (unsigned long long)want);
 }
 
-static void log_listening(const char *host, int port)
+static void log_listening(const char *host, int port, bool tls)
 {
     bool v6 = strchr(host, ':') != NULL;
-    mt_log(MT_LOG_INFO, "Listening on http://%s%s%s:%d", v6 ? "[" : "", host, v6 ? "]" : "", port);
+    mt_log(MT_LOG_INFO, "Listening on %s://%s%s%s:%d", tls ? "https" : "http", v6 ? "[" : "", host,
+           v6 ? "]" : "", port);
+}
+
+/* Reads the TLS pair named by the configuration and logs which certificate
+ * it is (serial, fingerprint, validity: never anything about the key). */
+static int load_tls(const struct mt_config *cfg, struct tls_creds **out, struct mt_err *err)
+{
+    if (tls_creds_load(cfg->tls_cert_file, cfg->tls_key_file, out, err) < 0)
+        return -1;
+    struct tls_creds_info info;
+    tls_creds_info(*out, &info);
+    char until[32] = "?";
+    struct tm tm;
+    if (gmtime_r(&info.not_after, &tm))
+        strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    mt_log(MT_LOG_INFO, "TLS certificate file=%s serial=%s sha256=%s not_after=%s",
+           cfg->tls_cert_file, info.serial, info.sha256, until);
+    time_t now = time(NULL);
+    if (now > info.not_after || now < info.not_before)
+        mt_log(MT_LOG_WARN, "the TLS certificate in %s is %s: browsers will refuse it",
+               cfg->tls_cert_file, now > info.not_after ? "expired" : "not valid yet");
+    return 0;
+}
+
+/* SIGHUP: the certificate and key are read again (renewed by certbot or an
+ * operator); new connections get the new pair. A pair that cannot be used
+ * leaves the old one in place, so a botched renewal never takes the
+ * service down. */
+static void reload_tls(const struct mt_config *cfg, struct http_server *srv)
+{
+    if (!cfg->tls_cert_file[0]) {
+        mt_log(MT_LOG_INFO, "received SIGHUP: TLS is not configured, nothing to reload");
+        return;
+    }
+    mt_log(MT_LOG_INFO, "received SIGHUP: reloading the TLS certificate and key");
+    struct mt_err err = {0};
+    struct tls_creds *creds = NULL;
+    if (load_tls(cfg, &creds, &err) < 0) {
+        mt_log(MT_LOG_ERROR, "TLS reload failed, still serving the previous certificate: %s",
+               err.msg);
+        return;
+    }
+    http_server_set_tls(srv, creds);
+    tls_creds_unref(creds);
+    mt_log(MT_LOG_INFO, "TLS certificate reloaded: new connections use it");
 }
 
 int cmd_serve(int argc, char **argv, const struct mt_config *cfg)
@@ -140,7 +196,9 @@ int cmd_serve(int argc, char **argv, const struct mt_config *cfg)
     sigemptyset(&st.stop_signals);
     sigaddset(&st.stop_signals, SIGTERM);
     sigaddset(&st.stop_signals, SIGINT);
-    pthread_sigmask(SIG_BLOCK, &st.stop_signals, NULL);
+    st.signals = st.stop_signals;
+    sigaddset(&st.signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &st.signals, NULL);
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit(cfg->max_connections);
 
@@ -169,13 +227,22 @@ int cmd_serve(int argc, char **argv, const struct mt_config *cfg)
     }
     struct app app = {.cfg = cfg, .pool = st.pool};
 
-    st.srv = http_server_start(&app, cfg->host, cfg->port, &err);
+    /* A certificate that cannot be used is a configuration error, found
+     * before the port is opened. */
+    struct tls_creds *tls = NULL;
+    if (cfg->tls_cert_file[0] && load_tls(cfg, &tls, &err) < 0) {
+        mt_log(MT_LOG_ERROR, "cannot serve HTTPS: %s", err.msg);
+        db_pool_free(st.pool);
+        return MT_EXIT_CONFIG;
+    }
+    st.srv = http_server_start(&app, cfg->host, cfg->port, tls, &err);
+    tls_creds_unref(tls);
     if (!st.srv) {
         mt_log(MT_LOG_ERROR, "cannot start the HTTP server: %s", err.msg);
         db_pool_free(st.pool);
         return MT_EXIT_SERVE;
     }
-    log_listening(cfg->host, http_server_port(st.srv));
+    log_listening(cfg->host, http_server_port(st.srv), cfg->tls_cert_file[0] != '\0');
 
     struct mt_start_opts opts = {
         .progress = report_step, .should_stop = stop_requested, .ctx = &st, .serving = true};
@@ -193,7 +260,12 @@ int cmd_serve(int argc, char **argv, const struct mt_config *cfg)
 
     if (rc == MT_EXIT_OK) {
         int sig = 0;
-        sigwait(&st.stop_signals, &sig);
+        for (;;) {
+            sigwait(&st.signals, &sig);
+            if (sig != SIGHUP)
+                break;
+            reload_tls(cfg, st.srv);
+        }
         mt_log(MT_LOG_INFO, "received %s, shutting down (grace %d s)",
                sig == SIGINT ? "SIGINT" : "SIGTERM", cfg->shutdown_grace);
         http_server_stop(st.srv, cfg->shutdown_grace);

@@ -135,6 +135,13 @@ static const struct var vars[] = {
     {.name = "HEAVY_QUEUE_WAIT_MS", .type = T_INT, .def = "3000",
      .min = 0, .max = 60000, .offset = FIELD(heavy_queue_wait_ms),
      .help = "milliseconds a queued PDF form or export waits for its turn before 503 with Retry-After"},
+    {.name = "TLS_CERT_FILE", .type = T_STRING, .def = "",
+     .offset = FIELD(tls_cert_file),
+     .help = "PEM certificate chain (leaf first): serve HTTPS (TLS 1.2/1.3) instead of HTTP on "
+             "PORT; needs TLS_KEY_FILE; reread on SIGHUP; empty: plain HTTP"},
+    {.name = "TLS_KEY_FILE", .type = T_STRING, .def = "",
+     .offset = FIELD(tls_key_file),
+     .help = "PEM private key (unencrypted) of TLS_CERT_FILE; set both or neither; reread on SIGHUP"},
     {.name = "AUTO_MIGRATE", .type = T_BOOL, .def = "true",
      .offset = FIELD(auto_migrate),
      .help = "upgrade the database schema at start-up"},
@@ -471,6 +478,20 @@ static int read_dotenv(const struct mt_config_override *ov, size_t n_ov, struct 
     return 0;
 }
 
+/* Rules between variables, checked once every value is parsed. */
+static int check_pairs(const struct mt_config *cfg, struct mt_err *err)
+{
+    /* Half a TLS configuration must not fall back to plain HTTP silently. */
+    bool cert = cfg->tls_cert_file[0] != '\0', key = cfg->tls_key_file[0] != '\0';
+    if (cert != key)
+        return mt_fail(err, MT_EINVAL,
+                       "%s is set but %s is not: set both to serve HTTPS, or neither for plain "
+                       "HTTP",
+                       cert ? "TLS_CERT_FILE" : "TLS_KEY_FILE",
+                       cert ? "TLS_KEY_FILE" : "TLS_CERT_FILE");
+    return 0;
+}
+
 int mt_config_load(struct mt_config *cfg, const struct mt_config_override *ov, size_t n_ov,
                    struct mt_err *err)
 {
@@ -501,6 +522,10 @@ int mt_config_load(struct mt_config *cfg, const struct mt_config_override *ov, s
 
     memset(cfg, 0, sizeof(*cfg));
     int rc = apply(cfg, raws, err);
+    if (rc == 0 && check_pairs(cfg, err) < 0) {
+        mt_config_release(cfg);
+        rc = -1;
+    }
     if (dotenv_path)
         mt_dotenv_release(&d);
     if (rc < 0) {

@@ -54,6 +54,8 @@ struct mt_config {
     int shutdown_grace;            /* SHUTDOWN_GRACE, seconds to finish in-flight requests */
     int heavy_concurrency;         /* HEAVY_CONCURRENCY: PDFs and exports made at once */
     int heavy_queue_wait_ms;       /* HEAVY_QUEUE_WAIT_MS: how long one may wait for its turn */
+    char *tls_cert_file;           /* TLS_CERT_FILE: "" = plain HTTP */
+    char *tls_key_file;            /* TLS_KEY_FILE: set exactly when TLS_CERT_FILE is */
 
     /* Start-up sequence and migrations. */
     bool auto_migrate;          /* AUTO_MIGRATE */

@@ -3,7 +3,8 @@
  * unpacked tarball work without installing, then the installed layouts. One
  * mutex serialises the loads; a loaded or failed module is then read without
  * it. Used by the PDF seam (src/report/pdf_load.c), the drivers table
- * (src/db/drivers.c) and, through them, the test programs. */
+ * (src/db/drivers.c), the TLS seam (src/api/tls.c) and, through them, the
+ * test programs. */
 #include "core/module.h"
 
 #include <dlfcn.h>

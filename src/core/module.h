@@ -1,12 +1,12 @@
 /* The one loader of meditrack's loadable modules. Only the parts whose
  * libraries cost a short command more to load than the command itself takes
  * are modules: the PDF form (cairo, pango, fontconfig, glib), the PostgreSQL
- * driver (libpq with OpenSSL, Kerberos, LDAP) and the MariaDB driver
- * (libmariadb); README.md has the figures. Everything else is linked into the
- * binary. A module exports one checked table and calls back into the binary
- * (core, db helpers), which exports its symbols for that. The binary's seams
- * (report/pdf_load.c, db/drivers.c) and the test programs load modules
- * through this file only. Owner: core. */
+ * driver (libpq with OpenSSL, Kerberos, LDAP), the MariaDB driver
+ * (libmariadb) and TLS (GnuTLS); README.md has the figures. Everything else
+ * is linked into the binary. A module exports one checked table and calls
+ * back into the binary (core, db helpers), which exports its symbols for
+ * that. The binary's seams (report/pdf_load.c, db/drivers.c, api/tls.c) and
+ * the test programs load modules through this file only. Owner: core. */
 #ifndef MT_CORE_MODULE_H
 #define MT_CORE_MODULE_H
 

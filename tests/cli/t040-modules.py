@@ -11,7 +11,8 @@ also when started through a symlink; without the PDF module the server
 serves everything else and answers PDF requests 503 with a log line naming
 the module and the directories searched; without a driver module, or with
 another module in its place, a command fails at once (exit 3, no waiting)
-saying which module is wrong; `serve` on SQLite needs no module at all.
+saying which module is wrong; `serve` on SQLite needs no module at all, and
+`serve` with TLS_CERT_FILE set but without the TLS module exits 3 saying so.
 Python 3 stdlib only. Last line: "N passed, N failed"."""
 
 import datetime
@@ -28,7 +29,8 @@ from apilib import check  # noqa: E402
 
 BINARY = os.path.realpath(apilib.MEDITRACK)
 BUILD = os.path.dirname(BINARY)
-MODULES = ["meditrack-pdf.so", "meditrack-postgresql.so", "meditrack-mysql.so"]
+MODULES = ["meditrack-pdf.so", "meditrack-postgresql.so", "meditrack-mysql.so",
+           "meditrack-tls.so"]
 HEAVY = ["libcairo", "libpango", "libglib", "libgobject", "libfontconfig", "libpq",
          "libmariadb", "libgnutls", "libssl", "libcrypto", "libharfbuzz", "libfreetype",
          "libX11"]
@@ -201,6 +203,14 @@ def test_without_any_module():
     finally:
         srv.stop()
     check("that server stopped cleanly", srv.proc.returncode == 0, str(srv.proc.returncode))
+    # The module is looked for before the files are read, so any paths do.
+    rc, out, secs = run(binary, ["serve"], {"DATABASE_URL": f"sqlite:///{db}",
+                                            "PORT": str(apilib.free_port()),
+                                            "TLS_CERT_FILE": "/nonexistent/cert.pem",
+                                            "TLS_KEY_FILE": "/nonexistent/key.pem"})
+    check("serve with TLS_CERT_FILE without the TLS module: exit 3", rc == 3, f"{rc}: {out}")
+    check("serve with TLS_CERT_FILE without the TLS module: says which module",
+          "TLS is not available: module meditrack-tls.so is not installed" in out, out)
 
 
 def test_wrong_module():
