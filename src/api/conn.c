@@ -1021,7 +1021,7 @@ static void expired(struct conn *c, int why)
 }
 
 /* A plain-HTTP request on the TLS port (someone typed http://): answered
- * with a short plain-text 400 that says why, then closed like any edge
+ * with a short unencrypted 400 that says why, then closed like any edge
  * error, so the person at the browser is not left with a reset. */
 static void plain_on_tls(struct conn *c)
 {
