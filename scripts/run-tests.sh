@@ -91,11 +91,24 @@ free_port() {
 }
 
 if wanted postgresql || wanted mysql; then
-    export MT_TEST_PG_PORT=${MT_TEST_PG_PORT:-$(free_port)}
-    export MT_TEST_MY_PORT=${MT_TEST_MY_PORT:-$(free_port)}
-    echo "== starting throw-away PostgreSQL and MariaDB servers under $tmp/servers"
-    if scripts/test-servers.sh start "$tmp/servers"; then
-        servers_started=1
+    # A port found free may be taken by someone else before the server binds
+    # it; then the start is tried again on other ports (ports given by the
+    # caller are used as they are).
+    fixed_ports=${MT_TEST_PG_PORT:+1}${MT_TEST_MY_PORT:+1}
+    for attempt in 1 2 3; do
+        export MT_TEST_PG_PORT=${MT_TEST_PG_PORT:-$(free_port)}
+        export MT_TEST_MY_PORT=${MT_TEST_MY_PORT:-$(free_port)}
+        echo "== starting throw-away PostgreSQL and MariaDB servers under $tmp/servers"
+        if scripts/test-servers.sh start "$tmp/servers"; then
+            servers_started=1
+            break
+        fi
+        scripts/test-servers.sh stop "$tmp/servers" >/dev/null 2>&1 || true
+        rm -rf "$tmp/servers"
+        [[ -z $fixed_ports ]] || break
+        unset MT_TEST_PG_PORT MT_TEST_MY_PORT
+    done
+    if ((servers_started)); then
         eval "$(scripts/test-servers.sh env "$tmp/servers" | sed 's/^/export /')"
         # The restart suite (tests/http/t071-db-restart.py) restarts them.
         export MT_TEST_SERVERS="$tmp/servers"
