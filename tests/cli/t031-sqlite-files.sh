@@ -101,12 +101,15 @@ serve_as() {
     ms=$(($(now_ms) - t0))
 }
 
-# expect_refused NAME WHAT TEXT...: exit 3 within a second, and the log names
-# the file and the problem (each TEXT occurs in one error line).
+# expect_refused NAME WHAT TEXT...: exit 3 at once, and the log names the
+# file and the problem (each TEXT occurs in one error line). "At once" is
+# proven by the absence of the retry loop, which would take 54 s; the time is
+# printed (a few tens of ms on a quiet machine) and bounded loosely, so that
+# a loaded machine running the sanitizer build does not fail the check.
 expect_refused() {
     local name=$1 what=$2; shift 2
     check "$what: exit 3 (got $rc)" test "$rc" = 3 || show_log "$log"
-    check "$what: stopped within a second (${ms} ms)" test "$ms" -lt 1000
+    check "$what: stopped at once (${ms} ms)" test "$ms" -lt 5000
     local t
     for t in "$@"; do
         check "$what: the message says '$t'" grep -qF -- "$t" <(grep ERROR "$log") || show_log "$log"
