@@ -32,6 +32,8 @@ static const struct command commands[] = {
     {.name = "init", .fn = cmd_init, .summary = "wait for the database, migrate, seed, then exit"},
     {.name = "seed", .fn = cmd_seed, .summary = "put the default person into an empty database"},
     {.name = "db", .fn = cmd_db, .summary = "schema migrations: current, history, upgrade, downgrade, stamp, check, ..."},
+    {.name = "export", .fn = cmd_export, .summary = "write the whole record as a versioned JSON document (docs/export-format.md)"},
+    {.name = "import", .fn = cmd_import, .summary = "read an export document into this database, all or nothing (--dry-run previews)"},
     {.name = "healthcheck", .fn = cmd_healthcheck, .summary = "GET /health of the running server; exit 0 on 200"},
 };
 /* clang-format on */

@@ -150,6 +150,34 @@ int api_export_json(struct api_call *call, struct mt_err *err);
 /* "to" must not be before "from". */
 void api_export_range_rule(const struct api_request *q, void *in, struct api_vctx *v);
 
+/* ---- record.c: the portable record (docs/export-format.md) -------------------------------- */
+
+/* GET /api/v1/export: everyone, or person_id. */
+struct api_in_record_export {
+    struct api_int person_id;
+};
+
+/* POST /api/v1/import: the body is the document, read by the handler. */
+struct api_in_record_import {
+    struct api_int dry_run;     /* 0 or 1 */
+    struct api_int on_conflict; /* 0 refuse, 1 add */
+};
+
+int api_record_export(struct api_call *call, struct mt_err *err);
+int api_record_import(struct api_call *call, struct mt_err *err);
+
+/* ---- fhir.c: a person's record as a FHIR R4 Bundle --------------------------------------- */
+
+struct api_in_fhir {
+    struct api_int person_id;
+    struct api_date start, end; /* local days, both included; unset: no bound */
+    struct api_int tz;
+};
+
+int api_person_fhir(struct api_call *call, struct mt_err *err);
+/* "end" must not be before "start". */
+void api_fhir_range_rule(const struct api_request *q, void *in, struct api_vctx *v);
+
 /* ---- routes that are not API operations ------------------------------------------------- */
 
 /* openapi.c: GET /openapi.json. */

@@ -110,6 +110,21 @@ static void response_schemas(json_t *s)
                   "string", "from", date_schema(false), "to", date_schema(false), "timezone_offset",
                   "type", "integer", "utc_offset", "type", "string", "doses", "type", "array",
                   "items", ref("DoseExportRow")));
+    json_object_set_new(s, "MeditrackExport",
+                        json_pack("{s:s, s:s, s:{s:{s:s}, s:{s:s}}, s:[s,s,s]}", "type", "object",
+                                  "description",
+                                  "The portable record: docs/export-format.md, JSON Schema in "
+                                  "docs/export-format.schema.json",
+                                  "properties", "format", "type", "string", "version", "type",
+                                  "integer", "required", "format", "version", "persons"));
+    json_object_set_new(
+        s, "ImportOutcome",
+        json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, "
+                  "s:{s:s}, s:{s:s}}}",
+                  "type", "object", "properties", "dry_run", "type", "boolean", "imported", "type",
+                  "boolean", "version", "type", "integer", "target_was_empty", "type", "boolean",
+                  "to_create", "type", "object", "conflicts", "type", "array", "warnings", "type",
+                  "array", "created", "type", "object", "person_ids", "type", "array"));
     json_object_set_new(s, "HealthStatus",
                         json_pack("{s:s, s:{s:{s:s}, s:{s:s}}}", "type", "object", "properties",
                                   "status", "type", "string", "version", "type", "string"));
@@ -143,6 +158,9 @@ static json_t *content_of(const char *schema)
                          "format", "binary");
     if (strcmp(schema, "csv") == 0)
         return json_pack("{s:{s:{s:s}}}", "text/csv", "schema", "type", "string");
+    if (strcmp(schema, "fhir") == 0)
+        return json_pack("{s:{s:{s:s, s:s}}}", "application/fhir+json", "schema", "type", "object",
+                         "description", "A FHIR R4 Bundle of type collection");
     json_t *sch = schema[0] == '['
                       ? json_pack("{s:s, s:o}", "type", "array", "items", ref(schema + 2))
                       : ref(schema);

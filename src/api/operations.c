@@ -114,6 +114,7 @@
     }
 
 static const char *const paper_sizes[] = {"letter", "a4", NULL};
+static const char *const import_conflicts[] = {"refuse", "add", NULL};
 
 /* The two exports read the same parameters. */
 static const struct api_param export_params[] = {
@@ -379,6 +380,51 @@ const struct http_route api_routes[] = {
         .params = export_params, .cross = api_export_range_rule, .tag = "reports",
         .op_id = "export_doses_json", .summary = "Dose history of a person as JSON", .status = 200,
         .response = "DoseExport", .errors = "404 503")},
+
+    /* The portable record (api/record.c, docs/export-format.md): heavy work.
+     * Access control: both are "admin" operations. */
+    {.method = "GET",
+     .pattern = "/api/v1/export",
+     OP(.handler = api_record_export, IN(struct api_in_record_export), .heavy = true,
+        .params = PARAMS(QUERY_PERSON(struct api_in_record_export,
+                                      "Only this person (default: every person)")),
+        .tag = "export", .op_id = "export_record",
+        .summary = "The whole record (or one person's) as a versioned JSON document",
+        .status = 200, .response = "MeditrackExport", .errors = "404 503")},
+    {.method = "POST",
+     .pattern = "/api/v1/import",
+     OP(.handler = api_record_import, IN(struct api_in_record_import), .heavy = true,
+        .params = PARAMS({.name = "dry_run",
+                          .where = API_QUERY,
+                          .type = API_BOOL,
+                          .at = offsetof(struct api_in_record_import, dry_run),
+                          .doc = "Check the document and answer what would be created; change "
+                                 "nothing"},
+                         {.name = "on_conflict",
+                          .where = API_QUERY,
+                          .type = API_CHOICE,
+                          .at = offsetof(struct api_in_record_import, on_conflict),
+                          .choices = import_conflicts,
+                          .doc = "A person already on the target (same name and date of birth): "
+                                 "refuse (default) or add"}),
+        .tag = "export", .op_id = "import_record",
+        .summary = "Import an export document (body), all or nothing, with new ids",
+        .status = 200, .response = "ImportOutcome", .errors = "400 409 413 415 503")},
+
+    /* FHIR R4 (api/fhir.c): heavy work. Access control: "read",
+     * person-scoped. */
+    {.method = "GET",
+     .pattern = "/api/v1/persons/{person_id}/fhir",
+     OP(.handler = api_person_fhir, IN(struct api_in_fhir), .heavy = true,
+        .params = PARAMS(PATH_ID(struct api_in_fhir, person_id, "person_id", "The ID of the person"),
+                         QUERY_DATE(struct api_in_fhir, start, "start", false,
+                                    "First local day of the doses (YYYY-MM-DD), inclusive"),
+                         QUERY_DATE(struct api_in_fhir, end, "end", false,
+                                    "Last local day of the doses (YYYY-MM-DD), inclusive"),
+                         TZ(struct api_in_fhir)),
+        .cross = api_fhir_range_rule, .tag = "reports", .op_id = "person_fhir_bundle",
+        .summary = "A person's medications and doses as a FHIR R4 Bundle (collection)",
+        .status = 200, .response = "fhir", .errors = "404 503")},
 
     /* The documents (api/openapi.c, api/docs_page.c): not API operations,
      * and not described in /openapi.json, as in the reference. */

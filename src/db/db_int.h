@@ -56,6 +56,9 @@ struct db_driver {
     bool transactional_ddl;
     const char *begin_sql;       /* "BEGIN", "START TRANSACTION" */
     const char *begin_write_sql; /* "BEGIN IMMEDIATE" on SQLite */
+    /* A read-only transaction whose statements all see one snapshot of the
+     * database (db_begin_snapshot). */
+    const char *begin_snapshot_sql;
 
     /* Connects and applies the session settings; sets c->impl. On failure
      * nothing is left to close. */

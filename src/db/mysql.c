@@ -737,6 +737,7 @@ const struct db_driver db_mysql_driver = {
     .transactional_ddl = false,
     .begin_sql = "START TRANSACTION",
     .begin_write_sql = "START TRANSACTION",
+    .begin_snapshot_sql = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
     .open = my_open,
     .close = my_close,
     .is_broken = my_is_broken,

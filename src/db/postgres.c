@@ -817,6 +817,7 @@ const struct db_driver db_postgres_driver = {
     .transactional_ddl = true,
     .begin_sql = "BEGIN",
     .begin_write_sql = "BEGIN",
+    .begin_snapshot_sql = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
     .open = pq_open,
     .close = pq_close,
     .is_broken = pq_is_broken,

@@ -213,6 +213,7 @@ const struct db_driver db_sqlite_driver = {
     .transactional_ddl = true,
     .begin_sql = "BEGIN",
     .begin_write_sql = "BEGIN IMMEDIATE",
+    .begin_snapshot_sql = "BEGIN",
     .open = db_lite_open,
     .close = db_lite_close,
     .is_broken = lite_is_broken,

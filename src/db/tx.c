@@ -42,6 +42,11 @@ int db_begin_immediate(struct db_conn *c, struct mt_err *err)
     return 0;
 }
 
+int db_begin_snapshot(struct db_conn *c, struct mt_err *err)
+{
+    return exec_one(c, c->drv->begin_snapshot_sql, err);
+}
+
 /* Lets the driver drop what it holds for a transaction that is over. */
 static void tx_finished(struct db_conn *c)
 {

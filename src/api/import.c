@@ -1,0 +1,1035 @@
+/* Reading the portable record (api/portable.h, docs/export-format.md): one
+ * walker over the document, pulled token by token (api/jsonpull.h) so that
+ * a file of any size is read in bounded memory, run twice: first to check
+ * the whole document (types, lengths, references, the order the format
+ * prescribes, the version) and compare its persons with the target's, then,
+ * unless it is a dry run, inside one write transaction to insert it with new
+ * ids. Each kind of object has one field table below (person_fields,
+ * medication_fields, dose_fields): the fields of later format revisions
+ * (dosing rules, a dose's status) are added there and in the matching
+ * store_import_* row. Unknown members are skipped with a warning, so a
+ * document of a later revision of the same version still imports. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/jsonin.h"
+#include "api/jsonpull.h"
+#include "api/portable.h"
+#include "store/portable.h"
+
+/* ---- the fields of each kind of object --------------------------------------------------------
+ */
+
+enum fkind { F_TEXT, F_INT, F_BOOL, F_DATE, F_TIME };
+
+struct field {
+    const char *name;
+    enum fkind kind;
+    bool required;
+    bool nullable;
+    size_t max_chars; /* F_TEXT */
+    int64_t lo, hi;   /* F_INT */
+};
+
+/* VARCHAR(255) columns hold 255 characters on MariaDB; TEXT columns 65535
+ * bytes, which any 16383 characters fit. */
+#define SHORT 255
+#define LONG 16383
+#define ID_MAX INT64_C(2147483647)
+
+enum { P_ID, P_FIRST, P_LAST, P_DOB, P_NOTES, P_DEFAULT, P_CREATED, P_UPDATED, P_N };
+static const struct field person_fields[P_N] = {
+    [P_ID] = {"id", F_INT, true, false, 0, 1, INT64_MAX},
+    [P_FIRST] = {"first_name", F_TEXT, true, false, SHORT, 0, 0},
+    [P_LAST] = {"last_name", F_TEXT, false, true, SHORT, 0, 0},
+    [P_DOB] = {"date_of_birth", F_DATE, false, true, 0, 0, 0},
+    [P_NOTES] = {"notes", F_TEXT, false, true, LONG, 0, 0},
+    [P_DEFAULT] = {"is_default", F_BOOL, false, false, 0, 0, 0},
+    [P_CREATED] = {"created_at", F_TIME, false, true, 0, 0, 0},
+    [P_UPDATED] = {"updated_at", F_TIME, false, true, 0, 0, 0},
+};
+
+/* The dosing rules (limit_window, min_interval_minutes, dose_amount,
+ * dose_unit, ingredients) join this table. max_doses_per_day takes any
+ * value a database may hold (the API allows 1 to 20 for new ones). */
+enum { M_ID, M_NAME, M_DOSAGE, M_FREQ, M_MAX, M_INSTR, M_CREATED, M_UPDATED, M_N };
+static const struct field medication_fields[M_N] = {
+    [M_ID] = {"id", F_INT, false, false, 0, 1, INT64_MAX},
+    [M_NAME] = {"name", F_TEXT, true, false, SHORT, 0, 0},
+    [M_DOSAGE] = {"dosage", F_TEXT, true, false, SHORT, 0, 0},
+    [M_FREQ] = {"frequency", F_TEXT, true, false, SHORT, 0, 0},
+    [M_MAX] = {"max_doses_per_day", F_INT, true, false, 0, 0, ID_MAX},
+    [M_INSTR] = {"instructions", F_TEXT, false, true, LONG, 0, 0},
+    [M_CREATED] = {"created_at", F_TIME, false, true, 0, 0, 0},
+    [M_UPDATED] = {"updated_at", F_TIME, false, true, 0, 0, 0},
+};
+
+/* A dose's status, recorded_by and override_reason join this table. */
+enum { D_ID, D_PERSON, D_NAME, D_TAKEN, D_N };
+static const struct field dose_fields[D_N] = {
+    [D_ID] = {"id", F_INT, false, false, 0, 1, INT64_MAX},
+    /* Doses of deleted medications only: the document id of the person. */
+    [D_PERSON] = {"person_id", F_INT, false, true, 0, 1, INT64_MAX},
+    [D_NAME] = {"medication_name", F_TEXT, false, true, SHORT, 0, 0},
+    [D_TAKEN] = {"taken_at", F_TIME, false, true, 0, 0, 0},
+};
+
+enum { MAX_FIELDS = 8 };
+_Static_assert((int)P_N <= (int)MAX_FIELDS && (int)M_N <= (int)MAX_FIELDS &&
+                   (int)D_N <= (int)MAX_FIELDS,
+               "MAX_FIELDS must hold the longest field table");
+
+struct value {
+    bool set;  /* the member was there */
+    bool null; /* its value was null */
+    char *s;   /* F_TEXT: malloc'ed */
+    int64_t i;
+    bool b;
+    struct mt_date date;
+    int64_t us;
+};
+
+/* ---- the walker ----------------------------------------------------------------------------- */
+
+/* A document person, for references and the conflict rule. */
+struct doc_person {
+    int64_t doc_id;
+    int64_t new_id; /* pass 2 */
+};
+
+struct walk {
+    struct api_jpull *jp;
+    struct api_import_result *res;
+    struct api_import_path path;
+    bool importing; /* pass 2 */
+    enum api_import_conflict on_conflict;
+    struct db_conn *c;
+    const struct store_import_existing *existing;
+    size_t n_existing;
+    /* The document's persons, in document order (looked up by doc id). */
+    struct doc_person *persons;
+    size_t n_persons, cap_persons;
+    int64_t defaults;            /* persons marked is_default, so far */
+    int64_t doc_defaults;        /* in the whole document (from pass 1) */
+    int64_t cur_person, cur_med; /* pass 2: the target's ids */
+    /* Pass 2: doses waiting for their INSERT, with their names. */
+    struct store_import_dose_row batch[STORE_IMPORT_DOSE_BATCH];
+    char *batch_names[STORE_IMPORT_DOSE_BATCH];
+    size_t n_batch;
+    /* The document's counts, when it states them. */
+    bool has_counts;
+    int64_t counts[4];
+    /* A conflict found in pass 2 (a person added since pass 1). */
+    bool late_conflict;
+    struct mt_err *err;
+};
+
+static void path_push_key(struct walk *x, const char *key)
+{
+    if (x->path.n < API_IMPORT_MAX_PATH) {
+        /* A longer (unknown) member's name is cut in the path. */
+        char *k = x->path.seg[x->path.n].key;
+        size_t n = strnlen(key, sizeof(x->path.seg[0].key) - 1);
+        memcpy(k, key, n);
+        k[n] = '\0';
+        x->path.seg[x->path.n].index = -1;
+    }
+    x->path.n++;
+}
+
+static void path_push_index(struct walk *x, int64_t i)
+{
+    if (x->path.n < API_IMPORT_MAX_PATH) {
+        x->path.seg[x->path.n].key[0] = '\0';
+        x->path.seg[x->path.n].index = i;
+    }
+    x->path.n++;
+}
+
+static void path_pop(struct walk *x)
+{
+    x->path.n--;
+}
+
+static struct api_import_path path_now(const struct walk *x)
+{
+    struct api_import_path p = x->path;
+    if (p.n > API_IMPORT_MAX_PATH)
+        p.n = API_IMPORT_MAX_PATH;
+    return p;
+}
+
+char *api_import_path_text(const struct api_import_path *p, char *buf, size_t cap)
+{
+    size_t len = 0;
+    int n = snprintf(buf, cap, "$");
+    len = n > 0 ? (size_t)n : 0;
+    for (size_t i = 0; i < p->n && len < cap; i++) {
+        if (p->seg[i].key[0])
+            n = snprintf(buf + len, cap - len, ".%s", p->seg[i].key);
+        else
+            n = snprintf(buf + len, cap - len, "[%lld]", (long long)p->seg[i].index);
+        if (n < 0)
+            break;
+        len += (size_t)n;
+    }
+    return buf;
+}
+
+/* The document is refused: the first problem, where it is. Returns false. */
+__attribute__((format(printf, 3, 4))) static bool invalid(struct walk *x, const char *type,
+                                                          const char *fmt, ...)
+{
+    struct api_import_result *r = x->res;
+    if (r->fault != API_IMPORT_OK)
+        return false;
+    r->fault = API_IMPORT_INVALID;
+    snprintf(r->type, sizeof(r->type), "%s", type);
+    r->where = path_now(x);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->msg, sizeof(r->msg), fmt, ap);
+    va_end(ap);
+    return false;
+}
+
+/* The reader met something that is not JSON. */
+static bool syntax(struct walk *x)
+{
+    struct api_import_result *r = x->res;
+    if (r->fault != API_IMPORT_OK)
+        return false;
+    r->fault = API_IMPORT_SYNTAX;
+    snprintf(r->type, sizeof(r->type), "json_invalid");
+    r->where = path_now(x);
+    snprintf(r->msg, sizeof(r->msg), "%s", x->jp->msg);
+    r->line = x->jp->err_line;
+    r->column = x->jp->err_column;
+    return false;
+}
+
+static void note(struct api_import_note *list, size_t *n, int64_t *total,
+                 const struct api_import_path *path, int64_t existing_id, const char *msg)
+{
+    (*total)++;
+    if (*n >= API_IMPORT_MAX_NOTES)
+        return;
+    struct api_import_note *e = &list[(*n)++];
+    e->path = *path;
+    e->existing_id = existing_id;
+    snprintf(e->msg, sizeof(e->msg), "%s", msg);
+}
+
+static void warn(struct walk *x, const char *msg)
+{
+    /* Pass 2 reads the same document: its warnings were noted in pass 1. */
+    if (x->importing)
+        return;
+    struct api_import_path p = path_now(x);
+    note(x->res->warnings, &x->res->n_warnings, &x->res->total_warnings, &p, 0, msg);
+}
+
+/* The next token; false (with the fault) when the input is not JSON. */
+static bool next(struct walk *x, enum api_jtok *t)
+{
+    *t = api_jp_next(x->jp);
+    if (*t == API_JT_ERROR)
+        return syntax(x);
+    return true;
+}
+
+/* Skips a member's value that is not read, with a warning. */
+static bool skip_unknown(struct walk *x, const char *key)
+{
+    enum api_jtok t;
+    path_push_key(x, key);
+    warn(x, "unknown member, ignored");
+    bool ok = next(x, &t) && (api_jp_skip(x->jp, t) || syntax(x));
+    path_pop(x);
+    return ok;
+}
+
+/* ---- values ---------------------------------------------------------------------------------- */
+
+/* An instant in RFC 3339 with a time zone. */
+static bool parse_instant(const char *s, size_t len, int64_t *us)
+{
+    struct mt_timestamp_text t;
+    if (mt_scan_timestamp(s, len, MT_TS_SPEEDATE, &t) || !t.has_time || t.zone_len == 0)
+        return false;
+    int64_t v = mt_date_to_days(t.date) * MT_USEC_PER_DAY +
+                ((int64_t)t.hour * 3600 + t.minute * 60 + t.second) * MT_USEC_PER_SEC + t.usec -
+                (int64_t)t.zone_min * 60 * MT_USEC_PER_SEC;
+    if (!mt_instant_valid(v))
+        return false;
+    *us = v;
+    return true;
+}
+
+/* Reads the value of field f (its key is on the path) into v. */
+static bool read_value(struct walk *x, const struct field *f, struct value *v)
+{
+    enum api_jtok t;
+    if (!next(x, &t))
+        return false;
+    if (v->set)
+        return invalid(x, "duplicate", "the member appears twice");
+    v->set = true;
+    if (t == API_JT_NULL) {
+        if (!f->nullable)
+            return invalid(x, "null_not_allowed", "must not be null");
+        v->null = true;
+        return true;
+    }
+    struct api_jpull *jp = x->jp;
+    switch (f->kind) {
+    case F_TEXT:
+        if (t != API_JT_STR)
+            return invalid(x, "string_type", "expected a string");
+        if (memchr(jp->str, '\0', jp->str_len))
+            return invalid(x, "string_nul", "must not contain U+0000");
+        if (api_utf8_chars(jp->str, jp->str_len) > f->max_chars)
+            return invalid(x, "string_too_long", "longer than %zu characters", f->max_chars);
+        v->s = mt_xstrndup(jp->str, jp->str_len);
+        return true;
+    case F_INT:
+        if (t != API_JT_INT)
+            return invalid(x, "int_type", "expected an integer");
+        if (jp->i < f->lo || jp->i > f->hi)
+            return invalid(x, "out_of_range", "expected an integer from %lld to %lld, got %lld",
+                           (long long)f->lo, (long long)f->hi, (long long)jp->i);
+        v->i = jp->i;
+        return true;
+    case F_BOOL:
+        if (t != API_JT_TRUE && t != API_JT_FALSE)
+            return invalid(x, "bool_type", "expected true or false");
+        v->b = t == API_JT_TRUE;
+        return true;
+    case F_DATE:
+        if (t != API_JT_STR || mt_parse_date(jp->str, jp->str_len, &v->date) < 0)
+            return invalid(x, "date_format", "expected a date YYYY-MM-DD");
+        return true;
+    case F_TIME:
+        if (t != API_JT_STR || !parse_instant(jp->str, jp->str_len, &v->us))
+            return invalid(x, "datetime_format",
+                           "expected an RFC 3339 timestamp with a time zone between years 1 and "
+                           "9999, e.g. 2025-05-17T05:35:37Z");
+        return true;
+    }
+    return invalid(x, "internal", "unknown field kind");
+}
+
+static void values_release(struct value *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(v[i].s);
+        v[i] = (struct value){0};
+    }
+}
+
+static const struct field *find_field(const struct field *fields, size_t n, const char *key,
+                                      size_t *at)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(fields[i].name, key) == 0) {
+            *at = i;
+            return &fields[i];
+        }
+    return NULL;
+}
+
+/* The required fields are there (the path is the object's); before is the
+ * nested array's name when they are checked as it starts. */
+static bool check_required(struct walk *x, const struct field *fields, const struct value *v,
+                           size_t n, const char *before)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (fields[i].required && !v[i].set) {
+            path_push_key(x, fields[i].name);
+            if (before)
+                invalid(x, "missing", "required member missing (it must come before \"%s\")",
+                        before);
+            else
+                invalid(x, "missing", "required member missing");
+            path_pop(x);
+            return false;
+        }
+    }
+    return true;
+}
+
+static struct store_import_time time_of(const struct value *v)
+{
+    return (struct store_import_time){v->set && !v->null, v->us};
+}
+
+static const char *text_of(const struct value *v)
+{
+    return v->set && !v->null ? v->s : NULL;
+}
+
+/* ---- an object with fields and one nested array ------------------------------------------ */
+
+/* What to do with an object once its fields are read (before its nested
+ * array, or at its end when it has none). */
+typedef bool (*finish_fn)(struct walk *x, struct value *v);
+/* Reads the nested array's items. */
+typedef bool (*items_fn)(struct walk *x);
+
+struct object_kind {
+    const char *what; /* "a person", ... for messages */
+    const struct field *fields;
+    size_t n_fields;
+    const char *nested; /* the nested array's member, or NULL */
+    finish_fn finish;
+    items_fn items;
+};
+
+static bool walk_array(struct walk *x, const char *what, bool (*item)(struct walk *x, int64_t i))
+{
+    enum api_jtok t;
+    if (!next(x, &t))
+        return false;
+    if (t != API_JT_ARR)
+        return invalid(x, "array_type", "expected an array of %s", what);
+    for (int64_t i = 0;; i++) {
+        path_push_index(x, i);
+        bool ok = item(x, i);
+        path_pop(x);
+        if (!ok)
+            return false;
+        if (x->jp->tok == API_JT_ARR_END)
+            return true;
+    }
+}
+
+/* Reads one object of kind k whose first token is next; leaves the reader
+ * after its end. Array items call it after peeking: see item_begin. */
+static bool walk_object(struct walk *x, const struct object_kind *k, enum api_jtok first)
+{
+    if (first != API_JT_OBJ)
+        return invalid(x, "object_type", "expected %s (an object)", k->what);
+    struct value v[MAX_FIELDS] = {0};
+    bool finished = false, ok = true;
+    enum api_jtok t;
+    while (ok) {
+        if (!next(x, &t)) {
+            ok = false;
+            break;
+        }
+        if (t == API_JT_OBJ_END)
+            break;
+        char key[64];
+        snprintf(key, sizeof(key), "%s", x->jp->str);
+        size_t at;
+        const struct field *f = find_field(k->fields, k->n_fields, x->jp->str, &at);
+        if (k->nested && strcmp(x->jp->str, k->nested) == 0) {
+            if (finished) {
+                path_push_key(x, key);
+                ok = invalid(x, "duplicate", "the member appears twice");
+                path_pop(x);
+                break;
+            }
+            ok = check_required(x, k->fields, v, k->n_fields, k->nested) && k->finish(x, v);
+            finished = true;
+            if (ok) {
+                path_push_key(x, key);
+                ok = k->items(x);
+                path_pop(x);
+            }
+        } else if (f) {
+            path_push_key(x, key);
+            if (finished)
+                ok = invalid(x, "member_order", "must come before \"%s\"", k->nested);
+            else
+                ok = read_value(x, f, &v[at]);
+            path_pop(x);
+        } else {
+            ok = skip_unknown(x, key);
+        }
+    }
+    if (ok && !finished)
+        ok = check_required(x, k->fields, v, k->n_fields, NULL) && k->finish(x, v);
+    values_release(v, k->n_fields);
+    return ok;
+}
+
+/* An array item: the first token, or the array's end. */
+static bool item_first(struct walk *x, int64_t i, enum api_jtok *t)
+{
+    (void)i;
+    if (!next(x, t))
+        return false;
+    return true;
+}
+
+/* ---- doses ------------------------------------------------------------------------------------
+ */
+
+static bool flush_doses(struct walk *x)
+{
+    if (x->n_batch == 0)
+        return true;
+    int rc = store_import_doses(x->c, x->batch, x->n_batch, x->err);
+    for (size_t i = 0; i < x->n_batch; i++) {
+        free(x->batch_names[i]);
+        x->batch_names[i] = NULL;
+    }
+    x->n_batch = 0;
+    return rc == 0;
+}
+
+static bool add_dose(struct walk *x, bool has_med, bool has_person, int64_t person, struct value *v)
+{
+    if (!x->importing)
+        return true;
+    struct store_import_dose_row *d = &x->batch[x->n_batch];
+    d->has_medication = has_med;
+    d->medication_id = x->cur_med;
+    d->has_person = has_person;
+    d->person_id = person;
+    /* The batch keeps the name until its INSERT. */
+    x->batch_names[x->n_batch] = v[D_NAME].null ? NULL : v[D_NAME].s;
+    v[D_NAME].s = NULL;
+    d->medication_name = x->batch_names[x->n_batch];
+    d->taken_at = time_of(&v[D_TAKEN]);
+    x->n_batch++;
+    if (x->n_batch == STORE_IMPORT_DOSE_BATCH)
+        return flush_doses(x);
+    return true;
+}
+
+static bool finish_dose(struct walk *x, struct value *v)
+{
+    if (v[D_PERSON].set) {
+        path_push_key(x, "person_id");
+        invalid(x, "unexpected_member",
+                "only a dose of a deleted medication names its person (here it is the "
+                "medication's)");
+        path_pop(x);
+        return false;
+    }
+    x->res->doses++;
+    return add_dose(x, true, true, x->cur_person, v);
+}
+
+static struct doc_person *find_doc_person(struct walk *x, int64_t doc_id)
+{
+    for (size_t i = 0; i < x->n_persons; i++)
+        if (x->persons[i].doc_id == doc_id)
+            return &x->persons[i];
+    return NULL;
+}
+
+static bool finish_deleted_dose(struct walk *x, struct value *v)
+{
+    bool has_person = v[D_PERSON].set && !v[D_PERSON].null;
+    int64_t person = 0;
+    if (has_person) {
+        struct doc_person *p = find_doc_person(x, v[D_PERSON].i);
+        if (!p) {
+            path_push_key(x, "person_id");
+            invalid(x, "unknown_person", "no person of the document has id %lld",
+                    (long long)v[D_PERSON].i);
+            path_pop(x);
+            return false;
+        }
+        person = p->new_id;
+    }
+    x->res->deleted_doses++;
+    return add_dose(x, false, has_person, person, v);
+}
+
+static const struct object_kind dose_kind = {"a dose", dose_fields, D_N, NULL, finish_dose, NULL};
+static const struct object_kind deleted_dose_kind = {"a dose", dose_fields,         D_N,
+                                                     NULL,     finish_deleted_dose, NULL};
+
+static bool dose_item(struct walk *x, int64_t i)
+{
+    enum api_jtok t;
+    if (!item_first(x, i, &t))
+        return false;
+    if (t == API_JT_ARR_END)
+        return true;
+    return walk_object(x, &dose_kind, t);
+}
+
+static bool deleted_dose_item(struct walk *x, int64_t i)
+{
+    enum api_jtok t;
+    if (!item_first(x, i, &t))
+        return false;
+    if (t == API_JT_ARR_END)
+        return true;
+    return walk_object(x, &deleted_dose_kind, t);
+}
+
+/* ---- medications ------------------------------------------------------------------------------
+ */
+
+static bool doses_items(struct walk *x)
+{
+    return walk_array(x, "doses", dose_item);
+}
+
+static bool finish_medication(struct walk *x, struct value *v)
+{
+    x->res->medications++;
+    if (!x->importing)
+        return true;
+    struct store_import_medication_row m = {
+        .person_id = x->cur_person,
+        .name = v[M_NAME].s,
+        .dosage = v[M_DOSAGE].s,
+        .frequency = v[M_FREQ].s,
+        .max_doses_per_day = v[M_MAX].i,
+        .instructions = text_of(&v[M_INSTR]),
+        .created_at = time_of(&v[M_CREATED]),
+        .updated_at = time_of(&v[M_UPDATED]),
+    };
+    return store_import_medication(x->c, &m, &x->cur_med, x->err) == 0;
+}
+
+static const struct object_kind medication_kind = {"a medication", medication_fields, M_N,
+                                                   "doses",        finish_medication, doses_items};
+
+static bool medication_item(struct walk *x, int64_t i)
+{
+    enum api_jtok t;
+    if (!item_first(x, i, &t))
+        return false;
+    if (t == API_JT_ARR_END)
+        return true;
+    return walk_object(x, &medication_kind, t);
+}
+
+/* ---- persons ----------------------------------------------------------------------------------
+ */
+
+static bool medications_items(struct walk *x)
+{
+    return walk_array(x, "medications", medication_item);
+}
+
+static bool same_text(const char *a, const char *b)
+{
+    if (!a || !b)
+        return a == b;
+    return strcmp(a, b) == 0;
+}
+
+/* The target's person with the same first name, last name and date of
+ * birth, or NULL. */
+static const struct store_import_existing *conflict_of(struct walk *x, struct value *v)
+{
+    char dob[16];
+    const char *d =
+        v[P_DOB].set && !v[P_DOB].null ? mt_format_date(v[P_DOB].date, dob, sizeof(dob)) : NULL;
+    for (size_t i = 0; i < x->n_existing; i++) {
+        const struct store_import_existing *e = &x->existing[i];
+        if (same_text(e->first_name, v[P_FIRST].s) &&
+            same_text(e->last_name, text_of(&v[P_LAST])) && same_text(e->date_of_birth, d))
+            return e;
+    }
+    return NULL;
+}
+
+static bool finish_person(struct walk *x, struct value *v)
+{
+    struct api_import_result *r = x->res;
+    if (find_doc_person(x, v[P_ID].i)) {
+        path_push_key(x, "id");
+        invalid(x, "duplicate_id", "another person of the document has id %lld",
+                (long long)v[P_ID].i);
+        path_pop(x);
+        return false;
+    }
+    bool is_default = v[P_DEFAULT].set && v[P_DEFAULT].b;
+    if (is_default && ++x->defaults > 1) {
+        path_push_key(x, "is_default");
+        invalid(x, "two_defaults", "only one person of the document may be the default");
+        path_pop(x);
+        return false;
+    }
+    x->persons = mt_xgrow(x->persons, x->n_persons, &x->cap_persons, sizeof(*x->persons));
+    struct doc_person *dp = &x->persons[x->n_persons++];
+    dp->doc_id = v[P_ID].i;
+    dp->new_id = 0;
+    r->persons++;
+
+    const struct store_import_existing *e = conflict_of(x, v);
+    if (e && !x->importing) {
+        struct api_import_path p = path_now(x);
+        note(r->conflicts, &r->n_conflicts, &r->total_conflicts, &p, e->id,
+             x->on_conflict == API_IMPORT_ADD
+                 ? "a person with this name and date of birth is already on the target: added "
+                   "as another person"
+                 : "a person with this name and date of birth is already on the target");
+    }
+    if (!x->importing) {
+        if (is_default && !r->target_empty)
+            warn(x, "is_default ignored: the target already has its default person");
+        return true;
+    }
+    if (e && x->on_conflict == API_IMPORT_REFUSE) {
+        /* Added on the target since the check: refuse, and roll back. */
+        x->late_conflict = true;
+        mt_fail(x->err, MT_ECONFLICT, "a person of the document is already on the target");
+        return false;
+    }
+    /* On an empty target the document's default stays the default (the
+     * first person when the document names none); otherwise the target
+     * keeps its own. */
+    bool make_default =
+        r->target_empty && (is_default || (x->doc_defaults == 0 && r->persons == 1));
+    struct store_import_person_row row = {
+        .first_name = v[P_FIRST].s,
+        .last_name = text_of(&v[P_LAST]),
+        .has_dob = v[P_DOB].set && !v[P_DOB].null,
+        .dob = v[P_DOB].date,
+        .notes = text_of(&v[P_NOTES]),
+        .is_default = make_default,
+        .created_at = time_of(&v[P_CREATED]),
+        .updated_at = time_of(&v[P_UPDATED]),
+    };
+    if (store_import_person(x->c, &row, &x->cur_person, x->err) < 0)
+        return false;
+    dp->new_id = x->cur_person;
+    if (r->n_mapped < API_IMPORT_MAX_NOTES) {
+        r->mapped[r->n_mapped].document_id = dp->doc_id;
+        r->mapped[r->n_mapped].id = x->cur_person;
+        r->n_mapped++;
+    }
+    return true;
+}
+
+static const struct object_kind person_kind = {"a person",    person_fields, P_N,
+                                               "medications", finish_person, medications_items};
+
+static bool person_item(struct walk *x, int64_t i)
+{
+    enum api_jtok t;
+    if (!item_first(x, i, &t))
+        return false;
+    if (t == API_JT_ARR_END)
+        return true;
+    return walk_object(x, &person_kind, t);
+}
+
+/* ---- the document -----------------------------------------------------------------------------
+ */
+
+static const char *const count_names[4] = {"persons", "medications", "doses",
+                                           "deleted_medication_doses"};
+
+static bool read_counts(struct walk *x)
+{
+    enum api_jtok t;
+    if (!next(x, &t))
+        return false;
+    if (t != API_JT_OBJ)
+        return invalid(x, "object_type", "expected an object of counts");
+    x->has_counts = true;
+    for (int k = 0; k < 4; k++)
+        x->counts[k] = -1;
+    for (;;) {
+        if (!next(x, &t))
+            return false;
+        if (t == API_JT_OBJ_END)
+            return true;
+        char key[64];
+        snprintf(key, sizeof(key), "%s", x->jp->str);
+        int k = 0;
+        while (k < 4 && strcmp(count_names[k], key) != 0)
+            k++;
+        if (k == 4) {
+            if (!skip_unknown(x, key))
+                return false;
+            continue;
+        }
+        path_push_key(x, key);
+        if (!next(x, &t))
+            return false;
+        if (t != API_JT_INT || x->jp->i < 0) {
+            path_pop(x);
+            return invalid(x, "int_type", "expected a count (an integer, 0 or more)");
+        }
+        x->counts[k] = x->jp->i;
+        path_pop(x);
+    }
+}
+
+static bool check_counts(struct walk *x)
+{
+    if (!x->has_counts)
+        return true;
+    const int64_t got[4] = {x->res->persons, x->res->medications, x->res->doses,
+                            x->res->deleted_doses};
+    for (int k = 0; k < 4; k++) {
+        if (x->counts[k] >= 0 && x->counts[k] != got[k]) {
+            path_push_key(x, "counts");
+            path_push_key(x, count_names[k]);
+            invalid(x, "count_mismatch",
+                    "the document states %lld but holds %lld: it is incomplete or was edited",
+                    (long long)x->counts[k], (long long)got[k]);
+            path_pop(x);
+            path_pop(x);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A member that must be an object, read past unchecked (source, scope). */
+static bool skip_object(struct walk *x, const char *key)
+{
+    enum api_jtok t;
+    path_push_key(x, key);
+    bool ok = next(x, &t);
+    if (ok && t != API_JT_OBJ)
+        ok = invalid(x, "object_type", "expected an object");
+    if (ok)
+        ok = api_jp_skip(x->jp, t) || syntax(x);
+    path_pop(x);
+    return ok;
+}
+
+/* "format" and "version" come first, so that a document of another
+ * format or a newer version is refused before its body is read. */
+static bool read_header(struct walk *x)
+{
+    enum api_jtok t;
+    if (!next(x, &t))
+        return false;
+    if (t != API_JT_OBJ)
+        return invalid(x, "object_type", "the document must be a JSON object");
+    if (!next(x, &t))
+        return false;
+    if (t != API_JT_KEY || strcmp(x->jp->str, "format") != 0)
+        return invalid(x, "format", "the document must begin with \"format\": \"%s\"",
+                       API_EXPORT_FORMAT);
+    path_push_key(x, "format");
+    if (!next(x, &t))
+        return false;
+    if (t != API_JT_STR || strcmp(x->jp->str, API_EXPORT_FORMAT) != 0)
+        return invalid(x, "format", "expected \"%s\": this is not a MediTrack export",
+                       API_EXPORT_FORMAT);
+    path_pop(x);
+    if (!next(x, &t))
+        return false;
+    if (t != API_JT_KEY || strcmp(x->jp->str, "version") != 0)
+        return invalid(x, "version", "\"version\" must follow \"format\"");
+    path_push_key(x, "version");
+    if (!next(x, &t))
+        return false;
+    if (t != API_JT_INT || x->jp->i < 1)
+        return invalid(x, "version", "expected the format version, an integer from 1");
+    if (x->jp->i > API_EXPORT_VERSION) {
+        struct api_import_result *r = x->res;
+        r->fault = API_IMPORT_NEWER;
+        snprintf(r->type, sizeof(r->type), "newer_version");
+        r->where = path_now(x);
+        snprintf(r->msg, sizeof(r->msg),
+                 "the document has format version %lld; this meditrack (%s) reads versions up "
+                 "to %d: import it with a newer meditrack",
+                 (long long)x->jp->i, MT_VERSION, API_EXPORT_VERSION);
+        return false;
+    }
+    x->res->version = (int)x->jp->i;
+    path_pop(x);
+    return true;
+}
+
+static bool walk_document(struct walk *x)
+{
+    if (!read_header(x))
+        return false;
+    bool seen_persons = false, seen_deleted = false;
+    enum api_jtok t;
+    for (;;) {
+        if (!next(x, &t))
+            return false;
+        if (t == API_JT_OBJ_END)
+            break;
+        char key[64];
+        snprintf(key, sizeof(key), "%s", x->jp->str);
+        bool ok;
+        if (strcmp(key, "persons") == 0 || strcmp(key, "deleted_medication_doses") == 0) {
+            bool persons = key[0] == 'p';
+            path_push_key(x, key);
+            if (persons ? seen_persons : seen_deleted)
+                ok = invalid(x, "duplicate", "the member appears twice");
+            else if (!persons && !seen_persons)
+                ok = invalid(x, "member_order", "must come after \"persons\"");
+            else
+                ok = persons ? walk_array(x, "persons", person_item)
+                             : walk_array(x, "doses", deleted_dose_item);
+            path_pop(x);
+            if (persons)
+                seen_persons = true;
+            else
+                seen_deleted = true;
+        } else if (strcmp(key, "exported_at") == 0) {
+            static const struct field f = {"exported_at", F_TIME, false, false, 0, 0, 0};
+            struct value v = {0};
+            path_push_key(x, key);
+            ok = read_value(x, &f, &v);
+            path_pop(x);
+        } else if (strcmp(key, "source") == 0 || strcmp(key, "scope") == 0) {
+            ok = skip_object(x, key);
+        } else if (strcmp(key, "counts") == 0) {
+            path_push_key(x, key);
+            ok = read_counts(x);
+            path_pop(x);
+        } else {
+            ok = skip_unknown(x, key);
+        }
+        if (!ok)
+            return false;
+    }
+    if (!seen_persons) {
+        path_push_key(x, "persons");
+        invalid(x, "missing", "required member missing");
+        path_pop(x);
+        return false;
+    }
+    if (!next(x, &t))
+        return false;
+    if (!check_counts(x))
+        return false;
+    return flush_doses(x);
+}
+
+/* ---- the two passes ---------------------------------------------------------------------------
+ */
+
+static void walk_reset(struct walk *x, const struct api_import_src *src, bool importing)
+{
+    struct api_import_result *r = x->res;
+    r->persons = r->medications = r->doses = r->deleted_doses = 0;
+    r->n_mapped = 0;
+    x->path.n = 0;
+    x->importing = importing;
+    x->n_persons = 0;
+    x->defaults = 0;
+    x->cur_person = x->cur_med = 0;
+    x->has_counts = false;
+    x->late_conflict = false;
+    for (size_t i = 0; i < x->n_batch; i++)
+        free(x->batch_names[i]);
+    x->n_batch = 0;
+    api_jp_release(x->jp);
+    if (src->file) {
+        rewind(src->file);
+        api_jp_init_file(x->jp, src->file);
+    } else {
+        api_jp_init_mem(x->jp, src->data, src->len);
+    }
+}
+
+struct import_tx {
+    struct walk *x;
+    const struct api_import_src *src;
+};
+
+/* Pass 2, inside the transaction: the target's persons again (under the
+ * lock), then the document from the start. Safe to run again. */
+static int import_tx(struct db_conn *c, void *vctx, struct mt_err *err)
+{
+    struct import_tx *t = vctx;
+    struct walk *x = t->x;
+    x->err = err;
+    if (store_import_lock(c, err) < 0)
+        return -1;
+    struct store_import_existing *existing = NULL;
+    size_t n_existing = 0;
+    if (store_import_existing(c, &existing, &n_existing, err) < 0)
+        return -1;
+    x->existing = existing;
+    x->n_existing = n_existing;
+    x->res->target_empty = n_existing == 0;
+    walk_reset(x, t->src, true);
+    bool ok = walk_document(x);
+    x->existing = NULL;
+    x->n_existing = 0;
+    store_import_existing_free(existing, n_existing);
+    if (ok)
+        return 0;
+    if (err->code == MT_OK)
+        mt_fail(err, MT_EINTERNAL,
+                "import: the document changed between its check and its import: %s", x->res->msg);
+    return -1;
+}
+
+int api_import_run(struct db_conn *c, const struct api_import_src *src, bool dry_run,
+                   enum api_import_conflict on_conflict, struct api_import_result *res,
+                   struct mt_err *err)
+{
+    memset(res, 0, sizeof(*res));
+    struct api_jpull *jp = mt_xmalloc(sizeof(*jp));
+    api_jp_init_mem(jp, NULL, 0);
+    struct walk *x = mt_xcalloc(1, sizeof(*x));
+    x->jp = jp;
+    x->res = res;
+    x->c = c;
+    x->on_conflict = on_conflict;
+    struct mt_err local;
+    mt_err_clear(&local);
+    x->err = &local;
+
+    int rc = 0;
+    struct store_import_existing *existing = NULL;
+    size_t n_existing = 0;
+    if (store_import_existing(c, &existing, &n_existing, err) < 0) {
+        rc = -1;
+        goto out;
+    }
+    x->existing = existing;
+    x->n_existing = n_existing;
+    res->target_empty = n_existing == 0;
+
+    /* Pass 1: the whole document, checked; nothing is written. */
+    walk_reset(x, src, false);
+    walk_document(x);
+    x->existing = NULL;
+    x->doc_defaults = x->defaults;
+    if (res->fault != API_IMPORT_OK)
+        goto out;
+    if (res->total_conflicts && on_conflict == API_IMPORT_REFUSE) {
+        res->fault = API_IMPORT_CONFLICT;
+        snprintf(res->type, sizeof(res->type), "conflict");
+        snprintf(res->msg, sizeof(res->msg),
+                 "%lld person(s) of the document are already on the target (same name and date "
+                 "of birth): nothing was imported",
+                 (long long)res->total_conflicts);
+        goto out;
+    }
+    if (dry_run)
+        goto out;
+
+    /* Pass 2: the import, all or nothing. */
+    struct import_tx t = {x, src};
+    if (store_import_in_tx(c, import_tx, &t, err) < 0) {
+        if (x->late_conflict) {
+            res->fault = API_IMPORT_CONFLICT;
+            snprintf(res->type, sizeof(res->type), "conflict");
+            snprintf(res->msg, sizeof(res->msg),
+                     "a person of the document was added to the target meanwhile: nothing was "
+                     "imported");
+        } else {
+            rc = -1;
+        }
+        goto out;
+    }
+    res->imported = true;
+out:
+    for (size_t i = 0; i < x->n_batch; i++)
+        free(x->batch_names[i]);
+    store_import_existing_free(existing, n_existing);
+    free(x->persons);
+    free(x);
+    api_jp_release(jp);
+    free(jp);
+    return rc;
+}

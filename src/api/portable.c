@@ -1,0 +1,257 @@
+/* Writing the portable record (api/portable.h, docs/export-format.md): the
+ * rows of store_export_walk, in document order, become the nested JSON
+ * document through the streaming JSON writer, handed on in chunks so that
+ * memory stays flat however long the history. Each kind of row is mapped to
+ * the document in one function here (write_person, write_medication,
+ * write_dose), which is where new fields of a medication or a dose (dosing
+ * rules, a dose's status) are added. */
+#include "api/portable.h"
+
+#include "api/jsonw.h"
+#include "api/row_json.h"
+#include "db/db.h"
+#include "migrate/migrate.h"
+#include "store/portable.h"
+
+#include <stdlib.h>
+
+/* Chunks are handed on at about this size. */
+#define CHUNK ((size_t)32 << 10)
+
+struct writer {
+    struct api_jw w;
+    const struct api_export_out *out;
+    struct api_export_counts counts;
+    bool begun;
+    bool in_person, in_med, in_deleted;
+};
+
+/* A timestamp member: the instant, or null when absent, or when the
+ * database holds text that is no timestamp (then counted: the document
+ * never carries a value an importer could not read). */
+static void time_at(struct writer *x, const char *key, const struct store_time *t)
+{
+    if (t->present && !t->parsed) {
+        x->counts.unreadable_times++;
+        api_jw_key(&x->w, key);
+        api_jw_null(&x->w);
+        return;
+    }
+    api_jw_time_at(&x->w, key, t);
+}
+
+static int flush(struct writer *x, struct mt_err *err)
+{
+    if (x->w.failed)
+        return mt_fail(err, MT_ELIMIT, "export: a row is larger than the memory of the request");
+    if (!x->begun) {
+        if (x->out->begin && x->out->begin(x->out->ctx, err) < 0)
+            return -1;
+        x->begun = true;
+    }
+    if (x->w.len == 0)
+        return 0;
+    if (x->out->write(x->out->ctx, x->w.data, x->w.len, err) < 0)
+        return -1;
+    api_jw_reset(&x->w);
+    return 0;
+}
+
+/* ---- one function per kind of row: where new fields go ------------------------------------- */
+
+static void write_person(struct writer *x, const struct store_person *p)
+{
+    struct api_jw *w = &x->w;
+    api_jw_int_at(w, "id", p->id);
+    api_jw_str_at(w, "first_name", p->first_name);
+    api_jw_str_at(w, "last_name", p->last_name);
+    api_jw_str_at(w, "date_of_birth", p->date_of_birth);
+    api_jw_str_at(w, "notes", p->notes);
+    api_jw_bool_at(w, "is_default", p->is_default);
+    time_at(x, "created_at", &p->created_at);
+    time_at(x, "updated_at", &p->updated_at);
+}
+
+/* The dosing rules (limit_window, min_interval_minutes, dose_amount,
+ * dose_unit, ingredients) and a schedule join here, after instructions. */
+static void write_medication(struct writer *x, const struct store_medication *m)
+{
+    struct api_jw *w = &x->w;
+    api_jw_int_at(w, "id", m->id);
+    api_jw_str_at(w, "name", m->name);
+    api_jw_str_at(w, "dosage", m->dosage);
+    api_jw_str_at(w, "frequency", m->frequency);
+    api_jw_int_at(w, "max_doses_per_day", m->max_doses_per_day);
+    api_jw_str_at(w, "instructions", m->instructions);
+    time_at(x, "created_at", &m->created_at);
+    time_at(x, "updated_at", &m->updated_at);
+}
+
+/* A dose's status (taken | skipped | entered_in_error), recorded_by and
+ * override_reason join here, after taken_at. */
+static void write_dose(struct writer *x, const struct store_export_dose *d)
+{
+    struct api_jw *w = &x->w;
+    api_jw_obj(w);
+    api_jw_int_at(w, "id", d->id);
+    if (!d->has_medication) {
+        api_jw_key(w, "person_id");
+        if (d->has_person)
+            api_jw_int(w, d->person_id);
+        else
+            api_jw_null(w);
+    }
+    api_jw_str_at(w, "medication_name", d->medication_name);
+    time_at(x, "taken_at", &d->taken_at);
+    api_jw_obj_end(w);
+}
+
+/* ---- the document's structure ---------------------------------------------------------------- */
+
+static void close_med(struct writer *x)
+{
+    if (!x->in_med)
+        return;
+    api_jw_arr_end(&x->w); /* doses */
+    api_jw_obj_end(&x->w);
+    x->in_med = false;
+}
+
+static void close_person(struct writer *x)
+{
+    close_med(x);
+    if (!x->in_person)
+        return;
+    api_jw_arr_end(&x->w); /* medications */
+    api_jw_obj_end(&x->w);
+    x->in_person = false;
+}
+
+/* Ends the persons' array and opens the deleted medications' doses. */
+static void open_deleted(struct writer *x)
+{
+    if (x->in_deleted)
+        return;
+    close_person(x);
+    api_jw_arr_end(&x->w);
+    api_jw_key(&x->w, "deleted_medication_doses");
+    api_jw_arr(&x->w);
+    x->in_deleted = true;
+}
+
+static int on_row(const struct store_export_row *row, void *ctx, struct mt_err *err)
+{
+    struct writer *x = ctx;
+    struct api_jw *w = &x->w;
+    switch (row->kind) {
+    case STORE_EXPORT_PERSON:
+        close_person(x);
+        api_jw_obj(w);
+        write_person(x, &row->person);
+        api_jw_key(w, "medications");
+        api_jw_arr(w);
+        x->in_person = true;
+        x->counts.persons++;
+        break;
+    case STORE_EXPORT_MEDICATION:
+        close_med(x);
+        api_jw_obj(w);
+        write_medication(x, &row->med);
+        api_jw_key(w, "doses");
+        api_jw_arr(w);
+        x->in_med = true;
+        x->counts.medications++;
+        break;
+    case STORE_EXPORT_DOSE:
+        write_dose(x, &row->dose);
+        x->counts.doses++;
+        break;
+    case STORE_EXPORT_DELETED_DOSE:
+        open_deleted(x);
+        write_dose(x, &row->dose);
+        x->counts.deleted_doses++;
+        break;
+    }
+    if (w->failed || w->len >= CHUNK)
+        return flush(x, err);
+    return 0;
+}
+
+static void write_head(struct writer *x, struct db_conn *c, const char *revision, bool has_person,
+                       int64_t person_id)
+{
+    struct api_jw *w = &x->w;
+    char now[MT_TIME_BUF];
+    api_jw_obj(w);
+    api_jw_str_at(w, "format", API_EXPORT_FORMAT);
+    api_jw_int_at(w, "version", API_EXPORT_VERSION);
+    api_jw_str_at(w, "exported_at", mt_format_iso(mt_now_us(), now, sizeof(now)));
+    api_jw_key(w, "source");
+    api_jw_obj(w);
+    api_jw_str_at(w, "application", "meditrack " MT_VERSION);
+    api_jw_str_at(w, "revision", revision);
+    api_jw_str_at(w, "engine", db_dialect_name(db_conn_dialect(c)));
+    api_jw_obj_end(w);
+    api_jw_key(w, "scope");
+    api_jw_obj(w);
+    api_jw_key(w, "person_id");
+    if (has_person)
+        api_jw_int(w, person_id);
+    else
+        api_jw_null(w);
+    api_jw_obj_end(w);
+    api_jw_key(w, "persons");
+    api_jw_arr(w);
+}
+
+static void write_tail(struct writer *x)
+{
+    struct api_jw *w = &x->w;
+    if (!x->in_deleted) {
+        open_deleted(x);
+    }
+    api_jw_arr_end(w);
+    api_jw_key(w, "counts");
+    api_jw_obj(w);
+    api_jw_int_at(w, "persons", x->counts.persons);
+    api_jw_int_at(w, "medications", x->counts.medications);
+    api_jw_int_at(w, "doses", x->counts.doses);
+    api_jw_int_at(w, "deleted_medication_doses", x->counts.deleted_doses);
+    api_jw_obj_end(w);
+    api_jw_obj_end(w);
+}
+
+/* The export inside its snapshot. */
+static int export_in_snapshot(struct writer *x, struct db_conn *c, struct mt_arena *a,
+                              bool has_person, int64_t person_id, struct mt_err *err)
+{
+    if (has_person) {
+        struct store_person p;
+        if (store_person_get(c, a, person_id, &p, err) < 0)
+            return -1;
+    }
+    char *revision = NULL;
+    if (mig_current(c, &revision, err) < 0)
+        return -1;
+    write_head(x, c, revision, has_person, person_id);
+    free(revision);
+    if (store_export_walk(c, has_person, person_id, on_row, x, err) < 0)
+        return -1;
+    write_tail(x);
+    return flush(x, err);
+}
+
+int api_export_write(struct db_conn *c, struct mt_arena *a, bool has_person, int64_t person_id,
+                     const struct api_export_out *out, struct api_export_counts *counts,
+                     struct mt_err *err)
+{
+    struct writer x = {.out = out};
+    api_jw_init(&x.w, a, 2 * CHUNK);
+    if (store_snapshot_begin(c, err) < 0)
+        return -1;
+    int rc = export_in_snapshot(&x, c, a, has_person, person_id, err);
+    store_snapshot_end(c);
+    if (counts)
+        *counts = x.counts;
+    return rc;
+}
