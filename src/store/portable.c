@@ -37,9 +37,14 @@ void store_snapshot_end(struct db_conn *c)
  *   13 created_at   14 updated_at   15 a deleted medication's dose's person
  * New columns of a kind (dosing rules, dose status) join its branch, NULL
  * in the others, and its read function below. */
+/* The persons' branch comes first and fills every column with a value of
+ * the column's type (repeating its own where it has nothing to say: the
+ * reader ignores those), since PostgreSQL types a UNION's columns pair by
+ * pair from the left and would make two NULLs text, which a later
+ * timestamp cannot join. */
 #define EXPORT_PERSONS                                                                             \
-    "SELECT 0, p.id, 0, 0, 0, NULL, 0, p.first_name, p.last_name, p.notes, NULL, "                 \
-    "CASE WHEN p.is_default THEN 1 ELSE 0 END, p.date_of_birth, p.created_at, p.updated_at, NULL " \
+    "SELECT 0, p.id, 0, 0, 0, p.created_at, 0, p.first_name, p.last_name, p.notes, p.first_name, " \
+    "CASE WHEN p.is_default THEN 1 ELSE 0 END, p.date_of_birth, p.created_at, p.updated_at, p.id " \
     "FROM persons p"
 #define EXPORT_MEDS                                                                                \
     "SELECT 0, m.person_id, m.id, 1, 0, NULL, 0, m.name, m.dosage, m.frequency, m.instructions, "  \

@@ -1,0 +1,229 @@
+#!/usr/bin/env python3
+"""GET /api/v1/export and POST /api/v1/import (docs/export-format.md): a
+varied record is exported from the dialect under test and imported into a
+fresh instance on ANOTHER engine (sqlite -> postgresql -> mysql -> sqlite,
+when this run has their servers), which must then give the same API answers
+for every person (persons, medications, doses, daily summaries, deleted
+medications, the dose export; ids left out) and export the same document
+again. Also: the dry run previews and changes nothing, a newer format
+version is refused, malformed documents get 400/422 with the JSON path of
+the problem, unknown members are warnings, persons already on the target
+refuse the import (409) unless on_conflict=add, the body limit holds (413),
+an unknown person is 404. Last line: "N passed, N failed"."""
+
+import copy
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import apilib  # noqa: E402
+import recordlib  # noqa: E402
+from apilib import check, expect  # noqa: E402
+
+
+def post_doc(s, doc, query=""):
+    body = doc if isinstance(doc, (bytes, str)) else json.dumps(doc)
+    return s.post("/api/v1/import" + query, body, headers={"Content-Type": "application/json"})
+
+
+def first_error(r):
+    body = r.json() or {}
+    detail = body.get("detail")
+    return detail[0] if isinstance(detail, list) and detail else {}
+
+
+def main():
+    dialect = apilib.DIALECT
+    target = recordlib.other_dialect(dialect)
+    if target == dialect:
+        print(f"note: no other engine in this run; the round trip stays on {dialect}")
+    src = apilib.Server("exp_src")
+    dst = recordlib.server_on(target, "exp_dst")
+    small = recordlib.server_on(target, "exp_small", env={"MAX_BODY_BYTES": "4096"})
+    try:
+        recordlib.build_record(src)
+        before = recordlib.api_snapshot(src)
+
+        r = src.get("/api/v1/export")
+        expect("export: 200", r, 200)
+        check("export: JSON content type", r.headers.get("content-type") == "application/json",
+              r.headers.get("content-type"))
+        check("export: a download", "attachment" in r.headers.get("content-disposition", ""))
+        doc = r.json()
+        check("export: format and version first",
+              list(doc.keys())[:2] == ["format", "version"] and doc["format"] ==
+              "meditrack-export" and doc["version"] == 1, list(doc.keys()))
+        check("export: source names the engine and revision",
+              doc["source"]["engine"] == dialect and len(doc["source"]["revision"]) == 12,
+              doc["source"])
+        check("export: counts", doc["counts"] == {"persons": 3, "medications": 3, "doses": 8,
+                                                  "deleted_medication_doses": 3}, doc["counts"])
+        check("export: a dose without a time is null", any(
+            d["taken_at"] is None for p in doc["persons"] for m in p["medications"]
+            for d in m["doses"]))
+        check("export: a deleted medication's dose without a person",
+              any(d["person_id"] is None for d in doc["deleted_medication_doses"]))
+        check("export: microseconds kept",
+              any("." in (d["taken_at"] or "") for p in doc["persons"]
+                  for m in p["medications"] for d in m["doses"]))
+
+        # One person.
+        pid = doc["persons"][0]["id"]
+        one = src.get(f"/api/v1/export?person_id={pid}").json()
+        check("export ?person_id: that person only",
+              [p["id"] for p in one["persons"]] == [pid] and one["scope"]["person_id"] == pid)
+        check("export ?person_id: their deleted medications' doses only",
+              all(d["person_id"] == pid for d in one["deleted_medication_doses"])
+              and len(one["deleted_medication_doses"]) == 2)
+        expect("export ?person_id unknown: 404", src.get("/api/v1/export?person_id=999999"), 404,
+               {"detail": "Person not found"})
+        expect("export ?person_id=0: 422", src.get("/api/v1/export?person_id=0"), 422)
+
+        # The dry run answers what would be created and changes nothing.
+        r = post_doc(dst, doc, "?dry_run=true")
+        expect("dry run: 200", r, 200)
+        pre = r.json() or {}
+        check("dry run: counts to create",
+              pre.get("to_create") == {"persons": 3, "medications": 3, "doses": 8,
+                                       "deleted_medication_doses": 3} and
+              pre.get("imported") is False and pre.get("target_was_empty") is True, pre)
+        check("dry run: nothing changed",
+              dst.get("/api/v1/persons/").json() == [] and
+              recordlib.sql(dst.url, "SELECT COUNT(*) FROM doses")[0][0] in (0, "0"))
+
+        # The import, and the same answers on the other engine.
+        r = post_doc(dst, doc)
+        expect(f"import into {target}: 200", r, 200)
+        out = r.json() or {}
+        check("import: created counts", out.get("created") == pre.get("to_create"), out)
+        check("import: new person ids listed",
+              [m["document_id"] for m in out.get("person_ids", [])] ==
+              [p["id"] for p in doc["persons"]], out.get("person_ids"))
+        after = recordlib.api_snapshot(dst)
+        diff = recordlib.first_difference(before, after)
+        check(f"round trip {dialect} -> {target}: the same API answers for every person",
+              diff is None, diff)
+        again = dst.get("/api/v1/export").json()
+        diff = recordlib.first_difference(recordlib.normalized_document(doc),
+                                          recordlib.normalized_document(again))
+        check("round trip: the target exports the same document", diff is None, diff)
+        check("round trip: the target names its own engine",
+              again["source"]["engine"] == target, again["source"])
+
+        # Persons already on the target.
+        r = post_doc(dst, doc)
+        expect("import again: 409 (persons already there)", r, 409)
+        body = r.json() or {}
+        check("409: lists the conflicts with their paths",
+              body.get("conflicts_total") == 3 and body["conflicts"][0]["path"] == "$.persons[0]"
+              and "existing_person_id" in body["conflicts"][0], body)
+        check("409: nothing was added", len(dst.get("/api/v1/persons/").json()) == 3)
+        r = post_doc(dst, doc, "?dry_run=true")
+        check("dry run with conflicts: 409 and the preview",
+              r.status == 409 and (r.json() or {}).get("dry_run") is True, r)
+        r = post_doc(dst, doc, "?on_conflict=add")
+        expect("on_conflict=add: 200", r, 200)
+        persons = dst.get("/api/v1/persons/").json()
+        check("on_conflict=add: added as other persons; the default stays",
+              len(persons) == 6 and sum(p["is_default"] for p in persons) == 1, persons)
+        expect("on_conflict=merge: 422", post_doc(dst, doc, "?on_conflict=merge"), 422)
+
+        # Newer versions are refused before anything else is read.
+        newer = {"format": "meditrack-export", "version": 2, "persons": "anything"}
+        r = post_doc(dst, newer)
+        expect("version 2: 422", r, 422)
+        e = first_error(r)
+        check("version 2: loc and type", e.get("loc") == ["body", "version"] and
+              e.get("type") == "newer_version" and "newer meditrack" in e.get("msg", ""), e)
+
+        # Malformed documents: the JSON path of the first problem.
+        def bad(name, mutate, loc, typ, status=422):
+            d = copy.deepcopy(doc)
+            mutate(d)
+            r = post_doc(dst, d, "?dry_run=true")
+            e = first_error(r)
+            ok = r.status == status and e.get("loc") == loc and e.get("type") == typ
+            check(f"malformed ({name}): {status} at {loc}", ok, f"{r.status} {e}")
+
+        def set_(path, value):
+            def f(d):
+                o = d
+                for k in path[:-1]:
+                    o = o[k]
+                o[path[-1]] = value
+            return f
+
+        def drop(path):
+            def f(d):
+                o = d
+                for k in path[:-1]:
+                    o = o[k]
+                del o[path[-1]]
+            return f
+
+        m0 = ["persons", 0, "medications", 0]
+        bad("a number for a name", set_(m0 + ["name"], 5), ["body"] + m0 + ["name"],
+            "string_type")
+        bad("first_name missing", drop(["persons", 1, "first_name"]),
+            ["body", "persons", 1, "first_name"], "missing")
+        bad("first_name null", set_(["persons", 1, "first_name"], None),
+            ["body", "persons", 1, "first_name"], "null_not_allowed")
+        bad("a name too long", set_(m0 + ["dosage"], "x" * 256), ["body"] + m0 + ["dosage"],
+            "string_too_long")
+        bad("a bad timestamp", set_(m0 + ["doses", 0, "taken_at"], "2025-05-01 08:00"),
+            ["body"] + m0 + ["doses", 0, "taken_at"], "datetime_format")
+        bad("a bad date", set_(["persons", 0, "date_of_birth"], "1980-02-30"),
+            ["body", "persons", 0, "date_of_birth"], "date_format")
+        bad("a string for a count", set_(m0 + ["max_doses_per_day"], "2"),
+            ["body"] + m0 + ["max_doses_per_day"], "int_type")
+        bad("persons not an array", set_(["persons"], {}), ["body", "persons"], "array_type")
+        bad("an unknown person", set_(["deleted_medication_doses", 1, "person_id"], 424242),
+            ["body", "deleted_medication_doses", 1, "person_id"], "unknown_person")
+        bad("two persons with one id", set_(["persons", 1, "id"], doc["persons"][0]["id"]),
+            ["body", "persons", 1, "id"], "duplicate_id")
+        bad("counts that do not match", set_(["counts", "doses"], 6),
+            ["body", "counts", "doses"], "count_mismatch")
+        bad("another format", set_(["format"], "something-else"), ["body", "format"], "format")
+        bad("U+0000 in a text", set_(["persons", 0, "notes"], "a\u0000b"),
+            ["body", "persons", 0, "notes"], "string_nul")
+        r = post_doc(dst, json.dumps(doc)[:-40], "?dry_run=true")
+        check("truncated document: 400 with line and column",
+              r.status == 400 and "line 1, column" in (r.json() or {}).get("detail", ""), r)
+        r = post_doc(dst, '{"format": "meditrack-export", "version": 1, "persons": [}',
+                     "?dry_run=true")
+        expect("not JSON: 400", r, 400)
+        r = post_doc(dst, [1, 2], "?dry_run=true")
+        expect("an array: 422", r, 422)
+        check("an array: loc is the body", first_error(r).get("loc") == ["body"])
+        r = dst.post("/api/v1/import?dry_run=true", "x", headers={"Content-Type": "text/csv"})
+        expect("a CSV body: 415", r, 415)
+        expect("no body: 400", dst.post("/api/v1/import"), 400)
+
+        # Unknown members (a later revision of version 1) are warnings.
+        d = copy.deepcopy(doc)
+        d["persons"][0]["medications"][0]["dose_unit"] = "mg"
+        d["persons"][0]["favourite_colour"] = {"nested": [1, 2, {"x": None}]}
+        d["audit"] = []
+        r = post_doc(dst, d, "?dry_run=true&on_conflict=add")
+        body = r.json() or {}
+        paths = [w["path"] for w in body.get("warnings", [])]
+        unknown = [w for w in body.get("warnings", []) if w["message"].startswith("unknown")]
+        check("unknown members: 200 with a warning for each",
+              r.status == 200 and len(unknown) == 3 and
+              "$.persons[0].medications[0].dose_unit" in paths and "$.audit" in paths, body)
+
+        # The request body limit: the command line has none (tests/cli).
+        d = copy.deepcopy(doc)
+        d["padding"] = "x" * 8192
+        r = post_doc(small, d, "?dry_run=true")
+        expect("a document over MAX_BODY_BYTES: 413", r, 413)
+    finally:
+        src.stop()
+        dst.stop()
+        small.stop()
+    apilib.report()
+
+
+if __name__ == "__main__":
+    main()
