@@ -350,9 +350,12 @@ static enum api_jtok number(struct api_jpull *p)
 
 static enum api_jtok literal(struct api_jpull *p, const char *word, enum api_jtok tok)
 {
-    for (const char *w = word; *w; w++)
-        if (get(p) != *w)
+    /* The failing byte is not taken, so that the error points at it. */
+    for (const char *w = word; *w; w++) {
+        if (peek(p) != (unsigned char)*w)
             return fail(p, "invalid literal (expected true, false or null)");
+        get(p);
+    }
     return tok;
 }
 
