@@ -169,5 +169,9 @@ export const trackingForm = (day, today, personId, days) =>
         as: 'blob',
     });
 
+// A person's medications and doses as a FHIR R4 Bundle (application/fhir+json),
+// offered as a plain download link.
+export const fhirBundleUrl = (personId) => `${API}/persons/${encodeURIComponent(personId)}/fhir`;
+
 // Liveness, used to notice that the server is back.
 export const health = () => request('GET', '/health', { base: '' });

@@ -1,6 +1,7 @@
 // The daily log of the selected person and day: every dose in time order,
-// copy as plain text, and the printable tracking form (the PDF route of the
-// API) for 1 to 7 days from the shown day.
+// copy as plain text, the printable tracking form (the PDF route of the
+// API) for 1 to 7 days from the shown day, and the person's record for a
+// doctor as a FHIR R4 bundle (a download link).
 
 import * as api from './api.js';
 import { deletedNames } from './deleted.js';
@@ -64,6 +65,12 @@ export function renderLog() {
     $('#log-heading').textContent = p ? `Daily log of ${p.first_name}` : 'Daily log';
     $('#print-form').disabled = !state.online || !p;
     $('#copy-log').disabled = !p;
+    const fhir = $('#fhir-link');
+    fhir.hidden = !p;
+    if (p) {
+        fhir.href = api.fhirBundleUrl(p.id);
+        fhir.download = `meditrack-fhir-person${p.id}.json`;
+    }
 }
 
 async function copyLog() {

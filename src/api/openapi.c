@@ -111,12 +111,13 @@ static void response_schemas(json_t *s)
                   "type", "integer", "utc_offset", "type", "string", "doses", "type", "array",
                   "items", ref("DoseExportRow")));
     json_object_set_new(s, "MeditrackExport",
-                        json_pack("{s:s, s:s, s:{s:{s:s}, s:{s:s}}, s:[s,s,s]}", "type", "object",
-                                  "description",
+                        json_pack("{s:s, s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}}, s:[s,s,s]}", "type",
+                                  "object", "description",
                                   "The portable record: docs/export-format.md, JSON Schema in "
                                   "docs/export-format.schema.json",
                                   "properties", "format", "type", "string", "version", "type",
-                                  "integer", "required", "format", "version", "persons"));
+                                  "integer", "persons", "type", "array", "required", "format",
+                                  "version", "persons"));
     json_object_set_new(
         s, "ImportOutcome",
         json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, "
