@@ -7,7 +7,9 @@ npm package (FHIR.js, R4; tests/fhir/validate.mjs, installed by setup.sh),
 and every reference must resolve inside its bundle. Also: one
 MedicationAdministration per dose in the range, the statuses, the same
 UUIDs on every request, the content type, the date range and its 422, and
-404 for an unknown person. Last line: "N passed, N failed"."""
+404 for an unknown person. The export documents of the same databases
+(GET /api/v1/export) are validated against docs/export-format.schema.json
+with ajv (tests/fhir/schema.mjs). Last line: "N passed, N failed"."""
 
 import json
 import os
@@ -26,6 +28,17 @@ FIXTURES = os.environ.get("MT_TEST_FIXTURES") or os.path.join(apilib.ROOT, "..",
                                                               "fixtures")
 TMP = apilib.TMP
 saved = []
+exports = []
+
+
+def save_export(s, name, query=""):
+    r = s.get("/api/v1/export" + query)
+    if not check(f"export {name}{query}: 200", r.status == 200, repr(r)):
+        return
+    path = os.path.join(TMP, f"export-{apilib.DIALECT}-{name}.json")
+    with open(path, "wb") as f:
+        f.write(r.body)
+    exports.append(path)
 
 
 def bundle(s, pid, query=""):
@@ -121,6 +134,8 @@ def main():
             s.post(f"/api/v1/doses/medications/{long_med['id']}/dose/{day}"
                    f"?time={i % 24:02d}:{i % 60:02d}&timezone_offset=0")
         bundles_of_every_person(s, "generated")
+        save_export(s, "generated")
+        save_export(s, "generated-one", f"?person_id={p1}")
 
         r, doc = bundle(s, p1)
         check("content type application/fhir+json",
@@ -174,6 +189,7 @@ def main():
             fixtures.append(fs)
             persons = bundles_of_every_person(fs, label)
             check(f"{label}: has persons", len(persons) > 0)
+            save_export(fs, label)
     finally:
         s.stop()
         for fs in fixtures:
@@ -189,6 +205,14 @@ def main():
             check(f"valid FHIR R4, every reference resolves: {os.path.basename(res['file'])} "
                   f"({res.get('entries')} entries, {res.get('references')} references)",
                   res["valid"], res["errors"])
+        r = subprocess.run(["node", os.path.join(HERE, "schema.mjs"),
+                            os.path.join(apilib.ROOT, "docs", "export-format.schema.json"),
+                            *exports], capture_output=True, text=True, timeout=600)
+        results = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+        check("ajv read every export document", len(results) == len(exports), r.stderr[-1000:])
+        for res in results:
+            check(f"export document valid by docs/export-format.schema.json: "
+                  f"{os.path.basename(res['file'])}", res["valid"], res["errors"])
     apilib.report()
 
 
