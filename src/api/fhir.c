@@ -75,13 +75,14 @@ static char *urn_of_id(const unsigned char ns[32], const char *type, int64_t id,
     return uuid_urn(ns, name, out);
 }
 
-/* A deleted medication is known by its person and its name. */
+/* A deleted medication is known by its person and its name; NULL when the
+ * arena is full. Made once per deleted medication, never per dose. */
 static char *urn_of_deleted(struct mt_arena *a, const unsigned char ns[32], const char *type,
                             int64_t person_id, const char *med_name, char out[UUID_URN_LEN])
 {
     const char *name =
         mt_arena_printf(a, "%s/deleted/%lld/%s", type, (long long)person_id, med_name);
-    return uuid_urn(ns, name ? name : type, out);
+    return name ? uuid_urn(ns, name, out) : NULL;
 }
 
 /* ---- the bundle ----------------------------------------------------------------------------- */
@@ -95,7 +96,8 @@ struct bundle {
     char patient[UUID_URN_LEN];
     const struct store_medication *meds; /* id order */
     size_t n_meds;
-    const char **deleted; /* strcmp order */
+    const char **deleted;               /* strcmp order */
+    char (*deleted_urns)[UUID_URN_LEN]; /* their Medication entries, in the same order */
     size_t n_deleted;
     bool started;
     int64_t skipped; /* doses whose medication is not in the bundle */
@@ -229,18 +231,19 @@ static void write_statement(struct bundle *b, const struct store_medication *m)
 }
 
 /* A medication taken off the list: only its name and doses are known. */
-static void write_deleted_statement(struct bundle *b, const char *name)
+static int write_deleted_statement(struct bundle *b, size_t i, struct mt_err *err)
 {
     struct api_jw *w = &b->w;
-    char urn[UUID_URN_LEN], med[UUID_URN_LEN];
-    entry_begin(w,
-                urn_of_deleted(b->r->arena, b->ns, "MedicationStatement", b->person->id, name, urn),
-                "MedicationStatement");
+    char urn[UUID_URN_LEN];
+    if (!urn_of_deleted(b->r->arena, b->ns, "MedicationStatement", b->person->id, b->deleted[i],
+                        urn))
+        return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
+    entry_begin(w, urn, "MedicationStatement");
     api_jw_str_at(w, "status", "completed");
-    reference(w, "medicationReference",
-              urn_of_deleted(b->r->arena, b->ns, "Medication", b->person->id, name, med), name);
+    reference(w, "medicationReference", b->deleted_urns[i], b->deleted[i]);
     reference(w, "subject", b->patient, b->person_name);
     entry_end(w);
+    return 0;
 }
 
 static int cmp_med(const void *key, const void *item)
@@ -269,11 +272,13 @@ static int write_administration(const struct store_report_dose *d, void *ctx, st
     char urn[UUID_URN_LEN], med[UUID_URN_LEN], when[MT_TIME_BUF];
     const struct store_medication *m = NULL;
     if (d->deleted) {
-        if (!bsearch(d->medication_name, b->deleted, b->n_deleted, sizeof(*b->deleted), cmp_name)) {
+        const char **name =
+            bsearch(d->medication_name, b->deleted, b->n_deleted, sizeof(*b->deleted), cmp_name);
+        if (!name) {
             b->skipped++;
             return 0;
         }
-        urn_of_deleted(b->r->arena, b->ns, "Medication", b->person->id, d->medication_name, med);
+        memcpy(med, b->deleted_urns[name - b->deleted], UUID_URN_LEN);
     } else {
         m = bsearch(&d->medication_id, b->meds, b->n_meds, sizeof(*b->meds), cmp_med);
         if (!m) {
@@ -337,6 +342,13 @@ static int bundle_in_snapshot(struct bundle *b, struct db_conn *c, const struct 
         qsort(deleted, n_deleted, sizeof(*deleted), cmp_names);
     b->deleted = deleted;
     b->n_deleted = n_deleted;
+    b->deleted_urns = mt_arena_calloc(r->arena, n_deleted ? n_deleted : 1, UUID_URN_LEN);
+    if (!b->deleted_urns)
+        return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
+    for (size_t i = 0; i < n_deleted; i++)
+        if (!urn_of_deleted(r->arena, b->ns, "Medication", person->id, deleted[i],
+                            b->deleted_urns[i]))
+            return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
 
     if (http_stream_begin(r, 200, "application/fhir+json; fhirVersion=4.0", FALLBACK_MAX, err) < 0)
         return -1;
@@ -355,13 +367,12 @@ static int bundle_in_snapshot(struct bundle *b, struct db_conn *c, const struct 
     for (size_t i = 0; i < n_meds; i++)
         write_medication(b, urn_of_id(b->ns, "Medication", meds[i].id, urn), meds[i].name);
     for (size_t i = 0; i < n_deleted; i++)
-        write_medication(b,
-                         urn_of_deleted(r->arena, b->ns, "Medication", person->id, deleted[i], urn),
-                         deleted[i]);
+        write_medication(b, b->deleted_urns[i], deleted[i]);
     for (size_t i = 0; i < n_meds; i++)
         write_statement(b, &meds[i]);
     for (size_t i = 0; i < n_deleted; i++)
-        write_deleted_statement(b, deleted[i]);
+        if (write_deleted_statement(b, i, err) < 0)
+            return -1;
     if (flush(b, err) < 0)
         return -1;
     size_t unreadable = 0;
