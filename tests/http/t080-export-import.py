@@ -8,7 +8,8 @@ medications, the dose export; ids left out) and export the same document
 again. Also: the dry run previews and changes nothing, a newer format
 version is refused, malformed documents get 400/422 with the JSON path of
 the problem, unknown members are warnings, persons already on the target
-refuse the import (409) unless on_conflict=add, the body limit holds (413),
+refuse the import (409) unless on_conflict=add, a failure at the last row leaves nothing (all or
+nothing), the body limit holds (413),
 an unknown person is 404. Last line: "N passed, N failed"."""
 
 import copy
@@ -31,6 +32,25 @@ def first_error(r):
     body = r.json() or {}
     detail = body.get("detail")
     return detail[0] if isinstance(detail, list) and detail else {}
+
+
+def add_refusing_trigger(url):
+    """A trigger on doses that refuses a dose named 'boom'."""
+    if url.startswith("sqlite:"):
+        recordlib.sql(url, "CREATE TRIGGER t080_boom BEFORE INSERT ON doses "
+                           "WHEN NEW.medication_name = 'boom' "
+                           "BEGIN SELECT RAISE(ABORT, 'boom'); END")
+    elif url.startswith("postgresql:"):
+        recordlib.sql(url, "CREATE FUNCTION t080_boom() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                           "BEGIN IF NEW.medication_name = 'boom' THEN RAISE EXCEPTION 'boom'; "
+                           "END IF; RETURN NEW; END $$; "
+                           "CREATE TRIGGER t080_boom BEFORE INSERT ON doses FOR EACH ROW "
+                           "EXECUTE FUNCTION t080_boom()")
+    else:
+        recordlib.sql(url, "DELIMITER //\nCREATE TRIGGER t080_boom BEFORE INSERT ON doses "
+                           "FOR EACH ROW BEGIN IF NEW.medication_name = 'boom' THEN "
+                           "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'boom'; END IF; END//\n"
+                           "DELIMITER ;")
 
 
 def main():
@@ -212,6 +232,21 @@ def main():
         check("unknown members: 200 with a warning for each",
               r.status == 200 and len(unknown) == 3 and
               "$.persons[0].medications[0].dose_unit" in paths and "$.audit" in paths, body)
+
+        # All or nothing: a dose the target's database refuses at the very
+        # end (a trigger stands in for any failure there) leaves nothing of
+        # the persons and medications inserted before it in the transaction.
+        add_refusing_trigger(dst.url)
+        d = copy.deepcopy(doc)
+        d["deleted_medication_doses"][-1]["medication_name"] = "boom"
+        n_before = [recordlib.sql(dst.url, f"SELECT COUNT(*) FROM {t}")[0][0]
+                    for t in ("persons", "medications", "doses")]
+        r = post_doc(dst, d, "?on_conflict=add")
+        check("a failure at the last dose: 500", r.status == 500, r)
+        n_after = [recordlib.sql(dst.url, f"SELECT COUNT(*) FROM {t}")[0][0]
+                   for t in ("persons", "medications", "doses")]
+        check("a failure at the last dose: nothing was imported", n_before == n_after,
+              f"{n_before} -> {n_after}")
 
         # The request body limit: the command line has none (tests/cli).
         d = copy.deepcopy(doc)
