@@ -386,6 +386,8 @@ struct object_kind {
     items_fn items;
 };
 
+/* Reads an array whose items item reads: each item reads its first token
+ * itself, which is the array's end after the last item. */
 static bool walk_array(struct walk *x, const char *what, bool (*item)(struct walk *x, int64_t i))
 {
     enum api_jtok t;
@@ -404,8 +406,8 @@ static bool walk_array(struct walk *x, const char *what, bool (*item)(struct wal
     }
 }
 
-/* Reads one object of kind k whose first token is next; leaves the reader
- * after its end. Array items call it after peeking: see item_begin. */
+/* Reads one object of kind k whose first token (first) was just read;
+ * leaves the reader after its end. */
 static bool walk_object(struct walk *x, const struct object_kind *k, enum api_jtok first)
 {
     if (first != API_JT_OBJ)
@@ -453,15 +455,6 @@ static bool walk_object(struct walk *x, const struct object_kind *k, enum api_jt
         ok = check_required(x, k->fields, v, k->n_fields, NULL) && k->finish(x, v);
     values_release(v, k->n_fields);
     return ok;
-}
-
-/* An array item: the first token, or the array's end. */
-static bool item_first(struct walk *x, int64_t i, enum api_jtok *t)
-{
-    (void)i;
-    if (!next(x, t))
-        return false;
-    return true;
 }
 
 /* ---- doses ------------------------------------------------------------------------------------
@@ -548,7 +541,8 @@ static const struct object_kind deleted_dose_kind = {"a dose", dose_fields,     
 static bool dose_item(struct walk *x, int64_t i)
 {
     enum api_jtok t;
-    if (!item_first(x, i, &t))
+    (void)i;
+    if (!next(x, &t))
         return false;
     if (t == API_JT_ARR_END)
         return true;
@@ -558,7 +552,8 @@ static bool dose_item(struct walk *x, int64_t i)
 static bool deleted_dose_item(struct walk *x, int64_t i)
 {
     enum api_jtok t;
-    if (!item_first(x, i, &t))
+    (void)i;
+    if (!next(x, &t))
         return false;
     if (t == API_JT_ARR_END)
         return true;
@@ -597,7 +592,8 @@ static const struct object_kind medication_kind = {"a medication", medication_fi
 static bool medication_item(struct walk *x, int64_t i)
 {
     enum api_jtok t;
-    if (!item_first(x, i, &t))
+    (void)i;
+    if (!next(x, &t))
         return false;
     if (t == API_JT_ARR_END)
         return true;
@@ -710,7 +706,8 @@ static const struct object_kind person_kind = {"a person",    person_fields, P_N
 static bool person_item(struct walk *x, int64_t i)
 {
     enum api_jtok t;
-    if (!item_first(x, i, &t))
+    (void)i;
+    if (!next(x, &t))
         return false;
     if (t == API_JT_ARR_END)
         return true;
