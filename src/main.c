@@ -31,10 +31,12 @@ static const struct command commands[] = {
     {.name = "serve", .fn = cmd_serve, .summary = "serve the HTTP API until SIGTERM/SIGINT"},
     {.name = "init", .fn = cmd_init, .summary = "wait for the database, migrate, seed, then exit"},
     {.name = "seed", .fn = cmd_seed, .summary = "put the default person into an empty database"},
-    {.name = "db", .fn = cmd_db, .summary = "schema migrations: current, history, upgrade, downgrade, stamp, check, ..."},
     {.name = "export", .fn = cmd_export, .summary = "write the whole record as a versioned JSON document (docs/export-format.md)"},
     {.name = "import", .fn = cmd_import, .summary = "read an export document into this database, all or nothing (--dry-run previews)"},
+    {.name = "db", .fn = cmd_db, .summary = "schema migrations: current, history, upgrade, downgrade, stamp, check, ...; copy"},
     {.name = "healthcheck", .fn = cmd_healthcheck, .summary = "GET /health of the running server; exit 0 on 200"},
+    {.name = "backup", .fn = cmd_backup, .summary = "write a consistent backup of the database into one SQLite file"},
+    {.name = "restore", .fn = cmd_restore, .summary = "restore a backup file into an empty database of any engine"},
 };
 /* clang-format on */
 

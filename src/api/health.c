@@ -12,12 +12,14 @@
  * database that cannot be used is 503 "unhealthy", one whose storage is
  * full "degraded", each with the reference's detail "Health check failed:
  * ..." beside the report and Retry-After; the driver's message goes to the
- * log only. */
+ * log only. With BACKUP_SCHEDULE set, the body also carries "backup": the
+ * schedule and this replica's last outcome (docs/backup.md). */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/handlers.h"
+#include "copy/copy.h"
 #include "core/log.h"
 #include "db/db.h"
 #include "migrate/migrate.h"
@@ -77,6 +79,40 @@ static json_t *db_details(struct db_conn *c, const struct mt_config *cfg)
                         json_boolean(current && head && strcmp(current, head) == 0));
     free(current);
     return d;
+}
+
+/* An instant as the API writes it, or JSON null for -1. */
+static json_t *instant_or_null(int64_t us)
+{
+    if (us < 0)
+        return json_null();
+    char buf[MT_TIME_BUF];
+    return json_string(mt_format_iso(us, buf, sizeof buf));
+}
+
+static json_t *text_or_null(const char *s)
+{
+    return s && *s ? json_string(s) : json_null();
+}
+
+/* The scheduled backups as this replica saw them (the lease row decides
+ * which replica writes a slot; the others report it as taken). */
+static json_t *backup_report(struct copy_scheduler *s)
+{
+    struct copy_scheduler_status st;
+    copy_scheduler_status(s, &st);
+    json_t *last_slot = json_null();
+    if (st.last_slot_us >= 0)
+        last_slot = json_pack("{s:o, s:s}", "at", instant_or_null(st.last_slot_us), "outcome",
+                              st.last_slot_outcome);
+    return json_pack("{s:s, s:i, s:s, s:o, s:b, s:o, s:o, s:o, s:o, s:o, s:o}", "schedule",
+                     st.schedule, "keep", st.keep, "dir", st.dir, "next_run_at",
+                     instant_or_null(st.next_us), "running", st.running, "last_success_at",
+                     instant_or_null(st.last_success_us), "last_file",
+                     text_or_null(st.last_file), "last_duration_ms",
+                     st.last_success_us >= 0 ? json_integer(st.last_duration_ms) : json_null(),
+                     "last_error_at", instant_or_null(st.last_error_us), "last_error",
+                     text_or_null(st.last_error), "last_slot", last_slot);
 }
 
 /* 503 with the component report, the database marked status ("unhealthy":
@@ -152,6 +188,8 @@ int api_health_v1(struct api_call *call, struct mt_err *unused)
     json_t *body = json_pack("{s:s, s:s, s:[{s:s, s:s, s:o}, o]}", "status", "healthy", "version",
                              cfg->version, "components", "component", "database", "status",
                              "healthy", "details", db_details(c, cfg), api_component(cfg));
+    if (r->app->backups)
+        json_object_set_new(body, "backup", backup_report(r->app->backups));
     http_reply_json(r, call->op->status, body);
     return 0;
 }

@@ -17,12 +17,16 @@
 struct api_op;
 struct db_conn;
 struct db_pool;
+struct copy_scheduler;
 
 /* What every handler can reach: configuration and the connection pool. Owned
  * by cmd_serve; lives as long as the server. */
 struct app {
     const struct mt_config *cfg;
     struct db_pool *pool;
+    /* The backup schedule (BACKUP_SCHEDULE), whose outcome GET /api/v1/health
+     * reports; NULL when none is set. Set before the server starts. */
+    struct copy_scheduler *backups;
 };
 
 #define HTTP_MAX_PARAMS 4

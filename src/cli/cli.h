@@ -36,6 +36,11 @@ int cmd_db_adopt(int argc, char **argv, const struct mt_config *cfg);    /* cli/
  * "alembic", for messages). cli/assign.c */
 int cmd_db_assign_doses(int argc, char **argv, const struct mt_config *cfg, const char *prog);
 
+/* `db copy` (argv[0] is "copy"; prog as for assign-doses). cli/copy.c */
+int cmd_db_copy(int argc, char **argv, const struct mt_config *cfg, const char *prog);
+int cmd_backup(int argc, char **argv, const struct mt_config *cfg);  /* cli/copy.c */
+int cmd_restore(int argc, char **argv, const struct mt_config *cfg); /* cli/copy.c */
+
 struct db_conn;
 /* For `db check`: prints the doses that belong to no person, grouped by
  * medication name, with the `assign-doses` command for each group; prints

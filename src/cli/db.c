@@ -658,6 +658,8 @@ static void db_usage(const struct dbcmd *x, FILE *out)
             "take over a database the Python version made (also: stamp-existing)");
     fprintf(out, "  %-10s %s\n", "assign-doses",
             "give doses of deleted medications to the person who took them");
+    fprintf(out, "  %-10s %s\n", "copy",
+            "copy the database at head into an empty one on any engine, verified");
     fprintf(out,
             "\nRevisions may be given as a unique prefix of their id. Run\n"
             "`%s <command> --help` for the options of a command.\n",
@@ -685,6 +687,8 @@ int cmd_db(int argc, char **argv, const struct mt_config *cfg)
         return cmd_db_adopt(argc - 1, argv + 1, cfg); /* cli/adopt.c (schema take-over) */
     if (strcmp(argv[1], "assign-doses") == 0)
         return cmd_db_assign_doses(argc - 1, argv + 1, cfg, x.prog); /* cli/assign.c */
+    if (strcmp(argv[1], "copy") == 0)
+        return cmd_db_copy(argc - 1, argv + 1, cfg, x.prog); /* cli/copy.c */
     for (size_t i = 0; i < MT_ARRAY_LEN(subcommands); i++) {
         const struct subcommand *s = &subcommands[i];
         if (strcmp(s->name, argv[1]) != 0)

@@ -13,8 +13,11 @@
 #include "api/tls.h"
 #include "cli/cli.h"
 #include "cli/start.h"
+#include "copy/copy.h"
 #include "core/log.h"
 #include "db/db.h"
+#include "migrate/migrate.h"
+#include "schema/schema.h"
 
 /* How long the readiness check waits for a pooled connection. */
 #define READY_CHECK_WAIT_MS 10000
@@ -34,12 +37,17 @@ static void usage(FILE *out)
                  "  MAX_BODY_BYTES, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP, CONNECTION_TIMEOUT,\n"
                  "  HEAD_TIMEOUT, REQUEST_DEADLINE, SHUTDOWN_GRACE, HEAVY_CONCURRENCY,\n"
                  "  HEAVY_QUEUE_WAIT_MS, CORS_ORIGINS, STATIC_DIR, LOG_LEVEL, LOG_FORMAT,\n"
-                 "  TLS_CERT_FILE, TLS_KEY_FILE (see `meditrack config --help`).\n\n"
+                 "  TLS_CERT_FILE, TLS_KEY_FILE, BACKUP_SCHEDULE, BACKUP_DIR, BACKUP_KEEP\n"
+                 "  (see `meditrack config --help`).\n\n"
                  "TLS: with TLS_CERT_FILE (PEM certificate chain, leaf first) and\n"
                  "TLS_KEY_FILE (its unencrypted PEM key), both or neither, PORT speaks HTTPS\n"
                  "only (TLS 1.3 and 1.2); a plain HTTP request there gets a 400 saying so.\n\n"
+                 "BACKUP_SCHEDULE (daily@HH:MM[:SS], hourly@MM[:SS], weekly@DAY@HH:MM[:SS],\n"
+                 "in the TIMEZONE_OFFSET zone) makes the server write a backup into BACKUP_DIR\n"
+                 "at those times, once across replicas, keeping BACKUP_KEEP of them; the\n"
+                 "outcome is in GET /api/v1/health and the log (docs/backup.md).\n\n"
                  "SIGTERM or SIGINT: stop accepting, let requests in flight finish for up to\n"
-                 "SHUTDOWN_GRACE seconds, then exit 0.\n"
+                 "SHUTDOWN_GRACE seconds (a running backup is cancelled), then exit 0.\n"
                  "SIGHUP: reread TLS_CERT_FILE and TLS_KEY_FILE; new connections get the new\n"
                  "pair, open ones keep theirs; if the files are unusable the old pair stays\n"
                  "and the error is logged. Without TLS, SIGHUP is logged and ignored.\n\n"
@@ -102,6 +110,46 @@ static int run_start_sequence(const struct mt_config *cfg, struct serve_state *s
     }
     db_pool_put(st->pool, c);
     mt_log(MT_LOG_INFO, "Starting application server...");
+    return MT_EXIT_OK;
+}
+
+/* The backup scheduler of BACKUP_SCHEDULE, started before the server so
+ * that GET /api/v1/health can report it from the first request. *out stays
+ * NULL when no schedule is set. Returns MT_EXIT_OK or the exit code. */
+static int start_backups(const struct mt_config *cfg, const struct db_url *url,
+                         struct mig_chain **ch, struct copy_scheduler **out)
+{
+    *out = NULL;
+    struct copy_schedule sched;
+    struct mt_err err = {0};
+    if (copy_schedule_parse(cfg->backup_schedule, &sched, &err) < 0) {
+        mt_log(MT_LOG_ERROR, "configuration error: %s", err.msg);
+        return MT_EXIT_CONFIG;
+    }
+    if (sched.every == COPY_NEVER)
+        return MT_EXIT_OK;
+    /* Backups of server databases create the backup file's schema through
+     * the migration engine, whose revisions name MediTrack's repair hook. */
+    if (schema_register(&err) < 0 || mig_chain_load(cfg, ch, &err) < 0) {
+        mt_log(MT_LOG_ERROR, "cannot set up the backup schedule: %s", err.msg);
+        return MT_EXIT_FAIL;
+    }
+    struct copy_scheduler_config sc = {.url = url,
+                                       .ch = *ch,
+                                       .schedule = sched,
+                                       .schedule_text = cfg->backup_schedule,
+                                       .dir = cfg->backup_dir,
+                                       .keep = cfg->backup_keep,
+                                       .tz_offset_min = cfg->timezone_offset};
+    *out = copy_scheduler_start(&sc, &err);
+    if (!*out) {
+        mt_log(MT_LOG_ERROR, "%s", err.msg);
+        mig_chain_free(*ch);
+        *ch = NULL;
+        return MT_EXIT_FAIL;
+    }
+    mt_log(MT_LOG_INFO, "backups scheduled: %s into %s, keeping %d", cfg->backup_schedule,
+           cfg->backup_dir, cfg->backup_keep);
     return MT_EXIT_OK;
 }
 
@@ -211,10 +259,19 @@ int cmd_serve(int argc, char **argv, const struct mt_config *cfg)
     /* An in-memory database lives in this process only: nobody else could
      * have migrated it, so the start-up sequence always runs for it. */
     st.memory = url.dialect == DB_SQLITE && url.path && strcmp(url.path, ":memory:") == 0;
+    struct mig_chain *backup_chain = NULL;
+    struct copy_scheduler *backups = NULL;
+    int brc = start_backups(cfg, &url, &backup_chain, &backups);
+    if (brc != MT_EXIT_OK) {
+        db_url_release(&url);
+        return brc;
+    }
     int prc = db_pool_new_url(&url, cfg->db_pool_size, &st.pool, &err);
     db_url_release(&url);
     if (prc < 0) {
         mt_log(MT_LOG_ERROR, "cannot use DATABASE_URL: %s", err.msg);
+        copy_scheduler_free(backups);
+        mig_chain_free(backup_chain);
         return err.code == MT_EINVAL ? MT_EXIT_CONFIG : MT_EXIT_FAIL;
     }
     /* Every request's statements get a deadline; the start-up sequence's
@@ -223,9 +280,11 @@ int cmd_serve(int argc, char **argv, const struct mt_config *cfg)
     if (db_pool_set_timeouts(st.pool, cfg->db_statement_timeout, lock_ms, &err) < 0) {
         mt_log(MT_LOG_ERROR, "cannot use the database timeouts: %s", err.msg);
         db_pool_free(st.pool);
+        copy_scheduler_free(backups);
+        mig_chain_free(backup_chain);
         return MT_EXIT_CONFIG;
     }
-    struct app app = {.cfg = cfg, .pool = st.pool};
+    struct app app = {.cfg = cfg, .pool = st.pool, .backups = backups};
 
     /* A certificate that cannot be used is a configuration error, found
      * before the port is opened. */
@@ -240,6 +299,8 @@ int cmd_serve(int argc, char **argv, const struct mt_config *cfg)
     if (!st.srv) {
         mt_log(MT_LOG_ERROR, "cannot start the HTTP server: %s", err.msg);
         db_pool_free(st.pool);
+        copy_scheduler_free(backups);
+        mig_chain_free(backup_chain);
         return MT_EXIT_SERVE;
     }
     log_listening(cfg->host, http_server_port(st.srv), cfg->tls_cert_file[0] != '\0');
@@ -268,11 +329,17 @@ int cmd_serve(int argc, char **argv, const struct mt_config *cfg)
         }
         mt_log(MT_LOG_INFO, "received %s, shutting down (grace %d s)",
                sig == SIGINT ? "SIGINT" : "SIGTERM", cfg->shutdown_grace);
+        /* A backup in progress stops at its next batch while requests
+         * finish; its partial file is removed and its slot marked failed. */
+        copy_scheduler_request_stop(backups);
         http_server_stop(st.srv, cfg->shutdown_grace);
     } else {
+        copy_scheduler_request_stop(backups);
         http_server_stop(st.srv, 0);
     }
     http_server_free(st.srv);
+    copy_scheduler_free(backups);
+    mig_chain_free(backup_chain);
     db_pool_free(st.pool);
     mt_log(MT_LOG_INFO, "stopped");
     return rc;

@@ -68,6 +68,11 @@ struct mt_config {
     bool seed_demo_data;        /* SEED_DEMO_DATA */
     char *migrations_dir;       /* MIGRATIONS_DIR: "" = the revisions embedded in the binary */
 
+    /* Backups (docs/backup.md). */
+    char *backup_dir;      /* BACKUP_DIR: where `meditrack backup` and the schedule write */
+    char *backup_schedule; /* BACKUP_SCHEDULE: "" = none; daily@HH:MM[:SS], ... */
+    int backup_keep;       /* BACKUP_KEEP: scheduled backups kept in BACKUP_DIR */
+
     /* Where the values came from. */
     char *env_file;                           /* ENV_FILE: "" = ./.env if it exists */
     char *dotenv_path;                        /* the .env file actually read, NULL if none */

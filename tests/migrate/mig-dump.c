@@ -5,7 +5,12 @@
  *                             indexes, foreign keys, then every row
  *   mig-dump URL audit        the audit table: revision direction success ...
  *   mig-dump URL query SQL    the rows of SQL, columns separated by |
- *   mig-dump URL exec SQL     runs SQL (one or more statements) */
+ *   mig-dump URL exec SQL     runs SQL (one or more statements)
+ *   mig-dump URL rows         every row of every table but the engines',
+ *                             one line "table|column=value|..." per row with
+ *                             the columns in name order, values escaped (\\,
+ *                             \n, \t, \r, NULL as \N), unsorted: the copy
+ *                             tests sort and compare them across engines */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +89,86 @@ static int dump_schema(struct db_conn *c, struct mt_err *err)
     return rc;
 }
 
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void print_escaped(const char *v, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        switch (v[i]) {
+        case '\\':
+            fputs("\\\\", stdout);
+            break;
+        case '\n':
+            fputs("\\n", stdout);
+            break;
+        case '\t':
+            fputs("\\t", stdout);
+            break;
+        case '\r':
+            fputs("\\r", stdout);
+            break;
+        default:
+            putchar(v[i]);
+        }
+    }
+}
+
+/* Every data row through db_col_text only (the db layer's canonical reading
+ * of booleans and timestamps), independent of the copy module's own
+ * canonical form, which is what the copy tests check. */
+static int dump_rows(struct db_conn *c, struct mt_err *err)
+{
+    struct mt_strlist tables;
+    if (db_tables(c, &tables, err) < 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < tables.n; i++) {
+        const char *t = tables.items[i];
+        if (engine_table(t) || strcmp(t, "meditrack_backup_log") == 0 ||
+            strcmp(t, "meditrack_backup_manifest") == 0)
+            continue;
+        struct db_column *cols;
+        size_t n;
+        if ((rc = db_columns(c, t, &cols, &n, err)) < 0)
+            break;
+        char **names = calloc(n + 1, sizeof *names);
+        for (size_t k = 0; k < n; k++)
+            names[k] = cols[k].name;
+        qsort(names, n, sizeof *names, cmp_str);
+        char sql[4096];
+        size_t used = (size_t)snprintf(sql, sizeof sql, "SELECT ");
+        for (size_t k = 0; k < n && used < sizeof sql; k++)
+            used += (size_t)snprintf(sql + used, sizeof sql - used, "%s%s", k ? ", " : "",
+                                     names[k]);
+        if (used < sizeof sql)
+            snprintf(sql + used, sizeof sql - used, " FROM %s", t);
+        struct db_stmt *st;
+        if ((rc = db_query(c, sql, NULL, 0, &st, err)) == 0) {
+            while ((rc = db_next(st, err)) == 1) {
+                printf("%s", t);
+                for (size_t k = 0; k < n; k++) {
+                    size_t len = 0;
+                    const char *v = db_col_text(st, (int)k, &len);
+                    printf("|%s=", names[k]);
+                    if (!v)
+                        fputs("\\N", stdout);
+                    else
+                        print_escaped(v, len);
+                }
+                putchar('\n');
+            }
+            db_done(st);
+        }
+        free(names);
+        db_columns_free(cols, n);
+    }
+    mt_strlist_release(&tables);
+    return rc < 0 ? -1 : 0;
+}
+
 static int dump_audit(struct db_conn *c, struct mt_err *err)
 {
     struct mig_audit *a;
@@ -102,7 +187,7 @@ static int dump_audit(struct db_conn *c, struct mt_err *err)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        fprintf(stderr, "usage: mig-dump URL schema|audit|query SQL|exec SQL\n");
+        fprintf(stderr, "usage: mig-dump URL schema|audit|rows|query SQL|exec SQL\n");
         return 2;
     }
     struct mt_err err = {0};
@@ -116,6 +201,8 @@ int main(int argc, char **argv)
         rc = dump_schema(c, &err);
     else if (strcmp(argv[2], "audit") == 0)
         rc = dump_audit(c, &err);
+    else if (strcmp(argv[2], "rows") == 0)
+        rc = dump_rows(c, &err);
     else if (strcmp(argv[2], "query") == 0 && argc == 4)
         rc = print_rows(c, argv[3], "", &err);
     else if (strcmp(argv[2], "exec") == 0 && argc == 4)
