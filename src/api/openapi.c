@@ -131,12 +131,14 @@ static void response_schemas(json_t *s)
                                   "status", "type", "string", "version", "type", "string"));
     json_object_set_new(s, "ApiHealth",
                         json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s, s:{s:s, s:{s:{s:s}, s:{s:s}, "
-                                  "s:{s:s}}}}}}",
+                                  "s:{s:s}}}}, s:{s:s, s:s}}}",
                                   "type", "object", "properties", "status", "type", "string",
                                   "version", "type", "string", "components", "type", "array",
                                   "items", "type", "object", "properties", "component", "type",
                                   "string", "status", "type", "string", "details", "type",
-                                  "object"));
+                                  "object", "backup", "type", "object", "description",
+                                  "only with BACKUP_SCHEDULE: the schedule and this replica's "
+                                  "last backup (docs/backup.md)"));
     json_object_set_new(s, "HTTPError",
                         json_pack("{s:s, s:{s:{s:s}}, s:[s]}", "type", "object", "properties",
                                   "detail", "type", "string", "required", "detail"));

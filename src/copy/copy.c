@@ -7,6 +7,7 @@
  * Nothing here names a MediTrack table: tables and columns come from
  * introspection, so tables added by later revisions are copied as well. */
 #include <limits.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,23 @@ static int begin_snapshot(struct db_conn *c, struct mt_err *err)
     return mt_fail(err, MT_EINTERNAL, "unknown dialect");
 }
 
+/* The revision checked before may have changed until the snapshot began
+ * (a server upgrading the source meanwhile): the snapshot's is the one that
+ * counts, and the target was made at rev. */
+static int check_snapshot_revision(struct db_conn *src, const char *rev, struct mt_err *err)
+{
+    char *now = NULL;
+    if (mig_current(src, &now, err) < 0)
+        return -1;
+    int rc = 0;
+    if (!now || strcmp(now, rev) != 0)
+        rc = mt_fail(err, MT_ECONFLICT,
+                     "the source went from revision %s to %s while the copy began: run it again",
+                     rev, now ? now : "base");
+    free(now);
+    return rc;
+}
+
 /* ---- the run ------------------------------------------------------------------ */
 
 struct run {
@@ -176,8 +194,35 @@ static bool droppable(const struct mt_strlist *src_tables, const char *t)
 /* --force: drops the target's tables that this copy would write, with
  * foreign-key checks off where the engine has them, so that the order does
  * not matter; other tables are left alone and named. */
+/* A URL can name one database in ways copy_same_database cannot see
+ * (another host name for the same server, a bind mount): before --force
+ * drops anything, a table made on the target must not appear on the
+ * source. */
+static int refuse_same_database(struct run *r, struct mt_err *err)
+{
+    unsigned char rnd[8];
+    if (sodium_init() < 0)
+        return mt_fail(err, MT_EINTERNAL, "libsodium did not initialise");
+    randombytes_buf(rnd, sizeof rnd);
+    char name[64] = "meditrack_copy_probe_";
+    sodium_bin2hex(name + strlen(name), sizeof name - strlen(name), rnd, sizeof rnd);
+    if (exec_on_table(r->dst, "CREATE TABLE ", name, " (x INTEGER)", err) < 0)
+        return mt_err_wrap(err, "checking that the target is not the source");
+    bool same = false;
+    int rc = db_table_exists(r->src, name, &same, err);
+    struct mt_err ignored;
+    exec_on_table(r->dst, "DROP TABLE ", name, "", &ignored);
+    if (rc == 0 && same)
+        rc = mt_fail(err, MT_ECONFLICT,
+                     "the target is the source database itself (under another name): nothing "
+                     "was dropped");
+    return rc;
+}
+
 static int drop_target(struct run *r, const struct mt_strlist *have, struct mt_err *err)
 {
+    if (refuse_same_database(r, err) < 0)
+        return -1;
     struct mt_strlist src_tables;
     if (db_tables(r->src, &src_tables, err) < 0)
         return -1;
@@ -487,12 +532,33 @@ static void batch_keep(struct batch *b, size_t ci, const struct copy_field *f)
     mt_buf_add(&b->data, f->p, f->len);
 }
 
+/* Bytes of values one INSERT may carry: well below MariaDB's smallest
+ * max_allowed_packet in use (4 MiB in older servers), so that rows with long
+ * texts go in smaller statements instead of failing. */
+#define STMT_BYTES_MAX (2u << 20)
+
+/* How many rows from row on go into the next INSERT. */
+static size_t rows_for_statement(const struct batch *b, size_t row)
+{
+    size_t nc = b->t->ncols, k = 0, bytes = 0;
+    while (row + k < b->rows && k < b->per_stmt) {
+        size_t rb = 0;
+        for (size_t i = 0; i < nc; i++)
+            rb += b->v[(row + k) * nc + i].len + 16;
+        if (k > 0 && bytes + rb > STMT_BYTES_MAX)
+            break;
+        bytes += rb;
+        k++;
+    }
+    return k;
+}
+
 static int insert_batch(struct db_conn *c, void *ctx, struct mt_err *err)
 {
     struct batch *b = ctx;
     size_t nc = b->t->ncols;
     for (size_t row = 0; row < b->rows;) {
-        size_t k = b->rows - row < b->per_stmt ? b->rows - row : b->per_stmt;
+        size_t k = rows_for_statement(b, row);
         const char *sql = b->sql_full;
         if (k != b->per_stmt) {
             if (!b->sql_tail || b->tail_rows != k) {
@@ -821,6 +887,8 @@ int copy_run(struct db_conn *src, struct db_conn *dst, const struct mig_chain *c
         rc = begin_snapshot(src, err);
         snap = rc == 0;
     }
+    if (rc == 0)
+        rc = check_snapshot_revision(src, rev, err);
     if (rc == 0)
         rc = plan_tables(&r, err);
     if (rc == 0)

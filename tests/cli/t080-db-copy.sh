@@ -177,6 +177,15 @@ check_eq "--force: the target holds the source's rows" "$(rows "$tgt" | grep -v 
     "$(rows "$src")"
 mt "$tgt" db check
 check_eq "--force: db check is clean" "$rc" "0"
+if [[ $dialect == postgresql ]]; then
+    # Another name for the same server: only the probe table can tell.
+    alias=${src/127.0.0.1/localhost}
+    before=$(rows "$src")
+    mt "$src" db copy --to "$alias" --force
+    check_eq "--force onto the source under another host name is refused" "$rc" "1"
+    check_has "... said so" "$err" "the target is the source database itself"
+    check_eq "... and the source is intact" "$(rows "$src")" "$before"
+fi
 
 # ---- round trips from the fixtures -------------------------------------------
 
@@ -257,6 +266,11 @@ SELECT seq * 2, CASE WHEN seq % 97 = 0 THEN NULL ELSE 1 + (seq % 12) END, CONCAT
 esac
 # The shell keeps \u0301 literal: the database gets the two bytes "\u" and
 # "0301" there, which is what must survive (a backslash sequence).
+# A long value (MariaDB's TEXT holds 65535 bytes).
+case $dialect in
+sqlite) gen_sql+="; UPDATE persons SET notes = replace(hex(zeroblob(30000)), '0', 'x') WHERE id = 2" ;;
+*) gen_sql+="; UPDATE persons SET notes = REPEAT('x', 60000) WHERE id = 2" ;;
+esac
 if sql_exec "$gen" "$gen_sql" 2>"$tmp/gen.err"; then
     check_eq "the generated database has 100000 doses" "$(sql "$gen" "SELECT COUNT(*) FROM doses")" "100000"
     check_has "it holds text with Unicode and control characters" \
