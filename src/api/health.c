@@ -108,8 +108,8 @@ static json_t *backup_report(struct copy_scheduler *s)
     return json_pack("{s:s, s:i, s:s, s:o, s:b, s:o, s:o, s:o, s:o, s:o, s:o}", "schedule",
                      st.schedule, "keep", st.keep, "dir", st.dir, "next_run_at",
                      instant_or_null(st.next_us), "running", st.running, "last_success_at",
-                     instant_or_null(st.last_success_us), "last_file",
-                     text_or_null(st.last_file), "last_duration_ms",
+                     instant_or_null(st.last_success_us), "last_file", text_or_null(st.last_file),
+                     "last_duration_ms",
                      st.last_success_us >= 0 ? json_integer(st.last_duration_ms) : json_null(),
                      "last_error_at", instant_or_null(st.last_error_us), "last_error",
                      text_or_null(st.last_error), "last_slot", last_slot);

@@ -135,8 +135,8 @@ static void response_schemas(json_t *s)
                                   "type", "object", "properties", "status", "type", "string",
                                   "version", "type", "string", "components", "type", "array",
                                   "items", "type", "object", "properties", "component", "type",
-                                  "string", "status", "type", "string", "details", "type",
-                                  "object", "backup", "type", "object", "description",
+                                  "string", "status", "type", "string", "details", "type", "object",
+                                  "backup", "type", "object", "description",
                                   "only with BACKUP_SCHEDULE: the schedule and this replica's "
                                   "last backup (docs/backup.md)"));
     json_object_set_new(s, "HTTPError",

@@ -53,8 +53,8 @@ struct copy_args {
 
 /* Parses [--to URL] [--force] [--batch N] and at most one positional,
  * each allowed or not as the command says. */
-static int parse_args(const struct copycmd *x, int argc, char **argv, bool want_to,
-                      bool want_force, bool want_file, struct copy_args *a)
+static int parse_args(const struct copycmd *x, int argc, char **argv, bool want_to, bool want_force,
+                      bool want_file, struct copy_args *a)
 {
     memset(a, 0, sizeof *a);
     a->batch = 5000;
@@ -157,8 +157,7 @@ static void progress(void *ctx, const char *phase, const char *table, int64_t do
     if (done == total)
         fprintf(stderr, "copy: %s: %lld rows copied\n", table, (long long)done);
     else
-        fprintf(stderr, "copy: %s: %lld of %lld rows\n", table, (long long)done,
-                (long long)total);
+        fprintf(stderr, "copy: %s: %lld of %lld rows\n", table, (long long)done, (long long)total);
 }
 
 static void print_report(const struct copy_report *r)
@@ -261,8 +260,7 @@ int cmd_db_copy(int argc, char **argv, const struct mt_config *cfg, const char *
     o.force = a.force;
     o.progress = progress;
     o.lock_timeout = cfg->migrate_lock_timeout;
-    fprintf(stderr, "copy: %s -> %s at revision %s\n", db_conn_label(src), db_conn_label(dst),
-            rev);
+    fprintf(stderr, "copy: %s -> %s at revision %s\n", db_conn_label(src), db_conn_label(dst), rev);
     int r = copy_run(src, dst, ch, rev, &o, &rep, &err);
     printf("%s %s to %s at revision %s\n", r == 0 ? "Copied" : "Copy of", db_conn_label(src),
            db_conn_label(dst), rev);
@@ -325,7 +323,7 @@ int cmd_backup(int argc, char **argv, const struct mt_config *cfg)
     o.lock_timeout = cfg->migrate_lock_timeout;
     o.log = copy_quiet_log;
     fprintf(stderr, "backup: %s -> %s\n", db_conn_label(src), file);
-    if (copy_backup(src, &su, ch, file, &o, &res, &err) < 0) {
+    if (copy_backup(src, ch, file, &o, &res, &err) < 0) {
         rc = fail(&x, &err, MT_EXIT_FAIL);
         goto out;
     }

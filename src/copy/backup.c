@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +146,25 @@ static bool has_audit_in_name(const char *t)
     return false;
 }
 
+/* A hash kept as bytes (a BLOB column) is shown as lower-case hex, so that
+ * the manifest, a JSON text, can hold it. */
+static void printable_hash(char **hash)
+{
+    if (!*hash)
+        return;
+    size_t n = strlen(*hash);
+    bool printable = true;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)(*hash)[i] < 0x21 || (unsigned char)(*hash)[i] > 0x7e)
+            printable = false;
+    if (printable)
+        return;
+    char *hex = mt_xmalloc(n * 2 + 1);
+    sodium_bin2hex(hex, n * 2 + 1, (const unsigned char *)*hash, n);
+    free(*hash);
+    *hash = hex;
+}
+
 /* The latest hash of an audit chain, where one exists: the first table (by
  * name) with "audit" in its name, a column "hash" (else one ending in
  * "_hash") and a one-column integer primary key; the value in its row with
@@ -183,6 +203,8 @@ static int latest_audit_hash(struct db_conn *c, const struct mt_strlist *tables,
             mt_buf_adds(&b, " DESC LIMIT 1");
             rc = db_query_text(c, b.data, NULL, 0, hash, err);
             mt_buf_release(&b);
+            if (rc == 0)
+                printable_hash(hash);
             if (rc == 0) {
                 *table = mt_xstrdup(t);
                 *column = mt_xstrdup(col);
@@ -227,10 +249,9 @@ static int write_manifest(struct db_conn *c, json_t *m, struct mt_err *err)
                 err) < 0)
         return -1;
     char *text = json_dumps(m, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
-    struct db_param p[] = {DB_INT(MANIFEST_VERSION),
-                           DB_TEXT(json_string_value(json_object_get(m, "created_at"))),
-                           DB_TEXT(json_string_value(json_object_get(m, "revision"))),
-                           DB_TEXT(text)};
+    struct db_param p[] = {
+        DB_INT(MANIFEST_VERSION), DB_TEXT(json_string_value(json_object_get(m, "created_at"))),
+        DB_TEXT(json_string_value(json_object_get(m, "revision"))), DB_TEXT(text)};
     int rc = db_query(c,
                       "INSERT INTO " COPY_MANIFEST_TABLE
                       " (id, format, created_at, revision, manifest) VALUES (1, ?, ?, ?, ?)",
@@ -272,15 +293,14 @@ static int finish_backup(struct db_conn *bk, struct db_conn *src, const char *re
     copy_utc_now(now, sizeof now);
     char *label = mt_xstrdup(db_conn_label(src));
     out->duration_ms = (int64_t)(mt_mono_ms() - t0);
-    json_t *m = json_pack("{s:s, s:i, s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:o, s:o, s:o, s:I}",
-                          "format", MANIFEST_FORMAT, "version", MANIFEST_VERSION, "created_at",
-                          now, "revision", rev, "source", "dialect",
-                          db_dialect_name(db_conn_dialect(src)), "database", label, "method",
-                          method, "checksum", "sha256 of canonical rows (meditrack-rows-v1)",
-                          "tables", arr, "audit_hash", ahash ? json_string(ahash) : json_null(),
-                          "audit", atable ? json_pack("{s:s, s:s}", "table", atable, "column", acol)
-                                          : json_null(),
-                          "duration_ms", (json_int_t)out->duration_ms);
+    json_t *m =
+        json_pack("{s:s, s:i, s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:o, s:o, s:o, s:I}", "format",
+                  MANIFEST_FORMAT, "version", MANIFEST_VERSION, "created_at", now, "revision", rev,
+                  "source", "dialect", db_dialect_name(db_conn_dialect(src)), "database", label,
+                  "method", method, "checksum", "sha256 of canonical rows (meditrack-rows-v1)",
+                  "tables", arr, "audit_hash", ahash ? json_string(ahash) : json_null(), "audit",
+                  atable ? json_pack("{s:s, s:s}", "table", atable, "column", acol) : json_null(),
+                  "duration_ms", (json_int_t)out->duration_ms);
     free(label);
     rc = m ? write_manifest(bk, m, err) : mt_fail(err, MT_EINTERNAL, "cannot build the manifest");
     json_decref(m);
@@ -296,11 +316,9 @@ static int finish_backup(struct db_conn *bk, struct db_conn *src, const char *re
     return rc;
 }
 
-int copy_backup(struct db_conn *src, const struct db_url *src_url, const struct mig_chain *ch,
-                const char *path, const struct copy_options *o, struct copy_backup_result *out,
-                struct mt_err *err)
+int copy_backup(struct db_conn *src, const struct mig_chain *ch, const char *path,
+                const struct copy_options *o, struct copy_backup_result *out, struct mt_err *err)
 {
-    (void)src_url;
     memset(out, 0, sizeof *out);
     uint64_t t0 = mt_mono_ms();
     struct stat sb;
@@ -472,8 +490,8 @@ static int read_manifest(struct db_conn *bk, const char *file, json_t **out, str
         !json_is_string(json_object_get(m, "revision")) ||
         !json_is_array(json_object_get(m, "tables"))) {
         json_decref(m);
-        return mt_fail(err, MT_ECONFLICT, "%s is not a meditrack backup: its manifest is unreadable",
-                       file);
+        return mt_fail(err, MT_ECONFLICT,
+                       "%s is not a meditrack backup: its manifest is unreadable", file);
     }
     if (version != MANIFEST_VERSION) {
         json_decref(m);
@@ -507,8 +525,7 @@ static int check_against_manifest(struct db_conn *bk, const char *file, json_t *
         json_int_t want_rows = json_integer_value(json_object_get(e, "rows"));
         if (!name || !want || !mt_strlist_has(&tables, name)) {
             rc = mt_fail(err, MT_ECONFLICT,
-                         "backup %s is damaged: its manifest lists a table it does not have",
-                         file);
+                         "backup %s is damaged: its manifest lists a table it does not have", file);
             break;
         }
         struct copy_table d;
@@ -539,8 +556,7 @@ static int check_against_manifest(struct db_conn *bk, const char *file, json_t *
 }
 
 int copy_restore(const char *file, struct db_conn *dst, const struct mig_chain *ch,
-                 const struct copy_options *o, struct copy_restore_result *out,
-                 struct mt_err *err)
+                 const struct copy_options *o, struct copy_restore_result *out, struct mt_err *err)
 {
     memset(out, 0, sizeof *out);
     copy_report_init(&out->copy);

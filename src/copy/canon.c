@@ -87,11 +87,11 @@ enum copy_class copy_class_of(enum db_dialect d, const char *type)
         return sqlite_class(type);
     char w[32];
     first_word(type, w, sizeof w);
-    static const char *const ints[] = {"integer", "int", "bigint", "smallint", "mediumint",
-                                       "int2", "int4", "int8", "serial", "bigserial",
-                                       "smallserial", "year"};
-    static const char *const blobs[] = {"bytea", "blob", "tinyblob", "mediumblob", "longblob",
-                                        "binary", "varbinary"};
+    static const char *const ints[] = {"integer",   "int",       "bigint",      "smallint",
+                                       "mediumint", "int2",      "int4",        "int8",
+                                       "serial",    "bigserial", "smallserial", "year"};
+    static const char *const blobs[] = {"bytea",    "blob",   "tinyblob", "mediumblob",
+                                        "longblob", "binary", "varbinary"};
     if (strcmp(w, "boolean") == 0 || strcmp(w, "bool") == 0)
         return COPY_BOOL;
     if (strcmp(w, "tinyint") == 0)
@@ -129,7 +129,7 @@ static bool char_type(enum db_dialect d, const char *type)
         return strstr(type, "char") || strstr(type, "clob") || strstr(type, "text");
     char w[32];
     first_word(type, w, sizeof w);
-    static const char *const chars[] = {"character", "varchar", "char", "text", "tinytext",
+    static const char *const chars[] = {"character",  "varchar",  "char",     "text", "tinytext",
                                         "mediumtext", "longtext", "nvarchar", "nchar"};
     return word_in(w, chars, MT_ARRAY_LEN(chars));
 }
@@ -162,9 +162,9 @@ enum copy_class copy_class_merge(enum copy_class a, enum copy_class b)
 const char *copy_class_name(enum copy_class c)
 {
     static const char *const names[] = {
-        [COPY_TEXT] = "text",   [COPY_INT] = "integer",     [COPY_BOOL] = "boolean",
-        [COPY_FLOAT] = "float", [COPY_FLOAT4] = "float4",   [COPY_DECIMAL] = "decimal",
-        [COPY_DATE] = "date",   [COPY_TIME] = "time",       [COPY_TIMESTAMP] = "timestamp",
+        [COPY_TEXT] = "text",   [COPY_INT] = "integer",   [COPY_BOOL] = "boolean",
+        [COPY_FLOAT] = "float", [COPY_FLOAT4] = "float4", [COPY_DECIMAL] = "decimal",
+        [COPY_DATE] = "date",   [COPY_TIME] = "time",     [COPY_TIMESTAMP] = "timestamp",
         [COPY_BLOB] = "blob",   [COPY_JSON] = "json",
     };
     return (size_t)c < MT_ARRAY_LEN(names) ? names[c] : "?";
@@ -184,8 +184,7 @@ void copy_table_release(struct copy_table *t)
     memset(t, 0, sizeof *t);
 }
 
-static const struct db_column *find_column(const struct db_column *cols, size_t n,
-                                           const char *name)
+static const struct db_column *find_column(const struct db_column *cols, size_t n, const char *name)
 {
     for (size_t i = 0; i < n; i++)
         if (strcmp(cols[i].name, name) == 0)
@@ -260,8 +259,7 @@ int copy_table_describe(struct db_conn *c, const char *table, struct db_conn *ot
         if (!(k->cls == COPY_INT || k->cls == COPY_BOOL || (k->cls == COPY_TEXT && k->chars)))
             out->ordered = false;
     }
-    out->id_col =
-        out->nkey == 1 && out->cols[out->key[0]].cls == COPY_INT ? (int)out->key[0] : -1;
+    out->id_col = out->nkey == 1 && out->cols[out->key[0]].cls == COPY_INT ? (int)out->key[0] : -1;
 out:
     if (rc < 0)
         copy_table_release(out);

@@ -5,7 +5,9 @@
  * transaction per batch), moves the target's id generators past the copied
  * ids, and reads the target back to compare row counts and checksums.
  * Nothing here names a MediTrack table: tables and columns come from
- * introspection, so tables added by later revisions are copied as well. */
+ * introspection, so tables added by later revisions are copied as well.
+ * Their names are the only text spliced into SQL, always quoted as
+ * identifiers (copy_quote_ident); every value is a bound parameter. */
 #include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -234,8 +236,9 @@ static int drop_target(struct run *r, const struct mt_strlist *have, struct mt_e
     for (size_t i = 0; rc == 0 && i < have->n; i++) {
         const char *t = have->items[i];
         if (!droppable(&src_tables, t)) {
-            mt_strlist_pushf(&r->rep->notes, "left alone: table %s of the target (not one this "
-                                             "copy writes)",
+            mt_strlist_pushf(&r->rep->notes,
+                             "left alone: table %s of the target (not one this "
+                             "copy writes)",
                              t);
             continue;
         }
@@ -792,8 +795,8 @@ static int target_set_next(struct run *r, const struct copy_table *t, int64_t ne
         return -1;
     if (db_changes(r->dst) == 0 && next > 1) {
         struct db_param ins[] = {DB_TEXT(t->name), DB_INT(next - 1)};
-        if (db_query(r->dst, "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", ins, 2,
-                     NULL, err) < 0)
+        if (db_query(r->dst, "INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", ins, 2, NULL,
+                     err) < 0)
             return -1;
     }
     *what = "sqlite_sequence";

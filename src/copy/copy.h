@@ -131,14 +131,15 @@ int copy_table_sum(struct db_conn *c, const struct copy_table *t, copy_progress_
  * ------------------------------------------------------------------------- */
 
 struct copy_options {
-    int batch;      /* rows per target transaction (default 5000) */
-    bool force;     /* a target with tables: drop MediTrack's and the engines' tables first */
-    const char *const *exclude; /* further source tables to leave out, NULL-terminated; may be NULL */
-    copy_progress_fn progress;  /* may be NULL */
+    int batch;  /* rows per target transaction (default 5000) */
+    bool force; /* a target with tables: drop MediTrack's and the engines' tables first */
+    /* Further source tables to leave out, NULL-terminated; may be NULL. */
+    const char *const *exclude;
+    copy_progress_fn progress; /* may be NULL */
     void *progress_ctx;
-    const atomic_bool *cancel;  /* set: stop at the next batch (MT_ECONFLICT "cancelled") */
-    int lock_timeout;           /* seconds to wait for the target's migration lock */
-    mig_log_fn log;             /* the migration engine's lines (NULL: mt_log) */
+    const atomic_bool *cancel; /* set: stop at the next batch (MT_ECONFLICT "cancelled") */
+    int lock_timeout;          /* seconds to wait for the target's migration lock */
+    mig_log_fn log;            /* the migration engine's lines (NULL: mt_log) */
     void *log_ctx;
 };
 /* batch 5000, lock_timeout 60, everything else zero. */
@@ -150,14 +151,14 @@ void copy_quiet_log(void *ctx, enum mt_log_level level, const char *line);
 
 struct copy_table_report {
     char *name;
-    int64_t rows;                 /* read from the source's snapshot */
-    char sum[COPY_SUM_LEN];       /* of those rows */
-    int64_t target_rows;          /* read back from the target afterwards */
+    int64_t rows;           /* read from the source's snapshot */
+    char sum[COPY_SUM_LEN]; /* of those rows */
+    int64_t target_rows;    /* read back from the target afterwards */
     char target_sum[COPY_SUM_LEN];
     bool match;
 };
 struct copy_report {
-    char *revision; /* the revision source and target are at */
+    char *revision;                   /* the revision source and target are at */
     struct copy_table_report *tables; /* in the order they were copied */
     size_t n;
     struct mt_strlist notes; /* one line per thing worth telling: drops, sequences, skips */
@@ -220,10 +221,9 @@ char *copy_backup_default_name(const char *dir);
  * SQLite database; then the manifest (table meditrack_backup_manifest:
  * revision, time, source, per-table rows and checksums, latest audit hash)
  * is stored in it. Written as "<path>.partial" and renamed when complete.
- * src_url is the source's URL (for the copy). o may be NULL. */
-int copy_backup(struct db_conn *src, const struct db_url *src_url, const struct mig_chain *ch,
-                const char *path, const struct copy_options *o, struct copy_backup_result *out,
-                struct mt_err *err);
+ * o may be NULL. */
+int copy_backup(struct db_conn *src, const struct mig_chain *ch, const char *path,
+                const struct copy_options *o, struct copy_backup_result *out, struct mt_err *err);
 
 /* Deletes the oldest "meditrack-backup-*.db" files in dir beyond the newest
  * keep. Each removal is logged; failures are logged, not returned. */
@@ -244,8 +244,7 @@ void copy_restore_result_release(struct copy_restore_result *r);
  * as far as it got (release it always). MT_ECONFLICT for a damaged or
  * foreign file, a revision this program does not know, or a refused target. */
 int copy_restore(const char *file, struct db_conn *dst, const struct mig_chain *ch,
-                 const struct copy_options *o, struct copy_restore_result *out,
-                 struct mt_err *err);
+                 const struct copy_options *o, struct copy_restore_result *out, struct mt_err *err);
 
 /* ---------------------------------------------------------------------------
  * The schedule (schedule.c)
@@ -275,11 +274,11 @@ int64_t copy_schedule_next(const struct copy_schedule *s, int64_t after_us, int 
  * prunes to keep files. */
 struct copy_scheduler;
 struct copy_scheduler_config {
-    const struct db_url *url;      /* copied */
-    const struct mig_chain *ch;    /* must outlive the scheduler */
+    const struct db_url *url;   /* copied */
+    const struct mig_chain *ch; /* must outlive the scheduler */
     struct copy_schedule schedule;
-    const char *schedule_text;     /* copied, for reports */
-    const char *dir;               /* copied */
+    const char *schedule_text; /* copied, for reports */
+    const char *dir;           /* copied */
     int keep;
     int tz_offset_min;
 };
@@ -297,14 +296,14 @@ struct copy_scheduler_status {
     char schedule[64];
     int keep;
     char dir[256];
-    int64_t next_us;         /* -1: none */
+    int64_t next_us; /* -1: none */
     bool running;
     int64_t last_success_us; /* -1: none yet */
     char last_file[512];
     int64_t last_duration_ms;
-    int64_t last_error_us;   /* -1: none */
+    int64_t last_error_us; /* -1: none */
     char last_error[256];
-    int64_t last_slot_us;    /* the last slot this replica saw: -1 none */
+    int64_t last_slot_us;        /* the last slot this replica saw: -1 none */
     char last_slot_outcome[160]; /* "done", "failed", "taken by host (pid N)" */
 };
 void copy_scheduler_status(struct copy_scheduler *s, struct copy_scheduler_status *out);

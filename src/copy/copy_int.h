@@ -38,5 +38,4 @@ void copy_quote_ident(struct mt_buf *b, enum db_dialect d, const char *name);
 /* Now as "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC), for records and manifests. */
 void copy_utc_now(char *buf, size_t cap);
 
-
 #endif

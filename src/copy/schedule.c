@@ -200,8 +200,8 @@ static int claim(struct copy_scheduler *s, struct db_conn *c, const char *slot, 
                  err) < 0)
         return -1;
     if (db_next(st, err) == 1)
-        snprintf(holder, cap, "%s (pid %lld)", db_col_text(st, 0, NULL) ? db_col_text(st, 0, NULL)
-                                                                         : "?",
+        snprintf(holder, cap, "%s (pid %lld)",
+                 db_col_text(st, 0, NULL) ? db_col_text(st, 0, NULL) : "?",
                  (long long)db_col_int(st, 1));
     db_done(st);
     return 0;
@@ -212,8 +212,8 @@ static void record(struct db_conn *c, const char *slot, bool ok, const char *fil
 {
     char now[40];
     copy_utc_now(now, sizeof now);
-    struct db_param p[] = {DB_TEXT(now), DB_INT(ok ? 1 : 0), DB_TEXT(file), DB_INT(duration_ms),
-                           DB_TEXT(error),  DB_TEXT(slot)};
+    struct db_param p[] = {DB_TEXT(now),        DB_INT(ok ? 1 : 0), DB_TEXT(file),
+                           DB_INT(duration_ms), DB_TEXT(error),     DB_TEXT(slot)};
     struct mt_err err;
     if (db_query(c,
                  "UPDATE " COPY_BACKUP_LOG_TABLE " SET finished_at = ?, success = ?, file = ?, "
@@ -258,13 +258,13 @@ static void run_slot(struct copy_scheduler *s, int64_t slot_us)
         o.cancel = &s->cancel;
         o.log = copy_quiet_log;
         mt_log(MT_LOG_INFO, "backup: slot %s: writing %s", slot, file);
-        ok = copy_backup(c, &s->url, s->ch, file, &o, &res, &err) == 0;
+        ok = copy_backup(c, s->ch, file, &o, &res, &err) == 0;
         record(c, slot, ok, ok ? res.file : NULL, (int64_t)(mt_mono_ms() - t0),
                ok ? NULL : err.msg);
         if (ok) {
-            mt_log(MT_LOG_INFO,
-                   "backup: wrote %s (revision %s, %zu tables, %lld rows) in %lld ms", res.file,
-                   res.revision, res.tables, (long long)res.rows, (long long)res.duration_ms);
+            mt_log(MT_LOG_INFO, "backup: wrote %s (revision %s, %zu tables, %lld rows) in %lld ms",
+                   res.file, res.revision, res.tables, (long long)res.rows,
+                   (long long)res.duration_ms);
             copy_backup_prune(s->dir, s->keep);
             snprintf(outcome, sizeof outcome, "done");
         } else {

@@ -252,6 +252,41 @@ def older_revision():
               "taken_at=2024-03-04 05:06:07.000008" in line for line in got), repr(got))
 
 
+def audit_hash():
+    """The manifest carries the latest hash of an audit chain (a table with
+    "audit" in its name and a hash column), and restore checks it. Such a
+    table comes with a later revision; here one is made by hand on SQLite,
+    whose online backup keeps every table."""
+    db = os.path.join(WORK, "audited.db")
+    url = sqlite_url(db)
+    mt(url, "db", "upgrade")
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE audit_trail (id INTEGER PRIMARY KEY, entry TEXT, hash TEXT)")
+    con.executemany("INSERT INTO audit_trail (id, entry, hash) VALUES (?, ?, ?)",
+                    [(1, "a", "h1"), (3, "c", "h3"), (2, "b", "h2")])
+    con.commit()
+    con.close()
+    path = os.path.join(WORK, "audited-backup.db")
+    b = mt(url, "backup", path)
+    check("backup of a database with an audit chain", b.returncode == 0 and
+          "audit hash h3" in b.stdout, b.stdout + b.stderr)
+    con = sqlite3.connect(readonly_copy(path))
+    m = con.execute("SELECT manifest FROM meditrack_backup_manifest").fetchone()[0]
+    con.close()
+    check("the manifest has the latest audit hash and where it is from",
+          '"audit_hash": "h3"' in m and '"table": "audit_trail"' in m, m)
+    bad = os.path.join(WORK, "audited-bad.db")
+    shutil.copyfile(path, bad)
+    con = sqlite3.connect(bad)
+    con.execute("UPDATE meditrack_backup_manifest SET manifest = replace(manifest, "
+                "'\"audit_hash\": \"h3\"', '\"audit_hash\": \"h9\"')")
+    con.commit()
+    con.close()
+    r = mt(sqlite_url(os.path.join(WORK, "audited-target.db")), "restore", bad)
+    check("a backup whose audit hash is not the manifest's is refused",
+          r.returncode == 1 and "audit hash" in r.stderr, r.stderr)
+
+
 def main():
     srv = apilib.Server("t081")
     try:
@@ -262,6 +297,8 @@ def main():
     finally:
         srv.stop()
     older_revision()
+    if DIALECT == "sqlite":
+        audit_hash()
     print(f"{apilib.passed} passed, {apilib.failed} failed, {skipped} skipped")
     sys.exit(1 if apilib.failed else 0)
 

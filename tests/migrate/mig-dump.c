@@ -141,8 +141,8 @@ static int dump_rows(struct db_conn *c, struct mt_err *err)
         char sql[4096];
         size_t used = (size_t)snprintf(sql, sizeof sql, "SELECT ");
         for (size_t k = 0; k < n && used < sizeof sql; k++)
-            used += (size_t)snprintf(sql + used, sizeof sql - used, "%s%s", k ? ", " : "",
-                                     names[k]);
+            used +=
+                (size_t)snprintf(sql + used, sizeof sql - used, "%s%s", k ? ", " : "", names[k]);
         if (used < sizeof sql)
             snprintf(sql + used, sizeof sql - used, " FROM %s", t);
         struct db_stmt *st;

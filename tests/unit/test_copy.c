@@ -40,10 +40,10 @@ static void test_schedule_parse(void)
     CHECK_EQ(s.every, COPY_NEVER);
     CHECK(copy_schedule_parse("off", &s, &err) == 0);
     CHECK_EQ(s.every, COPY_NEVER);
-    const char *bad[] = {"daily@25:00",  "daily@03:60",     "daily@03:00:60", "daily",
-                         "daily@",       "daily@03:00x",    "daily@0300",     "hourly@60",
-                         "hourly@5",     "weekly@xyz@03:00", "weekly@mon",    "monthly@1",
-                         "daily@-1:00",  "every@5s"};
+    const char *bad[] = {"daily@25:00", "daily@03:60",      "daily@03:00:60", "daily",
+                         "daily@",      "daily@03:00x",     "daily@0300",     "hourly@60",
+                         "hourly@5",    "weekly@xyz@03:00", "weekly@mon",     "monthly@1",
+                         "daily@-1:00", "every@5s"};
     for (size_t i = 0; i < MT_ARRAY_LEN(bad); i++) {
         mt_err_clear(&err);
         CHECK(copy_schedule_parse(bad[i], &s, &err) < 0);
@@ -63,17 +63,13 @@ static void test_schedule_next(void)
     CHECK_EQ(copy_schedule_next(&s, at("2024-12-31T23:00:00Z"), 0), at("2025-01-01T03:00:00Z"));
     /* 300 = UTC-5: 03:00 there is 08:00 UTC; -90 = UTC+1:30: 01:30 UTC. */
     CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T05:00:00Z"), 300), at("2025-01-01T08:00:00Z"));
-    CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T05:00:00Z"), -90),
-             at("2025-01-02T01:30:00Z"));
-    CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T01:00:00Z"), -90),
-             at("2025-01-01T01:30:00Z"));
+    CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T05:00:00Z"), -90), at("2025-01-02T01:30:00Z"));
+    CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T01:00:00Z"), -90), at("2025-01-01T01:30:00Z"));
     copy_schedule_parse("hourly@15", &s, &err);
     CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T10:20:00Z"), 0), at("2025-01-01T11:15:00Z"));
-    CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T10:14:59.9Z"), 0),
-             at("2025-01-01T10:15:00Z"));
+    CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T10:14:59.9Z"), 0), at("2025-01-01T10:15:00Z"));
     /* A half-hour zone moves the minute of every hour. */
-    CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T10:20:00Z"), -30),
-             at("2025-01-01T10:45:00Z"));
+    CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T10:20:00Z"), -30), at("2025-01-01T10:45:00Z"));
     copy_schedule_parse("weekly@mon@03:00", &s, &err);
     /* 2025-01-01 was a Wednesday. */
     CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T12:00:00Z"), 0), at("2025-01-06T03:00:00Z"));
@@ -154,8 +150,7 @@ static void test_classes(void)
 }
 
 /* The canonical text of row id of table t on c, or NULL with err. */
-static char *canon_of(struct db_conn *c, const struct copy_table *t, int64_t id,
-                      struct mt_err *err)
+static char *canon_of(struct db_conn *c, const struct copy_table *t, int64_t id, struct mt_err *err)
 {
     char *sql = copy_select_sql(DB_SQLITE, t);
     struct db_stmt *st;
