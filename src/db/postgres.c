@@ -723,10 +723,14 @@ static double pq_col_double(struct db_stmt *st, int i)
     return db_text_to_double(v);
 }
 
+/* Keeps len bytes of p, which may contain NUL bytes (a decoded bytea), with
+ * a NUL after them. */
 static const char *set_conv(struct conv *cv, const char *p, size_t len)
 {
     free(cv->p);
-    cv->p = mt_xstrndup(p, len);
+    cv->p = mt_xmalloc(len + 1);
+    memcpy(cv->p, p, len);
+    cv->p[len] = '\0';
     cv->len = len;
     return cv->p;
 }

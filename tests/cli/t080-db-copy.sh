@@ -88,7 +88,8 @@ ids_ok() {
 # round_trip NAME URL: URL (on $dialect, at head) around the three engines
 # and back; every hop checked against the rows of URL.
 round_trip() {
-    local name=$1 cur=$2 d=$dialect want got hop url
+    local name=$1 cur=$2 d=$dialect want got hop url head
+    head=$("$MEDITRACK" db heads 2>/dev/null | awk '{print $1}')
     want=$(rows "$cur")
     if [[ -z $want && $name != untracked* ]]; then not_ok "$name: the start has rows"; return; fi
     for hop in 1 2 3; do
@@ -103,12 +104,18 @@ round_trip() {
             echo "# 100k doses $(dialect_of "$cur") -> $d: $(grep -o 'copied in [0-9.]* s, verified in [0-9.]* s' <<<"$out")"
         fi
         mt "$url" db current
-        check_eq "$name: hop $hop target at head" "$out" "$head_rev (head)"
+        check_eq "$name: hop $hop target at head" "$out" "$head (head)"
         mt "$url" db check
         check_eq "$name: hop $hop db check is clean" "$rc" "0"
-        got=$(rows "$url")
-        check_eq "$name: hop $hop every row identical" "$(sha256sum <<<"$got")" "$(sha256sum <<<"$want")"
-        ids_ok "$url" "$name: hop $hop"
+        # rows_at_end: engines print some types their own way (PostgreSQL's
+        # numeric keeps its scale, "12.50"), so raw rows are compared once
+        # back on the starting engine; every hop's canonical rows are
+        # compared by the copy's own verification above.
+        if [[ -z ${rows_at_end:-} || $hop == 3 ]]; then
+            got=$(rows "$url")
+            check_eq "$name: hop $hop every row identical" "$(sha256sum <<<"$got")" "$(sha256sum <<<"$want")"
+        fi
+        ${ids_check:-ids_ok} "$url" "$name: hop $hop"
         cur=$url
     done
     # The start and the end are different databases of the same engine.
@@ -279,5 +286,94 @@ if sql_exec "$gen" "$gen_sql" 2>"$tmp/gen.err"; then
 else
     not_ok "generating 100k doses on $dialect: $(head -n 3 "$tmp/gen.err")"
 fi
+
+# ---- any tables: a chain of our own -------------------------------------------
+# Nothing in the copy names MediTrack's tables: a chain with other tables,
+# kinds of keys and types (a character primary key in mixed case and
+# non-ASCII, a composite key, no key at all with duplicate rows, an identity
+# or AUTOINCREMENT id whose last rows were deleted, blobs, JSON, decimals,
+# times) goes around the engines the same way.
+chain=$tmp/chain
+rev1=$chain/aaaa00000001_generic
+mkdir -p "$rev1"
+printf 'id: aaaa00000001\ndown_revision:\nmessage: generic tables\ncreate_date: 2025-01-01 00:00:00.000000\n' >"$rev1/revision"
+cat >"$rev1/up.sqlite.sql" <<'EOF_SQL'
+CREATE TABLE things (code VARCHAR(20) NOT NULL PRIMARY KEY, label TEXT, price DECIMAL(10,2), ratio REAL, at_time TIME, day DATE, blob_v BLOB, doc JSON, flag BOOLEAN);
+CREATE TABLE links (a INTEGER NOT NULL, b VARCHAR(20) NOT NULL REFERENCES things (code), PRIMARY KEY (a, b));
+CREATE TABLE loose (x INTEGER, y VARCHAR(10));
+CREATE TABLE counters (id INTEGER PRIMARY KEY AUTOINCREMENT, n INTEGER)
+EOF_SQL
+cat >"$rev1/up.postgresql.sql" <<'EOF_SQL'
+CREATE TABLE things (code varchar(20) NOT NULL PRIMARY KEY, label text, price numeric(10,2), ratio double precision, at_time time, day date, blob_v bytea, doc jsonb, flag boolean);
+CREATE TABLE links (a integer NOT NULL, b varchar(20) NOT NULL REFERENCES things (code), PRIMARY KEY (a, b));
+CREATE TABLE loose (x integer, y varchar(10));
+CREATE TABLE counters (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, n integer)
+EOF_SQL
+cat >"$rev1/up.mysql.sql" <<'EOF_SQL'
+CREATE TABLE things (code VARCHAR(20) NOT NULL PRIMARY KEY, label TEXT, price DECIMAL(10,2), ratio DOUBLE, at_time TIME, day DATE, blob_v BLOB, doc JSON, flag BOOLEAN);
+CREATE TABLE links (a INT NOT NULL, b VARCHAR(20) NOT NULL, PRIMARY KEY (a, b), FOREIGN KEY (b) REFERENCES things (code));
+CREATE TABLE loose (x INT, y VARCHAR(10));
+CREATE TABLE counters (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, n INT)
+EOF_SQL
+echo "DROP TABLE links; DROP TABLE things; DROP TABLE loose; DROP TABLE counters" >"$rev1/down.sql"
+
+case $dialect in
+postgresql) blob="decode('00ff0a5c', 'hex')" noblob="decode('', 'hex')" ;;
+*) blob="x'00ff0a5c'" noblob="x''" ;;
+esac
+generic_rows="INSERT INTO things (code, label, price, ratio, at_time, day, blob_v, doc, flag) VALUES
+ ('B', 'Bee 🐝', 12.5, 0.1, '08:30:00', '2024-02-29', $blob, '{\"a\": 2, \"b\": [1, 2]}', TRUE),
+ ('a', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+ ('é', 'tab	and
+newline', -0.5, 1e300, '23:59:59', '0001-01-01', $noblob, '[]', FALSE),
+ ('Z9', '', 0, -2.5, '00:00:00', '9999-12-31', $blob, '\"s\"', FALSE);
+INSERT INTO links (a, b) VALUES (2, 'a'), (1, 'é'), (1, 'B');
+INSERT INTO loose (x, y) VALUES (1, 'x'), (1, 'x'), (NULL, NULL);
+INSERT INTO counters (n) VALUES (10), (20), (30);
+DELETE FROM counters WHERE n = 30"
+
+# counters_ok URL WHAT: the next id of counters is 4 (3 was used, then deleted).
+counters_ok() {
+    local url=$1 got
+    case $(dialect_of "$url") in
+    postgresql) got=$(sql "$url" "SELECT pg_sequence_last_value(CAST(pg_get_serial_sequence('counters', 'id') AS regclass))") ;;
+    mysql) got=$(sql "$url" "SELECT AUTO_INCREMENT - 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'counters'") ;;
+    sqlite) got=$(sql "$url" "SELECT seq FROM sqlite_sequence WHERE name = 'counters'") ;;
+    esac
+    check_eq "$2: the next id of counters is past the deleted 3" "$got" "3"
+}
+
+export MIGRATIONS_DIR=$chain
+gsrc=$(fresh "$dialect" t080generic)
+mt "$gsrc" db upgrade
+check_eq "the generic chain upgrades" "$rc" "0"
+if sql_exec "$gsrc" "$generic_rows" 2>"$tmp/g.err"; then
+    ids_check=counters_ok rows_at_end=1 round_trip generic "$gsrc"
+else
+    not_ok "rows of the generic chain on $dialect: $(head -n 3 "$tmp/g.err")"
+fi
+
+# A target that changes what it is given is caught by the verification:
+# the same chain plus a SQLite trigger that rewrites every row of loose.
+if [[ $dialect == sqlite ]]; then
+    chain2=$tmp/chain2
+    cp -r "$chain" "$chain2"
+    rev2=$chain2/aaaa00000002_trigger
+    mkdir -p "$rev2"
+    printf 'id: aaaa00000002\ndown_revision: aaaa00000001\nmessage: a trigger\ncreate_date: 2025-01-02 00:00:00.000000\n' >"$rev2/revision"
+    echo "CREATE TRIGGER loose_changes AFTER INSERT ON loose BEGIN UPDATE loose SET y = 'changed' WHERE rowid = NEW.rowid; END" >"$rev2/up.sqlite.sql"
+    echo "DROP TRIGGER loose_changes" >"$rev2/down.sqlite.sql"
+    for f in up.postgresql.sql up.mysql.sql down.postgresql.sql down.mysql.sql; do : >"$rev2/$f"; done
+    export MIGRATIONS_DIR=$chain2
+    tsrc=$(sq trigger-src)
+    mt "$tsrc" db upgrade
+    sql_exec "$tsrc" "DROP TRIGGER loose_changes"
+    sql_exec "$tsrc" "$generic_rows"
+    mt "$tsrc" db copy --to "$(sq trigger-dst)"
+    check_eq "a target that differs after the copy: exit 1" "$rc" "1"
+    check_has "... the report shows the mismatch" "$out" "MISMATCH: the target has 3 rows"
+    check_has "... and the error names the table" "$err" "verification failed: table loose"
+fi
+unset MIGRATIONS_DIR
 
 finish

@@ -424,6 +424,18 @@ static void test_types(void)
             CHECK(got && memcmp(got, bytes, sizeof bytes) == 0);
             db_done(st);
         }
+        /* A NUL first: PostgreSQL's decoded bytea was once cut there. */
+        static const unsigned char nul_first[] = {0x00, 0xff, 0x0a, 0x5c};
+        struct db_param n[8] = {DB_NULL, DB_NULL, DB_NULL, DB_NULL,
+                                DB_NULL, DB_NULL, DB_NULL, DB_BLOB(nul_first, sizeof nul_first)};
+        st = fetch_typed(c, insert_typed(c, n));
+        if (st) {
+            size_t len = 0;
+            const char *got = db_col_text(st, 8, &len);
+            CHECK_EQ(len, sizeof nul_first);
+            CHECK(got && memcmp(got, nul_first, sizeof nul_first) == 0);
+            db_done(st);
+        }
         struct db_param q[8] = {DB_NULL, DB_NULL, DB_NULL, DB_NULL,
                                 DB_NULL, DB_NULL, DB_NULL, DB_BLOB("", 0)};
         st = fetch_typed(c, insert_typed(c, q));

@@ -111,7 +111,12 @@ static void print_escaped(const char *v, size_t len)
             fputs("\\r", stdout);
             break;
         default:
-            putchar(v[i]);
+            /* Other control bytes (a blob's NUL) as \xHH, so that a shell
+             * reading the lines loses nothing. */
+            if ((unsigned char)v[i] < 0x20)
+                printf("\\x%02x", (unsigned char)v[i]);
+            else
+                putchar(v[i]);
         }
     }
 }
