@@ -195,6 +195,8 @@ def cancelled_on_stop():
               row.startswith("0|") and "cancelled" in row, row)
         log = srv.log_text()
         check("the log says the backup was cancelled", "cancelled" in log, log[-800:])
+        check("no sanitizer report", "Sanitizer" not in log and "runtime error:" not in log,
+              log[-1500:])
     finally:
         if not stopped:
             srv.stop()
