@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "http"))
@@ -71,13 +72,30 @@ def two_replicas():
         for day in (1, 2, 3):
             open(os.path.join(d, f"meditrack-backup-2020010{day}T030000.000Z.db"), "w").close()
         open(os.path.join(d, "unrelated.db"), "w").close()
-    slot, sched = schedule_in(6)
+    slot, sched = schedule_in(7)
     env = {"DATABASE_URL": url, "BACKUP_SCHEDULE": sched, "TIMEZONE_OFFSET": str(TZ),
            "BACKUP_KEEP": "2", "LOG_LEVEL": "info"}
-    servers = []
+    servers = [None, None]
+    errors = []
+
+    def start(i):
+        try:
+            servers[i] = apilib.Server(f"t082r{i}", env=dict(env, BACKUP_DIR=dirs[i]))
+        except RuntimeError as e:
+            errors.append(str(e))
+
+    # Both start at once, so that both are up well before the slot.
+    threads = [threading.Thread(target=start, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     try:
-        for i, d in enumerate(dirs):
-            servers.append(apilib.Server(f"t082r{i}", env=dict(env, BACKUP_DIR=d)))
+        if errors or None in servers:
+            check("both replicas start", False, "; ".join(errors))
+            return
+        ready = datetime.datetime.now(datetime.timezone.utc)
+        check("both replicas are up before the slot", ready < slot, f"{ready} vs {slot}")
         first = backup_of(servers[0])
         check("health reports the schedule before it runs", first.get("schedule") == sched and
               first.get("next_run_at") == slot.strftime("%Y-%m-%dT%H:%M:%SZ") and
@@ -125,7 +143,8 @@ def two_replicas():
               "backup: wrote " in logs and "is taken by" in logs, logs[-1500:])
     finally:
         for s in servers:
-            s.stop()
+            if s:
+                s.stop()
 
 
 def bad_schedule():
