@@ -99,29 +99,6 @@ bool copy_same_database(const struct db_url *a, const struct db_url *b)
            same_text(a->dbname, b->dbname, "") && same_text(a->unix_socket, b->unix_socket, "");
 }
 
-/* One snapshot of the source for the whole copy: every table is read as of
- * the same moment while others go on writing. */
-static int begin_snapshot(struct db_conn *c, struct mt_err *err)
-{
-    switch (db_conn_dialect(c)) {
-    case DB_POSTGRES:
-        return db_exec(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
-    case DB_MYSQL:
-        /* InnoDB's consistent snapshot, taken at once rather than at the
-         * first read, at REPEATABLE READ whatever the server's default. */
-        if (db_exec(c, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", err) < 0)
-            return -1;
-        return db_exec(c, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY", err);
-    case DB_SQLITE:
-        /* A deferred transaction takes its read snapshot at its first read,
-         * so read at once (WAL lets writers go on meanwhile). */
-        if (db_begin(c, err) < 0)
-            return -1;
-        return db_query(c, "SELECT COUNT(*) FROM sqlite_master", NULL, 0, NULL, err);
-    }
-    return mt_fail(err, MT_EINTERNAL, "unknown dialect");
-}
-
 /* The revision checked before may have changed until the snapshot began
  * (a server upgrading the source meanwhile): the snapshot's is the one that
  * counts, and the target was made at rev. */
@@ -887,7 +864,7 @@ int copy_run(struct db_conn *src, struct db_conn *dst, const struct mig_chain *c
     int rc = prepare_target(&r, ch, rev, err);
     bool snap = false;
     if (rc == 0) {
-        rc = begin_snapshot(src, err);
+        rc = db_begin_snapshot(src, err); /* every table as of one moment */
         snap = rc == 0;
     }
     if (rc == 0)

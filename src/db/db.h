@@ -294,11 +294,12 @@ int db_query_text(struct db_conn *c, const char *sql, const struct db_param *par
 int db_begin(struct db_conn *c, struct mt_err *err);
 int db_begin_immediate(struct db_conn *c, struct mt_err *err);
 /* A read-only transaction in which every statement sees the same snapshot,
- * for a reader that needs several statements to agree (the portable export,
- * the FHIR bundle) while others write: PostgreSQL REPEATABLE READ READ
- * ONLY, MariaDB WITH CONSISTENT SNAPSHOT (InnoDB's default REPEATABLE READ),
- * and on SQLite a deferred transaction (in WAL mode its first read fixes
- * the snapshot). End it with db_commit or db_rollback. */
+ * taken when it begins, for a reader that needs several statements to agree
+ * (db copy and backups, the portable export, the FHIR bundle) while others
+ * write: PostgreSQL REPEATABLE READ READ ONLY, MariaDB WITH CONSISTENT
+ * SNAPSHOT at REPEATABLE READ, and on SQLite a deferred transaction that
+ * reads at once (in WAL mode its first read fixes the snapshot). End it
+ * with db_commit or db_rollback. */
 int db_begin_snapshot(struct db_conn *c, struct mt_err *err);
 int db_commit(struct db_conn *c, struct mt_err *err);
 int db_rollback(struct db_conn *c, struct mt_err *err);

@@ -44,7 +44,21 @@ int db_begin_immediate(struct db_conn *c, struct mt_err *err)
 
 int db_begin_snapshot(struct db_conn *c, struct mt_err *err)
 {
-    return exec_one(c, c->drv->begin_snapshot_sql, err);
+    /* MariaDB: InnoDB's consistent snapshot, taken at once rather than at
+     * the first read, at REPEATABLE READ whatever the server's default. */
+    if (c->drv->dialect == DB_MYSQL &&
+        exec_one(c, "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ", err) < 0)
+        return -1;
+    if (exec_one(c, c->drv->begin_snapshot_sql, err) < 0)
+        return -1;
+    /* SQLite: a deferred transaction takes its snapshot at its first read,
+     * so read at once (WAL lets writers go on meanwhile). */
+    if (c->drv->dialect == DB_SQLITE &&
+        db_query(c, "SELECT COUNT(*) FROM sqlite_master", NULL, 0, NULL, err) < 0) {
+        db_rollback(c, NULL);
+        return -1;
+    }
+    return 0;
 }
 
 /* Lets the driver drop what it holds for a transaction that is over. */

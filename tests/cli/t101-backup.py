@@ -29,7 +29,7 @@ ROOT = apilib.ROOT
 MEDITRACK = apilib.MEDITRACK
 BUILD = os.environ.get("MT_TEST_BUILD_DIR") or os.path.dirname(MEDITRACK)
 DUMP = os.path.join(BUILD, "tests", "migrate", "mig-dump")
-WORK = tempfile.mkdtemp(prefix="t081-", dir=apilib.TMP)
+WORK = tempfile.mkdtemp(prefix="t101-", dir=apilib.TMP)
 DIALECT = apilib.DIALECT
 skipped = 0
 
@@ -163,7 +163,7 @@ def restore_everywhere(path):
         if not have(d):
             skip(f"restore into {d}", "no server (run through make test)")
             continue
-        url = fresh(d, f"t081r{d[:2]}")
+        url = fresh(d, f"t101r{d[:2]}")
         r = mt(url, "restore", path)
         check(f"restore into {d}: exit 0", r.returncode == 0, r.stdout + r.stderr[-800:])
         check(f"restore into {d}: verified", "every table matches" in r.stdout, r.stdout)
@@ -226,7 +226,7 @@ def refusals(srv, path):
 
 def older_revision():
     """A backup below head is taken as it is and brought to head on restore."""
-    url = fresh(DIALECT, "t081old")
+    url = fresh(DIALECT, "t101old")
     r = mt(url, "db", "upgrade", "44fcd0160844")
     check("an old database at 44fcd0160844", r.returncode == 0, r.stderr)
     mt(url, "db", "upgrade", "2574915efc76")
