@@ -682,7 +682,13 @@ void mt_config_print(const struct mt_config *cfg, FILE *out)
         const struct var *v = &vars[i];
         char *text = value_text(cfg, v);
         fprintf(out, "%s=", v->name);
-        put_value(out, text);
+        /* An empty value followed by the "  # source" comment reads back as
+         * the comment (python-dotenv's rule); a list of ranges is checked,
+         * so its empty value is written quoted. */
+        if (v->type == T_CIDRS && !*text)
+            fputs("''", out);
+        else
+            put_value(out, text);
         unsigned src = cfg->source[i];
         fprintf(out, "  # %s", src < MT_ARRAY_LEN(source_names) ? source_names[src] : "?");
         if (v->secret && src == MT_SRC_DEFAULT)

@@ -250,8 +250,8 @@ def run(s, anon):
         "carer+write-token": Client(s, token=carer_write["token"]),
     })
     scoping(s, admin, carer, viewer, pa, pb, ma, mb, da, db)
-    sessions_and_passwords(s, admin, carer)
-    expiry(s, admin, carer)
+    admin = sessions_and_passwords(s, admin, carer)
+    expiry(s, admin)
     proxy(s)
     throttle(s, admin)
 
@@ -390,9 +390,10 @@ def sessions_and_passwords(s, admin, carer):
     check("logout clears the cookie", "Max-Age=0" in r.headers.get("set-cookie", ""),
           r.headers.get("set-cookie"))
     expect("the session is gone", carer3.get("/api/v1/auth/me"), 401)
+    return admin2
 
 
-def expiry(s, admin, carer):
+def expiry(s, admin):
     section("expired and revoked tokens and sessions")
     t = authlib.make_token(admin, "read", name="soon expired")
     c = Client(s, token=t["token"])
