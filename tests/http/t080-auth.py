@@ -14,6 +14,8 @@ for an unknown or disabled account; the stored hash is argon2id; the
 health report is for administrators. Also AUTH=off: no trace of access
 control. Last line "N passed, N failed"."""
 
+import ctypes
+import ctypes.util
 import statistics
 import time
 
@@ -254,6 +256,7 @@ def run(s, anon):
     expiry(s, admin)
     proxy(s)
     throttle(s, admin)
+    rehash(s, admin)
 
 
 def matrix(s, anon, clients):
@@ -425,6 +428,22 @@ def expiry(s, admin):
 
 def proxy(s):
     section("trusted proxy")
+    _, r = authlib.login(s, "admin", authlib.ADMIN_PASSWORD)
+    check("plain HTTP: the cookie is not Secure", r.status == 200 and
+          "Secure" not in r.headers.get("set-cookie", ""), repr(r.headers))
+    r = s.post("/api/v1/auth/login", {"username": "admin", "password": authlib.ADMIN_PASSWORD},
+               headers={"X-Forwarded-Proto": "https"})
+    check("HTTPS at a trusted proxy: the cookie is Secure", r.status == 200 and
+          r.headers.get("set-cookie", "").endswith("; Secure"), repr(r.headers))
+    secure = authlib.cookie_of(r)
+    h = {"Cookie": f"meditrack_session={secure}", "X-Requested-With": "MediTrack",
+         "X-Forwarded-Proto": "https", "X-Forwarded-Host": "meds.example"}
+    r = s.post("/api/v1/persons/", {"first_name": "Via proxy"},
+               headers=dict(h, Origin="https://meds.example"))
+    expect("CSRF behind the proxy: its scheme and host are the origin", r, 201)
+    r = s.post("/api/v1/persons/", {"first_name": "Via proxy"},
+               headers=dict(h, Origin="http://meds.example"))
+    expect("... and http:// is another origin", r, 403)
     r = s.get("/api/v1/auth/me", headers={"Remote-User": "viewer"})
     check("proxy header from a trusted peer", r.status == 200 and
           r.json()["username"] == "viewer" and r.json()["auth_method"] == "proxy", repr(r))
@@ -490,6 +509,33 @@ def throttle(s, admin):
     time.sleep(int(r.headers.get("retry-after", "1")) + 0.2)
     r, _ = timed_login(s, "victim", "a long password 1")
     check("after the lock the right password signs in", r.status == 200, repr(r))
+
+
+def weak_hash(password):
+    """An argon2id hash with OWASP's minimum parameters (m=19 MiB, t=2),
+    not this version's, made with libsodium as the server would."""
+    lib = ctypes.CDLL(ctypes.util.find_library("sodium"))
+    lib.sodium_init()
+    out = ctypes.create_string_buffer(128)
+    pw = password.encode()
+    rc = lib.crypto_pwhash_argon2id_str(out, pw, ctypes.c_ulonglong(len(pw)),
+                                        ctypes.c_ulonglong(2), ctypes.c_size_t(19 * 1024 * 1024))
+    return out.value.decode() if rc == 0 else None
+
+
+def rehash(s, admin):
+    section("argon2id parameters upgraded at sign-in")
+    authlib.make_account(admin, "oldhash", "viewer", password="a long password 2")
+    weak = weak_hash("a long password 2")
+    check("a hash with older parameters", weak and weak.startswith("$argon2id$v=19$m=19456,t=2"))
+    authlib.sql(s.url, f"UPDATE accounts SET password_hash = '{weak}' WHERE login = 'oldhash'")
+    _, r = authlib.login(s, "oldhash", "a long password 2")
+    expect("signs in with the old hash", r, 200)
+    stored = authlib.sql(s.url, "SELECT password_hash FROM accounts WHERE login = 'oldhash'")
+    check("the stored hash now has this version's parameters",
+          stored.startswith("$argon2id$v=19$m=65536,t=3,p=1$"), stored[:40])
+    _, r = authlib.login(s, "oldhash", "a long password 2")
+    expect("and still signs in", r, 200)
 
 
 def auth_off():
