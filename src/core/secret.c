@@ -26,7 +26,8 @@ _Static_assert(sizeof(MT_SECRET_SETUP_PREFIX) - 1 + MT_SECRET_RANDOM_CHARS < MT_
  * MT_PASSWORD_MEMLIMIT: a change of them must replace it, or an unknown
  * login would answer faster than a wrong password. */
 static const char dummy_hash[MT_PASSWORD_HASH_MAX] =
-    "$argon2id$v=19$m=65536,t=3,p=1$m+DYa9xH5X+yPRPkc8Ab2g$mAVWpWNnx2wnCX4I9r4yQdmv1t8I6FjQBi5p5yB9a+I";
+    "$argon2id$v=19$m=65536,t=3,p=1$m+DYa9xH5X+yPRPkc8Ab2g$"
+    "mAVWpWNnx2wnCX4I9r4yQdmv1t8I6FjQBi5p5yB9a+I";
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_rc = -1;

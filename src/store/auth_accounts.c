@@ -39,8 +39,7 @@ static const char sql_update[] = "UPDATE accounts SET display_name = ?, role = ?
 static const char sql_set_password[] =
     "UPDATE accounts SET password_hash = ?, updated_at = ? WHERE id = ?";
 static const char sql_rehash[] = "UPDATE accounts SET password_hash = ? WHERE id = ?";
-static const char sql_end_sessions[] =
-    "DELETE FROM auth_sessions WHERE account_id = ? AND id <> ?";
+static const char sql_end_sessions[] = "DELETE FROM auth_sessions WHERE account_id = ? AND id <> ?";
 static const char sql_delete_sessions[] = "DELETE FROM auth_sessions WHERE account_id = ?";
 static const char sql_delete_tokens[] = "DELETE FROM api_tokens WHERE account_id = ?";
 static const char sql_delete[] = "DELETE FROM accounts WHERE id = ?";
@@ -262,16 +261,14 @@ int auth_person_exists(struct db_conn *c, int64_t person_id, struct mt_err *err)
     return n > 0 ? 0 : mt_fail(err, MT_ENOTFOUND, "Person not found");
 }
 
-int auth_grant_insert(struct db_conn *c, int64_t account_id, int64_t person_id,
-                      struct mt_err *err)
+int auth_grant_insert(struct db_conn *c, int64_t account_id, int64_t person_id, struct mt_err *err)
 {
     struct db_param p[] = {DB_INT(account_id), DB_INT(person_id)};
     return store_exec(c, store_sql_locking(c, sql_grant, sql_grant, sql_grant_my), p, 2, err);
 }
 
 /* The display name to store: the given one, or the login when none. */
-static int display_name(const char *given, const char *login, const char **out,
-                        struct mt_err *err)
+static int display_name(const char *given, const char *login, const char **out, struct mt_err *err)
 {
     if (!given || !*given) {
         *out = login;
@@ -562,8 +559,7 @@ static int delete_tx(struct db_conn *c, void *vctx, struct mt_err *err)
     struct db_param id[] = {DB_INT(x->id)};
     if (store_exec(c, sql_delete_sessions, id, 1, err) < 0 ||
         store_exec(c, sql_delete_tokens, id, 1, err) < 0 ||
-        store_exec(c, sql_ungrant_all, id, 1, err) < 0 ||
-        store_exec(c, sql_delete, id, 1, err) < 0)
+        store_exec(c, sql_ungrant_all, id, 1, err) < 0 || store_exec(c, sql_delete, id, 1, err) < 0)
         return -1;
     return 0;
 }
@@ -680,8 +676,7 @@ int store_grant_add(struct db_conn *c, int64_t account_id, int64_t person_id, st
     return change_grants(c, account_id, &person_id, 1, GRANT_ADD, err);
 }
 
-int store_grant_remove(struct db_conn *c, int64_t account_id, int64_t person_id,
-                       struct mt_err *err)
+int store_grant_remove(struct db_conn *c, int64_t account_id, int64_t person_id, struct mt_err *err)
 {
     return change_grants(c, account_id, &person_id, 1, GRANT_REMOVE, err);
 }

@@ -11,7 +11,7 @@
 
 /* The columns auth_read_account reads, from accounts aliased "a". */
 #define AUTH_ACCOUNT_COLS                                                                          \
-    "a.id, a.login, a.display_name, a.role, a.enabled, a.person_id, a.password_hash, "            \
+    "a.id, a.login, a.display_name, a.role, a.enabled, a.person_id, a.password_hash, "             \
     "a.created_at, a.updated_at"
 #define AUTH_ACCOUNT_NCOLS 9
 
@@ -51,8 +51,7 @@ int auth_lock_accounts(struct db_conn *c, struct mt_err *err);
 /* MT_ENOTFOUND "Person not found" unless the person exists. */
 int auth_person_exists(struct db_conn *c, int64_t person_id, struct mt_err *err);
 /* Grants the person to the account; nothing happens when it already is. */
-int auth_grant_insert(struct db_conn *c, int64_t account_id, int64_t person_id,
-                      struct mt_err *err);
+int auth_grant_insert(struct db_conn *c, int64_t account_id, int64_t person_id, struct mt_err *err);
 
 /* The number of UTF-8 characters of s (bytes that do not continue one). */
 size_t auth_text_chars(const char *s);
