@@ -55,8 +55,12 @@ int auth_grant_insert(struct db_conn *c, int64_t account_id, int64_t person_id, 
 
 /* The number of UTF-8 characters of s (bytes that do not continue one). */
 size_t auth_text_chars(const char *s);
-/* s cut to at most max characters, copied into a when it is cut (NULL for
- * NULL; *oom set when the arena is full). */
-const char *auth_text_cut(struct mt_arena *a, const char *s, size_t max, bool *oom);
+/* Whether s is well-formed UTF-8 (PostgreSQL refuses anything else). */
+bool auth_text_valid(const char *s);
+/* A copy of s in a, cut to at most max characters, with every byte that is
+ * not UTF-8 text or is a control character replaced by '?': for what a
+ * client sends (user agent, address), which is kept, not refused. NULL for
+ * NULL; *oom set when the arena is full. */
+const char *auth_text_clean(struct mt_arena *a, const char *s, size_t max, bool *oom);
 
 #endif

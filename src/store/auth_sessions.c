@@ -121,10 +121,11 @@ int store_session_create(struct db_conn *c, int64_t account_id, const char *hash
         mt_arena_new(256 * 1024), account_id, hash, expires_us, NULL, NULL, id};
     if (!x.a)
         return store_oom(err);
-    /* Both come from the client: kept, cut to what their columns hold. */
+    /* Both come from the client: kept as text, cut to what their columns
+     * hold. */
     bool oom = false;
-    x.user_agent = auth_text_cut(x.a, user_agent, AUTH_TEXT_MAX, &oom);
-    x.address = auth_text_cut(x.a, address, AUTH_ADDRESS_MAX, &oom);
+    x.user_agent = auth_text_clean(x.a, user_agent, AUTH_TEXT_MAX, &oom);
+    x.address = auth_text_clean(x.a, address, AUTH_ADDRESS_MAX, &oom);
     int rc = oom ? store_oom(err) : store_write_tx(c, session_create_tx, &x, err);
     mt_arena_free(x.a);
     return rc;
@@ -299,6 +300,8 @@ int store_token_create(struct db_conn *c, struct mt_arena *a, const struct store
 {
     if (!f->name || !*f->name)
         return mt_fail(err, MT_EINVAL, "a token needs a name");
+    if (!auth_text_valid(f->name))
+        return mt_fail(err, MT_EINVAL, "the token name is not valid UTF-8 text");
     if (auth_text_chars(f->name) > AUTH_TEXT_MAX)
         return mt_fail(err, MT_EINVAL, "the token name is too long: at most %d characters",
                        AUTH_TEXT_MAX);

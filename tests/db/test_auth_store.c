@@ -301,6 +301,9 @@ static void test_accounts(struct db_conn *c)
     f.display_name = name;
     MUST_FAIL(store_account_create(c, A, &f, &acc, &E), MT_EINVAL, "too long");
     name[510] = '\0';
+    f.display_name = "bad \xff byte";
+    MUST_FAIL(store_account_create(c, A, &f, &acc, &E), MT_EINVAL, "UTF-8");
+    f.display_name = name;
     f.login = "longname";
     MUST(store_account_create(c, A, &f, &acc, &E));
     CHECK_STR(acc.display_name, name);
@@ -499,6 +502,17 @@ static void test_sessions(struct db_conn *c)
     MUST(store_session_create(c, viewer, h, now + HOUR, ua, "2001:db8::1", &s3, &E));
     MUST(store_session_lookup(c, A, h, now, HOUR, &s, &acc, &E));
     CHECK(s.user_agent && strlen(s.user_agent) == 510);
+    /* Bytes that are not text become '?': PostgreSQL would refuse them. */
+    hash_of("mts_bytes", h);
+    int64_t s5 = 0;
+    MUST(store_session_create(c, viewer, h, now + HOUR,
+                              "\xff\xfe"
+                              "Bot\n\xc3\xa4",
+                              "::1\t", &s5, &E));
+    MUST(store_session_lookup(c, A, h, now, HOUR, &s, &acc, &E));
+    CHECK_STR(s.user_agent, "??Bot?\xc3\xa4");
+    CHECK_STR(s.address, "::1?");
+    MUST(store_session_delete(c, viewer, s5, &E));
 
     /* Listing newest first; deleting only one's own. */
     int64_t s4 = session(c, viewer, "mts_four", now + HOUR);
