@@ -33,6 +33,8 @@ static const struct command commands[] = {
     {.name = "seed", .fn = cmd_seed, .summary = "put the default person into an empty database"},
     {.name = "db", .fn = cmd_db, .summary = "schema migrations: current, history, upgrade, downgrade, stamp, check, ..."},
     {.name = "healthcheck", .fn = cmd_healthcheck, .summary = "GET /health of the running server; exit 0 on 200"},
+    {.name = "user", .fn = cmd_user, .summary = "accounts: add, list, passwd, disable, enable, grant, revoke, ..."},
+    {.name = "token", .fn = cmd_token, .summary = "API tokens: create (printed once), list, revoke"},
 };
 /* clang-format on */
 
