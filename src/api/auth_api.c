@@ -134,8 +134,13 @@ int api_auth_status(struct api_call *call, struct mt_err *err)
 {
     const struct mt_config *cfg = call->r->app->cfg;
     bool pending = false;
-    if (cfg->auth && store_setup_pending(call->db, &pending, err) < 0)
-        return -1;
+    /* With AUTH=off the answer needs no database (the operation takes no
+     * connection of its own, no_db). */
+    if (cfg->auth) {
+        struct db_conn *c = http_db(call->r, err);
+        if (!c || store_setup_pending(c, &pending, err) < 0)
+            return -1;
+    }
     json_t *j = json_pack("{s:b, s:b, s:o, s:s}", "auth", cfg->auth, "setup_required", pending,
                           "account", call->who->signed_in ? me_json(call->who) : json_null(),
                           "csrf_header", API_CSRF_HEADER);

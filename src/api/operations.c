@@ -415,8 +415,9 @@ const struct http_route api_routes[] = {
      * AUTH=off these are not routed nor documented, except the status. */
     {.method = "GET",
      .pattern = "/api/v1/auth/status",
-     OP(.handler = api_auth_status, .params = NO_PARAMS, .perm = API_PUBLIC, .identify = true,
-        .auth_api = true, .serve_off = true, .tag = "auth", .op_id = "auth_status",
+     OP(.handler = api_auth_status, .params = NO_PARAMS, .no_db = true, .perm = API_PUBLIC,
+        .identify = true, .auth_api = true, .serve_off = true, .tag = "auth",
+        .op_id = "auth_status",
         .summary = "Whether access control is on, setup is pending, and who is signed in",
         .status = 200, .response = "AuthStatus")},
     {.method = "POST",

@@ -13,8 +13,7 @@ static struct mt_config cfg;
 static struct app app;
 static struct mt_arena *arena;
 
-static struct http_req req(const char *method, const char *peer, const struct http_kv *h,
-                           size_t n)
+static struct http_req req(const char *method, const char *peer, const struct http_kv *h, size_t n)
 {
     struct http_req r = {0};
     r.arena = arena;
@@ -121,9 +120,8 @@ static void test_csrf(void)
                                 {"Referer", "http://meds.local:8000/persons?x=1"}};
     r = req("PATCH", "192.0.2.1", referer, 3);
     CHECK(api_csrf_ok(&r, &session));
-    struct http_kv null_origin[] = {{"Host", "meds.local:8000"},
-                                    {"X-Requested-With", "MediTrack"},
-                                    {"Origin", "null"}};
+    struct http_kv null_origin[] = {
+        {"Host", "meds.local:8000"}, {"X-Requested-With", "MediTrack"}, {"Origin", "null"}};
     r = req("POST", "192.0.2.1", null_origin, 3);
     CHECK(!api_csrf_ok(&r, &session));
     struct http_kv longer[] = {{"Host", "meds.local"},

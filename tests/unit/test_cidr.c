@@ -19,8 +19,7 @@ static bool refused(const char *range)
 {
     struct mt_cidr c;
     struct mt_err err = {0};
-    return mt_cidr_parse(range, strlen(range), &c, &err) < 0 && err.code == MT_EINVAL &&
-           err.msg[0];
+    return mt_cidr_parse(range, strlen(range), &c, &err) < 0 && err.code == MT_EINVAL && err.msg[0];
 }
 
 static void test_match(void)
@@ -69,7 +68,7 @@ static void test_setting(void)
     struct mt_config cfg;
     struct mt_err err = {0};
     struct mt_config_override ok[] = {{"TRUSTED_PROXIES", " 10.0.0.0/8 , ::1,,192.168.1.5 "},
-                                       {"ENV_FILE", "/dev/null"}};
+                                      {"ENV_FILE", "/dev/null"}};
     CHECK_EQ(mt_config_load(&cfg, ok, 2, &err), 0);
     CHECK_EQ(cfg.n_trusted_proxies, 3);
     if (cfg.n_trusted_proxies == 3) {
