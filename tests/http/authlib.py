@@ -4,7 +4,6 @@ with the session cookie, the CSRF headers the web UI sends, bearer
 tokens, and SQL run straight on the test database (to expire a token or
 read a password hash). Python 3 stdlib only; builds on apilib."""
 
-import os
 import re
 import sqlite3
 import time
@@ -130,11 +129,3 @@ def sql(url, statement):
             db.close()
         return "\n".join("|".join("" if v is None else str(v) for v in row) for row in rows)
     return dblib.sql(url, statement)
-
-
-def dialect():
-    return apilib.DIALECT
-
-
-def env_flag(name):
-    return os.environ.get(name, "")
