@@ -37,6 +37,8 @@ static const struct command commands[] = {
     {.name = "healthcheck", .fn = cmd_healthcheck, .summary = "GET /health of the running server; exit 0 on 200"},
     {.name = "backup", .fn = cmd_backup, .summary = "write a consistent backup of the database into one SQLite file"},
     {.name = "restore", .fn = cmd_restore, .summary = "restore a backup file into an empty database of any engine"},
+    {.name = "user", .fn = cmd_user, .summary = "accounts: add, list, passwd, disable, enable, grant, revoke, ..."},
+    {.name = "token", .fn = cmd_token, .summary = "API tokens: create (printed once), list, revoke"},
 };
 /* clang-format on */
 

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "api/auth.h"
 #include "api/handlers.h"
 #include "core/buf.h"
 
@@ -60,7 +61,7 @@ static void put_param(struct mt_buf *b, const struct api_param *p)
     mt_buf_adds(b, "</li>\n");
 }
 
-static void put_operation(struct mt_buf *b, const struct http_route *rt)
+static void put_operation(struct mt_buf *b, const struct http_route *rt, bool auth)
 {
     const struct api_op *op = rt->op;
     char method[8];
@@ -75,6 +76,8 @@ static void put_operation(struct mt_buf *b, const struct http_route *rt)
     mt_buf_adds(b, "</small>\n<ul>\n");
     for (const struct api_param *p = op->params; p->name; p++)
         put_param(b, p);
+    if (auth)
+        mt_buf_addf(b, "<li>permission %s</li>\n", api_perm_name(op->perm));
     mt_buf_addf(b, "<li>answers %d", op->status);
     if (op->errors && op->errors[0]) {
         mt_buf_adds(b, "; errors ");
@@ -84,19 +87,29 @@ static void put_operation(struct mt_buf *b, const struct http_route *rt)
 }
 
 static struct mt_buf page;
-static pthread_once_t page_once = PTHREAD_ONCE_INIT;
+static bool page_built;
+static pthread_mutex_t page_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* The page, built once and kept for the life of the process. */
-static void build_page(void)
+/* Whether the page describes route i: with AUTH=off (auth false) the
+ * access-control operations do not exist. */
+static bool described(size_t i, bool auth)
+{
+    const struct api_op *op = api_routes[i].op;
+    return op && (auth || !op->auth_api);
+}
+
+/* The page, built once and kept for the life of the process; with auth it
+ * also names each operation's permission. */
+static void build_page(bool auth)
 {
     mt_buf_init(&page, 0);
     mt_buf_adds(&page, page_head);
     /* One section per tag, in the order the table first names it. */
     for (size_t i = 0; i < api_n_routes; i++) {
         const struct api_op *op = api_routes[i].op;
-        bool first = op != NULL;
+        bool first = described(i, auth);
         for (size_t j = 0; first && j < i; j++)
-            if (api_routes[j].op && strcmp(api_routes[j].op->tag, op->tag) == 0)
+            if (described(j, auth) && strcmp(api_routes[j].op->tag, op->tag) == 0)
                 first = false;
         if (!first)
             continue;
@@ -104,15 +117,20 @@ static void build_page(void)
         put_text(&page, op->tag);
         mt_buf_adds(&page, "</h2>\n");
         for (size_t j = i; j < api_n_routes; j++)
-            if (api_routes[j].op && strcmp(api_routes[j].op->tag, op->tag) == 0)
-                put_operation(&page, &api_routes[j]);
+            if (described(j, auth) && strcmp(api_routes[j].op->tag, op->tag) == 0)
+                put_operation(&page, &api_routes[j], auth);
     }
     mt_buf_adds(&page, "</body></html>\n");
 }
 
 void api_docs(struct http_req *r)
 {
-    pthread_once(&page_once, build_page);
+    pthread_mutex_lock(&page_lock);
+    if (!page_built) {
+        build_page(r->app && r->app->cfg && r->app->cfg->auth);
+        page_built = true;
+    }
+    pthread_mutex_unlock(&page_lock);
     /* The page is static HTML with one inline style sheet and no scripts. */
     http_add_header(r, "Content-Security-Policy",
                     "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; "

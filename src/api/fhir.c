@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/auth.h"
 #include "api/days.h"
 #include "api/handlers.h"
 #include "api/jsonw.h"
@@ -329,8 +330,9 @@ static int bundle_in_snapshot(struct bundle *b, struct db_conn *c, const struct 
     struct store_medication *meds;
     size_t n_meds;
     struct store_window none = {0, 0};
-    if (store_meds_list(c, r->arena, true, person->id, &none, 0, INT64_MAX, &meds, &n_meds, err) <
-        0)
+    /* The person was checked against the caller's grants: no filter. */
+    if (store_meds_list(c, r->arena, NULL, true, person->id, &none, 0, INT64_MAX, &meds, &n_meds,
+                        err) < 0)
         return -1;
     b->meds = meds;
     b->n_meds = n_meds;
@@ -376,8 +378,8 @@ static int bundle_in_snapshot(struct bundle *b, struct db_conn *c, const struct 
     if (flush(b, err) < 0)
         return -1;
     size_t unreadable = 0;
-    if (store_report_doses(c, true, person->id, &win, write_administration, b, &unreadable, err) <
-        0)
+    if (store_report_doses(c, r->arena, NULL, true, person->id, &win, write_administration, b,
+                           &unreadable, err) < 0)
         return -1;
     if (unreadable || b->skipped)
         mt_log(MT_LOG_WARN,
@@ -392,6 +394,9 @@ int api_person_fhir(struct api_call *call, struct mt_err *err)
 {
     const struct api_in_fhir *in = call->in;
     struct http_req *r = call->r;
+    /* Another person's record is "not found", as everywhere. */
+    if (api_who_person(call->who, in->person_id.value, err) < 0)
+        return -1;
     if (sodium_init() < 0)
         return mt_fail(err, MT_EINTERNAL, "libsodium could not be initialised");
     struct bundle *b = mt_arena_calloc(r->arena, 1, sizeof(*b));

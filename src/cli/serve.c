@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "api/auth.h"
 #include "api/server.h"
 #include "api/tls.h"
 #include "cli/cli.h"
@@ -37,8 +38,14 @@ static void usage(FILE *out)
                  "  MAX_BODY_BYTES, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP, CONNECTION_TIMEOUT,\n"
                  "  HEAD_TIMEOUT, REQUEST_DEADLINE, SHUTDOWN_GRACE, HEAVY_CONCURRENCY,\n"
                  "  HEAVY_QUEUE_WAIT_MS, CORS_ORIGINS, STATIC_DIR, LOG_LEVEL, LOG_FORMAT,\n"
-                 "  TLS_CERT_FILE, TLS_KEY_FILE, BACKUP_SCHEDULE, BACKUP_DIR, BACKUP_KEEP\n"
+                 "  TLS_CERT_FILE, TLS_KEY_FILE, BACKUP_SCHEDULE, BACKUP_DIR, BACKUP_KEEP,\n"
+                 "  access control (docs/auth.md): AUTH (on|off, default on),\n"
+                 "  AUTH_PROXY_HEADER, AUTH_PROXY_GROUPS_HEADER, AUTH_PROXY_ADMIN_GROUP,\n"
+                 "  AUTH_PROXY_CARER_GROUP, AUTH_PROXY_VIEWER_GROUP, TRUSTED_PROXIES,\n"
+                 "  SESSION_IDLE_TIMEOUT, SESSION_MAX_AGE\n"
                  "  (see `meditrack config --help`).\n\n"
+                 "With AUTH=on and no account yet, the log shows a one-time setup token for\n"
+                 "the web UI's first-run page (or run `meditrack user add NAME --role admin`).\n\n"
                  "TLS: with TLS_CERT_FILE (PEM certificate chain, leaf first) and\n"
                  "TLS_KEY_FILE (its unencrypted PEM key), both or neither, PORT speaks HTTPS\n"
                  "only (TLS 1.3 and 1.2); a plain HTTP request there gets a 400 saying so.\n\n"
@@ -285,19 +292,30 @@ int cmd_serve(int argc, char **argv, const struct mt_config *cfg)
         return MT_EXIT_CONFIG;
     }
     struct app app = {.cfg = cfg, .pool = st.pool, .backups = backups};
+    if (api_auth_new(cfg, &app.auth, &err) < 0) {
+        mt_log(MT_LOG_ERROR, "cannot set up access control: %s", err.msg);
+        db_pool_free(st.pool);
+        copy_scheduler_free(backups);
+        mig_chain_free(backup_chain);
+        return MT_EXIT_FAIL;
+    }
 
     /* A certificate that cannot be used is a configuration error, found
      * before the port is opened. */
     struct tls_creds *tls = NULL;
     if (cfg->tls_cert_file[0] && load_tls(cfg, &tls, &err) < 0) {
         mt_log(MT_LOG_ERROR, "cannot serve HTTPS: %s", err.msg);
+        api_auth_free(app.auth);
         db_pool_free(st.pool);
+        copy_scheduler_free(backups);
+        mig_chain_free(backup_chain);
         return MT_EXIT_CONFIG;
     }
     st.srv = http_server_start(&app, cfg->host, cfg->port, tls, &err);
     tls_creds_unref(tls);
     if (!st.srv) {
         mt_log(MT_LOG_ERROR, "cannot start the HTTP server: %s", err.msg);
+        api_auth_free(app.auth);
         db_pool_free(st.pool);
         copy_scheduler_free(backups);
         mig_chain_free(backup_chain);
@@ -315,6 +333,9 @@ int cmd_serve(int argc, char **argv, const struct mt_config *cfg)
         rc = MT_EXIT_OK;
     }
     if (rc == MT_EXIT_OK && !stop_requested(&st)) {
+        /* The setup token (or the warning of an open API) is the last
+         * thing said before the server answers. */
+        api_auth_start(&app);
         http_server_set_ready(st.srv, true, "ready");
         mt_log(MT_LOG_INFO, "ready");
     }
@@ -338,6 +359,7 @@ int cmd_serve(int argc, char **argv, const struct mt_config *cfg)
         http_server_stop(st.srv, 0);
     }
     http_server_free(st.srv);
+    api_auth_free(app.auth);
     copy_scheduler_free(backups);
     mig_chain_free(backup_chain);
     db_pool_free(st.pool);

@@ -65,13 +65,14 @@ free_port() {
 }
 
 # Starts the server on $url; sets port and spid. The server runs in $tmp so
-# that no .env of the work tree is read.
+# that no .env of the work tree is read, with the open API (AUTH=off) that
+# these flows were written for.
 start_server() {
     local url=$1 log=$2 attempt i
     for attempt in 1 2 3; do
         port=$(free_port)
         (cd "$tmp" && exec env -u STATIC_DIR DATABASE_URL="$url" HOST=127.0.0.1 PORT="$port" \
-            LOG_LEVEL=info "$bin" serve) >"$log" 2>&1 &
+            LOG_LEVEL=info AUTH=off "$bin" serve) >"$log" 2>&1 &
         spid=$!
         for i in $(seq 1 150); do
             if curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/health" 2>/dev/null; then
