@@ -15,11 +15,23 @@
 # and over the days before today, so that a history of 1,000,000 doses takes
 # seconds to build rather than an hour of API calls. Today stays empty, so
 # record + delete still meets the daily maximum only through its own doses.
+#
+# The server runs with AUTH=off (the open API) by default. --auth runs it
+# with AUTH=on instead: an administrator and an API token are created with
+# `meditrack user add` and `meditrack token create`, and every request
+# (data set and load) carries `Authorization: Bearer <token>`, so that the
+# figures show what authentication costs (docs/auth.md).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 doses=
+auth=off
+usage="usage: bench/api-load.sh [--doses N] [--auth]"
 while [[ $# -gt 0 ]]; do
     case $1 in
+    --auth)
+        auth=on
+        shift
+        ;;
     --doses)
         [[ $# -ge 2 && $2 =~ ^[0-9]+$ && $2 -ge 1 ]] || { echo "api-load: --doses takes a positive number" >&2; exit 2; }
         doses=$2
@@ -32,11 +44,11 @@ while [[ $# -gt 0 ]]; do
         ;;
     -h | --help)
         sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
-        echo "usage: bench/api-load.sh [--doses N]"
+        echo "$usage"
         exit 0
         ;;
     *)
-        echo "api-load: unknown argument '$1' (usage: bench/api-load.sh [--doses N])" >&2
+        echo "api-load: unknown argument '$1' ($usage)" >&2
         exit 2
         ;;
     esac
@@ -63,10 +75,22 @@ trap cleanup EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 export DATABASE_URL=${DATABASE_URL:-sqlite:///$tmp/load.db}
 export HOST=127.0.0.1 PORT=$port ENV_FILE=/dev/null SEED_ON_EMPTY=false AUTO_MIGRATE=false
-export LOG_LEVEL=${LOG_LEVEL:-info}
+export LOG_LEVEL=${LOG_LEVEL:-info} AUTH=$auth
 base=http://127.0.0.1:$port
 
 "$bin" db upgrade head >"$tmp/migrate.log" 2>&1 || { cat "$tmp/migrate.log"; exit 1; }
+# With --auth: an administrator and a token of its, made with the CLI as an
+# operator would (the token reaches wrk as a -H header: a bench, not a deployment).
+token=
+if [[ $auth == on ]]; then
+    printf 'bench-password-%s\n' "$RANDOM$RANDOM" | "$bin" user add bench --role admin --password-stdin \
+        >"$tmp/user.log" 2>&1 || { cat "$tmp/user.log"; exit 1; }
+    token=$("$bin" token create --user bench --scope admin --name api-load 2>"$tmp/token.log") ||
+        { cat "$tmp/token.log"; exit 1; }
+fi
+printf '%s' "$token" >"$tmp/token"
+auth_header=()
+[[ -n $token ]] && auth_header=(-H "Authorization: Bearer $token")
 (cd "$tmp" && exec "$bin" serve >"$tmp/serve.log" 2>&1) &
 pid=$!
 for _ in $(seq 1 300); do
@@ -77,15 +101,18 @@ done
 # The subshell execs the server, so $pid is the server process itself.
 
 # The data set, through the API (the doses directly with --doses N).
-python3 - "$base" "${doses:-}" "$DATABASE_URL" <<'EOF'
+python3 - "$base" "${doses:-}" "$DATABASE_URL" "$tmp/token" <<'EOF'
 import datetime, json, subprocess, sys, time, urllib.parse, urllib.request
 
 base, bulk, url = sys.argv[1], sys.argv[2], sys.argv[3]
+token = open(sys.argv[4]).read().strip()
+headers = {"Content-Type": "application/json"}
+if token:
+    headers["Authorization"] = "Bearer " + token
 
 def call(method, path, body=None):
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base + path, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
     with urllib.request.urlopen(req) as r:
         return json.loads(r.read() or b"null")
 
@@ -195,9 +222,16 @@ idle=$(rss)
 # Record-then-delete: each connection alternates POST dose / DELETE that dose,
 # spread over four medications so that in-flight doses stay under the daily
 # maximum of 20.
+# The headers given with -H (the token, with --auth) are wrk.headers; a
+# request that names its own headers must copy them.
 cat >"$tmp/record.lua" <<'EOF'
 local pending = {}
 local n = 0
+local post_headers = {}
+init = function()
+    for k, v in pairs(wrk.headers) do post_headers[k] = v end
+    post_headers["Content-Type"] = "application/json"
+end
 request = function()
     local id = table.remove(pending)
     if id then
@@ -205,7 +239,7 @@ request = function()
     end
     n = n + 1
     return wrk.format("POST", "/api/v1/doses/medications/" .. (17 + n % 4) .. "/dose",
-                      {["Content-Type"] = "application/json"}, '{"timezone_offset":0}')
+                      post_headers, '{"timezone_offset":0}')
 end
 response = function(status, headers, body)
     if status == 201 then
@@ -215,14 +249,15 @@ response = function(status, headers, body)
 end
 EOF
 
-printf '\n%-36s %10s %9s %9s %9s\n' "endpoint (wrk -t$threads -c$conns -d$duration)" "req/s" "p50" "p99" "non-2xx"
+printf '\nAUTH=%s%s\n' "$auth" "$([[ $auth == on ]] && echo ' (every request with a bearer token)')"
+printf '%-36s %10s %9s %9s %9s\n' "endpoint (wrk -t$threads -c$conns -d$duration)" "req/s" "p50" "p99" "non-2xx"
 run() {
     local label=$1 path=$2 script=${3:-}
     local out
     if [[ -n $script ]]; then
-        out=$(wrk -t"$threads" -c"$conns" -d"$duration" --latency -s "$script" "$base$path")
+        out=$(wrk -t"$threads" -c"$conns" -d"$duration" --latency "${auth_header[@]}" -s "$script" "$base$path")
     else
-        out=$(wrk -t"$threads" -c"$conns" -d"$duration" --latency "$base$path")
+        out=$(wrk -t"$threads" -c"$conns" -d"$duration" --latency "${auth_header[@]}" "$base$path")
     fi
     local rps p50 p99 non2xx
     rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")

@@ -38,7 +38,7 @@ port = s.getsockname()[1]
 s.close()
 env = dict(os.environ, DATABASE_URL="sqlite:///" + os.path.join(tmp, "bench.db"),
            PORT=str(port), HOST="127.0.0.1", LOG_LEVEL="warning", ENV_FILE="/dev/null",
-           SEED_ON_EMPTY="false")
+           SEED_ON_EMPTY="false", AUTH="off")
 subprocess.run([binary, "db", "upgrade", "head"], env=env, check=True, capture_output=True)
 log = open(os.path.join(tmp, "serve.log"), "wb")
 proc = subprocess.Popen([binary, "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -39,7 +39,7 @@ def one_run(db_path):
     port = free_port()
     env = dict(os.environ, DATABASE_URL="sqlite:///" + db_path, PORT=str(port),
                HOST="127.0.0.1", LOG_LEVEL="error", ENV_FILE="/dev/null",
-               BACKUP_BEFORE_MIGRATE="false")
+               BACKUP_BEFORE_MIGRATE="false", AUTH="off")
     t0 = time.perf_counter()
     p = subprocess.Popen([binary, "serve"], env=env, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)

@@ -216,8 +216,11 @@ umount_image() {
     binds=("${keep[@]}")
 }
 
-http_get() { curl -s -w '\n%{http_code}' "http://127.0.0.1:$1$2"; }
-http_post() { curl -s -w '\n%{http_code}' -H 'Content-Type: application/json' -d "$3" "http://127.0.0.1:$1$2"; }
+# The image keeps its default, AUTH=on: the API calls carry the token of an
+# administrator made with the CLI in the image (auth_hdr, set per dialect).
+auth_hdr=()
+http_get() { curl -s -w '\n%{http_code}' "${auth_hdr[@]}" "http://127.0.0.1:$1$2"; }
+http_post() { curl -s -w '\n%{http_code}' "${auth_hdr[@]}" -H 'Content-Type: application/json' -d "$3" "http://127.0.0.1:$1$2"; }
 status_of() { tail -n 1 <<<"$1"; }
 body_of() { sed '$d' <<<"$1"; }
 json_get() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
@@ -348,6 +351,19 @@ for dialect in sqlite postgresql mysql; do
     check "$dialect v1: password not in the log" bash -c "! grep -q 'meditrack-test-pw' '$log'"
     hc=$(in_image "$mnt" 1000:1000 PORT="$port" DATABASE_URL="$url" -- meditrack healthcheck 2>&1)
     check "$dialect v1: the image's HEALTHCHECK command passes ($hc)" test $? -eq 0
+    # Access control is on in the image: the first start offers a setup
+    # token, the API refuses anonymous calls, and an administrator made with
+    # the CLI gets a token for the calls below.
+    check "$dialect v1: first start logs a setup token" grep -q 'first run: no account exists' "$log"
+    r=$(http_get "$port" /api/v1/persons/)
+    check "$dialect v1: anonymous GET /api/v1/persons/ 401" test "$(status_of "$r")" = 401
+    printf 'container-admin-pw\n' | in_image "$mnt" 1000:1000 DATABASE_URL="$url" -- \
+        meditrack user add admin --role admin --password-stdin >"$work/user-$dialect.log" 2>&1
+    check "$dialect v1: meditrack user add in the image" test $? -eq 0
+    token=$(in_image "$mnt" 1000:1000 DATABASE_URL="$url" -- \
+        meditrack token create --user admin --scope admin --name container 2>>"$work/user-$dialect.log")
+    check "$dialect v1: meditrack token create in the image" test -n "$token"
+    auth_hdr=(-H "Authorization: Bearer $token")
     r=$(http_get "$port" /)
     check "$dialect v1: GET / 200, the web UI embedded in the binary" \
         test "$(status_of "$r")" = 200 -a "$(body_of "$r")" = "$(cat "$root/web/index.html")"
@@ -360,10 +376,10 @@ for dialect in sqlite postgresql mysql; do
     r=$(http_post "$port" /api/v1/medications/ "{\"person_id\":${pid2:-0},\"name\":\"Aspirin\",\"dosage\":\"100 mg\",\"frequency\":\"daily\",\"max_doses_per_day\":2}")
     med=$(body_of "$r" | json_get 'd["id"]' 2>/dev/null)
     check "$dialect v1: POST /api/v1/medications/ 201" test "$(status_of "$r")" = 201
-    r=$(curl -s -w '\n%{http_code}' -X POST "http://127.0.0.1:$port/api/v1/doses/medications/${med:-0}/dose")
+    r=$(curl -s -w '\n%{http_code}' "${auth_hdr[@]}" -X POST "http://127.0.0.1:$port/api/v1/doses/medications/${med:-0}/dose")
     check "$dialect v1: POST a dose 201" test "$(status_of "$r")" = 201
     # The printable form exercises cairo, pango and the fonts of the runtime stage.
-    curl -s -o "$work/form-$dialect.pdf" -w '%{http_code}' \
+    curl -s -o "$work/form-$dialect.pdf" -w '%{http_code}' "${auth_hdr[@]}" \
         "http://127.0.0.1:$port/api/v1/reports/medications/pdf/$(date -u +%F)?person_id=${pid2:-0}" >"$work/form.status"
     check "$dialect v1: GET the PDF tracking form 200, a PDF" \
         test "$(cat "$work/form.status"):$(head -c 5 "$work/form-$dialect.pdf")" = "200:%PDF-"

@@ -19,6 +19,9 @@ static const char m_date_type[] = "Input should be a valid date";
 static const char m_date_inexact[] =
     "Datetimes provided to dates should have zero time - e.g. be exact dates";
 static const char m_no_nul[] = "text must not contain NUL characters";
+static const char m_bool_type[] = "Input should be a valid boolean";
+static const char m_bool_parsing[] = "Input should be a valid boolean, unable to interpret input";
+static const char m_list_type[] = "Input should be a valid list";
 
 static json_t *loc2(const char *where, const char *name)
 {
@@ -232,21 +235,18 @@ bool api_coerce_bool(struct api_vctx *v, const char *where, const char *name, co
             return true;
         }
     }
-    api_vctx_add(v, "bool_parsing", loc2(where, name),
-                 "Input should be a valid boolean, unable to interpret input", cstr_json(s), NULL);
+    api_vctx_add(v, "bool_parsing", loc2(where, name), m_bool_parsing, cstr_json(s), NULL);
     return false;
 }
 
-bool api_coerce_choice(struct api_vctx *v, const char *where, const char *name, const char *s,
-                       const char *const *choices, size_t *index)
+/* pydantic's literal_error for choices, at loc, quoting input (both
+ * stolen). */
+static void literal_error(struct api_vctx *v, json_t *loc, json_t *input,
+                          const char *const *choices)
 {
     size_t n = 0;
-    for (; choices[n]; n++) {
-        if (strcmp(s, choices[n]) == 0) {
-            *index = n;
-            return true;
-        }
-    }
+    while (choices[n])
+        n++;
     /* pydantic's wording of a Literal: 'a' or 'b'; 'a', 'b' or 'c'. */
     char expected[160];
     size_t o = 0;
@@ -257,8 +257,19 @@ bool api_coerce_choice(struct api_vctx *v, const char *where, const char *name, 
     }
     char msg[192];
     snprintf(msg, sizeof(msg), "Input should be %s", expected);
-    api_vctx_add(v, "literal_error", loc2(where, name), msg, cstr_json(s),
-                 json_pack("{s:s}", "expected", expected));
+    api_vctx_add(v, "literal_error", loc, msg, input, json_pack("{s:s}", "expected", expected));
+}
+
+bool api_coerce_choice(struct api_vctx *v, const char *where, const char *name, const char *s,
+                       const char *const *choices, size_t *index)
+{
+    for (size_t n = 0; choices[n]; n++) {
+        if (strcmp(s, choices[n]) == 0) {
+            *index = n;
+            return true;
+        }
+    }
+    literal_error(v, loc2(where, name), cstr_json(s), choices);
     return false;
 }
 
@@ -296,15 +307,28 @@ enum api_field api_coerce_body_str(struct api_vctx *v, const char *name, const s
     return API_FIELD_OK;
 }
 
+/* A JSON value as an integer within b; errors at loc (stolen). */
+static enum api_field json_int(struct api_vctx *v, json_t *loc, const struct api_json *val,
+                               const struct api_bounds *b, int64_t *out);
+
 enum api_field api_coerce_body_int(struct api_vctx *v, const char *name, const struct api_json *val,
                                    const struct api_bounds *b, int64_t *out)
 {
     if (!val)
         return API_FIELD_ABSENT;
+    if (val->type == API_J_NULL)
+        return API_FIELD_NULL;
+    return json_int(v, loc2("body", name), val, b, out);
+}
+
+static enum api_field json_int(struct api_vctx *v, json_t *loc, const struct api_json *val,
+                               const struct api_bounds *b, int64_t *out)
+{
     struct ival iv = {false, false, 0};
     switch (val->type) {
     case API_J_NULL:
-        return API_FIELD_NULL;
+        api_vctx_add(v, "int_type", loc, m_int_type, NULL, NULL);
+        return API_FIELD_ERR;
     case API_J_INT:
         iv.v = val->v.i;
         iv.neg = iv.v < 0;
@@ -323,8 +347,7 @@ enum api_field api_coerce_body_int(struct api_vctx *v, const char *name, const s
             iv.big = true;
             iv.neg = d < 0;
         } else if ((double)(int64_t)d != d) {
-            api_vctx_add(v, "int_from_float", loc2("body", name), m_int_from_float, value_json(val),
-                         NULL);
+            api_vctx_add(v, "int_from_float", loc, m_int_from_float, value_json(val), NULL);
             return API_FIELD_ERR;
         } else {
             iv.v = (int64_t)d;
@@ -334,17 +357,16 @@ enum api_field api_coerce_body_int(struct api_vctx *v, const char *name, const s
     }
     case API_J_STRING:
         if (memchr(val->v.s.p, '\0', val->v.s.len) || !str_to_int(val->v.s.p, val->v.s.len, &iv)) {
-            api_vctx_add(v, "int_parsing", loc2("body", name), m_int_parsing, value_json(val),
-                         NULL);
+            api_vctx_add(v, "int_parsing", loc, m_int_parsing, value_json(val), NULL);
             return API_FIELD_ERR;
         }
         break;
     case API_J_ARRAY:
     case API_J_OBJECT:
-        api_vctx_add(v, "int_type", loc2("body", name), m_int_type, value_json(val), NULL);
+        api_vctx_add(v, "int_type", loc, m_int_type, value_json(val), NULL);
         return API_FIELD_ERR;
     }
-    if (!check_bounds(v, loc2("body", name), value_json(val), iv, b))
+    if (!check_bounds(v, loc, value_json(val), iv, b))
         return API_FIELD_ERR;
     *out = iv.v;
     return API_FIELD_OK;
@@ -393,6 +415,101 @@ enum api_field api_coerce_body_date(struct api_vctx *v, const char *name,
     return API_FIELD_ERR;
 }
 
+enum api_field api_coerce_body_bool(struct api_vctx *v, const char *name,
+                                    const struct api_json *val, bool *out)
+{
+    if (!val)
+        return API_FIELD_ABSENT;
+    switch (val->type) {
+    case API_J_NULL:
+        return API_FIELD_NULL;
+    case API_J_TRUE:
+    case API_J_FALSE:
+        *out = val->type == API_J_TRUE;
+        return API_FIELD_OK;
+    case API_J_INT:
+    case API_J_REAL: {
+        double d = val->type == API_J_INT ? (double)val->v.i : val->v.d;
+        if (d == 0 || d == 1) {
+            *out = d == 1;
+            return API_FIELD_OK;
+        }
+        break;
+    }
+    case API_J_STRING:
+        if (!memchr(val->v.s.p, '\0', val->v.s.len)) {
+            struct api_vctx quiet;
+            api_vctx_init(&quiet);
+            bool ok = api_coerce_bool(&quiet, "body", name, val->v.s.p, out);
+            api_vctx_release(&quiet);
+            if (ok)
+                return API_FIELD_OK;
+        }
+        break;
+    case API_J_BIGINT:
+        break;
+    case API_J_ARRAY:
+    case API_J_OBJECT:
+        api_vctx_add(v, "bool_type", loc2("body", name), m_bool_type, value_json(val), NULL);
+        return API_FIELD_ERR;
+    }
+    api_vctx_add(v, "bool_parsing", loc2("body", name), m_bool_parsing, value_json(val), NULL);
+    return API_FIELD_ERR;
+}
+
+enum api_field api_coerce_body_choice(struct api_vctx *v, const char *name,
+                                      const struct api_json *val, const char *const *choices,
+                                      bool null_ok, size_t *index)
+{
+    if (!val)
+        return API_FIELD_ABSENT;
+    if (val->type == API_J_NULL && null_ok)
+        return API_FIELD_NULL;
+    if (val->type == API_J_STRING && !memchr(val->v.s.p, '\0', val->v.s.len)) {
+        for (size_t i = 0; choices[i]; i++) {
+            if (strcmp(val->v.s.p, choices[i]) == 0) {
+                *index = i;
+                return API_FIELD_OK;
+            }
+        }
+    }
+    literal_error(v, loc2("body", name), value_json(val), choices);
+    return API_FIELD_ERR;
+}
+
+enum api_field api_coerce_body_ids(struct api_vctx *v, struct mt_arena *arena, const char *name,
+                                   const struct api_json *val, const struct api_bounds *b,
+                                   const int64_t **out, size_t *n)
+{
+    if (!val)
+        return API_FIELD_ABSENT;
+    if (val->type == API_J_NULL)
+        return API_FIELD_NULL;
+    if (val->type != API_J_ARRAY) {
+        api_vctx_add(v, "list_type", loc2("body", name), m_list_type, value_json(val), NULL);
+        return API_FIELD_ERR;
+    }
+    size_t count = val->v.list.n;
+    int64_t *items = mt_arena_calloc(arena, count ? count : 1, sizeof(*items));
+    if (!items) {
+        /* The parsed body itself fitted; its copy does not. */
+        api_vctx_add(v, "too_long", loc2("body", name), "List is too long to process", json_null(),
+                     NULL);
+        return API_FIELD_ERR;
+    }
+    bool ok = true;
+    for (size_t i = 0; i < count; i++) {
+        json_t *loc = json_pack("[s,s,I]", "body", name, (json_int_t)i);
+        if (json_int(v, loc, val->v.list.items[i], b, &items[i]) != API_FIELD_OK)
+            ok = false;
+    }
+    if (!ok)
+        return API_FIELD_ERR;
+    *out = items;
+    *n = count;
+    return API_FIELD_OK;
+}
+
 void api_coerce_not_null(struct api_vctx *v, const char *name, enum api_type t)
 {
     const char *type = "string_type", *msg = m_string_type;
@@ -402,6 +519,12 @@ void api_coerce_not_null(struct api_vctx *v, const char *name, enum api_type t)
     } else if (t == API_DATE) {
         type = "date_type";
         msg = m_date_type;
+    } else if (t == API_BOOL) {
+        type = "bool_type";
+        msg = m_bool_type;
+    } else if (t == API_IDS) {
+        type = "list_type";
+        msg = m_list_type;
     }
     api_vctx_add(v, type, loc2("body", name), msg, NULL, NULL);
 }

@@ -50,6 +50,22 @@ enum api_field api_coerce_body_int(struct api_vctx *v, const char *name, const s
 /* ISO dates, zero-time datetimes, Unix timestamps at midnight. */
 enum api_field api_coerce_body_date(struct api_vctx *v, const char *name,
                                     const struct api_json *val, struct mt_date *out);
+/* pydantic's lax bool: true/false, the integers (and whole floats) 0 and 1,
+ * and the boolean words of api_coerce_bool. */
+enum api_field api_coerce_body_bool(struct api_vctx *v, const char *name,
+                                    const struct api_json *val, bool *out);
+/* A Literal of strings: exactly one of choices; *index is its position.
+ * null is API_FIELD_NULL when null_ok, else the same literal_error as any
+ * other value (as pydantic words it). */
+enum api_field api_coerce_body_choice(struct api_vctx *v, const char *name,
+                                      const struct api_json *val, const char *const *choices,
+                                      bool null_ok, size_t *index);
+/* A list of integers within b, each read as api_coerce_body_int reads one
+ * (errors located at ["body", name, index]); the values go to an array in
+ * arena (*out, *n). */
+enum api_field api_coerce_body_ids(struct api_vctx *v, struct mt_arena *arena, const char *name,
+                                   const struct api_json *val, const struct api_bounds *b,
+                                   const int64_t **out, size_t *n);
 /* The error pydantic gives for an explicit null in a field of type t that
  * is not optional. */
 void api_coerce_not_null(struct api_vctx *v, const char *name, enum api_type t);

@@ -6,6 +6,7 @@
  * its validated input (handlers.h) from the operation runner. */
 #include <string.h>
 
+#include "api/auth.h"
 #include "api/coerce.h"
 #include "api/days.h"
 #include "api/handlers.h"
@@ -36,6 +37,8 @@ static int record(struct api_call *call, int64_t medication_id, int64_t taken_us
 int api_dose_now(struct api_call *call, struct mt_err *err)
 {
     const struct api_in_dose_now *in = call->in;
+    if (api_who_med(call, in->medication_id.value, err) < 0)
+        return -1;
     int tz = api_tz_minutes(call->r, &in->tz);
     int64_t now = mt_now_us();
     return record(call, in->medication_id.value, now, mt_local_date(now, tz), tz, true, err);
@@ -44,7 +47,8 @@ int api_dose_now(struct api_call *call, struct mt_err *err)
 int api_dose_for_date(struct api_call *call, struct mt_err *err)
 {
     const struct api_in_dose_for_date *in = call->in;
-    if (store_med_exists(call->db, in->medication_id.value, err) < 0)
+    if (api_who_med(call, in->medication_id.value, err) < 0 ||
+        store_med_exists(call->db, in->medication_id.value, err) < 0)
         return -1;
     int tz = api_tz_minutes(call->r, &in->tz);
     if (mt_date_cmp(in->date.value, mt_local_date(mt_now_us(), tz)) > 0)
@@ -66,6 +70,8 @@ int api_dose_history(struct api_call *call, struct mt_err *err)
     const struct api_in_dose_history *in = call->in;
     struct store_dose *items = NULL;
     size_t n = 0;
+    if (api_who_med(call, in->medication_id.value, err) < 0)
+        return -1;
     if (store_doses_history(call->db, call->r->arena, in->medication_id.value, in->skip.value,
                             in->limit.value, &items, &n, err) < 0)
         return -1;
@@ -75,6 +81,8 @@ int api_dose_history(struct api_call *call, struct mt_err *err)
 int api_dose_day(struct api_call *call, struct mt_err *err)
 {
     const struct api_in_med_day *in = call->in;
+    if (api_who_med(call, in->id.value, err) < 0)
+        return -1;
     int tz = api_tz_minutes(call->r, &in->tz);
     struct store_window w = api_day_window(in->date.value, in->date.value, tz);
     struct store_dose *items = NULL;
@@ -116,8 +124,8 @@ int api_summary(struct api_call *call, struct mt_err *err)
     struct store_window w = api_day_window(day, day, tz);
     struct store_summary_entry *items = NULL;
     size_t n = 0;
-    if (store_daily_summary(call->db, call->r->arena, in->person_id.set, in->person_id.value, &w,
-                            &items, &n, err) < 0)
+    if (store_daily_summary(call->db, call->r->arena, api_who_sees(call->who), in->person_id.set,
+                            in->person_id.value, &w, &items, &n, err) < 0)
         return -1;
     char date[MT_TIME_BUF];
     struct api_jw out;
@@ -138,8 +146,8 @@ int api_doses_deleted(struct api_call *call, struct mt_err *err)
     const struct api_in_deleted_history *in = call->in;
     struct store_dose *items = NULL;
     size_t n = 0;
-    int rc = store_doses_deleted(call->db, call->r->arena, in->name.value, in->skip.value,
-                                 in->limit.value, &items, &n, err);
+    int rc = store_doses_deleted(call->db, call->r->arena, api_who_sees(call->who), in->name.value,
+                                 in->skip.value, in->limit.value, &items, &n, err);
     /* Unlike a medication's history, an empty one is a 404, as in the
      * reference (the name may never have existed). */
     if (rc == 0 && n == 0)
@@ -150,5 +158,7 @@ int api_doses_deleted(struct api_call *call, struct mt_err *err)
 int api_dose_delete(struct api_call *call, struct mt_err *err)
 {
     const struct api_in_id *in = call->in;
+    if (api_who_dose(call, in->id.value, err) < 0)
+        return -1;
     return api_reply_done(call, store_dose_delete(call->db, in->id.value, err));
 }

@@ -150,6 +150,65 @@ int api_export_json(struct api_call *call, struct mt_err *err);
 /* "to" must not be before "from". */
 void api_export_range_rule(const struct api_request *q, void *in, struct api_vctx *v);
 
+/* ---- auth_api.c: the caller's own access (docs/auth.md) ---------------------------------- */
+
+struct api_in_setup {
+    struct api_text setup_token, username, password, display_name;
+};
+
+struct api_in_login {
+    struct api_text username, password;
+};
+
+struct api_in_password {
+    struct api_text current_password, new_password;
+};
+
+/* The scope choices, in enum store_scope order less one. */
+struct api_in_token_new {
+    struct api_text name;
+    struct api_int scope;     /* index in the scope choices */
+    struct api_int person_id; /* set with value 0: null */
+    struct api_int expires_days;
+};
+
+int api_auth_status(struct api_call *call, struct mt_err *err);
+int api_auth_setup(struct api_call *call, struct mt_err *err);
+int api_auth_login(struct api_call *call, struct mt_err *err);
+int api_auth_logout(struct api_call *call, struct mt_err *err);
+int api_auth_me(struct api_call *call, struct mt_err *err);
+int api_auth_password(struct api_call *call, struct mt_err *err);
+int api_auth_sessions(struct api_call *call, struct mt_err *err);
+int api_auth_session_delete(struct api_call *call, struct mt_err *err);
+int api_auth_tokens(struct api_call *call, struct mt_err *err);
+int api_auth_token_create(struct api_call *call, struct mt_err *err);
+int api_auth_token_revoke(struct api_call *call, struct mt_err *err);
+
+/* ---- accounts.c: administration of accounts and every token ------------------------------ */
+
+/* POST (no id) and PATCH of an account. */
+struct api_in_account {
+    struct api_int id;
+    struct api_text username, display_name;
+    struct api_int role;    /* index in the role choices */
+    struct api_int enabled; /* 0 or 1 */
+    struct api_text password;
+    struct api_int person_id; /* set with value 0: null */
+    struct api_ids persons;
+};
+
+/* The words of the choices, in the order the operation table lists them. */
+extern const char *const api_role_choices[];
+extern const char *const api_scope_choices[];
+
+int api_accounts_list(struct api_call *call, struct mt_err *err);
+int api_account_create(struct api_call *call, struct mt_err *err);
+int api_account_get(struct api_call *call, struct mt_err *err);
+int api_account_update(struct api_call *call, struct mt_err *err);
+int api_account_delete(struct api_call *call, struct mt_err *err);
+int api_tokens_list(struct api_call *call, struct mt_err *err);
+int api_token_revoke(struct api_call *call, struct mt_err *err);
+
 /* ---- routes that are not API operations ------------------------------------------------- */
 
 /* openapi.c: GET /openapi.json. */

@@ -12,11 +12,13 @@
  * database that cannot be used is 503 "unhealthy", one whose storage is
  * full "degraded", each with the reference's detail "Health check failed:
  * ..." beside the report and Retry-After; the driver's message goes to the
- * log only. */
+ * log only. With AUTH=on the report is for administrators: anyone else
+ * gets only its "status", with the same status code. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/auth.h"
 #include "api/handlers.h"
 #include "core/log.h"
 #include "db/db.h"
@@ -79,12 +81,26 @@ static json_t *db_details(struct db_conn *c, const struct mt_config *cfg)
     return d;
 }
 
+/* Answers the report body, or only its "status" to a caller who may not
+ * see the rest (AUTH=on, not an administrator). Steals body. */
+static void reply_report(struct api_call *call, int code, json_t *body)
+{
+    if (body && !api_perm_allows(call->who, API_ADMIN)) {
+        json_t *brief = json_pack("{s:O}", "status", json_object_get(body, "status"));
+        json_decref(body);
+        body = brief;
+    }
+    http_reply_json(call->r, code, body);
+}
+
 /* 503 with the component report, the database marked status ("unhealthy":
  * it cannot be used; "degraded": it reads but cannot store), and the
  * reference's "detail" text for clients that only read that. Steals
  * details. */
-static void reply_failed(struct http_req *r, const char *status, const char *what, json_t *details)
+static void reply_failed(struct api_call *call, const char *status, const char *what,
+                         json_t *details)
 {
+    struct http_req *r = call->r;
     const struct mt_config *cfg = r->app->cfg;
     json_object_set_new(details, "error", json_string(what));
     json_t *body = json_pack("{s:s, s:s, s:s, s:[{s:s, s:s, s:o}, o]}", "detail",
@@ -92,18 +108,18 @@ static void reply_failed(struct http_req *r, const char *status, const char *wha
                              status, "version", cfg->version, "components", "component", "database",
                              "status", status, "details", details, api_component(cfg));
     http_add_header(r, "Retry-After", "1");
-    http_reply_json(r, 503, body);
+    reply_report(call, 503, body);
 }
 
 /* 503 "unhealthy" for a database that answered the connection but not
  * the query (what names the step for the log, where err's text goes).
  * Returns 0: r is answered. */
-static int reply_unusable(struct http_req *r, struct db_conn *c, const char *what,
+static int reply_unusable(struct api_call *call, struct db_conn *c, const char *what,
                           const struct mt_err *err)
 {
     mt_log(MT_LOG_WARN, "health: %s: %s", what, err->msg);
     json_t *d = json_pack("{s:s}", "dialect", db_dialect_name(db_conn_dialect(c)));
-    reply_failed(r, "unhealthy",
+    reply_failed(call, "unhealthy",
                  err->code == MT_ETIMEOUT ? "database not answering" : "database query failed", d);
     return 0;
 }
@@ -132,26 +148,26 @@ int api_health_v1(struct api_call *call, struct mt_err *unused)
     struct db_conn *c = http_db_within(r, timeout_ms, &err);
     if (!c) {
         mt_log(MT_LOG_WARN, "health: no database connection: %s", err.msg);
-        reply_failed(r, "unhealthy", "database unavailable", json_object());
+        reply_failed(call, "unhealthy", "database unavailable", json_object());
         return 0;
     }
     if (db_ping(c, timeout_ms, &err) < 0)
-        return reply_unusable(r, c, "the database did not answer", &err);
+        return reply_unusable(call, c, "the database did not answer", &err);
     /* A query on a table the API reads, under the health check's own
      * limits (the pool restores the request limits when the connection
      * returns). */
     if (db_set_timeouts(c, timeout_ms, timeout_ms, &err) < 0 ||
         db_query(c, "SELECT id FROM persons WHERE id = 0", NULL, 0, NULL, &err) < 0)
-        return reply_unusable(r, c, "the database cannot serve requests", &err);
+        return reply_unusable(call, c, "the database cannot serve requests", &err);
     if (db_storage_full(c)) {
         json_t *d = db_details(c, cfg);
         json_object_set_new(d, "storage", json_string("full"));
-        reply_failed(r, "degraded", "database storage full, writes fail", d);
+        reply_failed(call, "degraded", "database storage full, writes fail", d);
         return 0;
     }
     json_t *body = json_pack("{s:s, s:s, s:[{s:s, s:s, s:o}, o]}", "status", "healthy", "version",
                              cfg->version, "components", "component", "database", "status",
                              "healthy", "details", db_details(c, cfg), api_component(cfg));
-    http_reply_json(r, call->op->status, body);
+    reply_report(call, call->op->status, body);
     return 0;
 }

@@ -14,15 +14,18 @@
 #include "core/config.h"
 #include "core/err.h"
 
+struct api_auth;
 struct api_op;
 struct db_conn;
 struct db_pool;
 
-/* What every handler can reach: configuration and the connection pool. Owned
- * by cmd_serve; lives as long as the server. */
+/* What every handler can reach: configuration, the connection pool and the
+ * state of access control (api/auth.h; NULL where nothing authenticates,
+ * as in unit tests). Owned by cmd_serve; lives as long as the server. */
 struct app {
     const struct mt_config *cfg;
     struct db_pool *pool;
+    struct api_auth *auth;
 };
 
 #define HTTP_MAX_PARAMS 4
@@ -92,6 +95,11 @@ struct db_conn *http_db(struct http_req *r, struct mt_err *err);
 /* As http_db, waiting at most wait_ms for a free connection (the health
  * check must answer promptly even when every connection is busy). */
 struct db_conn *http_db_within(struct http_req *r, int wait_ms, struct mt_err *err);
+
+/* Gives the request's connection back to the pool before the request ends
+ * (nothing when it has none): for a request that will wait a long while
+ * before it needs the database again. */
+void http_db_release(struct http_req *r);
 
 /* Replies. Each sets status, content type and body; the last call wins.
  * Headers added with http_add_header are kept. CORS headers are added by the

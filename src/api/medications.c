@@ -3,6 +3,7 @@
  * history stays, api.md decision 1). Days follow the one rule of
  * api/days.h. Each handler gets its validated input (handlers.h) from the
  * operation runner, calls store/medications.c and shapes the answer. */
+#include "api/auth.h"
 #include "api/days.h"
 #include "api/handlers.h"
 #include "api/row_json.h"
@@ -23,8 +24,9 @@ int api_meds_list(struct api_call *call, struct mt_err *err)
     struct store_window w = day_window(call->r, &in->date, &in->tz);
     struct store_medication *items = NULL;
     size_t n = 0;
-    if (store_meds_list(call->db, call->r->arena, in->person_id.set, in->person_id.value, &w,
-                        in->skip.value, in->limit.value, &items, &n, err) < 0)
+    if (store_meds_list(call->db, call->r->arena, api_who_sees(call->who), in->person_id.set,
+                        in->person_id.value, &w, in->skip.value, in->limit.value, &items, &n,
+                        err) < 0)
         return -1;
     return api_reply_meds(call->r, items, n);
 }
@@ -48,6 +50,9 @@ static int save_med(struct api_call *call, bool create, struct mt_err *err)
         .instructions = in->instructions.value,
     };
     struct store_medication m;
+    if ((create ? api_who_person(call->who, in->person_id.value, err)
+                : api_who_med(call, in->id.value, err)) < 0)
+        return -1;
     int rc = create ? store_med_create(call->db, call->r->arena, in->person_id.value, &f, &m, err)
                     : store_med_update(call->db, call->r->arena, in->id.value, &f, &m, err);
     if (rc < 0)
@@ -70,7 +75,8 @@ int api_med_get(struct api_call *call, struct mt_err *err)
     const struct api_in_med_day *in = call->in;
     struct store_window w = day_window(call->r, &in->date, &in->tz);
     struct store_medication m;
-    if (store_med_get(call->db, call->r->arena, in->id.value, &w, &m, err) < 0)
+    if (api_who_med(call, in->id.value, err) < 0 ||
+        store_med_get(call->db, call->r->arena, in->id.value, &w, &m, err) < 0)
         return -1;
     return api_reply_med(call->r, call->op->status, &m, true);
 }
@@ -78,5 +84,7 @@ int api_med_get(struct api_call *call, struct mt_err *err)
 int api_med_delete(struct api_call *call, struct mt_err *err)
 {
     const struct api_in_id *in = call->in;
+    if (api_who_med(call, in->id.value, err) < 0)
+        return -1;
     return api_reply_done(call, store_med_delete(call->db, in->id.value, err));
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/auth.h"
 #include "api/handlers.h"
 #include "api/openapi.h"
 
@@ -136,6 +137,57 @@ static void response_schemas(json_t *s)
                                   "detail", "type", "array", "items", ref("ValidationError")));
 }
 
+/* The response schemas of the access-control API (AUTH=on only). */
+static void auth_schemas(json_t *s)
+{
+    json_t *account =
+        json_pack("{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s, s:[s,s,s]}, s:{s:s}, s:o, s:{s:s, s:{s:s}}, "
+                  "s:{s:s}, s:o, s:o}",
+                  "id", "type", "integer", "username", "type", "string", "display_name", "type",
+                  "string", "role", "type", "string", "enum", "admin", "carer", "viewer", "enabled",
+                  "type", "boolean", "person_id", nullable("integer"), "persons", "type", "array",
+                  "items", "type", "integer", "has_password", "type", "boolean", "created_at",
+                  datetime_schema(true), "updated_at", datetime_schema(true));
+    json_t *me = json_deep_copy(account);
+    json_object_set_new(
+        me, "auth_method",
+        json_pack("{s:s, s:[s,s,s]}", "type", "string", "enum", "session", "token", "proxy"));
+    json_object_set_new(s, "Account",
+                        json_pack("{s:s, s:o}", "type", "object", "properties", account));
+    json_object_set_new(s, "Me", json_pack("{s:s, s:o}", "type", "object", "properties", me));
+    json_object_set_new(s, "AuthStatus",
+                        json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:{s:[{s:s},{s:s}]}, s:{s:s}}}",
+                                  "type", "object", "properties", "auth", "type", "boolean",
+                                  "setup_required", "type", "boolean", "account", "oneOf", "$ref",
+                                  "#/components/schemas/Me", "type", "null", "csrf_header", "type",
+                                  "string"));
+    json_object_set_new(s, "Session",
+                        json_pack("{s:s, s:{s:{s:s}, s:o, s:o, s:o, s:o, s:o, s:{s:s}}}", "type",
+                                  "object", "properties", "id", "type", "integer", "created_at",
+                                  datetime_schema(true), "last_seen_at", datetime_schema(true),
+                                  "expires_at", datetime_schema(true), "user_agent",
+                                  nullable("string"), "address", nullable("string"), "current",
+                                  "type", "boolean"));
+    json_t *token = json_pack(
+        "{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s, s:[s,s,s]}, s:o, s:o, s:o, s:o, s:o}", "id", "type",
+        "integer", "name", "type", "string", "prefix", "type", "string", "scope", "type", "string",
+        "enum", "read", "write", "admin", "person_id", nullable("integer"), "created_at",
+        datetime_schema(true), "expires_at", datetime_schema(true), "last_used_at",
+        datetime_schema(true), "revoked_at", datetime_schema(true));
+    json_t *new_token = json_deep_copy(token);
+    json_object_set_new(
+        new_token, "token",
+        json_pack("{s:s, s:s}", "type", "string", "description", "The secret, shown this once"));
+    json_t *admin_token = json_deep_copy(token);
+    json_object_set_new(admin_token, "account_id", json_pack("{s:s}", "type", "integer"));
+    json_object_set_new(admin_token, "username", json_pack("{s:s}", "type", "string"));
+    json_object_set_new(s, "Token", json_pack("{s:s, s:o}", "type", "object", "properties", token));
+    json_object_set_new(s, "NewToken",
+                        json_pack("{s:s, s:o}", "type", "object", "properties", new_token));
+    json_object_set_new(s, "AccountToken",
+                        json_pack("{s:s, s:o}", "type", "object", "properties", admin_token));
+}
+
 static json_t *content_of(const char *schema)
 {
     if (strcmp(schema, "pdf") == 0)
@@ -151,26 +203,35 @@ static json_t *content_of(const char *schema)
 
 /* ---- from the operation table ---------------------------------------------------------- */
 
+/* An integer's bounds and default into schema s. */
+static void int_schema(json_t *s, const struct api_param *p)
+{
+    if (p->bounds.lo_op)
+        json_object_set_new(s, strcmp(p->bounds.lo_op, "ge") == 0 ? "minimum" : "exclusiveMinimum",
+                            json_integer(p->bounds.lo));
+    if (p->bounds.hi_op)
+        json_object_set_new(s, strcmp(p->bounds.hi_op, "le") == 0 ? "maximum" : "exclusiveMaximum",
+                            json_integer(p->bounds.hi));
+}
+
 /* The JSON Schema of a parameter's value; null_ok adds null to its type. */
 static json_t *param_schema(const struct api_param *p, bool null_ok)
 {
-    static const char *const type_names[] = {[API_INT] = "integer",
-                                             [API_DATE] = "string",
-                                             [API_TEXT] = "string",
-                                             [API_BOOL] = "boolean",
-                                             [API_CHOICE] = "string"};
+    static const char *const type_names[] = {
+        [API_INT] = "integer",  [API_DATE] = "string",   [API_TEXT] = "string",
+        [API_BOOL] = "boolean", [API_CHOICE] = "string", [API_IDS] = "array"};
     const char *type = type_names[p->type];
     json_t *s = null_ok ? nullable(type) : json_pack("{s:s}", "type", type);
+    bool body = p->where == API_BODY;
     switch (p->type) {
+    case API_IDS: {
+        json_t *items = json_pack("{s:s}", "type", "integer");
+        int_schema(items, p);
+        json_object_set_new(s, "items", items);
+        break;
+    }
     case API_INT:
-        if (p->bounds.lo_op)
-            json_object_set_new(s,
-                                strcmp(p->bounds.lo_op, "ge") == 0 ? "minimum" : "exclusiveMinimum",
-                                json_integer(p->bounds.lo));
-        if (p->bounds.hi_op)
-            json_object_set_new(s,
-                                strcmp(p->bounds.hi_op, "le") == 0 ? "maximum" : "exclusiveMaximum",
-                                json_integer(p->bounds.hi));
+        int_schema(s, p);
         if (p->has_default)
             json_object_set_new(s, "default", json_integer(p->def));
         break;
@@ -182,14 +243,16 @@ static json_t *param_schema(const struct api_param *p, bool null_ok)
             json_object_set_new(s, "maxLength", json_integer((json_int_t)p->max_len));
         break;
     case API_BOOL:
-        json_object_set_new(s, "default", json_false());
+        if (!body)
+            json_object_set_new(s, "default", json_false());
         break;
     case API_CHOICE: {
         json_t *words = json_array();
         for (const char *const *c = p->choices; *c; c++)
             json_array_append_new(words, json_string(*c));
         json_object_set_new(s, "enum", words);
-        json_object_set_new(s, "default", json_string(p->choices[0]));
+        if (!body)
+            json_object_set_new(s, "default", json_string(p->choices[0]));
         break;
     }
     }
@@ -257,7 +320,7 @@ static void error_responses(json_t *resp, const char *list)
     }
 }
 
-static json_t *operation(const struct api_op *op)
+static json_t *operation(const struct api_op *op, bool auth)
 {
     json_t *o = json_pack("{s:[s], s:s, s:s}", "tags", op->tag, "summary", op->summary,
                           "operationId", op->op_id);
@@ -276,22 +339,32 @@ static json_t *operation(const struct api_op *op)
         json_object_set_new(ok, "content", content_of(op->response));
     json_object_set_new(resp, status, ok);
     error_responses(resp, op->errors);
+    if (auth && op->perm != API_PUBLIC)
+        error_responses(resp, "401 403");
     if (op->params[0].name)
         json_object_set_new(resp, "422",
                             json_pack("{s:s, s:o}", "description", "Validation Error", "content",
                                       content_of("HTTPValidationError")));
     json_object_set_new(o, "responses", resp);
+    if (auth) {
+        json_object_set_new(o, "x-permission", json_string(api_perm_name(op->perm)));
+        if (op->perm == API_PUBLIC)
+            json_object_set_new(o, "security", json_array());
+        else
+            json_object_set_new(o, "security",
+                                json_pack("[{s:[]},{s:[]}]", "sessionCookie", "bearerToken"));
+    }
     return o;
 }
 
-json_t *api_openapi_doc(const char *version)
+json_t *api_openapi_doc(const char *version, bool auth)
 {
     json_t *paths = json_object();
     json_t *schemas = json_object();
     for (size_t i = 0; i < api_n_routes; i++) {
         const struct http_route *rt = &api_routes[i];
         const struct api_op *op = rt->op;
-        if (!op)
+        if (!op || (op->auth_api && !auth))
             continue;
         json_t *item = json_object_get(paths, rt->pattern);
         if (!item) {
@@ -303,18 +376,36 @@ json_t *api_openapi_doc(const char *version)
         for (; rt->method[k] && k + 1 < sizeof(method); k++)
             method[k] = (char)tolower((unsigned char)rt->method[k]);
         method[k] = '\0';
-        json_object_set_new(item, method, operation(op));
+        json_object_set_new(item, method, operation(op, auth));
         if (op->body_schema && !json_object_get(schemas, op->body_schema))
             json_object_set_new(schemas, op->body_schema, body_schema(op));
     }
     response_schemas(schemas);
+    if (!auth)
+        return json_pack(
+            "{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:o}}", "openapi", "3.1.0", "info", "title",
+            "MediTrack", "version", version ? version : "1.0.0", "description",
+            "Household medication tracker. Timestamps are UTC with a Z designator; a day is the "
+            "local day of timezone_offset (JavaScript sign). Collection paths also answer without "
+            "their trailing slash.",
+            "paths", paths, "components", "schemas", schemas);
+    auth_schemas(schemas);
+    json_t *schemes = json_pack(
+        "{s:{s:s, s:s, s:s, s:s}, s:{s:s, s:s, s:s}}", "sessionCookie", "type", "apiKey", "in",
+        "cookie", "name", API_SESSION_COOKIE, "description",
+        "The session of POST /api/v1/auth/login. Writes also need the header X-Requested-With: "
+        "MediTrack and a same-origin Origin (or Referer).",
+        "bearerToken", "type", "http", "scheme", "bearer", "description",
+        "An API token (mtt_...) from POST /api/v1/auth/tokens or `meditrack token create`.");
     return json_pack(
-        "{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:o}}", "openapi", "3.1.0", "info", "title", "MediTrack",
-        "version", version ? version : "1.0.0", "description",
+        "{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:o, s:o}, s:[{s:[]},{s:[]}]}", "openapi", "3.1.0",
+        "info", "title", "MediTrack", "version", version ? version : "1.0.0", "description",
         "Household medication tracker. Timestamps are UTC with a Z designator; a day is the "
         "local day of timezone_offset (JavaScript sign). Collection paths also answer without "
-        "their trailing slash.",
-        "paths", paths, "components", "schemas", schemas);
+        "their trailing slash. Every operation states the permission it needs in "
+        "x-permission (PUBLIC, SELF, READ, RECORD, MANAGE, ADMIN; docs/auth.md).",
+        "paths", paths, "components", "schemas", schemas, "securitySchemes", schemes, "security",
+        "sessionCookie", "bearerToken");
 }
 
 static pthread_mutex_t doc_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -325,7 +416,8 @@ void api_openapi(struct http_req *r)
 {
     pthread_mutex_lock(&doc_lock);
     if (!doc_text) {
-        json_t *doc = api_openapi_doc(r->app && r->app->cfg ? r->app->cfg->version : NULL);
+        const struct mt_config *cfg = r->app ? r->app->cfg : NULL;
+        json_t *doc = api_openapi_doc(cfg ? cfg->version : NULL, cfg ? cfg->auth : false);
         /* Built once and kept for the life of the process. */
         doc_text = doc ? json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         doc_len = doc_text ? strlen(doc_text) : 0;

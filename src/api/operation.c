@@ -1,12 +1,14 @@
 /* The runner of API operations (see operation.h): it takes a routed request
- * through validation, the heavy-work limiter and the database pool to the
- * operation's handler, and it is the one place where an operation's
- * failures become replies: a failed validation (422 / 400 / 413), a
- * handler's error (through http_reply_err, with the reference's 400 for a
- * refused business rule), a stream cut short, and the 503s the server words
+ * through access control (api/auth.h), validation, the heavy-work limiter and the database pool to
+ * the operation's handler, and it is the one place where an operation's failures become replies: a
+ * failed validation (422 / 400 / 413), a handler's error (through http_reply_err, with the
+ * reference's 400 for a refused business rule), a stream cut short, and the 503s the server words
  * itself. Handlers never answer an error on their own. */
 #include "api/operation.h"
 
+#include <string.h>
+
+#include "api/auth.h"
 #include "api/heavy.h"
 #include "api/validate.h"
 #include "core/log.h"
@@ -42,6 +44,7 @@ static void answer_invalid(struct http_req *r, struct api_vctx *v)
 /* A handler's failure, or the runner's own. */
 static void answer_failure(struct http_req *r, const struct mt_err *err)
 {
+    const struct api_op *op = r->op;
     /* Once a streamed reply has begun its status has left: the stream is
      * cut short (http_stream_abort answers normally when nothing left). */
     if (r->streaming) {
@@ -51,7 +54,7 @@ static void answer_failure(struct http_req *r, const struct mt_err *err)
     /* The reference answers a refused business rule (the last person, the
      * daily maximum) with 400 and its detail. */
     if (err->code == MT_ECONFLICT) {
-        http_reply_detail(r, 400, err->msg);
+        http_reply_detail(r, op && op->conflict ? op->conflict : 400, err->msg);
         return;
     }
     http_reply_err(r, err);
@@ -75,9 +78,9 @@ int api_reply_unavailable(struct http_req *r, const char *detail, int retry_s)
 }
 
 static int run_handler(struct http_req *r, const struct api_op *op, const void *in,
-                       struct mt_err *err)
+                       const struct api_principal *who, struct mt_err *err)
 {
-    struct api_call call = {.r = r, .op = op, .in = in, .db = NULL};
+    struct api_call call = {.r = r, .op = op, .in = in, .db = NULL, .who = who};
     if (!op->no_db) {
         call.db = http_db(r, err);
         if (!call.db)
@@ -89,17 +92,65 @@ static int run_handler(struct http_req *r, const struct api_op *op, const void *
 /* Heavy operations wait for a turn before they take a connection, so that
  * queued reports hold none. */
 static int run_heavy(struct http_req *r, const struct api_op *op, const void *in,
-                     struct mt_err *err)
+                     const struct api_principal *who, struct mt_err *err)
 {
+    /* A connection taken to authenticate is not held while waiting. */
+    http_db_release(r);
     int retry_s = 1;
     if (api_heavy_begin(r->app ? r->app->cfg : NULL, &retry_s, err) < 0) {
         mt_log(MT_LOG_INFO, "report refused: %s", err->msg);
         return api_reply_unavailable(r, "The server is busy with other reports: try again shortly",
                                      retry_s);
     }
-    int rc = run_handler(r, op, in, err);
+    int rc = run_handler(r, op, in, who, err);
     api_heavy_end();
     return rc;
+}
+
+/* Access control before anything else looks at the request (docs/auth.md):
+ * who asks, whether the operation's permission lets them, and the CSRF
+ * rule. false when r was answered (401, 403, or the database's failure). */
+static bool authorize(struct http_req *r, const struct api_op *op, struct api_principal *who)
+{
+    struct mt_err err;
+    mt_err_clear(&err);
+    if (op->perm == API_PERM_UNSET) {
+        /* tests/unit/test_operations.c keeps this from happening. */
+        mt_fail(&err, MT_EINTERNAL, "operation %s declares no permission", op->op_id);
+        answer_failure(r, &err);
+        return false;
+    }
+    bool open = !r->app || !r->app->cfg || !r->app->cfg->auth;
+    enum api_authn res = API_AUTHN_NONE;
+    memset(who, 0, sizeof(*who));
+    if (open || op->perm != API_PUBLIC || op->identify) {
+        if (api_authenticate(r, who, &res, &err) < 0) {
+            if (op->perm != API_PUBLIC) {
+                answer_failure(r, &err);
+                return false;
+            }
+            /* A public answer does not wait for the database's verdict. */
+            mt_log(MT_LOG_WARN, "auth: credentials not checked: %s", err.msg);
+            memset(who, 0, sizeof(*who));
+            res = API_AUTHN_NONE;
+        }
+    }
+    if (res != API_AUTHN_OK && op->perm != API_PUBLIC) {
+        http_add_header(r, "WWW-Authenticate", "Bearer realm=\"meditrack\"");
+        http_reply_detail(r, 401, "Not authenticated");
+        return false;
+    }
+    if (!api_perm_allows(who, op->perm)) {
+        http_reply_detail(r, 403, "Not enough permissions");
+        return false;
+    }
+    if (!api_csrf_ok(r, who)) {
+        mt_log(MT_LOG_INFO, "auth: cross-site request refused login=%s addr=%s",
+               who->account.login ? who->account.login : "-", api_client_addr(r));
+        http_reply_detail(r, 403, "Cross-site request refused");
+        return false;
+    }
+    return true;
 }
 
 void api_op_run(struct http_req *r)
@@ -112,6 +163,9 @@ void api_op_run(struct http_req *r)
         answer_failure(r, &err);
         return;
     }
+    struct api_principal who;
+    if (!authorize(r, op, &who))
+        return;
     void *in = mt_arena_alloc(r->arena, op->in_size ? op->in_size : 1);
     if (!in) {
         mt_fail(&err, MT_ELIMIT, "Request exceeds the server's memory limit");
@@ -127,7 +181,7 @@ void api_op_run(struct http_req *r)
         return;
     }
     api_vctx_release(&v);
-    int rc = op->heavy ? run_heavy(r, op, in, &err) : run_handler(r, op, in, &err);
+    int rc = op->heavy ? run_heavy(r, op, in, &who, &err) : run_handler(r, op, in, &who, &err);
     if (rc < 0)
         answer_failure(r, &err);
 }

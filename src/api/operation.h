@@ -24,6 +24,23 @@ struct api_body;
 struct api_request;
 struct api_vctx;
 
+/* The permission an operation needs (docs/auth.md). Every entry of the
+ * operation table declares one; API_PERM_UNSET is there so that a
+ * forgotten declaration is visible (tests/unit/test_operations.c refuses
+ * it, and the runner answers 500 for it rather than guessing). Roles allow:
+ * viewer SELF and READ; carer also RECORD and MANAGE; admin everything. A
+ * token's scope caps its account's role: read SELF and READ, write up to
+ * MANAGE, admin everything the role allows. */
+enum api_perm {
+    API_PERM_UNSET,
+    API_PUBLIC, /* anyone, signed in or not */
+    API_SELF,   /* any signed-in account, about itself */
+    API_READ,   /* read the data of granted persons */
+    API_RECORD, /* record and delete doses of granted persons */
+    API_MANAGE, /* create, change and delete medications of granted persons */
+    API_ADMIN,  /* persons, accounts, every token, the full health report */
+};
+
 /* Where a parameter is read from. FastAPI lists its errors in this order,
  * and within one place in the order the operation declares them. */
 enum api_where { API_PATH, API_QUERY, API_BODY };
@@ -35,7 +52,8 @@ enum api_type {
     API_DATE,   /* struct api_date: a date (pydantic's lax rules: zero-time datetimes too) */
     API_TEXT,   /* struct api_text: path and query text as decoded; body strings checked */
     API_BOOL,   /* struct api_int, 0 or 1: pydantic's boolean words, in a query */
-    API_CHOICE, /* struct api_int: the index of the value among choices, in a query */
+    API_CHOICE, /* struct api_int: the index of the value among choices (query or body) */
+    API_IDS,    /* struct api_ids: a JSON array of integers within the bounds (body only) */
 };
 
 /* The values validation fills. set is true when the client gave the
@@ -55,6 +73,13 @@ struct api_date {
     bool set;
     bool null; /* an explicit JSON null (nullable body fields) */
     struct mt_date value;
+};
+
+/* A list of ids, in the request's arena, as given (duplicates kept). */
+struct api_ids {
+    bool set;
+    const int64_t *values;
+    size_t n;
 };
 
 /* An integer's bounds as pydantic states them: lo_op "ge" or "gt", hi_op
@@ -90,15 +115,19 @@ enum api_body_use {
     API_BODY_OPTIONAL, /* an object, or nothing (no body, or JSON null) */
 };
 
+struct api_principal;
+
 /* What a handler gets: the request (to reply on, and its arena), its
  * operation, the validated input (the operation's input struct, in the
- * arena), and the request's database connection, or NULL for an operation
- * that takes none (no_db). */
+ * arena), the request's database connection, or NULL for an operation
+ * that takes none (no_db), and who is asking (api/auth.h; never NULL: with
+ * AUTH=off an "open" principal that may do and see everything). */
 struct api_call {
     struct http_req *r;
     const struct api_op *op;
     const void *in;
     struct db_conn *db;
+    const struct api_principal *who;
 };
 
 /* A handler answers r on success, and also when it refuses the request in
@@ -127,6 +156,15 @@ struct api_op {
     api_cross_rule cross; /* NULL: none */
     bool no_db; /* the runner takes no connection: the handler needs none, or takes its own */
     bool heavy; /* runs under the heavy-work limiter (api/heavy.h) */
+
+    /* Access control. */
+    enum api_perm perm;
+    bool identify;  /* API_PUBLIC: still look at credentials, for a handler that answers
+                     * differently to who asks (the others never touch them) */
+    bool auth_api;  /* part of the access-control API: with AUTH=off it is not routed (the
+                     * reference's 404/405) and not in /openapi.json... */
+    bool serve_off; /* ...unless this is set: then it is routed but still not documented */
+    int conflict;   /* the status of a refused rule (MT_ECONFLICT); 0: the reference's 400 */
 
     /* What /openapi.json says. */
     const char *tag;

@@ -5,6 +5,7 @@
  * shapes the answer. */
 #include <stdio.h>
 
+#include "api/auth.h"
 #include "api/handlers.h"
 #include "api/row_json.h"
 #include "api/validate.h"
@@ -14,8 +15,8 @@ int api_persons_list(struct api_call *call, struct mt_err *err)
     const struct api_in_page *in = call->in;
     struct store_person *items = NULL;
     size_t n = 0;
-    if (store_persons_list(call->db, call->r->arena, in->skip.value, in->limit.value, &items, &n,
-                           err) < 0)
+    if (store_persons_list(call->db, call->r->arena, api_who_sees(call->who), in->skip.value,
+                           in->limit.value, &items, &n, err) < 0)
         return -1;
     return api_reply_persons(call->r, items, n);
 }
@@ -37,6 +38,8 @@ static int save_person(struct api_call *call, bool create, struct mt_err *err)
         .notes = in->notes.value,
     };
     struct store_person p;
+    if (!create && api_who_person(call->who, in->id.value, err) < 0)
+        return -1;
     int rc = create ? store_person_create(call->db, call->r->arena, &f, &p, err)
                     : store_person_update(call->db, call->r->arena, in->id.value, &f, &p, err);
     if (rc < 0)
@@ -64,7 +67,8 @@ static int act_on_person(struct api_call *call, person_action fn, bool with_coun
 {
     const struct api_in_id *in = call->in;
     struct store_person p;
-    if (fn(call->db, call->r->arena, in->id.value, &p, err) < 0)
+    if (api_who_person(call->who, in->id.value, err) < 0 ||
+        fn(call->db, call->r->arena, in->id.value, &p, err) < 0)
         return -1;
     return api_reply_person(call->r, call->op->status, &p, with_count);
 }
@@ -82,6 +86,8 @@ int api_person_set_default(struct api_call *call, struct mt_err *err)
 int api_person_delete(struct api_call *call, struct mt_err *err)
 {
     const struct api_in_id *in = call->in;
+    if (api_who_person(call->who, in->id.value, err) < 0)
+        return -1;
     return api_reply_done(call, store_person_delete(call->db, in->id.value, err));
 }
 

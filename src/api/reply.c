@@ -49,6 +49,17 @@ struct db_conn *http_db_within(struct http_req *r, int wait_ms, struct mt_err *e
     return r->db;
 }
 
+void http_db_release(struct http_req *r)
+{
+    if (!r->db || !r->app || !r->app->pool)
+        return;
+    struct mt_err err = {0};
+    if (db_in_tx(r->db) && db_rollback(r->db, &err) < 0)
+        mt_log(MT_LOG_ERROR, "rollback of an abandoned transaction failed: %s", err.msg);
+    db_pool_put(r->app->pool, r->db);
+    r->db = NULL;
+}
+
 struct db_conn *http_db(struct http_req *r, struct mt_err *err)
 {
     int wait_ms = DB_WAIT_MS;

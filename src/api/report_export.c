@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/auth.h"
 #include "api/days.h"
 #include "api/handlers.h"
 #include "api/jsonw.h"
@@ -171,7 +172,8 @@ static int export(struct api_call *call, enum export_format format, struct mt_er
     const struct api_in_export *in = call->in;
     struct http_req *r = call->r;
     struct store_person person;
-    if (store_person_get(call->db, r->arena, in->person_id.value, &person, err) < 0)
+    if (api_who_person(call->who, in->person_id.value, err) < 0 ||
+        store_person_get(call->db, r->arena, in->person_id.value, &person, err) < 0)
         return -1;
     struct export_sink sink = {.r = r, .in = in, .format = format, .person = &person};
     sink.name = store_person_name(r->arena, &person);
@@ -197,8 +199,8 @@ static int export(struct api_call *call, enum export_format format, struct mt_er
     if (db_set_timeouts(call->db, EXPORT_STATEMENT_MS, lock_ms, err) < 0)
         return -1;
     size_t unreadable = 0;
-    int rc = store_report_doses(call->db, true, in->person_id.value, &w, export_row, &sink,
-                                &unreadable, err);
+    int rc = store_report_doses(call->db, r->arena, api_who_sees(call->who), true,
+                                in->person_id.value, &w, export_row, &sink, &unreadable, err);
     if (unreadable)
         mt_log(MT_LOG_WARN, "report: skipped doses with unreadable taken_at count=%zu", unreadable);
     if (rc == 0 && !sink.started)

@@ -8,6 +8,7 @@
  * complete). */
 #include <string.h>
 
+#include "api/auth.h"
 #include "api/days.h"
 #include "api/handlers.h"
 #include "core/log.h"
@@ -81,12 +82,12 @@ static int collect_dose(const struct store_report_dose *d, void *vctx, struct mt
 
 /* The medication rows of the form; on a household-wide form each row names
  * its person. */
-static int form_meds(struct http_req *r, struct db_conn *c, const struct store_report *data,
-                     struct report_med **out, struct mt_err *err)
+static int form_meds(struct http_req *r, struct db_conn *c, const struct store_person_filter *see,
+                     const struct store_report *data, struct report_med **out, struct mt_err *err)
 {
     struct store_report_owner *owners = NULL;
     size_t n_owners = 0;
-    if (!data->has_person && store_report_owners(c, r->arena, &owners, &n_owners, err) < 0)
+    if (!data->has_person && store_report_owners(c, r->arena, see, &owners, &n_owners, err) < 0)
         return -1;
     struct report_med *meds = mt_arena_calloc(r->arena, data->n_meds, sizeof(*meds));
     if (!meds)
@@ -110,13 +111,17 @@ static int form_meds(struct http_req *r, struct db_conn *c, const struct store_r
     return 0;
 }
 
-static int build_form(struct http_req *r, struct db_conn *c, const struct api_in_form *in,
-                      struct report_form *f, struct mt_err *err)
+static int build_form(struct api_call *call, const struct api_in_form *in, struct report_form *f,
+                      struct mt_err *err)
 {
+    struct http_req *r = call->r;
+    struct db_conn *c = call->db;
+    /* Everyone is everyone the caller may see. */
+    const struct store_person_filter *see = api_who_sees(call->who);
     /* person_id=0 is "everyone", as in the reference. */
     bool has_person = in->person_id.set && in->person_id.value != 0;
     struct store_report data;
-    if (store_report_data(c, r->arena, has_person, in->person_id.value, &data, err) < 0)
+    if (store_report_data(c, r->arena, see, has_person, in->person_id.value, &data, err) < 0)
         return -1;
     memset(f, 0, sizeof(*f));
     f->tz_offset = api_tz_minutes(r, &in->tz);
@@ -131,7 +136,7 @@ static int build_form(struct http_req *r, struct db_conn *c, const struct api_in
     if (!f->title)
         return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
     struct report_med *meds = NULL;
-    if (form_meds(r, c, &data, &meds, err) < 0)
+    if (form_meds(r, c, see, &data, &meds, err) < 0)
         return -1;
     f->meds = meds;
     f->n_meds = data.n_meds;
@@ -144,8 +149,8 @@ static int build_form(struct http_req *r, struct db_conn *c, const struct api_in
     struct dose_sink sink = {
         .arena = r->arena, .data = &data, .first = first, .n_days = f->n_days, .tz = f->tz_offset};
     size_t unreadable = 0;
-    if (store_report_doses(c, has_person, in->person_id.value, &w, collect_dose, &sink, &unreadable,
-                           err) < 0)
+    if (store_report_doses(c, r->arena, see, has_person, in->person_id.value, &w, collect_dose,
+                           &sink, &unreadable, err) < 0)
         return -1;
     if (unreadable)
         mt_log(MT_LOG_WARN, "report: skipped doses with unreadable taken_at count=%zu", unreadable);
@@ -159,7 +164,7 @@ int api_report_form(struct api_call *call, struct mt_err *err)
     const struct api_in_form *in = call->in;
     struct http_req *r = call->r;
     struct report_form f;
-    if (build_form(r, call->db, in, &f, err) < 0)
+    if (build_form(call, in, &f, err) < 0)
         return -1;
     struct mt_buf *pdf = http_request_buf(r, REPORT_PDF_MAX, err);
     if (!pdf)

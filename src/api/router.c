@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/operation.h"
 #include "core/arena.h"
 
 int router_check(const struct http_route *routes, size_t n, struct mt_err *err)
@@ -80,16 +81,34 @@ bool router_match(const char *pattern, const char *path, struct http_span *spans
     return true;
 }
 
-const struct http_route *router_find(const struct http_route *routes, size_t n, const char *method,
-                                     const char *path, struct http_span *spans, size_t *n_spans)
+/* With AUTH=off the access-control API does not exist (docs/auth.md): its
+ * routes are skipped, so that its paths answer exactly what they answered
+ * before it existed. Without a configuration (unit tests) every route
+ * counts. */
+static bool route_hidden(const struct http_route *rt, const struct http_req *r)
+{
+    return r && r->app && r->app->cfg && !r->app->cfg->auth && rt->op && rt->op->auth_api &&
+           !rt->op->serve_off;
+}
+
+static const struct http_route *find_route(const struct http_route *routes, size_t n,
+                                           const char *method, const char *path,
+                                           struct http_span *spans, size_t *n_spans,
+                                           const struct http_req *r)
 {
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(routes[i].method, method) != 0)
+        if (strcmp(routes[i].method, method) != 0 || route_hidden(&routes[i], r))
             continue;
         if (router_match(routes[i].pattern, path, spans, HTTP_MAX_PARAMS, n_spans))
             return &routes[i];
     }
     return NULL;
+}
+
+const struct http_route *router_find(const struct http_route *routes, size_t n, const char *method,
+                                     const char *path, struct http_span *spans, size_t *n_spans)
+{
+    return find_route(routes, n, method, path, spans, n_spans, NULL);
 }
 
 static void reply_not_found(struct http_req *r)
@@ -118,7 +137,8 @@ static const char *allowed_methods(struct http_req *r, const struct http_route *
     struct http_span spans[HTTP_MAX_PARAMS];
     size_t n_spans;
     for (size_t i = 0; i < n; i++) {
-        if (!router_match(routes[i].pattern, r->path, spans, HTTP_MAX_PARAMS, &n_spans))
+        if (route_hidden(&routes[i], r) ||
+            !router_match(routes[i].pattern, r->path, spans, HTTP_MAX_PARAMS, &n_spans))
             continue;
         for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++)
             if (strcmp(routes[i].method, order[k]) == 0)
@@ -148,9 +168,9 @@ http_handler router_resolve(struct http_req *r, const struct http_route *routes,
     struct http_span spans[HTTP_MAX_PARAMS];
     size_t n_spans = 0;
     bool head = strcmp(r->method, "HEAD") == 0;
-    const struct http_route *rt = router_find(routes, n, r->method, r->path, spans, &n_spans);
+    const struct http_route *rt = find_route(routes, n, r->method, r->path, spans, &n_spans, r);
     if (!rt && head)
-        rt = router_find(routes, n, "GET", r->path, spans, &n_spans);
+        rt = find_route(routes, n, "GET", r->path, spans, &n_spans, r);
 
     *light = true;
     r->op = NULL;

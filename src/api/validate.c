@@ -276,6 +276,9 @@ static void read_text(struct api_vctx *v, const struct api_param *p, const char 
         iv->value = (int64_t)index;
         return;
     }
+    case API_IDS:
+        /* Only in a body; the operation table's test keeps it so. */
+        return;
     }
 }
 
@@ -330,11 +333,28 @@ static void read_field(struct api_vctx *v, const struct api_param *p, const stru
         set = &d->set;
         break;
     }
-    case API_BOOL:
-    case API_CHOICE:
-        /* No body field of these types exists; the operation table's test
-         * keeps it so. */
-        return;
+    case API_BOOL: {
+        struct api_int *iv = slot(in, p);
+        bool yes = false;
+        f = api_coerce_body_bool(v, p->name, val, &yes);
+        iv->value = yes;
+        set = &iv->set;
+        break;
+    }
+    case API_CHOICE: {
+        struct api_int *iv = slot(in, p);
+        size_t index = 0;
+        f = api_coerce_body_choice(v, p->name, val, p->choices, p->nullable, &index);
+        iv->value = (int64_t)index;
+        set = &iv->set;
+        break;
+    }
+    case API_IDS: {
+        struct api_ids *ids = slot(in, p);
+        f = api_coerce_body_ids(v, b->q->arena, p->name, val, &p->bounds, &ids->values, &ids->n);
+        set = &ids->set;
+        break;
+    }
     }
     switch (f) {
     case API_FIELD_ABSENT:

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "api/auth.h"
 #include "api/server.h"
 #include "cli/cli.h"
 #include "cli/start.h"
@@ -31,7 +32,13 @@ static void usage(FILE *out)
                  "  MAX_BODY_BYTES, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_IP, CONNECTION_TIMEOUT,\n"
                  "  HEAD_TIMEOUT, REQUEST_DEADLINE, SHUTDOWN_GRACE, HEAVY_CONCURRENCY,\n"
                  "  HEAVY_QUEUE_WAIT_MS, CORS_ORIGINS, STATIC_DIR, LOG_LEVEL, LOG_FORMAT\n"
+                 "  access control (docs/auth.md): AUTH (on|off, default on),\n"
+                 "  AUTH_PROXY_HEADER, AUTH_PROXY_GROUPS_HEADER, AUTH_PROXY_ADMIN_GROUP,\n"
+                 "  AUTH_PROXY_CARER_GROUP, AUTH_PROXY_VIEWER_GROUP, TRUSTED_PROXIES,\n"
+                 "  SESSION_IDLE_TIMEOUT, SESSION_MAX_AGE\n"
                  "  (see `meditrack config --help`).\n\n"
+                 "With AUTH=on and no account yet, the log shows a one-time setup token for\n"
+                 "the web UI's first-run page (or run `meditrack user add NAME --role admin`).\n\n"
                  "SIGTERM or SIGINT: stop accepting, let requests in flight finish for up to\n"
                  "SHUTDOWN_GRACE seconds, then exit 0.\n\n"
                  "exit codes: 0 stopped by a signal, 1 failed, 2 bad command line,\n"
@@ -168,10 +175,16 @@ int cmd_serve(int argc, char **argv, const struct mt_config *cfg)
         return MT_EXIT_CONFIG;
     }
     struct app app = {.cfg = cfg, .pool = st.pool};
+    if (api_auth_new(cfg, &app.auth, &err) < 0) {
+        mt_log(MT_LOG_ERROR, "cannot set up access control: %s", err.msg);
+        db_pool_free(st.pool);
+        return MT_EXIT_FAIL;
+    }
 
     st.srv = http_server_start(&app, cfg->host, cfg->port, &err);
     if (!st.srv) {
         mt_log(MT_LOG_ERROR, "cannot start the HTTP server: %s", err.msg);
+        api_auth_free(app.auth);
         db_pool_free(st.pool);
         return MT_EXIT_SERVE;
     }
@@ -187,6 +200,9 @@ int cmd_serve(int argc, char **argv, const struct mt_config *cfg)
         rc = MT_EXIT_OK;
     }
     if (rc == MT_EXIT_OK && !stop_requested(&st)) {
+        /* The setup token (or the warning of an open API) is the last
+         * thing said before the server answers. */
+        api_auth_start(&app);
         http_server_set_ready(st.srv, true, "ready");
         mt_log(MT_LOG_INFO, "ready");
     }
@@ -201,6 +217,7 @@ int cmd_serve(int argc, char **argv, const struct mt_config *cfg)
         http_server_stop(st.srv, 0);
     }
     http_server_free(st.srv);
+    api_auth_free(app.auth);
     db_pool_free(st.pool);
     mt_log(MT_LOG_INFO, "stopped");
     return rc;

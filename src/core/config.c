@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/cidr.h"
 #include "core/parse.h"
 #include "core/redact.h"
 #include "core/str.h"
@@ -25,6 +26,7 @@ enum var_type {
     T_LOG_LEVEL,  /* enum mt_log_level */
     T_LOG_FORMAT, /* enum mt_log_format */
     T_LIST,       /* char ** (NULL-terminated) plus a size_t count at .count_offset */
+    T_CIDRS,      /* as T_LIST: comma-separated CIDR ranges, each checked (core/cidr.h) */
 };
 
 struct var {
@@ -165,6 +167,38 @@ static const struct var vars[] = {
     {.name = "ENV_FILE", .type = T_STRING, .def = "",
      .offset = FIELD(env_file),
      .help = ".env file to read (it must exist); empty: ./.env when present"},
+    /* Access control (docs/auth.md). */
+    {.name = "AUTH", .type = T_BOOL, .def = "on",
+     .offset = FIELD(auth),
+     .help = "access control: on (accounts, sessions, API tokens) or off (the reference's open "
+             "API, for a trusted network only)"},
+    {.name = "AUTH_PROXY_HEADER", .type = T_STRING, .def = "",
+     .offset = FIELD(auth_proxy_header),
+     .help = "header naming the signed-in user, set by a reverse proxy in TRUSTED_PROXIES "
+             "(e.g. Remote-User); empty: off"},
+    {.name = "AUTH_PROXY_GROUPS_HEADER", .type = T_STRING, .def = "",
+     .offset = FIELD(auth_proxy_groups_header),
+     .help = "header listing the proxy user's groups (e.g. Remote-Groups); empty: off"},
+    {.name = "AUTH_PROXY_ADMIN_GROUP", .type = T_STRING, .def = "",
+     .offset = FIELD(auth_proxy_admin_group),
+     .help = "proxy group whose members get the admin role (an account is created at first "
+             "sign-in); empty: none"},
+    {.name = "AUTH_PROXY_CARER_GROUP", .type = T_STRING, .def = "",
+     .offset = FIELD(auth_proxy_carer_group),
+     .help = "proxy group whose members get the carer role; empty: none"},
+    {.name = "AUTH_PROXY_VIEWER_GROUP", .type = T_STRING, .def = "",
+     .offset = FIELD(auth_proxy_viewer_group),
+     .help = "proxy group whose members get the viewer role; empty: none"},
+    {.name = "TRUSTED_PROXIES", .type = T_CIDRS, .def = "",
+     .offset = FIELD(trusted_proxies), .count_offset = FIELD(n_trusted_proxies),
+     .help = "addresses of reverse proxies whose AUTH_PROXY_HEADER, X-Forwarded-For and "
+             "X-Forwarded-Proto are believed; empty: none"},
+    {.name = "SESSION_IDLE_TIMEOUT", .type = T_INT, .def = "604800",
+     .min = 60, .max = 31536000, .offset = FIELD(session_idle_timeout),
+     .help = "seconds a browser session may stay unused before it ends (default 7 days)"},
+    {.name = "SESSION_MAX_AGE", .type = T_INT, .def = "2592000",
+     .min = 60, .max = 31536000, .offset = FIELD(session_max_age),
+     .help = "seconds a browser session lasts at most, however active (default 30 days)"},
 };
 /* clang-format on */
 
@@ -296,6 +330,34 @@ bad:
                    mt_quote(q, sizeof(q), text, strlen(text)));
 }
 
+/* TRUSTED_PROXIES: comma-separated ranges, each a valid CIDR, so that a
+ * typo stops the server instead of trusting nobody (or everybody). */
+static int parse_cidrs(const char *text, char ***out, size_t *n_out, struct mt_err *err)
+{
+    struct mt_str all = mt_str_trim(mt_str_c(text));
+    char **items = mt_xcalloc(1, sizeof(*items));
+    size_t n = 0;
+    size_t i = 0;
+    while (i < all.len) {
+        size_t start = i;
+        while (i < all.len && all.p[i] != ',')
+            i++;
+        struct mt_str s = mt_str_trim((struct mt_str){all.p + start, i - start});
+        i++;
+        if (s.len == 0)
+            continue;
+        struct mt_cidr c;
+        if (mt_cidr_parse(s.p, s.len, &c, err) < 0) {
+            list_free(items);
+            return -1;
+        }
+        list_add(&items, &n, s);
+    }
+    *out = items;
+    *n_out = n;
+    return 0;
+}
+
 /* Parses text as v's type into cfg. On failure cfg's field is unchanged and
  * err says what was expected (without the variable's name). */
 static int set_value(struct mt_config *cfg, const struct var *v, const char *text,
@@ -346,10 +408,12 @@ static int set_value(struct mt_config *cfg, const struct var *v, const char *tex
         *(enum mt_log_format *)f = (enum mt_log_format)l;
         return 0;
     }
-    case T_LIST: {
+    case T_LIST:
+    case T_CIDRS: {
         char **items = NULL;
         size_t n = 0;
-        if (parse_list(text, &items, &n, err) < 0)
+        if ((v->type == T_LIST ? parse_list(text, &items, &n, err)
+                               : parse_cidrs(text, &items, &n, err)) < 0)
             return -1;
         list_free(*(char ***)f);
         *(char ***)f = items;
@@ -394,7 +458,7 @@ void mt_config_release(struct mt_config *cfg)
             char **s = field(cfg, v);
             free(*s);
             *s = NULL;
-        } else if (v->type == T_LIST) {
+        } else if (v->type == T_LIST || v->type == T_CIDRS) {
             char ***l = field(cfg, v);
             list_free(*l);
             *l = NULL;
@@ -591,7 +655,8 @@ static char *value_text(const struct mt_config *cfg, const struct var *v)
         return mt_xstrdup(mt_log_level_name(*(const enum mt_log_level *)f));
     case T_LOG_FORMAT:
         return mt_xstrdup(mt_log_format_name(*(const enum mt_log_format *)f));
-    case T_LIST: {
+    case T_LIST:
+    case T_CIDRS: {
         struct mt_buf b;
         mt_buf_init(&b, 0);
         char *const *items = *(char **const *)f;
@@ -648,6 +713,9 @@ static void print_accepts(const struct var *v, FILE *out)
         break;
     case T_LIST:
         fputs("a JSON list [\"http://a\",\"http://b\"] or a comma-separated list", out);
+        break;
+    case T_CIDRS:
+        fputs("comma-separated IPv4/IPv6 addresses or CIDR ranges (10.0.0.0/8, fd00::/8)", out);
         break;
     }
 }

@@ -66,6 +66,18 @@ struct mt_config {
     bool seed_demo_data;        /* SEED_DEMO_DATA */
     char *migrations_dir;       /* MIGRATIONS_DIR: "" = the revisions embedded in the binary */
 
+    /* Access control (docs/auth.md). */
+    bool auth;                      /* AUTH: false = the reference's open API */
+    char *auth_proxy_header;        /* AUTH_PROXY_HEADER: "" = no single sign-on by proxy */
+    char *auth_proxy_groups_header; /* AUTH_PROXY_GROUPS_HEADER: "" = no group mapping */
+    char *auth_proxy_admin_group;   /* AUTH_PROXY_ADMIN_GROUP: "" = none */
+    char *auth_proxy_carer_group;   /* AUTH_PROXY_CARER_GROUP */
+    char *auth_proxy_viewer_group;  /* AUTH_PROXY_VIEWER_GROUP */
+    char **trusted_proxies;         /* TRUSTED_PROXIES: CIDRs, each checked by mt_cidr_parse */
+    size_t n_trusted_proxies;
+    int session_idle_timeout;       /* SESSION_IDLE_TIMEOUT, seconds */
+    int session_max_age;            /* SESSION_MAX_AGE, seconds */
+
     /* Where the values came from. */
     char *env_file;                           /* ENV_FILE: "" = ./.env if it exists */
     char *dotenv_path;                        /* the .env file actually read, NULL if none */

@@ -225,3 +225,90 @@ int store_lock_persons(struct db_conn *c, struct mt_err *err)
     }
     return 0;
 }
+
+/* ---- person filters ---- */
+
+bool store_filter_has(const struct store_person_filter *f, int64_t id)
+{
+    if (!f || f->all)
+        return true;
+    size_t lo = 0, hi = f->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (f->ids[mid] == id)
+            return true;
+        if (f->ids[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+bool store_filtered(const struct store_person_filter *f)
+{
+    return f && !f->all;
+}
+
+const char *store_sql_persons(struct mt_arena *a, const char *sql,
+                              const struct store_person_filter *f, struct mt_err *err)
+{
+    static const char marker[] = "{persons}";
+    const size_t mlen = sizeof(marker) - 1;
+    size_t n = f && !f->all ? f->n : 0;
+    size_t k = 0;
+    for (const char *s = strstr(sql, marker); s; s = strstr(s + mlen, marker))
+        k++;
+    /* "?, " per id, or "NULL", per marker. */
+    size_t each = n ? 3 * n : 4;
+    size_t len = strlen(sql), bytes;
+    char *out = NULL;
+    if (mt_size_mul(each, k, &bytes) && mt_size_add(bytes, len + 1, &bytes))
+        out = mt_arena_alloc(a, bytes);
+    if (!out) {
+        store_oom(err);
+        return NULL;
+    }
+    char *o = out;
+    const char *s = sql;
+    for (const char *m = strstr(s, marker); m; m = strstr(s, marker)) {
+        memcpy(o, s, (size_t)(m - s));
+        o += m - s;
+        if (n == 0) {
+            memcpy(o, "NULL", 4);
+            o += 4;
+        }
+        for (size_t i = 0; i < n; i++) {
+            if (i) {
+                memcpy(o, ", ", 2);
+                o += 2;
+            }
+            *o++ = '?';
+        }
+        s = m + mlen;
+    }
+    size_t rest = strlen(s);
+    memcpy(o, s, rest + 1);
+    return out;
+}
+
+int store_params_init(struct store_params *sp, struct mt_arena *a, size_t cap, struct mt_err *err)
+{
+    sp->n = 0;
+    sp->cap = cap;
+    sp->p = mt_arena_calloc(a, cap ? cap : 1, sizeof(*sp->p));
+    return sp->p ? 0 : store_oom(err);
+}
+
+void store_params_add(struct store_params *sp, struct db_param v)
+{
+    /* The callers count their parameters before they add them. */
+    if (sp->n < sp->cap)
+        sp->p[sp->n++] = v;
+}
+
+void store_params_ids(struct store_params *sp, const struct store_person_filter *f)
+{
+    for (size_t i = 0; f && !f->all && i < f->n; i++)
+        store_params_add(sp, DB_INT(f->ids[i]));
+}

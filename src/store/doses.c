@@ -32,7 +32,16 @@ static const char sql_window[] = "SELECT " DOSE_COLS " FROM doses d WHERE d.medi
 static const char sql_deleted[] =
     "SELECT " DOSE_COLS " FROM doses d WHERE d.medication_id IS NULL AND "
     "d.medication_name = ? ORDER BY d.taken_at DESC, d.id DESC LIMIT ? OFFSET ?";
+static const char sql_deleted_filtered[] =
+    "SELECT " DOSE_COLS " FROM doses d WHERE d.medication_id IS NULL AND "
+    "d.medication_name = ? AND d.person_id IN ({persons}) "
+    "ORDER BY d.taken_at DESC, d.id DESC LIMIT ? OFFSET ?";
 static const char sql_delete[] = "DELETE FROM doses WHERE id = ?";
+/* A live medication's person is its own; a dose of a deleted one keeps the
+ * person it names. */
+static const char sql_person_of[] =
+    "SELECT COALESCE(m.person_id, d.person_id) FROM doses d "
+    "LEFT JOIN medications m ON m.id = d.medication_id WHERE d.id = ?";
 
 /* Live medications with their doses of the day (one row per dose, or one
  * row with NULLs for a medication without any), then the doses of deleted
@@ -49,6 +58,9 @@ static const char sql_summary_all[] =
     SUMMARY_LIVE " UNION ALL " SUMMARY_DELETED " ORDER BY 1, 2, 3, 6";
 static const char sql_summary_person[] = SUMMARY_LIVE
     " WHERE m.person_id = ? UNION ALL " SUMMARY_DELETED " AND d.person_id = ? ORDER BY 1, 2, 3, 6";
+static const char sql_summary_filtered[] =
+    SUMMARY_LIVE " WHERE m.person_id IN ({persons}) UNION ALL " SUMMARY_DELETED
+                 " AND d.person_id IN ({persons}) ORDER BY 1, 2, 3, 6";
 
 static int read_dose(struct db_stmt *st, struct mt_arena *a, void *item, struct mt_err *err)
 {
@@ -158,11 +170,43 @@ int store_doses_in_window(struct db_conn *c, struct mt_arena *a, int64_t medicat
     return *n ? 0 : store_med_exists(c, medication_id, err);
 }
 
-int store_doses_deleted(struct db_conn *c, struct mt_arena *a, const char *name, int64_t skip,
-                        int64_t limit, struct store_dose **out, size_t *n, struct mt_err *err)
+int store_doses_deleted(struct db_conn *c, struct mt_arena *a, const struct store_person_filter *f,
+                        const char *name, int64_t skip, int64_t limit, struct store_dose **out,
+                        size_t *n, struct mt_err *err)
 {
-    struct db_param p[] = {DB_TEXT(name), DB_INT(limit), DB_INT(skip)};
-    return read_doses(c, a, sql_deleted, p, 3, out, n, err);
+    if (!store_filtered(f)) {
+        struct db_param p[] = {DB_TEXT(name), DB_INT(limit), DB_INT(skip)};
+        return read_doses(c, a, sql_deleted, p, 3, out, n, err);
+    }
+    const char *sql = store_sql_persons(a, sql_deleted_filtered, f, err);
+    struct store_params sp;
+    if (!sql || store_params_init(&sp, a, f->n + 3, err) < 0)
+        return -1;
+    store_params_add(&sp, DB_TEXT(name));
+    store_params_ids(&sp, f);
+    store_params_add(&sp, DB_INT(limit));
+    store_params_add(&sp, DB_INT(skip));
+    return read_doses(c, a, sql, sp.p, sp.n, out, n, err);
+}
+
+int store_dose_person(struct db_conn *c, int64_t id, bool *has_person, int64_t *person_id,
+                      struct mt_err *err)
+{
+    if (!store_id_ok(c, id))
+        return mt_fail(err, MT_ENOTFOUND, "Dose not found");
+    struct db_param p[] = {DB_INT(id)};
+    struct db_stmt *st;
+    if (db_query(c, sql_person_of, p, 1, &st, err) < 0)
+        return -1;
+    int rc = db_next(st, err);
+    if (rc == 1) {
+        *has_person = !db_col_null(st, 0);
+        *person_id = *has_person ? db_col_int(st, 0) : 0;
+    }
+    db_done(st);
+    if (rc < 0)
+        return -1;
+    return rc == 1 ? 0 : mt_fail(err, MT_ENOTFOUND, "Dose not found");
 }
 
 int store_dose_delete(struct db_conn *c, int64_t id, struct mt_err *err)
@@ -185,30 +229,39 @@ static int add_time(struct mt_arena *a, struct store_summary_entry *e, size_t *c
     return 0;
 }
 
-int store_daily_summary(struct db_conn *c, struct mt_arena *a, bool has_person, int64_t person_id,
-                        const struct store_window *w, struct store_summary_entry **out, size_t *n,
-                        struct mt_err *err)
+int store_daily_summary(struct db_conn *c, struct mt_arena *a, const struct store_person_filter *f,
+                        bool has_person, int64_t person_id, const struct store_window *w,
+                        struct store_summary_entry **out, size_t *n, struct mt_err *err)
 {
-    if (has_person && !store_id_ok(c, person_id)) {
+    if (has_person && (!store_id_ok(c, person_id) || !store_filter_has(f, person_id))) {
         *out = NULL;
         *n = 0;
         return 0;
     }
+    bool filtered = !has_person && store_filtered(f);
+    const char *sql = has_person ? sql_summary_person : sql_summary_all;
+    if (filtered) {
+        sql = store_sql_persons(a, sql_summary_filtered, f, err);
+        if (!sql)
+            return -1;
+    }
     char start[MT_TIME_BUF], end[MT_TIME_BUF];
     struct db_param ws = store_time_param(w->start_us, start);
     struct db_param we = store_time_param(w->end_us, end);
-    struct db_param p[6];
-    size_t np = 0;
-    p[np++] = ws;
-    p[np++] = we;
-    if (has_person)
-        p[np++] = DB_INT(person_id);
-    p[np++] = ws;
-    p[np++] = we;
-    if (has_person)
-        p[np++] = DB_INT(person_id);
+    struct store_params sp;
+    if (store_params_init(&sp, a, 6 + (filtered ? 2 * f->n : 0), err) < 0)
+        return -1;
+    /* The live part's window and person, then the deleted part's. */
+    for (int part = 0; part < 2; part++) {
+        store_params_add(&sp, ws);
+        store_params_add(&sp, we);
+        if (has_person)
+            store_params_add(&sp, DB_INT(person_id));
+        if (filtered)
+            store_params_ids(&sp, f);
+    }
     struct db_stmt *st;
-    if (db_query(c, has_person ? sql_summary_person : sql_summary_all, p, np, &st, err) < 0)
+    if (db_query(c, sql, sp.p, sp.n, &st, err) < 0)
         return -1;
     struct store_summary_entry *items = NULL;
     size_t cap = 0, count = 0, times_cap = 0;

@@ -21,6 +21,10 @@ static const char sql_list_all[] =
 static const char sql_list_person[] =
     "SELECT " MED_COLS ", " DAY_COLS " FROM medications m WHERE m.person_id = ? "
     "ORDER BY m.id LIMIT ? OFFSET ?";
+static const char sql_list_filtered[] =
+    "SELECT " MED_COLS ", " DAY_COLS " FROM medications m WHERE m.person_id IN ({persons}) "
+    "ORDER BY m.id LIMIT ? OFFSET ?";
+static const char sql_person_of[] = "SELECT person_id FROM medications WHERE id = ?";
 static const char sql_get_day[] =
     "SELECT " MED_COLS ", " DAY_COLS " FROM medications m WHERE m.id = ?";
 static const char sql_get[] = "SELECT " MED_COLS ", -1, NULL FROM medications m WHERE m.id = ?";
@@ -104,31 +108,51 @@ static void window_bind(struct window_params *wp, const struct store_window *w)
     wp->p[3] = wp->p[1];
 }
 
-int store_meds_list(struct db_conn *c, struct mt_arena *a, bool has_person, int64_t person_id,
-                    const struct store_window *w, int64_t skip, int64_t limit,
-                    struct store_medication **out, size_t *n, struct mt_err *err)
+int store_meds_list(struct db_conn *c, struct mt_arena *a, const struct store_person_filter *f,
+                    bool has_person, int64_t person_id, const struct store_window *w, int64_t skip,
+                    int64_t limit, struct store_medication **out, size_t *n, struct mt_err *err)
 {
-    if (has_person && !store_id_ok(c, person_id)) {
+    if (has_person && (!store_id_ok(c, person_id) || !store_filter_has(f, person_id))) {
         *out = NULL;
         *n = 0;
         return 0;
     }
+    /* One person's list needs no filter: the person was let through. */
+    bool filtered = !has_person && store_filtered(f);
+    const char *sql = has_person ? sql_list_person : sql_list_all;
     struct window_params wp;
     window_bind(&wp, w);
-    struct db_param p[7];
-    size_t np = 0;
+    struct store_params sp;
+    if (store_params_init(&sp, a, 7 + (filtered ? f->n : 0), err) < 0)
+        return -1;
     for (size_t k = 0; k < 4; k++)
-        p[np++] = wp.p[k];
+        store_params_add(&sp, wp.p[k]);
     if (has_person)
-        p[np++] = DB_INT(person_id);
-    p[np++] = DB_INT(limit);
-    p[np++] = DB_INT(skip);
+        store_params_add(&sp, DB_INT(person_id));
+    if (filtered) {
+        sql = store_sql_persons(a, sql_list_filtered, f, err);
+        if (!sql)
+            return -1;
+        store_params_ids(&sp, f);
+    }
+    store_params_add(&sp, DB_INT(limit));
+    store_params_add(&sp, DB_INT(skip));
     void *items;
-    if (store_query_rows(c, a, has_person ? sql_list_person : sql_list_all, p, np, sizeof(**out),
-                         read_med, &items, n, err) < 0)
+    if (store_query_rows(c, a, sql, sp.p, sp.n, sizeof(**out), read_med, &items, n, err) < 0)
         return -1;
     *out = items;
     return 0;
+}
+
+int store_med_person(struct db_conn *c, int64_t id, int64_t *person_id, struct mt_err *err)
+{
+    if (!store_id_ok(c, id))
+        return mt_fail(err, MT_ENOTFOUND, not_found);
+    struct db_param p[] = {DB_INT(id)};
+    bool found = false;
+    if (db_query_int(c, sql_person_of, p, 1, person_id, &found, err) < 0)
+        return -1;
+    return found ? 0 : mt_fail(err, MT_ENOTFOUND, not_found);
 }
 
 int store_med_get(struct db_conn *c, struct mt_arena *a, int64_t id, const struct store_window *w,

@@ -13,6 +13,9 @@
 static const char sql_list[] =
     "SELECT " PERSON_COLS ", (SELECT COUNT(*) FROM medications m WHERE m.person_id = p.id) "
     "FROM persons p ORDER BY p.id LIMIT ? OFFSET ?";
+static const char sql_list_filtered[] =
+    "SELECT " PERSON_COLS ", (SELECT COUNT(*) FROM medications m WHERE m.person_id = p.id) "
+    "FROM persons p WHERE p.id IN ({persons}) ORDER BY p.id LIMIT ? OFFSET ?";
 static const char sql_get_counted[] =
     "SELECT " PERSON_COLS ", (SELECT COUNT(*) FROM medications m WHERE m.person_id = p.id) "
     "FROM persons p WHERE p.id = ?";
@@ -84,12 +87,24 @@ static int fetch_person(struct db_conn *c, struct mt_arena *a, const char *sql, 
     return 0;
 }
 
-int store_persons_list(struct db_conn *c, struct mt_arena *a, int64_t skip, int64_t limit,
-                       struct store_person **out, size_t *n, struct mt_err *err)
+int store_persons_list(struct db_conn *c, struct mt_arena *a, const struct store_person_filter *f,
+                       int64_t skip, int64_t limit, struct store_person **out, size_t *n,
+                       struct mt_err *err)
 {
-    struct db_param p[] = {DB_INT(limit), DB_INT(skip)};
+    const char *sql = sql_list;
+    struct store_params sp;
+    if (store_params_init(&sp, a, (f ? f->n : 0) + 2, err) < 0)
+        return -1;
+    if (store_filtered(f)) {
+        sql = store_sql_persons(a, sql_list_filtered, f, err);
+        if (!sql)
+            return -1;
+        store_params_ids(&sp, f);
+    }
+    store_params_add(&sp, DB_INT(limit));
+    store_params_add(&sp, DB_INT(skip));
     void *items;
-    if (store_query_rows(c, a, sql_list, p, 2, sizeof(**out), read_person, &items, n, err) < 0)
+    if (store_query_rows(c, a, sql, sp.p, sp.n, sizeof(**out), read_person, &items, n, err) < 0)
         return -1;
     *out = items;
     return 0;

@@ -26,41 +26,75 @@ static const char sql_doses_all[] =
     "WHERE d.taken_at >= ? AND d.taken_at < ? "
     "AND (m.id IS NOT NULL OR (d.medication_id IS NULL AND d.medication_name IS NOT NULL)) "
     "ORDER BY d.taken_at, d.id";
+static const char sql_doses_filtered[] =
+    "SELECT d.id, d.medication_id, COALESCE(m.name, d.medication_name), m.dosage, d.taken_at "
+    "FROM doses d LEFT JOIN medications m ON m.id = d.medication_id "
+    "WHERE d.taken_at >= ? AND d.taken_at < ? "
+    "AND (m.person_id IN ({persons}) OR (d.medication_id IS NULL AND d.medication_name IS NOT "
+    "NULL AND d.person_id IN ({persons}))) "
+    "ORDER BY d.taken_at, d.id";
+static const char sql_owners_filtered[] =
+    "SELECT p.id, p.first_name, p.last_name FROM persons p WHERE p.id IN ({persons}) "
+    "AND EXISTS (SELECT 1 FROM medications m WHERE m.person_id = p.id) ORDER BY p.id";
 static const char sql_owners[] =
     "SELECT p.id, p.first_name, p.last_name FROM persons p "
     "WHERE EXISTS (SELECT 1 FROM medications m WHERE m.person_id = p.id) ORDER BY p.id";
 
-int store_report_data(struct db_conn *c, struct mt_arena *a, bool has_person, int64_t person_id,
-                      struct store_report *out, struct mt_err *err)
+int store_report_data(struct db_conn *c, struct mt_arena *a, const struct store_person_filter *f,
+                      bool has_person, int64_t person_id, struct store_report *out,
+                      struct mt_err *err)
 {
     memset(out, 0, sizeof(*out));
     out->has_person = has_person;
+    if (has_person && !store_filter_has(f, person_id))
+        return mt_fail(err, MT_ENOTFOUND, "Person not found");
     if (has_person && store_person_get(c, a, person_id, &out->person, err) < 0)
         return -1;
     /* The form lists medications only; the day window is irrelevant. */
     struct store_window none = {0, 0};
-    if (store_meds_list(c, a, has_person, person_id, &none, 0, INT64_MAX, &out->meds, &out->n_meds,
-                        err) < 0)
+    if (store_meds_list(c, a, f, has_person, person_id, &none, 0, INT64_MAX, &out->meds,
+                        &out->n_meds, err) < 0)
         return -1;
     if (out->n_meds == 0)
         return mt_fail(err, MT_ENOTFOUND, "No medications found");
     return 0;
 }
 
-int store_report_doses(struct db_conn *c, bool has_person, int64_t person_id,
-                       const struct store_window *w, store_report_dose_fn fn, void *ctx,
-                       size_t *unreadable, struct mt_err *err)
+int store_report_doses(struct db_conn *c, struct mt_arena *a, const struct store_person_filter *f,
+                       bool has_person, int64_t person_id, const struct store_window *w,
+                       store_report_dose_fn fn, void *ctx, size_t *unreadable, struct mt_err *err)
 {
+    if (unreadable)
+        *unreadable = 0;
+    if (has_person && !store_filter_has(f, person_id))
+        return 0;
+    bool filtered = !has_person && store_filtered(f);
+    const char *sql = has_person ? sql_doses_person : sql_doses_all;
+    if (filtered) {
+        sql = store_sql_persons(a, sql_doses_filtered, f, err);
+        if (!sql)
+            return -1;
+    }
     char start[MT_TIME_BUF], end[MT_TIME_BUF];
+    struct store_params sp;
+    if (store_params_init(&sp, a, 4 + (filtered ? 2 * f->n : 0), err) < 0)
+        return -1;
     /* w comes from mt_day_window, already clamped to what every dialect
      * stores. */
-    struct db_param p[] = {store_time_param(w->start_us, start), store_time_param(w->end_us, end),
-                           DB_INT(person_id), DB_INT(person_id)};
+    store_params_add(&sp, store_time_param(w->start_us, start));
+    store_params_add(&sp, store_time_param(w->end_us, end));
+    if (has_person) {
+        store_params_add(&sp, DB_INT(person_id));
+        store_params_add(&sp, DB_INT(person_id));
+    }
+    if (filtered) {
+        store_params_ids(&sp, f);
+        store_params_ids(&sp, f);
+    }
     struct db_stmt *st;
     /* A long history is never held in memory: the rows come from the
      * server as the callback takes them. */
-    if (db_query_stream(c, has_person ? sql_doses_person : sql_doses_all, p, has_person ? 4 : 2,
-                        &st, err) < 0)
+    if (db_query_stream(c, sql, sp.p, sp.n, &st, err) < 0)
         return -1;
     size_t skipped = 0;
     int rc = db_next(st, err);
@@ -110,11 +144,19 @@ static int read_owner(struct db_stmt *st, struct mt_arena *a, void *item, struct
     return 0;
 }
 
-int store_report_owners(struct db_conn *c, struct mt_arena *a, struct store_report_owner **out,
-                        size_t *n, struct mt_err *err)
+int store_report_owners(struct db_conn *c, struct mt_arena *a, const struct store_person_filter *f,
+                        struct store_report_owner **out, size_t *n, struct mt_err *err)
 {
+    const char *sql = sql_owners;
+    struct store_params sp = {NULL, 0, 0};
+    if (store_filtered(f)) {
+        sql = store_sql_persons(a, sql_owners_filtered, f, err);
+        if (!sql || store_params_init(&sp, a, f->n, err) < 0)
+            return -1;
+        store_params_ids(&sp, f);
+    }
     void *items;
-    if (store_query_rows(c, a, sql_owners, NULL, 0, sizeof(**out), read_owner, &items, n, err) < 0)
+    if (store_query_rows(c, a, sql, sp.p, sp.n, sizeof(**out), read_owner, &items, n, err) < 0)
         return -1;
     *out = items;
     return 0;

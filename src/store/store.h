@@ -54,8 +54,24 @@ struct store_person_fields {
     const char *notes;
 };
 
-int store_persons_list(struct db_conn *c, struct mt_arena *a, int64_t skip, int64_t limit,
-                       struct store_person **out, size_t *n, struct mt_err *err);
+/* Whose data a caller may see (access control, docs/auth.md): everyone's
+ * (all: the API with AUTH=off, administrators), or only that of the persons
+ * listed in ids (ascending, possibly none). The lists and summaries below
+ * take one; NULL means everyone, and then they run exactly the statements
+ * they ran before access control existed. Borrowed for the call. */
+struct store_person_filter {
+    bool all;
+    const int64_t *ids;
+    size_t n;
+};
+
+/* Whether f (NULL: everyone) lets a caller see person id. */
+bool store_filter_has(const struct store_person_filter *f, int64_t id);
+
+/* In id order, only the persons f lets through. */
+int store_persons_list(struct db_conn *c, struct mt_arena *a, const struct store_person_filter *f,
+                       int64_t skip, int64_t limit, struct store_person **out, size_t *n,
+                       struct mt_err *err);
 /* With medication_count. */
 int store_person_get(struct db_conn *c, struct mt_arena *a, int64_t id, struct store_person *out,
                      struct mt_err *err);
@@ -99,11 +115,12 @@ struct store_window {
     int64_t start_us, end_us;
 };
 
-/* One query: the medications (of person_id when has_person), id order, with
- * doses counted in w and the latest of them. */
-int store_meds_list(struct db_conn *c, struct mt_arena *a, bool has_person, int64_t person_id,
-                    const struct store_window *w, int64_t skip, int64_t limit,
-                    struct store_medication **out, size_t *n, struct mt_err *err);
+/* One query: the medications (of person_id when has_person, and only of
+ * persons f lets through: none when it does not let person_id through), id
+ * order, with doses counted in w and the latest of them. */
+int store_meds_list(struct db_conn *c, struct mt_arena *a, const struct store_person_filter *f,
+                    bool has_person, int64_t person_id, const struct store_window *w, int64_t skip,
+                    int64_t limit, struct store_medication **out, size_t *n, struct mt_err *err);
 int store_med_get(struct db_conn *c, struct mt_arena *a, int64_t id, const struct store_window *w,
                   struct store_medication *out, struct mt_err *err);
 /* MT_ENOTFOUND "Person not found" when person_id does not exist. */
@@ -119,6 +136,9 @@ int store_med_update(struct db_conn *c, struct mt_arena *a, int64_t id,
 int store_med_delete(struct db_conn *c, int64_t id, struct mt_err *err);
 /* 0 when the medication exists, MT_ENOTFOUND "Medication not found" else. */
 int store_med_exists(struct db_conn *c, int64_t id, struct mt_err *err);
+/* The person a medication belongs to, for access checks; MT_ENOTFOUND
+ * "Medication not found". */
+int store_med_person(struct db_conn *c, int64_t id, int64_t *person_id, struct mt_err *err);
 
 struct store_dose {
     int64_t id;
@@ -148,11 +168,19 @@ int store_doses_history(struct db_conn *c, struct mt_arena *a, int64_t medicatio
 int store_doses_in_window(struct db_conn *c, struct mt_arena *a, int64_t medication_id,
                           const struct store_window *w, struct store_dose **out, size_t *n,
                           struct mt_err *err);
-/* Doses of deleted medications with that name, newest first (possibly none). */
-int store_doses_deleted(struct db_conn *c, struct mt_arena *a, const char *name, int64_t skip,
-                        int64_t limit, struct store_dose **out, size_t *n, struct mt_err *err);
+/* Doses of deleted medications with that name, newest first (possibly
+ * none); with a filter that is not all, only doses that name a person it
+ * lets through (a dose that names nobody is for everyone-filters only). */
+int store_doses_deleted(struct db_conn *c, struct mt_arena *a, const struct store_person_filter *f,
+                        const char *name, int64_t skip, int64_t limit, struct store_dose **out,
+                        size_t *n, struct mt_err *err);
 /* MT_ENOTFOUND "Dose not found". */
 int store_dose_delete(struct db_conn *c, int64_t id, struct mt_err *err);
+/* The person whose dose it is (its medication's, or the one a dose of a
+ * deleted medication names); *has_person is false for a dose that names
+ * nobody. MT_ENOTFOUND "Dose not found". */
+int store_dose_person(struct db_conn *c, int64_t id, bool *has_person, int64_t *person_id,
+                      struct mt_err *err);
 
 struct store_summary_entry {
     bool deleted;          /* doses of a deleted medication, grouped by name */
@@ -165,22 +193,27 @@ struct store_summary_entry {
 
 /* One query: every medication (of person_id when has_person) with its doses
  * in w, then the doses in w of deleted medications (those person_id took,
- * when has_person) grouped by name. */
-int store_daily_summary(struct db_conn *c, struct mt_arena *a, bool has_person, int64_t person_id,
-                        const struct store_window *w, struct store_summary_entry **out, size_t *n,
-                        struct mt_err *err);
+ * when has_person) grouped by name. With a filter that is not all, only
+ * what belongs to persons it lets through (nothing when it does not let
+ * person_id through; doses of deleted medications that name nobody are
+ * left out). */
+int store_daily_summary(struct db_conn *c, struct mt_arena *a, const struct store_person_filter *f,
+                        bool has_person, int64_t person_id, const struct store_window *w,
+                        struct store_summary_entry **out, size_t *n, struct mt_err *err);
 
 /* What the printable form needs: the person (when has_person) and their
- * medications, or everyone's. MT_ENOTFOUND "Person not found", and
- * "No medications found" when the list is empty. */
+ * medications, or everyone's (everyone f lets through). MT_ENOTFOUND
+ * "Person not found" (also for a person f does not let through), and "No
+ * medications found" when the list is empty. */
 struct store_report {
     bool has_person;
     struct store_person person;
     struct store_medication *meds;
     size_t n_meds;
 };
-int store_report_data(struct db_conn *c, struct mt_arena *a, bool has_person, int64_t person_id,
-                      struct store_report *out, struct mt_err *err);
+int store_report_data(struct db_conn *c, struct mt_arena *a, const struct store_person_filter *f,
+                      bool has_person, int64_t person_id, struct store_report *out,
+                      struct mt_err *err);
 
 /* The computed "name" of a person: "first last", or first alone. In a. */
 const char *store_person_name(struct mt_arena *a, const struct store_person *p);

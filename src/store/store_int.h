@@ -100,6 +100,31 @@ bool store_id_ok(struct db_conn *c, int64_t id);
  * once where SQLite's busy handler would poll with growing sleeps. */
 int store_write_tx(struct db_conn *c, db_tx_fn fn, void *ctx, struct mt_err *err);
 
+/* ---- person filters (struct store_person_filter) ----
+
+ * A filter that lets some persons through, not all: the statement then
+ * needs the filtered variant. */
+bool store_filtered(const struct store_person_filter *f);
+
+/* sql with every "{persons}" replaced by one placeholder per id of f ("?, ?,
+ * ?"), or by NULL when f lists none (IN (NULL) matches no row). The text
+ * spliced in is ours, never a value. In a; NULL with MT_ELIMIT when the
+ * arena is full. */
+const char *store_sql_persons(struct mt_arena *a, const char *sql,
+                              const struct store_person_filter *f, struct mt_err *err);
+
+/* A growing parameter list for such statements, in a. */
+struct store_params {
+    struct db_param *p;
+    size_t n, cap;
+};
+/* Room for cap parameters; -1 with MT_ELIMIT when the arena is full. */
+int store_params_init(struct store_params *sp, struct mt_arena *a, size_t cap, struct mt_err *err);
+/* Adds one value (the caller sized the list). */
+void store_params_add(struct store_params *sp, struct db_param v);
+/* Adds f's ids, for one "{persons}". */
+void store_params_ids(struct store_params *sp, const struct store_person_filter *f);
+
 /* Runs a statement that returns no rows. */
 int store_exec(struct db_conn *c, const char *sql, const struct db_param *p, size_t n,
                struct mt_err *err);

@@ -335,7 +335,7 @@ check "8 at once: at head, one default person" \
 echo "# SIGTERM while serving"
 url=$(fresh_db t030_serve)
 port=$(free_port)
-env DATABASE_URL="$url" PORT="$port" HOST=127.0.0.1 SHUTDOWN_GRACE=10 "$MEDITRACK" serve >"$tmp/serve.log" 2>&1 &
+env DATABASE_URL="$url" PORT="$port" HOST=127.0.0.1 SHUTDOWN_GRACE=10 AUTH=off "$MEDITRACK" serve >"$tmp/serve.log" 2>&1 &
 serve_pid=$!
 bg_pids+=("$serve_pid")
 check "serve: in-flight request finishes after SIGTERM, new ones are refused" \

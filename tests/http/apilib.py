@@ -110,7 +110,9 @@ def _pairs(pairs):
 
 
 class Server:
-    """One `meditrack serve` on a fresh, migrated database."""
+    """One `meditrack serve` on a fresh, migrated database. The suites
+    written for the reference's open API run it with AUTH=off; a suite
+    about access control passes env={"AUTH": "on", ...}."""
 
     def __init__(self, tag, env=None, migrate=True):
         self.tag = tag
@@ -120,10 +122,11 @@ class Server:
         e = {k: v for k, v in os.environ.items()
              if k not in ("HOST", "PORT", "CORS_ORIGINS", "MAX_BODY_BYTES", "TIMEZONE_OFFSET",
                           "STATIC_DIR", "LOG_LEVEL", "LOG_FORMAT", "ENV_FILE", "SEED_ON_EMPTY",
-                          "SEED_DEMO_DATA", "AUTO_MIGRATE")}
+                          "SEED_DEMO_DATA", "AUTO_MIGRATE", "AUTH", "TRUSTED_PROXIES",
+                          "AUTH_PROXY_HEADER", "AUTH_PROXY_GROUPS_HEADER")}
         e.update({"DATABASE_URL": self.url, "HOST": "127.0.0.1", "PORT": str(self.port),
                   "LOG_LEVEL": "warning", "SEED_ON_EMPTY": "false", "AUTO_MIGRATE": "false",
-                  "HTTP_THREADS": "8", "DB_POOL_SIZE": "8"})
+                  "HTTP_THREADS": "8", "DB_POOL_SIZE": "8", "AUTH": "off"})
         e.update(env or {})
         self.env = e
         if migrate:

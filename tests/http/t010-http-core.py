@@ -64,8 +64,9 @@ class Server:
                 del e[k]
         e.pop("ENV_FILE", None)  # cwd is TMP, which has no .env
         # The HTTP core needs no tables: skip migrations unless a test asks.
+        # The open API of the reference (AUTH=off), unless a test asks.
         e.update({"HOST": "127.0.0.1", "PORT": str(self.port), "LOG_LEVEL": "info",
-                  "AUTO_MIGRATE": "false"})
+                  "AUTO_MIGRATE": "false", "AUTH": "off"})
         if "DATABASE_URL" not in (env or {}):
             e["DATABASE_URL"] = fresh_db("t010_" + tag)
         e.update(env or {})

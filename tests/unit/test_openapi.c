@@ -80,7 +80,7 @@ static void check_refs(json_t *doc, json_t *v)
 
 int main(void)
 {
-    json_t *doc = api_openapi_doc("9.9.9");
+    json_t *doc = api_openapi_doc("9.9.9", true);
     CHECK(doc != NULL);
     if (!doc)
         return check_report();

@@ -4,12 +4,15 @@
  * value for every parameter is accepted with exactly those values; one with
  * an invalid value for every parameter gets one 422 error per parameter, in
  * path, query, body order) and documented (its operation in /openapi.json
- * has the same parameters, body fields, statuses and id). Nothing here
- * names an operation: adding one to the table adds it to every check. */
+ * has the same parameters, body fields, statuses, id and permission), and
+ * declares its permission (access control, docs/auth.md: no operation may
+ * lack one). Nothing here names an operation: adding one to the table adds
+ * it to every check. */
 #include <ctype.h>
 #include <string.h>
 
 #include "../check.h"
+#include "api/auth.h"
 #include "api/handlers.h"
 #include "api/openapi.h"
 #include "api/router.h"
@@ -31,6 +34,8 @@ static size_t value_size(enum api_type t)
         return sizeof(struct api_date);
     case API_TEXT:
         return sizeof(struct api_text);
+    case API_IDS:
+        return sizeof(struct api_ids);
     case API_INT:
     case API_BOOL:
     case API_CHOICE:
@@ -70,6 +75,16 @@ static void check_entry(const struct http_route *rt)
     }
     CHECK(rt->fn == api_op_run);
     CHECK(op->handler && op->params && op->tag && op->op_id && op->summary);
+    /* Every operation declares its permission; only public ones may be
+     * light (a light route never waits on the database, which checking
+     * credentials may need), or look at credentials by request. */
+    CHECK(op->perm >= API_PUBLIC && op->perm <= API_ADMIN);
+    if (op->perm == API_PERM_UNSET)
+        fprintf(stderr, "  %s %s declares no permission\n", rt->method, rt->pattern);
+    CHECK(!rt->light || (op->perm == API_PUBLIC && !op->identify));
+    CHECK(!op->identify || op->perm == API_PUBLIC);
+    CHECK(!op->serve_off || op->auth_api);
+    CHECK(op->conflict == 0 || (op->conflict >= 400 && op->conflict < 500));
     CHECK(op->status >= 200 && op->status < 300);
     CHECK(!rt->light || op->no_db);
     CHECK((op->body != API_NO_BODY) == (op->body_schema != NULL));
@@ -80,8 +95,8 @@ static void check_entry(const struct http_route *rt)
         CHECK(p->type != API_CHOICE || (p->choices && p->choices[0]));
         if (p->where == API_BODY) {
             n_body++;
-            CHECK(p->type == API_INT || p->type == API_TEXT || p->type == API_DATE);
         } else {
+            CHECK(p->type != API_IDS);
             CHECK(p->type != API_TEXT || p->max_len == 0);
             CHECK(!p->nullable);
         }
@@ -119,8 +134,16 @@ static const char *valid_text(const struct api_param *p, char *buf, size_t size)
             last++;
         return p->choices[last];
     }
+    case API_IDS:
+        break;
     }
     return "";
+}
+
+/* The one valid id a valid API_IDS list holds. */
+static int64_t valid_id(const struct api_param *p)
+{
+    return p->bounds.lo_op ? p->bounds.lo + (strcmp(p->bounds.lo_op, "gt") == 0) : 7;
 }
 
 /* The pattern with each {name} replaced by a valid value. */
@@ -196,6 +219,10 @@ static struct api_request *make_request(struct fake *f, const struct api_op *op,
                                           : json_string("x");
             else if (p->type == API_INT)
                 v = json_integer(strtoll(text, NULL, 10));
+            else if (p->type == API_BOOL)
+                v = json_true();
+            else if (p->type == API_IDS)
+                v = json_pack("[I]", (json_int_t)valid_id(p));
             else
                 v = json_string(p->type == API_TEXT ? "x" : text);
             json_object_set_new(body, p->name, v);
@@ -259,6 +286,11 @@ static void check_values(const struct api_op *op, const void *in)
             CHECK(v->set && v->value && strcmp(v->value, p->where == API_BODY ? "x" : text) == 0);
             break;
         }
+        case API_IDS: {
+            const struct api_ids *v = slot;
+            CHECK(v->set && v->n == 1 && v->values[0] == valid_id(p));
+            break;
+        }
         }
     }
 }
@@ -271,6 +303,8 @@ static bool is_set(const struct api_param *p, const void *in)
         return ((const struct api_text *)slot)->set;
     if (p->type == API_DATE)
         return ((const struct api_date *)slot)->set;
+    if (p->type == API_IDS)
+        return ((const struct api_ids *)slot)->set;
     return ((const struct api_int *)slot)->set;
 }
 
@@ -391,6 +425,9 @@ static void check_documented(json_t *doc, const struct http_route *rt)
         return;
     }
     CHECK_STR(json_string_value(json_object_get(o, "operationId")), op->op_id);
+    CHECK_STR(json_string_value(json_object_get(o, "x-permission")), api_perm_name(op->perm));
+    CHECK(json_is_array(json_object_get(o, "security")));
+    CHECK((json_array_size(json_object_get(o, "security")) == 0) == (op->perm == API_PUBLIC));
     CHECK_STR(json_string_value(json_object_get(o, "summary")), op->summary);
     json_t *params = json_object_get(o, "parameters");
     size_t i = 0;
@@ -427,15 +464,16 @@ int main(void)
     arena = mt_arena_new(16u << 20);
     struct mt_err err;
     CHECK_EQ(router_check(api_routes, api_n_routes, &err), 0);
-    json_t *doc = api_openapi_doc(NULL);
+    json_t *doc = api_openapi_doc(NULL, true);
     CHECK(doc != NULL);
-    size_t n_ops = 0;
+    size_t n_ops = 0, n_open = 0;
     for (size_t i = 0; i < api_n_routes; i++) {
         const struct http_route *rt = &api_routes[i];
         check_entry(rt);
         if (!rt->op)
             continue;
         n_ops++;
+        n_open += !rt->op->auth_api;
         check_routed(rt);
         check_validated(rt);
         check_documented(doc, rt);
@@ -446,6 +484,26 @@ int main(void)
     json_t *item;
     json_object_foreach(json_object_get(doc, "paths"), path, item) n_doc += json_object_size(item);
     CHECK_EQ(n_doc, n_ops);
+    CHECK(json_object_get(json_object_get(doc, "components"), "securitySchemes") != NULL);
+    json_decref(doc);
+    /* With AUTH=off: the open API's operations only, without a word of
+     * access control. */
+    doc = api_openapi_doc(NULL, false);
+    n_doc = 0;
+    json_object_foreach(json_object_get(doc, "paths"), path, item)
+    {
+        n_doc += json_object_size(item);
+        const char *method;
+        json_t *o;
+        json_object_foreach(item, method, o)
+        {
+            CHECK(json_object_get(o, "x-permission") == NULL);
+            CHECK(json_object_get(o, "security") == NULL);
+        }
+    }
+    CHECK_EQ(n_doc, n_open);
+    CHECK(json_object_get(json_object_get(doc, "components"), "securitySchemes") == NULL);
+    CHECK(json_object_get(doc, "security") == NULL);
     json_decref(doc);
     mt_arena_free(arena);
     return check_report();
