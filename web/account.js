@@ -316,6 +316,7 @@ async function copyToken() {
 /** Shows the page: fresh account data, sessions and tokens. */
 export async function openAccountPage() {
     document.title = 'Your account – MediTrack';
+    fillTokenForm();
     try {
         const [acc, list] = await Promise.all([api.me(), api.listPersons()]);
         persons = list || [];
@@ -333,7 +334,12 @@ export function initAccount() {
     $('#password-form').addEventListener('submit', submitPassword);
     $('#token-form').addEventListener('submit', submitToken);
     $('#token-copy').addEventListener('click', copyToken);
-    $('#token-done').addEventListener('click', () => $('#token-dialog').close());
+    // The secret leaves the page with the dialog, however it is closed
+    // (Done, or Escape: then the close event clears it).
+    $('#token-done').addEventListener('click', () => {
+        $('#token-value').value = '';
+        $('#token-dialog').close();
+    });
     $('#token-dialog').addEventListener('close', () => {
         $('#token-value').value = '';
     });

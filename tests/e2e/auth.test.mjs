@@ -313,10 +313,15 @@ try {
         assert(await page.locator('#acc-username').evaluate((i) => i.readOnly), 'the username can be edited');
         await page.fill('#acc-display', 'Temporary');
         await page.uncheck('#acc-enabled');
+        await page.selectOption('#acc-person', { label: 'Grace Hopper' });
+        await eventually(() => page.locator('#acc-grants-list input:disabled:checked').count(), 'the own person granted, always');
         await saveAccount();
-        await waitText(accountRow('temp'), /Temporary[\s\S]*Disabled/, 'the edited row');
+        await waitText(accountRow('temp'), /Temporary[\s\S]*Disabled[\s\S]*is Grace Hopper/, 'the edited row');
         const temp = (await pageFetch('GET', '/api/v1/accounts')).json.find((a) => a.username === 'temp');
-        assert(temp.enabled === false && temp.display_name === 'Temporary', `temp ${JSON.stringify(temp)}`);
+        assert(
+            temp.enabled === false && temp.display_name === 'Temporary' && temp.person_id === ids.grace && temp.persons.includes(ids.grace),
+            `temp ${JSON.stringify(temp)}`,
+        );
         await accountRow('temp').locator('button', { hasText: 'Delete' }).click();
         await confirmYes();
         await accountRow('temp').waitFor({ state: 'detached' });
@@ -436,12 +441,31 @@ try {
         assert(await card('Aspirin').locator('button', { hasText: 'Edit' }).isVisible(), 'Edit is hidden from a carer');
         await card('Aspirin').locator('.btn-take').click();
         await waitText(countOf('Aspirin'), /^1 of 2 taken today$/, 'after recording');
-        await openMenu();
-        assert(!(await visible('#nav-accounts')), 'the carer’s menu offers Accounts');
-        await page.keyboard.press('Escape');
         await shot('carer-dashboard');
         await axeCheck('carer’s dashboard');
         await noHorizontalScroll('carer’s dashboard');
+    });
+
+    await check('carer: no Accounts in the menu; a token may be read or write', async () => {
+        await openMenu();
+        assert(!(await visible('#nav-accounts')), 'the carer’s menu offers Accounts');
+        await page.click('#nav-account');
+        await page.locator('#account-view').waitFor({ state: 'visible' });
+        await page.locator('#token-person option', { hasText: 'Only Ada Lovelace' }).waitFor({ state: 'attached' });
+        const scopes = await page.locator('#token-scope option').evaluateAll((os) => os.map((o) => o.value));
+        assert(JSON.stringify(scopes) === JSON.stringify(['read', 'write']), `scopes offered: ${scopes.join(', ')}`);
+        await page.fill('#token-name', 'Carer script');
+        await page.selectOption('#token-scope', 'write');
+        await page.click('#token-form button[type=submit]');
+        await page.locator('#token-dialog').waitFor({ state: 'visible' });
+        ids.carerToken = await page.inputValue('#token-value');
+        secrets.add(ids.carerToken);
+        await page.keyboard.press('Escape');
+        await page.locator('#token-dialog').waitFor({ state: 'hidden' });
+        assert((await page.inputValue('#token-value')) === '', 'Escape leaves the token in the page');
+        const r = await api('GET', `/api/v1/medications/?person_id=${ids.ada}`, { bearer: ids.carerToken });
+        assert(r.status === 200, `the carer’s token answered ${r.status}`);
+        await menuTo('#nav-home', '#dashboard');
     });
 
     await check('carer: the person not granted does not exist for them, in the API and by URL', async () => {
@@ -515,6 +539,7 @@ try {
 
     await check('viewer: tokens offer only the read scope; the password change checks the current one', async () => {
         await menuTo('#nav-account', '#account-view');
+        await page.locator('#token-person option', { hasText: 'Only Grace Hopper' }).waitFor({ state: 'attached' });
         const scopes = await page.locator('#token-scope option').evaluateAll((os) => os.map((o) => o.value));
         assert(JSON.stringify(scopes) === JSON.stringify(['read']), `scopes offered: ${scopes.join(', ')}`);
         await page.fill('#pw-current', 'not my password');
@@ -531,6 +556,19 @@ try {
         assert((await page.inputValue('#pw-current')) === '', 'the form keeps the passwords');
         await signOut();
         await signIn('viewer1', PW.viewer2);
+        await signOut();
+    });
+
+    await check('administrator revokes another account’s token from the list of all tokens', async () => {
+        await signIn('admin', PW.admin);
+        await menuTo('#nav-accounts', '#accounts-view');
+        const row = page.locator('#all-tokens-list li', { hasText: 'Carer script' });
+        await waitText(row, /carer1[\s\S]*scope write/, 'the carer’s token');
+        await row.locator('button', { hasText: 'Revoke' }).click();
+        await confirmYes();
+        await waitText(page.locator('#all-tokens-list li', { hasText: 'Carer script' }), /Revoked/, 'the revoked row');
+        const r = await api('GET', `/api/v1/medications/?person_id=${ids.ada}`, { bearer: ids.carerToken });
+        assert(r.status === 401, `the revoked token answered ${r.status}`);
         await signOut();
     });
 
