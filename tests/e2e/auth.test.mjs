@@ -43,6 +43,7 @@ const PW = {
     carer2: 'carer-password-2',
     viewer: 'viewer password one',
     viewer2: 'viewer password two',
+    newcomer: 'newcomer password',
 };
 const secrets = new Set(Object.values(PW));
 
@@ -290,6 +291,10 @@ try {
         await axeCheck('account dialog');
         await noHorizontalScroll('account dialog');
         await saveAccount();
+        await page.click('#add-account');
+        await fillAccount({ username: 'newcomer', role: 'carer', password: PW.newcomer });
+        await saveAccount();
+        await waitText(accountRow('newcomer'), /Carer[\s\S]*sees no one yet/, 'newcomer row');
         await waitText(accountRow('viewer1'), /Viewer[\s\S]*sees Ada Lovelace, Grace Hopper/, 'viewer row');
         await waitText(accountRow('carer1'), /Carer[\s\S]*sees Ada Lovelace/, 'carer row');
         const list = (await pageFetch('GET', '/api/v1/accounts')).json;
@@ -559,6 +564,16 @@ try {
         await signOut();
     });
 
+    await check('an account with no person granted is told so (no first-person form)', async () => {
+        await signIn('newcomer', PW.newcomer);
+        await page.locator('#no-persons').waitFor({ state: 'visible' });
+        assert(!(await visible('#welcome')) && !(await visible('#dashboard')), 'the first-person form or a dashboard is shown');
+        await shot('no-persons');
+        await axeCheck('no persons page');
+        await noHorizontalScroll('no persons page');
+        await signOut();
+    });
+
     await check('administrator revokes another account’s token from the list of all tokens', async () => {
         await signIn('admin', PW.admin);
         await menuTo('#nav-accounts', '#accounts-view');
@@ -586,6 +601,23 @@ try {
         assert(await visible('#signin-view'), 'signed in while locked');
         await shot('sign-in-locked');
         await axeCheck('sign-in page, locked');
+    });
+
+    await check('signed in by the trusted proxy: no Sign out, a note where to sign out', async () => {
+        // t050-ui.sh starts this server with AUTH_PROXY_HEADER=Remote-User and
+        // TRUSTED_PROXIES=127.0.0.1/32: the test plays the proxy.
+        const p2 = await ctx.newPage();
+        try {
+            await p2.setExtraHTTPHeaders({ 'Remote-User': 'carer1' });
+            await p2.goto(`${BASE}/`);
+            await p2.locator('.med-card').first().waitFor({ state: 'visible' });
+            await waitText(p2.locator('#account-name'), /^Cara Carer$/, 'the account menu');
+            await p2.click('#account-button');
+            await p2.locator('#proxy-note').waitFor({ state: 'visible' });
+            assert(!(await p2.locator('#sign-out').isVisible()), 'Sign out is offered to a proxy sign-in');
+        } finally {
+            await p2.close();
+        }
     });
 
     await check('the server log holds no password, session id or API token', async () => {

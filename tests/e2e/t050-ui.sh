@@ -69,13 +69,15 @@ free_port() {
 }
 
 # Starts the server on $url with AUTH=$3 (on|off); sets port and spid. The
-# server runs in $tmp so that no .env of the work tree is read.
+# server runs in $tmp so that no .env of the work tree is read. With AUTH=on
+# the test itself may act as a trusted single sign-on proxy (Remote-User).
 start_server() {
-    local url=$1 log=$2 auth=$3 attempt i
+    local url=$1 log=$2 auth=$3 attempt i proxy=()
+    if [[ $auth == on ]]; then proxy=(AUTH_PROXY_HEADER=Remote-User TRUSTED_PROXIES=127.0.0.1/32); fi
     for attempt in 1 2 3; do
         port=$(free_port)
         (cd "$tmp" && exec env -u STATIC_DIR DATABASE_URL="$url" HOST=127.0.0.1 PORT="$port" \
-            AUTH="$auth" LOG_LEVEL=info "$bin" serve) >"$log" 2>&1 &
+            AUTH="$auth" "${proxy[@]}" LOG_LEVEL=info "$bin" serve) >"$log" 2>&1 &
         spid=$!
         for i in $(seq 1 150); do
             if curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/health" 2>/dev/null; then
