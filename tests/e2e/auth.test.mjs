@@ -388,12 +388,25 @@ try {
         assert(w.status === 403, `a read token recorded a dose (${w.status})`);
     });
 
-    await check('sessions: this browser is listed and marked', async () => {
+    await check('sessions: this browser is marked, another one can be revoked', async () => {
+        // A second session of the same account, signed in from a script.
+        const other = await api('POST', '/api/v1/auth/login', { body: { username: 'admin', password: PW.admin } });
+        const m = /meditrack_session=([^;]+)/.exec(other.headers.get('set-cookie') || '');
+        assert(other.status === 200 && m, `second sign-in answered ${other.status}`);
+        secrets.add(m[1]);
+        const me = () => fetch(`${BASE}/api/v1/auth/me`, { headers: { Cookie: `meditrack_session=${m[1]}` } }).then((r) => r.status);
+        assert((await me()) === 200, 'the second session does not work');
+        await page.reload();
+        await page.locator('#account-view').waitFor({ state: 'visible' });
         const rows = page.locator('#sessions-list li');
-        await eventually(async () => (await rows.count()) >= 1, 'a session row');
+        await eventually(async () => (await rows.count()) === 2, 'two session rows');
         const current = page.locator('#sessions-list li', { hasText: 'This browser' });
         assert((await current.count()) === 1, 'no session is marked as this browser');
         assert((await current.locator('button').count()) === 0, 'this browser’s session offers Revoke (Sign out is in the menu)');
+        await page.locator('#sessions-list li', { hasNotText: 'This browser' }).locator('button', { hasText: 'Revoke' }).click();
+        await confirmYes();
+        await eventually(async () => (await rows.count()) === 1, 'one session row after revoking');
+        assert((await me()) === 401, 'the revoked session still works');
         await shot('your-account', true);
         await axeCheck('Your account page');
         await noHorizontalScroll('Your account page');
