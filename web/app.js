@@ -1,10 +1,16 @@
-// Entry point of the MediTrack web UI: loads persons and the selected
-// person's medications and daily summary for the selected local day, draws
-// every view from `state`, keeps the URL (?person=&day=) in step so a reload
-// shows the same screen, follows local midnight, refreshes while visible, and
-// keeps showing the last known state when the server cannot be reached.
+// Entry point of the MediTrack web UI: asks the server who is signed in and
+// shows the page of the URL (medications at /, /account, /accounts, or the
+// sign-in and first-run pages when the server wants an account); on the
+// medications page loads persons and the selected person's medications and
+// daily summary for the selected local day, draws every view from `state`,
+// keeps the URL (?person=&day=) in step so a reload shows the same screen,
+// follows local midnight, refreshes while visible, and keeps showing the last
+// known state when the server cannot be reached.
 
+import { initAccount, openAccountPage } from './account.js';
+import { initAdmin, openAccountsPage } from './admin.js';
 import * as api from './api.js';
+import { initAuth, loadAuth, markCurrentPage, safeNext, setAccount, showSetup, showSignin, signinUrl, takeFlash } from './auth.js';
 import { initConnectivity } from './connectivity.js';
 import { renderLog, initLog } from './dailylog.js';
 import { initDeleted, renderDeleted } from './deleted.js';
@@ -36,15 +42,21 @@ function writeUrl() {
     if (state.personId !== null) q.set('person', String(state.personId));
     if (!isToday()) q.set('day', state.day);
     const s = q.toString();
-    const url = window.location.pathname + (s ? `?${s}` : '');
+    const url = `/${s ? `?${s}` : ''}`;
     if (url !== window.location.pathname + window.location.search) window.history.replaceState(null, '', url);
+    // The menu's way back to the medications returns to this person and day.
+    $('#nav-home').setAttribute('href', url);
 }
 
 // ---- last known state, shown only while the server cannot be reached -----
 
 function saveSnapshot() {
+    const acc = state.account;
     const snap = {
         savedAt: new Date().toISOString(),
+        // Whose view this is: shown offline only to the same account, and
+        // its role keeps edit controls away from a viewer's offline copy.
+        account: acc ? { id: acc.id, username: acc.username, display_name: acc.display_name, role: acc.role } : null,
         persons: state.persons,
         personId: state.personId,
         day: state.day,
@@ -67,6 +79,9 @@ function restoreSnapshot() {
     }
     if (!snap || snap.day !== state.day || !Array.isArray(snap.persons)) return false;
     if (state.personId !== null && snap.personId !== state.personId) return false;
+    const owner = snap.account ? snap.account.id : null;
+    if (state.auth.known && owner !== (state.account ? state.account.id : null)) return false;
+    if (!state.auth.known && snap.account) setAccount(snap.account);
     state.persons = snap.persons;
     state.personId = snap.personId;
     state.meds = Array.isArray(snap.meds) ? snap.meds : [];
@@ -90,6 +105,15 @@ function choosePerson() {
 }
 
 async function refresh({ persons = false } = {}) {
+    // Started without the server: learn who is signed in once it answers.
+    if (!state.auth.known && state.online) {
+        await loadAuth();
+        if (state.auth.known && state.auth.enabled && (state.auth.setupRequired || !state.account)) {
+            route();
+            return;
+        }
+    }
+    if (state.view !== 'home') return;
     if (persons) needPersons = true;
     const gen = ++generation;
     try {
@@ -127,7 +151,8 @@ async function refresh({ persons = false } = {}) {
                 state.summary = null;
                 state.shownKey = null;
             }
-        } else {
+        } else if (e.status !== 401) {
+            // (A 401 has already sent the browser to the sign-in page.)
             announce(`Could not load: ${e.message}`, 'error');
         }
     }
@@ -137,12 +162,15 @@ async function refresh({ persons = false } = {}) {
 // ---- drawing -------------------------------------------------------------
 
 function render() {
+    if (state.view !== 'home') return;
     const p = selectedPerson();
     const hasPersons = state.persons.length > 0;
     const loading = $('#loading');
     loading.hidden = state.loaded;
     loading.textContent = state.online ? 'Loading…' : 'Nothing to show yet: the server cannot be reached.';
-    $('#welcome').hidden = !(state.loaded && !hasPersons);
+    // Only administrators add persons; others wait for a grant.
+    $('#welcome').hidden = !(state.loaded && !hasPersons && state.can.admin);
+    $('#no-persons').hidden = !(state.loaded && !hasPersons && !state.can.admin);
     $('#dashboard').hidden = !hasPersons;
     renderPersonPicker();
     if ($('#persons-dialog').open) renderPersonsList();
@@ -208,7 +236,7 @@ function followClock() {
     if (now !== shownToday) {
         shownToday = now;
         if (state.followToday) state.day = now;
-        refresh();
+        if (state.view === 'home') refresh();
     }
 }
 
@@ -225,13 +253,13 @@ function initNavigation() {
     $('#today-btn').addEventListener('click', () => setDay(today()));
     $('#day-input').addEventListener('change', (ev) => setDay(ev.target.value));
     document.addEventListener('visibilitychange', () => {
-        if (document.visibilityState === 'visible') {
+        if (document.visibilityState === 'visible' && state.view === 'home') {
             followClock();
             if (state.online) refresh({ persons: true });
         }
     });
     setInterval(() => {
-        if (document.visibilityState === 'visible' && state.online) refresh({ persons: true });
+        if (document.visibilityState === 'visible' && state.online && state.view === 'home') refresh({ persons: true });
     }, REFRESH_MS);
     scheduleMidnight();
 }
@@ -243,11 +271,124 @@ function registerServiceWorker() {
     });
 }
 
+// ---- pages -------------------------------------------------------------------
+
+const PAGES = {
+    '/': 'home',
+    '/account': 'account',
+    '/accounts': 'accounts',
+    '/signin': 'signin',
+    '/setup': 'setup',
+};
+const PAGE_SECTIONS = {
+    signin: '#signin-view',
+    setup: '#setup-view',
+    account: '#account-view',
+    accounts: '#accounts-view',
+};
+
+/** The page a path shows: unknown paths are the medications page. */
+function pageOf(path) {
+    return PAGES[path] || 'home';
+}
+
+/** Shows the sections of one page and hides the others'. */
+function showPage(view) {
+    for (const [v, sel] of Object.entries(PAGE_SECTIONS)) $(sel).hidden = v !== view;
+    if (view !== 'home') {
+        for (const sel of ['#loading', '#welcome', '#no-persons', '#dashboard', '#person-picker']) $(sel).hidden = true;
+    }
+}
+
+/** The heading a page's focus goes to after an in-app navigation. */
+function pageHeading(view) {
+    if (view === 'home') {
+        return ['#page-title', '#welcome-heading', '#no-persons-heading'].map((s) => $(s)).find((el) => el.offsetParent !== null) || $('#main');
+    }
+    return $(`${PAGE_SECTIONS[view]} h1`);
+}
+
+/**
+ * Shows the page the URL names, or the one the server's state requires: the
+ * first-run page while no account exists, the sign-in page (which returns to
+ * the URL afterwards) without a session. Without access control the account
+ * pages are not there. `focus`: move focus to the page's heading (an in-app
+ * navigation, where no page load tells a screen reader the page changed).
+ */
+async function route({ focus = false } = {}) {
+    const a = state.auth;
+    const here = window.location.pathname + window.location.search;
+    let view = pageOf(window.location.pathname);
+    if (a.known && a.enabled && a.setupRequired) {
+        view = 'setup';
+        if (window.location.pathname !== '/setup') window.history.replaceState(null, '', '/setup');
+    } else if (a.known && a.enabled && !state.account) {
+        view = 'signin';
+        if (window.location.pathname !== '/signin') window.history.replaceState(null, '', signinUrl(here));
+    } else if (view === 'signin' || view === 'setup') {
+        const next = view === 'signin' ? safeNext(new URLSearchParams(window.location.search).get('next')) : '/';
+        window.history.replaceState(null, '', next);
+        view = pageOf(new URL(next, window.location.origin).pathname);
+    }
+    if ((view === 'account' && !state.account) || (view === 'accounts' && !(state.account && state.can.admin))) view = 'home';
+    if (view === 'home' && window.location.pathname !== '/') {
+        window.history.replaceState(null, '', `/${window.location.search}`);
+    }
+    state.view = view;
+    showPage(view);
+    markCurrentPage(view);
+    if (view === 'signin') {
+        showSignin();
+        return;
+    }
+    if (view === 'setup') {
+        showSetup();
+        return;
+    }
+    const msg = takeFlash();
+    if (msg) announce(msg);
+    if (view === 'account') await openAccountPage();
+    else if (view === 'accounts') await openAccountsPage();
+    else {
+        readUrl();
+        await refresh({ persons: true });
+    }
+    if (focus) {
+        const heading = pageHeading(view);
+        if (heading) heading.focus();
+    }
+}
+
+/** An in-app link: the page changes without a page load. */
+async function navigate(url) {
+    window.history.pushState(null, '', url);
+    await route({ focus: true });
+}
+
+function initPages() {
+    document.addEventListener('click', (ev) => {
+        const a = ev.target.closest && ev.target.closest('a[data-nav]');
+        if (!a || ev.defaultPrevented || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
+        ev.preventDefault();
+        navigate(a.getAttribute('href'));
+    });
+    window.addEventListener('popstate', () => route({ focus: true }));
+}
+
+async function start() {
+    await loadAuth();
+    await route();
+}
+
 actions.refresh = refresh;
 actions.selectPerson = selectPerson;
 actions.render = render;
+actions.navigate = navigate;
 
-readUrl();
+initAuth();
+initPages();
+initAccount();
+initAdmin();
 initConnectivity();
 initPersons();
 initMeds();
@@ -256,4 +397,4 @@ initLog();
 initDeleted();
 initNavigation();
 registerServiceWorker();
-refresh({ persons: true });
+start();

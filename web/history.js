@@ -1,6 +1,6 @@
 // The dose history dialog: every recorded dose of one medication (or of a
 // deleted medication, looked up by name), newest first, grouped by local day,
-// with deletion of a single dose.
+// with deletion of a single dose for the roles that may record doses.
 
 import * as api from './api.js';
 import { $, announce, confirmDialog, h, openDialog, srOnly } from './dom.js';
@@ -46,7 +46,7 @@ function render(doses) {
                             'li',
                             { class: 'history-row', dataset: { doseId: dose.id } },
                             h('time', { datetime: when ? when.toISOString() : dose.taken_at }, t),
-                            h(
+                            state.can.record && h(
                                 'button',
                                 { type: 'button', class: 'btn btn-small btn-danger-quiet', disabled: !state.online, onclick: () => removeDose(dose, when) },
                                 'Delete',

@@ -3,7 +3,9 @@
 // records one dose per tap (busy from the tap until the card shows the new
 // count, the second click of a double tap ignored, disabled at the daily
 // maximum), recording at a chosen time (never in the future), an undo for a
-// just recorded dose, and add / edit / delete of medications.
+// just recorded dose, and add / edit / delete of medications. Recording is
+// offered only to roles that may record doses, editing only to roles that may
+// manage medications (state.can).
 
 import * as api from './api.js';
 import { $, announce, confirmDialog, h, openDialog, showFormErrors, srOnly } from './dom.js';
@@ -126,6 +128,8 @@ class MedCard {
         this.deleteLabel.textContent = name;
         this.editBtn.disabled = offline;
         this.deleteBtn.disabled = offline;
+        this.editBtn.hidden = !state.can.manage;
+        this.deleteBtn.hidden = !state.can.manage;
         this.historyBtn.disabled = offline;
 
         // In flight: aria-disabled (focus stays on the button); taps are ignored via `recording`.
@@ -136,7 +140,11 @@ class MedCard {
         this.timeInput.max = onToday ? hhmmOf(new Date()) : '';
 
         // Today: "Take now" plus an optional earlier time; other days: a time.
-        if (onToday) {
+        // Nothing for a role that only reads.
+        this.primary.hidden = !state.can.record;
+        if (!state.can.record) {
+            this.primary.replaceChildren();
+        } else if (onToday) {
             if (this.recordForm.parentNode !== this.recordDetails) this.recordDetails.append(this.recordForm);
             this.primary.replaceChildren(this.takeBtn, this.recordDetails);
         } else {
@@ -148,7 +156,7 @@ class MedCard {
 
     renderUndo() {
         const u = undos.get(this.id);
-        if (!u) {
+        if (!u || !state.can.record) {
             this.undoSlot.hidden = true;
             this.undoSlot.replaceChildren();
             return;
@@ -322,8 +330,10 @@ export function renderMeds() {
     empty.hidden = state.meds.length > 0;
     if (!p) empty.textContent = '';
     else if (state.shownKey === null) empty.textContent = 'This day cannot be shown while the server cannot be reached.';
-    else empty.textContent = `No medications for ${p.first_name} yet. Use “Add medication” to add one.`;
+    else if (state.can.manage) empty.textContent = `No medications for ${p.first_name} yet. Use “Add medication” to add one.`;
+    else empty.textContent = `No medications for ${p.first_name} yet.`;
     $('#add-med').disabled = !state.online || !p;
+    $('#add-med').hidden = !state.can.manage;
 }
 
 function openMedForm(med) {

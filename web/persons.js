@@ -1,6 +1,7 @@
 // People of the household: the person picker in the header (default person
 // first), the "People" dialog (add, edit, set default, delete, with the
-// server's rules shown as its messages), and the first-run welcome form.
+// server's rules shown as its messages; administrators only), and the
+// first-run welcome form.
 
 import * as api from './api.js';
 import { $, announce, confirmDialog, h, openDialog, showFormErrors, srOnly } from './dom.js';
@@ -24,6 +25,7 @@ export function renderPersonPicker() {
     const select = $('#person-select');
     picker.hidden = state.persons.length === 0;
     $('#manage-persons').disabled = !state.online;
+    $('#manage-persons').hidden = !state.can.admin;
     const key = JSON.stringify([orderedPersons().map((p) => [p.id, personName(p)]), state.personId]);
     if (key === pickerKey) return;
     pickerKey = key;

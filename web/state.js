@@ -1,7 +1,8 @@
-// The UI's state, in one object that every view reads: who and which day is
-// shown, what the server last said about them, and whether the server is
-// reachable. `actions` is filled by app.js so views can ask for a reload
-// without importing the app module.
+// The UI's state, in one object that every view reads: who is signed in and
+// what their role lets them do, which page, person and day is shown, what the
+// server last said about them, and whether the server is reachable. `actions`
+// is filled by app.js so views can ask for a reload without importing the app
+// module.
 
 import { today } from './time.js';
 
@@ -17,6 +18,16 @@ export const state = {
     loaded: false,        // a first answer (or snapshot) has been shown
     loadedAt: null,       // Date of the last successful load
     shownKey: null,       // 'personId|day' that meds and summary belong to
+    view: 'home',         // page shown: home, signin, setup, account, accounts
+    auth: {
+        known: false,     // the server said whether it has accounts (GET /auth/status)
+        enabled: false,   // AUTH=on: requests need a session or a token
+        setupRequired: false, // no account exists yet: the first-run page
+    },
+    account: null,        // the signed-in account (Account JSON), null when none
+    // What the UI offers. Everything with AUTH=off; by role otherwise (the
+    // server decides in the end; this only hides what would be refused).
+    can: { record: true, manage: true, admin: true },
 };
 
 export const actions = {
@@ -26,7 +37,22 @@ export const actions = {
     selectPerson: async () => {},
     /** Redraws everything from `state` without asking the server. */
     render: () => {},
+    /** Shows the page of an in-app path ('/', '/account', '/accounts'). */
+    navigate: () => {},
 };
+
+/** What an account's role lets the UI offer (docs/auth.md, permissions):
+ *  viewers read; carers also record doses and manage medications; admins
+ *  also manage persons and accounts. No account (AUTH=off): everything. */
+export function capabilities(account) {
+    if (!account) return { record: true, manage: true, admin: true };
+    const role = account.role;
+    return {
+        record: role === 'carer' || role === 'admin',
+        manage: role === 'carer' || role === 'admin',
+        admin: role === 'admin',
+    };
+}
 
 export function selectedPerson() {
     return state.persons.find((p) => p.id === state.personId) || null;

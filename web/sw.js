@@ -5,13 +5,16 @@
 // API answers are never cached or served from here: they pass straight
 // through to the network.
 
-const CACHE = 'meditrack-shell-v1';
+const CACHE = 'meditrack-shell-v2';
 const SHELL = [
     '/',
     '/index.html',
     '/styles.css',
     '/app.js',
+    '/account.js',
+    '/admin.js',
     '/api.js',
+    '/auth.js',
     '/connectivity.js',
     '/dailylog.js',
     '/deleted.js',

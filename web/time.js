@@ -65,6 +65,20 @@ const longDayFmt = new Intl.DateTimeFormat(undefined, {
     year: 'numeric',
 });
 
+const dateTimeFmt = new Intl.DateTimeFormat(undefined, {
+    day: 'numeric',
+    month: 'short',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+});
+
+/** Day and time of a server timestamp in the user's locale; '' for none. */
+export function fmtInstant(s) {
+    const d = parseInstant(s);
+    return d ? dateTimeFmt.format(d) : '';
+}
+
 /** Local clock time of an instant, in the user's locale. */
 export const fmtTime = (date) => timeFmt.format(date);
 /** Short day name ('Sat, 28 Nov') of a 'YYYY-MM-DD' day. */

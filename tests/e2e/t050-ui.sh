@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Browser tests of the web UI (issue 8): for each scenario (desktop 1280x800
-# in UTC, phone 360x740 in Asia/Kolkata, phone 360x740 in America/Los_Angeles)
-# it migrates a fresh database of the current dialect, starts
-# `$MEDITRACK serve` on a free port with STATIC_DIR unset (so the browser
-# gets the UI embedded in the binary, as an installed server serves it), and runs
-# tests/e2e/ui.test.mjs in Debian's headless chromium through playwright-core.
+# Browser tests of the web UI (issues 8 and 14): for each scenario it migrates
+# a fresh database of the current dialect, starts `$MEDITRACK serve` on a
+# free port with STATIC_DIR unset (so the browser gets the UI embedded in the
+# binary, as an installed server serves it), and runs a test in Debian's
+# headless chromium through playwright-core:
+#   desktop (1280x800, UTC), phone-kolkata and phone-la (360x740 in
+#   Asia/Kolkata and America/Los_Angeles): tests/e2e/ui.test.mjs with AUTH=off;
+#   auth-desktop, auth-phone (360x740, Asia/Kolkata): tests/e2e/auth.test.mjs
+#   with AUTH=on (first run with the setup token from the server's log,
+#   accounts, carer and viewer, tokens).
 # Screenshots go to tests/e2e/screenshots/ (not committed).
 # MT_E2E_DIALECTS=sqlite,postgresql,mysql limits the dialects (others print
 # SKIP); MT_E2E_SCENARIOS limits the scenarios. Last line: "N passed, N failed".
@@ -45,7 +49,7 @@ if ((!run_here)); then
     echo "SKIP: [$dialect] browser tests not run on this dialect (MT_E2E_DIALECTS=${MT_E2E_DIALECTS:-})"
     finish
 fi
-IFS=, read -r -a scenarios <<<"${MT_E2E_SCENARIOS:-desktop,phone-kolkata,phone-la}"
+IFS=, read -r -a scenarios <<<"${MT_E2E_SCENARIOS:-desktop,phone-kolkata,phone-la,auth-desktop,auth-phone}"
 
 bin=${MEDITRACK:-$root/build/meditrack}
 if [[ ! -x $bin ]]; then
@@ -64,15 +68,16 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-# Starts the server on $url; sets port and spid. The server runs in $tmp so
-# that no .env of the work tree is read, with the open API (AUTH=off) that
-# these flows were written for.
+# Starts the server on $url with AUTH=$3 (on|off); sets port and spid. The
+# server runs in $tmp so that no .env of the work tree is read. With AUTH=on
+# the test itself may act as a trusted single sign-on proxy (Remote-User).
 start_server() {
-    local url=$1 log=$2 attempt i
+    local url=$1 log=$2 auth=$3 attempt i proxy=()
+    if [[ $auth == on ]]; then proxy=(AUTH_PROXY_HEADER=Remote-User TRUSTED_PROXIES=127.0.0.1/32); fi
     for attempt in 1 2 3; do
         port=$(free_port)
         (cd "$tmp" && exec env -u STATIC_DIR DATABASE_URL="$url" HOST=127.0.0.1 PORT="$port" \
-            LOG_LEVEL=info AUTH=off "$bin" serve) >"$log" 2>&1 &
+            AUTH="$auth" "${proxy[@]}" LOG_LEVEL=info "$bin" serve) >"$log" 2>&1 &
         spid=$!
         for i in $(seq 1 150); do
             if curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/health" 2>/dev/null; then
@@ -111,6 +116,11 @@ stop_server() {
 }
 
 for sc in "${scenarios[@]}"; do
+    case $sc in
+    auth-desktop) auth=on test=auth.test.mjs bsc=desktop ;;
+    auth-phone) auth=on test=auth.test.mjs bsc=phone-kolkata ;;
+    *) auth=off test=ui.test.mjs bsc=$sc ;;
+    esac
     slog="$tmp/server-$sc.log"
     rm -f "$shots/$dialect-$sc-"*.png
     if ! url=$("$root/tests/lib/fresh-db" "e2e_${sc//-/_}" 2>"$tmp/fresh.err"); then
@@ -121,14 +131,14 @@ for sc in "${scenarios[@]}"; do
         fail "$sc: meditrack db upgrade head failed: $(tail -n 5 "$tmp/upgrade-$sc.log" | tr '\n' ' ')"
         continue
     fi
-    if ! start_server "$url" "$slog"; then
+    if ! start_server "$url" "$slog" "$auth"; then
         fail "$sc: meditrack serve did not answer GET /health: $(tail -n 5 "$slog" | tr '\n' ' ')"
         continue
     fi
-    echo "== [$dialect] $sc on http://127.0.0.1:$port"
+    echo "== [$dialect] $sc (AUTH=$auth) on http://127.0.0.1:$port"
     out="$tmp/node-$sc.log"
-    (cd "$here" && timeout 900 node ui.test.mjs --base "http://127.0.0.1:$port" --scenario "$sc" \
-        --label "$dialect" --shots "$shots") 2>&1 | tee "$out"
+    (cd "$here" && timeout 900 node "$test" --base "http://127.0.0.1:$port" --scenario "$bsc" \
+        --label "$dialect" --shots "$shots" --server-log "$slog") 2>&1 | tee "$out"
     last=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1)
     if [[ -z $last ]]; then
         fail "$sc: the browser run ended without a result line"
