@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/start.h"
 #include "core/err.h"
@@ -38,20 +39,6 @@ static void assign_usage(const char *prog, FILE *out)
             "says why), 2 bad command line, 3 bad DATABASE_URL, 4/5 database unreachable /\n"
             "refused.\n",
             prog, prog);
-}
-
-/* `--name value` or `--name=value`; *out is NULL when the value is missing. */
-static bool option(int argc, char **argv, int *i, const char *name, const char **out)
-{
-    size_t n = strlen(name);
-    if (strncmp(argv[*i], name, n) == 0 && argv[*i][n] == '=') {
-        *out = argv[*i] + n + 1;
-        return true;
-    }
-    if (strcmp(argv[*i], name) != 0)
-        return false;
-    *out = *i + 1 < argc ? argv[++*i] : NULL;
-    return true;
 }
 
 static int cmp_i64(const void *a, const void *b)
@@ -95,15 +82,15 @@ int cmd_db_assign_doses(int argc, char **argv, const struct mt_config *cfg, cons
         }
         if (strcmp(argv[i], "--dry-run") == 0 || strcmp(argv[i], "-n") == 0) {
             dry_run = true;
-        } else if (option(argc, argv, &i, "--person", &v)) {
+        } else if (cli_option(argc, argv, &i, NULL, "--person", &v)) {
             person = v;
             if (!v)
                 goto missing;
-        } else if (option(argc, argv, &i, "--medication-name", &v)) {
+        } else if (cli_option(argc, argv, &i, NULL, "--medication-name", &v)) {
             name = v;
             if (!v)
                 goto missing;
-        } else if (option(argc, argv, &i, "--dose", &v)) {
+        } else if (cli_option(argc, argv, &i, NULL, "--dose", &v)) {
             if (!v)
                 goto missing;
             if (parse_ids(v, ids, &n_ids, &err) < 0) {

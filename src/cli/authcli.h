@@ -1,13 +1,14 @@
 /* What the account commands share (`meditrack user`, `meditrack token`,
- * cli/user.c and cli/token.c): opening a database that has the
- * access-control tables, the exit code for a store error, options of the
- * form "--name value" / "--name=value", ids, and finding an account by
+ * cli/user.c and cli/token.c): the state of one run and the sub-command
+ * table that drives it, opening a database that has the access-control
+ * tables, the exit code for a store error, ids, and finding an account by
  * login with a message that says what is wrong. Only cli/ includes it. */
 #ifndef MT_CLI_AUTHCLI_H
 #define MT_CLI_AUTHCLI_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/arena.h"
 #include "core/config.h"
@@ -24,10 +25,6 @@ int cli_auth_open(const struct mt_config *cfg, const char *prog, struct db_conn 
  * (MT_EINVAL), MT_EXIT_FAIL otherwise (not found, refused, database). */
 int cli_auth_exit(const struct mt_err *err);
 
-/* argv[*i] is the option name given as "--name value" or "--name=value":
- * true, *out the value (NULL when it is missing; *i moves past it). */
-bool cli_auth_option(int argc, char **argv, int *i, const char *name, const char **out);
-
 /* A row id (1 .. INT64_MAX) from text; -1 for anything else. */
 int cli_auth_parse_id(const char *s, int64_t *out);
 
@@ -36,5 +33,46 @@ int cli_auth_parse_id(const char *s, int64_t *out);
  * cannot be one (2); MT_EXIT_OK otherwise. */
 int cli_auth_account(struct db_conn *c, struct mt_arena *a, const char *prog, const char *login,
                      struct store_account *acc);
+
+/* The state of one run of an account command. */
+struct cli_authcmd {
+    const char *prog; /* "meditrack user add": the start of every message */
+    const char *name; /* "user": for "see meditrack user --help" */
+    const struct mt_config *cfg;
+    struct db_conn *c; /* NULL until cli_authcmd_db */
+    struct mt_arena *a;
+};
+
+/* One sub-command: argv[0] is its name. Returns the exit code. */
+struct cli_authsub {
+    const char *name;
+    int (*run)(struct cli_authcmd *x, int argc, char **argv);
+};
+
+/* The whole of `meditrack <name>`: --help / -h (before "--") prints usage
+ * to stdout; otherwise argv[1] picks the sub-command of subs, which runs
+ * with its own arguments and a fresh state whose arena and connection are
+ * released here afterwards. Returns the sub-command's exit code, or
+ * MT_EXIT_USAGE for a missing or unknown sub-command. */
+int cli_authcmd_main(const char *name, const struct cli_authsub *subs, size_t n_subs,
+                     void (*usage)(FILE *out), int argc, char **argv,
+                     const struct mt_config *cfg);
+
+/* Says "<prog>: <what> (see meditrack <name> --help)" on stderr; returns
+ * MT_EXIT_USAGE. */
+int cli_authcmd_usage(const struct cli_authcmd *x, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Opens the database the first time a sub-command needs it, after its
+ * arguments were checked: a bad command line is exit code 2 even when the
+ * database is unreachable. MT_EXIT_OK or the exit code of cli_auth_open. */
+int cli_authcmd_db(struct cli_authcmd *x);
+
+/* cli_authcmd_db, then cli_auth_account with the run's arena. */
+int cli_authcmd_account(struct cli_authcmd *x, const char *login, struct store_account *acc);
+
+/* Says "<prog>: <err->msg>" on stderr for a failed store call; returns
+ * cli_auth_exit(err). */
+int cli_authcmd_failed(const struct cli_authcmd *x, const struct mt_err *err);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/start.h"
 #include "core/err.h"
@@ -136,26 +137,6 @@ static int parse_verbose(const struct dbcmd *x, int argc, char **argv, bool *ver
             return usage_error(x, "unexpected argument \"%s\"", argv[i]);
     }
     return MT_EXIT_OK;
-}
-
-static bool flag_value(int argc, char **argv, int *i, const char *s, const char *l,
-                       const char **out)
-{
-    const char *a = argv[*i];
-    size_t ll = strlen(l);
-    if (strncmp(a, l, ll) == 0 && a[ll] == '=') {
-        *out = a + ll + 1;
-        return true;
-    }
-    if (strcmp(a, l) == 0 || (s && strcmp(a, s) == 0)) {
-        *out = *i + 1 < argc ? argv[++*i] : NULL;
-        return true;
-    }
-    if (s && strncmp(a, s, 2) == 0 && a[2]) {
-        *out = a + 2;
-        return true;
-    }
-    return false;
 }
 
 static void print_rev_line(const struct mig_chain *ch, const struct mig_revision *r,
@@ -298,7 +279,7 @@ static int sub_history(struct dbcmd *x, int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--verbose") == 0)
             verbose = true;
-        else if (flag_value(argc, argv, &i, "-r", "--rev-range", &range)) {
+        else if (cli_option(argc, argv, &i, "-r", "--rev-range", &range)) {
             if (!range)
                 return usage_error(x, "%s needs a range A:B", "-r");
         } else
@@ -414,7 +395,7 @@ static int change(struct dbcmd *x, int argc, char **argv, enum change what, cons
         const char *a = argv[i];
         if (strcmp(a, "--sql") == 0) {
             sql = true;
-        } else if (what != CH_STAMP && flag_value(argc, argv, &i, NULL, "--crash-at", &crash)) {
+        } else if (what != CH_STAMP && cli_option(argc, argv, &i, NULL, "--crash-at", &crash)) {
             /* Test-only and undocumented in --help: SIGKILL at the Nth crash
              * point (tests/migrate/t030-crash.sh). */
             if (!crash)
@@ -544,10 +525,10 @@ static int sub_revision(struct dbcmd *x, int argc, char **argv)
 {
     const char *msg = NULL, *dir = NULL;
     for (int i = 1; i < argc; i++) {
-        if (flag_value(argc, argv, &i, "-m", "--message", &msg)) {
+        if (cli_option(argc, argv, &i, "-m", "--message", &msg)) {
             if (!msg)
                 return usage_error(x, "%s needs a value", "-m");
-        } else if (flag_value(argc, argv, &i, NULL, "--dir", &dir)) {
+        } else if (cli_option(argc, argv, &i, NULL, "--dir", &dir)) {
             if (!dir)
                 return usage_error(x, "%s needs a value", "--dir");
         } else {

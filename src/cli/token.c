@@ -2,17 +2,16 @@
  * command line (docs/auth.md): create (the new token alone on standard
  * output, shown this once; only its SHA-256 is stored), list and revoke.
  * Token events are logged as "auth: token ..." lines, never the token. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/args.h"
 #include "cli/authcli.h"
 #include "cli/cli.h"
 #include "core/log.h"
 #include "core/mtime.h"
 #include "core/secret.h"
 
-#define ARENA_BYTES (8u << 20)
 /* The longest lifetime --expires-days accepts: ten years. */
 #define MAX_EXPIRES_DAYS 3650
 #define DEFAULT_NAME "command line"
@@ -43,38 +42,6 @@ static void usage(FILE *out)
             MAX_EXPIRES_DAYS, DEFAULT_NAME);
 }
 
-struct tokencmd {
-    const char *prog;
-    const struct mt_config *cfg;
-    struct db_conn *c; /* NULL until need_db */
-    struct mt_arena *a;
-};
-
-/* Says what is wrong with the command line; returns MT_EXIT_USAGE. */
-static int bad_usage(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int bad_usage(const char *prog, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "%s: ", prog);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (see meditrack token --help)\n");
-    va_end(ap);
-    return MT_EXIT_USAGE;
-}
-
-static int need_db(struct tokencmd *x)
-{
-    return x->c ? MT_EXIT_OK : cli_auth_open(x->cfg, x->prog, &x->c);
-}
-
-static int find_account(struct tokencmd *x, const char *login, struct store_account *acc)
-{
-    int rc = need_db(x);
-    return rc != MT_EXIT_OK ? rc : cli_auth_account(x->c, x->a, x->prog, login, acc);
-}
-
 static bool granted(const struct store_account *acc, int64_t person)
 {
     for (size_t i = 0; i < acc->n_persons; i++)
@@ -83,50 +50,50 @@ static bool granted(const struct store_account *acc, int64_t person)
     return false;
 }
 
-static int sub_create(struct tokencmd *x, int argc, char **argv)
+static int sub_create(struct cli_authcmd *x, int argc, char **argv)
 {
     const char *login = NULL, *scope_text = NULL, *person_text = NULL, *days_text = NULL;
     const char *name = DEFAULT_NAME, *v;
     for (int i = 1; i < argc; i++) {
         const char **slot = NULL;
         const char *opt = argv[i];
-        if (cli_auth_option(argc, argv, &i, "--user", &v))
+        if (cli_option(argc, argv, &i, NULL, "--user", &v))
             slot = &login;
-        else if (cli_auth_option(argc, argv, &i, "--scope", &v))
+        else if (cli_option(argc, argv, &i, NULL, "--scope", &v))
             slot = &scope_text;
-        else if (cli_auth_option(argc, argv, &i, "--person", &v))
+        else if (cli_option(argc, argv, &i, NULL, "--person", &v))
             slot = &person_text;
-        else if (cli_auth_option(argc, argv, &i, "--expires-days", &v))
+        else if (cli_option(argc, argv, &i, NULL, "--expires-days", &v))
             slot = &days_text;
-        else if (cli_auth_option(argc, argv, &i, "--name", &v))
+        else if (cli_option(argc, argv, &i, NULL, "--name", &v))
             slot = &name;
         else
-            return bad_usage(x->prog, "unexpected argument \"%s\"", opt);
+            return cli_authcmd_usage(x, "unexpected argument \"%s\"", opt);
         if (!v)
-            return bad_usage(x->prog, "%s needs a value", opt);
+            return cli_authcmd_usage(x, "%s needs a value", opt);
         *slot = v;
     }
     if (!login)
-        return bad_usage(x->prog, "missing --user LOGIN");
+        return cli_authcmd_usage(x, "missing --user LOGIN");
     struct store_token_fields f = {.name = name};
     if (!scope_text)
-        return bad_usage(x->prog, "missing --scope read|write|admin");
+        return cli_authcmd_usage(x, "missing --scope read|write|admin");
     if (store_scope_parse(scope_text, &f.scope) < 0)
-        return bad_usage(x->prog, "invalid --scope \"%s\": expected read, write or admin",
+        return cli_authcmd_usage(x, "invalid --scope \"%s\": expected read, write or admin",
                          scope_text);
     if (person_text) {
         if (cli_auth_parse_id(person_text, &f.person_id) < 0)
-            return bad_usage(x->prog, "invalid --person \"%s\": expected a person id", person_text);
+            return cli_authcmd_usage(x, "invalid --person \"%s\": expected a person id", person_text);
         f.has_person = true;
     }
     int64_t days = 0;
     if (days_text && (cli_auth_parse_id(days_text, &days) < 0 || days > MAX_EXPIRES_DAYS))
-        return bad_usage(x->prog, "invalid --expires-days \"%s\": expected 1 to %d", days_text,
+        return cli_authcmd_usage(x, "invalid --expires-days \"%s\": expected 1 to %d", days_text,
                          MAX_EXPIRES_DAYS);
     if (!*name)
-        return bad_usage(x->prog, "--name must not be empty");
+        return cli_authcmd_usage(x, "--name must not be empty");
     struct store_account acc;
-    int rc = find_account(x, login, &acc);
+    int rc = cli_authcmd_account(x, login, &acc);
     if (rc != MT_EXIT_OK)
         return rc;
     if (!acc.enabled) {
@@ -163,8 +130,7 @@ static int sub_create(struct tokencmd *x, int argc, char **argv)
     struct mt_err err = {0};
     if (store_token_create(x->c, x->a, &f, &t, &err) < 0) {
         explicit_bzero(secret, sizeof(secret));
-        fprintf(stderr, "%s: %s\n", x->prog, err.msg);
-        return cli_auth_exit(&err);
+        return cli_authcmd_failed(x, &err);
     }
     mt_log(MT_LOG_INFO, "auth: token created id=%lld login=%s scope=%s source=cli", (long long)t.id,
            acc.login, store_scope_name(t.scope));
@@ -187,24 +153,24 @@ static const char *when(const struct store_time *t, char buf[MT_TIME_BUF])
     return buf;
 }
 
-static int sub_list(struct tokencmd *x, int argc, char **argv)
+static int sub_list(struct cli_authcmd *x, int argc, char **argv)
 {
     const char *login = NULL, *v;
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
-        if (!cli_auth_option(argc, argv, &i, "--user", &v))
-            return bad_usage(x->prog, "unexpected argument \"%s\"", opt);
+        if (!cli_option(argc, argv, &i, NULL, "--user", &v))
+            return cli_authcmd_usage(x, "unexpected argument \"%s\"", opt);
         if (!v)
-            return bad_usage(x->prog, "%s needs a value", opt);
+            return cli_authcmd_usage(x, "%s needs a value", opt);
         login = v;
     }
     int64_t account = 0;
-    int rc = need_db(x);
+    int rc = cli_authcmd_db(x);
     if (rc != MT_EXIT_OK)
         return rc;
     if (login) {
         struct store_account acc;
-        rc = find_account(x, login, &acc);
+        rc = cli_authcmd_account(x, login, &acc);
         if (rc != MT_EXIT_OK)
             return rc;
         account = acc.id;
@@ -240,23 +206,22 @@ static int sub_list(struct tokencmd *x, int argc, char **argv)
     return MT_EXIT_OK;
 }
 
-static int sub_revoke(struct tokencmd *x, int argc, char **argv)
+static int sub_revoke(struct cli_authcmd *x, int argc, char **argv)
 {
     if (argc != 2)
-        return bad_usage(x->prog, "expected the token's ID (see meditrack token list)");
+        return cli_authcmd_usage(x, "expected the token's ID (see meditrack token list)");
     int64_t id = 0;
     if (cli_auth_parse_id(argv[1], &id) < 0)
-        return bad_usage(x->prog, "invalid ID \"%s\": expected a token id", argv[1]);
-    int rc = need_db(x);
+        return cli_authcmd_usage(x, "invalid ID \"%s\": expected a token id", argv[1]);
+    int rc = cli_authcmd_db(x);
     if (rc != MT_EXIT_OK)
         return rc;
     struct mt_err err = {0};
     if (store_token_revoke(x->c, 0, id, &err) < 0) {
-        if (err.code == MT_ENOTFOUND)
-            fprintf(stderr, "%s: no active token has the id %lld (see meditrack token list)\n",
-                    x->prog, (long long)id);
-        else
-            fprintf(stderr, "%s: %s\n", x->prog, err.msg);
+        if (err.code != MT_ENOTFOUND)
+            return cli_authcmd_failed(x, &err);
+        fprintf(stderr, "%s: no active token has the id %lld (see meditrack token list)\n",
+                x->prog, (long long)id);
         return cli_auth_exit(&err);
     }
     mt_log(MT_LOG_INFO, "auth: token revoked id=%lld source=cli", (long long)id);
@@ -266,45 +231,10 @@ static int sub_revoke(struct tokencmd *x, int argc, char **argv)
 
 int cmd_token(int argc, char **argv, const struct mt_config *cfg)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return MT_EXIT_USAGE;
-    }
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            break;
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return MT_EXIT_OK;
-        }
-    }
-    static const char *const subs[] = {"create", "list", "revoke"};
-    size_t k = 0;
-    while (k < MT_ARRAY_LEN(subs) && strcmp(argv[1], subs[k]) != 0)
-        k++;
-    if (k == MT_ARRAY_LEN(subs)) {
-        fprintf(stderr, "meditrack token: unknown command \"%s\" (see meditrack token --help)\n",
-                argv[1]);
-        return MT_EXIT_USAGE;
-    }
-    const char *sub = subs[k];
-    char prog[32];
-    snprintf(prog, sizeof(prog), "meditrack token %s", sub);
-    struct mt_err err = {0};
-    if (mt_secret_init(&err) < 0) {
-        fprintf(stderr, "%s: %s\n", prog, err.msg);
-        return MT_EXIT_FAIL;
-    }
-    struct tokencmd x = {.prog = prog, .cfg = cfg, .a = mt_arena_new(ARENA_BYTES)};
-    int rc;
-    if (strcmp(sub, "create") == 0)
-        rc = sub_create(&x, argc - 1, argv + 1);
-    else if (strcmp(sub, "list") == 0)
-        rc = sub_list(&x, argc - 1, argv + 1);
-    else
-        rc = sub_revoke(&x, argc - 1, argv + 1);
-    mt_arena_free(x.a);
-    if (x.c)
-        db_close(x.c);
-    return rc;
+    static const struct cli_authsub subs[] = {
+        {"create", sub_create},
+        {"list", sub_list},
+        {"revoke", sub_revoke},
+    };
+    return cli_authcmd_main("token", subs, MT_ARRAY_LEN(subs), usage, argc, argv, cfg);
 }

@@ -9,20 +9,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include "cli/args.h"
 #include "cli/authcli.h"
 #include "cli/cli.h"
 #include "core/log.h"
 #include "core/secret.h"
 
-/* The arena of one command: a household's accounts and grants fit easily. */
-#define ARENA_BYTES (8u << 20)
 /* One password line: the longest acceptable password, "\r\n" and the NUL. */
 #define LINE_MAX_BYTES (MT_PASSWORD_MAX_BYTES + 3)
 
@@ -58,37 +56,6 @@ static void usage(FILE *out)
             "exit codes: 0 done, 1 failed (unknown login or person, login taken, the last\n"
             "administrator, the database), 2 bad command line or refused password, 3 bad\n"
             "DATABASE_URL, 4/5 database unreachable / refused.\n");
-}
-
-/* The state of one run: the program name for messages, the database and
- * the arena. */
-struct usercmd {
-    const char *prog;
-    const struct mt_config *cfg;
-    struct db_conn *c; /* NULL until need_db */
-    struct mt_arena *a;
-};
-
-/* Says what is wrong with the command line; returns MT_EXIT_USAGE. */
-static int bad_usage(const char *prog, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static int bad_usage(const char *prog, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "%s: ", prog);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, " (see meditrack user --help)\n");
-    va_end(ap);
-    return MT_EXIT_USAGE;
-}
-
-/* Opens the database the first time a sub-command needs it, after its
- * arguments were checked: a bad command line is exit code 2 even when the
- * database is unreachable. */
-static int need_db(struct usercmd *x)
-{
-    return x->c ? MT_EXIT_OK : cli_auth_open(x->cfg, x->prog, &x->c);
 }
 
 /* ---- reading a password ----------------------------------------------------------------- */
@@ -219,14 +186,7 @@ static int new_password_hash(const char *prog, const char *login, bool from_stdi
 
 /* ---- sub-commands ------------------------------------------------------------------------- */
 
-/* The account with that login (the database opened first). */
-static int find_account(struct usercmd *x, const char *login, struct store_account *acc)
-{
-    int rc = need_db(x);
-    return rc != MT_EXIT_OK ? rc : cli_auth_account(x->c, x->a, x->prog, login, acc);
-}
-
-static int sub_add(struct usercmd *x, int argc, char **argv)
+static int sub_add(struct cli_authcmd *x, int argc, char **argv)
 {
     const char *login = NULL, *role_text = NULL, *name = NULL, *person_text = NULL, *v;
     bool from_stdin = false, no_password = false;
@@ -237,48 +197,48 @@ static int sub_add(struct usercmd *x, int argc, char **argv)
             no_password = true;
         } else if (strcmp(argv[i], "--admin") == 0) {
             role_text = "admin";
-        } else if (cli_auth_option(argc, argv, &i, "--role", &v)) {
+        } else if (cli_option(argc, argv, &i, NULL, "--role", &v)) {
             if (!v)
-                return bad_usage(x->prog, "%s needs a value", "--role");
+                return cli_authcmd_usage(x, "%s needs a value", "--role");
             role_text = v;
-        } else if (cli_auth_option(argc, argv, &i, "--display-name", &v)) {
+        } else if (cli_option(argc, argv, &i, NULL, "--display-name", &v)) {
             if (!v)
-                return bad_usage(x->prog, "%s needs a value", "--display-name");
+                return cli_authcmd_usage(x, "%s needs a value", "--display-name");
             name = v;
-        } else if (cli_auth_option(argc, argv, &i, "--person", &v)) {
+        } else if (cli_option(argc, argv, &i, NULL, "--person", &v)) {
             if (!v)
-                return bad_usage(x->prog, "%s needs a value", "--person");
+                return cli_authcmd_usage(x, "%s needs a value", "--person");
             person_text = v;
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            return bad_usage(x->prog, "unknown option \"%s\"", argv[i]);
+            return cli_authcmd_usage(x, "unknown option \"%s\"", argv[i]);
         } else if (!login) {
             login = argv[i];
         } else {
-            return bad_usage(x->prog, "unexpected argument \"%s\"", argv[i]);
+            return cli_authcmd_usage(x, "unexpected argument \"%s\"", argv[i]);
         }
     }
     if (!login)
-        return bad_usage(x->prog, "%s", "missing LOGIN");
+        return cli_authcmd_usage(x, "%s", "missing LOGIN");
     struct store_account_fields f = {.login = login, .display_name = name, .enabled = true};
     if (!role_text)
-        return bad_usage(x->prog, "%s", "missing --role admin|carer|viewer");
+        return cli_authcmd_usage(x, "%s", "missing --role admin|carer|viewer");
     if (store_role_parse(role_text, &f.role) < 0)
-        return bad_usage(x->prog, "invalid --role \"%s\": expected admin, carer or viewer",
+        return cli_authcmd_usage(x, "invalid --role \"%s\": expected admin, carer or viewer",
                          role_text);
     if (person_text) {
         if (cli_auth_parse_id(person_text, &f.person_id) < 0)
-            return bad_usage(x->prog, "invalid --person \"%s\": expected a person id", person_text);
+            return cli_authcmd_usage(x, "invalid --person \"%s\": expected a person id", person_text);
         f.has_person = true;
     }
     if (from_stdin && no_password)
-        return bad_usage(x->prog, "%s", "--password-stdin and --no-password exclude each other");
+        return cli_authcmd_usage(x, "%s", "--password-stdin and --no-password exclude each other");
     char login_buf[STORE_LOGIN_MAX + 1];
     struct mt_err err = {0};
     if (store_login_normalize(login, login_buf, &err) < 0) {
         fprintf(stderr, "%s: %s\n", x->prog, err.msg);
         return MT_EXIT_USAGE;
     }
-    int rc = need_db(x);
+    int rc = cli_authcmd_db(x);
     if (rc != MT_EXIT_OK)
         return rc;
     /* Say that the login is taken before anyone types a password twice
@@ -297,8 +257,7 @@ static int sub_add(struct usercmd *x, int argc, char **argv)
     }
     mt_err_clear(&err);
     if (store_account_create(x->c, x->a, &f, &acc, &err) < 0) {
-        fprintf(stderr, "%s: %s\n", x->prog, err.msg);
-        return cli_auth_exit(&err);
+        return cli_authcmd_failed(x, &err);
     }
     mt_log(MT_LOG_INFO, "auth: account created login=%s role=%s id=%lld source=cli", acc.login,
            store_role_name(acc.role), (long long)acc.id);
@@ -307,11 +266,11 @@ static int sub_add(struct usercmd *x, int argc, char **argv)
     return MT_EXIT_OK;
 }
 
-static int sub_list(struct usercmd *x, int argc, char **argv)
+static int sub_list(struct cli_authcmd *x, int argc, char **argv)
 {
     if (argc > 1)
-        return bad_usage(x->prog, "unexpected argument \"%s\"", argv[1]);
-    int rc = need_db(x);
+        return cli_authcmd_usage(x, "unexpected argument \"%s\"", argv[1]);
+    int rc = cli_authcmd_db(x);
     if (rc != MT_EXIT_OK)
         return rc;
     struct store_account *acc = NULL;
@@ -349,7 +308,7 @@ static int sub_list(struct usercmd *x, int argc, char **argv)
 }
 
 /* LOGIN as the only argument (plus the flags in allowed, which are set). */
-static int one_login(struct usercmd *x, int argc, char **argv, const char **login,
+static int one_login(struct cli_authcmd *x, int argc, char **argv, const char **login,
                      bool *password_stdin)
 {
     *login = NULL;
@@ -357,25 +316,25 @@ static int one_login(struct usercmd *x, int argc, char **argv, const char **logi
         if (password_stdin && strcmp(argv[i], "--password-stdin") == 0)
             *password_stdin = true;
         else if (argv[i][0] == '-' && argv[i][1])
-            return bad_usage(x->prog, "unknown option \"%s\"", argv[i]);
+            return cli_authcmd_usage(x, "unknown option \"%s\"", argv[i]);
         else if (!*login)
             *login = argv[i];
         else
-            return bad_usage(x->prog, "unexpected argument \"%s\"", argv[i]);
+            return cli_authcmd_usage(x, "unexpected argument \"%s\"", argv[i]);
     }
     if (!*login)
-        return bad_usage(x->prog, "%s", "missing LOGIN");
+        return cli_authcmd_usage(x, "%s", "missing LOGIN");
     return MT_EXIT_OK;
 }
 
-static int sub_passwd(struct usercmd *x, int argc, char **argv)
+static int sub_passwd(struct cli_authcmd *x, int argc, char **argv)
 {
     const char *login;
     bool from_stdin = false;
     int rc = one_login(x, argc, argv, &login, &from_stdin);
     struct store_account acc;
     if (rc == MT_EXIT_OK)
-        rc = find_account(x, login, &acc);
+        rc = cli_authcmd_account(x, login, &acc);
     if (rc != MT_EXIT_OK)
         return rc;
     char hash[MT_PASSWORD_HASH_MAX];
@@ -384,8 +343,7 @@ static int sub_passwd(struct usercmd *x, int argc, char **argv)
         return rc;
     struct mt_err err = {0};
     if (store_account_set_password(x->c, acc.id, hash, 0, &err) < 0) {
-        fprintf(stderr, "%s: %s\n", x->prog, err.msg);
-        return cli_auth_exit(&err);
+        return cli_authcmd_failed(x, &err);
     }
     mt_log(MT_LOG_INFO, "auth: account changed login=%s change=password sessions=ended source=cli",
            acc.login);
@@ -394,20 +352,19 @@ static int sub_passwd(struct usercmd *x, int argc, char **argv)
     return MT_EXIT_OK;
 }
 
-static int sub_enable(struct usercmd *x, int argc, char **argv, bool enable)
+static int set_enabled(struct cli_authcmd *x, int argc, char **argv, bool enable)
 {
     const char *login;
     int rc = one_login(x, argc, argv, &login, NULL);
     struct store_account acc;
     if (rc == MT_EXIT_OK)
-        rc = find_account(x, login, &acc);
+        rc = cli_authcmd_account(x, login, &acc);
     if (rc != MT_EXIT_OK)
         return rc;
     struct store_account_fields f = {.set_enabled = true, .enabled = enable};
     struct mt_err err = {0};
     if (store_account_update(x->c, x->a, acc.id, &f, &acc, &err) < 0) {
-        fprintf(stderr, "%s: %s\n", x->prog, err.msg);
-        return cli_auth_exit(&err);
+        return cli_authcmd_failed(x, &err);
     }
     if (enable)
         mt_log(MT_LOG_INFO, "auth: account changed login=%s change=enabled source=cli", acc.login);
@@ -417,31 +374,30 @@ static int sub_enable(struct usercmd *x, int argc, char **argv, bool enable)
     return MT_EXIT_OK;
 }
 
-static int sub_grant(struct usercmd *x, int argc, char **argv, bool grant)
+static int change_grant(struct cli_authcmd *x, int argc, char **argv, bool grant)
 {
     const char *args[2] = {NULL, NULL};
     size_t n = 0;
     for (int i = 1; i < argc; i++) {
         if (argv[i][0] == '-' && argv[i][1])
-            return bad_usage(x->prog, "unknown option \"%s\"", argv[i]);
+            return cli_authcmd_usage(x, "unknown option \"%s\"", argv[i]);
         if (n == 2)
-            return bad_usage(x->prog, "unexpected argument \"%s\"", argv[i]);
+            return cli_authcmd_usage(x, "unexpected argument \"%s\"", argv[i]);
         args[n++] = argv[i];
     }
     if (n < 2)
-        return bad_usage(x->prog, "%s", "expected LOGIN PERSON_ID");
+        return cli_authcmd_usage(x, "%s", "expected LOGIN PERSON_ID");
     int64_t person = 0;
     if (cli_auth_parse_id(args[1], &person) < 0)
-        return bad_usage(x->prog, "invalid PERSON_ID \"%s\": expected a person id", args[1]);
+        return cli_authcmd_usage(x, "invalid PERSON_ID \"%s\": expected a person id", args[1]);
     struct store_account acc;
-    int rc = find_account(x, args[0], &acc);
+    int rc = cli_authcmd_account(x, args[0], &acc);
     if (rc != MT_EXIT_OK)
         return rc;
     struct mt_err err = {0};
     if ((grant ? store_grant_add(x->c, acc.id, person, &err)
                : store_grant_remove(x->c, acc.id, person, &err)) < 0) {
-        fprintf(stderr, "%s: %s\n", x->prog, err.msg);
-        return cli_auth_exit(&err);
+        return cli_authcmd_failed(x, &err);
     }
     mt_log(MT_LOG_INFO, "auth: account changed login=%s change=%s person_id=%lld source=cli",
            acc.login, grant ? "granted" : "revoked", (long long)person);
@@ -456,21 +412,20 @@ static int sub_grant(struct usercmd *x, int argc, char **argv, bool grant)
     return MT_EXIT_OK;
 }
 
-static int sub_role(struct usercmd *x, int argc, char **argv)
+static int sub_role(struct cli_authcmd *x, int argc, char **argv)
 {
     if (argc != 3)
-        return bad_usage(x->prog, "%s", "expected LOGIN admin|carer|viewer");
+        return cli_authcmd_usage(x, "%s", "expected LOGIN admin|carer|viewer");
     struct store_account_fields f = {.set_role = true};
     if (store_role_parse(argv[2], &f.role) < 0)
-        return bad_usage(x->prog, "invalid role \"%s\": expected admin, carer or viewer", argv[2]);
+        return cli_authcmd_usage(x, "invalid role \"%s\": expected admin, carer or viewer", argv[2]);
     struct store_account acc;
-    int rc = find_account(x, argv[1], &acc);
+    int rc = cli_authcmd_account(x, argv[1], &acc);
     if (rc != MT_EXIT_OK)
         return rc;
     struct mt_err err = {0};
     if (store_account_update(x->c, x->a, acc.id, &f, &acc, &err) < 0) {
-        fprintf(stderr, "%s: %s\n", x->prog, err.msg);
-        return cli_auth_exit(&err);
+        return cli_authcmd_failed(x, &err);
     }
     mt_log(MT_LOG_INFO, "auth: account changed login=%s change=role role=%s source=cli", acc.login,
            store_role_name(acc.role));
@@ -479,19 +434,18 @@ static int sub_role(struct usercmd *x, int argc, char **argv)
     return MT_EXIT_OK;
 }
 
-static int sub_delete(struct usercmd *x, int argc, char **argv)
+static int sub_delete(struct cli_authcmd *x, int argc, char **argv)
 {
     const char *login;
     int rc = one_login(x, argc, argv, &login, NULL);
     struct store_account acc;
     if (rc == MT_EXIT_OK)
-        rc = find_account(x, login, &acc);
+        rc = cli_authcmd_account(x, login, &acc);
     if (rc != MT_EXIT_OK)
         return rc;
     struct mt_err err = {0};
     if (store_account_delete(x->c, acc.id, &err) < 0) {
-        fprintf(stderr, "%s: %s\n", x->prog, err.msg);
-        return cli_auth_exit(&err);
+        return cli_authcmd_failed(x, &err);
     }
     mt_log(MT_LOG_INFO, "auth: account deleted login=%s id=%lld source=cli", acc.login,
            (long long)acc.id);
@@ -499,58 +453,32 @@ static int sub_delete(struct usercmd *x, int argc, char **argv)
     return MT_EXIT_OK;
 }
 
+static int sub_disable(struct cli_authcmd *x, int argc, char **argv)
+{
+    return set_enabled(x, argc, argv, false);
+}
+
+static int sub_enable(struct cli_authcmd *x, int argc, char **argv)
+{
+    return set_enabled(x, argc, argv, true);
+}
+
+static int sub_grant(struct cli_authcmd *x, int argc, char **argv)
+{
+    return change_grant(x, argc, argv, true);
+}
+
+static int sub_revoke(struct cli_authcmd *x, int argc, char **argv)
+{
+    return change_grant(x, argc, argv, false);
+}
+
 int cmd_user(int argc, char **argv, const struct mt_config *cfg)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return MT_EXIT_USAGE;
-    }
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            break;
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return MT_EXIT_OK;
-        }
-    }
-    static const char *const subs[] = {"add",   "list",   "passwd", "disable", "enable",
-                                       "grant", "revoke", "role",   "delete"};
-    size_t k = 0;
-    while (k < MT_ARRAY_LEN(subs) && strcmp(argv[1], subs[k]) != 0)
-        k++;
-    if (k == MT_ARRAY_LEN(subs)) {
-        fprintf(stderr, "meditrack user: unknown command \"%s\" (see meditrack user --help)\n",
-                argv[1]);
-        return MT_EXIT_USAGE;
-    }
-    const char *sub = subs[k];
-    char prog[32];
-    snprintf(prog, sizeof(prog), "meditrack user %s", sub);
-    struct mt_err err = {0};
-    if (mt_secret_init(&err) < 0) {
-        fprintf(stderr, "%s: %s\n", prog, err.msg);
-        return MT_EXIT_FAIL;
-    }
-    struct usercmd x = {.prog = prog, .cfg = cfg, .a = mt_arena_new(ARENA_BYTES)};
-    int rc;
-    argc--;
-    argv++;
-    if (strcmp(sub, "add") == 0)
-        rc = sub_add(&x, argc, argv);
-    else if (strcmp(sub, "list") == 0)
-        rc = sub_list(&x, argc, argv);
-    else if (strcmp(sub, "passwd") == 0)
-        rc = sub_passwd(&x, argc, argv);
-    else if (strcmp(sub, "disable") == 0 || strcmp(sub, "enable") == 0)
-        rc = sub_enable(&x, argc, argv, strcmp(sub, "enable") == 0);
-    else if (strcmp(sub, "grant") == 0 || strcmp(sub, "revoke") == 0)
-        rc = sub_grant(&x, argc, argv, strcmp(sub, "grant") == 0);
-    else if (strcmp(sub, "role") == 0)
-        rc = sub_role(&x, argc, argv);
-    else
-        rc = sub_delete(&x, argc, argv);
-    mt_arena_free(x.a);
-    if (x.c)
-        db_close(x.c);
-    return rc;
+    static const struct cli_authsub subs[] = {
+        {"add", sub_add},         {"list", sub_list},     {"passwd", sub_passwd},
+        {"disable", sub_disable}, {"enable", sub_enable}, {"grant", sub_grant},
+        {"revoke", sub_revoke},   {"role", sub_role},     {"delete", sub_delete},
+    };
+    return cli_authcmd_main("user", subs, MT_ARRAY_LEN(subs), usage, argc, argv, cfg);
 }
