@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/args.h"
 #include "cli/cli.h"
 #include "cli/start.h"
 #include "copy/copy.h"
@@ -43,6 +44,17 @@ static int fail(const struct copycmd *x, const struct mt_err *err, int code)
     return code;
 }
 
+/* --help or -h anywhere: prints help to stdout and says so. */
+static bool help_asked(int argc, char **argv, const char *help)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(help, stdout);
+            return true;
+        }
+    return false;
+}
+
 /* The options every command of this file shares. */
 struct copy_args {
     const char *to;   /* --to URL */
@@ -61,20 +73,14 @@ static int parse_args(const struct copycmd *x, int argc, char **argv, bool want_
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
         const char *val = NULL;
-        if (strncmp(s, "--to=", 5) == 0 && want_to) {
-            a->to = s + 5;
-        } else if (strcmp(s, "--to") == 0 && want_to) {
-            if (i + 1 >= argc)
+        if (want_to && cli_option(argc, argv, &i, NULL, "--to", &val)) {
+            if (!val)
                 return usage_error(x, "--to needs a database URL");
-            a->to = argv[++i];
+            a->to = val;
         } else if (strcmp(s, "--force") == 0 && want_force) {
             a->force = true;
-        } else if (strncmp(s, "--batch=", 8) == 0 || strcmp(s, "--batch") == 0) {
-            if (s[7] == '=')
-                val = s + 8;
-            else if (i + 1 < argc)
-                val = argv[++i];
-            else
+        } else if (cli_option(argc, argv, &i, NULL, "--batch", &val)) {
+            if (!val)
                 return usage_error(x, "--batch needs a number of rows");
             int64_t n;
             struct mt_err err = {0};
@@ -160,6 +166,19 @@ static void progress(void *ctx, const char *phase, const char *table, int64_t do
         fprintf(stderr, "copy: %s: %lld of %lld rows\n", table, (long long)done, (long long)total);
 }
 
+/* The copy module's options for the command line's (--force stays off
+ * where a command does not take it). */
+static void options_of(const struct copycmd *x, const struct copy_args *a, struct copy_options *o)
+{
+    copy_options_init(o);
+    o->batch = a->batch;
+    o->force = a->force;
+    o->progress = progress;
+    o->lock_timeout = x->cfg->migrate_lock_timeout;
+}
+
+/* The tables of a copy with their rows and checksums, its notes, and the
+ * totals when it got as far as the tables. */
 static void print_report(const struct copy_report *r)
 {
     size_t w = 5;
@@ -181,13 +200,11 @@ static void print_report(const struct copy_report *r)
     }
     for (size_t i = 0; i < r->notes.n; i++)
         printf("  note: %s\n", r->notes.items[i]);
-}
-
-static void print_totals(const struct copy_report *r)
-{
-    printf("%lld rows in %zu tables: copied in %.2f s, verified in %.2f s; %s\n",
-           (long long)r->rows, r->n, (double)r->copy_ms / 1000.0, (double)r->verify_ms / 1000.0,
-           r->verified ? "every table matches" : "NOT every table matches");
+    if (r->n)
+        printf("%lld rows in %zu tables: copied in %.2f s, verified in %.2f s; %s\n",
+               (long long)r->rows, r->n, (double)r->copy_ms / 1000.0,
+               (double)r->verify_ms / 1000.0,
+               r->verified ? "every table matches" : "NOT every table matches");
 }
 
 /* ---- db copy ----------------------------------------------------------------------- */
@@ -216,11 +233,8 @@ int cmd_db_copy(int argc, char **argv, const struct mt_config *cfg, const char *
     char name[64];
     snprintf(name, sizeof name, "%s copy", prog);
     struct copycmd x = {.name = name, .cfg = cfg};
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(copy_help, stdout);
-            return MT_EXIT_OK;
-        }
+    if (help_asked(argc, argv, copy_help))
+        return MT_EXIT_OK;
     struct copy_args a;
     int rc = parse_args(&x, argc, argv, true, true, false, &a);
     if (rc != MT_EXIT_OK)
@@ -255,18 +269,12 @@ int cmd_db_copy(int argc, char **argv, const struct mt_config *cfg, const char *
         goto out;
     }
     struct copy_options o;
-    copy_options_init(&o);
-    o.batch = a.batch;
-    o.force = a.force;
-    o.progress = progress;
-    o.lock_timeout = cfg->migrate_lock_timeout;
+    options_of(&x, &a, &o);
     fprintf(stderr, "copy: %s -> %s at revision %s\n", db_conn_label(src), db_conn_label(dst), rev);
     int r = copy_run(src, dst, ch, rev, &o, &rep, &err);
     printf("%s %s to %s at revision %s\n", r == 0 ? "Copied" : "Copy of", db_conn_label(src),
            db_conn_label(dst), rev);
     print_report(&rep);
-    if (rep.n)
-        print_totals(&rep);
     rc = r == 0 ? MT_EXIT_OK : fail(&x, &err, MT_EXIT_FAIL);
 out:
     copy_report_release(&rep);
@@ -297,11 +305,8 @@ static const char backup_help[] =
 int cmd_backup(int argc, char **argv, const struct mt_config *cfg)
 {
     struct copycmd x = {.name = "meditrack backup", .cfg = cfg};
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(backup_help, stdout);
-            return MT_EXIT_OK;
-        }
+    if (help_asked(argc, argv, backup_help))
+        return MT_EXIT_OK;
     struct copy_args a;
     int rc = parse_args(&x, argc, argv, false, false, true, &a);
     if (rc != MT_EXIT_OK)
@@ -317,10 +322,7 @@ int cmd_backup(int argc, char **argv, const struct mt_config *cfg)
     if ((rc = load_chain(&x, &ch)) != MT_EXIT_OK)
         goto out;
     struct copy_options o;
-    copy_options_init(&o);
-    o.batch = a.batch;
-    o.progress = progress;
-    o.lock_timeout = cfg->migrate_lock_timeout;
+    options_of(&x, &a, &o);
     o.log = copy_quiet_log;
     fprintf(stderr, "backup: %s -> %s\n", db_conn_label(src), file);
     if (copy_backup(src, ch, file, &o, &res, &err) < 0) {
@@ -361,11 +363,8 @@ static const char restore_help[] =
 int cmd_restore(int argc, char **argv, const struct mt_config *cfg)
 {
     struct copycmd x = {.name = "meditrack restore", .cfg = cfg};
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(restore_help, stdout);
-            return MT_EXIT_OK;
-        }
+    if (help_asked(argc, argv, restore_help))
+        return MT_EXIT_OK;
     struct copy_args a;
     int rc = parse_args(&x, argc, argv, true, true, true, &a);
     if (rc != MT_EXIT_OK)
@@ -388,11 +387,7 @@ int cmd_restore(int argc, char **argv, const struct mt_config *cfg)
         (rc = load_chain(&x, &ch)) != MT_EXIT_OK)
         goto out;
     struct copy_options o;
-    copy_options_init(&o);
-    o.batch = a.batch;
-    o.force = a.force;
-    o.progress = progress;
-    o.lock_timeout = cfg->migrate_lock_timeout;
+    options_of(&x, &a, &o);
     fprintf(stderr, "restore: %s -> %s\n", a.file, db_conn_label(dst));
     int r = copy_restore(a.file, dst, ch, &o, &res, &err);
     if (res.revision)
@@ -400,8 +395,6 @@ int cmd_restore(int argc, char **argv, const struct mt_config *cfg)
                a.file, res.revision, res.created_at ? res.created_at : "?",
                res.upgraded ? ", upgraded to head" : "", db_conn_label(dst));
     print_report(&res.copy);
-    if (res.copy.n)
-        print_totals(&res.copy);
     rc = r == 0 ? MT_EXIT_OK : fail(&x, &err, MT_EXIT_FAIL);
 out:
     copy_restore_result_release(&res);
