@@ -386,9 +386,12 @@ struct object_kind {
     items_fn items;
 };
 
-/* Reads an array whose items item reads: each item reads its first token
- * itself, which is the array's end after the last item. */
-static bool walk_array(struct walk *x, const char *what, bool (*item)(struct walk *x, int64_t i))
+static bool walk_object(struct walk *x, const struct object_kind *k, enum api_jtok first);
+
+/* Reads an array (the member named what) of objects of kind k. Each item's
+ * index is on the path from its first token on, so that an error in it,
+ * even a syntax error, names the item. */
+static bool walk_array(struct walk *x, const char *what, const struct object_kind *k)
 {
     enum api_jtok t;
     if (!next(x, &t))
@@ -397,12 +400,10 @@ static bool walk_array(struct walk *x, const char *what, bool (*item)(struct wal
         return invalid(x, "array_type", "expected an array of %s", what);
     for (int64_t i = 0;; i++) {
         path_push_index(x, i);
-        bool ok = item(x, i);
+        bool ok = next(x, &t) && (t == API_JT_ARR_END || walk_object(x, k, t));
         path_pop(x);
-        if (!ok)
-            return false;
-        if (x->jp->tok == API_JT_ARR_END)
-            return true;
+        if (!ok || t == API_JT_ARR_END)
+            return ok;
     }
 }
 
@@ -538,34 +539,12 @@ static const struct object_kind dose_kind = {"a dose", dose_fields, D_N, NULL, f
 static const struct object_kind deleted_dose_kind = {"a dose", dose_fields,         D_N,
                                                      NULL,     finish_deleted_dose, NULL};
 
-static bool dose_item(struct walk *x, int64_t i)
-{
-    enum api_jtok t;
-    (void)i;
-    if (!next(x, &t))
-        return false;
-    if (t == API_JT_ARR_END)
-        return true;
-    return walk_object(x, &dose_kind, t);
-}
-
-static bool deleted_dose_item(struct walk *x, int64_t i)
-{
-    enum api_jtok t;
-    (void)i;
-    if (!next(x, &t))
-        return false;
-    if (t == API_JT_ARR_END)
-        return true;
-    return walk_object(x, &deleted_dose_kind, t);
-}
-
 /* ---- medications ------------------------------------------------------------------------------
  */
 
 static bool doses_items(struct walk *x)
 {
-    return walk_array(x, "doses", dose_item);
+    return walk_array(x, "doses", &dose_kind);
 }
 
 static bool finish_medication(struct walk *x, struct value *v)
@@ -589,23 +568,12 @@ static bool finish_medication(struct walk *x, struct value *v)
 static const struct object_kind medication_kind = {"a medication", medication_fields, M_N,
                                                    "doses",        finish_medication, doses_items};
 
-static bool medication_item(struct walk *x, int64_t i)
-{
-    enum api_jtok t;
-    (void)i;
-    if (!next(x, &t))
-        return false;
-    if (t == API_JT_ARR_END)
-        return true;
-    return walk_object(x, &medication_kind, t);
-}
-
 /* ---- persons ----------------------------------------------------------------------------------
  */
 
 static bool medications_items(struct walk *x)
 {
-    return walk_array(x, "medications", medication_item);
+    return walk_array(x, "medications", &medication_kind);
 }
 
 static bool same_text(const char *a, const char *b)
@@ -702,17 +670,6 @@ static bool finish_person(struct walk *x, struct value *v)
 
 static const struct object_kind person_kind = {"a person",    person_fields, P_N,
                                                "medications", finish_person, medications_items};
-
-static bool person_item(struct walk *x, int64_t i)
-{
-    enum api_jtok t;
-    (void)i;
-    if (!next(x, &t))
-        return false;
-    if (t == API_JT_ARR_END)
-        return true;
-    return walk_object(x, &person_kind, t);
-}
 
 /* ---- the document -----------------------------------------------------------------------------
  */
@@ -860,8 +817,8 @@ static bool walk_document(struct walk *x)
             else if (!persons && !seen_persons)
                 ok = invalid(x, "member_order", "must come after \"persons\"");
             else
-                ok = persons ? walk_array(x, "persons", person_item)
-                             : walk_array(x, "doses", deleted_dose_item);
+                ok = persons ? walk_array(x, "persons", &person_kind)
+                             : walk_array(x, "doses", &deleted_dose_kind);
             path_pop(x);
             if (persons)
                 seen_persons = true;
