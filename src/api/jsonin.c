@@ -109,30 +109,6 @@ static long hex4(struct parser *ps, size_t at)
     return v;
 }
 
-static size_t put_utf8(char *out, unsigned long cp)
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
 /* A string starting at the opening quote. Decoded text never grows (an
  * escape of 6 or 12 bytes yields at most 4), so the raw length bounds it. */
 static bool parse_string(struct parser *ps, const char **out, size_t *out_len)
@@ -207,7 +183,7 @@ static bool parse_string(struct parser *ps, const char **out, size_t *out_len)
         /* A lone surrogate cannot be stored as UTF-8. */
         if (cp >= 0xD800 && cp <= 0xDFFF)
             cp = 0xFFFD;
-        n += put_utf8(buf + n, (unsigned long)cp);
+        n += mt_utf8_put(buf + n, (unsigned long)cp);
         i += used;
     }
     buf[n] = '\0';

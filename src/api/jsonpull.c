@@ -10,6 +10,7 @@
 
 #include "api/jsonin.h"
 #include "core/err.h"
+#include "core/str.h"
 
 /* What the reader expects next. */
 enum {
@@ -154,42 +155,12 @@ static int hex4(struct api_jpull *p)
     int v = 0;
     for (int k = 0; k < 4; k++) {
         int c = get(p);
-        int d;
-        if (c >= '0' && c <= '9')
-            d = c - '0';
-        else if (c >= 'a' && c <= 'f')
-            d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F')
-            d = c - 'A' + 10;
-        else
+        int d = c < 0 ? -1 : mt_hex_digit((char)c);
+        if (d < 0)
             return -1;
         v = v * 16 + d;
     }
     return v;
-}
-
-static size_t utf8_encode(uint32_t cp, char out[4])
-{
-    if (cp < 0x80) {
-        out[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        out[0] = (char)(0xC0 | (cp >> 6));
-        out[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        out[0] = (char)(0xE0 | (cp >> 12));
-        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        out[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    out[0] = (char)(0xF0 | (cp >> 18));
-    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    out[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
 }
 
 /* One escape after the backslash. */
@@ -240,7 +211,7 @@ static bool escape(struct api_jpull *p)
             cp = 0x10000 + (((uint32_t)hi - 0xD800) << 10) + ((uint32_t)lo - 0xDC00);
         }
         char buf[4];
-        return str_add(p, buf, utf8_encode(cp, buf));
+        return str_add(p, buf, mt_utf8_put(buf, cp));
     }
     default:
         fail(p, "invalid escape in a string");

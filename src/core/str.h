@@ -35,6 +35,10 @@ int mt_hex_digit(char c);
  * surrogates and code points above U+10FFFF are refused as RFC 3629 says. */
 size_t mt_utf8_seq(const char *p, size_t n);
 
+/* Writes the UTF-8 encoding of the code point cp (at most U+10FFFF; the
+ * caller has checked it) to out; returns its length, 1 to 4. */
+size_t mt_utf8_put(char out[4], unsigned long cp);
+
 /* Recommended size of the destination of mt_quote. */
 #define MT_QUOTE_SIZE 72
 
