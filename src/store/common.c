@@ -22,22 +22,37 @@ const char *store_col_text(struct db_stmt *st, int i, struct mt_arena *a, bool *
     return copy;
 }
 
-struct store_time store_col_time(struct db_stmt *st, int i, struct mt_arena *a, bool *oom)
+struct store_time store_time_of(const char *s, size_t len)
 {
     struct store_time t = {false, false, 0, NULL};
-    size_t len = 0;
-    const char *s = db_col_text(st, i, &len);
     if (!s)
         return t;
     t.present = true;
-    if (mt_parse_timestamp(s, len, &t.us) == 0) {
+    if (mt_parse_timestamp(s, len, &t.us) == 0)
         t.parsed = true;
-        return t;
-    }
-    t.raw = mt_arena_strndup(a, s, len);
-    if (!t.raw)
-        *oom = true;
+    else
+        t.raw = s;
     return t;
+}
+
+struct store_time store_col_time(struct db_stmt *st, int i, struct mt_arena *a, bool *oom)
+{
+    size_t len = 0;
+    const char *s = db_col_text(st, i, &len);
+    struct store_time t = store_time_of(s, len);
+    if (t.raw) {
+        t.raw = mt_arena_strndup(a, s, len);
+        if (!t.raw)
+            *oom = true;
+    }
+    return t;
+}
+
+size_t store_date_len(const char *s, size_t len)
+{
+    struct mt_date d;
+    /* Dates stored by other tools may carry a time part; the API shows the date. */
+    return len > 10 && mt_parse_date(s, 10, &d) == 0 ? 10 : len;
 }
 
 const char *store_col_date(struct db_stmt *st, int i, struct mt_arena *a, bool *oom)
@@ -46,11 +61,7 @@ const char *store_col_date(struct db_stmt *st, int i, struct mt_arena *a, bool *
     const char *s = db_col_text(st, i, &len);
     if (!s)
         return NULL;
-    struct mt_date d;
-    /* Dates stored by other tools may carry a time part; the API shows the date. */
-    if (len > 10 && mt_parse_date(s, 10, &d) == 0)
-        len = 10;
-    char *copy = mt_arena_strndup(a, s, len);
+    char *copy = mt_arena_strndup(a, s, store_date_len(s, len));
     if (!copy)
         *oom = true;
     return copy;

@@ -68,17 +68,9 @@ static const char sql_export_person[] = EXPORT_PERSONS
 /* A timestamp column read without copying (raw is borrowed). */
 static struct store_time col_time(struct db_stmt *st, int i)
 {
-    struct store_time t = {false, false, 0, NULL};
     size_t len = 0;
     const char *s = db_col_text(st, i, &len);
-    if (!s)
-        return t;
-    t.present = true;
-    if (mt_parse_timestamp(s, len, &t.us) == 0)
-        t.parsed = true;
-    else
-        t.raw = s;
-    return t;
+    return store_time_of(s, len);
 }
 
 /* A DATE column as "YYYY-MM-DD" in buf (a value stored with a time part,
@@ -89,9 +81,7 @@ static const char *col_date(struct db_stmt *st, int i, char *buf, size_t cap)
     const char *s = db_col_text(st, i, &len);
     if (!s)
         return NULL;
-    struct mt_date d;
-    if (len > 10 && mt_parse_date(s, 10, &d) == 0)
-        len = 10;
+    len = store_date_len(s, len);
     if (len >= cap)
         len = cap - 1;
     memcpy(buf, s, len);

@@ -15,6 +15,14 @@ struct store_time store_col_time(struct db_stmt *st, int i, struct mt_arena *a, 
 /* A DATE column as "YYYY-MM-DD" (NULL for SQL NULL). */
 const char *store_col_date(struct db_stmt *st, int i, struct mt_arena *a, bool *oom);
 
+/* The timestamp text s (len bytes; NULL for SQL NULL) as a struct
+ * store_time whose raw, when the text does not parse, is s itself
+ * (borrowed: valid as long as s). */
+struct store_time store_time_of(const char *s, size_t len);
+/* How many of the len bytes of a DATE column's text s are its date: a
+ * value stored with a time part (by another tool) keeps only "YYYY-MM-DD". */
+size_t store_date_len(const char *s, size_t len);
+
 /* Writes the database text of instant us into buf (MT_TIME_BUF bytes) and
  * returns a text parameter pointing to it. */
 struct db_param store_time_param(int64_t us, char *buf);
