@@ -285,6 +285,42 @@ static int64_t age_us(const struct store_time *t, int64_t now)
     return t->present && t->parsed ? now - t->us : INT64_MAX;
 }
 
+/* The first step of every way in: the answer cached under key, or the
+ * request's connection to look it up with. 1 for a cache hit (who filled,
+ * *out API_AUTHN_OK), 0 with *c set for a lookup, -1 when no connection can
+ * be had. */
+static int cached_or_db(struct http_req *r, const char *key, struct api_principal *who,
+                        enum api_authn *out, struct db_conn **c, struct mt_err *err)
+{
+    if (cache_get(r->app->auth, r, key, who)) {
+        *out = API_AUTHN_OK;
+        return 1;
+    }
+    *c = http_db(r, err);
+    return *c ? 0 : -1;
+}
+
+/* A lookup by credential that failed with e: no such credential is a bad
+ * one (0, *out API_AUTHN_BAD); anything else is the request's error (-1). */
+static int lookup_failed(const struct mt_err *e, enum api_authn *out, struct mt_err *err)
+{
+    if (e->code != MT_ENOTFOUND) {
+        *err = *e;
+        return -1;
+    }
+    *out = API_AUTHN_BAD;
+    return 0;
+}
+
+/* The last step of every way in: who is the caller, cached under key. */
+static int found(struct http_req *r, const char *key, const struct api_principal *who,
+                 enum api_authn *out)
+{
+    cache_put(r->app->auth, key, who);
+    *out = API_AUTHN_OK;
+    return 0;
+}
+
 static int by_token(struct http_req *r, const char *secret, size_t len, struct api_principal *who,
                     enum api_authn *out, struct mt_err *err)
 {
@@ -297,25 +333,15 @@ static int by_token(struct http_req *r, const char *secret, size_t len, struct a
     if (!copy)
         return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
     mt_secret_hash(copy, hash);
-    struct api_auth *auth = r->app->auth;
-    if (cache_get(auth, r, hash, who)) {
-        *out = API_AUTHN_OK;
-        return 0;
-    }
-    struct db_conn *c = http_db(r, err);
-    if (!c)
-        return -1;
+    struct db_conn *c = NULL;
+    int rc = cached_or_db(r, hash, who, out, &c, err);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
     int64_t now = mt_now_us();
     struct store_token tok;
     struct mt_err e2 = {0};
-    if (store_token_lookup(c, r->arena, hash, now, &tok, &who->account, &e2) < 0) {
-        if (e2.code != MT_ENOTFOUND) {
-            *err = e2;
-            return -1;
-        }
-        *out = API_AUTHN_BAD;
-        return 0;
-    }
+    if (store_token_lookup(c, r->arena, hash, now, &tok, &who->account, &e2) < 0)
+        return lookup_failed(&e2, out, err);
     if (age_us(&tok.last_used_at, now) >= TOUCH_EVERY_US &&
         store_token_touch(c, tok.id, now, &e2) < 0)
         mt_log(MT_LOG_WARN, "auth: could not note the use of token id=%lld: %s", (long long)tok.id,
@@ -325,36 +351,24 @@ static int by_token(struct http_req *r, const char *secret, size_t len, struct a
     who->token_id = tok.id;
     who->token_has_person = tok.has_person;
     who->token_person_id = tok.person_id;
-    cache_put(auth, hash, who);
-    *out = API_AUTHN_OK;
-    return 0;
+    return found(r, hash, who, out);
 }
 
 static int by_session(struct http_req *r, const char *hash, struct api_principal *who,
                       enum api_authn *out, struct mt_err *err)
 {
-    struct api_auth *auth = r->app->auth;
-    if (cache_get(auth, r, hash, who)) {
-        *out = API_AUTHN_OK;
-        return 0;
-    }
-    struct db_conn *c = http_db(r, err);
-    if (!c)
-        return -1;
+    struct db_conn *c = NULL;
+    int rc = cached_or_db(r, hash, who, out, &c, err);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
     const struct mt_config *cfg = r->app->cfg;
     int64_t now = mt_now_us();
     struct store_session s;
     struct mt_err e2 = {0};
     if (store_session_lookup(c, r->arena, hash, now,
                              (int64_t)cfg->session_idle_timeout * MT_USEC_PER_SEC, &s,
-                             &who->account, &e2) < 0) {
-        if (e2.code != MT_ENOTFOUND) {
-            *err = e2;
-            return -1;
-        }
-        *out = API_AUTHN_BAD;
-        return 0;
-    }
+                             &who->account, &e2) < 0)
+        return lookup_failed(&e2, out, err);
     if (age_us(&s.last_seen_at, now) >= TOUCH_EVERY_US &&
         store_session_touch(c, s.id, now, &e2) < 0)
         mt_log(MT_LOG_WARN, "auth: could not note the use of a session of login=%s: %s",
@@ -362,9 +376,7 @@ static int by_session(struct http_req *r, const char *hash, struct api_principal
     who->method = API_AUTH_SESSION;
     who->scope = STORE_SCOPE_ADMIN;
     who->session_id = s.id;
-    cache_put(auth, hash, who);
-    *out = API_AUTHN_OK;
-    return 0;
+    return found(r, hash, who, out);
 }
 
 /* ---- the proxy ---- */
@@ -493,22 +505,17 @@ static int by_proxy(struct http_req *r, const char *user, struct api_principal *
         return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
     char key[65];
     mt_secret_hash(keytext, key);
-    struct api_auth *auth = r->app->auth;
-    if (cache_get(auth, r, key, who)) {
-        *out = API_AUTHN_OK;
-        return 0;
-    }
-    struct db_conn *c = http_db(r, err);
-    if (!c)
-        return -1;
+    struct db_conn *c = NULL;
+    int rc = cached_or_db(r, key, who, out, &c, err);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
     if (proxy_account(r, c, login, role, mapped, who, out, err) < 0)
         return -1;
     if (*out != API_AUTHN_OK)
         return 0;
     who->method = API_AUTH_PROXY;
     who->scope = STORE_SCOPE_ADMIN;
-    cache_put(auth, key, who);
-    return 0;
+    return found(r, key, who, out);
 }
 
 /* ---- the order of the design ---- */
