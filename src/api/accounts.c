@@ -99,34 +99,40 @@ int api_accounts_list(struct api_call *call, struct mt_err *err)
     return 0;
 }
 
-/* The argon2id hash of a password an administrator sets, after the
- * password rules. In a. */
-static const char *hash_new_password(struct mt_arena *a, const char *pw, struct mt_err *err)
+/* The argon2id hash of the password an administrator sets, after the
+ * password rules, into *hash (in a); *hash is NULL when the request sets
+ * none. 0, or -1 with err. */
+static int hash_new_password(struct mt_arena *a, const struct api_text *pw, const char **hash,
+                             struct mt_err *err)
 {
+    *hash = NULL;
+    if (!pw->set || !pw->value)
+        return 0;
     const char *why = NULL;
-    if (mt_password_acceptable(pw, &why) < 0) {
-        mt_fail(err, MT_EINVAL, "%s", why ? why : "Password not acceptable");
-        return NULL;
-    }
-    char hash[256];
-    if (mt_password_hash(pw, hash, sizeof(hash), err) < 0)
-        return NULL;
-    const char *copy = mt_arena_strdup(a, hash);
-    if (!copy)
-        mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
-    return copy;
+    if (mt_password_acceptable(pw->value, &why) < 0)
+        return mt_fail(err, MT_EINVAL, "%s", why ? why : "Password not acceptable");
+    char buf[256];
+    if (mt_password_hash(pw->value, buf, sizeof(buf), err) < 0)
+        return -1;
+    *hash = mt_arena_strdup(a, buf);
+    if (!*hash)
+        return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
+    return 0;
 }
 
 /* The grants a request asks for, sorted and without duplicates, so that a
- * repeated id is one grant. In the request's arena (NULL when n is 0). */
-static int64_t *grant_ids(struct mt_arena *a, const struct api_ids *ids, size_t *n)
+ * repeated id is one grant, into *grants (in a; NULL when *n is 0). 0, or
+ * -1 (MT_ELIMIT) when the arena is full. */
+static int grant_ids(struct mt_arena *a, const struct api_ids *ids, int64_t **grants, size_t *n,
+                     struct mt_err *err)
 {
     *n = 0;
+    *grants = NULL;
     if (!ids->set || ids->n == 0)
-        return NULL;
+        return 0;
     int64_t *out = mt_arena_calloc(a, ids->n, sizeof(*out));
     if (!out)
-        return NULL;
+        return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
     for (size_t i = 0; i < ids->n; i++) {
         size_t k = *n;
         while (k > 0 && out[k - 1] > ids->values[i])
@@ -137,7 +143,8 @@ static int64_t *grant_ids(struct mt_arena *a, const struct api_ids *ids, size_t 
         out[k] = ids->values[i];
         (*n)++;
     }
-    return out;
+    *grants = out;
+    return 0;
 }
 
 static const char *who_login(const struct api_call *call)
@@ -149,12 +156,9 @@ int api_account_create(struct api_call *call, struct mt_err *err)
 {
     const struct api_in_account *in = call->in;
     struct http_req *r = call->r;
-    const char *hash = NULL;
-    if (in->password.set && in->password.value) {
-        hash = hash_new_password(r->arena, in->password.value, err);
-        if (!hash)
-            return -1;
-    }
+    const char *hash;
+    if (hash_new_password(r->arena, &in->password, &hash, err) < 0)
+        return -1;
     struct store_account_fields f = {
         .login = in->username.value,
         .display_name = in->display_name.set ? in->display_name.value : NULL,
@@ -167,10 +171,10 @@ int api_account_create(struct api_call *call, struct mt_err *err)
     struct store_account acc;
     if (store_account_create(call->db, r->arena, &f, &acc, err) < 0)
         return -1;
-    size_t n = 0;
-    int64_t *ids = grant_ids(r->arena, &in->persons, &n);
-    if (n && !ids)
-        return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
+    size_t n;
+    int64_t *ids;
+    if (grant_ids(r->arena, &in->persons, &ids, &n, err) < 0)
+        return -1;
     if (n && (store_grants_set(call->db, acc.id, ids, n, err) < 0 ||
               store_account_get(call->db, r->arena, acc.id, &acc, err) < 0)) {
         /* Grants of a person that does not exist: the account is not kept
@@ -204,12 +208,9 @@ int api_account_update(struct api_call *call, struct mt_err *err)
     struct store_account acc;
     if (store_account_get(call->db, r->arena, in->id.value, &acc, err) < 0)
         return -1;
-    const char *hash = NULL;
-    if (in->password.set && in->password.value) {
-        hash = hash_new_password(r->arena, in->password.value, err);
-        if (!hash)
-            return -1;
-    }
+    const char *hash;
+    if (hash_new_password(r->arena, &in->password, &hash, err) < 0)
+        return -1;
     struct store_account_fields f = {
         .set_display_name = in->display_name.set && in->display_name.value,
         .set_role = in->role.set,
@@ -225,11 +226,10 @@ int api_account_update(struct api_call *call, struct mt_err *err)
     if (fields && store_account_update(call->db, r->arena, acc.id, &f, &acc, err) < 0)
         return -1;
     if (in->persons.set) {
-        size_t n = 0;
-        int64_t *ids = grant_ids(r->arena, &in->persons, &n);
-        if (n && !ids)
-            return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
-        if (store_grants_set(call->db, acc.id, ids, n, err) < 0)
+        size_t n;
+        int64_t *ids;
+        if (grant_ids(r->arena, &in->persons, &ids, &n, err) < 0 ||
+            store_grants_set(call->db, acc.id, ids, n, err) < 0)
             return -1;
     }
     /* A password set by an administrator ends every session of the
