@@ -114,6 +114,20 @@ struct probe {
     short wait; /* after EAGAIN: the poll events to wait for */
 };
 
+/* The outcome r of a TLS send or recv: r itself, or -1 with errno and, when
+ * TLS must first move the other way, p->wait. */
+static ssize_t tls_outcome(struct probe *p, ssize_t r)
+{
+    if (r >= 0)
+        return r;
+    if (r == TLS_WANT_READ)
+        p->wait = POLLIN;
+    else if (r == TLS_WANT_WRITE)
+        p->wait = POLLOUT;
+    errno = r == TLS_FAIL ? EPROTO : EAGAIN;
+    return -1;
+}
+
 /* send or recv on the probe, through TLS when it has a session: a count (0
  * from recv: the server closed), or -1 with errno (EAGAIN: wait for
  * p->wait; EPROTO: a TLS error). */
@@ -122,12 +136,7 @@ static ssize_t probe_send(struct probe *p, const char *buf, size_t n)
     p->wait = POLLOUT;
     if (!p->tls)
         return send(p->fd, buf, n, MSG_NOSIGNAL);
-    ssize_t w = tls_send(p->tls, buf, n);
-    if (w >= 0)
-        return w;
-    p->wait = w == TLS_WANT_READ ? POLLIN : POLLOUT;
-    errno = w == TLS_FAIL ? EPROTO : EAGAIN;
-    return -1;
+    return tls_outcome(p, tls_send(p->tls, buf, n));
 }
 
 static ssize_t probe_recv(struct probe *p, char *buf, size_t n)
@@ -135,12 +144,7 @@ static ssize_t probe_recv(struct probe *p, char *buf, size_t n)
     p->wait = POLLIN;
     if (!p->tls)
         return recv(p->fd, buf, n, 0);
-    ssize_t r = tls_recv(p->tls, buf, n);
-    if (r >= 0)
-        return r;
-    p->wait = r == TLS_WANT_WRITE ? POLLOUT : POLLIN;
-    errno = r == TLS_FAIL ? EPROTO : EAGAIN;
-    return -1;
+    return tls_outcome(p, tls_recv(p->tls, buf, n));
 }
 
 /* The client's side of the TLS handshake. The server's certificate is not
