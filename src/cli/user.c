@@ -327,14 +327,20 @@ static int one_login(struct cli_authcmd *x, int argc, char **argv, const char **
     return MT_EXIT_OK;
 }
 
-static int sub_passwd(struct cli_authcmd *x, int argc, char **argv)
+/* The account named by LOGIN, the only argument (see one_login). */
+static int one_account(struct cli_authcmd *x, int argc, char **argv, struct store_account *acc,
+                       bool *password_stdin)
 {
     const char *login;
+    int rc = one_login(x, argc, argv, &login, password_stdin);
+    return rc != MT_EXIT_OK ? rc : cli_authcmd_account(x, login, acc);
+}
+
+static int sub_passwd(struct cli_authcmd *x, int argc, char **argv)
+{
     bool from_stdin = false;
-    int rc = one_login(x, argc, argv, &login, &from_stdin);
     struct store_account acc;
-    if (rc == MT_EXIT_OK)
-        rc = cli_authcmd_account(x, login, &acc);
+    int rc = one_account(x, argc, argv, &acc, &from_stdin);
     if (rc != MT_EXIT_OK)
         return rc;
     char hash[MT_PASSWORD_HASH_MAX];
@@ -354,11 +360,8 @@ static int sub_passwd(struct cli_authcmd *x, int argc, char **argv)
 
 static int set_enabled(struct cli_authcmd *x, int argc, char **argv, bool enable)
 {
-    const char *login;
-    int rc = one_login(x, argc, argv, &login, NULL);
     struct store_account acc;
-    if (rc == MT_EXIT_OK)
-        rc = cli_authcmd_account(x, login, &acc);
+    int rc = one_account(x, argc, argv, &acc, NULL);
     if (rc != MT_EXIT_OK)
         return rc;
     struct store_account_fields f = {.set_enabled = true, .enabled = enable};
@@ -436,11 +439,8 @@ static int sub_role(struct cli_authcmd *x, int argc, char **argv)
 
 static int sub_delete(struct cli_authcmd *x, int argc, char **argv)
 {
-    const char *login;
-    int rc = one_login(x, argc, argv, &login, NULL);
     struct store_account acc;
-    if (rc == MT_EXIT_OK)
-        rc = cli_authcmd_account(x, login, &acc);
+    int rc = one_account(x, argc, argv, &acc, NULL);
     if (rc != MT_EXIT_OK)
         return rc;
     struct mt_err err = {0};
