@@ -364,30 +364,13 @@ static bool parse_real(const char *p, size_t len, double *out)
     return true;
 }
 
-/* The shortest-ish text that reads back to the same double; NaN and the
- * infinities spelled as PostgreSQL spells them. */
-static void format_double(double d, char *buf, size_t cap)
-{
-    if (isnan(d)) {
-        snprintf(buf, cap, "NaN");
-        return;
-    }
-    if (isinf(d)) {
-        snprintf(buf, cap, "%s", d > 0 ? "Infinity" : "-Infinity");
-        return;
-    }
-    snprintf(buf, cap, "%.15g", d);
-    if (strtod(buf, NULL) != d)
-        snprintf(buf, cap, "%.17g", d);
-}
-
 /* The same for a single-precision value: engines print such a column with
  * as few digits as read back to the same float, and the sum must too. */
 static void format_float(double d, char *buf, size_t cap)
 {
     float f = (float)d;
     if (isnan(f) || isinf(f)) {
-        format_double(d, buf, cap);
+        mt_format_double(d, buf, cap);
         return;
     }
     for (int prec = 6; prec <= 9; prec++) {
@@ -406,7 +389,7 @@ static bool canon_decimal(const char *p, size_t len, char *buf, size_t cap)
     if (!parse_real(p, len, &d))
         return false;
     if (memchr(p, 'e', len) || memchr(p, 'E', len) || isnan(d) || isinf(d)) {
-        format_double(d, buf, cap);
+        mt_format_double(d, buf, cap);
         return true;
     }
     bool neg = len && p[0] == '-';
@@ -551,7 +534,7 @@ int copy_field_read(struct db_stmt *st, int i, enum copy_class cls, const char *
         if (cls == COPY_FLOAT4)
             format_float(f->d, f->buf, sizeof f->buf);
         else
-            format_double(f->d, f->buf, sizeof f->buf);
+            mt_format_double(f->d, f->buf, sizeof f->buf);
         set_canon(f, f->buf);
         return 0;
     case COPY_DECIMAL:

@@ -1,9 +1,11 @@
-/* String views, ASCII comparisons and quoting of user values for messages
- * (see str.h). Used by the parsers, the configuration and the HTTP layer. */
+/* String views, ASCII comparisons, UTF-8, doubles as text and quoting of
+ * user values for messages (see str.h). Used by the parsers, the configuration and the HTTP layer. */
 #include "core/str.h"
 
 #include <assert.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static char ascii_lower(char c)
@@ -83,6 +85,21 @@ size_t mt_utf8_put(char out[4], unsigned long cp)
     out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
     out[3] = (char)(0x80 | (cp & 0x3F));
     return 4;
+}
+
+void mt_format_double(double d, char *buf, size_t size)
+{
+    if (isnan(d)) {
+        snprintf(buf, size, "NaN");
+        return;
+    }
+    if (isinf(d)) {
+        snprintf(buf, size, "%s", d > 0 ? "Infinity" : "-Infinity");
+        return;
+    }
+    snprintf(buf, size, "%.15g", d);
+    if (strtod(buf, NULL) != d)
+        snprintf(buf, size, "%.17g", d);
 }
 
 const char *mt_quote(char *dst, size_t cap, const char *p, size_t len)

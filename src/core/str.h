@@ -1,6 +1,6 @@
 /* Small text helpers every module needs: a length-carrying string view for
  * text from the wire (never assumed NUL-terminated), ASCII comparisons that
- * ignore the locale, UTF-8 sequences, and mt_quote for putting a user's
+ * ignore the locale, UTF-8 sequences, doubles as text, and mt_quote for putting a user's
  * value into an error message safely. Owned by core; no allocation anywhere in this header. */
 #ifndef MT_CORE_STR_H
 #define MT_CORE_STR_H
@@ -38,6 +38,11 @@ size_t mt_utf8_seq(const char *p, size_t n);
 /* Writes the UTF-8 encoding of the code point cp (at most U+10FFFF; the
  * caller has checked it) to out; returns its length, 1 to 4. */
 size_t mt_utf8_put(char out[4], unsigned long cp);
+
+/* Writes the shortest text of %.15g / %.17g that reads back to the same
+ * double d into buf (size bytes; 32 hold any), with NaN and the infinities
+ * spelled as PostgreSQL spells them ("NaN", "Infinity", "-Infinity"). */
+void mt_format_double(double d, char *buf, size_t size);
 
 /* Recommended size of the destination of mt_quote. */
 #define MT_QUOTE_SIZE 72

@@ -163,9 +163,6 @@ bool db_sql_ident_char(char ch);
  * password's value, which would rewrite every word that contains it. */
 void db_scrub(struct mt_err *err);
 
-/* Formats a double as the shortest text that reads back to the same value
- * (NaN/Infinity spelled as PostgreSQL does). buf must hold 32 bytes. */
-void db_format_double(double d, char *buf, size_t size);
 /* Rewrites a timestamp as the canonical UTC text every dialect returns:
  * "YYYY-MM-DD HH:MM:SS", plus ".ffffff" (six digits) only when the fraction
  * is not zero. Accepts a stored value (mt_scan_timestamp's MT_TS_STORED)

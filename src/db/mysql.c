@@ -17,6 +17,7 @@
 
 #include "core/clock.h"
 #include "core/module.h"
+#include "core/str.h"
 #include "db/db_int.h"
 
 enum {
@@ -624,7 +625,7 @@ static int64_t my_col_int(struct db_stmt *st, int i)
     case K_INT:
         return col->is_unsigned ? clamp_u64((uint64_t)col->i) : col->i;
     case K_DOUBLE:
-        db_format_double(col->d, col->text, sizeof col->text);
+        mt_format_double(col->d, col->text, sizeof col->text);
         return db_text_to_i64(col->text);
     case K_TEXT:
         return db_text_to_i64(col->buf);
@@ -687,7 +688,7 @@ static const char *my_col_text(struct db_stmt *st, int i, size_t *len)
             snprintf(col->text, sizeof col->text, "%" PRId64, col->i);
         break;
     case K_DOUBLE:
-        db_format_double(col->d, col->text, sizeof col->text);
+        mt_format_double(col->d, col->text, sizeof col->text);
         break;
     case K_TIME:
         format_time(col);

@@ -17,6 +17,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/module.h"
+#include "core/str.h"
 #include "db/db_int.h"
 
 /* Type OIDs from pg_type.h (stable across server versions). */
@@ -442,7 +443,7 @@ static int param_text(struct pg_stmt *ps, int i, const struct db_param *p, struc
         mt_buf_addf(b, "%" PRId64, p->v.i);
         break;
     case DB_T_DOUBLE:
-        db_format_double(p->v.d, num, sizeof num);
+        mt_format_double(p->v.d, num, sizeof num);
         mt_buf_adds(b, num);
         break;
     case DB_T_BOOL:

@@ -18,21 +18,6 @@ struct db_param db_text(const char *s)
     return DB_TEXTN(s, strlen(s));
 }
 
-void db_format_double(double d, char *buf, size_t size)
-{
-    if (isnan(d)) {
-        snprintf(buf, size, "NaN");
-        return;
-    }
-    if (isinf(d)) {
-        snprintf(buf, size, "%s", d > 0 ? "Infinity" : "-Infinity");
-        return;
-    }
-    snprintf(buf, size, "%.15g", d);
-    if (strtod(buf, NULL) != d)
-        snprintf(buf, size, "%.17g", d);
-}
-
 /* The zone designators a UTC value may carry: PostgreSQL's timestamptz in
  * a UTC session ends in "+00"; other tools write "Z" or "+00:00". */
 static bool utc_designator(const char *z, size_t n)

@@ -1,5 +1,9 @@
 /* Unit tests of src/core/str.c: string views, ASCII comparisons, trimming,
- * and mt_quote (escaping, cutting, never splitting a UTF-8 sequence). */
+ * mt_quote (escaping, cutting, never splitting a UTF-8 sequence), the UTF-8
+ * encoder and doubles as text. */
+#include <math.h>
+#include <string.h>
+
 #include "../check.h"
 #include "core/str.h"
 
@@ -64,10 +68,47 @@ static void test_utf8(void)
     CHECK_EQ(mt_utf8_seq("\xc3(", 2), 0);
 }
 
+/* Every length class of the encoder, each read back by mt_utf8_seq. */
+static void test_utf8_put(void)
+{
+    static const struct {
+        unsigned long cp;
+        const char *want;
+    } cases[] = {{0x24, "$"},
+                 {0xE9, "\xc3\xa9"},
+                 {0x20AC, "\xe2\x82\xac"},
+                 {0x1F600, "\xf0\x9f\x98\x80"},
+                 {0x10FFFF, "\xf4\x8f\xbf\xbf"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char out[5] = {0};
+        size_t n = mt_utf8_put(out, cases[i].cp);
+        CHECK_EQ(n, strlen(cases[i].want));
+        CHECK_STR(out, cases[i].want);
+        CHECK_EQ(mt_utf8_seq(out, n), n);
+    }
+}
+
+static void test_format_double(void)
+{
+    char buf[32];
+    mt_format_double(0.1, buf, sizeof(buf));
+    CHECK_STR(buf, "0.1");
+    mt_format_double(1.0 / 3.0, buf, sizeof(buf));
+    CHECK_STR(buf, "0.33333333333333331"); /* %.15g would not read back */
+    mt_format_double(-2.5e300, buf, sizeof(buf));
+    CHECK_STR(buf, "-2.5e+300");
+    mt_format_double(NAN, buf, sizeof(buf));
+    CHECK_STR(buf, "NaN");
+    mt_format_double(-INFINITY, buf, sizeof(buf));
+    CHECK_STR(buf, "-Infinity");
+}
+
 int main(void)
 {
     test_str();
     test_hex();
     test_utf8();
+    test_utf8_put();
+    test_format_double();
     return check_report();
 }
