@@ -334,13 +334,17 @@ export function initAccount() {
     $('#password-form').addEventListener('submit', submitPassword);
     $('#token-form').addEventListener('submit', submitToken);
     $('#token-copy').addEventListener('click', copyToken);
-    // The secret leaves the page with the dialog, however it is closed
-    // (Done, or Escape: then the close event clears it).
-    $('#token-done').addEventListener('click', () => {
+    // The secret leaves the page with the dialog, however it is closed, and
+    // before the dialog is hidden: Done clears it itself; Escape fires
+    // "cancel" before the dialog closes (the "close" event comes a task
+    // later, and covers any other way of closing).
+    const forget = () => {
         $('#token-value').value = '';
+    };
+    $('#token-done').addEventListener('click', () => {
+        forget();
         $('#token-dialog').close();
     });
-    $('#token-dialog').addEventListener('close', () => {
-        $('#token-value').value = '';
-    });
+    $('#token-dialog').addEventListener('cancel', forget);
+    $('#token-dialog').addEventListener('close', forget);
 }
