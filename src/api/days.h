@@ -1,25 +1,35 @@
-/* The one rule for days in the API (api.md, decision 3): a day is the local
- * calendar day at the client's timezone_offset, else at TIMEZONE_OFFSET, as
+/* The one rule for days in the API (api.md, decision 3; docs/schedules.md):
+ * a day is the local calendar day at the client's timezone_offset, else in
+ * the server's zone (TIMEZONE, TZ, or TIMEZONE_OFFSET when that is set), as
  * the half-open interval of instants that the store queries. Used by the
- * handlers of medications, doses and reports. Internal to src/api. */
+ * handlers of medications, doses, reports and schedules. Internal to
+ * src/api. */
 #ifndef MT_API_DAYS_H
 #define MT_API_DAYS_H
 
 #include "api/http.h"
 #include "api/operation.h"
 #include "core/mtime.h"
+#include "core/tz.h"
 #include "store/store.h"
 
-/* The offset in effect, in minutes with JavaScript's sign: the client's
- * timezone_offset when given, else TIMEZONE_OFFSET. */
+/* The zone in effect: the client's timezone_offset when given, else the
+ * server's zone. */
+struct mt_tz api_tz(const struct http_req *r, const struct api_int *tz);
+
+/* The offset in effect now, in minutes with JavaScript's sign: the client's
+ * timezone_offset when given, else the server's zone's offset at this
+ * instant (for the texts that name one offset: the PDF footer, the export's
+ * timezone_offset). */
 int api_tz_minutes(const struct http_req *r, const struct api_int *tz);
 
-/* The store window of the local days first..last at offset tz: core's
- * mt_day_window, so the bounds are always instants every database
- * accepts. */
-struct store_window api_day_window(struct mt_date first, struct mt_date last, int tz);
+/* The store window of the local days first..last in zone z: core's
+ * mt_tz_day_window, so the bounds are always instants every database
+ * accepts, and a day across a change of daylight saving time has 23 or 25
+ * hours. */
+struct store_window api_day_window(struct mt_date first, struct mt_date last, struct mt_tz z);
 
-/* The local day date when it is set, else today, at offset tz. */
-struct mt_date api_day_or_today(const struct api_date *date, int tz);
+/* The local day date when it is set, else today, in zone z. */
+struct mt_date api_day_or_today(const struct api_date *date, struct mt_tz z);
 
 #endif

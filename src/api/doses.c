@@ -15,7 +15,7 @@
 /* Records at taken_us in the local day `day`. A day that already has its
  * maximum is refused with the reference's 400 (a business rule). */
 static int record(struct api_call *call, int64_t medication_id, int64_t taken_us,
-                  struct mt_date day, int tz, bool today, struct mt_err *err)
+                  struct mt_date day, struct mt_tz tz, bool today, struct mt_err *err)
 {
     struct store_window w = api_day_window(day, day, tz);
     enum store_record result = STORE_RECORDED;
@@ -39,9 +39,9 @@ int api_dose_now(struct api_call *call, struct mt_err *err)
     const struct api_in_dose_now *in = call->in;
     if (api_who_med(call, in->medication_id.value, err) < 0)
         return -1;
-    int tz = api_tz_minutes(call->r, &in->tz);
+    struct mt_tz tz = api_tz(call->r, &in->tz);
     int64_t now = mt_now_us();
-    return record(call, in->medication_id.value, now, mt_local_date(now, tz), tz, true, err);
+    return record(call, in->medication_id.value, now, mt_tz_local_date(tz, now), tz, true, err);
 }
 
 int api_dose_for_date(struct api_call *call, struct mt_err *err)
@@ -50,13 +50,13 @@ int api_dose_for_date(struct api_call *call, struct mt_err *err)
     if (api_who_med(call, in->medication_id.value, err) < 0 ||
         store_med_exists(call->db, in->medication_id.value, err) < 0)
         return -1;
-    int tz = api_tz_minutes(call->r, &in->tz);
-    if (mt_date_cmp(in->date.value, mt_local_date(mt_now_us(), tz)) > 0)
+    struct mt_tz tz = api_tz(call->r, &in->tz);
+    if (mt_date_cmp(in->date.value, mt_tz_local_date(tz, mt_now_us())) > 0)
         return mt_fail(err, MT_EINVAL, "Cannot record doses for future dates");
     int hour, minute;
     if (api_parse_hhmm(in->time.value, &hour, &minute) < 0)
         return mt_fail(err, MT_EINVAL, "Invalid time format. Use HH:MM");
-    int64_t taken = mt_local_to_instant(in->date.value, hour, minute, tz);
+    int64_t taken = mt_tz_local_to_instant(tz, in->date.value, hour, minute);
     /* 0001-01-01 early in the morning east of UTC is still year 0 in UTC,
      * which no database stores. */
     if (!mt_instant_valid(taken))
@@ -83,7 +83,7 @@ int api_dose_day(struct api_call *call, struct mt_err *err)
     const struct api_in_med_day *in = call->in;
     if (api_who_med(call, in->id.value, err) < 0)
         return -1;
-    int tz = api_tz_minutes(call->r, &in->tz);
+    struct mt_tz tz = api_tz(call->r, &in->tz);
     struct store_window w = api_day_window(in->date.value, in->date.value, tz);
     struct store_dose *items = NULL;
     size_t n = 0;
@@ -119,7 +119,7 @@ static void summary_entry(struct http_req *r, struct api_jw *w, const struct sto
 int api_summary(struct api_call *call, struct mt_err *err)
 {
     const struct api_in_summary *in = call->in;
-    int tz = api_tz_minutes(call->r, &in->tz);
+    struct mt_tz tz = api_tz(call->r, &in->tz);
     struct mt_date day = api_day_or_today(&in->date, tz);
     struct store_window w = api_day_window(day, day, tz);
     struct store_summary_entry *items = NULL;

@@ -320,7 +320,7 @@ static int bundle_in_snapshot(struct bundle *b, struct db_conn *c, const struct 
     if (!b->person_name)
         return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
 
-    int tz = api_tz_minutes(r, &in->tz);
+    struct mt_tz tz = api_tz(r, &in->tz);
     struct store_window win = {MT_INSTANT_MIN, MT_INSTANT_MAX};
     if (in->start.set)
         win.start_us = api_day_window(in->start.value, in->start.value, tz).start_us;

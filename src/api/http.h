@@ -13,6 +13,7 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/err.h"
+#include "core/tz.h"
 
 struct api_auth;
 struct api_op;
@@ -30,6 +31,9 @@ struct app {
      * reports; NULL when none is set. Set before the server starts. */
     struct copy_scheduler *backups;
     struct api_auth *auth;
+    /* The server's time zone (TIMEZONE, TZ or TIMEZONE_OFFSET: api/days.h),
+     * for requests without timezone_offset. Zeroed: UTC. */
+    struct mt_tz zone;
 };
 
 #define HTTP_MAX_PARAMS 4

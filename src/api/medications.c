@@ -8,14 +8,14 @@
 #include "api/handlers.h"
 #include "api/row_json.h"
 
-/* The UTC window of the local day `date` (or today) at the offset in
+/* The UTC window of the local day `date` (or today) in the zone in
  * effect. */
 static struct store_window day_window(struct http_req *r, const struct api_date *date,
                                       const struct api_int *tz)
 {
-    int minutes = api_tz_minutes(r, tz);
-    struct mt_date d = api_day_or_today(date, minutes);
-    return api_day_window(d, d, minutes);
+    struct mt_tz z = api_tz(r, tz);
+    struct mt_date d = api_day_or_today(date, z);
+    return api_day_window(d, d, z);
 }
 
 int api_meds_list(struct api_call *call, struct mt_err *err)

@@ -16,6 +16,8 @@
 #include "cli/start.h"
 #include "copy/copy.h"
 #include "core/log.h"
+#include "core/mtime.h"
+#include "core/tz.h"
 #include "db/db.h"
 #include "migrate/migrate.h"
 #include "schema/schema.h"
@@ -160,6 +162,18 @@ static int start_backups(const struct mt_config *cfg, const struct db_url *url,
     return MT_EXIT_OK;
 }
 
+/* The server's zone (struct app's zone): the fixed TIMEZONE_OFFSET when it
+ * was given or when the zone is UTC, so that default settings compute
+ * exactly what they always did, else the IANA zone of TIMEZONE or TZ. */
+static int server_zone(const struct mt_config *cfg, struct mt_tz *out, struct mt_err *err)
+{
+    if (cfg->timezone_offset_set || strcmp(cfg->timezone_effective, "UTC") == 0) {
+        *out = mt_tz_fixed(cfg->timezone_offset);
+        return 0;
+    }
+    return mt_tz_load(cfg->timezone_effective, out, err);
+}
+
 /* Lets the server hold MAX_CONNECTIONS sockets: the soft limit on open files
  * (often 1024) is raised as far as the hard limit allows. */
 static void raise_fd_limit(int max_connections)
@@ -258,6 +272,20 @@ int cmd_serve(int argc, char **argv, const struct mt_config *cfg)
     raise_fd_limit(cfg->max_connections);
 
     struct mt_err err = {0};
+    /* Before any thread exists: the clock's state is then only read. */
+    if (cfg->test_clock) {
+        char at[MT_TIME_BUF];
+        mt_clock_set(cfg->test_clock_start_us, cfg->test_clock_speed_x);
+        mt_log(MT_LOG_WARN,
+               "test clock: now is %s, running %g times as fast as real time "
+               "(ALLOW_TEST_CLOCK=true: never in production)",
+               mt_format_iso(cfg->test_clock_start_us, at, sizeof(at)), cfg->test_clock_speed_x);
+    }
+    struct mt_tz zone;
+    if (server_zone(cfg, &zone, &err) < 0) {
+        mt_log(MT_LOG_ERROR, "configuration error: %s (TIMEZONE, or TZ)", err.msg);
+        return MT_EXIT_CONFIG;
+    }
     struct db_url url;
     if (cli_db_url(cfg, &url, &err) < 0) {
         mt_log(MT_LOG_ERROR, "cannot use DATABASE_URL: %s", err.msg);
@@ -291,7 +319,7 @@ int cmd_serve(int argc, char **argv, const struct mt_config *cfg)
         mig_chain_free(backup_chain);
         return MT_EXIT_CONFIG;
     }
-    struct app app = {.cfg = cfg, .pool = st.pool, .backups = backups};
+    struct app app = {.cfg = cfg, .pool = st.pool, .backups = backups, .zone = zone};
     if (api_auth_new(cfg, &app.auth, &err) < 0) {
         mt_log(MT_LOG_ERROR, "cannot set up access control: %s", err.msg);
         db_pool_free(st.pool);

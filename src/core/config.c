@@ -14,6 +14,7 @@
 
 #include "core/buf.h"
 #include "core/cidr.h"
+#include "core/mtime.h"
 #include "core/parse.h"
 #include "core/redact.h"
 #include "core/str.h"
@@ -216,6 +217,23 @@ static const struct var vars[] = {
     {.name = "SESSION_MAX_AGE", .type = T_INT, .def = "2592000",
      .min = 60, .max = 31536000, .offset = FIELD(session_max_age),
      .help = "seconds a browser session lasts at most, however active (default 30 days)"},
+    /* Time zones and the test clock (docs/schedules.md). */
+    {.name = "TIMEZONE", .type = T_STRING, .def = "",
+     .offset = FIELD(timezone),
+     .help = "IANA time zone (e.g. Europe/Berlin) of requests without timezone_offset and of "
+             "persons without a zone of their own; empty: TZ, else UTC (an explicit "
+             "TIMEZONE_OFFSET wins over TZ)"},
+    {.name = "ALLOW_TEST_CLOCK", .type = T_BOOL, .def = "false",
+     .offset = FIELD(allow_test_clock),
+     .help = "tests only: allow TEST_CLOCK_START and TEST_CLOCK_SPEED (refused otherwise)"},
+    {.name = "TEST_CLOCK_START", .type = T_STRING, .def = "",
+     .offset = FIELD(test_clock_start),
+     .help = "tests only: the server's \"now\" at start-up, an ISO instant "
+             "(2026-03-08T06:00:00Z); needs ALLOW_TEST_CLOCK=true; empty: the real time"},
+    {.name = "TEST_CLOCK_SPEED", .type = T_STRING, .def = "1",
+     .offset = FIELD(test_clock_speed),
+     .help = "tests only: how many times faster than real time the server's clock runs "
+             "(e.g. 3600: an hour a second); needs ALLOW_TEST_CLOCK=true"},
 };
 /* clang-format on */
 
@@ -483,6 +501,8 @@ void mt_config_release(struct mt_config *cfg)
     }
     free(cfg->dotenv_path);
     cfg->dotenv_path = NULL;
+    free(cfg->timezone_effective);
+    cfg->timezone_effective = NULL;
 }
 
 /* Sets every variable from raws[i]; on failure releases cfg. */
@@ -516,6 +536,8 @@ void mt_config_load_defaults(struct mt_config *cfg)
         fprintf(stderr, "meditrack: %s\n", err.msg);
         abort();
     }
+    cfg->timezone_effective = mt_xstrdup("UTC");
+    cfg->test_clock_speed_x = 1.0;
 }
 
 /* The last override for name, or NULL. */
@@ -552,9 +574,84 @@ static int read_dotenv(const struct mt_config_override *ov, size_t n_ov, struct 
     return 0;
 }
 
-/* Rules between variables, checked once every value is parsed. */
-static int check_pairs(const struct mt_config *cfg, struct mt_err *err)
+/* TEST_CLOCK_START and TEST_CLOCK_SPEED: parsed, and refused unless
+ * ALLOW_TEST_CLOCK=true, so that a production server cannot be moved in
+ * time by a stray variable. */
+static int check_test_clock(struct mt_config *cfg, struct mt_err *err)
 {
+    char q[MT_QUOTE_SIZE];
+    /* The default written out (`meditrack config` prints it into a .env
+     * file) is not a request for the test clock. */
+    struct mt_str sp_text = mt_str_trim(mt_str_c(cfg->test_clock_speed));
+    bool speed_set = !(sp_text.len == 1 && sp_text.p[0] == '1');
+    bool start_set = cfg->test_clock_start[0] != '\0';
+    cfg->test_clock_speed_x = 1.0;
+    if (!start_set && !speed_set)
+        return 0;
+    if (!cfg->allow_test_clock)
+        return mt_fail(err, MT_EINVAL,
+                       "%s is set but ALLOW_TEST_CLOCK is not true: the test clock is for "
+                       "tests only",
+                       start_set ? "TEST_CLOCK_START" : "TEST_CLOCK_SPEED");
+    if (start_set) {
+        struct mt_str t = mt_str_trim(mt_str_c(cfg->test_clock_start));
+        struct mt_timestamp_text tt;
+        if (mt_scan_timestamp(t.p, t.len, MT_TS_STORED, &tt) != NULL || !tt.has_time ||
+            tt.zone_len == 0 || mt_parse_timestamp(t.p, t.len, &cfg->test_clock_start_us) < 0)
+            return mt_fail(
+                err, MT_EINVAL,
+                "invalid TEST_CLOCK_START: expected an ISO instant with a zone "
+                "such as 2026-03-08T06:00:00Z, got %s",
+                mt_quote(q, sizeof(q), cfg->test_clock_start, strlen(cfg->test_clock_start)));
+    } else {
+        cfg->test_clock_start_us = mt_now_us();
+    }
+    const char *sp = cfg->test_clock_speed;
+    char *end = NULL;
+    double x = strtod(sp, &end);
+    if (end == sp || mt_str_trim(mt_str_c(end)).len != 0 || !(x > 0.0) || x > 1e6)
+        return mt_fail(err, MT_EINVAL,
+                       "invalid TEST_CLOCK_SPEED: expected a factor above 0 and at most "
+                       "1000000, got %s",
+                       mt_quote(q, sizeof(q), sp, strlen(sp)));
+    cfg->test_clock_speed_x = x;
+    cfg->test_clock = true;
+    return 0;
+}
+
+/* TIMEZONE, else TZ (the C library's variable, which may start with ':'),
+ * else UTC. Whether the zone exists is checked where it is loaded
+ * (core/tz.c, at the start of serve), since that reads the zone files. */
+static void effective_timezone(struct mt_config *cfg)
+{
+    const char *z = cfg->timezone;
+    if (!z[0]) {
+        const char *tz = getenv("TZ");
+        z = tz && tz[0] ? tz : "UTC";
+        if (z[0] == ':')
+            z++;
+        if (!z[0])
+            z = "UTC";
+    }
+    free(cfg->timezone_effective);
+    cfg->timezone_effective = mt_xstrdup(z);
+}
+
+/* Rules between variables, checked once every value is parsed. */
+static int check_pairs(struct mt_config *cfg, struct mt_err *err)
+{
+    if (check_test_clock(cfg, err) < 0)
+        return -1;
+    /* Two fixed zones for the same thing would leave the reader guessing
+     * which one applies; TZ alone does not count, an explicit
+     * TIMEZONE_OFFSET wins over it (docs/schedules.md). */
+    const struct var *off = find_var("TIMEZONE_OFFSET");
+    cfg->timezone_offset_set = cfg->source[off - vars] != MT_SRC_DEFAULT;
+    if (cfg->timezone[0] && cfg->timezone_offset_set)
+        return mt_fail(err, MT_EINVAL,
+                       "TIMEZONE and TIMEZONE_OFFSET are both set: set TIMEZONE alone (it "
+                       "follows daylight saving time), or TIMEZONE_OFFSET alone");
+    effective_timezone(cfg);
     /* Half a TLS configuration must not fall back to plain HTTP silently. */
     bool cert = cfg->tls_cert_file[0] != '\0', key = cfg->tls_key_file[0] != '\0';
     if (cert != key)
@@ -642,7 +739,9 @@ bool mt_config_is_bool(const char *name)
  * plain word, in single quotes when possible, else in double quotes. */
 static void put_value(FILE *out, const char *s)
 {
-    bool plain = true, has_single = false;
+    /* An empty value is written as '' since a bare one would take the
+     * comment after it for its value when read back. */
+    bool plain = *s != '\0', has_single = false;
     for (const char *c = s; *c; c++) {
         if (strchr(" \t\r\n#\"'\\$", *c))
             plain = false;

@@ -19,7 +19,7 @@ enum mt_config_source { MT_SRC_DEFAULT, MT_SRC_DOTENV, MT_SRC_ENV, MT_SRC_FLAG }
 
 /* Upper bound on the number of variables in the table (checked at compile
  * time in config.c). */
-#define MT_CONFIG_MAX_VARS 64
+#define MT_CONFIG_MAX_VARS 96
 
 struct mt_config {
     /* Reference settings (same names and defaults as the Python service). */
@@ -83,6 +83,17 @@ struct mt_config {
     size_t n_trusted_proxies;
     int session_idle_timeout;       /* SESSION_IDLE_TIMEOUT, seconds */
     int session_max_age;            /* SESSION_MAX_AGE, seconds */
+
+    /* Time zones and the test clock (docs/schedules.md). */
+    char *timezone;           /* TIMEZONE: IANA name; "" = from TZ, else UTC */
+    char *timezone_effective; /* TIMEZONE, else TZ (without a leading ':'), else "UTC" */
+    bool timezone_offset_set; /* TIMEZONE_OFFSET was given: it, not TZ, is the server's zone */
+    bool allow_test_clock;    /* ALLOW_TEST_CLOCK */
+    char *test_clock_start;   /* TEST_CLOCK_START: ISO instant; "" = the real now */
+    char *test_clock_speed;   /* TEST_CLOCK_SPEED: factor, as text */
+    bool test_clock;          /* the test clock is to be started (checked by the loader) */
+    int64_t test_clock_start_us; /* parsed TEST_CLOCK_START; 0 when "" */
+    double test_clock_speed_x;   /* parsed TEST_CLOCK_SPEED */
 
     /* Where the values came from. */
     char *env_file;                           /* ENV_FILE: "" = ./.env if it exists */

@@ -7,11 +7,43 @@
 #include <string.h>
 #include <time.h>
 
-int64_t mt_now_us(void)
+#include "core/clock.h"
+
+/* The test clock (ALLOW_TEST_CLOCK): set once by mt_clock_set before any
+ * thread starts and only read afterwards, so it needs no lock. */
+static bool test_clock;
+static int64_t test_start_us;
+static uint64_t test_mono_ns;
+static double test_speed = 1.0;
+
+void mt_clock_set(int64_t start_us, double speed)
+{
+    test_start_us = start_us;
+    test_speed = speed;
+    test_mono_ns = mt_mono_ns();
+    test_clock = true;
+}
+
+bool mt_clock_is_test(void)
+{
+    return test_clock;
+}
+
+int64_t mt_real_now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * MT_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
+
+int64_t mt_now_us(void)
+{
+    if (!test_clock)
+        return mt_real_now_us();
+    /* Elapsed time is measured on the monotonic clock, so the test clock
+     * runs evenly whatever happens to the wall clock meanwhile. */
+    double elapsed_us = (double)(mt_mono_ns() - test_mono_ns) / 1000.0 * test_speed;
+    return mt_instant_clamp(test_start_us + (int64_t)elapsed_us);
 }
 
 int64_t mt_floor_div(int64_t a, int64_t b)

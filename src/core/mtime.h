@@ -25,8 +25,20 @@ struct mt_date {
     int day;   /* 1..31 */
 };
 
-/* The current instant (CLOCK_REALTIME) with microseconds. */
+/* The server's "now" with microseconds: the wall clock (CLOCK_REALTIME),
+ * unless the test clock is set. Every "now" of the API, the store and the
+ * reminders goes through it, so that a test can make a day pass in seconds. */
 int64_t mt_now_us(void);
+/* The wall clock, whatever the test clock says (for logs and deadlines that
+ * must follow real time). */
+int64_t mt_real_now_us(void);
+/* Starts the test clock (ALLOW_TEST_CLOCK=true, docs/configuration.md): from
+ * now on mt_now_us is start_us plus the real time elapsed since this call
+ * times speed (> 0). Call it once at start-up, before any thread exists: the
+ * state is then only read, so no lock is needed. */
+void mt_clock_set(int64_t start_us, double speed);
+/* True once mt_clock_set has run. */
+bool mt_clock_is_test(void);
 
 /* Floor division and modulo (the result of mt_floor_mod has b's sign). */
 int64_t mt_floor_div(int64_t a, int64_t b);

@@ -82,7 +82,7 @@ expect "config masks SECRET_KEY and the DATABASE_URL password" 0 \
     '!supersecret-xyz' '!s3cret'
 mt ENV_FILE=/dev/null -- config
 expect "config shows defaults and their source" 0 '^PORT=8000  # default$' \
-    '^DATABASE_URL=sqlite:///\./data/meditrack\.db  # default$' '^CORS_ORIGINS=  # default$'
+    '^DATABASE_URL=sqlite:///\./data/meditrack\.db  # default$' "^CORS_ORIGINS=''  # default$"
 
 mt ENV_FILE=/dev/null PORT=abc -- config
 expect "PORT=abc: exit 3 naming PORT and the range" 3 \

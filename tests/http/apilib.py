@@ -123,7 +123,8 @@ class Server:
              if k not in ("HOST", "PORT", "CORS_ORIGINS", "MAX_BODY_BYTES", "TIMEZONE_OFFSET",
                           "STATIC_DIR", "LOG_LEVEL", "LOG_FORMAT", "ENV_FILE", "SEED_ON_EMPTY",
                           "SEED_DEMO_DATA", "AUTO_MIGRATE", "AUTH", "TRUSTED_PROXIES",
-                          "AUTH_PROXY_HEADER", "AUTH_PROXY_GROUPS_HEADER")}
+                          "AUTH_PROXY_HEADER", "AUTH_PROXY_GROUPS_HEADER", "TIMEZONE", "TZ",
+                          "ALLOW_TEST_CLOCK", "TEST_CLOCK_START", "TEST_CLOCK_SPEED")}
         e.update({"DATABASE_URL": self.url, "HOST": "127.0.0.1", "PORT": str(self.port),
                   "LOG_LEVEL": "warning", "SEED_ON_EMPTY": "false", "AUTO_MIGRATE": "false",
                   "HTTP_THREADS": "8", "DB_POOL_SIZE": "8", "AUTH": "off"})

@@ -46,8 +46,13 @@ static const char *const names[] = {"DATABASE_URL",
                                     "SEED_DEMO_DATA",
                                     "MIGRATIONS_DIR",
                                     "ENV_FILE",
+                                    "TIMEZONE",
+                                    "ALLOW_TEST_CLOCK",
+                                    "TEST_CLOCK_START",
+                                    "TEST_CLOCK_SPEED",
                                     "port",
-                                    "Port"};
+                                    "Port",
+                                    "TZ"};
 
 static char dir[64];
 
@@ -153,12 +158,12 @@ static void test_defaults(void)
     CHECK(contains(text, "\nPORT=8000  # default\n"));
     CHECK(contains(text, "\nDATABASE_URL=sqlite:///./data/meditrack.db  # default\n"));
     CHECK(contains(text, "\nSECRET_KEY=***  # default (development value: set your own)\n"));
-    CHECK(contains(text, "\nCORS_ORIGINS=  # default\n"));
+    CHECK(contains(text, "\nCORS_ORIGINS=''  # default\n"));
     CHECK(contains(text, "\nLOG_LEVEL=info  # default\n"));
-    CHECK(contains(text, "\nSTATIC_DIR=  # default\n"));
+    CHECK(contains(text, "\nSTATIC_DIR=''  # default\n"));
     CHECK(contains(text, "# .env file read: none\n"));
     /* Every variable of the table appears once. */
-    for (size_t i = 0; i < MT_ARRAY_LEN(names) - 2; i++) {
+    for (size_t i = 0; i < MT_ARRAY_LEN(names) - 3; i++) {
         char line[64];
         snprintf(line, sizeof(line), "\n%s=", names[i]);
         CHECK(contains(text, line));
@@ -532,7 +537,7 @@ static void test_flags(void)
     FILE *f = open_memstream(&help, &len);
     mt_config_print_help(f);
     fclose(f);
-    for (size_t i = 0; i < MT_ARRAY_LEN(names) - 2; i++)
+    for (size_t i = 0; i < MT_ARRAY_LEN(names) - 3; i++)
         CHECK(contains(help, names[i]));
     CHECK(contains(help, "PORT  (--port)"));
     CHECK(contains(help, "an integer from 1 to 65535; default: 8000"));
@@ -667,6 +672,62 @@ static void test_dotenv_syntax(void)
     CHECK_EQ(err.code, MT_ENOTFOUND);
 }
 
+/* The test clock is refused unless explicitly allowed; TIMEZONE comes
+ * from TZ unless given, and cannot be given together with TIMEZONE_OFFSET. */
+static void test_clock_and_zone(void)
+{
+    clear_env();
+    struct mt_config cfg;
+    CHECK(load(&cfg, NULL, 0));
+    CHECK(!cfg.test_clock);
+    CHECK_STR(cfg.timezone_effective, "UTC");
+    CHECK(!cfg.timezone_offset_set);
+    mt_config_release(&cfg);
+
+    setenv("TEST_CLOCK_START", "2026-03-08T06:00:00Z", 1);
+    CHECK(
+        contains(load_error(NULL, 0), "TEST_CLOCK_START is set but ALLOW_TEST_CLOCK is not true"));
+    unsetenv("TEST_CLOCK_START");
+    setenv("TEST_CLOCK_SPEED", "60", 1);
+    CHECK(
+        contains(load_error(NULL, 0), "TEST_CLOCK_SPEED is set but ALLOW_TEST_CLOCK is not true"));
+    setenv("ALLOW_TEST_CLOCK", "true", 1);
+    setenv("TEST_CLOCK_START", "2026-03-08T06:00:00Z", 1);
+    CHECK(load(&cfg, NULL, 0));
+    CHECK(cfg.test_clock);
+    CHECK_EQ(cfg.test_clock_start_us, INT64_C(1772949600) * 1000000);
+    CHECK(cfg.test_clock_speed_x == 60.0);
+    mt_config_release(&cfg);
+    static const char *const bad_speed[] = {"0", "-1", "fast", "1e7", "2x", ""};
+    for (size_t i = 0; i < MT_ARRAY_LEN(bad_speed); i++) {
+        setenv("TEST_CLOCK_SPEED", bad_speed[i], 1);
+        CHECK(contains(load_error(NULL, 0), "invalid TEST_CLOCK_SPEED"));
+    }
+    setenv("TEST_CLOCK_SPEED", "1", 1);
+    static const char *const bad_start[] = {"2026-03-08", "2026-03-08T06:00:00", "tomorrow"};
+    for (size_t i = 0; i < MT_ARRAY_LEN(bad_start); i++) {
+        setenv("TEST_CLOCK_START", bad_start[i], 1);
+        CHECK(contains(load_error(NULL, 0), "invalid TEST_CLOCK_START"));
+    }
+    clear_env();
+
+    setenv("TZ", ":Europe/Berlin", 1);
+    CHECK(load(&cfg, NULL, 0));
+    CHECK_STR(cfg.timezone_effective, "Europe/Berlin");
+    mt_config_release(&cfg);
+    setenv("TIMEZONE", "America/New_York", 1);
+    CHECK(load(&cfg, NULL, 0));
+    CHECK_STR(cfg.timezone_effective, "America/New_York");
+    mt_config_release(&cfg);
+    setenv("TIMEZONE_OFFSET", "300", 1);
+    CHECK(contains(load_error(NULL, 0), "TIMEZONE and TIMEZONE_OFFSET are both set"));
+    unsetenv("TIMEZONE");
+    CHECK(load(&cfg, NULL, 0));
+    CHECK(cfg.timezone_offset_set);
+    mt_config_release(&cfg);
+    clear_env();
+}
+
 int main(void)
 {
     char cwd[PATH_MAX];
@@ -686,6 +747,7 @@ int main(void)
     test_mask_url();
     test_flags();
     test_print_round_trip();
+    test_clock_and_zone();
     test_dotenv_syntax();
     clear_env();
     if (chdir(cwd) != 0 || rmdir(dir) != 0)
