@@ -1,4 +1,4 @@
-/* The one rule for days in the API (api.md, decision 3; docs/schedules.md):
+/* The one rule for days in the API (api.md, decision 3; docs/timezones.md):
  * a day is the local calendar day at the client's timezone_offset, else in
  * the server's zone (TIMEZONE, TZ, or TIMEZONE_OFFSET when that is set), as
  * the half-open interval of instants that the store queries. Used by the

@@ -217,7 +217,7 @@ static const struct var vars[] = {
     {.name = "SESSION_MAX_AGE", .type = T_INT, .def = "2592000",
      .min = 60, .max = 31536000, .offset = FIELD(session_max_age),
      .help = "seconds a browser session lasts at most, however active (default 30 days)"},
-    /* Time zones and the test clock (docs/schedules.md). */
+    /* Time zones and the test clock (docs/timezones.md). */
     {.name = "TIMEZONE", .type = T_STRING, .def = "",
      .offset = FIELD(timezone),
      .help = "IANA time zone (e.g. Europe/Berlin) of requests without timezone_offset and of "
@@ -644,7 +644,7 @@ static int check_pairs(struct mt_config *cfg, struct mt_err *err)
         return -1;
     /* Two fixed zones for the same thing would leave the reader guessing
      * which one applies; TZ alone does not count, an explicit
-     * TIMEZONE_OFFSET wins over it (docs/schedules.md). */
+     * TIMEZONE_OFFSET wins over it (docs/timezones.md). */
     const struct var *off = find_var("TIMEZONE_OFFSET");
     cfg->timezone_offset_set = cfg->source[off - vars] != MT_SRC_DEFAULT;
     if (cfg->timezone[0] && cfg->timezone_offset_set)

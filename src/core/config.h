@@ -84,7 +84,7 @@ struct mt_config {
     int session_idle_timeout;       /* SESSION_IDLE_TIMEOUT, seconds */
     int session_max_age;            /* SESSION_MAX_AGE, seconds */
 
-    /* Time zones and the test clock (docs/schedules.md). */
+    /* Time zones and the test clock (docs/timezones.md). */
     char *timezone;           /* TIMEZONE: IANA name; "" = from TZ, else UTC */
     char *timezone_effective; /* TIMEZONE, else TZ (without a leading ':'), else "UTC" */
     bool timezone_offset_set; /* TIMEZONE_OFFSET was given: it, not TZ, is the server's zone */

@@ -2,7 +2,7 @@
  * files (TZif, RFC 8536, with the POSIX TZ rule of their footer for instants
  * past the table), and the fixed offsets of TIMEZONE_OFFSET and
  * timezone_offset, behind one value type. Used by the API's day windows, the
- * schedules and the reminders; see docs/schedules.md.
+ * schedules and the reminders; see docs/timezones.md.
  *
  * Why not localtime_r with TZ: the C library keeps one process-wide zone,
  * and changing it per request (setenv + tzset) races with every other
