@@ -33,6 +33,7 @@ static const struct command commands[] = {
     {.name = "seed", .fn = cmd_seed, .summary = "put the default person into an empty database"},
     {.name = "db", .fn = cmd_db, .summary = "schema migrations: current, history, upgrade, downgrade, stamp, check, ..."},
     {.name = "healthcheck", .fn = cmd_healthcheck, .summary = "GET /health of the running server; exit 0 on 200"},
+    {.name = "audit", .fn = cmd_audit, .summary = "audit verify: check the audit trail's hash chain; audit head"},
 };
 /* clang-format on */
 
@@ -47,7 +48,8 @@ static void usage(FILE *out)
                  "and `meditrack <command> --help` (or `meditrack help <command>`).\n\n"
                  "exit codes:\n"
                  "  0 success\n"
-                 "  1 the command failed (db check: revisions pending)\n"
+                 "  1 the command failed (db check: revisions pending; audit verify: the\n"
+                 "    audit trail's chain does not hold)\n"
                  "  2 bad command line\n"
                  "  3 bad configuration value or DATABASE_URL, or a database file the\n"
                  "    process may not write (permissions, read-only)\n"

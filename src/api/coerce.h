@@ -50,6 +50,28 @@ enum api_field api_coerce_body_int(struct api_vctx *v, const char *name, const s
 /* ISO dates, zero-time datetimes, Unix timestamps at midnight. */
 enum api_field api_coerce_body_date(struct api_vctx *v, const char *name,
                                     const struct api_json *val, struct mt_date *out);
+/* pydantic's lax bool: true/false, 0/1 (also 0.0/1.0), and the boolean
+ * words of api_coerce_bool in a string. */
+enum api_field api_coerce_body_bool(struct api_vctx *v, const char *name,
+                                    const struct api_json *val, bool *out);
+/* One of choices (a string equal to one of them); *index is its position. */
+enum api_field api_coerce_body_choice(struct api_vctx *v, const char *name,
+                                      const struct api_json *val, const char *const *choices,
+                                      size_t *index);
+/* pydantic's lax float: a finite number, a boolean, or a string that reads
+ * as one; within b (its bounds are integers). */
+enum api_field api_coerce_body_number(struct api_vctx *v, const char *name,
+                                      const struct api_json *val, const struct api_bounds *b,
+                                      double *out);
+/* An instant: RFC 3339 text as speedate reads it (a value without a zone is
+ * UTC, a date alone is its midnight UTC) or a Unix timestamp in seconds;
+ * within the instants every database stores. where is "body" or "query";
+ * the text reader is api_coerce_datetime. */
+enum api_field api_coerce_body_datetime(struct api_vctx *v, const char *name,
+                                        const struct api_json *val, int64_t *out);
+bool api_coerce_datetime(struct api_vctx *v, const char *where, const char *name, const char *s,
+                         int64_t *out);
+
 /* The error pydantic gives for an explicit null in a field of type t that
  * is not optional. */
 void api_coerce_not_null(struct api_vctx *v, const char *name, enum api_type t);

@@ -66,11 +66,18 @@ const struct st_optional_column st_optional_columns[] = {
 const size_t st_n_optional_columns = MT_ARRAY_LEN(st_optional_columns);
 
 /* Columns that only some revisions have; with the optional and required
- * ones they make up every column a MediTrack table has ever had. */
-static const char *const versioned_columns[ST_N][4] = {
+ * ones they make up every column a MediTrack table has ever had. The
+ * columns of 8c4d2b7e1f05 (dosing rules, dose statuses) are known so that
+ * a database at or after it passes the pre-flight check; an untracked
+ * database that has them is stamped lower and the upgrade then stops at
+ * that revision (SQLite cannot add a column twice), see docs/schema.md. */
+static const char *const versioned_columns[ST_N][12] = {
     [ST_PERSONS] = {"name", "first_name", "last_name", NULL},
-    [ST_MEDICATIONS] = {"person_id", NULL},
-    [ST_DOSES] = {"medication_name", "person_id", NULL},
+    [ST_MEDICATIONS] = {"person_id", "limit_window", "min_interval_minutes", "dose_amount",
+                        "dose_unit", NULL},
+    [ST_DOSES] = {"medication_name", "person_id", "status", "status_reason", "note",
+                  "recorded_by", "recorded_by_id", "recorded_at", "override_rule",
+                  "override_reason", "updated_at", NULL},
 };
 
 static bool in_list(const char *const *list, const char *name)

@@ -16,6 +16,12 @@ struct store_report_dose {
     const char *medication_name; /* never NULL */
     const char *dosage;          /* NULL for deleted medications */
     int64_t taken_us;            /* the instant, UTC */
+    enum store_dose_status status; /* taken, or skipped (STORE_VIEW_HISTORY) */
+    const char *status_reason;   /* NULL: none */
+    const char *note;            /* NULL: none */
+    const char *recorded_by;     /* NULL: not recorded (older doses) */
+    const char *override_rule;   /* the rules an override broke; NULL: none */
+    const char *override_reason; /* NULL: none */
 };
 
 /* Called once per row; a non-zero return stops the walk, and the store
@@ -28,14 +34,16 @@ typedef int (*store_report_dose_fn)(const struct store_report_dose *d, void *ctx
 
 /* One query: the doses taken in w, oldest first, of the medications of
  * person_id and of deleted medications whose doses name person_id (without
- * has_person: every medication's, and every deleted medication's). Rows
- * whose taken_at cannot be read as a timestamp are skipped and counted in
- * *unreadable (may be NULL).
+ * has_person: every medication's, and every deleted medication's); with
+ * view STORE_VIEW_HISTORY also the skipped ones, never those entered in
+ * error. Rows whose taken_at cannot be read as a timestamp are skipped and
+ * counted in *unreadable (may be NULL).
  * The rows are streamed (the client holds one at a time); an error met
  * after some rows (a lost connection, a timeout) ends the walk with -1. */
 int store_report_doses(struct db_conn *c, bool has_person, int64_t person_id,
-                       const struct store_window *w, store_report_dose_fn fn, void *ctx,
-                       size_t *unreadable, struct mt_err *err);
+                       enum store_dose_view view, const struct store_window *w,
+                       store_report_dose_fn fn, void *ctx, size_t *unreadable,
+                       struct mt_err *err);
 
 /* A person who owns at least one medication, for the household-wide form. */
 struct store_report_owner {

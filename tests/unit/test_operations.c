@@ -31,6 +31,12 @@ static size_t value_size(enum api_type t)
         return sizeof(struct api_date);
     case API_TEXT:
         return sizeof(struct api_text);
+    case API_NUMBER:
+        return sizeof(struct api_num);
+    case API_DATETIME:
+        return sizeof(struct api_time);
+    case API_JSON:
+        return sizeof(struct api_jsonv);
     case API_INT:
     case API_BOOL:
     case API_CHOICE:
@@ -80,9 +86,9 @@ static void check_entry(const struct http_route *rt)
         CHECK(p->type != API_CHOICE || (p->choices && p->choices[0]));
         if (p->where == API_BODY) {
             n_body++;
-            CHECK(p->type == API_INT || p->type == API_TEXT || p->type == API_DATE);
         } else {
             CHECK(p->type != API_TEXT || p->max_len == 0);
+            CHECK(p->type != API_NUMBER && p->type != API_JSON);
             CHECK(!p->nullable);
         }
     }
@@ -119,9 +125,18 @@ static const char *valid_text(const struct api_param *p, char *buf, size_t size)
             last++;
         return p->choices[last];
     }
+    case API_NUMBER:
+        return "2.5";
+    case API_DATETIME:
+        return "2026-01-02T03:04:05Z";
+    case API_JSON:
+        return "[]";
     }
     return "";
 }
+
+/* 2026-01-02T03:04:05Z in microseconds. */
+#define VALID_INSTANT (INT64_C(1767323045) * 1000000)
 
 /* The pattern with each {name} replaced by a valid value. */
 static const char *concrete_path(const struct http_route *rt)
@@ -191,11 +206,18 @@ static struct api_request *make_request(struct fake *f, const struct api_op *op,
         if (p->where == API_BODY) {
             json_t *v;
             if (!valid)
-                v = p->type == API_TEXT   ? json_integer(5)
-                    : p->type == API_DATE ? json_true()
-                                          : json_string("x");
+                v = p->type == API_TEXT                                 ? json_integer(5)
+                    : p->type == API_DATE || p->type == API_DATETIME ? json_true()
+                    : p->type == API_BOOL                             ? json_string("maybe")
+                                                                      : json_string("x");
             else if (p->type == API_INT)
                 v = json_integer(strtoll(text, NULL, 10));
+            else if (p->type == API_NUMBER)
+                v = json_real(2.5);
+            else if (p->type == API_BOOL)
+                v = json_true();
+            else if (p->type == API_JSON)
+                v = json_array();
             else
                 v = json_string(p->type == API_TEXT ? "x" : text);
             json_object_set_new(body, p->name, v);
@@ -259,6 +281,21 @@ static void check_values(const struct api_op *op, const void *in)
             CHECK(v->set && v->value && strcmp(v->value, p->where == API_BODY ? "x" : text) == 0);
             break;
         }
+        case API_NUMBER: {
+            const struct api_num *v = slot;
+            CHECK(v->set && !v->null && v->value == 2.5);
+            break;
+        }
+        case API_DATETIME: {
+            const struct api_time *v = slot;
+            CHECK(v->set && !v->null && v->us == VALID_INSTANT);
+            break;
+        }
+        case API_JSON: {
+            const struct api_jsonv *v = slot;
+            CHECK(v->set && v->value != NULL);
+            break;
+        }
         }
     }
 }
@@ -271,6 +308,12 @@ static bool is_set(const struct api_param *p, const void *in)
         return ((const struct api_text *)slot)->set;
     if (p->type == API_DATE)
         return ((const struct api_date *)slot)->set;
+    if (p->type == API_NUMBER)
+        return ((const struct api_num *)slot)->set;
+    if (p->type == API_DATETIME)
+        return ((const struct api_time *)slot)->set;
+    if (p->type == API_JSON)
+        return ((const struct api_jsonv *)slot)->set;
     return ((const struct api_int *)slot)->set;
 }
 
