@@ -141,6 +141,8 @@ static const char *level_desc(enum st_level l)
         return "2574915efc76";
     case SL_AB48:
         return "ab48726466af";
+    case SL_5D2E:
+        return "5d2e8c1a9f37";
     case SL_NONE:
     case SL_N:
     default:
@@ -258,6 +260,66 @@ bool st_taken_at_needs_fix(const struct st_scan *s)
          * with a nullable taken_at in any case. */
         return false;
     }
+}
+
+/* Whether the columns of the existing table k are exactly those that
+ * 5d2e8c1a9f37 gives it. */
+static int auth_table_is_ours(struct db_conn *c, int k, bool *ours, struct mt_err *err)
+{
+    const struct st_auth_table *at = &st_auth_tables[k];
+    struct db_column *cols = NULL;
+    size_t n = 0;
+    if (db_columns(c, at->name, &cols, &n, err) < 0)
+        return -1;
+    size_t want = 0;
+    while (at->columns[want])
+        want++;
+    *ours = n == want;
+    for (size_t i = 0; i < n && *ours; i++)
+        *ours = in_list(at->columns, cols[i].name);
+    db_columns_free(cols, n);
+    return 0;
+}
+
+/* The access-control tables of 5d2e8c1a9f37. While that revision is still
+ * to run, it creates each table only when none of that name exists, and its
+ * downgrade drops them: a table of the same name that is someone else's
+ * would be taken for ours and later dropped, so the take-over refuses it.
+ * One that is ours (a database stamped back, or taken over at head) is
+ * kept, and the revision runs again around it. Once the revision has run,
+ * a missing table is only reported. */
+static int check_auth_tables(struct db_conn *c, const struct st_scan *s, bool pending,
+                             struct schema_plan *p, struct mt_err *err)
+{
+    for (int k = 0; k < ST_N_AUTH; k++) {
+        const char *name = st_auth_tables[k].name;
+        if (!pending) {
+            if (!s->auth[k])
+                mt_strlist_pushf(&p->found,
+                                 "warning: alembic_version says %s, but the table %s of "
+                                 "5d2e8c1a9f37 is missing",
+                                 p->current, name);
+            continue;
+        }
+        if (!s->auth[k])
+            continue;
+        bool ours = false;
+        if (auth_table_is_ours(c, k, &ours, err) < 0)
+            return -1;
+        if (!ours)
+            return mt_fail(err, MT_ECONFLICT,
+                           SCHEMA_REFUSED
+                           "a table %s exists whose columns are not those of MediTrack's "
+                           "access-control table (revision 5d2e8c1a9f37 creates it, and its "
+                           "downgrade would drop it); nothing was changed (rename that table, "
+                           "then upgrade again)",
+                           name);
+        mt_strlist_pushf(&p->found,
+                         "table %s: the access-control table of 5d2e8c1a9f37, kept (that "
+                         "revision creates only what is missing)",
+                         name);
+    }
+    return 0;
 }
 
 static void describe_tables(const struct st_scan *s, const enum st_level lv[ST_N], bool half,
@@ -424,6 +486,10 @@ int schema_plan_make(struct db_conn *c, const struct mig_chain *ch, struct schem
                      out->tracked      ? out->current
                      : s.version_table ? "empty"
                                        : "missing");
+    if (check_auth_tables(c, &s, cur_pos < pos[SL_5D2E], out, err) < 0) {
+        st_scan_release(&s);
+        return -1;
+    }
 
     if (!out->has_tables) {
         if (out->tracked && cur_pos >= 0) {

@@ -23,7 +23,22 @@ static const char *const tmp_names[ST_N] = {
 static const char *const level_revs[SL_N] = {
     [SL_F416] = "f4162eb18a25", [SL_588F] = "588f4ae43933", [SL_35BD] = "35bddb769482",
     [SL_0358] = "03586fa62d43", [SL_D9C3] = "d9c3da4e9c05", [SL_44FC] = "44fcd0160844",
-    [SL_2574] = "2574915efc76", [SL_AB48] = "ab48726466af",
+    [SL_2574] = "2574915efc76", [SL_AB48] = "ab48726466af", [SL_5D2E] = "5d2e8c1a9f37",
+};
+
+const struct st_auth_table st_auth_tables[ST_N_AUTH] = {
+    {"accounts",
+     {"id", "login", "display_name", "password_hash", "role", "enabled", "person_id",
+      "created_at", "updated_at", NULL}},
+    {"account_persons", {"account_id", "person_id", NULL}},
+    {"auth_sessions",
+     {"id", "account_id", "token_hash", "created_at", "last_seen_at", "expires_at", "user_agent",
+      "address", NULL}},
+    {"api_tokens",
+     {"id", "account_id", "name", "token_hash", "prefix", "scope", "person_id", "created_at",
+      "expires_at", "last_used_at", "revoked_at", NULL}},
+    {"auth_throttle", {"throttle_key", "failures", "last_failure_at", "locked_until", NULL}},
+    {"auth_setup_tokens", {"token_hash", "created_at", "expires_at", NULL}},
 };
 
 const char *st_table_name(enum st_table t)
@@ -73,6 +88,12 @@ int st_scan_load(struct db_conn *c, bool full, struct st_scan *s, struct mt_err 
                 ours = true;
             } else if (strcmp(name, tmp_names[t]) == 0) {
                 s->tmp[t] = true;
+                ours = true;
+            }
+        }
+        for (int k = 0; k < ST_N_AUTH && !ours; k++) {
+            if (strcmp(name, st_auth_tables[k].name) == 0) {
+                s->auth[k] = true;
                 ours = true;
             }
         }

@@ -18,7 +18,9 @@ enum st_table { ST_PERSONS, ST_MEDICATIONS, ST_DOSES, ST_N };
 
 /* The revisions whose table shapes the take-over can tell apart, oldest
  * first. SL_588F has the shapes of SL_F416 (it changes data only), SL_2574
- * those of SL_44FC (it moves PostgreSQL sequences only). */
+ * those of SL_44FC (it moves PostgreSQL sequences only); SL_5D2E adds the
+ * access-control tables, which it may create again (they are only checked,
+ * see st_auth_tables). */
 enum st_level {
     SL_NONE = -1,
     SL_F416,
@@ -29,6 +31,7 @@ enum st_level {
     SL_44FC,
     SL_2574,
     SL_AB48,
+    SL_5D2E,
     SL_N,
 };
 
@@ -48,6 +51,18 @@ struct st_shape {
     size_t nfk;
 };
 
+/* The access-control tables of 5d2e8c1a9f37, parents first, with the
+ * columns that revision gives them. They are MediTrack's, but no revision
+ * before it touches them and it creates each only when missing, so the
+ * take-over only makes sure that a table of that name is really this one
+ * (adopt.c). */
+enum { ST_N_AUTH = 6, ST_AUTH_MAX_COLS = 12 };
+struct st_auth_table {
+    const char *name;
+    const char *columns[ST_AUTH_MAX_COLS]; /* NULL-terminated */
+};
+extern const struct st_auth_table st_auth_tables[ST_N_AUTH];
+
 /* MediTrack's tables, their leftover _alembic_tmp_* copies, and every other
  * table of the database. */
 struct st_scan {
@@ -55,6 +70,7 @@ struct st_scan {
     bool full; /* indexes and foreign keys were read too */
     struct st_shape t[ST_N];
     bool tmp[ST_N];           /* _alembic_tmp_<table> exists */
+    bool auth[ST_N_AUTH];     /* st_auth_tables[i] exists (its columns are not read) */
     bool version_table;       /* alembic_version exists */
     struct mt_strlist others; /* tables that are not MediTrack's (never touched) */
 };

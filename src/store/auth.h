@@ -35,6 +35,11 @@ int store_scope_parse(const char *s, enum store_scope *out);
  * store lower-cases what it is given and refuses anything else with
  * MT_EINVAL. */
 #define STORE_LOGIN_MAX 64
+/* Copies login into out in lower case, the form the store keeps; MT_EINVAL
+ * (a message for the user that quotes login only when it is printable) for
+ * anything else. For callers that need the stored form before an account
+ * exists: the command line, throttle keys. */
+int store_login_normalize(const char *login, char out[STORE_LOGIN_MAX + 1], struct mt_err *err);
 
 struct store_account {
     int64_t id;
@@ -171,7 +176,11 @@ int store_tokens_list(struct db_conn *c, struct mt_arena *a, int64_t account_id,
 int store_token_revoke(struct db_conn *c, int64_t account_id, int64_t id, struct mt_err *err);
 
 /* The throttle of failed sign-ins, shared by replicas. A key is
- * "login:<login>" or "addr:<address>". */
+ * "login:<login>" or "addr:<address>". Failures count "in a row" while
+ * they come less than STORE_THROTTLE_FORGET_US apart: after a quiet day
+ * the next failure counts as the first again, and the sweep removes the
+ * rows that have been quiet that long (and are not locked). */
+#define STORE_THROTTLE_FORGET_US (INT64_C(86400) * 1000000)
 struct store_throttle {
     int64_t failures;        /* in a row, since the last success or expiry */
     int64_t locked_until_us; /* 0: not locked */

@@ -26,9 +26,12 @@ TMP = tempfile.mkdtemp(prefix="schema-py.", dir=os.environ.get("MT_TEST_TMP", "/
 
 # The chain, oldest first.
 REVS = ["f4162eb18a25", "588f4ae43933", "35bddb769482", "03586fa62d43",
-        "d9c3da4e9c05", "44fcd0160844", "2574915efc76", "ab48726466af"]
+        "d9c3da4e9c05", "44fcd0160844", "2574915efc76", "ab48726466af", "5d2e8c1a9f37"]
 HEAD = REVS[-1]
-F416, S588, P35, D0358, N_D9C3, C44, Q2574, A48 = range(8)
+F416, S588, P35, D0358, N_D9C3, C44, Q2574, A48, AUTH = range(9)
+# The access-control tables of 5d2e8c1a9f37, parents first.
+AUTH_TABLES = ("accounts", "account_persons", "auth_sessions", "api_tokens", "auth_throttle",
+               "auth_setup_tokens")
 
 passed = 0
 failed = 0
@@ -176,9 +179,16 @@ def untrack(url):
 
 TS = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d+))?(?:Z|[+-]00(?::?00)?)?$")
 
-BOOL_COLS = {("persons", "is_default")}
+BOOL_COLS = {("persons", "is_default"), ("accounts", "enabled")}
 TS_COLS = {("persons", "created_at"), ("persons", "updated_at"), ("medications", "created_at"),
-           ("medications", "updated_at"), ("doses", "taken_at")}
+           ("medications", "updated_at"), ("doses", "taken_at"),
+           ("accounts", "created_at"), ("accounts", "updated_at"),
+           ("auth_sessions", "created_at"), ("auth_sessions", "last_seen_at"),
+           ("auth_sessions", "expires_at"), ("api_tokens", "created_at"),
+           ("api_tokens", "expires_at"), ("api_tokens", "last_used_at"),
+           ("api_tokens", "revoked_at"), ("auth_throttle", "last_failure_at"),
+           ("auth_throttle", "locked_until"), ("auth_setup_tokens", "created_at"),
+           ("auth_setup_tokens", "expires_at")}
 
 
 def norm(table, col, v):
@@ -203,6 +213,30 @@ COLS = {
                     "instructions", "created_at", "updated_at"],
     "doses": ["id", "medication_id", "medication_name", "taken_at", "person_id"],
 }
+# The access-control tables: columns, and the columns that make a row's key
+# (joined with ":").
+AUTH_COLS = {
+    "accounts": (["id", "login", "display_name", "password_hash", "role", "enabled", "person_id",
+                  "created_at", "updated_at"], ["id"]),
+    "account_persons": (["account_id", "person_id"], ["account_id", "person_id"]),
+    "auth_sessions": (["id", "account_id", "token_hash", "created_at", "last_seen_at",
+                       "expires_at", "user_agent", "address"], ["id"]),
+    "api_tokens": (["id", "account_id", "name", "token_hash", "prefix", "scope", "person_id",
+                    "created_at", "expires_at", "last_used_at", "revoked_at"], ["id"]),
+    "auth_throttle": (["throttle_key", "failures", "last_failure_at", "locked_until"],
+                      ["throttle_key"]),
+    "auth_setup_tokens": (["token_hash", "created_at", "expires_at"], ["token_hash"]),
+}
+
+
+def _row_key(t, row):
+    """The key of a row (a dict of text values) of table t."""
+    keys = AUTH_COLS[t][1] if t in AUTH_COLS else ["id"]
+    return ":".join(str(row[k]) for k in keys)
+
+
+def _key_order(k):
+    return (0, int(k), "") if k.isdigit() else (1, 0, k)
 
 
 def head_rows(url):
@@ -218,6 +252,20 @@ def head_rows(url):
         else:
             rows = q(url, sql)
         out[t] = {r[0]: {c: norm(t, c, v) for c, v in zip(cols, r)} for r in rows}
+    # Below 5d2e8c1a9f37 these tables do not exist: they are then left out.
+    for t, (cols, _) in AUTH_COLS.items():
+        sql = "SELECT %s FROM %s" % (", ".join(cols), t)
+        try:
+            if con:
+                rows = [[None if v is None else str(v) for v in r] for r in con.execute(sql)]
+            else:
+                rows = q(url, sql)
+        except (sqlite3.Error, RuntimeError):
+            continue
+        out[t] = {}
+        for r in rows:
+            row = {c: norm(t, c, v) for c, v in zip(cols, r)}
+            out[t][_row_key(t, row)] = row
     if con:
         con.close()
     return out
@@ -227,15 +275,16 @@ def compare_rows(desc, got, want, ignore=()):
     """Checks that every table has exactly the wanted rows and values; ignore
     lists (table, id, col) whose value is only required to be non-NULL."""
     good = True
-    for t in COLS:
+    for t in list(COLS) + list(AUTH_COLS):
         g, w = got.get(t, {}), want.get(t, {})
-        if sorted(g, key=int) != sorted(w, key=int):
-            not_ok("%s: %s ids" % (desc, t), "got %s, want %s" % (sorted(g, key=int),
-                                                                   sorted(w, key=int)))
+        if sorted(g, key=_key_order) != sorted(w, key=_key_order):
+            not_ok("%s: %s ids" % (desc, t), "got %s, want %s" % (sorted(g, key=_key_order),
+                                                                   sorted(w, key=_key_order)))
             good = False
             continue
+        cols = COLS[t] if t in COLS else AUTH_COLS[t][0]
         for i in w:
-            for c in COLS[t]:
+            for c in cols:
                 if (t, i, c) in ignore:
                     if g[i][c] is None:
                         not_ok("%s: %s %s.%s" % (desc, t, i, c), "is NULL")
@@ -252,7 +301,7 @@ def compare_rows(desc, got, want, ignore=()):
 
 # ---- shapes ------------------------------------------------------------------------
 
-def canonical_shape(sh, only=("persons", "medications", "doses")):
+def canonical_shape(sh, only=("persons", "medications", "doses") + AUTH_TABLES):
     """The parts of a shape that must be equal between two databases at head:
     per table the columns (as a set, with type, NOT NULL, primary key and
     default), the indexes and the foreign keys."""
@@ -421,7 +470,51 @@ def insert_data(url, level, orphans=False):
         model["doses"][6] = ((6, None, "2025-05-10 08:00:00"), "Deleted \u2019med\u2019")
     if orphans and level < C44:
         orphan_dose(url, level, model)
+    if level >= AUTH:
+        insert_auth_data(url, model)
     return model
+
+
+# Rows of the access-control tables (5d2e8c1a9f37), one list per table in
+# AUTH_COLS order; persons 1-3 of PERSONS exist when they are written.
+AUTH_ROWS = {
+    "accounts": [
+        [1, "maria", "Mar\u00eda Garc\u00eda",
+         "$argon2id$v=19$m=65536,t=3,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA", "admin", True, 1,
+         "2025-06-01 08:00:00", None],
+        [2, "john.o-brien@home", "John \"Nights\" O'Brien", None, "viewer", False, None,
+         "2025-06-02 09:30:00.123456", "2025-06-03 10:00:00"],
+    ],
+    "account_persons": [[1, 1], [2, 2], [2, 3]],
+    "auth_sessions": [
+        [1, 1, "a" * 64, "2025-06-04 07:00:00", "2025-06-04 07:30:00.000001",
+         "2025-07-04 07:00:00", "Mozilla/5.0 (X11; Linux x86_64) \u00fc", "192.0.2.7"],
+    ],
+    "api_tokens": [
+        [1, 2, "Home Assistant \U0001F3E0", "b" * 64, "mtt_AbCdEfGh", "read", 3,
+         "2025-06-05 00:00:00", None, "2025-06-05 01:02:03.5", "2025-06-06 00:00:00"],
+        [2, 1, "backup; DROP TABLE accounts;--", "0123456789abcdef" * 4, "mtt_xYz01234", "admin",
+         None, "2025-06-05 00:00:01", "2026-06-05 00:00:01", None, None],
+    ],
+    "auth_throttle": [
+        ["login:maria", 3, "2025-06-04 12:00:00.5", None],
+        ["addr:2001:db8::1", 12, "2025-06-04 12:05:00", "2025-06-04 12:15:00"],
+    ],
+    "auth_setup_tokens": [["c" * 64, "2025-06-04 00:00:00", "2025-06-05 00:00:00"]],
+}
+
+
+def insert_auth_data(url, model):
+    model["auth"] = {}
+    for t in AUTH_TABLES:
+        cols = AUTH_COLS[t][0]
+        model["auth"][t] = {}
+        for r in AUTH_ROWS[t]:
+            x(url, "INSERT INTO %s (%s) VALUES (%s)" % (t, ", ".join(cols),
+                                                      ", ".join("?" * len(cols))), r)
+            row = {c: norm(t, c, None if v is None else (v if isinstance(v, bool) else str(v)))
+                   for c, v in zip(cols, r)}
+            model["auth"][t][_row_key(t, row)] = row
 
 
 def orphan_dose(url, level, model):
@@ -499,6 +592,9 @@ def expected_head(model):
                                    "medication_name": name,
                                    "taken_at": norm("doses", "taken_at", d[2]),
                                    "person_id": person}
+    # The access-control rows survive only where 5d2e8c1a9f37 was not undone.
+    for t in AUTH_TABLES:
+        want[t] = dict(model.get("auth", {}).get(t, {})) if level >= AUTH else {}
     return want, ignore
 
 
@@ -526,6 +622,7 @@ def expected_from_rows(rows):
     """Expected head rows for a database whose rows (dicts per table, in the
     shape they had) are given; mirrors expected_head for arbitrary data."""
     want = {"persons": {}, "medications": {}, "doses": {}}
+    want.update({t: {} for t in AUTH_TABLES})
     ignore = set()
     persons = rows.get("persons")
     if persons is not None:

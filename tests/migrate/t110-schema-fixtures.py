@@ -110,9 +110,16 @@ def check_dose_persons(desc, url):
 
 
 def check_down_up(desc, url, want, ignore):
-    """Down one revision (person_id dropped) and up again: every row and value
-    comes back (these doses' persons all come from their medications)."""
+    """Down two revisions (the access-control tables dropped, then person_id)
+    and up again: every row and value comes back (these doses' persons all
+    come from their medications)."""
     L.downgrade(url, "-1", desc=desc + ": downgrade -1")
+    L.check_eq(desc + ": downgrade -1 is ab48726466af", L.version(url), "ab48726466af")
+    L.check_eq(desc + ": downgrade -1 drops the access-control tables",
+               [t for t in L.tables(url) if t in L.AUTH_TABLES], [])
+    L.check_eq(desc + ": downgrade -1 keeps every dose",
+               L.q(url, "SELECT COUNT(*) FROM doses")[0][0], str(len(want["doses"])))
+    L.downgrade(url, "-1", desc=desc + ": downgrade -1 again")
     cols = [c["name"] for c in L.shape(url)["doses"]["columns"]]
     L.check(desc + ": downgrade drops doses.person_id", "person_id" not in cols, cols)
     L.check_eq(desc + ": downgrade keeps every dose",

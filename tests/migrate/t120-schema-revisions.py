@@ -5,7 +5,9 @@ timestamps, rows whose parent is missing where the shape allowed them), both
 tracked and untracked (alembic_version dropped), next to a table that is not
 MediTrack's: `meditrack db upgrade head` brings each to the head schema with
 every row kept (orphans repaired as docs/schema.md says, and logged), the
-foreign table untouched, and a second run changes nothing."""
+foreign table untouched, and a second run changes nothing; then down to
+ab48726466af (the access-control tables dropped) and up again keeps every
+other row."""
 
 import schemalib as L
 
@@ -33,14 +35,24 @@ for level, rev in enumerate(L.REVS):
                 # Tables with the constraints of 44fcd0160844 are stamped there, so
                 # that the later revisions run again (they are safe to repeat), except
                 # that SQLite doses with person_id are stamped at ab48726466af: its
-                # rebuild would lose the person of a deleted medication's dose.
+                # rebuild would lose the person of a deleted medication's dose. The
+                # access-control tables of 5d2e8c1a9f37 are kept as they are, and
+                # that revision runs again around them.
                 detected = rev
                 if level == L.F416:
                     detected = "588f4ae43933"
-                elif level == L.Q2574 or (level == L.A48 and L.DIALECT != "sqlite"):
+                elif level == L.Q2574 or (level >= L.A48 and L.DIALECT != "sqlite"):
                     detected = "44fcd0160844"
+                elif level >= L.A48:
+                    detected = "ab48726466af"
                 L.check(desc + ": detected and stamped " + detected,
                         "stamp %s (was untracked)" % detected in out, out[-1500:])
+                if level >= L.AUTH:
+                    others = [ln for ln in out.splitlines() if "(left alone)" in ln]
+                    L.check(desc + ": the access-control tables are recognised and kept",
+                            "table accounts: the access-control table of 5d2e8c1a9f37, kept"
+                            in out and others and not any("accounts" in ln for ln in others),
+                            out[-2500:])
             else:
                 L.check(desc + ": no take-over needed", "take-over:" not in out, out[-1200:])
             L.compare_rows(desc, L.head_rows(url), want, ignore)
@@ -52,6 +64,17 @@ for level, rev in enumerate(L.REVS):
                 L.check(desc + ": dose repair logged", REPAIR_LOGS["doses"] in out, out[-1500:])
             L.check_eq(desc + ": foreign table untouched", L.foreign_state(url), foreign)
             L.check_second_run(desc, url)
+            # Down to the revision before the access-control tables and up
+            # again: they come back empty, every other row as it was.
+            L.downgrade(url, "ab48726466af", desc=desc + ": down to ab48726466af")
+            L.check_eq(desc + ": down to ab48726466af drops the access-control tables",
+                       [t for t in L.tables(url) if t in L.AUTH_TABLES], [])
+            L.upgrade(url, desc=desc + ": head again")
+            for t in L.AUTH_TABLES:
+                want[t] = {}
+            L.compare_rows(desc + " (down to ab48726466af and up)", L.head_rows(url), want,
+                           ignore)
+            L.check_head(desc + " (down to ab48726466af and up)", url)
         except RuntimeError as e:
             L.not_ok(desc, str(e)[:800])
 

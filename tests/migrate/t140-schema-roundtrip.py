@@ -5,8 +5,9 @@ a database with rows at head, downgraded to each revision and upgraded again,
 keeps everything the down revisions can keep (docs/schema.md lists what they
 cannot: the first/last split below d9c3da4e9c05, medication_name of unlinked
 doses below 03586fa62d43, persons below 35bddb769482, the person of a deleted
-medication's dose below ab48726466af), on SQLite without any ON DELETE action
-firing while tables are rebuilt."""
+medication's dose below ab48726466af, every account, grant, session, token,
+throttle and setup row below 5d2e8c1a9f37), on SQLite without any ON DELETE
+action firing while tables are rebuilt."""
 
 import copy
 
@@ -45,12 +46,15 @@ try:
     desc = "head -> each revision -> base, step by step (%s)" % L.DIALECT
     url = L.fresh("rt_steps")
     L.upgrade(url)
-    L.insert_data(url, L.A48)
+    L.insert_data(url, L.AUTH)
     counts = {t: ids(url, t) for t in ("persons", "medications", "doses")}
     for target in reversed(L.REVS[:-1]):
         L.downgrade(url, "-1")
         L.check_eq(desc + ": at %s" % target, L.version(url), target)
         lvl = L.REVS.index(target)
+        if lvl == L.A48:
+            L.check_eq(desc + ": the access-control tables are gone at %s" % target,
+                       [t for t in L.tables(url) if t in L.AUTH_TABLES], [])
         if lvl >= L.P35:
             L.check_eq(desc + ": persons kept at %s" % target, ids(url, "persons"),
                        counts["persons"])
@@ -62,14 +66,14 @@ try:
 except RuntimeError as e:
     L.not_ok("step by step downgrade", str(e)[:800])
 
-for target in ("2574915efc76", "44fcd0160844", "d9c3da4e9c05", "03586fa62d43", "35bddb769482",
+for target in ("ab48726466af", "2574915efc76", "44fcd0160844", "d9c3da4e9c05", "03586fa62d43", "35bddb769482",
                "588f4ae43933", "f4162eb18a25", "base"):
     desc = "head -> %s -> head with rows (%s)" % (target, L.DIALECT)
     try:
         url = L.fresh("rt")
         L.upgrade(url)
         foreign = L.add_foreign_table(url)
-        model = L.insert_data(url, L.A48)
+        model = L.insert_data(url, L.AUTH)
         out = L.downgrade(url, target)
         L.ok(desc + ": downgrade")
         L.check_eq(desc + ": foreign table untouched after the downgrade", L.foreign_state(url),
@@ -78,8 +82,9 @@ for target in ("2574915efc76", "44fcd0160844", "d9c3da4e9c05", "03586fa62d43", "
         after = copy.deepcopy(model)
         if target == "base":
             after["persons"], after["medications"], after["doses"] = {}, {}, {}
+            after["auth"] = {}
         else:
-            after["level"] = min(L.REVS.index(target), L.A48)
+            after["level"] = min(L.REVS.index(target), L.AUTH)
             if after["level"] < L.P35:
                 after["persons"] = {}
                 after["medications"] = {k: (m, None) for k, (m, _) in model["medications"].items()}

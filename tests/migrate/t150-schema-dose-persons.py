@@ -96,7 +96,7 @@ def untracked_without_key(desc):
         L.check(desc + ": stamped at ab48726466af, doses rebuilt with key and index",
                 "stamp ab48726466af (was untracked)" in out and
                 "rebuild doses with the foreign key and index of doses.person_id" in out and
-                "Running upgrade" not in out, out[-2000:])
+                "Running upgrade 2574915efc76 -> ab48726466af" not in out, out[-2000:])
     else:
         L.check(desc + ": stamped at 44fcd0160844, ab48726466af runs again with the repairs",
                 "stamp 44fcd0160844 (was untracked)" in out and
@@ -119,7 +119,8 @@ def tracked_behind(desc):
     if D == "sqlite":
         L.check(desc + ": the tables are ahead: stamped at ab48726466af, not rebuilt",
                 "doses already has person_id" in out and
-                "stamp ab48726466af (was 2574915efc76)" in out and "Running upgrade" not in out,
+                "stamp ab48726466af (was 2574915efc76)" in out and
+                "Running upgrade 2574915efc76 -> ab48726466af" not in out,
                 out[-2000:])
     else:
         L.check(desc + ": ab48726466af runs again", "Running upgrade 2574915efc76 -> "

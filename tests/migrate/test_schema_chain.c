@@ -1,9 +1,10 @@
 /* MediTrack's embedded revision chain as the schema module expects it: the
  * reference's five revisions with their ids, down-revisions and messages,
- * then ours up to the head ab48726466af, every dialect's SQL present, every
- * hook named by a revision registered by schema_register, and the take-over
+ * then ours up to the head 8c4d2b7e1f05, every dialect's SQL present, every
+ * hook named by a revision registered by schema_register, the take-over
  * planning nothing on a database without MediTrack tables or on a chain that
- * is not MediTrack's. */
+ * is not MediTrack's, and refusing a table that someone else named like one
+ * of the access-control tables. */
 #include <string.h>
 
 #include "check.h"
@@ -22,6 +23,9 @@ static const struct {
     {"44fcd0160844", "d9c3da4e9c05", NULL},
     {"2574915efc76", "44fcd0160844", NULL},
     {"ab48726466af", "2574915efc76", NULL},
+    {"5d2e8c1a9f37", "ab48726466af", "accounts, grants, sessions and API tokens"},
+    {"8c4d2b7e1f05", "5d2e8c1a9f37",
+     "dosing rules, ingredient limits, dose corrections, idempotency keys, audit trail"},
 };
 
 static void check_chain(const struct mig_chain *ch)
@@ -50,11 +54,62 @@ static void check_chain(const struct mig_chain *ch)
      * rows that break foreign keys before anything else. */
     for (size_t i = 1; i < 6 && i < ch->n; i++)
         CHECK(ch->revs[i].pre_upgrade && strcmp(ch->revs[i].pre_upgrade, SCHEMA_REPAIR_HOOK) == 0);
-    /* So does the one that adds doses.person_id and its foreign key, and it
-     * is the head. */
+    /* So does the one that adds doses.person_id and its foreign key. */
     const struct mig_revision *ab48 = mig_chain_find(ch, "ab48726466af");
     CHECK(ab48 && ab48->pre_upgrade && strcmp(ab48->pre_upgrade, SCHEMA_REPAIR_HOOK) == 0);
-    CHECK(mig_chain_head(ch) == ab48);
+    /* The access-control tables are new and reference only persons, whose
+     * rows the repairs of ab48726466af already made consistent: no hook. */
+    const struct mig_revision *auth = mig_chain_find(ch, "5d2e8c1a9f37");
+    CHECK(auth && auth->pre_upgrade == NULL);
+    /* The dosing revision adds columns with defaults and new tables only:
+     * no hook either, and it is the head. */
+    const struct mig_revision *dosing = mig_chain_find(ch, "8c4d2b7e1f05");
+    CHECK(dosing && dosing->pre_upgrade == NULL && mig_chain_head(ch) == dosing);
+}
+
+/* A database where someone else already has a table called accounts: the
+ * access-control revision would keep it (CREATE TABLE IF NOT EXISTS) and its
+ * downgrade would drop it, so the take-over refuses before anything runs.
+ * A table with exactly MediTrack's columns is taken as ours. */
+static void check_foreign_auth_table(const struct mig_chain *ch)
+{
+    struct mt_err err = {0};
+    struct db_conn *c = NULL;
+    if (db_open_url("sqlite:///:memory:", &c, &err) < 0) {
+        fprintf(stderr, "open: %s\n", err.msg);
+        CHECK(0);
+        return;
+    }
+    /* The in-memory database is the process's: start without the tables of
+     * check_fresh_plan. */
+    CHECK(db_exec(c, "DROP TABLE IF EXISTS medications; DROP TABLE IF EXISTS household_notes",
+                  &err) == 0);
+    CHECK(db_exec(c, "CREATE TABLE accounts (id INTEGER PRIMARY KEY, iban TEXT, balance REAL)",
+                  &err) == 0);
+    struct schema_plan p;
+    CHECK(schema_plan_make(c, ch, &p, &err) < 0);
+    CHECK_EQ(err.code, MT_ECONFLICT);
+    CHECK(strstr(err.msg, SCHEMA_REFUSED) == err.msg);
+    CHECK(strstr(err.msg, "accounts") != NULL);
+    schema_plan_release(&p);
+
+    CHECK(db_exec(c,
+                  "DROP TABLE accounts; CREATE TABLE accounts (id INTEGER PRIMARY KEY, login "
+                  "VARCHAR(64), display_name VARCHAR(255), password_hash VARCHAR(255), role "
+                  "VARCHAR(16), enabled BOOLEAN, person_id INTEGER, created_at DATETIME, "
+                  "updated_at DATETIME)",
+                  &err) == 0);
+    mt_err_clear(&err);
+    CHECK(schema_plan_make(c, ch, &p, &err) == 0);
+    CHECK(p.applies);
+    CHECK(!p.has_tables);
+    CHECK(p.target == NULL);
+    bool said = false;
+    for (size_t i = 0; i < p.found.n; i++)
+        said = said || strstr(p.found.items[i], "table accounts: the access-control table");
+    CHECK(said);
+    schema_plan_release(&p);
+    db_close(c);
 }
 
 static void check_fresh_plan(const struct mig_chain *ch)
@@ -113,6 +168,7 @@ int main(void)
     }
     check_chain(ch);
     check_fresh_plan(ch);
+    check_foreign_auth_table(ch);
     mig_chain_free(ch);
     return check_report();
 }
