@@ -400,7 +400,8 @@ enum api_field api_coerce_body_date(struct api_vctx *v, const char *name,
 static const char m_bool_type[] = "Input should be a valid boolean";
 static const char m_bool_parsing[] = "Input should be a valid boolean, unable to interpret input";
 static const char m_float_type[] = "Input should be a valid number";
-static const char m_float_parsing[] = "Input should be a valid number, unable to parse string as a number";
+static const char m_float_parsing[] =
+    "Input should be a valid number, unable to parse string as a number";
 static const char m_datetime_type[] = "Input should be a valid datetime";
 
 enum api_field api_coerce_body_bool(struct api_vctx *v, const char *name,
@@ -529,10 +530,9 @@ enum api_field api_coerce_body_number(struct api_vctx *v, const char *name,
         d = val->type == API_J_TRUE;
         break;
     case API_J_STRING:
-        if (memchr(val->v.s.p, '\0', val->v.s.len) ||
-            !text_number(val->v.s.p, val->v.s.len, &d)) {
-            api_vctx_add(v, "float_parsing", loc2("body", name), m_float_parsing,
-                         value_json(val), NULL);
+        if (memchr(val->v.s.p, '\0', val->v.s.len) || !text_number(val->v.s.p, val->v.s.len, &d)) {
+            api_vctx_add(v, "float_parsing", loc2("body", name), m_float_parsing, value_json(val),
+                         NULL);
             return API_FIELD_ERR;
         }
         break;
@@ -546,8 +546,7 @@ enum api_field api_coerce_body_number(struct api_vctx *v, const char *name,
     if (b->lo_op && (strcmp(b->lo_op, "ge") == 0 ? d < (double)b->lo : d <= (double)b->lo)) {
         op = b->lo_op;
         bound = b->lo;
-    } else if (b->hi_op &&
-               (strcmp(b->hi_op, "le") == 0 ? d > (double)b->hi : d >= (double)b->hi)) {
+    } else if (b->hi_op && (strcmp(b->hi_op, "le") == 0 ? d > (double)b->hi : d >= (double)b->hi)) {
         op = b->hi_op;
         bound = b->hi;
     }
@@ -562,8 +561,7 @@ enum api_field api_coerce_body_number(struct api_vctx *v, const char *name,
             if (strcmp(words[i].op, op) != 0)
                 continue;
             char msg[96];
-            snprintf(msg, sizeof(msg), "Input should be %s %lld", words[i].words,
-                     (long long)bound);
+            snprintf(msg, sizeof(msg), "Input should be %s %lld", words[i].words, (long long)bound);
             api_vctx_add(v, words[i].type, loc2("body", name), msg, value_json(val),
                          json_pack("{s:I}", op, (json_int_t)bound));
         }

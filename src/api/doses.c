@@ -105,7 +105,8 @@ static const char *next_words(struct mt_arena *a, const struct store_verdict *v)
     if (!v->has_next)
         return " No further dose is allowed by this rule on its own.";
     char buf[MT_TIME_BUF];
-    return mt_arena_printf(a, " Next dose allowed at %s.", mt_format_iso(v->next_us, buf, sizeof(buf)));
+    return mt_arena_printf(a, " Next dose allowed at %s.",
+                           mt_format_iso(v->next_us, buf, sizeof(buf)));
 }
 
 /* A number of an amount as the detail text shows it. */
@@ -128,12 +129,13 @@ static int reply_refusal(struct api_call *call, const struct store_verdict *v, s
     switch (v->rule) {
     case STORE_RULE_DAY_MAX:
         if (today) {
-            detail = mt_arena_printf(a, "Maximum doses (%lld) taken today", (long long)v->max_doses);
+            detail =
+                mt_arena_printf(a, "Maximum doses (%lld) taken today", (long long)v->max_doses);
         } else {
             char date[MT_TIME_BUF];
-            detail = mt_arena_printf(a, "Maximum doses (%lld) taken for %s",
-                                     (long long)v->max_doses,
-                                     mt_format_date(day, date, sizeof(date)));
+            detail =
+                mt_arena_printf(a, "Maximum doses (%lld) taken for %s", (long long)v->max_doses,
+                                mt_format_date(day, date, sizeof(date)));
         }
         if (detail && !api_extended(call->r)) {
             http_reply_detail(call->r, 400, detail);
@@ -397,8 +399,7 @@ int api_summary(struct api_call *call, struct mt_err *err)
     int64_t now = mt_now_us();
     for (size_t i = 0; i < n; i++) {
         struct store_verdict v;
-        if (extended && !items[i].deleted &&
-            summary_verdict(call, &items[i], tz, now, &v, err) < 0)
+        if (extended && !items[i].deleted && summary_verdict(call, &items[i], tz, now, &v, err) < 0)
             return -1;
         summary_entry(call->r, &out, &items[i], extended && !items[i].deleted ? &v : NULL);
     }

@@ -22,8 +22,8 @@ void api_limit_rule(const struct api_request *q, void *in, struct api_vctx *v)
     for (size_t i = 0; i < 2; i++)
         if (values[i]->set && strspn(values[i]->value, " \t\r\n") == strlen(values[i]->value))
             api_vctx_add(v, "string_too_short", json_pack("[s,s]", "body", names[i]),
-                         "String should have at least 1 character",
-                         json_string(values[i]->value), json_pack("{s:i}", "min_length", 1));
+                         "String should have at least 1 character", json_string(values[i]->value),
+                         json_pack("{s:i}", "min_length", 1));
 }
 
 static void jw_limit(struct api_jw *w, const struct store_limit *l)

@@ -37,7 +37,8 @@ static double three_decimals(double v)
     return round(v * 1000.0) / 1000.0;
 }
 
-/* ---- the ingredients list --------------------------------------------------------------------- */
+/* ---- the ingredients list ---------------------------------------------------------------------
+ */
 
 /* Moves the errors a coercion added to scratch into v, at
  * ["body", "ingredients", index, field]. */
@@ -48,8 +49,9 @@ static void move_errors(struct api_vctx *scratch, struct api_vctx *v, size_t ind
     json_t *e;
     json_array_foreach(scratch->errors, i, e)
     {
-        json_t *loc = field ? json_pack("[s,s,I,s]", "body", "ingredients", (json_int_t)index, field)
-                            : json_pack("[s,s,I]", "body", "ingredients", (json_int_t)index);
+        json_t *loc = field
+                          ? json_pack("[s,s,I,s]", "body", "ingredients", (json_int_t)index, field)
+                          : json_pack("[s,s,I]", "body", "ingredients", (json_int_t)index);
         json_t *input = json_object_get(e, "input");
         json_t *ctx = json_object_get(e, "ctx");
         api_vctx_add(v, json_string_value(json_object_get(e, "type")), loc,

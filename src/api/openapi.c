@@ -82,9 +82,9 @@ static void dosing_fields(json_t *p)
     json_object_set_new(p, "min_interval_minutes", extended(nullable("integer")));
     json_object_set_new(p, "dose_amount", extended(nullable("number")));
     json_object_set_new(p, "dose_unit", extended(nullable("string")));
-    json_object_set_new(p, "ingredients",
-                        extended(json_pack("{s:s, s:o}", "type", "array", "items",
-                                           ref("Ingredient"))));
+    json_object_set_new(
+        p, "ingredients",
+        extended(json_pack("{s:s, s:o}", "type", "array", "items", ref("Ingredient"))));
     verdict_fields(p);
 }
 
@@ -96,8 +96,8 @@ static json_t *dose_out(bool full)
                           "taken_at", datetime_schema(true));
     json_t *f = json_object();
     json_object_set_new(f, "status",
-                        json_pack("{s:s, s:[s,s,s]}", "type", "string", "enum", "taken",
-                                  "skipped", "entered_in_error"));
+                        json_pack("{s:s, s:[s,s,s]}", "type", "string", "enum", "taken", "skipped",
+                                  "entered_in_error"));
     json_object_set_new(f, "status_reason", nullable("string"));
     json_object_set_new(f, "note", nullable("string"));
     json_object_set_new(f, "recorded_by", nullable("string"));
@@ -162,10 +162,10 @@ static void response_schemas(json_t *s)
         json_pack("{s:s, s:{s:{s:s}, s:o, s:{s:s}, s:o, s:{s:s}, s:{s:s}, s:o, s:o, s:{}, s:{}, "
                   "s:{s:s}, s:{s:s}}}",
                   "type", "object", "properties", "seq", "type", "integer", "created_at",
-                  datetime_schema(true), "actor", "type", "string", "actor_id",
-                  nullable("integer"), "action", "type", "string", "entity", "type", "string",
-                  "entity_id", nullable("integer"), "person_id", nullable("integer"), "before",
-                  "after", "prev_hash", "type", "string", "hash", "type", "string"));
+                  datetime_schema(true), "actor", "type", "string", "actor_id", nullable("integer"),
+                  "action", "type", "string", "entity", "type", "string", "entity_id",
+                  nullable("integer"), "person_id", nullable("integer"), "before", "after",
+                  "prev_hash", "type", "string", "hash", "type", "string"));
     json_object_set_new(
         s, "DailySummaryEntry",
         json_pack("{s:s, s:{s:o, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s, s:o}, s:{s:s}}}", "type",
@@ -188,8 +188,8 @@ static void response_schemas(json_t *s)
     json_t *row = json_object_get(json_object_get(s, "DoseExportRow"), "properties");
     json_object_set_new(row, "status",
                         json_pack("{s:s, s:[s,s]}", "type", "string", "enum", "taken", "skipped"));
-    static const char *const texts[] = {"status_reason", "override_rule", "override_reason",
-                                        "note", "recorded_by"};
+    static const char *const texts[] = {"status_reason", "override_rule", "override_reason", "note",
+                                        "recorded_by"};
     for (size_t i = 0; i < MT_ARRAY_LEN(texts); i++)
         json_object_set_new(row, texts[i], nullable("string"));
     json_object_set_new(
@@ -243,10 +243,10 @@ static json_t *content_of(const char *schema)
 /* The JSON Schema of a parameter's value; null_ok adds null to its type. */
 static json_t *param_schema(const struct api_param *p, bool null_ok)
 {
-    static const char *const type_names[] = {[API_INT] = "integer",   [API_DATE] = "string",
-                                             [API_TEXT] = "string",    [API_BOOL] = "boolean",
-                                             [API_CHOICE] = "string",  [API_NUMBER] = "number",
-                                             [API_DATETIME] = "string", [API_JSON] = "array"};
+    static const char *const type_names[] = {
+        [API_INT] = "integer",     [API_DATE] = "string",   [API_TEXT] = "string",
+        [API_BOOL] = "boolean",    [API_CHOICE] = "string", [API_NUMBER] = "number",
+        [API_DATETIME] = "string", [API_JSON] = "array"};
     const char *type = type_names[p->type];
     json_t *s = null_ok ? nullable(type) : json_pack("{s:s}", "type", type);
     switch (p->type) {

@@ -169,8 +169,8 @@ static int run_idempotent(struct api_call *call, const char *key, struct mt_err 
     }
     char fp[65];
     fingerprint(r, fp);
-    struct idem_run x = {.call = call, .k = {.owner = api_idem_owner(call), .key = key,
-                                             .fingerprint = fp}};
+    struct idem_run x = {.call = call,
+                         .k = {.owner = api_idem_owner(call), .key = key, .fingerprint = fp}};
     if (!x.k.owner)
         return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
     if (db_tx_run(call->db, true, idem_tx, &x, err) < 0)

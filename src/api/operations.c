@@ -131,8 +131,8 @@ static const char *const paper_sizes[] = {"letter", "a4", NULL};
 const char *const api_limit_windows[] = {"calendar_day", "rolling_24h", NULL};
 /* The entities of the audit trail; access control writes "account",
  * "grant" and "token" rows. */
-const char *const api_audit_entities[] = {
-    "person", "medication", "dose", "ingredient_limit", "account", "grant", "token", NULL};
+const char *const api_audit_entities[] = {"person",  "medication", "dose",  "ingredient_limit",
+                                          "account", "grant",      "token", NULL};
 
 /* The dosing rules of a medication's body (POST and PUT). */
 #define MED_RULES                                                                                  \
@@ -165,7 +165,7 @@ const char *const api_audit_entities[] = {
      .where = API_BODY,                                                                            \
      .type = API_BOOL,                                                                             \
      .at = offsetof(T, override),                                                                  \
-     .doc = "Record despite a dosing rule (carers and admins; override_reason required)"},        \
+     .doc = "Record despite a dosing rule (carers and admins; override_reason required)"},         \
         BODY_TEXT(T, override_reason, REASON_TEXT, false, true),                                   \
         BODY_TEXT(T, note, REASON_TEXT, false, true)
 
@@ -271,9 +271,8 @@ const struct http_route api_routes[] = {
                          BODY_TEXT(struct api_in_med, instructions, LONG_TEXT, false, true),
                          BODY_INT(struct api_in_med, person_id, B_ID, true), MED_RULES),
         .body = API_BODY_REQUIRED, .cross = api_med_rules, .tag = "medications",
-        .op_id = "create_medication",
-        .summary = "Create a medication", .status = 201, .body_schema = "MedicationCreate",
-        .response = "MedicationInDB", .errors = "404")},
+        .op_id = "create_medication", .summary = "Create a medication", .status = 201,
+        .body_schema = "MedicationCreate", .response = "MedicationInDB", .errors = "404")},
     {.method = "GET",
      .pattern = "/api/v1/medications/{medication_id}",
      OP(.handler = api_med_get, IN(struct api_in_med_day),
@@ -297,9 +296,8 @@ const struct http_route api_routes[] = {
                    BODY_INT(struct api_in_med, max_doses_per_day, B_MAX_DOSES, false),
                    BODY_TEXT(struct api_in_med, instructions, LONG_TEXT, false, true), MED_RULES),
         .body = API_BODY_REQUIRED, .cross = api_med_rules, .tag = "medications",
-        .op_id = "update_medication",
-        .summary = "Update a medication", .status = 200, .body_schema = "MedicationUpdate",
-        .response = "MedicationInDB", .errors = "404")},
+        .op_id = "update_medication", .summary = "Update a medication", .status = 200,
+        .body_schema = "MedicationUpdate", .response = "MedicationInDB", .errors = "404")},
     {.method = "DELETE",
      .pattern = "/api/v1/medications/{medication_id}",
      OP(.handler = api_med_delete, IN(struct api_in_id),
@@ -332,17 +330,17 @@ const struct http_route api_routes[] = {
     {.method = "POST",
      .pattern = "/api/v1/doses/medications/{medication_id}/dose/{date}",
      OP(.handler = api_dose_for_date, IN(struct api_in_dose_for_date),
-        .params = PARAMS(PATH_ID(struct api_in_dose_for_date, medication_id, "medication_id",
-                                 "The ID of the medication"),
-                         PATH_DATE(struct api_in_dose_for_date, date),
-                         {.name = "time",
-                          .where = API_QUERY,
-                          .type = API_TEXT,
-                          .at = offsetof(struct api_in_dose_for_date, time),
-                          .required = true,
-                          .doc = "Local time HH:MM"},
-                         TZ(struct api_in_dose_for_date),
-                         OVERRIDE_FIELDS(struct api_in_dose_for_date)),
+        .params =
+            PARAMS(PATH_ID(struct api_in_dose_for_date, medication_id, "medication_id",
+                           "The ID of the medication"),
+                   PATH_DATE(struct api_in_dose_for_date, date),
+                   {.name = "time",
+                    .where = API_QUERY,
+                    .type = API_TEXT,
+                    .at = offsetof(struct api_in_dose_for_date, time),
+                    .required = true,
+                    .doc = "Local time HH:MM"},
+                   TZ(struct api_in_dose_for_date), OVERRIDE_FIELDS(struct api_in_dose_for_date)),
         .body = API_BODY_OPTIONAL, .cross = api_dose_for_date_rule, .tag = "doses",
         .op_id = "record_dose_for_date", .summary = "Record a dose at a local date and time",
         .status = 201, .body_schema = "DoseRecordOptions",
@@ -364,8 +362,7 @@ const struct http_route api_routes[] = {
                          BODY_TEXT(struct api_in_dose_skip, note, REASON_TEXT, false, true)),
         .body = API_BODY_REQUIRED, .cross = api_skip_rule, .tag = "doses", .op_id = "skip_dose",
         .summary = "Record a skipped dose and why", .status = 201, .body_schema = "DoseSkip",
-        .body_doc = "Accepts an Idempotency-Key header.", .response = "Dose",
-        .errors = "400 404")},
+        .body_doc = "Accepts an Idempotency-Key header.", .response = "Dose", .errors = "400 404")},
     {.method = "GET",
      .pattern = "/api/v1/doses/medications/{medication_id}/doses",
      OP(.handler = api_dose_history, IN(struct api_in_dose_history),
@@ -426,8 +423,9 @@ const struct http_route api_routes[] = {
                           .at = offsetof(struct api_in_dose_patch, taken_at),
                           .doc = "When the dose was really taken; not in the future"},
                          BODY_TEXT(struct api_in_dose_patch, note, REASON_TEXT, false, true)),
-        .body = API_BODY_REQUIRED, .tag = "doses", .op_id = "correct_dose", .summary = "Correct a dose's time or note", .status = 200,
-        .body_schema = "DoseCorrection", .response = "Dose", .errors = "400 404")},
+        .body = API_BODY_REQUIRED, .tag = "doses", .op_id = "correct_dose",
+        .summary = "Correct a dose's time or note", .status = 200, .body_schema = "DoseCorrection",
+        .response = "Dose", .errors = "400 404")},
     {.method = "POST",
      .pattern = "/api/v1/doses/{dose_id}/entered-in-error",
      OP(.handler = api_dose_entered_in_error, IN(struct api_in_dose_error),
@@ -435,9 +433,8 @@ const struct http_route api_routes[] = {
                          BODY_TEXT(struct api_in_dose_error, reason, REASON_TEXT, true, false)),
         .body = API_BODY_REQUIRED, .cross = api_reason_rule, .tag = "doses",
         .op_id = "dose_entered_in_error",
-        .summary = "Mark a dose entered in error (it leaves every count and view)",
-        .status = 200, .body_schema = "DoseEnteredInError", .response = "Dose",
-        .errors = "400 404")},
+        .summary = "Mark a dose entered in error (it leaves every count and view)", .status = 200,
+        .body_schema = "DoseEnteredInError", .response = "Dose", .errors = "400 404")},
 
     /* Ingredient limits of a person (api/limits.c). */
     {.method = "GET",
@@ -450,16 +447,16 @@ const struct http_route api_routes[] = {
     {.method = "POST",
      .pattern = "/api/v1/persons/{person_id}/ingredient-limits/",
      OP(.handler = api_limit_set, IN(struct api_in_limit_set),
-        .params = PARAMS(PATH_ID(struct api_in_limit_set, person_id, "person_id",
-                                 "The ID of the person"),
-                         BODY_TEXT(struct api_in_limit_set, name, SHORT_TEXT, true, false),
-                         {.name = "max_per_24h",
-                          .where = API_BODY,
-                          .type = API_NUMBER,
-                          .at = offsetof(struct api_in_limit_set, max_per_24h),
-                          .bounds = B_AMOUNT,
-                          .required = true},
-                         BODY_TEXT(struct api_in_limit_set, unit, UNIT_TEXT, true, false)),
+        .params =
+            PARAMS(PATH_ID(struct api_in_limit_set, person_id, "person_id", "The ID of the person"),
+                   BODY_TEXT(struct api_in_limit_set, name, SHORT_TEXT, true, false),
+                   {.name = "max_per_24h",
+                    .where = API_BODY,
+                    .type = API_NUMBER,
+                    .at = offsetof(struct api_in_limit_set, max_per_24h),
+                    .bounds = B_AMOUNT,
+                    .required = true},
+                   BODY_TEXT(struct api_in_limit_set, unit, UNIT_TEXT, true, false)),
         .body = API_BODY_REQUIRED, .cross = api_limit_rule, .tag = "dosing",
         .op_id = "set_ingredient_limit",
         .summary = "Set a person's maximum per 24 hours of an ingredient (replaces the one of "
@@ -469,9 +466,9 @@ const struct http_route api_routes[] = {
     {.method = "DELETE",
      .pattern = "/api/v1/persons/{person_id}/ingredient-limits/{limit_id}",
      OP(.handler = api_limit_delete, IN(struct api_in_limit_id),
-        .params = PARAMS(PATH_ID(struct api_in_limit_id, person_id, "person_id",
-                                 "The ID of the person"),
-                         PATH_ID(struct api_in_limit_id, id, "limit_id", "The ID of the limit")),
+        .params =
+            PARAMS(PATH_ID(struct api_in_limit_id, person_id, "person_id", "The ID of the person"),
+                   PATH_ID(struct api_in_limit_id, id, "limit_id", "The ID of the limit")),
         .tag = "dosing", .op_id = "delete_ingredient_limit",
         .summary = "Delete an ingredient limit", .status = 204, .errors = "404")},
 

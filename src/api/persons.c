@@ -80,8 +80,8 @@ int api_person_delete(struct api_call *call, struct mt_err *err)
 {
     const struct api_in_id *in = call->in;
     struct store_actor actor = api_actor(call);
-    return api_reply_done(
-        call, store_person_delete(call->db, &actor, call->r->arena, in->id.value, err));
+    return api_reply_done(call,
+                          store_person_delete(call->db, &actor, call->r->arena, in->id.value, err));
 }
 
 /* ---- the legacy `name` ------------------------------------------------------------------ */

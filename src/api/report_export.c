@@ -220,8 +220,7 @@ static int export(struct api_call *call, enum export_format format, struct mt_er
         return -1;
     size_t unreadable = 0;
     int rc = store_report_doses(call->db, true, in->person_id.value, STORE_VIEW_HISTORY, &w,
-                                export_row, &sink,
-                                &unreadable, err);
+                                export_row, &sink, &unreadable, err);
     if (unreadable)
         mt_log(MT_LOG_WARN, "report: skipped doses with unreadable taken_at count=%zu", unreadable);
     if (rc == 0 && !sink.started)

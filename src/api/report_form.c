@@ -117,7 +117,10 @@ static const char *rules_text(struct mt_arena *a, const struct store_medication 
         struct api_jw w;
         api_jw_init(&w, a, 24);
         api_jw_amount(&w, m->ingredients[i].amount);
-        mt_buf_addf(&b, "%s%s %.*s %s", i ? ", " : sep[0] ? " \xC2\xB7 contains " : "Contains ",
+        mt_buf_addf(&b, "%s%s %.*s %s",
+                    i        ? ", "
+                    : sep[0] ? " \xC2\xB7 contains "
+                             : "Contains ",
                     m->ingredients[i].name, (int)w.len, w.failed ? "" : w.data,
                     m->ingredients[i].unit);
     }
@@ -195,8 +198,7 @@ static int build_form(struct http_req *r, struct db_conn *c, const struct api_in
         .arena = r->arena, .data = &data, .first = first, .n_days = f->n_days, .tz = f->tz_offset};
     size_t unreadable = 0;
     if (store_report_doses(c, has_person, in->person_id.value, STORE_VIEW_TAKEN, &w, collect_dose,
-                           &sink, &unreadable,
-                           err) < 0)
+                           &sink, &unreadable, err) < 0)
         return -1;
     if (unreadable)
         mt_log(MT_LOG_WARN, "report: skipped doses with unreadable taken_at count=%zu", unreadable);

@@ -219,8 +219,7 @@ static const struct text *time_text(struct pdf *p, int minute, bool marked)
     struct text *t = &p->times[minute + (marked ? MINUTES_PER_DAY : 0)];
     if (!t->l) {
         char buf[12];
-        snprintf(buf, sizeof(buf), "%02d:%02d%s", minute / 60 % 24, minute % 60,
-                 marked ? "*" : "");
+        snprintf(buf, sizeof(buf), "%02d:%02d%s", minute / 60 % 24, minute % 60, marked ? "*" : "");
         *t = make(p, buf, false, 11.5, F_BOLD, p->slot_w, 1, PANGO_ALIGN_CENTER);
     }
     return t;
@@ -542,8 +541,7 @@ static void slots_show(struct pdf *p, size_t day, size_t med, double y, const st
         if (first + (size_t)i < end) {
             const struct report_dose *d = &f->doses[p->order[first + (size_t)i]];
             show(p, time_text(p, d->minute, d->overridden), bx, by + (SLOT_H - p->time_h) / 2);
-        }
-        else
+        } else
             show(p, &p->ampm, bx + 1, by + SLOT_H - p->ampm.h - 1.5);
     }
     if (extra->l) {

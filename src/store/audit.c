@@ -148,18 +148,10 @@ int store_audit_append(struct db_conn *c, const struct store_actor *actor, const
     int64_t now = mt_now_us();
     char hash[65], at[MT_TIME_BUF];
     store_audit_hash(&row, now, hash);
-    struct db_param p[] = {DB_INT(row.seq),
-                           store_time_param(now, at),
-                           DB_TEXT(row.actor),
-                           opt_int(row.actor_id),
-                           DB_TEXT(action),
-                           DB_TEXT(entity),
-                           opt_int(entity_id),
-                           opt_int(person_id),
-                           DB_TEXT(before_json),
-                           DB_TEXT(after_json),
-                           DB_TEXT(prev),
-                           DB_TEXT(hash)};
+    struct db_param p[] = {
+        DB_INT(row.seq),      store_time_param(now, at), DB_TEXT(row.actor), opt_int(row.actor_id),
+        DB_TEXT(action),      DB_TEXT(entity),           opt_int(entity_id), opt_int(person_id),
+        DB_TEXT(before_json), DB_TEXT(after_json),       DB_TEXT(prev),      DB_TEXT(hash)};
     if (store_exec(c, sql_insert, p, MT_ARRAY_LEN(p), err) < 0)
         return -1;
     struct db_param h[] = {DB_INT(row.seq), DB_TEXT(hash)};

@@ -37,11 +37,11 @@ static const char not_found[] = "Dose not found";
  * took. Kind 0 / 1 keeps the two parts apart. */
 #define SUMMARY_LIVE                                                                               \
     "SELECT 0, m.id, m.name, m.max_doses_per_day, d.taken_at, d.id FROM medications m "            \
-    "LEFT JOIN doses d ON d.medication_id = m.id AND d.status = 'taken' AND d.taken_at >= ? AND "     \
+    "LEFT JOIN doses d ON d.medication_id = m.id AND d.status = 'taken' AND d.taken_at >= ? AND "  \
     "d.taken_at < ?"
 #define SUMMARY_DELETED                                                                            \
     "SELECT 1, NULL, d.medication_name, 0, d.taken_at, d.id FROM doses d "                         \
-    "WHERE d.medication_id IS NULL AND d.medication_name IS NOT NULL AND d.status = 'taken' AND "   \
+    "WHERE d.medication_id IS NULL AND d.medication_name IS NOT NULL AND d.status = 'taken' AND "  \
     "d.taken_at >= ? AND d.taken_at < ?"
 static const char sql_summary_all[] =
     SUMMARY_LIVE " UNION ALL " SUMMARY_DELETED " ORDER BY 1, 2, 3, 6";
@@ -174,8 +174,8 @@ static int lock_dose(struct db_conn *c, struct mt_arena *a, int64_t id, struct s
     struct db_param p[] = {DB_INT(id)};
     struct store_dose *rows = NULL;
     size_t n = 0;
-    if (read_doses(c, a, store_sql_locking(c, sql_get, sql_get_lock, sql_get_lock), p, 1, &rows,
-                   &n, err) < 0)
+    if (read_doses(c, a, store_sql_locking(c, sql_get, sql_get_lock, sql_get_lock), p, 1, &rows, &n,
+                   err) < 0)
         return -1;
     if (n == 0)
         return mt_fail(err, MT_ENOTFOUND, not_found);

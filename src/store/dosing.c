@@ -222,8 +222,8 @@ static int load_rules(struct db_conn *c, struct mt_arena *a, const struct med_ru
         x->unit = lim->unit;
         x->per_unit = store_qty_per_unit(lim->unit);
         x->limit = lq->value;
-        x->dose_incomparable = store_qty_make(ings[i].amount, ings[i].unit, &dq) < 0 ||
-                               !store_qty_comparable(&dq, lq);
+        x->dose_incomparable =
+            store_qty_make(ings[i].amount, ings[i].unit, &dq) < 0 || !store_qty_comparable(&dq, lq);
         x->dose = x->dose_incomparable ? 0 : dq.value;
         struct amount_list l = {.a = a, .limit = lq};
         struct db_param ip[] = {DB_INT(m->person_id), DB_TEXT(key), lo_p, hi_p};
@@ -296,8 +296,7 @@ static int read_med_rules(struct db_conn *c, struct mt_arena *a, int64_t id, str
     struct db_stmt *st;
     /* The medication row is locked first (SQLite: the write transaction is
      * the one writer), so two requests cannot both count below a limit. */
-    if (db_query(c, store_sql_locking(c, sql_med, sql_med_lock, sql_med_lock), p, 1, &st, err) <
-        0)
+    if (db_query(c, store_sql_locking(c, sql_med, sql_med_lock, sql_med_lock), p, 1, &st, err) < 0)
         return -1;
     int rc = db_next(st, err);
     bool oom = false;

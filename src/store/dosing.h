@@ -55,13 +55,13 @@ int store_med_verdict(struct db_conn *c, struct mt_arena *a, const struct store_
 
 struct store_record_req {
     int64_t medication_id;
-    int64_t taken_us; /* the dose's instant (a skipped dose's slot) */
-    int tz;           /* calendar days are local at tz (JavaScript sign) */
-    int64_t now_us;   /* for next_allowed_at */
-    bool skip;        /* a skipped dose: no rule applies */
-    const char *reason; /* the skip's reason */
-    const char *note;   /* NULL: none */
-    bool override;      /* record despite the rules... */
+    int64_t taken_us;            /* the dose's instant (a skipped dose's slot) */
+    int tz;                      /* calendar days are local at tz (JavaScript sign) */
+    int64_t now_us;              /* for next_allowed_at */
+    bool skip;                   /* a skipped dose: no rule applies */
+    const char *reason;          /* the skip's reason */
+    const char *note;            /* NULL: none */
+    bool override;               /* record despite the rules... */
     const char *override_reason; /* ...for this reason (required with override) */
     struct store_actor actor;
 };
@@ -148,9 +148,8 @@ struct store_idem {
  * *same says whether by the same request, and *status / *body / *len give
  * the stored response). A key older than STORE_IDEM_TTL_US is forgotten
  * first. */
-int store_idem_claim(struct db_conn *c, struct mt_arena *a, const struct store_idem *k,
-                     bool *found, bool *same, int *status, const char **body, size_t *len,
-                     struct mt_err *err);
+int store_idem_claim(struct db_conn *c, struct mt_arena *a, const struct store_idem *k, bool *found,
+                     bool *same, int *status, const char **body, size_t *len, struct mt_err *err);
 /* Stores the response of a claimed key, in the same transaction. */
 int store_idem_save(struct db_conn *c, const struct store_idem *k, int status, const char *body,
                     size_t len, struct mt_err *err);
@@ -166,7 +165,7 @@ char *store_name_key(struct mt_arena *a, const char *name);
  * case-insensitively) compare through value, in millionths of the kind's
  * base unit (mg, ml, or the unit itself). */
 struct store_qty {
-    int kind;      /* 1 mass, 2 volume, 3 other */
+    int kind;       /* 1 mass, 2 volume, 3 other */
     char other[33]; /* kind 3: the unit in lower case */
     int64_t value;
 };

@@ -35,9 +35,8 @@ static const char sql_save[] =
 /* When this process last purged expired keys (microseconds). */
 static _Atomic int64_t last_purge;
 
-int store_idem_claim(struct db_conn *c, struct mt_arena *a, const struct store_idem *k,
-                     bool *found, bool *same, int *status, const char **body, size_t *len,
-                     struct mt_err *err)
+int store_idem_claim(struct db_conn *c, struct mt_arena *a, const struct store_idem *k, bool *found,
+                     bool *same, int *status, const char **body, size_t *len, struct mt_err *err)
 {
     *found = false;
     *same = false;

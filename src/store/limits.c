@@ -151,8 +151,9 @@ static int set_tx(struct db_conn *c, void *vctx, struct mt_err *err)
     struct store_limit *o = x->out;
     *x->created = !found;
     if (!found) {
-        struct db_param p[] = {DB_INT(x->person_id), DB_TEXT(x->name), DB_TEXT(key),
-                               DB_DOUBLE(x->max),    DB_TEXT(x->unit), store_time_param(now, now_buf)};
+        struct db_param p[] = {DB_INT(x->person_id), DB_TEXT(x->name),
+                               DB_TEXT(key),         DB_DOUBLE(x->max),
+                               DB_TEXT(x->unit),     store_time_param(now, now_buf)};
         int64_t id = 0;
         if (store_insert_id(c, sql_insert, sql_insert_pg, p, 6, &id, err) < 0)
             return -1;
@@ -162,8 +163,8 @@ static int set_tx(struct db_conn *c, void *vctx, struct mt_err *err)
                                   .max_per_24h = x->max,
                                   .unit = x->unit,
                                   .created_at = {true, true, now, NULL}};
-        return store_audit_change(c, x->actor, "create", "ingredient_limit", id, x->person_id,
-                                  NULL, store_json_limit(o), err);
+        return store_audit_change(c, x->actor, "create", "ingredient_limit", id, x->person_id, NULL,
+                                  store_json_limit(o), err);
     }
     *o = cur;
     if (strcmp(cur.name, x->name) == 0 && cur.max_per_24h == x->max &&

@@ -266,8 +266,8 @@ static int save_ingredients(struct db_conn *c, struct mt_arena *a, int64_t id,
         char *key = store_name_key(a, ings[i].name);
         if (!key)
             return store_oom(err);
-        struct db_param p[] = {DB_INT(id),        DB_INT((int64_t)i),         DB_TEXT(ings[i].name),
-                               DB_TEXT(key),      DB_DOUBLE(ings[i].amount), DB_TEXT(ings[i].unit)};
+        struct db_param p[] = {DB_INT(id),   DB_INT((int64_t)i),        DB_TEXT(ings[i].name),
+                               DB_TEXT(key), DB_DOUBLE(ings[i].amount), DB_TEXT(ings[i].unit)};
         if (store_exec(c, sql_add_ingredient, p, 6, err) < 0) {
             /* The primary key is (medication_id, name_key). */
             if (err && err->code == MT_ECONFLICT)
@@ -395,8 +395,8 @@ static int update_rules(struct db_conn *c, struct update_ctx *x, struct mt_err *
                         has_amount != cur->has_dose_amount ||
                         (has_amount && amount != cur->dose_amount) ||
                         !store_same_text(unit, cur->dose_unit);
-    bool ing_change = f->set_ingredients &&
-                      !same_ingredients(cur, f->ingredients, f->n_ingredients);
+    bool ing_change =
+        f->set_ingredients && !same_ingredients(cur, f->ingredients, f->n_ingredients);
     if (ing_change) {
         if (check_units(c, x->a, cur->person_id, f->ingredients, f->n_ingredients, err) < 0 ||
             save_ingredients(c, x->a, cur->id, f->ingredients, f->n_ingredients, err) < 0)

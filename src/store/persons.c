@@ -285,9 +285,8 @@ static int default_tx(struct db_conn *c, void *vctx, struct mt_err *err)
                               store_json_person(x->out), err);
 }
 
-int store_person_set_default(struct db_conn *c, const struct store_actor *actor,
-                             struct mt_arena *a, int64_t id, struct store_person *out,
-                             struct mt_err *err)
+int store_person_set_default(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
+                             int64_t id, struct store_person *out, struct mt_err *err)
 {
     struct default_ctx x = {actor, a, id, out};
     return store_write_tx(c, default_tx, &x, err);

@@ -14,17 +14,15 @@
  * or when its medication was deleted and the dose names the person; the
  * household's report has every dose. */
 #define REPORT_COLS                                                                                \
-    "SELECT d.id, d.medication_id, COALESCE(m.name, d.medication_name), m.dosage, d.taken_at, "   \
+    "SELECT d.id, d.medication_id, COALESCE(m.name, d.medication_name), m.dosage, d.taken_at, "    \
     "d.status, d.status_reason, d.note, d.recorded_by, d.override_rule, d.override_reason "        \
     "FROM doses d LEFT JOIN medications m ON m.id = d.medication_id "                              \
     "WHERE d.status IN (?, ?) AND d.taken_at >= ? AND d.taken_at < ? "
-static const char sql_doses_person[] =
-    REPORT_COLS
+static const char sql_doses_person[] = REPORT_COLS
     "AND (m.person_id = ? OR (d.medication_id IS NULL AND d.medication_name IS NOT NULL "
     "AND d.person_id = ?)) "
     "ORDER BY d.taken_at, d.id";
-static const char sql_doses_all[] =
-    REPORT_COLS
+static const char sql_doses_all[] = REPORT_COLS
     "AND (m.id IS NOT NULL OR (d.medication_id IS NULL AND d.medication_name IS NOT NULL)) "
     "ORDER BY d.taken_at, d.id";
 static const char sql_owners[] =
@@ -50,8 +48,7 @@ int store_report_data(struct db_conn *c, struct mt_arena *a, bool has_person, in
 
 int store_report_doses(struct db_conn *c, bool has_person, int64_t person_id,
                        enum store_dose_view view, const struct store_window *w,
-                       store_report_dose_fn fn, void *ctx, size_t *unreadable,
-                       struct mt_err *err)
+                       store_report_dose_fn fn, void *ctx, size_t *unreadable, struct mt_err *err)
 {
     char start[MT_TIME_BUF], end[MT_TIME_BUF];
     /* w comes from mt_day_window, already clamped to what every dialect

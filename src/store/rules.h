@@ -25,11 +25,11 @@ struct rules_amount {
 };
 
 struct rules_ingredient {
-    const char *name;     /* for the verdict */
-    const char *unit;     /* the limit's unit, for the verdict */
-    double per_unit;      /* scale values per one of that unit */
-    int64_t limit;        /* the maximum per 24 hours */
-    int64_t dose;         /* this medication's amount per dose */
+    const char *name; /* for the verdict */
+    const char *unit; /* the limit's unit, for the verdict */
+    double per_unit;  /* scale values per one of that unit */
+    int64_t limit;    /* the maximum per 24 hours */
+    int64_t dose;     /* this medication's amount per dose */
     bool dose_incomparable;
     const struct rules_amount *taken; /* the person's doses of it, any order */
     size_t n_taken;
@@ -37,9 +37,9 @@ struct rules_ingredient {
 
 struct rules_med {
     int64_t max_doses;
-    bool rolling;        /* max per any 24 hours, else per local calendar day */
-    int64_t interval_us; /* 0: none */
-    int tz;              /* calendar days are local at tz (JavaScript sign) */
+    bool rolling;         /* max per any 24 hours, else per local calendar day */
+    int64_t interval_us;  /* 0: none */
+    int tz;               /* calendar days are local at tz (JavaScript sign) */
     const int64_t *taken; /* the medication's taken doses, any order */
     size_t n_taken;
     const struct rules_ingredient *ing;

@@ -1,8 +1,8 @@
 /* The SQL of seeding an empty database: counting what is there, creating the
  * default person and the demo medications. Called through store_seed() by the
  * start-up sequence and `meditrack seed` (src/cli/seed.c). */
-#include "store/audit.h"
 #include "store/seed.h"
+#include "store/audit.h"
 #include "store/store_int.h"
 
 #include <stdio.h>

@@ -74,9 +74,9 @@ char *store_json_med(const struct store_medication *m)
     json_object_set_new(j, "dose_unit", text_json(m->dose_unit));
     json_t *ing = json_array();
     for (size_t i = 0; i < m->n_ingredients; i++)
-        json_array_append_new(ing, json_pack("{s:s, s:f, s:s}", "name", m->ingredients[i].name,
-                                             "amount", m->ingredients[i].amount, "unit",
-                                             m->ingredients[i].unit));
+        json_array_append_new(ing,
+                              json_pack("{s:s, s:f, s:s}", "name", m->ingredients[i].name, "amount",
+                                        m->ingredients[i].amount, "unit", m->ingredients[i].unit));
     json_object_set_new(j, "ingredients", ing);
     return dump(j);
 }
@@ -87,9 +87,9 @@ char *store_json_dose(const struct store_dose *d)
         return NULL;
     json_t *j = json_object();
     json_object_set_new(j, "id", json_integer((json_int_t)d->id));
-    json_object_set_new(j, "medication_id", d->has_medication
-                                                ? json_integer((json_int_t)d->medication_id)
-                                                : json_null());
+    json_object_set_new(j, "medication_id",
+                        d->has_medication ? json_integer((json_int_t)d->medication_id)
+                                          : json_null());
     json_object_set_new(j, "medication_name", text_json(d->medication_name));
     json_object_set_new(j, "person_id", id_json(d->person_id));
     json_object_set_new(j, "taken_at", time_json(&d->taken_at));

@@ -76,8 +76,7 @@ int store_person_create(struct db_conn *c, const struct store_actor *actor, stru
                         struct mt_err *err);
 /* Partial update; updated_at changes only when a value really changes. */
 int store_person_update(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
-                        int64_t id,
-                        const struct store_person_fields *f, struct store_person *out,
+                        int64_t id, const struct store_person_fields *f, struct store_person *out,
                         struct mt_err *err);
 /* Deletes the person, their medications and every dose they took (also of
  * medications deleted before).
@@ -86,9 +85,8 @@ int store_person_delete(struct db_conn *c, const struct store_actor *actor, stru
                         int64_t id, struct mt_err *err);
 /* Moves the default flag to id (every former default is cleared, and all
  * touched rows get updated_at), in one transaction. */
-int store_person_set_default(struct db_conn *c, const struct store_actor *actor,
-                             struct mt_arena *a, int64_t id,
-                             struct store_person *out, struct mt_err *err);
+int store_person_set_default(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
+                             int64_t id, struct store_person *out, struct mt_err *err);
 
 /* An active ingredient of a medication: the amount of it in one dose. */
 struct store_ingredient {
@@ -149,13 +147,11 @@ int store_med_get(struct db_conn *c, struct mt_arena *a, int64_t id, const struc
                   struct store_medication *out, struct mt_err *err);
 /* MT_ENOTFOUND "Person not found" when person_id does not exist. */
 int store_med_create(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
-                     int64_t person_id,
-                     const struct store_medication_fields *f, struct store_medication *out,
-                     struct mt_err *err);
+                     int64_t person_id, const struct store_medication_fields *f,
+                     struct store_medication *out, struct mt_err *err);
 int store_med_update(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
-                     int64_t id,
-                     const struct store_medication_fields *f, struct store_medication *out,
-                     struct mt_err *err);
+                     int64_t id, const struct store_medication_fields *f,
+                     struct store_medication *out, struct mt_err *err);
 /* Keeps the dose history: its doses get medication_id NULL, the
  * medication's current name and its person, then the medication is
  * deleted. */
@@ -181,14 +177,14 @@ struct store_dose {
     const char *medication_name; /* NULL: null */
     struct store_time taken_at;
     enum store_dose_status status;
-    const char *status_reason;   /* why skipped or entered in error; NULL: null */
-    const char *note;            /* NULL: null */
-    const char *recorded_by;     /* the actor's name; NULL for doses older than the column */
+    const char *status_reason; /* why skipped or entered in error; NULL: null */
+    const char *note;          /* NULL: null */
+    const char *recorded_by;   /* the actor's name; NULL for doses older than the column */
     struct store_time recorded_at;
     const char *override_rule;   /* the rules an override broke, comma-separated; NULL: none */
     const char *override_reason; /* NULL: null */
     struct store_time updated_at;
-    int64_t person_id;           /* 0: none */
+    int64_t person_id; /* 0: none */
 };
 
 /* Which doses a list shows: taken ones only (the reference's shape, which

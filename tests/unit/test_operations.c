@@ -206,10 +206,10 @@ static struct api_request *make_request(struct fake *f, const struct api_op *op,
         if (p->where == API_BODY) {
             json_t *v;
             if (!valid)
-                v = p->type == API_TEXT                                 ? json_integer(5)
+                v = p->type == API_TEXT                              ? json_integer(5)
                     : p->type == API_DATE || p->type == API_DATETIME ? json_true()
-                    : p->type == API_BOOL                             ? json_string("maybe")
-                                                                      : json_string("x");
+                    : p->type == API_BOOL                            ? json_string("maybe")
+                                                                     : json_string("x");
             else if (p->type == API_INT)
                 v = json_integer(strtoll(text, NULL, 10));
             else if (p->type == API_NUMBER)
