@@ -11,15 +11,23 @@
 struct store_actor api_actor(const struct api_call *call)
 {
     (void)call;
-    /* NEEDSWORK: with access control merged, return the authenticated
-     * account (its id and login) and keep anonymous for AUTH=off. */
+    /* NEEDSWORK: with access control merged (branch wip-auth-api, whose
+     * runner puts the principal in call->who), return the signed-in
+     * account and keep anonymous for AUTH=off:
+     *     if (call->who && call->who->signed_in)
+     *         return (struct store_actor){call->who->account.id, call->who->account.login};
+     */
     return (struct store_actor){.id = 0, .name = STORE_ANONYMOUS_NAME};
 }
 
 bool api_may_override(const struct api_call *call)
 {
     /* NEEDSWORK: with access control merged, true only for the roles
-     * carer and admin, and never for a read-only token. AUTH=off: true. */
+     * carer and admin, and never for a read-only token; AUTH=off: true:
+     *     const struct api_principal *w = call->who;
+     *     return !w || !w->signed_in ||
+     *            (w->account.role >= STORE_ROLE_CARER && w->scope >= STORE_SCOPE_WRITE);
+     */
     (void)call;
     return true;
 }

@@ -153,6 +153,10 @@ static int idem_tx(struct db_conn *c, void *vctx, struct mt_err *err)
         return -1;
     if (r->streaming)
         return mt_fail(err, MT_EINTERNAL, "a streamed reply cannot be kept for an idempotency key");
+    /* A server's own refusal (503: busy, out of memory) is not the
+     * request's answer: a retry should try again. */
+    if (r->status >= 500)
+        return store_idem_forget(c, &x->k, err);
     return store_idem_save(c, &x->k, r->status, r->has_body ? r->resp_body : NULL,
                            r->has_body ? r->resp_len : 0, err);
 }

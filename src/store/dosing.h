@@ -153,6 +153,9 @@ int store_idem_claim(struct db_conn *c, struct mt_arena *a, const struct store_i
 /* Stores the response of a claimed key, in the same transaction. */
 int store_idem_save(struct db_conn *c, const struct store_idem *k, int status, const char *body,
                     size_t len, struct mt_err *err);
+/* Gives a claimed key up, in the same transaction: the request ended in a
+ * way a retry should not repeat (a server error). */
+int store_idem_forget(struct db_conn *c, const struct store_idem *k, struct mt_err *err);
 
 /* ---- units and names -------------------------------------------------------------------- */
 

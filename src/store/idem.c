@@ -96,3 +96,10 @@ int store_idem_save(struct db_conn *c, const struct store_idem *k, int status, c
                            DB_TEXT(k->owner), DB_TEXT(k->key)};
     return store_exec(c, sql_save, p, 4, err);
 }
+
+int store_idem_forget(struct db_conn *c, const struct store_idem *k, struct mt_err *err)
+{
+    struct db_param p[] = {DB_TEXT(k->owner), DB_TEXT(k->key)};
+    return store_exec(c, "DELETE FROM idempotency_keys WHERE owner = ? AND idem_key = ?", p, 2,
+                      err);
+}
