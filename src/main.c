@@ -34,6 +34,8 @@ static const struct command commands[] = {
     {.name = "db", .fn = cmd_db, .summary = "schema migrations: current, history, upgrade, downgrade, stamp, check, ..."},
     {.name = "healthcheck", .fn = cmd_healthcheck, .summary = "GET /health of the running server; exit 0 on 200"},
     {.name = "audit", .fn = cmd_audit, .summary = "audit verify: check the audit trail's hash chain; audit head"},
+    {.name = "user", .fn = cmd_user, .summary = "accounts: add, list, passwd, disable, enable, grant, revoke, ..."},
+    {.name = "token", .fn = cmd_token, .summary = "API tokens: create (printed once), list, revoke"},
 };
 /* clang-format on */
 

@@ -28,6 +28,8 @@ int cmd_seed(int argc, char **argv, const struct mt_config *cfg);        /* cli/
 int cmd_healthcheck(int argc, char **argv, const struct mt_config *cfg); /* cli/healthcheck.c */
 int cmd_db(int argc, char **argv, const struct mt_config *cfg);          /* cli/db.c */
 int cmd_audit(int argc, char **argv, const struct mt_config *cfg);       /* cli/audit.c */
+int cmd_user(int argc, char **argv, const struct mt_config *cfg);        /* cli/user.c */
+int cmd_token(int argc, char **argv, const struct mt_config *cfg);       /* cli/token.c */
 /* `db adopt` / `db stamp-existing` (argv[0] is the sub-command name). */
 int cmd_db_adopt(int argc, char **argv, const struct mt_config *cfg);    /* cli/adopt.c */
 /* `db assign-doses` (argv[0] is "assign-doses"; prog is "meditrack db" or

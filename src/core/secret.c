@@ -8,6 +8,8 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "core/str.h"
+
 _Static_assert(MT_PASSWORD_HASH_MAX == crypto_pwhash_STRBYTES,
                "MT_PASSWORD_HASH_MAX must be libsodium's crypto_pwhash_STRBYTES");
 _Static_assert(MT_SECRET_HASH_HEX == crypto_hash_sha256_BYTES * 2 + 1,
@@ -26,7 +28,8 @@ _Static_assert(sizeof(MT_SECRET_SETUP_PREFIX) - 1 + MT_SECRET_RANDOM_CHARS < MT_
  * MT_PASSWORD_MEMLIMIT: a change of them must replace it, or an unknown
  * login would answer faster than a wrong password. */
 static const char dummy_hash[MT_PASSWORD_HASH_MAX] =
-    "$argon2id$v=19$m=65536,t=3,p=1$m+DYa9xH5X+yPRPkc8Ab2g$mAVWpWNnx2wnCX4I9r4yQdmv1t8I6FjQBi5p5yB9a+I";
+    "$argon2id$v=19$m=65536,t=3,p=1$m+DYa9xH5X+yPRPkc8Ab2g$"
+    "mAVWpWNnx2wnCX4I9r4yQdmv1t8I6FjQBi5p5yB9a+I";
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static int init_rc = -1;
@@ -154,44 +157,6 @@ bool mt_password_needs_rehash(const char *hash)
     return crypto_pwhash_str_needs_rehash(buf, MT_PASSWORD_OPSLIMIT, MT_PASSWORD_MEMLIMIT) != 0;
 }
 
-/* The length of the UTF-8 sequence at s (at most n bytes), or 0 when it is
- * not well-formed: overlong forms, surrogates and code points above U+10FFFF
- * are refused as RFC 3629 says. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    /* Per lead byte: the sequence's length, the lead's payload bits and the
-     * smallest code point that needs this length. */
-    static const struct {
-        unsigned char lo, hi, mask;
-        size_t len;
-        unsigned min;
-    } leads[] = {
-        {0xc2, 0xdf, 0x1f, 2, 0x80},
-        {0xe0, 0xef, 0x0f, 3, 0x800},
-        {0xf0, 0xf4, 0x07, 4, 0x10000},
-    };
-    unsigned c = s[0];
-    if (c < 0x80)
-        return 1;
-    size_t k = 0;
-    while (k < MT_ARRAY_LEN(leads) && !(c >= leads[k].lo && c <= leads[k].hi))
-        k++;
-    if (k == MT_ARRAY_LEN(leads))
-        return 0;
-    size_t len = leads[k].len;
-    unsigned cp = c & leads[k].mask, min = leads[k].min;
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 int mt_password_acceptable(const char *pw, const char **why)
 {
     const char *dummy;
@@ -206,17 +171,17 @@ int mt_password_acceptable(const char *pw, const char **why)
         *why = "the password is too long: use at most 1024 bytes";
         return -1;
     }
-    const unsigned char *s = (const unsigned char *)pw;
     size_t chars = 0;
     for (size_t i = 0; i < len;) {
-        size_t n = utf8_seq(s + i, len - i);
+        size_t n = mt_utf8_seq(pw + i, len - i);
         if (n == 0) {
             *why = "the password is not valid UTF-8 text";
             return -1;
         }
         /* A control character cannot be typed into a sign-in form the same
          * way everywhere (a newline ends --password-stdin's line). */
-        if (n == 1 && (s[i] < 0x20 || s[i] == 0x7f)) {
+        unsigned char b = (unsigned char)pw[i];
+        if (n == 1 && (b < 0x20 || b == 0x7f)) {
             *why = "the password contains a control character (such as a tab or a line break)";
             return -1;
         }

@@ -113,3 +113,39 @@ const char *mt_quote(char *dst, size_t cap, const char *p, size_t len)
     dst[o] = '\0';
     return dst;
 }
+
+size_t mt_utf8_seq(const char *p, size_t n)
+{
+    /* Per lead byte: the sequence's length, the lead's payload bits and the
+     * smallest code point that needs this length. */
+    static const struct {
+        unsigned char lo, hi, mask;
+        size_t len;
+        unsigned min;
+    } leads[] = {
+        {0xc2, 0xdf, 0x1f, 2, 0x80},
+        {0xe0, 0xef, 0x0f, 3, 0x800},
+        {0xf0, 0xf4, 0x07, 4, 0x10000},
+    };
+    const unsigned char *s = (const unsigned char *)p;
+    unsigned c = s[0];
+    if (c < 0x80)
+        return 1;
+    size_t k = 0;
+    while (k < sizeof(leads) / sizeof(leads[0]) && !(c >= leads[k].lo && c <= leads[k].hi))
+        k++;
+    if (k == sizeof(leads) / sizeof(leads[0]))
+        return 0;
+    size_t len = leads[k].len;
+    unsigned cp = c & leads[k].mask, min = leads[k].min;
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}

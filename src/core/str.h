@@ -1,7 +1,7 @@
 /* Small text helpers every module needs: a length-carrying string view for
  * text from the wire (never assumed NUL-terminated), ASCII comparisons that
- * ignore the locale, and mt_quote for putting a user's value into an error
- * message safely. Owned by core; no allocation anywhere in this header. */
+ * ignore the locale, UTF-8 sequences, and mt_quote for putting a user's
+ * value into an error message safely. Owned by core; no allocation anywhere in this header. */
 #ifndef MT_CORE_STR_H
 #define MT_CORE_STR_H
 
@@ -29,6 +29,11 @@ struct mt_str mt_str_trim(struct mt_str s);
 
 /* The value of an ASCII hex digit (either case), or -1 for any other byte. */
 int mt_hex_digit(char c);
+
+/* The length (1-4) of the well-formed UTF-8 sequence that starts the n
+ * bytes at p (n > 0), or 0 when they do not start one: overlong forms,
+ * surrogates and code points above U+10FFFF are refused as RFC 3629 says. */
+size_t mt_utf8_seq(const char *p, size_t n);
 
 /* Recommended size of the destination of mt_quote. */
 #define MT_QUOTE_SIZE 72

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/str.h"
 #include "store/auth_int.h"
 
 static const char sql_get[] = "SELECT " AUTH_ACCOUNT_COLS " FROM accounts a WHERE a.id = ?";
@@ -39,8 +40,7 @@ static const char sql_update[] = "UPDATE accounts SET display_name = ?, role = ?
 static const char sql_set_password[] =
     "UPDATE accounts SET password_hash = ?, updated_at = ? WHERE id = ?";
 static const char sql_rehash[] = "UPDATE accounts SET password_hash = ? WHERE id = ?";
-static const char sql_end_sessions[] =
-    "DELETE FROM auth_sessions WHERE account_id = ? AND id <> ?";
+static const char sql_end_sessions[] = "DELETE FROM auth_sessions WHERE account_id = ? AND id <> ?";
 static const char sql_delete_sessions[] = "DELETE FROM auth_sessions WHERE account_id = ?";
 static const char sql_delete_tokens[] = "DELETE FROM api_tokens WHERE account_id = ?";
 static const char sql_delete[] = "DELETE FROM accounts WHERE id = ?";
@@ -103,27 +103,20 @@ static bool login_char(char ch)
 int store_login_normalize(const char *login, char out[STORE_LOGIN_MAX + 1], struct mt_err *err)
 {
     size_t n = login ? strlen(login) : 0;
-    bool printable = true, ok = n >= 1 && n <= STORE_LOGIN_MAX;
-    for (size_t i = 0; i < n; i++) {
+    bool ok = n >= 1 && n <= STORE_LOGIN_MAX;
+    for (size_t i = 0; i < n && ok; i++) {
         char ch = login[i];
         if (ch >= 'A' && ch <= 'Z')
             ch = (char)(ch - 'A' + 'a');
-        printable = printable && (unsigned char)ch >= 0x20 && (unsigned char)ch < 0x7f;
-        ok = ok && login_char(ch);
-        if (i < STORE_LOGIN_MAX)
-            out[i] = ch;
+        ok = login_char(ch);
+        out[i] = ch;
     }
     if (!ok) {
-        /* The value is quoted only when it cannot garble a terminal or a log. */
-        if (printable && n > 0 && n <= 2 * STORE_LOGIN_MAX)
-            return mt_fail(err, MT_EINVAL,
-                           "invalid login \"%s\": use 1 to %d of the characters a-z, 0-9, "
-                           "'.', '_', '@' and '-'",
-                           login, STORE_LOGIN_MAX);
+        char q[MT_QUOTE_SIZE];
         return mt_fail(err, MT_EINVAL,
-                       "invalid login: use 1 to %d of the characters a-z, 0-9, '.', '_', '@' "
+                       "invalid login %s: use 1 to %d of the characters a-z, 0-9, '.', '_', '@' "
                        "and '-'",
-                       STORE_LOGIN_MAX);
+                       mt_quote(q, sizeof(q), login ? login : "", n), STORE_LOGIN_MAX);
     }
     out[n] = '\0';
     return 0;
@@ -137,21 +130,42 @@ size_t auth_text_chars(const char *s)
     return n;
 }
 
-const char *auth_text_cut(struct mt_arena *a, const char *s, size_t max, bool *oom)
+bool auth_text_valid(const char *s)
+{
+    size_t len = strlen(s);
+    for (size_t i = 0, n; i < len; i += n) {
+        n = mt_utf8_seq(s + i, len - i);
+        if (n == 0)
+            return false;
+    }
+    return true;
+}
+
+const char *auth_text_clean(struct mt_arena *a, const char *s, size_t max, bool *oom)
 {
     if (!s)
         return NULL;
-    size_t chars = 0, i = 0;
-    for (; s[i]; i++) {
-        if (((unsigned char)s[i] & 0xc0) != 0x80 && ++chars > max)
-            break;
-    }
-    if (!s[i])
-        return s;
-    char *cut = mt_arena_strndup(a, s, i);
-    if (!cut)
+    size_t len = strlen(s);
+    char *out = mt_arena_alloc(a, len + 1);
+    if (!out) {
         *oom = true;
-    return cut;
+        return NULL;
+    }
+    size_t o = 0, chars = 0;
+    for (size_t i = 0, n; i < len && chars < max; i += n, chars++) {
+        n = mt_utf8_seq(s + i, len - i);
+        unsigned char b = (unsigned char)s[i];
+        if (n == 0 || (n == 1 && (b < 0x20 || b == 0x7f))) {
+            /* One '?' for each byte that is not text. */
+            n = 1;
+            out[o++] = '?';
+            continue;
+        }
+        memcpy(out + o, s + i, n);
+        o += n;
+    }
+    out[o] = '\0';
+    return out;
 }
 
 int auth_read_account(struct db_stmt *st, int first, struct mt_arena *a, struct store_account *out,
@@ -262,21 +276,21 @@ int auth_person_exists(struct db_conn *c, int64_t person_id, struct mt_err *err)
     return n > 0 ? 0 : mt_fail(err, MT_ENOTFOUND, "Person not found");
 }
 
-int auth_grant_insert(struct db_conn *c, int64_t account_id, int64_t person_id,
-                      struct mt_err *err)
+int auth_grant_insert(struct db_conn *c, int64_t account_id, int64_t person_id, struct mt_err *err)
 {
     struct db_param p[] = {DB_INT(account_id), DB_INT(person_id)};
     return store_exec(c, store_sql_locking(c, sql_grant, sql_grant, sql_grant_my), p, 2, err);
 }
 
 /* The display name to store: the given one, or the login when none. */
-static int display_name(const char *given, const char *login, const char **out,
-                        struct mt_err *err)
+static int display_name(const char *given, const char *login, const char **out, struct mt_err *err)
 {
     if (!given || !*given) {
         *out = login;
         return 0;
     }
+    if (!auth_text_valid(given))
+        return mt_fail(err, MT_EINVAL, "the display name is not valid UTF-8 text");
     if (auth_text_chars(given) > AUTH_TEXT_MAX)
         return mt_fail(err, MT_EINVAL, "the display name is too long: at most %d characters",
                        AUTH_TEXT_MAX);
@@ -562,8 +576,7 @@ static int delete_tx(struct db_conn *c, void *vctx, struct mt_err *err)
     struct db_param id[] = {DB_INT(x->id)};
     if (store_exec(c, sql_delete_sessions, id, 1, err) < 0 ||
         store_exec(c, sql_delete_tokens, id, 1, err) < 0 ||
-        store_exec(c, sql_ungrant_all, id, 1, err) < 0 ||
-        store_exec(c, sql_delete, id, 1, err) < 0)
+        store_exec(c, sql_ungrant_all, id, 1, err) < 0 || store_exec(c, sql_delete, id, 1, err) < 0)
         return -1;
     return 0;
 }
@@ -680,8 +693,7 @@ int store_grant_add(struct db_conn *c, int64_t account_id, int64_t person_id, st
     return change_grants(c, account_id, &person_id, 1, GRANT_ADD, err);
 }
 
-int store_grant_remove(struct db_conn *c, int64_t account_id, int64_t person_id,
-                       struct mt_err *err)
+int store_grant_remove(struct db_conn *c, int64_t account_id, int64_t person_id, struct mt_err *err)
 {
     return change_grants(c, account_id, &person_id, 1, GRANT_REMOVE, err);
 }

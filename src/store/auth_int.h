@@ -11,7 +11,7 @@
 
 /* The columns auth_read_account reads, from accounts aliased "a". */
 #define AUTH_ACCOUNT_COLS                                                                          \
-    "a.id, a.login, a.display_name, a.role, a.enabled, a.person_id, a.password_hash, "            \
+    "a.id, a.login, a.display_name, a.role, a.enabled, a.person_id, a.password_hash, "             \
     "a.created_at, a.updated_at"
 #define AUTH_ACCOUNT_NCOLS 9
 
@@ -51,13 +51,16 @@ int auth_lock_accounts(struct db_conn *c, struct mt_err *err);
 /* MT_ENOTFOUND "Person not found" unless the person exists. */
 int auth_person_exists(struct db_conn *c, int64_t person_id, struct mt_err *err);
 /* Grants the person to the account; nothing happens when it already is. */
-int auth_grant_insert(struct db_conn *c, int64_t account_id, int64_t person_id,
-                      struct mt_err *err);
+int auth_grant_insert(struct db_conn *c, int64_t account_id, int64_t person_id, struct mt_err *err);
 
 /* The number of UTF-8 characters of s (bytes that do not continue one). */
 size_t auth_text_chars(const char *s);
-/* s cut to at most max characters, copied into a when it is cut (NULL for
- * NULL; *oom set when the arena is full). */
-const char *auth_text_cut(struct mt_arena *a, const char *s, size_t max, bool *oom);
+/* Whether s is well-formed UTF-8 (PostgreSQL refuses anything else). */
+bool auth_text_valid(const char *s);
+/* A copy of s in a, cut to at most max characters, with every byte that is
+ * not UTF-8 text or is a control character replaced by '?': for what a
+ * client sends (user agent, address), which is kept, not refused. NULL for
+ * NULL; *oom set when the arena is full. */
+const char *auth_text_clean(struct mt_arena *a, const char *s, size_t max, bool *oom);
 
 #endif

@@ -11,7 +11,7 @@
     "s.id, s.account_id, s.created_at, s.last_seen_at, s.expires_at, s.user_agent, s.address"
 #define SESSION_NCOLS 7
 #define TOKEN_COLS                                                                                 \
-    "t.id, t.account_id, a.login, t.name, t.prefix, t.scope, t.person_id, t.created_at, "         \
+    "t.id, t.account_id, a.login, t.name, t.prefix, t.scope, t.person_id, t.created_at, "          \
     "t.expires_at, t.last_used_at, t.revoked_at"
 #define TOKEN_NCOLS 11
 
@@ -26,17 +26,17 @@ static const char sql_session_lookup[] =
     "JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = ?";
 static const char sql_session_forget[] = "DELETE FROM auth_sessions WHERE id = ?";
 static const char sql_session_touch[] = "UPDATE auth_sessions SET last_seen_at = ? WHERE id = ?";
-static const char sql_sessions_list[] = "SELECT " SESSION_COLS " FROM auth_sessions s "
-                                        "WHERE s.account_id = ? ORDER BY s.created_at DESC, s.id DESC";
+static const char sql_sessions_list[] =
+    "SELECT " SESSION_COLS " FROM auth_sessions s "
+    "WHERE s.account_id = ? ORDER BY s.created_at DESC, s.id DESC";
 static const char sql_session_delete[] =
     "DELETE FROM auth_sessions WHERE id = ? AND account_id = ?";
 static const char sql_sweep_sessions[] =
     "DELETE FROM auth_sessions WHERE expires_at <= ? OR last_seen_at < ?";
 static const char sql_sweep_expired[] = "DELETE FROM auth_sessions WHERE expires_at <= ?";
 static const char sql_sweep_setup[] = "DELETE FROM auth_setup_tokens WHERE expires_at <= ?";
-static const char sql_sweep_throttle[] =
-    "DELETE FROM auth_throttle WHERE last_failure_at < ? AND "
-    "(locked_until IS NULL OR locked_until <= ?)";
+static const char sql_sweep_throttle[] = "DELETE FROM auth_throttle WHERE last_failure_at < ? AND "
+                                         "(locked_until IS NULL OR locked_until <= ?)";
 
 static const char sql_token_insert[] =
     "INSERT INTO api_tokens (account_id, name, token_hash, prefix, scope, person_id, created_at, "
@@ -113,18 +113,19 @@ static int session_create_tx(struct db_conn *c, void *vctx, struct mt_err *err)
                            err);
 }
 
-int store_session_create(struct db_conn *c, int64_t account_id, const char *hash, int64_t expires_us,
-                         const char *user_agent, const char *address, int64_t *id,
-                         struct mt_err *err)
+int store_session_create(struct db_conn *c, int64_t account_id, const char *hash,
+                         int64_t expires_us, const char *user_agent, const char *address,
+                         int64_t *id, struct mt_err *err)
 {
-    struct session_create_ctx x = {mt_arena_new(256 * 1024), account_id, hash, expires_us,
-                                   NULL,                     NULL,       id};
+    struct session_create_ctx x = {
+        mt_arena_new(256 * 1024), account_id, hash, expires_us, NULL, NULL, id};
     if (!x.a)
         return store_oom(err);
-    /* Both come from the client: kept, cut to what their columns hold. */
+    /* Both come from the client: kept as text, cut to what their columns
+     * hold. */
     bool oom = false;
-    x.user_agent = auth_text_cut(x.a, user_agent, AUTH_TEXT_MAX, &oom);
-    x.address = auth_text_cut(x.a, address, AUTH_ADDRESS_MAX, &oom);
+    x.user_agent = auth_text_clean(x.a, user_agent, AUTH_TEXT_MAX, &oom);
+    x.address = auth_text_clean(x.a, address, AUTH_ADDRESS_MAX, &oom);
     int rc = oom ? store_oom(err) : store_write_tx(c, session_create_tx, &x, err);
     mt_arena_free(x.a);
     return rc;
@@ -147,8 +148,8 @@ int store_session_lookup(struct db_conn *c, struct mt_arena *a, const char *hash
         return -1;
     if (rc == 0)
         return mt_fail(err, MT_ENOTFOUND, no_session);
-    bool idle = idle_us > 0 && (!session->last_seen_at.parsed ||
-                                session->last_seen_at.us < now_us - idle_us);
+    bool idle = idle_us > 0 &&
+                (!session->last_seen_at.parsed || session->last_seen_at.us < now_us - idle_us);
     if (passed(&session->expires_at, now_us) || idle) {
         struct db_param id[] = {DB_INT(session->id)};
         if (store_exec(c, sql_session_forget, id, 1, err) < 0)
@@ -276,8 +277,8 @@ static int token_create_tx(struct db_conn *c, void *vctx, struct mt_err *err)
                            f->has_expiry ? store_time_param(f->expires_us, exp_buf) : DB_NULL};
     struct store_token *o = x->out;
     memset(o, 0, sizeof(*o));
-    if (store_insert_id(c, sql_token_insert, sql_token_insert_pg, p, MT_ARRAY_LEN(p), &o->id,
-                        err) < 0)
+    if (store_insert_id(c, sql_token_insert, sql_token_insert_pg, p, MT_ARRAY_LEN(p), &o->id, err) <
+        0)
         return -1;
     o->account_id = f->account_id;
     o->login = acc.login;
@@ -299,12 +300,13 @@ int store_token_create(struct db_conn *c, struct mt_arena *a, const struct store
 {
     if (!f->name || !*f->name)
         return mt_fail(err, MT_EINVAL, "a token needs a name");
+    if (!auth_text_valid(f->name))
+        return mt_fail(err, MT_EINVAL, "the token name is not valid UTF-8 text");
     if (auth_text_chars(f->name) > AUTH_TEXT_MAX)
         return mt_fail(err, MT_EINVAL, "the token name is too long: at most %d characters",
                        AUTH_TEXT_MAX);
     if (!f->prefix || strlen(f->prefix) > AUTH_PREFIX_MAX)
-        return mt_fail(err, MT_EINVAL, "a token prefix has at most %d characters",
-                       AUTH_PREFIX_MAX);
+        return mt_fail(err, MT_EINVAL, "a token prefix has at most %d characters", AUTH_PREFIX_MAX);
     if (!f->hash || strlen(f->hash) != 64)
         return mt_fail(err, MT_EINVAL, "a token hash is a hex SHA-256");
     if (f->scope < STORE_SCOPE_READ || f->scope > STORE_SCOPE_ADMIN)
@@ -314,8 +316,7 @@ int store_token_create(struct db_conn *c, struct mt_arena *a, const struct store
 }
 
 int store_token_lookup(struct db_conn *c, struct mt_arena *a, const char *hash, int64_t now_us,
-                       struct store_token *token, struct store_account *account,
-                       struct mt_err *err)
+                       struct store_token *token, struct store_account *account, struct mt_err *err)
 {
     struct db_param p[] = {DB_TEXT(hash)};
     struct db_stmt *st;

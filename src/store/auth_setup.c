@@ -39,7 +39,8 @@ static const char sql_throttle_clear[] = "DELETE FROM auth_throttle WHERE thrott
 
 static const char sql_setup_add[] =
     "INSERT INTO auth_setup_tokens (token_hash, created_at, expires_at) VALUES (?, ?, ?)";
-static const char sql_setup_find[] = "SELECT expires_at FROM auth_setup_tokens WHERE token_hash = ?";
+static const char sql_setup_find[] =
+    "SELECT expires_at FROM auth_setup_tokens WHERE token_hash = ?";
 static const char sql_setup_clear[] = "DELETE FROM auth_setup_tokens";
 static const char sql_count[] = "SELECT COUNT(*) FROM accounts";
 static const char sql_count_my[] = "SELECT COUNT(*) FROM accounts FOR UPDATE";

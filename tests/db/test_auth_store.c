@@ -49,9 +49,8 @@ static struct mt_arena *A;
         if (must_rc_ >= 0 || E.code != (want_code) ||                                              \
             (must_text_ && !strstr(E.msg, must_text_))) {                                          \
             check_failed++;                                                                        \
-            fprintf(stderr, "%s:%d: %s: rc %d, code %s (\"%s\"), wanted %s\n", __FILE__,          \
-                    __LINE__, #expr, must_rc_, mt_code_name(E.code), E.msg,                        \
-                    mt_code_name(want_code));                                                      \
+            fprintf(stderr, "%s:%d: %s: rc %d, code %s (\"%s\"), wanted %s\n", __FILE__, __LINE__, \
+                    #expr, must_rc_, mt_code_name(E.code), E.msg, mt_code_name(want_code));        \
         }                                                                                          \
     } while (0)
 
@@ -159,8 +158,10 @@ static void test_setup(struct db_conn *c)
     CHECK(mt_secret_random(MT_SECRET_SETUP_PREFIX, expired, sizeof(expired)) == 0);
     hash_of(expired, h);
     MUST(store_setup_token_add(c, h, now - SEC, &E));
-    struct store_account_fields f = {.login = "Root", .display_name = "The Admin",
-                                     .role = STORE_ROLE_VIEWER, .password_hash = "$argon2id$x"};
+    struct store_account_fields f = {.login = "Root",
+                                     .display_name = "The Admin",
+                                     .role = STORE_ROLE_VIEWER,
+                                     .password_hash = "$argon2id$x"};
     struct store_account acc;
     MUST_FAIL(store_setup_claim(c, A, h, now, &f, &acc, &E), MT_ENOTFOUND,
               "Invalid or expired setup token");
@@ -247,7 +248,9 @@ static void test_accounts(struct db_conn *c)
 {
     struct store_account acc;
     struct store_account_fields f = {.login = "Maria.Garcia@Home",
-                                     .display_name = "Mar\xc3\xad" "a Garc\xc3\xad" "a",
+                                     .display_name = "Mar\xc3\xad"
+                                                     "a Garc\xc3\xad"
+                                                     "a",
                                      .role = STORE_ROLE_CARER,
                                      .enabled = true,
                                      .has_person = true,
@@ -255,7 +258,9 @@ static void test_accounts(struct db_conn *c)
                                      .password_hash = "$argon2id$v=19$m=65536,t=3,p=1$s$h"};
     MUST(store_account_create(c, A, &f, &acc, &E));
     CHECK_STR(acc.login, "maria.garcia@home");
-    CHECK_STR(acc.display_name, "Mar\xc3\xad" "a Garc\xc3\xad" "a");
+    CHECK_STR(acc.display_name, "Mar\xc3\xad"
+                                "a Garc\xc3\xad"
+                                "a");
     CHECK_EQ(acc.role, STORE_ROLE_CARER);
     CHECK(acc.enabled && acc.has_password && acc.has_person && acc.person_id == P1);
     CHECK_EQ(acc.n_persons, 1);
@@ -265,8 +270,10 @@ static void test_accounts(struct db_conn *c)
     MUST_FAIL(store_account_create(c, A, &f, &acc, &E), MT_ECONFLICT, "Login already taken");
     f.login = "MARIA.GARCIA@HOME";
     MUST_FAIL(store_account_create(c, A, &f, &acc, &E), MT_ECONFLICT, "Login already taken");
-    static const char *const bad[] = {"", "with space", "semi;colon", "t\xc3\xa4st", "tab\tx",
-                                      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+    static const char *const bad[] = {
+        "",           "with space",
+        "semi;colon", "t\xc3\xa4st",
+        "tab\tx",     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
     for (size_t i = 0; i < MT_ARRAY_LEN(bad); i++) {
         f.login = bad[i];
         MUST_FAIL(store_account_create(c, A, &f, &acc, &E), MT_EINVAL, "invalid login");
@@ -275,7 +282,9 @@ static void test_accounts(struct db_conn *c)
     f.has_person = false;
     MUST(store_account_create(c, A, &f, &acc, &E));
     CHECK_EQ(strlen(acc.login), 64);
-    CHECK_STR(acc.display_name, "Mar\xc3\xad" "a Garc\xc3\xad" "a");
+    CHECK_STR(acc.display_name, "Mar\xc3\xad"
+                                "a Garc\xc3\xad"
+                                "a");
     f.login = "ghost";
     f.has_person = true;
     f.person_id = 999999;
@@ -292,6 +301,9 @@ static void test_accounts(struct db_conn *c)
     f.display_name = name;
     MUST_FAIL(store_account_create(c, A, &f, &acc, &E), MT_EINVAL, "too long");
     name[510] = '\0';
+    f.display_name = "bad \xff byte";
+    MUST_FAIL(store_account_create(c, A, &f, &acc, &E), MT_EINVAL, "UTF-8");
+    f.display_name = name;
     f.login = "longname";
     MUST(store_account_create(c, A, &f, &acc, &E));
     CHECK_STR(acc.display_name, name);
@@ -433,7 +445,8 @@ static void test_updates_and_grants(struct db_conn *c)
     CHECK(got.n_persons == 1 && got.persons[0] == P2);
 }
 
-/* ---- passwords, sessions and tokens ----------------------------------------------------------- */
+/* ---- passwords, sessions and tokens -----------------------------------------------------------
+ */
 
 static int64_t session(struct db_conn *c, int64_t account, const char *secret, int64_t expires_us)
 {
@@ -489,6 +502,17 @@ static void test_sessions(struct db_conn *c)
     MUST(store_session_create(c, viewer, h, now + HOUR, ua, "2001:db8::1", &s3, &E));
     MUST(store_session_lookup(c, A, h, now, HOUR, &s, &acc, &E));
     CHECK(s.user_agent && strlen(s.user_agent) == 510);
+    /* Bytes that are not text become '?': PostgreSQL would refuse them. */
+    hash_of("mts_bytes", h);
+    int64_t s5 = 0;
+    MUST(store_session_create(c, viewer, h, now + HOUR,
+                              "\xff\xfe"
+                              "Bot\n\xc3\xa4",
+                              "::1\t", &s5, &E));
+    MUST(store_session_lookup(c, A, h, now, HOUR, &s, &acc, &E));
+    CHECK_STR(s.user_agent, "??Bot?\xc3\xa4");
+    CHECK_STR(s.address, "::1?");
+    MUST(store_session_delete(c, viewer, s5, &E));
 
     /* Listing newest first; deleting only one's own. */
     int64_t s4 = session(c, viewer, "mts_four", now + HOUR);
@@ -561,8 +585,7 @@ static void test_tokens(struct db_conn *c)
     CHECK_STR(t.prefix, prefix);
     CHECK(t.created_at.present && !t.expires_at.present && !t.revoked_at.present);
     MUST(store_token_lookup(c, A, h, now, &got, &acc, &E));
-    CHECK(got.id == t.id && got.scope == STORE_SCOPE_READ && got.has_person &&
-          got.person_id == P2);
+    CHECK(got.id == t.id && got.scope == STORE_SCOPE_READ && got.has_person && got.person_id == P2);
     CHECK_STR(got.name, "Home Assistant \xf0\x9f\x8f\xa0");
     CHECK_EQ(acc.id, carer);
     CHECK(!got.last_used_at.present);
@@ -615,8 +638,11 @@ static void test_tokens(struct db_conn *c)
 
     /* A disabled account's tokens stop working, and work again after. */
     hash_of("mtt_third", h);
-    f = (struct store_token_fields){.account_id = viewer, .name = "third", .hash = h,
-                                    .prefix = "mtt_third", .scope = STORE_SCOPE_ADMIN};
+    f = (struct store_token_fields){.account_id = viewer,
+                                    .name = "third",
+                                    .hash = h,
+                                    .prefix = "mtt_third",
+                                    .scope = STORE_SCOPE_ADMIN};
     MUST(store_token_create(c, A, &f, &t, &E));
     struct store_account_fields af = {.set_enabled = true, .enabled = false};
     MUST(store_account_update(c, A, viewer, &af, &acc, &E));
@@ -782,7 +808,8 @@ int main(void)
         return check_report();
     }
     A = mt_arena_new(16 << 20);
-    P1 = new_person(c, "Mar\xc3\xad" "a");
+    P1 = new_person(c, "Mar\xc3\xad"
+                       "a");
     P2 = new_person(c, "John");
     P3 = new_person(c, "\xd0\x97\xd0\xbe\xd1\x8f");
 

@@ -47,9 +47,27 @@ static void test_hex(void)
         CHECK_EQ(mt_hex_digit(bad[i]), -1);
 }
 
+static void test_utf8(void)
+{
+    CHECK_EQ(mt_utf8_seq("a", 1), 1);
+    CHECK_EQ(mt_utf8_seq("\xc3\xa4x", 3), 2);
+    CHECK_EQ(mt_utf8_seq("\xe2\x82\xac", 3), 3);
+    CHECK_EQ(mt_utf8_seq("\xf0\x9f\x94\x91", 4), 4);
+    CHECK_EQ(mt_utf8_seq("\xf4\x8f\xbf\xbf", 4), 4); /* U+10FFFF */
+    CHECK_EQ(mt_utf8_seq("\xc3\xa4", 1), 0);         /* cut short */
+    CHECK_EQ(mt_utf8_seq("\xa4", 1), 0);             /* a continuation byte */
+    CHECK_EQ(mt_utf8_seq("\xc0\xaf", 2), 0);         /* overlong "/" */
+    CHECK_EQ(mt_utf8_seq("\xe0\x80\xaf", 3), 0);     /* overlong "/" */
+    CHECK_EQ(mt_utf8_seq("\xed\xa0\x80", 3), 0);     /* surrogate */
+    CHECK_EQ(mt_utf8_seq("\xf4\x90\x80\x80", 4), 0); /* above U+10FFFF */
+    CHECK_EQ(mt_utf8_seq("\xff", 1), 0);
+    CHECK_EQ(mt_utf8_seq("\xc3(", 2), 0);
+}
+
 int main(void)
 {
     test_str();
     test_hex();
+    test_utf8();
     return check_report();
 }
