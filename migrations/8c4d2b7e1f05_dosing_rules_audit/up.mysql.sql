@@ -71,7 +71,9 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     KEY ix_idempotency_keys_created_at (created_at)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 -- The audit trail refers to nothing (no foreign keys): its rows must outlive
--- the persons, medications, doses and accounts they describe.
+-- the persons, medications, doses and accounts they describe. No secondary
+-- index: every change appends a row, and each index would be one more page
+-- written in the change's transaction; listings walk the trail newest first.
 CREATE TABLE IF NOT EXISTS audit_log (
     seq BIGINT NOT NULL,
     created_at DATETIME(6) NOT NULL,
@@ -85,10 +87,7 @@ CREATE TABLE IF NOT EXISTS audit_log (
     after_json MEDIUMTEXT NULL,
     prev_hash VARCHAR(64) NOT NULL,
     hash VARCHAR(64) NOT NULL,
-    PRIMARY KEY (seq),
-    KEY ix_audit_log_person_id_seq (person_id, seq),
-    KEY ix_audit_log_entity_seq (entity, entity_id, seq),
-    KEY ix_audit_log_created_at (created_at)
+    PRIMARY KEY (seq)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 CREATE TABLE IF NOT EXISTS audit_head (
     id INTEGER NOT NULL,

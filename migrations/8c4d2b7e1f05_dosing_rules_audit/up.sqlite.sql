@@ -79,9 +79,9 @@ CREATE TABLE audit_log (
 	hash VARCHAR(64) NOT NULL, 
 	PRIMARY KEY (seq)
 );
-CREATE INDEX ix_audit_log_person_id_seq ON audit_log (person_id, seq);
-CREATE INDEX ix_audit_log_entity_seq ON audit_log (entity, entity_id, seq);
-CREATE INDEX ix_audit_log_created_at ON audit_log (created_at);
+-- No secondary index: every change appends a row, and each index would be
+-- one more page written in the change's transaction (measured with
+-- bench/api-load.sh, docs/audit.md); listings walk the trail newest first.
 CREATE TABLE audit_head (
 	id INTEGER NOT NULL, 
 	seq INTEGER NOT NULL, 

@@ -13,11 +13,14 @@
 #include "store/rules.h"
 #include "store/store_int.h"
 
-static const char sql_med[] = "SELECT person_id, max_doses_per_day, limit_window, "
-                              "min_interval_minutes, name FROM medications WHERE id = ?";
-static const char sql_med_lock[] =
-    "SELECT person_id, max_doses_per_day, limit_window, min_interval_minutes, name FROM "
-    "medications WHERE id = ? FOR UPDATE";
+/* Whether the medication has ingredients comes with its row, so that the
+ * common case (none) costs no statement more. */
+#define MED_RULE_COLS                                                                              \
+    "SELECT m.person_id, m.max_doses_per_day, m.limit_window, m.min_interval_minutes, m.name, "    \
+    "EXISTS (SELECT 1 FROM medication_ingredients i WHERE i.medication_id = m.id) "                \
+    "FROM medications m WHERE m.id = ?"
+static const char sql_med[] = MED_RULE_COLS;
+static const char sql_med_lock[] = MED_RULE_COLS " FOR UPDATE";
 static const char sql_person_lock[] = "SELECT id FROM persons WHERE id = ? FOR UPDATE";
 static const char sql_taken[] = "SELECT taken_at FROM doses WHERE medication_id = ? AND "
                                 "status = 'taken' AND taken_at >= ? AND taken_at < ?";
@@ -70,6 +73,7 @@ const char *store_rule_word(enum store_rule r)
 struct med_rules {
     int64_t id, person_id, max_doses, interval_minutes;
     bool rolling;
+    bool has_ingredients;
     const char *name;
 };
 
@@ -309,6 +313,7 @@ static int read_med_rules(struct db_conn *c, struct mt_arena *a, int64_t id, str
         m->rolling = window && strcmp(window, "rolling_24h") == 0;
         m->interval_minutes = db_col_int(st, 3);
         m->name = store_col_text(st, 4, a, &oom);
+        m->has_ingredients = db_col_int(st, 5) != 0;
     }
     db_done(st);
     if (rc < 0)
@@ -394,7 +399,7 @@ static int record_tx(struct db_conn *c, void *vctx, struct mt_err *err)
     const char *override_rule = NULL;
     struct store_medication ing = {.id = m.id};
     if (!req->skip) {
-        if (store_med_ingredients(c, x->a, &ing, err) < 0)
+        if (m.has_ingredients && store_med_ingredients(c, x->a, &ing, err) < 0)
             return -1;
         /* Totals of an ingredient span the person's medications, so the
          * person is locked too, after the medication as every recording
