@@ -12,16 +12,24 @@
     "d.id, d.medication_id, d.medication_name, d.taken_at, d.status, d.status_reason, d.note, "    \
     "d.recorded_by, d.recorded_at, d.override_rule, d.override_reason, d.updated_at, d.person_id"
 
+/* The reference's four columns: all that a list of taken doses in the
+ * reference's shape needs (reading the others costs a list's time). */
+#define REF_COLS "d.id, d.medication_id, d.medication_name, d.taken_at"
+
 /* The statuses a list shows are bound: (taken, taken) or (taken, skipped). */
 #define VIEW " AND d.status IN (?, ?)"
-static const char sql_history[] = "SELECT " DOSE_COLS " FROM doses d WHERE d.medication_id = ?" VIEW
-                                  " ORDER BY d.taken_at DESC, d.id DESC LIMIT ? OFFSET ?";
-static const char sql_window[] = "SELECT " DOSE_COLS " FROM doses d WHERE d.medication_id = ?" VIEW
-                                 " AND d.taken_at >= ? AND d.taken_at < ? "
-                                 "ORDER BY d.taken_at, d.id";
-static const char sql_deleted[] =
-    "SELECT " DOSE_COLS " FROM doses d WHERE d.medication_id IS NULL AND "
-    "d.medication_name = ?" VIEW " ORDER BY d.taken_at DESC, d.id DESC LIMIT ? OFFSET ?";
+#define HISTORY(cols)                                                                              \
+    "SELECT " cols " FROM doses d WHERE d.medication_id = ?" VIEW                                  \
+    " ORDER BY d.taken_at DESC, d.id DESC LIMIT ? OFFSET ?"
+#define WINDOW(cols)                                                                               \
+    "SELECT " cols " FROM doses d WHERE d.medication_id = ?" VIEW                                  \
+    " AND d.taken_at >= ? AND d.taken_at < ? ORDER BY d.taken_at, d.id"
+#define DELETED(cols)                                                                              \
+    "SELECT " cols " FROM doses d WHERE d.medication_id IS NULL AND d.medication_name = ?" VIEW    \
+    " ORDER BY d.taken_at DESC, d.id DESC LIMIT ? OFFSET ?"
+static const char *const sql_history[] = {HISTORY(REF_COLS), HISTORY(DOSE_COLS)};
+static const char *const sql_window[] = {WINDOW(REF_COLS), WINDOW(DOSE_COLS)};
+static const char *const sql_deleted[] = {DELETED(REF_COLS), DELETED(DOSE_COLS)};
 static const char sql_get[] = "SELECT " DOSE_COLS " FROM doses d WHERE d.id = ?";
 static const char sql_get_lock[] = "SELECT " DOSE_COLS " FROM doses d WHERE d.id = ? FOR UPDATE";
 static const char sql_set_status[] =
@@ -57,6 +65,15 @@ static int read_dose(struct db_stmt *st, struct mt_arena *a, void *item, struct 
     d->medication_id = d->has_medication ? db_col_int(st, 1) : 0;
     d->medication_name = store_col_text(st, 2, a, &oom);
     d->taken_at = store_col_time(st, 3, a, &oom);
+    if (db_col_count(st) <= 4) {
+        /* A list of taken doses in the reference's shape. */
+        d->status = STORE_TAKEN;
+        d->status_reason = d->note = d->recorded_by = NULL;
+        d->override_rule = d->override_reason = NULL;
+        d->recorded_at = d->updated_at = (struct store_time){false, false, 0, NULL};
+        d->person_id = 0;
+        return oom ? store_oom(err) : 0;
+    }
     size_t len = 0;
     const char *status = db_col_text(st, 4, &len);
     d->status = STORE_TAKEN;
@@ -116,7 +133,7 @@ int store_doses_history(struct db_conn *c, struct mt_arena *a, int64_t medicatio
     view_bind(view, p + 1);
     p[3] = DB_INT(limit);
     p[4] = DB_INT(skip);
-    if (read_doses(c, a, sql_history, p, 5, out, n, err) < 0)
+    if (read_doses(c, a, sql_history[view == STORE_VIEW_HISTORY], p, 5, out, n, err) < 0)
         return -1;
     /* Only an empty page needs to know whether the medication exists. */
     return *n ? 0 : store_med_exists(c, medication_id, err);
@@ -133,7 +150,7 @@ int store_doses_in_window(struct db_conn *c, struct mt_arena *a, int64_t medicat
     view_bind(view, p + 1);
     p[3] = store_time_param(w->start_us, start);
     p[4] = store_time_param(w->end_us, end);
-    if (read_doses(c, a, sql_window, p, 5, out, n, err) < 0)
+    if (read_doses(c, a, sql_window[view == STORE_VIEW_HISTORY], p, 5, out, n, err) < 0)
         return -1;
     return *n ? 0 : store_med_exists(c, medication_id, err);
 }
@@ -146,7 +163,7 @@ int store_doses_deleted(struct db_conn *c, struct mt_arena *a, const char *name,
     view_bind(view, p + 1);
     p[3] = DB_INT(limit);
     p[4] = DB_INT(skip);
-    return read_doses(c, a, sql_deleted, p, 5, out, n, err);
+    return read_doses(c, a, sql_deleted[view == STORE_VIEW_HISTORY], p, 5, out, n, err);
 }
 
 int store_dose_get(struct db_conn *c, struct mt_arena *a, int64_t id, struct store_dose *out,
