@@ -37,6 +37,7 @@ static const struct command commands[] = {
     {.name = "healthcheck", .fn = cmd_healthcheck, .summary = "GET /health of the running server; exit 0 on 200"},
     {.name = "backup", .fn = cmd_backup, .summary = "write a consistent backup of the database into one SQLite file"},
     {.name = "restore", .fn = cmd_restore, .summary = "restore a backup file into an empty database of any engine"},
+    {.name = "audit", .fn = cmd_audit, .summary = "audit verify: check the audit trail's hash chain; audit head"},
     {.name = "user", .fn = cmd_user, .summary = "accounts: add, list, passwd, disable, enable, grant, revoke, ..."},
     {.name = "token", .fn = cmd_token, .summary = "API tokens: create (printed once), list, revoke"},
 };
@@ -53,7 +54,8 @@ static void usage(FILE *out)
                  "and `meditrack <command> --help` (or `meditrack help <command>`).\n\n"
                  "exit codes:\n"
                  "  0 success\n"
-                 "  1 the command failed (db check: revisions pending)\n"
+                 "  1 the command failed (db check: revisions pending; audit verify: the\n"
+                 "    audit trail's chain does not hold)\n"
                  "  2 bad command line\n"
                  "  3 bad configuration value or DATABASE_URL, or a database file the\n"
                  "    process may not write (permissions, read-only)\n"

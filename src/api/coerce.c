@@ -5,7 +5,9 @@
  * twice. */
 #include "api/coerce.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -415,6 +417,11 @@ enum api_field api_coerce_body_date(struct api_vctx *v, const char *name,
     return API_FIELD_ERR;
 }
 
+static const char m_float_type[] = "Input should be a valid number";
+static const char m_float_parsing[] =
+    "Input should be a valid number, unable to parse string as a number";
+static const char m_datetime_type[] = "Input should be a valid datetime";
+
 enum api_field api_coerce_body_bool(struct api_vctx *v, const char *name,
                                     const struct api_json *val, bool *out)
 {
@@ -510,6 +517,182 @@ enum api_field api_coerce_body_ids(struct api_vctx *v, struct mt_arena *arena, c
     return API_FIELD_OK;
 }
 
+/* A decimal number in text, as Python's float() reads it (no inf or nan:
+ * they are not amounts). */
+static bool text_number(const char *s, size_t len, double *out)
+{
+    trim(&s, &len);
+    if (len == 0 || len > 64)
+        return false;
+    char buf[72];
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (c == '_')
+            continue;
+        if (!(is_digit(c) || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-'))
+            return false;
+        buf[o++] = c;
+    }
+    buf[o] = '\0';
+    char *end = NULL;
+    double d = strtod(buf, &end);
+    if (!end || *end || o == 0 || !isfinite(d))
+        return false;
+    *out = d;
+    return true;
+}
+
+enum api_field api_coerce_body_number(struct api_vctx *v, const char *name,
+                                      const struct api_json *val, const struct api_bounds *b,
+                                      double *out)
+{
+    if (!val)
+        return API_FIELD_ABSENT;
+    double d = 0;
+    switch (val->type) {
+    case API_J_NULL:
+        return API_FIELD_NULL;
+    case API_J_INT:
+        d = (double)val->v.i;
+        break;
+    case API_J_BIGINT:
+        d = val->v.big.approx;
+        break;
+    case API_J_REAL:
+        d = val->v.d;
+        break;
+    case API_J_TRUE:
+    case API_J_FALSE:
+        d = val->type == API_J_TRUE;
+        break;
+    case API_J_STRING:
+        if (memchr(val->v.s.p, '\0', val->v.s.len) || !text_number(val->v.s.p, val->v.s.len, &d)) {
+            api_vctx_add(v, "float_parsing", loc2("body", name), m_float_parsing, value_json(val),
+                         NULL);
+            return API_FIELD_ERR;
+        }
+        break;
+    case API_J_ARRAY:
+    case API_J_OBJECT:
+        api_vctx_add(v, "float_type", loc2("body", name), m_float_type, value_json(val), NULL);
+        return API_FIELD_ERR;
+    }
+    const char *op = NULL;
+    int64_t bound = 0;
+    if (b->lo_op && (strcmp(b->lo_op, "ge") == 0 ? d < (double)b->lo : d <= (double)b->lo)) {
+        op = b->lo_op;
+        bound = b->lo;
+    } else if (b->hi_op && (strcmp(b->hi_op, "le") == 0 ? d > (double)b->hi : d >= (double)b->hi)) {
+        op = b->hi_op;
+        bound = b->hi;
+    }
+    if (op) {
+        static const struct {
+            const char *op, *type, *words;
+        } words[] = {{"ge", "greater_than_equal", "greater than or equal to"},
+                     {"gt", "greater_than", "greater than"},
+                     {"le", "less_than_equal", "less than or equal to"},
+                     {"lt", "less_than", "less than"}};
+        for (size_t i = 0; i < MT_ARRAY_LEN(words); i++) {
+            if (strcmp(words[i].op, op) != 0)
+                continue;
+            char msg[96];
+            snprintf(msg, sizeof(msg), "Input should be %s %lld", words[i].words, (long long)bound);
+            api_vctx_add(v, words[i].type, loc2("body", name), msg, value_json(val),
+                         json_pack("{s:I}", op, (json_int_t)bound));
+        }
+        return API_FIELD_ERR;
+    }
+    *out = d;
+    return API_FIELD_OK;
+}
+
+/* An instant from RFC 3339 text (or a date alone, at its midnight UTC).
+ * Returns NULL, or speedate's reason. */
+static const char *text_instant(const char *s, size_t len, int64_t *out)
+{
+    struct mt_timestamp_text t;
+    const char *why = mt_scan_timestamp(s, len, MT_TS_SPEEDATE, &t);
+    if (why) {
+        struct mt_date d;
+        if (len == 10 && mt_parse_date(s, len, &d) == 0) {
+            *out = mt_date_to_days(d) * MT_USEC_PER_DAY;
+            return NULL;
+        }
+        return why;
+    }
+    int64_t us = mt_date_to_days(t.date) * MT_USEC_PER_DAY +
+                 ((int64_t)t.hour * 3600 + (int64_t)t.minute * 60 + t.second) * MT_USEC_PER_SEC +
+                 t.usec - (int64_t)t.zone_min * 60 * MT_USEC_PER_SEC;
+    if (!mt_instant_valid(us))
+        return "the instant is outside the years 1 to 9999";
+    *out = us;
+    return NULL;
+}
+
+static void datetime_error(struct api_vctx *v, json_t *loc, json_t *input, const char *why)
+{
+    char msg[160];
+    snprintf(msg, sizeof(msg), "Input should be a valid datetime or date, %s", why);
+    api_vctx_add(v, "datetime_from_date_parsing", loc, msg, input,
+                 json_pack("{s:s}", "error", why));
+}
+
+bool api_coerce_datetime(struct api_vctx *v, const char *where, const char *name, const char *s,
+                         int64_t *out)
+{
+    const char *why = text_instant(s, strlen(s), out);
+    if (!why)
+        return true;
+    datetime_error(v, loc2(where, name), cstr_json(s), why);
+    return false;
+}
+
+enum api_field api_coerce_body_datetime(struct api_vctx *v, const char *name,
+                                        const struct api_json *val, int64_t *out)
+{
+    if (!val)
+        return API_FIELD_ABSENT;
+    double secs;
+    switch (val->type) {
+    case API_J_NULL:
+        return API_FIELD_NULL;
+    case API_J_STRING: {
+        const char *why = memchr(val->v.s.p, '\0', val->v.s.len)
+                              ? "invalid character in year"
+                              : text_instant(val->v.s.p, val->v.s.len, out);
+        if (!why)
+            return API_FIELD_OK;
+        datetime_error(v, loc2("body", name), value_json(val), why);
+        return API_FIELD_ERR;
+    }
+    case API_J_INT:
+        secs = (double)val->v.i;
+        break;
+    case API_J_REAL:
+        secs = val->v.d;
+        break;
+    case API_J_BIGINT:
+    case API_J_TRUE:
+    case API_J_FALSE:
+    case API_J_ARRAY:
+    case API_J_OBJECT:
+    default:
+        api_vctx_add(v, "datetime_type", loc2("body", name), m_datetime_type, value_json(val),
+                     NULL);
+        return API_FIELD_ERR;
+    }
+    double us = secs * 1e6;
+    if (!(us >= (double)MT_INSTANT_MIN && us <= (double)MT_INSTANT_MAX)) {
+        datetime_error(v, loc2("body", name), value_json(val),
+                       "the instant is outside the years 1 to 9999");
+        return API_FIELD_ERR;
+    }
+    *out = (int64_t)us;
+    return API_FIELD_OK;
+}
+
 void api_coerce_not_null(struct api_vctx *v, const char *name, enum api_type t)
 {
     const char *type = "string_type", *msg = m_string_type;
@@ -525,6 +708,12 @@ void api_coerce_not_null(struct api_vctx *v, const char *name, enum api_type t)
     } else if (t == API_IDS) {
         type = "list_type";
         msg = m_list_type;
+    } else if (t == API_NUMBER) {
+        type = "float_type";
+        msg = m_float_type;
+    } else if (t == API_DATETIME) {
+        type = "datetime_type";
+        msg = m_datetime_type;
     }
     api_vctx_add(v, type, loc2("body", name), msg, NULL, NULL);
 }

@@ -66,6 +66,20 @@ enum api_field api_coerce_body_choice(struct api_vctx *v, const char *name,
 enum api_field api_coerce_body_ids(struct api_vctx *v, struct mt_arena *arena, const char *name,
                                    const struct api_json *val, const struct api_bounds *b,
                                    const int64_t **out, size_t *n);
+/* pydantic's lax float: a finite number, a boolean, or a string that reads
+ * as one; within b (its bounds are integers). */
+enum api_field api_coerce_body_number(struct api_vctx *v, const char *name,
+                                      const struct api_json *val, const struct api_bounds *b,
+                                      double *out);
+/* An instant: RFC 3339 text as speedate reads it (a value without a zone is
+ * UTC, a date alone is its midnight UTC) or a Unix timestamp in seconds;
+ * within the instants every database stores. where is "body" or "query";
+ * the text reader is api_coerce_datetime. */
+enum api_field api_coerce_body_datetime(struct api_vctx *v, const char *name,
+                                        const struct api_json *val, int64_t *out);
+bool api_coerce_datetime(struct api_vctx *v, const char *where, const char *name, const char *s,
+                         int64_t *out);
+
 /* The error pydantic gives for an explicit null in a field of type t that
  * is not optional. */
 void api_coerce_not_null(struct api_vctx *v, const char *name, enum api_type t);

@@ -67,14 +67,26 @@ struct api_in_med_day {
     struct api_int tz;
 };
 
-/* POST (no id; person_id) and PUT (id; no person_id) of a medication. */
+/* POST (no id; person_id) and PUT (id; no person_id) of a medication,
+ * with the dosing rules of issue 15 after the reference's fields. */
 struct api_in_med {
     struct api_int id;
     struct api_text name, dosage, frequency;
     struct api_int max_doses_per_day;
     struct api_text instructions;
     struct api_int person_id;
+    struct api_int limit_window;         /* API_CHOICE: calendar_day, rolling_24h */
+    struct api_int min_interval_minutes; /* null: none (value 0) */
+    struct api_num dose_amount;
+    struct api_text dose_unit;
+    struct api_jsonv ingredients; /* [{"name", "amount", "unit"}], checked by api_med_rules */
 };
+
+/* The words of limit_window, in the order of its choices. */
+extern const char *const api_limit_windows[];
+/* Checks the ingredients list (each an object with a name, a positive
+ * amount and a unit; no name twice) with pydantic-shaped errors. */
+void api_med_rules(const struct api_request *q, void *in, struct api_vctx *v);
 
 int api_meds_list(struct api_call *call, struct mt_err *err);
 int api_med_create(struct api_call *call, struct mt_err *err);
@@ -84,9 +96,15 @@ int api_med_delete(struct api_call *call, struct mt_err *err);
 
 /* ---- doses.c ------------------------------------------------------------------------------ */
 
+/* The optional body fields of both record operations (issue 15). */
+#define API_OVERRIDE_FIELDS                                                                        \
+    struct api_int override; /* API_BOOL */                                                        \
+    struct api_text override_reason, note
+
 struct api_in_dose_now {
     struct api_int medication_id;
     struct api_int tz; /* from the optional body */
+    API_OVERRIDE_FIELDS;
 };
 
 struct api_in_dose_for_date {
@@ -94,7 +112,39 @@ struct api_in_dose_for_date {
     struct api_date date;
     struct api_text time; /* checked by api_parse_hhmm after the 404 and date checks */
     struct api_int tz;
+    API_OVERRIDE_FIELDS;
 };
+
+/* POST .../skip: a skipped dose and why, at the slot's time (default now). */
+struct api_in_dose_skip {
+    struct api_int medication_id;
+    struct api_text reason;
+    struct api_time taken_at;
+    struct api_text note;
+};
+
+/* PATCH /doses/{dose_id}: a correction of the time or the note. */
+struct api_in_dose_patch {
+    struct api_int id;
+    struct api_time taken_at;
+    struct api_text note;
+};
+
+/* POST /doses/{dose_id}/entered-in-error. */
+struct api_in_dose_error {
+    struct api_int id;
+    struct api_text reason;
+};
+
+/* The reference's record body requires timezone_offset; a body that
+ * carries any of the new fields may leave it out. */
+int api_dose_body_model(struct api_body *b, struct api_vctx *v);
+/* override_reason is required (not blank) when override is true. */
+void api_dose_now_rule(const struct api_request *q, void *in, struct api_vctx *v);
+void api_dose_for_date_rule(const struct api_request *q, void *in, struct api_vctx *v);
+/* A reason that is not blank. */
+void api_reason_rule(const struct api_request *q, void *in, struct api_vctx *v);
+void api_skip_rule(const struct api_request *q, void *in, struct api_vctx *v);
 
 struct api_in_dose_history {
     struct api_int medication_id;
@@ -120,6 +170,42 @@ int api_dose_day(struct api_call *call, struct mt_err *err);
 int api_summary(struct api_call *call, struct mt_err *err);
 int api_doses_deleted(struct api_call *call, struct mt_err *err);
 int api_dose_delete(struct api_call *call, struct mt_err *err);
+int api_dose_skip(struct api_call *call, struct mt_err *err);
+int api_dose_patch(struct api_call *call, struct mt_err *err);
+int api_dose_entered_in_error(struct api_call *call, struct mt_err *err);
+
+/* ---- limits.c: a person's ingredient limits ------------------------------------------------ */
+
+struct api_in_limit_set {
+    struct api_int person_id;
+    struct api_text name;
+    struct api_num max_per_24h;
+    struct api_text unit;
+};
+
+struct api_in_limit_id {
+    struct api_int person_id;
+    struct api_int id;
+};
+
+int api_limits_list(struct api_call *call, struct mt_err *err);
+int api_limit_set(struct api_call *call, struct mt_err *err);
+int api_limit_delete(struct api_call *call, struct mt_err *err);
+/* name and unit are not blank. */
+void api_limit_rule(const struct api_request *q, void *in, struct api_vctx *v);
+
+/* ---- audit.c: the audit trail -------------------------------------------------------------- */
+
+struct api_in_audit {
+    struct api_int person_id;
+    struct api_int entity; /* API_CHOICE of api_audit_entities */
+    struct api_int entity_id;
+    struct api_time from, to;
+    struct api_int skip, limit;
+};
+
+extern const char *const api_audit_entities[];
+int api_audit_list(struct api_call *call, struct mt_err *err);
 
 /* ---- report_form.c: the printable tracking form ------------------------------------------ */
 

@@ -3,6 +3,8 @@
  * escapes, and decimal integers without printf. */
 #include "api/jsonw.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "api/jsonin.h"
@@ -190,6 +192,30 @@ void api_jw_int(struct api_jw *w, int64_t v)
     if (v < 0)
         *--p = '-';
     put(w, p, (size_t)(buf + sizeof buf - p));
+}
+
+void api_jw_amount(struct api_jw *w, double v)
+{
+    if (!isfinite(v) || v > 1e15 || v < -1e15) {
+        api_jw_null(w);
+        return;
+    }
+    next(w);
+    char buf[48];
+    int n = snprintf(buf, sizeof(buf), "%.3f", v);
+    if (n <= 0 || (size_t)n >= sizeof(buf)) {
+        put_lit(w, "null");
+        return;
+    }
+    /* "500.000" -> "500", "2.500" -> "2.5"; "-0" stays a plain 0. */
+    while (n > 0 && buf[n - 1] == '0')
+        n--;
+    if (n > 0 && buf[n - 1] == '.')
+        n--;
+    if (n == 2 && buf[0] == '-' && buf[1] == '0')
+        put_lit(w, "0");
+    else
+        put(w, buf, (size_t)n);
 }
 
 void api_jw_bool(struct api_jw *w, bool v)

@@ -52,6 +52,10 @@ void api_jw_str(struct api_jw *w, const char *s);
 void api_jw_int(struct api_jw *w, int64_t v);
 void api_jw_bool(struct api_jw *w, bool v);
 void api_jw_null(struct api_jw *w);
+/* An amount (a dose, an ingredient, a limit): a number with at most three
+ * decimals and no trailing zeros, an integer when it is whole ("500",
+ * "2.5"); a value that is not finite is written as null. */
+void api_jw_amount(struct api_jw *w, double v);
 
 /* A key and its value, for the members of an object. */
 void api_jw_str_at(struct api_jw *w, const char *key, const char *s);

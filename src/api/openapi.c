@@ -57,6 +57,66 @@ static json_t *person_out(bool with_count)
                      "first_name", "id", "is_default", "name");
 }
 
+/* The dosing fields of issue 15 (docs/dosing.md), present only when the
+ * request carries X-MediTrack-Fields: extended. */
+static json_t *extended(json_t *schema)
+{
+    json_object_set_new(schema, "description",
+                        json_string("Only with the request header X-MediTrack-Fields: extended"));
+    return schema;
+}
+
+static json_t *verdict_fields(json_t *p)
+{
+    json_object_set_new(p, "next_allowed_at", extended(datetime_schema(true)));
+    json_object_set_new(p, "blocked_by",
+                        extended(json_pack("{s:[s,s], s:[s,s,s,n]}", "type", "string", "null",
+                                           "enum", "interval", "window_full", "ingredient_limit")));
+    return p;
+}
+
+static void dosing_fields(json_t *p)
+{
+    json_object_set_new(p, "limit_window",
+                        extended(json_pack("{s:s, s:[s,s]}", "type", "string", "enum",
+                                           "calendar_day", "rolling_24h")));
+    json_object_set_new(p, "min_interval_minutes", extended(nullable("integer")));
+    json_object_set_new(p, "dose_amount", extended(nullable("number")));
+    json_object_set_new(p, "dose_unit", extended(nullable("string")));
+    json_object_set_new(
+        p, "ingredients",
+        extended(json_pack("{s:s, s:o}", "type", "array", "items", ref("Ingredient"))));
+    verdict_fields(p);
+}
+
+/* A dose: DoseInDB, and the fields of issue 15 (always in Dose). */
+static json_t *dose_out(bool full)
+{
+    json_t *p = json_pack("{s:o, s:o, s:{s:s}, s:o}", "medication_id", nullable("integer"),
+                          "medication_name", nullable("string"), "id", "type", "integer",
+                          "taken_at", datetime_schema(true));
+    json_t *f = json_object();
+    json_object_set_new(f, "status",
+                        json_pack("{s:s, s:[s,s,s]}", "type", "string", "enum", "taken", "skipped",
+                                  "entered_in_error"));
+    json_object_set_new(f, "status_reason", nullable("string"));
+    json_object_set_new(f, "note", nullable("string"));
+    json_object_set_new(f, "recorded_by", nullable("string"));
+    json_object_set_new(f, "recorded_at", datetime_schema(true));
+    json_object_set_new(f, "override_rule", nullable("string"));
+    json_object_set_new(f, "override_reason", nullable("string"));
+    json_object_set_new(f, "updated_at", datetime_schema(true));
+    const char *key;
+    json_t *value;
+    json_object_foreach(f, key, value)
+    {
+        json_object_set(p, key, full ? value : extended(value));
+    }
+    json_decref(f);
+    return json_pack("{s:s, s:o, s:[s,s]}", "type", "object", "properties", p, "required", "id",
+                     "taken_at");
+}
+
 static json_t *med_out(bool with_day)
 {
     json_t *p =
@@ -69,6 +129,7 @@ static json_t *med_out(bool with_day)
         json_object_set_new(p, "doses_taken_today", json_pack("{s:s}", "type", "integer"));
         json_object_set_new(p, "last_taken_at", datetime_schema(true));
     }
+    dosing_fields(p);
     return json_pack("{s:s, s:o, s:[s,s,s,s,s,s]}", "type", "object", "properties", p, "required",
                      "name", "dosage", "frequency", "max_doses_per_day", "id", "person_id");
 }
@@ -81,11 +142,31 @@ static void response_schemas(json_t *s)
     json_object_set_new(s, "PersonWithStats", person_out(true));
     json_object_set_new(s, "MedicationInDB", med_out(false));
     json_object_set_new(s, "MedicationWithDoses", med_out(true));
-    json_object_set_new(s, "DoseInDB",
-                        json_pack("{s:s, s:{s:o, s:o, s:{s:s}, s:o}, s:[s,s]}", "type", "object",
-                                  "properties", "medication_id", nullable("integer"),
-                                  "medication_name", nullable("string"), "id", "type", "integer",
-                                  "taken_at", datetime_schema(true), "required", "id", "taken_at"));
+    json_object_set_new(s, "DoseInDB", dose_out(false));
+    json_object_set_new(s, "Dose", dose_out(true));
+    json_object_set_new(s, "Ingredient",
+                        json_pack("{s:s, s:{s:{s:s, s:i}, s:{s:s, s:i, s:i}, s:{s:s, s:i}}, "
+                                  "s:[s,s,s]}",
+                                  "type", "object", "properties", "name", "type", "string",
+                                  "maxLength", 255, "amount", "type", "number", "exclusiveMinimum",
+                                  0, "maximum", 1000000, "unit", "type", "string", "maxLength", 32,
+                                  "required", "name", "amount", "unit"));
+    json_object_set_new(
+        s, "IngredientLimit",
+        json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:o, s:o}}", "type",
+                  "object", "properties", "id", "type", "integer", "person_id", "type", "integer",
+                  "name", "type", "string", "max_per_24h", "type", "number", "unit", "type",
+                  "string", "created_at", datetime_schema(true), "updated_at",
+                  datetime_schema(true)));
+    json_object_set_new(
+        s, "AuditEntry",
+        json_pack("{s:s, s:{s:{s:s}, s:o, s:{s:s}, s:o, s:{s:s}, s:{s:s}, s:o, s:o, s:{}, s:{}, "
+                  "s:{s:s}, s:{s:s}}}",
+                  "type", "object", "properties", "seq", "type", "integer", "created_at",
+                  datetime_schema(true), "actor", "type", "string", "actor_id", nullable("integer"),
+                  "action", "type", "string", "entity", "type", "string", "entity_id",
+                  nullable("integer"), "person_id", nullable("integer"), "before", "after",
+                  "prev_hash", "type", "string", "hash", "type", "string"));
     json_object_set_new(
         s, "DailySummaryEntry",
         json_pack("{s:s, s:{s:o, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s, s:o}, s:{s:s}}}", "type",
@@ -93,6 +174,7 @@ static void response_schemas(json_t *s)
                   "type", "string", "doses_taken", "type", "integer", "max_doses", "type",
                   "integer", "dose_times", "type", "array", "items", datetime_schema(false),
                   "is_deleted", "type", "boolean"));
+    verdict_fields(json_object_get(json_object_get(s, "DailySummaryEntry"), "properties"));
     json_object_set_new(s, "DailySummary",
                         json_pack("{s:s, s:{s:o, s:{s:s, s:o}}}", "type", "object", "properties",
                                   "date", date_schema(false), "medications", "type", "array",
@@ -104,6 +186,13 @@ static void response_schemas(json_t *s)
                   "local_time", "type", "string", "taken_at", datetime_schema(false),
                   "medication_id", nullable("integer"), "medication_name", "type", "string",
                   "dosage", nullable("string"), "deleted", "type", "boolean"));
+    json_t *row = json_object_get(json_object_get(s, "DoseExportRow"), "properties");
+    json_object_set_new(row, "status",
+                        json_pack("{s:s, s:[s,s]}", "type", "string", "enum", "taken", "skipped"));
+    static const char *const texts[] = {"status_reason", "override_rule", "override_reason", "note",
+                                        "recorded_by"};
+    for (size_t i = 0; i < MT_ARRAY_LEN(texts); i++)
+        json_object_set_new(row, texts[i], nullable("string"));
     json_object_set_new(
         s, "DoseExport",
         json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:o, s:o, s:{s:s}, s:{s:s}, s:{s:s, s:o}}}", "type",
@@ -239,8 +328,9 @@ static void int_schema(json_t *s, const struct api_param *p)
 static json_t *param_schema(const struct api_param *p, bool null_ok)
 {
     static const char *const type_names[] = {
-        [API_INT] = "integer",  [API_DATE] = "string",   [API_TEXT] = "string",
-        [API_BOOL] = "boolean", [API_CHOICE] = "string", [API_IDS] = "array"};
+        [API_INT] = "integer",     [API_DATE] = "string",   [API_TEXT] = "string",
+        [API_BOOL] = "boolean",    [API_CHOICE] = "string", [API_IDS] = "array",
+        [API_NUMBER] = "number",   [API_DATETIME] = "string", [API_JSON] = "array"};
     const char *type = type_names[p->type];
     json_t *s = null_ok ? nullable(type) : json_pack("{s:s}", "type", type);
     bool body = p->where == API_BODY;
@@ -251,6 +341,25 @@ static json_t *param_schema(const struct api_param *p, bool null_ok)
         json_object_set_new(s, "items", items);
         break;
     }
+    case API_NUMBER:
+        if (p->bounds.lo_op)
+            json_object_set_new(s,
+                                strcmp(p->bounds.lo_op, "ge") == 0 ? "minimum" : "exclusiveMinimum",
+                                json_integer(p->bounds.lo));
+        if (p->bounds.hi_op)
+            json_object_set_new(s,
+                                strcmp(p->bounds.hi_op, "le") == 0 ? "maximum" : "exclusiveMaximum",
+                                json_integer(p->bounds.hi));
+        break;
+    case API_DATETIME:
+        json_object_set_new(s, "format", json_string("date-time"));
+        break;
+    case API_JSON:
+        /* The one JSON parameter is a medication's list of ingredients. */
+        json_object_set_new(s, "items", ref("Ingredient"));
+        json_object_set_new(s, "description",
+                            json_string("The active ingredients, at most 20; null: none"));
+        break;
     case API_INT:
         int_schema(s, p);
         if (p->has_default)

@@ -6,12 +6,17 @@
  * itself. Handlers never answer an error on their own. */
 #include "api/operation.h"
 
+#include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "api/actor.h"
 #include "api/auth.h"
 #include "api/heavy.h"
 #include "api/validate.h"
 #include "core/log.h"
+#include "db/db.h"
+#include "store/dosing.h"
 
 /* validate.c's 413 text, serialised in advance: a body whose parsed form
  * filled the request's memory leaves no memory to build the reply in. */
@@ -77,6 +82,118 @@ int api_reply_unavailable(struct http_req *r, const char *detail, int retry_s)
     return 0;
 }
 
+/* ---- idempotency keys (issue 15) ----------------------------------------------------------- */
+
+/* The request's Idempotency-Key: 1 to 255 visible ASCII characters, bare
+ * or as a quoted string (the header is a structured-field string in the
+ * IETF draft). NULL when there is none; "" when it is malformed. */
+static const char *idem_key(struct http_req *r)
+{
+    const char *v = http_header(r, "Idempotency-Key");
+    if (!v)
+        return NULL;
+    size_t len = strlen(v);
+    if (len >= 2 && v[0] == '"' && v[len - 1] == '"') {
+        v++;
+        len -= 2;
+    }
+    if (len == 0 || len > 255)
+        return "";
+    for (size_t i = 0; i < len; i++)
+        if (v[i] < 0x21 || v[i] > 0x7e || v[i] == '"')
+            return "";
+    const char *key = mt_arena_strndup(r->arena, v, len);
+    return key ? key : "";
+}
+
+/* The hex SHA-256 of what makes the request this request: method, path,
+ * query and body. */
+static void fingerprint(struct http_req *r, char out[65])
+{
+    crypto_hash_sha256_state st;
+    crypto_hash_sha256_init(&st);
+    const char *parts[] = {r->method, "\n", r->path, "\n"};
+    for (size_t i = 0; i < MT_ARRAY_LEN(parts); i++)
+        crypto_hash_sha256_update(&st, (const unsigned char *)parts[i], strlen(parts[i]));
+    for (size_t i = 0; i < r->n_query; i++) {
+        const char *name = r->query[i].name ? r->query[i].name : "";
+        const char *value = r->query[i].value ? r->query[i].value : "";
+        crypto_hash_sha256_update(&st, (const unsigned char *)name, strlen(name) + 1);
+        crypto_hash_sha256_update(&st, (const unsigned char *)value, strlen(value) + 1);
+    }
+    crypto_hash_sha256_update(&st, (const unsigned char *)"\n", 1);
+    if (r->body)
+        crypto_hash_sha256_update(&st, (const unsigned char *)r->body, r->body_len);
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_final(&st, digest);
+    sodium_bin2hex(out, 65, digest, sizeof(digest));
+}
+
+struct idem_run {
+    struct api_call *call;
+    struct store_idem k;
+    bool found, same;
+    int status;
+    const char *body;
+    size_t len;
+};
+
+/* In one transaction: the key is claimed (or its first response found),
+ * the handler does its work, and its response is stored with the key, so
+ * that the work and the response commit together or not at all. */
+static int idem_tx(struct db_conn *c, void *vctx, struct mt_err *err)
+{
+    struct idem_run *x = vctx;
+    struct http_req *r = x->call->r;
+    if (store_idem_claim(c, r->arena, &x->k, &x->found, &x->same, &x->status, &x->body, &x->len,
+                         err) < 0)
+        return -1;
+    if (x->found)
+        return 0;
+    if (x->call->op->handler(x->call, err) < 0)
+        return -1;
+    if (r->streaming)
+        return mt_fail(err, MT_EINTERNAL, "a streamed reply cannot be kept for an idempotency key");
+    /* A server's own refusal (503: busy, out of memory) is not the
+     * request's answer: a retry should try again. */
+    if (r->status >= 500)
+        return store_idem_forget(c, &x->k, err);
+    return store_idem_save(c, &x->k, r->status, r->has_body ? r->resp_body : NULL,
+                           r->has_body ? r->resp_len : 0, err);
+}
+
+/* A POST with an Idempotency-Key: the first response for the key (per
+ * owner, for 24 hours), whichever process gave it. */
+static int run_idempotent(struct api_call *call, const char *key, struct mt_err *err)
+{
+    struct http_req *r = call->r;
+    if (!key[0]) {
+        http_reply_detail(r, 400,
+                          "Invalid Idempotency-Key header: 1 to 255 visible ASCII characters");
+        return 0;
+    }
+    char fp[65];
+    fingerprint(r, fp);
+    struct idem_run x = {.call = call,
+                         .k = {.owner = api_idem_owner(call), .key = key, .fingerprint = fp}};
+    if (!x.k.owner)
+        return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
+    if (db_tx_run(call->db, true, idem_tx, &x, err) < 0)
+        return -1;
+    if (!x.found)
+        return 0;
+    if (!x.same) {
+        http_reply_detail(r, 422, "Idempotency-Key was already used for a different request");
+        return 0;
+    }
+    http_add_header(r, "Idempotent-Replayed", "true");
+    if (x.len == 0)
+        http_reply_empty(r, x.status);
+    else
+        http_reply_raw(r, x.status, "application/json", x.body, x.len);
+    return 0;
+}
+
 static int run_handler(struct http_req *r, const struct api_op *op, const void *in,
                        const struct api_principal *who, struct mt_err *err)
 {
@@ -86,6 +203,9 @@ static int run_handler(struct http_req *r, const struct api_op *op, const void *
         if (!call.db)
             return -1;
     }
+    const char *key = !op->no_db && strcmp(r->method, "POST") == 0 ? idem_key(r) : NULL;
+    if (key)
+        return run_idempotent(&call, key, err);
     return op->handler(&call, err);
 }
 

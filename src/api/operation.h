@@ -48,12 +48,15 @@ enum api_where { API_PATH, API_QUERY, API_BODY };
 /* The type of a parameter, and so the kind of value it fills in the
  * operation's input struct. */
 enum api_type {
-    API_INT,    /* struct api_int: an integer within the bounds (pydantic's lax coercions) */
-    API_DATE,   /* struct api_date: a date (pydantic's lax rules: zero-time datetimes too) */
-    API_TEXT,   /* struct api_text: path and query text as decoded; body strings checked */
-    API_BOOL,   /* struct api_int, 0 or 1: pydantic's boolean words, in a query */
-    API_CHOICE, /* struct api_int: the index of the value among choices (query or body) */
-    API_IDS,    /* struct api_ids: a JSON array of integers within the bounds (body only) */
+    API_INT,      /* struct api_int: an integer within the bounds (pydantic's lax coercions) */
+    API_DATE,     /* struct api_date: a date (pydantic's lax rules: zero-time datetimes too) */
+    API_TEXT,     /* struct api_text: path and query text as decoded; body strings checked */
+    API_BOOL,     /* struct api_int, 0 or 1: pydantic's boolean words (a body: also true/false) */
+    API_CHOICE,   /* struct api_int: the index of the value among choices (query or body) */
+    API_IDS,      /* struct api_ids: a JSON array of integers within the bounds (body only) */
+    API_NUMBER,   /* struct api_num: a number within the bounds, in a body */
+    API_DATETIME, /* struct api_time: an instant (RFC 3339; no zone: UTC) */
+    API_JSON,     /* struct api_jsonv: any JSON value of a body, checked by the operation's rules */
 };
 
 /* The values validation fills. set is true when the client gave the
@@ -80,6 +83,25 @@ struct api_ids {
     bool set;
     const int64_t *values;
     size_t n;
+};
+
+struct api_num {
+    bool set;
+    bool null; /* an explicit JSON null (nullable body fields) */
+    double value;
+};
+
+struct api_time {
+    bool set;
+    bool null; /* an explicit JSON null (nullable body fields) */
+    int64_t us;
+};
+
+/* value is NULL with set for an explicit JSON null (nullable body fields). */
+struct api_json;
+struct api_jsonv {
+    bool set;
+    const struct api_json *value; /* in the parsed body (api/jsonin.h) */
 };
 
 /* An integer's bounds as pydantic states them: lo_op "ge" or "gt", hi_op

@@ -113,6 +113,20 @@
         .bounds = bounds_, .required = required_                                                   \
     }
 
+/* Issue 15: a minimum interval of a minute to a week; amounts up to a
+ * million of their unit. */
+#define B_INTERVAL                                                                                 \
+    {                                                                                              \
+        "ge", 1, "le", 10080                                                                       \
+    }
+#define B_AMOUNT                                                                                   \
+    {                                                                                              \
+        "gt", 0, "le", 1000000                                                                     \
+    }
+/* Reasons and notes of doses. */
+#define REASON_TEXT 2000
+#define UNIT_TEXT 32
+
 static const char *const paper_sizes[] = {"letter", "a4", NULL};
 static const char *const import_conflicts[] = {"refuse", "add", NULL};
 
@@ -140,6 +154,47 @@ static const char *const import_conflicts[] = {"refuse", "add", NULL};
         .name = "persons", .where = API_BODY, .type = API_IDS,                                     \
         .at = offsetof(struct api_in_account, persons), .bounds = B_ID                             \
     }
+
+const char *const api_limit_windows[] = {"calendar_day", "rolling_24h", NULL};
+/* The entities of the audit trail; access control writes "account",
+ * "grant" and "token" rows. */
+const char *const api_audit_entities[] = {"person",  "medication", "dose",  "ingredient_limit",
+                                          "account", "grant",      "token", NULL};
+
+/* The dosing rules of a medication's body (POST and PUT). */
+#define MED_RULES                                                                                  \
+    {.name = "limit_window",                                                                       \
+     .where = API_BODY,                                                                            \
+     .type = API_CHOICE,                                                                           \
+     .at = offsetof(struct api_in_med, limit_window),                                              \
+     .choices = api_limit_windows},                                                                \
+        {.name = "min_interval_minutes",                                                           \
+         .where = API_BODY,                                                                        \
+         .type = API_INT,                                                                          \
+         .at = offsetof(struct api_in_med, min_interval_minutes),                                  \
+         .bounds = B_INTERVAL,                                                                     \
+         .nullable = true},                                                                        \
+        {.name = "dose_amount",                                                                    \
+         .where = API_BODY,                                                                        \
+         .type = API_NUMBER,                                                                       \
+         .at = offsetof(struct api_in_med, dose_amount),                                           \
+         .bounds = B_AMOUNT,                                                                       \
+         .nullable = true},                                                                        \
+        BODY_TEXT(struct api_in_med, dose_unit, UNIT_TEXT, false, true),                           \
+    {                                                                                              \
+        .name = "ingredients", .where = API_BODY, .type = API_JSON,                                \
+        .at = offsetof(struct api_in_med, ingredients), .nullable = true                           \
+    }
+
+/* The optional body of both record operations. */
+#define OVERRIDE_FIELDS(T)                                                                         \
+    {.name = "override",                                                                           \
+     .where = API_BODY,                                                                            \
+     .type = API_BOOL,                                                                             \
+     .at = offsetof(T, override),                                                                  \
+     .doc = "Record despite a dosing rule (carers and admins; override_reason required)"},         \
+        BODY_TEXT(T, override_reason, REASON_TEXT, false, true),                                   \
+        BODY_TEXT(T, note, REASON_TEXT, false, true)
 
 /* The two exports read the same parameters. */
 static const struct api_param export_params[] = {
@@ -244,8 +299,8 @@ const struct http_route api_routes[] = {
                          BODY_TEXT(struct api_in_med, frequency, SHORT_TEXT, true, false),
                          BODY_INT(struct api_in_med, max_doses_per_day, B_MAX_DOSES, true),
                          BODY_TEXT(struct api_in_med, instructions, LONG_TEXT, false, true),
-                         BODY_INT(struct api_in_med, person_id, B_ID, true)),
-        .body = API_BODY_REQUIRED, .tag = "medications", .perm = API_MANAGE,
+                         BODY_INT(struct api_in_med, person_id, B_ID, true), MED_RULES),
+        .body = API_BODY_REQUIRED, .cross = api_med_rules, .tag = "medications", .perm = API_MANAGE,
         .op_id = "create_medication", .summary = "Create a medication", .status = 201,
         .body_schema = "MedicationCreate", .response = "MedicationInDB", .errors = "404")},
     {.method = "GET",
@@ -269,8 +324,8 @@ const struct http_route api_routes[] = {
                    BODY_TEXT(struct api_in_med, dosage, SHORT_TEXT, false, false),
                    BODY_TEXT(struct api_in_med, frequency, SHORT_TEXT, false, false),
                    BODY_INT(struct api_in_med, max_doses_per_day, B_MAX_DOSES, false),
-                   BODY_TEXT(struct api_in_med, instructions, LONG_TEXT, false, true)),
-        .body = API_BODY_REQUIRED, .tag = "medications", .perm = API_MANAGE,
+                   BODY_TEXT(struct api_in_med, instructions, LONG_TEXT, false, true), MED_RULES),
+        .body = API_BODY_REQUIRED, .cross = api_med_rules, .tag = "medications", .perm = API_MANAGE,
         .op_id = "update_medication", .summary = "Update a medication", .status = 200,
         .body_schema = "MedicationUpdate", .response = "MedicationInDB", .errors = "404")},
     {.method = "DELETE",
@@ -293,26 +348,51 @@ const struct http_route api_routes[] = {
                           .type = API_INT,
                           .at = offsetof(struct api_in_dose_now, tz),
                           .bounds = B_TZ,
-                          .required = true}),
-        .body = API_BODY_OPTIONAL, .tag = "doses", .perm = API_RECORD, .op_id = "record_dose",
-        .summary = "Record a dose now", .status = 201, .body_schema = "DoseCreateWithTimezone",
-        .response = "DoseInDB", .errors = "400 404")},
+                          .required = true},
+                         OVERRIDE_FIELDS(struct api_in_dose_now)),
+        .body = API_BODY_OPTIONAL, .model = api_dose_body_model, .cross = api_dose_now_rule,
+        .tag = "doses", .perm = API_RECORD, .op_id = "record_dose", .summary = "Record a dose now", .status = 201,
+        .body_schema = "DoseCreateWithTimezone",
+        .body_doc = "timezone_offset is required unless override, override_reason or note is "
+                    "given; a refusal by a dosing rule is a 400 with the rule and "
+                    "next_allowed_at (docs/dosing.md). Accepts an Idempotency-Key header.",
+        .response = "DoseInDB", .errors = "400 403 404")},
     {.method = "POST",
      .pattern = "/api/v1/doses/medications/{medication_id}/dose/{date}",
      OP(.handler = api_dose_for_date, IN(struct api_in_dose_for_date),
-        .params = PARAMS(PATH_ID(struct api_in_dose_for_date, medication_id, "medication_id",
+        .params =
+            PARAMS(PATH_ID(struct api_in_dose_for_date, medication_id, "medication_id",
+                           "The ID of the medication"),
+                   PATH_DATE(struct api_in_dose_for_date, date),
+                   {.name = "time",
+                    .where = API_QUERY,
+                    .type = API_TEXT,
+                    .at = offsetof(struct api_in_dose_for_date, time),
+                    .required = true,
+                    .doc = "Local time HH:MM"},
+                   TZ(struct api_in_dose_for_date), OVERRIDE_FIELDS(struct api_in_dose_for_date)),
+        .body = API_BODY_OPTIONAL, .cross = api_dose_for_date_rule, .tag = "doses",
+        .perm = API_RECORD, .op_id = "record_dose_for_date", .summary = "Record a dose at a local date and time",
+        .status = 201, .body_schema = "DoseRecordOptions",
+        .body_doc = "Optional; a refusal by a dosing rule is a 400 with the rule and "
+                    "next_allowed_at (docs/dosing.md). Accepts an Idempotency-Key header.",
+        .response = "DoseInDB", .errors = "400 403 404")},
+    {.method = "POST",
+     .pattern = "/api/v1/doses/medications/{medication_id}/skip",
+     OP(.handler = api_dose_skip, IN(struct api_in_dose_skip),
+        .params = PARAMS(PATH_ID(struct api_in_dose_skip, medication_id, "medication_id",
                                  "The ID of the medication"),
-                         PATH_DATE(struct api_in_dose_for_date, date),
-                         {.name = "time",
-                          .where = API_QUERY,
-                          .type = API_TEXT,
-                          .at = offsetof(struct api_in_dose_for_date, time),
-                          .required = true,
-                          .doc = "Local time HH:MM"},
-                         TZ(struct api_in_dose_for_date)),
-        .tag = "doses", .perm = API_RECORD, .op_id = "record_dose_for_date",
-        .summary = "Record a dose at a local date and time", .status = 201, .response = "DoseInDB",
-        .errors = "400 404")},
+                         BODY_TEXT(struct api_in_dose_skip, reason, REASON_TEXT, true, false),
+                         {.name = "taken_at",
+                          .where = API_BODY,
+                          .type = API_DATETIME,
+                          .at = offsetof(struct api_in_dose_skip, taken_at),
+                          .nullable = true,
+                          .doc = "The slot that was skipped (default now); not in the future"},
+                         BODY_TEXT(struct api_in_dose_skip, note, REASON_TEXT, false, true)),
+        .body = API_BODY_REQUIRED, .cross = api_skip_rule, .tag = "doses", .perm = API_RECORD, .op_id = "skip_dose",
+        .summary = "Record a skipped dose and why", .status = 201, .body_schema = "DoseSkip",
+        .body_doc = "Accepts an Idempotency-Key header.", .response = "Dose", .errors = "400 404")},
     {.method = "GET",
      .pattern = "/api/v1/doses/medications/{medication_id}/doses",
      OP(.handler = api_dose_history, IN(struct api_in_dose_history),
@@ -362,8 +442,99 @@ const struct http_route api_routes[] = {
      .pattern = "/api/v1/doses/{dose_id}",
      OP(.handler = api_dose_delete, IN(struct api_in_id),
         .params = PARAMS(PATH_ID(struct api_in_id, id, "dose_id", "The ID of the dose")),
-        .tag = "doses", .perm = API_RECORD, .op_id = "delete_dose", .summary = "Delete a dose",
+        .tag = "doses", .perm = API_RECORD, .op_id = "delete_dose",
+        .summary = "Delete a dose (it is marked entered in error with the reason \"deleted\")",
         .status = 204, .errors = "404")},
+    {.method = "PATCH",
+     .pattern = "/api/v1/doses/{dose_id}",
+     OP(.handler = api_dose_patch, IN(struct api_in_dose_patch),
+        .params = PARAMS(PATH_ID(struct api_in_dose_patch, id, "dose_id", "The ID of the dose"),
+                         {.name = "taken_at",
+                          .where = API_BODY,
+                          .type = API_DATETIME,
+                          .at = offsetof(struct api_in_dose_patch, taken_at),
+                          .doc = "When the dose was really taken; not in the future"},
+                         BODY_TEXT(struct api_in_dose_patch, note, REASON_TEXT, false, true)),
+        .body = API_BODY_REQUIRED, .tag = "doses", .perm = API_RECORD, .op_id = "correct_dose",
+        .summary = "Correct a dose's time or note", .status = 200, .body_schema = "DoseCorrection",
+        .response = "Dose", .errors = "400 404")},
+    {.method = "POST",
+     .pattern = "/api/v1/doses/{dose_id}/entered-in-error",
+     OP(.handler = api_dose_entered_in_error, IN(struct api_in_dose_error),
+        .params = PARAMS(PATH_ID(struct api_in_dose_error, id, "dose_id", "The ID of the dose"),
+                         BODY_TEXT(struct api_in_dose_error, reason, REASON_TEXT, true, false)),
+        .body = API_BODY_REQUIRED, .cross = api_reason_rule, .tag = "doses", .perm = API_RECORD,
+        .op_id = "dose_entered_in_error",
+        .summary = "Mark a dose entered in error (it leaves every count and view)", .status = 200,
+        .body_schema = "DoseEnteredInError", .response = "Dose", .errors = "400 404")},
+
+    /* Ingredient limits of a person (api/limits.c). */
+    {.method = "GET",
+     .pattern = "/api/v1/persons/{person_id}/ingredient-limits/",
+     OP(.handler = api_limits_list, IN(struct api_in_id),
+        .params = PARAMS(PATH_ID(struct api_in_id, id, "person_id", "The ID of the person")),
+        .tag = "dosing", .perm = API_READ, .op_id = "get_ingredient_limits",
+        .summary = "A person's maximum per 24 hours of each ingredient", .status = 200,
+        .response = "[]IngredientLimit", .errors = "404")},
+    {.method = "POST",
+     .pattern = "/api/v1/persons/{person_id}/ingredient-limits/",
+     OP(.handler = api_limit_set, IN(struct api_in_limit_set),
+        .params =
+            PARAMS(PATH_ID(struct api_in_limit_set, person_id, "person_id", "The ID of the person"),
+                   BODY_TEXT(struct api_in_limit_set, name, SHORT_TEXT, true, false),
+                   {.name = "max_per_24h",
+                    .where = API_BODY,
+                    .type = API_NUMBER,
+                    .at = offsetof(struct api_in_limit_set, max_per_24h),
+                    .bounds = B_AMOUNT,
+                    .required = true},
+                   BODY_TEXT(struct api_in_limit_set, unit, UNIT_TEXT, true, false)),
+        .body = API_BODY_REQUIRED, .cross = api_limit_rule, .tag = "dosing", .perm = API_MANAGE,
+        .op_id = "set_ingredient_limit",
+        .summary = "Set a person's maximum per 24 hours of an ingredient (replaces the one of "
+                   "the same name)",
+        .status = 201, .body_schema = "IngredientLimitSet", .response = "IngredientLimit",
+        .errors = "400 404")},
+    {.method = "DELETE",
+     .pattern = "/api/v1/persons/{person_id}/ingredient-limits/{limit_id}",
+     OP(.handler = api_limit_delete, IN(struct api_in_limit_id),
+        .params =
+            PARAMS(PATH_ID(struct api_in_limit_id, person_id, "person_id", "The ID of the person"),
+                   PATH_ID(struct api_in_limit_id, id, "limit_id", "The ID of the limit")),
+        .tag = "dosing", .perm = API_MANAGE, .op_id = "delete_ingredient_limit",
+        .summary = "Delete an ingredient limit", .status = 204, .errors = "404")},
+
+    /* The audit trail (api/audit.c). */
+    {.method = "GET",
+     .pattern = "/api/v1/audit/",
+     OP(.handler = api_audit_list, IN(struct api_in_audit),
+        .params = PARAMS(QUERY_PERSON(struct api_in_audit, "Only rows about this person"),
+                         {.name = "entity",
+                          .where = API_QUERY,
+                          .type = API_CHOICE,
+                          .at = offsetof(struct api_in_audit, entity),
+                          .choices = api_audit_entities,
+                          .doc = "Only rows about this kind of entity"},
+                         {.name = "entity_id",
+                          .where = API_QUERY,
+                          .type = API_INT,
+                          .at = offsetof(struct api_in_audit, entity_id),
+                          .bounds = B_ID,
+                          .doc = "Only rows about the entity with this id"},
+                         {.name = "from",
+                          .where = API_QUERY,
+                          .type = API_DATETIME,
+                          .at = offsetof(struct api_in_audit, from),
+                          .doc = "Rows written at or after this instant (RFC 3339)"},
+                         {.name = "to",
+                          .where = API_QUERY,
+                          .type = API_DATETIME,
+                          .at = offsetof(struct api_in_audit, to),
+                          .doc = "Rows written before this instant (RFC 3339)"},
+                         SKIP(struct api_in_audit), LIMIT(struct api_in_audit)),
+        .tag = "audit", .perm = API_ADMIN, .op_id = "get_audit_trail",
+        .summary = "The audit trail, newest first (docs/audit.md)", .status = 200,
+        .response = "[]AuditEntry")},
 
     /* Reports (api/report_form.c, api/report_export.c): heavy work. */
     {.method = "GET",

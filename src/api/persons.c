@@ -5,6 +5,7 @@
  * shapes the answer. */
 #include <stdio.h>
 
+#include "api/actor.h"
 #include "api/auth.h"
 #include "api/handlers.h"
 #include "api/row_json.h"
@@ -40,8 +41,10 @@ static int save_person(struct api_call *call, bool create, struct mt_err *err)
     struct store_person p;
     if (!create && api_who_person(call->who, in->id.value, err) < 0)
         return -1;
-    int rc = create ? store_person_create(call->db, call->r->arena, &f, &p, err)
-                    : store_person_update(call->db, call->r->arena, in->id.value, &f, &p, err);
+    struct store_actor actor = api_actor(call);
+    int rc = create
+                 ? store_person_create(call->db, &actor, call->r->arena, &f, &p, err)
+                 : store_person_update(call->db, &actor, call->r->arena, in->id.value, &f, &p, err);
     if (rc < 0)
         return -1;
     return api_reply_person(call->r, call->op->status, &p, false);
@@ -57,30 +60,24 @@ int api_person_update(struct api_call *call, struct mt_err *err)
     return save_person(call, false, err);
 }
 
-/* The store calls that act on one person and give it back. */
-typedef int (*person_action)(struct db_conn *c, struct mt_arena *a, int64_t id,
-                             struct store_person *out, struct mt_err *err);
-
-/* GET and set-default: the person id after fn. */
-static int act_on_person(struct api_call *call, person_action fn, bool with_count,
-                         struct mt_err *err)
+int api_person_get(struct api_call *call, struct mt_err *err)
 {
     const struct api_in_id *in = call->in;
     struct store_person p;
     if (api_who_person(call->who, in->id.value, err) < 0 ||
-        fn(call->db, call->r->arena, in->id.value, &p, err) < 0)
+        store_person_get(call->db, call->r->arena, in->id.value, &p, err) < 0)
         return -1;
-    return api_reply_person(call->r, call->op->status, &p, with_count);
-}
-
-int api_person_get(struct api_call *call, struct mt_err *err)
-{
-    return act_on_person(call, store_person_get, true, err);
+    return api_reply_person(call->r, call->op->status, &p, true);
 }
 
 int api_person_set_default(struct api_call *call, struct mt_err *err)
 {
-    return act_on_person(call, store_person_set_default, false, err);
+    const struct api_in_id *in = call->in;
+    struct store_person p;
+    struct store_actor actor = api_actor(call);
+    if (store_person_set_default(call->db, &actor, call->r->arena, in->id.value, &p, err) < 0)
+        return -1;
+    return api_reply_person(call->r, call->op->status, &p, false);
 }
 
 int api_person_delete(struct api_call *call, struct mt_err *err)
@@ -88,7 +85,9 @@ int api_person_delete(struct api_call *call, struct mt_err *err)
     const struct api_in_id *in = call->in;
     if (api_who_person(call->who, in->id.value, err) < 0)
         return -1;
-    return api_reply_done(call, store_person_delete(call->db, in->id.value, err));
+    struct store_actor actor = api_actor(call);
+    return api_reply_done(call,
+                          store_person_delete(call->db, &actor, call->r->arena, in->id.value, err));
 }
 
 /* ---- the legacy `name` ------------------------------------------------------------------ */

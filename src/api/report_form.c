@@ -11,6 +11,7 @@
 #include "api/auth.h"
 #include "api/days.h"
 #include "api/handlers.h"
+#include "api/jsonw.h"
 #include "core/log.h"
 #include "report/report.h"
 #include "store/reports.h"
@@ -53,6 +54,7 @@ static int collect_dose(const struct store_report_dose *d, void *vctx, struct mt
     rd.day = (size_t)day;
     rd.minute = (int)(mt_floor_mod(local, MT_USEC_PER_DAY) / (60 * MT_USEC_PER_SEC));
     rd.deleted = d->deleted;
+    rd.overridden = d->override_rule != NULL;
     if (d->deleted) {
         rd.name = mt_arena_strdup(s->arena, d->medication_name);
         if (!rd.name)
@@ -80,6 +82,54 @@ static int collect_dose(const struct store_report_dose *d, void *vctx, struct mt
     return 0;
 }
 
+/* A medication's rules beyond the reference's daily maximum (which the
+ * boxes show), in words for the form: "At most 4 doses in any 24 hours ·
+ * at least 4 hours apart · 500 mg per dose · contains paracetamol 500 mg".
+ * NULL for a medication with none, so that its row is the reference's. */
+static const char *rules_text(struct mt_arena *a, const struct store_medication *m)
+{
+    struct mt_buf b;
+    mt_buf_init(&b, 4096);
+    const char *sep = "";
+    if (m->rolling_24h) {
+        mt_buf_addf(&b, "At most %lld dose%s in any 24 hours", (long long)m->max_doses_per_day,
+                    m->max_doses_per_day == 1 ? "" : "s");
+        sep = " \xC2\xB7 ";
+    }
+    if (m->min_interval_minutes > 0) {
+        int64_t min = m->min_interval_minutes;
+        if (min % 60 == 0)
+            mt_buf_addf(&b, "%s%s%lld hour%s apart", sep, sep[0] ? "at least " : "At least ",
+                        (long long)(min / 60), min == 60 ? "" : "s");
+        else
+            mt_buf_addf(&b, "%s%s%lld minutes apart", sep, sep[0] ? "at least " : "At least ",
+                        (long long)min);
+        sep = " \xC2\xB7 ";
+    }
+    if (m->has_dose_amount) {
+        struct api_jw w;
+        api_jw_init(&w, a, 24);
+        api_jw_amount(&w, m->dose_amount);
+        mt_buf_addf(&b, "%s%.*s %s per dose", sep, (int)w.len, w.failed ? "" : w.data,
+                    m->dose_unit ? m->dose_unit : "");
+        sep = " \xC2\xB7 ";
+    }
+    for (size_t i = 0; i < m->n_ingredients; i++) {
+        struct api_jw w;
+        api_jw_init(&w, a, 24);
+        api_jw_amount(&w, m->ingredients[i].amount);
+        mt_buf_addf(&b, "%s%s %.*s %s",
+                    i        ? ", "
+                    : sep[0] ? " \xC2\xB7 contains "
+                             : "Contains ",
+                    m->ingredients[i].name, (int)w.len, w.failed ? "" : w.data,
+                    m->ingredients[i].unit);
+    }
+    const char *out = b.len && !b.failed ? mt_arena_strdup(a, b.data) : NULL;
+    mt_buf_release(&b);
+    return out;
+}
+
 /* The medication rows of the form; on a household-wide form each row names
  * its person. */
 static int form_meds(struct http_req *r, struct db_conn *c, const struct store_person_filter *see,
@@ -93,12 +143,15 @@ static int form_meds(struct http_req *r, struct db_conn *c, const struct store_p
     if (!meds)
         return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
     for (size_t i = 0; i < data->n_meds; i++) {
-        const struct store_medication *m = &data->meds[i];
+        struct store_medication *m = &data->meds[i];
+        if (store_med_ingredients(c, r->arena, m, err) < 0)
+            return -1;
         meds[i] = (struct report_med){
             .name = m->name ? m->name : "",
             .dosage = m->dosage ? m->dosage : "",
             .frequency = m->frequency,
             .instructions = m->instructions,
+            .rules = rules_text(r->arena, m),
             .max_doses = (int)(m->max_doses_per_day < 0                  ? 0
                                : m->max_doses_per_day > REPORT_MAX_SLOTS ? REPORT_MAX_SLOTS
                                                                          : m->max_doses_per_day),
@@ -152,7 +205,11 @@ static int build_form(struct api_call *call, const struct api_in_form *in, struc
     struct dose_sink sink = {
         .arena = r->arena, .data = &data, .first = first, .n_days = f->n_days, .tz = f->tz_offset};
     size_t unreadable = 0;
+<<<<<<< HEAD
     if (store_report_doses(c, r->arena, see, has_person, in->person_id.value, &w, collect_dose,
+=======
+    if (store_report_doses(c, has_person, in->person_id.value, STORE_VIEW_TAKEN, &w, collect_dose,
+>>>>>>> wip-dosing
                            &sink, &unreadable, err) < 0)
         return -1;
     if (unreadable)

@@ -5,6 +5,7 @@
  * are the API's hot paths. */
 #include "api/row_json.h"
 
+#include "api/actor.h"
 #include "core/mtime.h"
 
 void api_jw_time(struct api_jw *w, const struct store_time *t)
@@ -48,8 +49,50 @@ static void jw_person(struct api_jw *w, struct mt_arena *a, const struct store_p
     api_jw_obj_end(w);
 }
 
-/* MedicationInDB, or MedicationWithDoses when with_day. */
-static void jw_med(struct api_jw *w, const struct store_medication *m, bool with_day)
+void api_jw_verdict(struct api_jw *w, const struct store_verdict *v)
+{
+    api_jw_key(w, "next_allowed_at");
+    if (v->rule == STORE_RULE_NONE || !v->has_next) {
+        api_jw_null(w);
+    } else {
+        char buf[MT_TIME_BUF];
+        api_jw_str(w, mt_format_iso(v->next_us, buf, sizeof(buf)));
+    }
+    api_jw_str_at(w, "blocked_by", store_rule_word(v->rule));
+}
+
+/* The dosing rules of a medication (docs/dosing.md). */
+static void jw_rules(struct api_jw *w, const struct store_medication *m)
+{
+    api_jw_str_at(w, "limit_window", m->rolling_24h ? "rolling_24h" : "calendar_day");
+    api_jw_key(w, "min_interval_minutes");
+    if (m->min_interval_minutes > 0)
+        api_jw_int(w, m->min_interval_minutes);
+    else
+        api_jw_null(w);
+    api_jw_key(w, "dose_amount");
+    if (m->has_dose_amount)
+        api_jw_amount(w, m->dose_amount);
+    else
+        api_jw_null(w);
+    api_jw_str_at(w, "dose_unit", m->dose_unit);
+    api_jw_key(w, "ingredients");
+    api_jw_arr(w);
+    for (size_t i = 0; i < m->n_ingredients; i++) {
+        api_jw_obj(w);
+        api_jw_str_at(w, "name", m->ingredients[i].name);
+        api_jw_key(w, "amount");
+        api_jw_amount(w, m->ingredients[i].amount);
+        api_jw_str_at(w, "unit", m->ingredients[i].unit);
+        api_jw_obj_end(w);
+    }
+    api_jw_arr_end(w);
+}
+
+/* MedicationInDB, or MedicationWithDoses when with_day; with a verdict,
+ * the dosing fields after the reference's. */
+static void jw_med(struct api_jw *w, const struct store_medication *m, bool with_day,
+                   const struct store_verdict *v)
 {
     api_jw_obj(w);
     api_jw_str_at(w, "name", m->name);
@@ -65,11 +108,15 @@ static void jw_med(struct api_jw *w, const struct store_medication *m, bool with
         api_jw_int_at(w, "doses_taken_today", m->doses_in_day < 0 ? 0 : m->doses_in_day);
         api_jw_time_at(w, "last_taken_at", &m->last_taken_at);
     }
+    if (v) {
+        jw_rules(w, m);
+        api_jw_verdict(w, v);
+    }
     api_jw_obj_end(w);
 }
 
-/* DoseInDB. */
-static void jw_dose(struct api_jw *w, const struct store_dose *d)
+/* DoseInDB; full adds the fields of issue 15 after the reference's. */
+static void jw_dose(struct api_jw *w, const struct store_dose *d, bool full)
 {
     api_jw_obj(w);
     api_jw_key(w, "medication_id");
@@ -80,6 +127,16 @@ static void jw_dose(struct api_jw *w, const struct store_dose *d)
     api_jw_str_at(w, "medication_name", d->medication_name);
     api_jw_int_at(w, "id", d->id);
     api_jw_time_at(w, "taken_at", &d->taken_at);
+    if (full) {
+        api_jw_str_at(w, "status", store_status_name(d->status));
+        api_jw_str_at(w, "status_reason", d->status_reason);
+        api_jw_str_at(w, "note", d->note);
+        api_jw_str_at(w, "recorded_by", d->recorded_by);
+        api_jw_time_at(w, "recorded_at", &d->recorded_at);
+        api_jw_str_at(w, "override_rule", d->override_rule);
+        api_jw_str_at(w, "override_reason", d->override_reason);
+        api_jw_time_at(w, "updated_at", &d->updated_at);
+    }
     api_jw_obj_end(w);
 }
 
@@ -106,22 +163,25 @@ static const size_t row_size[] = {[ROW_DOSE] = sizeof(struct store_dose),
                                   [ROW_PERSON] = sizeof(struct store_person)};
 
 /* Answers with n rows of one kind: a list (an array) or one row alone;
- * extra asks for a medication's day or a person's medication count. */
+ * extra asks for a medication's day or a person's medication count; full
+ * for a dose's fields of issue 15; verdicts (medications) for the dosing
+ * fields. */
 static int reply_rows(struct http_req *r, int status, enum row_kind kind, const void *items,
-                      size_t n, bool list, bool extra)
+                      size_t n, bool list, bool extra, bool full,
+                      const struct store_verdict *verdicts)
 {
     struct api_jw w;
-    api_jw_init(&w, r->arena, 2 + n * row_bytes[kind]);
+    api_jw_init(&w, r->arena, 2 + n * row_bytes[kind] * (full || verdicts ? 2 : 1));
     if (list)
         api_jw_arr(&w);
     for (size_t i = 0; i < n; i++) {
         const void *row = (const char *)items + i * row_size[kind];
         switch (kind) {
         case ROW_DOSE:
-            jw_dose(&w, row);
+            jw_dose(&w, row, full);
             break;
         case ROW_MED:
-            jw_med(&w, row, extra);
+            jw_med(&w, row, extra, verdicts ? &verdicts[i] : NULL);
             break;
         case ROW_PERSON:
             jw_person(&w, r->arena, row, extra);
@@ -135,30 +195,37 @@ static int reply_rows(struct http_req *r, int status, enum row_kind kind, const 
 
 int api_reply_doses(struct http_req *r, const struct store_dose *items, size_t n)
 {
-    return reply_rows(r, 200, ROW_DOSE, items, n, true, false);
+    return reply_rows(r, 200, ROW_DOSE, items, n, true, false, api_extended(r), NULL);
 }
 
 int api_reply_dose(struct http_req *r, int status, const struct store_dose *d)
 {
-    return reply_rows(r, status, ROW_DOSE, d, 1, false, false);
+    return reply_rows(r, status, ROW_DOSE, d, 1, false, false, api_extended(r), NULL);
 }
 
-int api_reply_meds(struct http_req *r, const struct store_medication *items, size_t n)
+int api_reply_dose_full(struct http_req *r, int status, const struct store_dose *d)
 {
-    return reply_rows(r, 200, ROW_MED, items, n, true, true);
+    return reply_rows(r, status, ROW_DOSE, d, 1, false, false, true, NULL);
 }
 
-int api_reply_med(struct http_req *r, int status, const struct store_medication *m, bool with_day)
+int api_reply_meds(struct http_req *r, const struct store_medication *items,
+                   const struct store_verdict *verdicts, size_t n)
 {
-    return reply_rows(r, status, ROW_MED, m, 1, false, with_day);
+    return reply_rows(r, 200, ROW_MED, items, n, true, true, false, verdicts);
+}
+
+int api_reply_med(struct http_req *r, int status, const struct store_medication *m,
+                  const struct store_verdict *verdict, bool with_day)
+{
+    return reply_rows(r, status, ROW_MED, m, 1, false, with_day, false, verdict);
 }
 
 int api_reply_persons(struct http_req *r, const struct store_person *items, size_t n)
 {
-    return reply_rows(r, 200, ROW_PERSON, items, n, true, true);
+    return reply_rows(r, 200, ROW_PERSON, items, n, true, true, false, NULL);
 }
 
 int api_reply_person(struct http_req *r, int status, const struct store_person *p, bool with_count)
 {
-    return reply_rows(r, status, ROW_PERSON, p, 1, false, with_count);
+    return reply_rows(r, status, ROW_PERSON, p, 1, false, with_count, false, NULL);
 }

@@ -11,6 +11,7 @@
 
 #include "api/http.h"
 #include "api/jsonw.h"
+#include "store/dosing.h"
 #include "store/store.h"
 
 /* A timestamp: null, "YYYY-MM-DDTHH:MM:SS[.ffffff]Z", or the stored text
@@ -26,10 +27,22 @@ void api_jw_time_at(struct api_jw *w, const char *key, const struct store_time *
  * returns 0 (r is answered), so that a handler can end with it. */
 int api_reply_persons(struct http_req *r, const struct store_person *items, size_t n);
 int api_reply_person(struct http_req *r, int status, const struct store_person *p, bool with_count);
-int api_reply_meds(struct http_req *r, const struct store_medication *items, size_t n);
-int api_reply_med(struct http_req *r, int status, const struct store_medication *m, bool with_day);
+/* Medications with verdicts (one per row, from store_med_verdict) also
+ * carry the dosing fields after the reference's (docs/dosing.md): the
+ * rules, the ingredients (m->ingredients), next_allowed_at and blocked_by;
+ * verdicts NULL gives the reference's shape. */
+int api_reply_meds(struct http_req *r, const struct store_medication *items,
+                   const struct store_verdict *verdicts, size_t n);
+int api_reply_med(struct http_req *r, int status, const struct store_medication *m,
+                  const struct store_verdict *verdict, bool with_day);
+/* Doses: DoseInDB, with the fields of issue 15 after the reference's when
+ * the request asked for them (api_extended); _full always has them. */
 int api_reply_doses(struct http_req *r, const struct store_dose *items, size_t n);
 int api_reply_dose(struct http_req *r, int status, const struct store_dose *d);
+int api_reply_dose_full(struct http_req *r, int status, const struct store_dose *d);
+/* A medication's next_allowed_at and blocked_by, as members of the object
+ * being written. */
+void api_jw_verdict(struct api_jw *w, const struct store_verdict *v);
 /* Answers with the text of w (200 / 201 ...), or the memory-limit error
  * when w failed. */
 int api_reply_jw(struct http_req *r, int status, const struct api_jw *w);

@@ -95,6 +95,8 @@ struct api_body {
         const struct api_json *value;
     } use[MAX_USE];
     size_t n_use;
+    const char *optional[MAX_USE];
+    size_t n_optional;
 };
 
 static bool ascii_space(char c)
@@ -138,6 +140,7 @@ static int read_body(const struct api_request *q, struct api_body *b, struct api
     b->kind = BODY_NONE;
     b->json = NULL;
     b->n_use = 0;
+    b->n_optional = 0;
     if (!q->body || q->body_len == 0)
         return 0;
     if (!json_content_type(q->content_type)) {
@@ -222,6 +225,21 @@ void api_body_use(struct api_body *b, const char *name, const struct api_json *v
     b->n_use++;
 }
 
+void api_body_optional(struct api_body *b, const char *name)
+{
+    /* Only our own model rules call this, with a fixed set of names. */
+    assert(b->n_optional < MAX_USE);
+    b->optional[b->n_optional++] = name;
+}
+
+static bool made_optional(const struct api_body *b, const char *name)
+{
+    for (size_t i = 0; i < b->n_optional; i++)
+        if (strcmp(b->optional[i], name) == 0)
+            return true;
+    return false;
+}
+
 /* ---- the walk over an operation's parameters ------------------------------------------------ */
 
 /* The value of p in the input struct. */
@@ -276,8 +294,15 @@ static void read_text(struct api_vctx *v, const struct api_param *p, const char 
         iv->value = (int64_t)index;
         return;
     }
+    case API_DATETIME: {
+        struct api_time *t = slot(in, p);
+        t->set = api_coerce_datetime(v, where, p->name, s, &t->us);
+        return;
+    }
     case API_IDS:
-        /* Only in a body; the operation table's test keeps it so. */
+    case API_NUMBER:
+    case API_JSON:
+        /* Body only; the operation table's test keeps it so. */
         return;
     }
 }
@@ -355,10 +380,37 @@ static void read_field(struct api_vctx *v, const struct api_param *p, const stru
         set = &ids->set;
         break;
     }
+    case API_NUMBER: {
+        struct api_num *nv = slot(in, p);
+        f = api_coerce_body_number(v, p->name, val, &p->bounds, &nv->value);
+        nv->null = f == API_FIELD_NULL && p->nullable;
+        set = &nv->set;
+        break;
+    }
+    case API_DATETIME: {
+        struct api_time *t = slot(in, p);
+        f = api_coerce_body_datetime(v, p->name, val, &t->us);
+        t->null = f == API_FIELD_NULL && p->nullable;
+        set = &t->set;
+        break;
+    }
+    case API_JSON: {
+        struct api_jsonv *j = slot(in, p);
+        if (!val) {
+            f = API_FIELD_ABSENT;
+        } else if (val->type == API_J_NULL) {
+            f = API_FIELD_NULL;
+        } else {
+            j->value = val;
+            f = API_FIELD_OK;
+        }
+        set = &j->set;
+        break;
+    }
     }
     switch (f) {
     case API_FIELD_ABSENT:
-        if (p->required)
+        if (p->required && !made_optional(b, p->name))
             api_vctx_add(v, "missing", json_pack("[s,s]", "body", p->name), m_missing,
                          api_body_input(b), NULL);
         break;

@@ -82,5 +82,8 @@ const struct api_json *api_body_get(const struct api_body *b, const char *name);
 void api_body_use(struct api_body *b, const char *name, const struct api_json *value);
 /* The whole body, as errors about it quote it. New reference. */
 json_t *api_body_input(const struct api_body *b);
+/* Makes a required field optional for this body (name must outlive
+ * validation): a field that other fields of the body stand in for. */
+void api_body_optional(struct api_body *b, const char *name);
 
 #endif

@@ -30,6 +30,7 @@ int cmd_healthcheck(int argc, char **argv, const struct mt_config *cfg); /* cli/
 int cmd_db(int argc, char **argv, const struct mt_config *cfg);          /* cli/db.c */
 int cmd_export(int argc, char **argv, const struct mt_config *cfg);      /* cli/portable.c */
 int cmd_import(int argc, char **argv, const struct mt_config *cfg);      /* cli/portable.c */
+int cmd_audit(int argc, char **argv, const struct mt_config *cfg);       /* cli/audit.c */
 int cmd_user(int argc, char **argv, const struct mt_config *cfg);        /* cli/user.c */
 int cmd_token(int argc, char **argv, const struct mt_config *cfg);       /* cli/token.c */
 /* `db adopt` / `db stamp-existing` (argv[0] is the sub-command name). */

@@ -72,7 +72,7 @@ struct text {
 
 /* The shaped texts of one medication's left column. */
 struct med_text {
-    struct text name, dose, owner, instr;
+    struct text name, dose, owner, rules, instr;
     double height; /* of the whole column */
 };
 
@@ -105,7 +105,8 @@ struct pdf {
     struct text deleted_head, deleted_note;
     struct text slot_num[REPORT_MAX_SLOTS];
     struct text ampm;
-    struct text *times; /* [MINUTES_PER_DAY], made when first needed */
+    struct text *times; /* [2 * MINUTES_PER_DAY], made when first needed; the second half
+                         * marked "*" (overridden doses) */
     double time_h;
 };
 
@@ -211,16 +212,26 @@ static void hhmm(int minute, char *buf, size_t cap)
     snprintf(buf, cap, "%02d:%02d", minute / 60 % 24, minute % 60);
 }
 
-/* The shaped "HH:MM" of a minute of the day, made on first use. */
-static const struct text *time_text(struct pdf *p, int minute)
+/* The shaped "HH:MM" of a minute of the day, made on first use; marked
+ * "HH:MM*" for a dose given despite a dosing rule. */
+static const struct text *time_text(struct pdf *p, int minute, bool marked)
 {
-    struct text *t = &p->times[minute];
+    struct text *t = &p->times[minute + (marked ? MINUTES_PER_DAY : 0)];
     if (!t->l) {
-        char buf[8];
-        hhmm(minute, buf, sizeof(buf));
+        char buf[12];
+        snprintf(buf, sizeof(buf), "%02d:%02d%s", minute / 60 % 24, minute % 60, marked ? "*" : "");
         *t = make(p, buf, false, 11.5, F_BOLD, p->slot_w, 1, PANGO_ALIGN_CENTER);
     }
     return t;
+}
+
+/* True when a dose of the form was given despite a dosing rule. */
+static bool any_override(const struct report_form *f)
+{
+    for (size_t i = 0; i < f->n_doses; i++)
+        if (f->doses[i].overridden)
+            return true;
+    return false;
 }
 
 /* ---- doses by day and medication --------------------------------------------------------- */
@@ -291,6 +302,10 @@ static void med_prepare(struct pdf *p, const struct report_med *m, struct med_te
         t->owner = make(p, p->text.data, false, 9, F_BOLD, w, 1, PANGO_ALIGN_LEFT);
         t->height += 1 + t->owner.h;
     }
+    if (m->rules && m->rules[0]) {
+        t->rules = make(p, m->rules, true, 8.5, F_BOLD, w, 3, PANGO_ALIGN_LEFT);
+        t->height += 1 + t->rules.h;
+    }
     if (m->instructions && m->instructions[0]) {
         t->instr = make(p, m->instructions, true, 9, F_ITALIC, w, 6, PANGO_ALIGN_LEFT);
         t->height += 2 + t->instr.h;
@@ -317,8 +332,11 @@ static void prepare(struct pdf *p)
     p->col_med = make(p, "Medication", false, 8.5, F_BOLD, p->left_w, 1, PANGO_ALIGN_LEFT);
     p->col_slots =
         make(p, "Time of each dose", false, 8.5, F_BOLD, p->slots_w, 1, PANGO_ALIGN_LEFT);
-    p->note = make(p, "Write the time in a box as each dose is given.", false, 7.5, F_REGULAR,
-                   cw / 2, 1, PANGO_ALIGN_LEFT);
+    p->note = make(p,
+                   any_override(f) && f->prefill
+                       ? "Write each dose's time in a box. * given despite a dosing rule."
+                       : "Write the time in a box as each dose is given.",
+                   false, 7.5, F_REGULAR, cw / 2, 1, PANGO_ALIGN_LEFT);
     p->no_doses = make(p, "No doses were recorded on this day.", false, 9.5, F_ITALIC, cw, 1,
                        PANGO_ALIGN_LEFT);
     p->deleted_head = make(p, "Deleted medications: doses recorded on this day", false, 10.5,
@@ -341,7 +359,7 @@ static void prepare(struct pdf *p)
         p->slot_num[i] = make(p, buf, false, 6.5, F_BOLD, 14, 1, PANGO_ALIGN_LEFT);
     }
     p->ampm = make(p, "AM / PM", false, 6, F_REGULAR, p->slot_w - 4, 1, PANGO_ALIGN_RIGHT);
-    p->time_h = time_text(p, 0)->h;
+    p->time_h = time_text(p, 0, false)->h;
 
     p->meds = mt_xcalloc(f->n_meds ? f->n_meds : 1, sizeof(*p->meds));
     for (size_t i = 0; i < f->n_meds; i++)
@@ -357,12 +375,13 @@ static void unprepare(struct pdf *p)
         drop(all[i]);
     for (int i = 0; i < REPORT_MAX_SLOTS; i++)
         drop(&p->slot_num[i]);
-    for (int i = 0; p->times && i < MINUTES_PER_DAY; i++)
+    for (int i = 0; p->times && i < 2 * MINUTES_PER_DAY; i++)
         drop(&p->times[i]);
     for (size_t i = 0; p->meds && i < p->f->n_meds; i++) {
         drop(&p->meds[i].name);
         drop(&p->meds[i].dose);
         drop(&p->meds[i].owner);
+        drop(&p->meds[i].rules);
         drop(&p->meds[i].instr);
     }
     free(p->meds);
@@ -452,6 +471,10 @@ static void med_text_show(struct pdf *p, const struct med_text *t, double y)
         show(p, &t->owner, p->x0, y + 1);
         y += 1 + t->owner.h;
     }
+    if (t->rules.l) {
+        show(p, &t->rules, p->x0, y + 1);
+        y += 1 + t->rules.h;
+    }
     if (t->instr.l)
         show(p, &t->instr, p->x0, y + 2);
 }
@@ -470,8 +493,9 @@ static struct text extra_doses(struct pdf *p, size_t from, size_t end)
     mt_buf_adds(&p->text, "Also recorded:");
     for (size_t i = from; i < end; i++) {
         char t[8];
-        hhmm(p->f->doses[p->order[i]].minute, t, sizeof(t));
-        mt_buf_addf(&p->text, "%s %s", i == from ? "" : ",", t);
+        const struct report_dose *d = &p->f->doses[p->order[i]];
+        hhmm(d->minute, t, sizeof(t));
+        mt_buf_addf(&p->text, "%s %s%s", i == from ? "" : ",", t, d->overridden ? "*" : "");
     }
     return once(p, p->text.data, p->text.len, 9, F_BOLD, p->slots_w, 4, PANGO_ALIGN_LEFT);
 }
@@ -514,10 +538,10 @@ static void slots_show(struct pdf *p, size_t day, size_t med, double y, const st
         double bx = p->slots_x + (i % p->slot_cols) * (p->slot_w + SLOT_GAP);
         double by = y + (i / p->slot_cols) * (SLOT_H + SLOT_GAP);
         show(p, &p->slot_num[i], bx + 2.5, by + 1.5);
-        if (first + (size_t)i < end)
-            show(p, time_text(p, f->doses[p->order[first + (size_t)i]].minute), bx,
-                 by + (SLOT_H - p->time_h) / 2);
-        else
+        if (first + (size_t)i < end) {
+            const struct report_dose *d = &f->doses[p->order[first + (size_t)i]];
+            show(p, time_text(p, d->minute, d->overridden), bx, by + (SLOT_H - p->time_h) / 2);
+        } else
             show(p, &p->ampm, bx + 1, by + SLOT_H - p->ampm.h - 1.5);
     }
     if (extra->l) {
@@ -581,7 +605,7 @@ static void deleted_section(struct pdf *p, size_t day)
                 continue;
             char t[8];
             hhmm(d->minute, t, sizeof(t));
-            mt_buf_addf(&p->text, "%s %s", first_time ? "" : ",", t);
+            mt_buf_addf(&p->text, "%s %s%s", first_time ? "" : ",", t, d->overridden ? "*" : "");
             first_time = false;
         }
         /* Measured before make_room, shaped again after it when drawing:
@@ -743,7 +767,7 @@ static int render_locked(struct pdf *p, struct mt_buf *out, struct mt_err *err)
     p->ctx = make_context(p->cr);
     p->lay = pango_layout_new(p->ctx);
     p->font = pango_font_description_from_string(FONT_FAMILIES " 10");
-    p->times = mt_xcalloc(MINUTES_PER_DAY, sizeof(*p->times));
+    p->times = mt_xcalloc(2 * MINUTES_PER_DAY, sizeof(*p->times));
     cairo_set_source_rgb(p->cr, 0, 0, 0);
     prepare(p);
 

@@ -32,6 +32,8 @@ struct report_med {
     const char *frequency;    /* NULL or empty: not shown */
     const char *instructions; /* NULL or empty: not shown */
     const char *owner;        /* NULL: not shown (forms for one person) */
+    const char *rules;        /* the dosing rules beyond the daily maximum, in words;
+                               * NULL or empty: not shown */
     int max_doses;            /* slots per day; clamped to 1..REPORT_MAX_SLOTS */
 };
 
@@ -44,6 +46,7 @@ struct report_dose {
     size_t med;       /* index into meds when !deleted */
     const char *name; /* the deleted medication's name when deleted */
     int minute;       /* local time, minutes after midnight, 0..1439 */
+    bool overridden;  /* given despite a dosing rule: the time is marked "*" */
 };
 
 struct report_form {

@@ -66,11 +66,18 @@ const struct st_optional_column st_optional_columns[] = {
 const size_t st_n_optional_columns = MT_ARRAY_LEN(st_optional_columns);
 
 /* Columns that only some revisions have; with the optional and required
- * ones they make up every column a MediTrack table has ever had. */
-static const char *const versioned_columns[ST_N][4] = {
+ * ones they make up every column a MediTrack table has ever had. The
+ * columns of 8c4d2b7e1f05 (dosing rules, dose statuses) are known so that
+ * a database at or after it passes the pre-flight check; an untracked
+ * database that has them is stamped lower and the upgrade then stops at
+ * that revision (SQLite cannot add a column twice), see docs/schema.md. */
+static const char *const versioned_columns[ST_N][12] = {
     [ST_PERSONS] = {"name", "first_name", "last_name", NULL},
-    [ST_MEDICATIONS] = {"person_id", NULL},
-    [ST_DOSES] = {"medication_name", "person_id", NULL},
+    [ST_MEDICATIONS] = {"person_id", "limit_window", "min_interval_minutes", "dose_amount",
+                        "dose_unit", NULL},
+    [ST_DOSES] = {"medication_name", "person_id", "status", "status_reason", "note", "recorded_by",
+                  "recorded_by_id", "recorded_at", "override_rule", "override_reason", "updated_at",
+                  NULL},
 };
 
 static bool in_list(const char *const *list, const char *name)
@@ -136,6 +143,8 @@ static const char *level_desc(enum st_level l)
         return "ab48726466af";
     case SL_5D2E:
         return "5d2e8c1a9f37";
+    case SL_8C4D:
+        return "8c4d2b7e1f05";
     case SL_NONE:
     case SL_N:
     default:
@@ -217,6 +226,41 @@ bool st_has_ab48(const struct st_scan *s)
 bool st_sqlite_dose_person(const struct st_scan *s)
 {
     return s->dialect == DB_SQLITE && st_has(s, ST_DOSES, "person_id");
+}
+
+/* SQLite only: 8c4d2b7e1f05 adds columns to medications and doses, which
+ * SQLite cannot add twice (PostgreSQL and MariaDB run it again: every
+ * statement there is IF NOT EXISTS). Tables that already have them are
+ * stamped at that revision, which needs everything before it there too. */
+static bool sqlite_dosing_columns(const struct st_scan *s)
+{
+    return s->dialect == DB_SQLITE &&
+           (st_has(s, ST_DOSES, "status") || st_has(s, ST_MEDICATIONS, "limit_window"));
+}
+
+/* Everything 8c4d2b7e1f05 and the revisions before it leave on SQLite
+ * besides the constraints of 44fcd0160844. */
+static bool sqlite_at_8c4d(const struct st_scan *s)
+{
+    static const char *const dose_cols[] = {"status",        "status_reason",   "note",
+                                            "recorded_by",   "recorded_by_id",  "recorded_at",
+                                            "override_rule", "override_reason", "updated_at",
+                                            "person_id"};
+    static const char *const med_cols[] = {"limit_window", "min_interval_minutes", "dose_amount",
+                                           "dose_unit"};
+    for (size_t i = 0; i < MT_ARRAY_LEN(dose_cols); i++)
+        if (!st_has(s, ST_DOSES, dose_cols[i]))
+            return false;
+    for (size_t i = 0; i < MT_ARRAY_LEN(med_cols); i++)
+        if (!st_has(s, ST_MEDICATIONS, med_cols[i]))
+            return false;
+    for (int k = 0; k < ST_N_AUTH; k++)
+        if (!s->auth[k])
+            return false;
+    for (int k = 0; k < ST_N_DOSING; k++)
+        if (!s->dosing[k])
+            return false;
+    return true;
 }
 
 /* The columns of d9c3da4e9c05 and later in all three tables, and no leftover. */
@@ -546,6 +590,18 @@ int schema_plan_make(struct db_conn *c, const struct mig_chain *ch, struct schem
         }
         top = SL_AB48;
     }
+    if (sqlite_dosing_columns(&s)) {
+        if (!m44 || !sqlite_at_8c4d(&s)) {
+            st_scan_release(&s);
+            return mt_fail(err, MT_ECONFLICT,
+                           SCHEMA_REFUSED
+                           "SQLite tables medications and doses have columns of revision "
+                           "8c4d2b7e1f05 (dosing rules), but the database lacks other parts "
+                           "of it or of the revisions before it, and SQLite cannot add those "
+                           "columns again; nothing was changed (restore a consistent copy)");
+        }
+        top = SL_8C4D;
+    }
     if (!out->tracked && top == SL_F416)
         top = SL_588F; /* 588f4ae43933 changes no table: nothing is left to do there */
 
@@ -562,6 +618,7 @@ int schema_plan_make(struct db_conn *c, const struct mig_chain *ch, struct schem
                          ch->revs[target_pos].id,
                          half             ? "a split of persons.name left half-done"
                          : top == SL_AB48 ? "doses already has person_id"
+                         : top == SL_8C4D ? "doses already has the columns of 8c4d2b7e1f05"
                                           : "tables created by the reference's create_all");
     else if (out->tracked && out->steps)
         mt_strlist_pushf(&out->found,

@@ -20,7 +20,8 @@ enum st_table { ST_PERSONS, ST_MEDICATIONS, ST_DOSES, ST_N };
  * first. SL_588F has the shapes of SL_F416 (it changes data only), SL_2574
  * those of SL_44FC (it moves PostgreSQL sequences only); SL_5D2E adds the
  * access-control tables, which it may create again (they are only checked,
- * see st_auth_tables). */
+ * see st_auth_tables); SL_8C4D adds the dosing columns and tables (see
+ * st_dosing_tables), which only SQLite cannot add twice. */
 enum st_level {
     SL_NONE = -1,
     SL_F416,
@@ -32,6 +33,7 @@ enum st_level {
     SL_2574,
     SL_AB48,
     SL_5D2E,
+    SL_8C4D,
     SL_N,
 };
 
@@ -63,6 +65,11 @@ struct st_auth_table {
 };
 extern const struct st_auth_table st_auth_tables[ST_N_AUTH];
 
+/* The tables of 8c4d2b7e1f05 (dosing rules, idempotency keys, the audit
+ * trail). MediTrack's: never listed as someone else's. */
+enum { ST_N_DOSING = 6 };
+extern const char *const st_dosing_tables[ST_N_DOSING];
+
 /* MediTrack's tables, their leftover _alembic_tmp_* copies, and every other
  * table of the database. */
 struct st_scan {
@@ -71,6 +78,7 @@ struct st_scan {
     struct st_shape t[ST_N];
     bool tmp[ST_N];           /* _alembic_tmp_<table> exists */
     bool auth[ST_N_AUTH];     /* st_auth_tables[i] exists (its columns are not read) */
+    bool dosing[ST_N_DOSING]; /* st_dosing_tables[i] exists */
     bool version_table;       /* alembic_version exists */
     struct mt_strlist others; /* tables that are not MediTrack's (never touched) */
 };

@@ -2,12 +2,17 @@
  * histories (per medication, per day, of deleted medications), deleting one,
  * and the daily summary as a single query over live and deleted
  * medications. */
+#include "store/dosing.h"
 #include "store/store_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-#define DOSE_COLS "d.id, d.medication_id, d.medication_name, d.taken_at"
+#define DOSE_COLS                                                                                  \
+    "d.id, d.medication_id, d.medication_name, d.taken_at, d.status, d.status_reason, d.note, "    \
+    "d.recorded_by, d.recorded_at, d.override_rule, d.override_reason, d.updated_at, d.person_id"
 
+<<<<<<< HEAD
 static const char sql_med[] = "SELECT max_doses_per_day FROM medications WHERE id = ?";
 static const char sql_med_lock[] =
     "SELECT max_doses_per_day FROM medications WHERE id = ? FOR UPDATE";
@@ -42,6 +47,34 @@ static const char sql_delete[] = "DELETE FROM doses WHERE id = ?";
 static const char sql_person_of[] =
     "SELECT COALESCE(m.person_id, d.person_id) FROM doses d "
     "LEFT JOIN medications m ON m.id = d.medication_id WHERE d.id = ?";
+=======
+/* The reference's four columns: all that a list of taken doses in the
+ * reference's shape needs (reading the others costs a list's time). */
+#define REF_COLS "d.id, d.medication_id, d.medication_name, d.taken_at"
+
+/* The statuses a list shows are bound: (taken, taken) or (taken, skipped). */
+#define VIEW " AND d.status IN (?, ?)"
+#define HISTORY(cols)                                                                              \
+    "SELECT " cols " FROM doses d WHERE d.medication_id = ?" VIEW                                  \
+    " ORDER BY d.taken_at DESC, d.id DESC LIMIT ? OFFSET ?"
+#define WINDOW(cols)                                                                               \
+    "SELECT " cols " FROM doses d WHERE d.medication_id = ?" VIEW                                  \
+    " AND d.taken_at >= ? AND d.taken_at < ? ORDER BY d.taken_at, d.id"
+#define DELETED(cols)                                                                              \
+    "SELECT " cols " FROM doses d WHERE d.medication_id IS NULL AND d.medication_name = ?" VIEW    \
+    " ORDER BY d.taken_at DESC, d.id DESC LIMIT ? OFFSET ?"
+static const char *const sql_history[] = {HISTORY(REF_COLS), HISTORY(DOSE_COLS)};
+static const char *const sql_window[] = {WINDOW(REF_COLS), WINDOW(DOSE_COLS)};
+static const char *const sql_deleted[] = {DELETED(REF_COLS), DELETED(DOSE_COLS)};
+static const char sql_get[] = "SELECT " DOSE_COLS " FROM doses d WHERE d.id = ?";
+static const char sql_get_lock[] = "SELECT " DOSE_COLS " FROM doses d WHERE d.id = ? FOR UPDATE";
+static const char sql_set_status[] =
+    "UPDATE doses SET status = ?, status_reason = ?, updated_at = ? WHERE id = ?";
+static const char sql_correct[] =
+    "UPDATE doses SET taken_at = ?, note = ?, updated_at = ? WHERE id = ?";
+
+static const char not_found[] = "Dose not found";
+>>>>>>> wip-dosing
 
 /* Live medications with their doses of the day (one row per dose, or one
  * row with NULLs for a medication without any), then the doses of deleted
@@ -49,11 +82,12 @@ static const char sql_person_of[] =
  * took. Kind 0 / 1 keeps the two parts apart. */
 #define SUMMARY_LIVE                                                                               \
     "SELECT 0, m.id, m.name, m.max_doses_per_day, d.taken_at, d.id FROM medications m "            \
-    "LEFT JOIN doses d ON d.medication_id = m.id AND d.taken_at >= ? AND d.taken_at < ?"
+    "LEFT JOIN doses d ON d.medication_id = m.id AND d.status = 'taken' AND d.taken_at >= ? AND "  \
+    "d.taken_at < ?"
 #define SUMMARY_DELETED                                                                            \
     "SELECT 1, NULL, d.medication_name, 0, d.taken_at, d.id FROM doses d "                         \
-    "WHERE d.medication_id IS NULL AND d.medication_name IS NOT NULL AND d.taken_at >= ? AND "     \
-    "d.taken_at < ?"
+    "WHERE d.medication_id IS NULL AND d.medication_name IS NOT NULL AND d.status = 'taken' AND "  \
+    "d.taken_at >= ? AND d.taken_at < ?"
 static const char sql_summary_all[] =
     SUMMARY_LIVE " UNION ALL " SUMMARY_DELETED " ORDER BY 1, 2, 3, 6";
 static const char sql_summary_person[] = SUMMARY_LIVE
@@ -71,7 +105,51 @@ static int read_dose(struct db_stmt *st, struct mt_arena *a, void *item, struct 
     d->medication_id = d->has_medication ? db_col_int(st, 1) : 0;
     d->medication_name = store_col_text(st, 2, a, &oom);
     d->taken_at = store_col_time(st, 3, a, &oom);
+    if (db_col_count(st) <= 4) {
+        /* A list of taken doses in the reference's shape. */
+        d->status = STORE_TAKEN;
+        d->status_reason = d->note = d->recorded_by = NULL;
+        d->override_rule = d->override_reason = NULL;
+        d->recorded_at = d->updated_at = (struct store_time){false, false, 0, NULL};
+        d->person_id = 0;
+        return oom ? store_oom(err) : 0;
+    }
+    size_t len = 0;
+    const char *status = db_col_text(st, 4, &len);
+    d->status = STORE_TAKEN;
+    if (status && strcmp(status, "skipped") == 0)
+        d->status = STORE_SKIPPED;
+    else if (status && strcmp(status, "entered_in_error") == 0)
+        d->status = STORE_ENTERED_IN_ERROR;
+    d->status_reason = store_col_text(st, 5, a, &oom);
+    d->note = store_col_text(st, 6, a, &oom);
+    d->recorded_by = store_col_text(st, 7, a, &oom);
+    d->recorded_at = store_col_time(st, 8, a, &oom);
+    d->override_rule = store_col_text(st, 9, a, &oom);
+    d->override_reason = store_col_text(st, 10, a, &oom);
+    d->updated_at = store_col_time(st, 11, a, &oom);
+    d->person_id = db_col_int(st, 12);
     return oom ? store_oom(err) : 0;
+}
+
+const char *store_status_name(enum store_dose_status s)
+{
+    switch (s) {
+    case STORE_SKIPPED:
+        return "skipped";
+    case STORE_ENTERED_IN_ERROR:
+        return "entered_in_error";
+    case STORE_TAKEN:
+        break;
+    }
+    return "taken";
+}
+
+/* The two status parameters of VIEW. */
+static void view_bind(enum store_dose_view view, struct db_param *p)
+{
+    p[0] = DB_TEXT("taken");
+    p[1] = DB_TEXT(view == STORE_VIEW_HISTORY ? "skipped" : "taken");
 }
 
 static int read_doses(struct db_conn *c, struct mt_arena *a, const char *sql,
@@ -85,91 +163,39 @@ static int read_doses(struct db_conn *c, struct mt_arena *a, const char *sql,
     return 0;
 }
 
-struct record_ctx {
-    int64_t medication_id;
-    int64_t taken_us;
-    const struct store_window *w;
-    enum store_record *result;
-    int64_t *max;
-    struct store_dose *out;
-};
-
-static int record_tx(struct db_conn *c, void *vctx, struct mt_err *err)
-{
-    struct record_ctx *x = vctx;
-    if (!store_id_ok(c, x->medication_id))
-        return mt_fail(err, MT_ENOTFOUND, "Medication not found");
-    struct db_param mid[] = {DB_INT(x->medication_id)};
-    int64_t max = 0;
-    bool found = false;
-    /* Lock the medication row (SQLite: the transaction is already the one
-     * writer), so that two requests cannot both count below the maximum. */
-    if (db_query_int(c, store_sql_locking(c, sql_med, sql_med_lock, sql_med_lock), mid, 1, &max,
-                     &found, err) < 0)
-        return -1;
-    if (!found)
-        return mt_fail(err, MT_ENOTFOUND, "Medication not found");
-    *x->max = max;
-    char start[MT_TIME_BUF], end[MT_TIME_BUF], at[MT_TIME_BUF];
-    struct db_param cp[] = {DB_INT(x->medication_id), store_time_param(x->w->start_us, start),
-                            store_time_param(x->w->end_us, end)};
-    int64_t count = 0;
-    if (db_query_int(c, store_sql_locking(c, sql_count, sql_count, sql_count_mysql), cp, 3, &count,
-                     NULL, err) < 0)
-        return -1;
-    if (count >= max) {
-        *x->result = STORE_DAY_FULL;
-        return 0;
-    }
-    struct db_param ip[] = {DB_INT(x->medication_id), store_time_param(x->taken_us, at),
-                            DB_INT(x->medication_id)};
-    int64_t id = 0;
-    if (store_insert_id(c, sql_insert, sql_insert_pg, ip, 3, &id, err) < 0)
-        return -1;
-    *x->result = STORE_RECORDED;
-    x->out->id = id;
-    x->out->has_medication = true;
-    x->out->medication_id = x->medication_id;
-    x->out->medication_name = NULL;
-    x->out->taken_at = (struct store_time){true, true, x->taken_us, NULL};
-    return 0;
-}
-
-int store_dose_record(struct db_conn *c, struct mt_arena *a, int64_t medication_id,
-                      int64_t taken_us, const struct store_window *w, enum store_record *result,
-                      int64_t *max, struct store_dose *out, struct mt_err *err)
-{
-    (void)a;
-    struct record_ctx x = {medication_id, taken_us, w, result, max, out};
-    return store_write_tx(c, record_tx, &x, err);
-}
-
-int store_doses_history(struct db_conn *c, struct mt_arena *a, int64_t medication_id, int64_t skip,
-                        int64_t limit, struct store_dose **out, size_t *n, struct mt_err *err)
+int store_doses_history(struct db_conn *c, struct mt_arena *a, int64_t medication_id,
+                        enum store_dose_view view, int64_t skip, int64_t limit,
+                        struct store_dose **out, size_t *n, struct mt_err *err)
 {
     if (!store_id_ok(c, medication_id))
         return mt_fail(err, MT_ENOTFOUND, "Medication not found");
-    struct db_param p[] = {DB_INT(medication_id), DB_INT(limit), DB_INT(skip)};
-    if (read_doses(c, a, sql_history, p, 3, out, n, err) < 0)
+    struct db_param p[5] = {DB_INT(medication_id)};
+    view_bind(view, p + 1);
+    p[3] = DB_INT(limit);
+    p[4] = DB_INT(skip);
+    if (read_doses(c, a, sql_history[view == STORE_VIEW_HISTORY], p, 5, out, n, err) < 0)
         return -1;
     /* Only an empty page needs to know whether the medication exists. */
     return *n ? 0 : store_med_exists(c, medication_id, err);
 }
 
 int store_doses_in_window(struct db_conn *c, struct mt_arena *a, int64_t medication_id,
-                          const struct store_window *w, struct store_dose **out, size_t *n,
-                          struct mt_err *err)
+                          enum store_dose_view view, const struct store_window *w,
+                          struct store_dose **out, size_t *n, struct mt_err *err)
 {
     if (!store_id_ok(c, medication_id))
         return mt_fail(err, MT_ENOTFOUND, "Medication not found");
     char start[MT_TIME_BUF], end[MT_TIME_BUF];
-    struct db_param p[] = {DB_INT(medication_id), store_time_param(w->start_us, start),
-                           store_time_param(w->end_us, end)};
-    if (read_doses(c, a, sql_window, p, 3, out, n, err) < 0)
+    struct db_param p[5] = {DB_INT(medication_id)};
+    view_bind(view, p + 1);
+    p[3] = store_time_param(w->start_us, start);
+    p[4] = store_time_param(w->end_us, end);
+    if (read_doses(c, a, sql_window[view == STORE_VIEW_HISTORY], p, 5, out, n, err) < 0)
         return -1;
     return *n ? 0 : store_med_exists(c, medication_id, err);
 }
 
+<<<<<<< HEAD
 int store_doses_deleted(struct db_conn *c, struct mt_arena *a, const struct store_person_filter *f,
                         const char *name, int64_t skip, int64_t limit, struct store_dose **out,
                         size_t *n, struct mt_err *err)
@@ -207,16 +233,149 @@ int store_dose_person(struct db_conn *c, int64_t id, bool *has_person, int64_t *
     if (rc < 0)
         return -1;
     return rc == 1 ? 0 : mt_fail(err, MT_ENOTFOUND, "Dose not found");
+=======
+int store_doses_deleted(struct db_conn *c, struct mt_arena *a, const char *name,
+                        enum store_dose_view view, int64_t skip, int64_t limit,
+                        struct store_dose **out, size_t *n, struct mt_err *err)
+{
+    struct db_param p[5] = {DB_TEXT(name)};
+    view_bind(view, p + 1);
+    p[3] = DB_INT(limit);
+    p[4] = DB_INT(skip);
+    return read_doses(c, a, sql_deleted[view == STORE_VIEW_HISTORY], p, 5, out, n, err);
+>>>>>>> wip-dosing
 }
 
-int store_dose_delete(struct db_conn *c, int64_t id, struct mt_err *err)
+int store_dose_get(struct db_conn *c, struct mt_arena *a, int64_t id, struct store_dose *out,
+                   struct mt_err *err)
 {
     if (!store_id_ok(c, id))
-        return mt_fail(err, MT_ENOTFOUND, "Dose not found");
+        return mt_fail(err, MT_ENOTFOUND, not_found);
     struct db_param p[] = {DB_INT(id)};
-    if (store_exec(c, sql_delete, p, 1, err) < 0)
+    struct store_dose *rows = NULL;
+    size_t n = 0;
+    if (read_doses(c, a, sql_get, p, 1, &rows, &n, err) < 0)
         return -1;
-    return db_changes(c) > 0 ? 0 : mt_fail(err, MT_ENOTFOUND, "Dose not found");
+    if (n == 0)
+        return mt_fail(err, MT_ENOTFOUND, not_found);
+    *out = rows[0];
+    return 0;
+}
+
+/* Reads and locks the dose (SQLite: the write transaction is the lock). */
+static int lock_dose(struct db_conn *c, struct mt_arena *a, int64_t id, struct store_dose *out,
+                     struct mt_err *err)
+{
+    if (!store_id_ok(c, id))
+        return mt_fail(err, MT_ENOTFOUND, not_found);
+    struct db_param p[] = {DB_INT(id)};
+    struct store_dose *rows = NULL;
+    size_t n = 0;
+    if (read_doses(c, a, store_sql_locking(c, sql_get, sql_get_lock, sql_get_lock), p, 1, &rows, &n,
+                   err) < 0)
+        return -1;
+    if (n == 0)
+        return mt_fail(err, MT_ENOTFOUND, not_found);
+    *out = rows[0];
+    return 0;
+}
+
+struct change_ctx {
+    const struct store_actor *actor;
+    struct mt_arena *a;
+    int64_t id;
+    const struct store_dose_patch *patch; /* correct */
+    const char *reason;                   /* mark in error */
+    bool deleting;                        /* the reference's DELETE */
+    struct store_dose *out;
+};
+
+static int mark_error_tx(struct db_conn *c, void *vctx, struct mt_err *err)
+{
+    struct change_ctx *x = vctx;
+    struct store_dose *d = x->out;
+    if (lock_dose(c, x->a, x->id, d, err) < 0)
+        return -1;
+    if (d->status == STORE_ENTERED_IN_ERROR) {
+        /* Gone from every view: the reference's DELETE of a deleted dose. */
+        if (x->deleting)
+            return mt_fail(err, MT_ENOTFOUND, not_found);
+        return mt_fail(err, MT_ECONFLICT, "Dose is already marked entered in error");
+    }
+    char *before = store_json_dose(d);
+    char now_buf[MT_TIME_BUF];
+    int64_t now = mt_now_us();
+    struct db_param p[] = {DB_TEXT("entered_in_error"), DB_TEXT(x->reason),
+                           store_time_param(now, now_buf), DB_INT(x->id)};
+    if (store_exec(c, sql_set_status, p, 4, err) < 0) {
+        free(before);
+        return -1;
+    }
+    d->status = STORE_ENTERED_IN_ERROR;
+    d->status_reason = x->reason;
+    d->updated_at = (struct store_time){true, true, now, NULL};
+    return store_audit_change(c, x->actor, "entered_in_error", "dose", d->id, d->person_id, before,
+                              store_json_dose(d), err);
+}
+
+int store_dose_mark_error(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
+                          int64_t id, const char *reason, struct store_dose *out,
+                          struct mt_err *err)
+{
+    struct change_ctx x = {.actor = actor, .a = a, .id = id, .reason = reason, .out = out};
+    return store_write_tx(c, mark_error_tx, &x, err);
+}
+
+int store_dose_delete(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
+                      int64_t id, struct mt_err *err)
+{
+    struct store_dose d;
+    struct change_ctx x = {
+        .actor = actor, .a = a, .id = id, .reason = "deleted", .deleting = true, .out = &d};
+    return store_write_tx(c, mark_error_tx, &x, err);
+}
+
+static int correct_tx(struct db_conn *c, void *vctx, struct mt_err *err)
+{
+    struct change_ctx *x = vctx;
+    struct store_dose *d = x->out;
+    if (lock_dose(c, x->a, x->id, d, err) < 0)
+        return -1;
+    if (d->status == STORE_ENTERED_IN_ERROR)
+        return mt_fail(err, MT_ECONFLICT, "Dose was entered in error and cannot be changed");
+    const struct store_dose_patch *p = x->patch;
+    bool time_changes = p->set_taken && !(d->taken_at.parsed && d->taken_at.us == p->taken_us);
+    bool note_changes = p->set_note && !store_same_text(p->note, d->note);
+    /* As with the other partial updates, a request that changes nothing
+     * writes nothing (and no audit row). */
+    if (!time_changes && !note_changes)
+        return 0;
+    char *before = store_json_dose(d);
+    if (time_changes)
+        d->taken_at = (struct store_time){true, true, p->taken_us, NULL};
+    if (note_changes)
+        d->note = p->note;
+    char at_buf[MT_TIME_BUF], now_buf[MT_TIME_BUF];
+    int64_t now = mt_now_us();
+    /* A time that could not be read keeps its stored text unless replaced. */
+    struct db_param q[] = {d->taken_at.parsed ? store_time_param(d->taken_at.us, at_buf)
+                                              : DB_TEXT(d->taken_at.raw),
+                           DB_TEXT(d->note), store_time_param(now, now_buf), DB_INT(x->id)};
+    if (store_exec(c, sql_correct, q, 4, err) < 0) {
+        free(before);
+        return -1;
+    }
+    d->updated_at = (struct store_time){true, true, now, NULL};
+    return store_audit_change(c, x->actor, "correct", "dose", d->id, d->person_id, before,
+                              store_json_dose(d), err);
+}
+
+int store_dose_correct(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
+                       int64_t id, const struct store_dose_patch *p, struct store_dose *out,
+                       struct mt_err *err)
+{
+    struct change_ctx x = {.actor = actor, .a = a, .id = id, .patch = p, .out = out};
+    return store_write_tx(c, correct_tx, &x, err);
 }
 
 /* Appends a time to the entry's list (arena array grown by doubling). */

@@ -4,6 +4,7 @@
  * that depend on the default flag lock the persons table first. */
 #include "store/store_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define PERSON_COLS                                                                                \
@@ -117,6 +118,7 @@ int store_person_get(struct db_conn *c, struct mt_arena *a, int64_t id, struct s
 }
 
 struct create_ctx {
+    const struct store_actor *actor;
     struct mt_arena *a;
     const struct store_person_fields *f;
     struct store_person *out;
@@ -153,17 +155,20 @@ static int create_tx(struct db_conn *c, void *vctx, struct mt_err *err)
     o->medication_count = -1;
     if (dob && !o->date_of_birth)
         return store_oom(err);
-    return 0;
+    return store_audit_change(c, x->actor, "create", "person", id, id, NULL, store_json_person(o),
+                              err);
 }
 
-int store_person_create(struct db_conn *c, struct mt_arena *a, const struct store_person_fields *f,
-                        struct store_person *out, struct mt_err *err)
+int store_person_create(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
+                        const struct store_person_fields *f, struct store_person *out,
+                        struct mt_err *err)
 {
-    struct create_ctx x = {a, f, out};
+    struct create_ctx x = {actor, a, f, out};
     return store_write_tx(c, create_tx, &x, err);
 }
 
 struct update_ctx {
+    const struct store_actor *actor;
     struct mt_arena *a;
     int64_t id;
     const struct store_person_fields *f;
@@ -193,18 +198,33 @@ static int update_tx(struct db_conn *c, void *vctx, struct mt_err *err)
         STORE_EDIT_TEXT(f->set_dob, dob, &cur->date_of_birth),
         STORE_EDIT_TEXT(f->set_notes, f->notes, &cur->notes),
     };
-    return store_update_row(c, sql_update, e, MT_ARRAY_LEN(e), x->id, &cur->updated_at, err);
+    char *before = store_json_person(cur);
+    if (store_update_row(c, sql_update, e, MT_ARRAY_LEN(e), x->id, &cur->updated_at, err) < 0) {
+        free(before);
+        return -1;
+    }
+    /* A request that changes nothing writes no audit row either. */
+    char *after = store_json_person(cur);
+    if (before && after && strcmp(before, after) == 0) {
+        free(before);
+        free(after);
+        return 0;
+    }
+    return store_audit_change(c, x->actor, "update", "person", cur->id, cur->id, before, after,
+                              err);
 }
 
-int store_person_update(struct db_conn *c, struct mt_arena *a, int64_t id,
-                        const struct store_person_fields *f, struct store_person *out,
+int store_person_update(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
+                        int64_t id, const struct store_person_fields *f, struct store_person *out,
                         struct mt_err *err)
 {
-    struct update_ctx x = {a, id, f, out};
+    struct update_ctx x = {actor, a, id, f, out};
     return store_write_tx(c, update_tx, &x, err);
 }
 
 struct delete_ctx {
+    const struct store_actor *actor;
+    struct mt_arena *a;
     int64_t id;
 };
 
@@ -216,16 +236,10 @@ static int delete_tx(struct db_conn *c, void *vctx, struct mt_err *err)
     if (store_lock_persons(c, err) < 0)
         return -1;
     struct db_param id[] = {DB_INT(x->id)};
-    struct db_stmt *st;
-    if (db_query(c, "SELECT is_default FROM persons WHERE id = ?", id, 1, &st, err) < 0)
+    struct store_person cur;
+    if (fetch_person(c, x->a, sql_get, x->id, &cur, err) < 0)
         return -1;
-    int rc = db_next(st, err);
-    bool is_default = rc == 1 && db_col_int(st, 0) != 0;
-    db_done(st);
-    if (rc < 0)
-        return -1;
-    if (rc == 0)
-        return mt_fail(err, MT_ENOTFOUND, not_found);
+    bool is_default = cur.is_default;
     int64_t count = 0;
     if (db_query_int(c, sql_count, NULL, 0, &count, NULL, err) < 0)
         return -1;
@@ -243,16 +257,21 @@ static int delete_tx(struct db_conn *c, void *vctx, struct mt_err *err)
         store_exec(c, sql_delete_meds, id, 1, err) < 0 ||
         store_exec(c, sql_delete_person, id, 1, err) < 0)
         return -1;
-    return 0;
+    /* One row for the person; their medications and doses went with them
+     * (their own rows in the trail stay). */
+    return store_audit_change(c, x->actor, "delete", "person", cur.id, cur.id,
+                              store_json_person(&cur), NULL, err);
 }
 
-int store_person_delete(struct db_conn *c, int64_t id, struct mt_err *err)
+int store_person_delete(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
+                        int64_t id, struct mt_err *err)
 {
-    struct delete_ctx x = {id};
+    struct delete_ctx x = {actor, a, id};
     return store_write_tx(c, delete_tx, &x, err);
 }
 
 struct default_ctx {
+    const struct store_actor *actor;
     struct mt_arena *a;
     int64_t id;
     struct store_person *out;
@@ -265,22 +284,26 @@ static int default_tx(struct db_conn *c, void *vctx, struct mt_err *err)
         return -1;
     if (fetch_person(c, x->a, sql_get, x->id, x->out, err) < 0)
         return -1;
+    char *before = store_json_person(x->out);
     char now_buf[MT_TIME_BUF];
     int64_t now = store_now_seconds();
     struct db_param clear[] = {DB_BOOL(false), store_time_param(now, now_buf), DB_BOOL(true)};
     struct db_param set[] = {DB_BOOL(true), store_time_param(now, now_buf), DB_INT(x->id)};
     if (store_exec(c, sql_clear_default, clear, 3, err) < 0 ||
-        store_exec(c, sql_set_default, set, 3, err) < 0)
+        store_exec(c, sql_set_default, set, 3, err) < 0) {
+        free(before);
         return -1;
+    }
     x->out->is_default = true;
     x->out->updated_at = (struct store_time){true, true, now, NULL};
-    return 0;
+    return store_audit_change(c, x->actor, "set_default", "person", x->id, x->id, before,
+                              store_json_person(x->out), err);
 }
 
-int store_person_set_default(struct db_conn *c, struct mt_arena *a, int64_t id,
-                             struct store_person *out, struct mt_err *err)
+int store_person_set_default(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
+                             int64_t id, struct store_person *out, struct mt_err *err)
 {
-    struct default_ctx x = {a, id, out};
+    struct default_ctx x = {actor, a, id, out};
     return store_write_tx(c, default_tx, &x, err);
 }
 

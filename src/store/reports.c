@@ -13,17 +13,16 @@
 /* A dose belongs to a person's report when its medication is the person's,
  * or when its medication was deleted and the dose names the person; the
  * household's report has every dose. */
-static const char sql_doses_person[] =
-    "SELECT d.id, d.medication_id, COALESCE(m.name, d.medication_name), m.dosage, d.taken_at "
-    "FROM doses d LEFT JOIN medications m ON m.id = d.medication_id "
-    "WHERE d.taken_at >= ? AND d.taken_at < ? "
+#define REPORT_COLS                                                                                \
+    "SELECT d.id, d.medication_id, COALESCE(m.name, d.medication_name), m.dosage, d.taken_at, "    \
+    "d.status, d.status_reason, d.note, d.recorded_by, d.override_rule, d.override_reason "        \
+    "FROM doses d LEFT JOIN medications m ON m.id = d.medication_id "                              \
+    "WHERE d.status IN (?, ?) AND d.taken_at >= ? AND d.taken_at < ? "
+static const char sql_doses_person[] = REPORT_COLS
     "AND (m.person_id = ? OR (d.medication_id IS NULL AND d.medication_name IS NOT NULL "
     "AND d.person_id = ?)) "
     "ORDER BY d.taken_at, d.id";
-static const char sql_doses_all[] =
-    "SELECT d.id, d.medication_id, COALESCE(m.name, d.medication_name), m.dosage, d.taken_at "
-    "FROM doses d LEFT JOIN medications m ON m.id = d.medication_id "
-    "WHERE d.taken_at >= ? AND d.taken_at < ? "
+static const char sql_doses_all[] = REPORT_COLS
     "AND (m.id IS NOT NULL OR (d.medication_id IS NULL AND d.medication_name IS NOT NULL)) "
     "ORDER BY d.taken_at, d.id";
 static const char sql_doses_filtered[] =
@@ -60,8 +59,13 @@ int store_report_data(struct db_conn *c, struct mt_arena *a, const struct store_
     return 0;
 }
 
+<<<<<<< HEAD
 int store_report_doses(struct db_conn *c, struct mt_arena *a, const struct store_person_filter *f,
                        bool has_person, int64_t person_id, const struct store_window *w,
+=======
+int store_report_doses(struct db_conn *c, bool has_person, int64_t person_id,
+                       enum store_dose_view view, const struct store_window *w,
+>>>>>>> wip-dosing
                        store_report_dose_fn fn, void *ctx, size_t *unreadable, struct mt_err *err)
 {
     if (unreadable)
@@ -81,6 +85,7 @@ int store_report_doses(struct db_conn *c, struct mt_arena *a, const struct store
         return -1;
     /* w comes from mt_day_window, already clamped to what every dialect
      * stores. */
+<<<<<<< HEAD
     store_params_add(&sp, store_time_param(w->start_us, start));
     store_params_add(&sp, store_time_param(w->end_us, end));
     if (has_person) {
@@ -95,6 +100,19 @@ int store_report_doses(struct db_conn *c, struct mt_arena *a, const struct store
     /* A long history is never held in memory: the rows come from the
      * server as the callback takes them. */
     if (db_query_stream(c, sql, sp.p, sp.n, &st, err) < 0)
+=======
+    struct db_param p[] = {DB_TEXT("taken"),
+                           DB_TEXT(view == STORE_VIEW_HISTORY ? "skipped" : "taken"),
+                           store_time_param(w->start_us, start),
+                           store_time_param(w->end_us, end),
+                           DB_INT(person_id),
+                           DB_INT(person_id)};
+    struct db_stmt *st;
+    /* A long history is never held in memory: the rows come from the
+     * server as the callback takes them. */
+    if (db_query_stream(c, has_person ? sql_doses_person : sql_doses_all, p, has_person ? 6 : 4,
+                        &st, err) < 0)
+>>>>>>> wip-dosing
         return -1;
     size_t skipped = 0;
     int rc = db_next(st, err);
@@ -114,6 +132,13 @@ int store_report_doses(struct db_conn *c, struct mt_arena *a, const struct store
         if (!d.medication_name)
             d.medication_name = "";
         d.dosage = db_col_text(st, 3, NULL);
+        const char *status = db_col_text(st, 5, NULL);
+        d.status = status && strcmp(status, "skipped") == 0 ? STORE_SKIPPED : STORE_TAKEN;
+        d.status_reason = db_col_text(st, 6, NULL);
+        d.note = db_col_text(st, 7, NULL);
+        d.recorded_by = db_col_text(st, 8, NULL);
+        d.override_rule = db_col_text(st, 9, NULL);
+        d.override_reason = db_col_text(st, 10, NULL);
         int stop = fn(&d, ctx, err);
         if (stop) {
             rc = stop < 0 ? -1 : stop;

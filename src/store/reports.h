@@ -11,11 +11,17 @@
 /* A dose as a report shows it. Borrowed: valid during the callback only. */
 struct store_report_dose {
     int64_t id;
-    bool deleted;                /* its medication was deleted (medication_id is NULL) */
-    int64_t medication_id;       /* 0 when deleted */
-    const char *medication_name; /* never NULL */
-    const char *dosage;          /* NULL for deleted medications */
-    int64_t taken_us;            /* the instant, UTC */
+    bool deleted;                  /* its medication was deleted (medication_id is NULL) */
+    int64_t medication_id;         /* 0 when deleted */
+    const char *medication_name;   /* never NULL */
+    const char *dosage;            /* NULL for deleted medications */
+    int64_t taken_us;              /* the instant, UTC */
+    enum store_dose_status status; /* taken, or skipped (STORE_VIEW_HISTORY) */
+    const char *status_reason;     /* NULL: none */
+    const char *note;              /* NULL: none */
+    const char *recorded_by;       /* NULL: not recorded (older doses) */
+    const char *override_rule;     /* the rules an override broke; NULL: none */
+    const char *override_reason;   /* NULL: none */
 };
 
 /* Called once per row; a non-zero return stops the walk, and the store
@@ -28,6 +34,7 @@ typedef int (*store_report_dose_fn)(const struct store_report_dose *d, void *ctx
 
 /* One query: the doses taken in w, oldest first, of the medications of
  * person_id and of deleted medications whose doses name person_id (without
+<<<<<<< HEAD
  * has_person: every medication's, and every deleted medication's; only
  * those of persons f lets through, when it is not all). Rows
  * whose taken_at cannot be read as a timestamp are skipped and counted in
@@ -36,6 +43,16 @@ typedef int (*store_report_dose_fn)(const struct store_report_dose *d, void *ctx
  * after some rows (a lost connection, a timeout) ends the walk with -1. */
 int store_report_doses(struct db_conn *c, struct mt_arena *a, const struct store_person_filter *f,
                        bool has_person, int64_t person_id, const struct store_window *w,
+=======
+ * has_person: every medication's, and every deleted medication's); with
+ * view STORE_VIEW_HISTORY also the skipped ones, never those entered in
+ * error. Rows whose taken_at cannot be read as a timestamp are skipped and
+ * counted in *unreadable (may be NULL).
+ * The rows are streamed (the client holds one at a time); an error met
+ * after some rows (a lost connection, a timeout) ends the walk with -1. */
+int store_report_doses(struct db_conn *c, bool has_person, int64_t person_id,
+                       enum store_dose_view view, const struct store_window *w,
+>>>>>>> wip-dosing
                        store_report_dose_fn fn, void *ctx, size_t *unreadable, struct mt_err *err);
 
 /* A person who owns at least one medication, for the household-wide form. */

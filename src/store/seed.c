@@ -2,9 +2,11 @@
  * default person and the demo medications. Called through store_seed() by the
  * start-up sequence and `meditrack seed` (src/cli/seed.c). */
 #include "store/seed.h"
+#include "store/audit.h"
 #include "store/store_int.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -67,8 +69,23 @@ static int insert_default_person(struct db_conn *c, const char *now, int64_t *id
         p, MT_ARRAY_LEN(p), id, err);
 }
 
-static int insert_demo_medications(struct db_conn *c, int64_t person_id, const char *now,
-                                   struct mt_err *err)
+/* Seeding is done by the program itself, not by an account. */
+static const struct store_actor seed_actor = {0, "system"};
+
+/* The audit row of a seeded row, where the database has the audit trail
+ * (revision 8c4d2b7e1f05; `meditrack seed` may run on an older one). */
+static int audit_seeded(struct db_conn *c, bool audited, const char *entity, int64_t id,
+                        int64_t person_id, char *after, struct mt_err *err)
+{
+    if (!audited) {
+        free(after);
+        return 0;
+    }
+    return store_audit_change(c, &seed_actor, "create", entity, id, person_id, NULL, after, err);
+}
+
+static int insert_demo_medications(struct db_conn *c, bool audited, int64_t person_id,
+                                   const char *now, struct mt_err *err)
 {
     for (size_t i = 0; i < MT_ARRAY_LEN(demo_medications); i++) {
         const struct demo_medication *m = &demo_medications[i];
@@ -79,10 +96,24 @@ static int insert_demo_medications(struct db_conn *c, int64_t person_id, const c
                                DB_INT(m->max_doses_per_day),
                                DB_TEXT(m->instructions),
                                DB_TEXT(now)};
-        if (db_query(c,
-                     "INSERT INTO medications (person_id, name, dosage, frequency, "
-                     "max_doses_per_day, instructions, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                     p, MT_ARRAY_LEN(p), NULL, err) < 0)
+        int64_t id = 0;
+        if (store_insert_id(
+                c,
+                "INSERT INTO medications (person_id, name, dosage, frequency, "
+                "max_doses_per_day, instructions, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO medications (person_id, name, dosage, frequency, "
+                "max_doses_per_day, instructions, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) "
+                "RETURNING id",
+                p, MT_ARRAY_LEN(p), &id, err) < 0)
+            return -1;
+        struct store_medication row = {.id = id,
+                                       .person_id = person_id,
+                                       .name = m->name,
+                                       .dosage = m->dosage,
+                                       .frequency = m->frequency,
+                                       .max_doses_per_day = m->max_doses_per_day,
+                                       .instructions = m->instructions};
+        if (audit_seeded(c, audited, "medication", id, person_id, store_json_med(&row), err) < 0)
             return -1;
     }
     return 0;
@@ -125,14 +156,23 @@ static int seed_tx(struct db_conn *c, void *ctx, struct mt_err *err)
     if (!no_history)
         want_person = false; /* medications or doses without a person: leave them alone */
 
+    bool audited = false;
+    if ((want_person || want_demo) && db_table_exists(c, "audit_head", &audited, err) < 0)
+        return -1;
     if (want_person) {
         if (insert_default_person(c, t->now, &person, err) < 0)
+            return -1;
+        struct store_person row = {.id = person,
+                                   .first_name = STORE_SEED_FIRST_NAME,
+                                   .last_name = STORE_SEED_LAST_NAME,
+                                   .is_default = true};
+        if (audit_seeded(c, audited, "person", person, person, store_json_person(&row), err) < 0)
             return -1;
         out->person_created = true;
         out->person_id = person;
     }
     if (want_demo) {
-        if (insert_demo_medications(c, person, t->now, err) < 0)
+        if (insert_demo_medications(c, audited, person, t->now, err) < 0)
             return -1;
         out->medications_created = STORE_SEED_N_DEMO;
         out->person_id = person;

@@ -32,6 +32,15 @@ struct store_time {
     const char *raw;
 };
 
+/* Who makes a change, as the audit trail and a dose's recorded_by name it:
+ * an account (id > 0 and its login) or, with access control off, nobody in
+ * particular (id 0, name "anonymous"). name is borrowed. */
+struct store_actor {
+    int64_t id;
+    const char *name;
+};
+#define STORE_ANONYMOUS_NAME "anonymous"
+
 struct store_person {
     int64_t id;
     const char *first_name;
@@ -75,21 +84,32 @@ int store_persons_list(struct db_conn *c, struct mt_arena *a, const struct store
 /* With medication_count. */
 int store_person_get(struct db_conn *c, struct mt_arena *a, int64_t id, struct store_person *out,
                      struct mt_err *err);
-/* The first person (when no default exists) becomes the default. */
-int store_person_create(struct db_conn *c, struct mt_arena *a, const struct store_person_fields *f,
-                        struct store_person *out, struct mt_err *err);
-/* Partial update; updated_at changes only when a value really changes. */
-int store_person_update(struct db_conn *c, struct mt_arena *a, int64_t id,
+/* Every write below also appends its audit row (store_audit_append, in
+ * store/audit.h) in the same transaction, naming actor.
+ * The first person (when no default exists) becomes the default. */
+int store_person_create(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
                         const struct store_person_fields *f, struct store_person *out,
+                        struct mt_err *err);
+/* Partial update; updated_at changes only when a value really changes. */
+int store_person_update(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
+                        int64_t id, const struct store_person_fields *f, struct store_person *out,
                         struct mt_err *err);
 /* Deletes the person, their medications and every dose they took (also of
  * medications deleted before).
  * MT_ECONFLICT for the last person and for the default person. */
-int store_person_delete(struct db_conn *c, int64_t id, struct mt_err *err);
+int store_person_delete(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
+                        int64_t id, struct mt_err *err);
 /* Moves the default flag to id (every former default is cleared, and all
  * touched rows get updated_at), in one transaction. */
-int store_person_set_default(struct db_conn *c, struct mt_arena *a, int64_t id,
-                             struct store_person *out, struct mt_err *err);
+int store_person_set_default(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
+                             int64_t id, struct store_person *out, struct mt_err *err);
+
+/* An active ingredient of a medication: the amount of it in one dose. */
+struct store_ingredient {
+    const char *name; /* as the user wrote it; matched case-insensitively (store_name_key) */
+    double amount;    /* > 0, at most three decimals */
+    const char *unit; /* "mg", "g", "mcg", "ml", ... (store/units.c says which compare) */
+};
 
 struct store_medication {
     int64_t id;
@@ -101,6 +121,16 @@ struct store_medication {
     /* Counted in the day window asked for (-1 when not asked). */
     int64_t doses_in_day;
     struct store_time last_taken_at; /* latest dose in that window */
+    /* The dosing rules (docs/dosing.md): max_doses_per_day counts in the
+     * local calendar day (the reference's rule) or in any 24 hours. */
+    bool rolling_24h;
+    int64_t min_interval_minutes; /* 0: no minimum interval */
+    bool has_dose_amount;
+    double dose_amount;
+    const char *dose_unit; /* NULL: null */
+    /* Filled only by store_med_ingredients (NULL / 0 until then). */
+    struct store_ingredient *ingredients;
+    size_t n_ingredients;
 };
 
 struct store_medication_fields {
@@ -108,6 +138,15 @@ struct store_medication_fields {
     const char *name, *dosage, *frequency;
     int64_t max_doses_per_day;
     const char *instructions;
+    /* The rules; on create, the ones not set get their defaults. */
+    bool set_window, set_interval, set_dose_amount, set_dose_unit, set_ingredients;
+    bool rolling_24h;
+    int64_t min_interval_minutes; /* 0: none */
+    bool has_dose_amount;
+    double dose_amount;
+    const char *dose_unit;
+    const struct store_ingredient *ingredients; /* replace the list when set_ingredients */
+    size_t n_ingredients;
 };
 
 /* A UTC interval [start, end) in microseconds. */
@@ -124,21 +163,32 @@ int store_meds_list(struct db_conn *c, struct mt_arena *a, const struct store_pe
 int store_med_get(struct db_conn *c, struct mt_arena *a, int64_t id, const struct store_window *w,
                   struct store_medication *out, struct mt_err *err);
 /* MT_ENOTFOUND "Person not found" when person_id does not exist. */
-int store_med_create(struct db_conn *c, struct mt_arena *a, int64_t person_id,
-                     const struct store_medication_fields *f, struct store_medication *out,
-                     struct mt_err *err);
-int store_med_update(struct db_conn *c, struct mt_arena *a, int64_t id,
-                     const struct store_medication_fields *f, struct store_medication *out,
-                     struct mt_err *err);
+int store_med_create(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
+                     int64_t person_id, const struct store_medication_fields *f,
+                     struct store_medication *out, struct mt_err *err);
+int store_med_update(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
+                     int64_t id, const struct store_medication_fields *f,
+                     struct store_medication *out, struct mt_err *err);
 /* Keeps the dose history: its doses get medication_id NULL, the
  * medication's current name and its person, then the medication is
  * deleted. */
-int store_med_delete(struct db_conn *c, int64_t id, struct mt_err *err);
+int store_med_delete(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
+                     int64_t id, struct mt_err *err);
+/* Reads the medication's ingredients into m->ingredients (position
+ * order). */
+int store_med_ingredients(struct db_conn *c, struct mt_arena *a, struct store_medication *m,
+                          struct mt_err *err);
 /* 0 when the medication exists, MT_ENOTFOUND "Medication not found" else. */
 int store_med_exists(struct db_conn *c, int64_t id, struct mt_err *err);
 /* The person a medication belongs to, for access checks; MT_ENOTFOUND
  * "Medication not found". */
 int store_med_person(struct db_conn *c, int64_t id, int64_t *person_id, struct mt_err *err);
+
+/* A dose's status: what a row of doses says happened (docs/dosing.md).
+ * Only taken doses count towards a rule, a summary or a total. */
+enum store_dose_status { STORE_TAKEN, STORE_SKIPPED, STORE_ENTERED_IN_ERROR };
+/* "taken", "skipped", "entered_in_error". */
+const char *store_status_name(enum store_dose_status s);
 
 struct store_dose {
     int64_t id;
@@ -146,26 +196,29 @@ struct store_dose {
     int64_t medication_id;
     const char *medication_name; /* NULL: null */
     struct store_time taken_at;
+    enum store_dose_status status;
+    const char *status_reason; /* why skipped or entered in error; NULL: null */
+    const char *note;          /* NULL: null */
+    const char *recorded_by;   /* the actor's name; NULL for doses older than the column */
+    struct store_time recorded_at;
+    const char *override_rule;   /* the rules an override broke, comma-separated; NULL: none */
+    const char *override_reason; /* NULL: null */
+    struct store_time updated_at;
+    int64_t person_id; /* 0: none */
 };
 
-enum store_record {
-    STORE_RECORDED,
-    STORE_DAY_FULL, /* max_doses_per_day doses already in the window */
-};
+/* Which doses a list shows: taken ones only (the reference's shape, which
+ * cannot tell a skipped dose from a taken one), or skipped ones too. Doses
+ * entered in error are never listed. */
+enum store_dose_view { STORE_VIEW_TAKEN, STORE_VIEW_HISTORY };
 
-/* Records a dose at taken_us unless the medication already has its maximum
- * in window w: the count and the insert are atomic (the medication row is
- * locked, or the SQLite database reserved, before counting). *result says
- * which; *max receives the medication's maximum. MT_ENOTFOUND "Medication
- * not found". */
-int store_dose_record(struct db_conn *c, struct mt_arena *a, int64_t medication_id,
-                      int64_t taken_us, const struct store_window *w, enum store_record *result,
-                      int64_t *max, struct store_dose *out, struct mt_err *err);
 /* Newest first (MT_ENOTFOUND for an unknown medication). */
-int store_doses_history(struct db_conn *c, struct mt_arena *a, int64_t medication_id, int64_t skip,
-                        int64_t limit, struct store_dose **out, size_t *n, struct mt_err *err);
+int store_doses_history(struct db_conn *c, struct mt_arena *a, int64_t medication_id,
+                        enum store_dose_view view, int64_t skip, int64_t limit,
+                        struct store_dose **out, size_t *n, struct mt_err *err);
 /* Oldest first, in w (MT_ENOTFOUND for an unknown medication). */
 int store_doses_in_window(struct db_conn *c, struct mt_arena *a, int64_t medication_id,
+<<<<<<< HEAD
                           const struct store_window *w, struct store_dose **out, size_t *n,
                           struct mt_err *err);
 /* Doses of deleted medications with that name, newest first (possibly
@@ -181,6 +234,19 @@ int store_dose_delete(struct db_conn *c, int64_t id, struct mt_err *err);
  * nobody. MT_ENOTFOUND "Dose not found". */
 int store_dose_person(struct db_conn *c, int64_t id, bool *has_person, int64_t *person_id,
                       struct mt_err *err);
+=======
+                          enum store_dose_view view, const struct store_window *w,
+                          struct store_dose **out, size_t *n, struct mt_err *err);
+/* Doses of deleted medications with that name, newest first (possibly none). */
+int store_doses_deleted(struct db_conn *c, struct mt_arena *a, const char *name,
+                        enum store_dose_view view, int64_t skip, int64_t limit,
+                        struct store_dose **out, size_t *n, struct mt_err *err);
+/* The reference's DELETE: the dose is marked entered in error with the
+ * reason "deleted" (store_dose_mark_error), never removed. MT_ENOTFOUND
+ * "Dose not found" also for a dose already entered in error. */
+int store_dose_delete(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
+                      int64_t id, struct mt_err *err);
+>>>>>>> wip-dosing
 
 struct store_summary_entry {
     bool deleted;          /* doses of a deleted medication, grouped by name */

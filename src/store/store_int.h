@@ -137,4 +137,30 @@ void store_params_ids(struct store_params *sp, const struct store_person_filter 
 int store_exec(struct db_conn *c, const char *sql, const struct db_param *p, size_t n,
                struct mt_err *err);
 
+/* ---- the audit trail's snapshots (store/snapshot.c) -------------------------------------- */
+
+/* A row as the audit trail keeps it, before or after a change: compact
+ * JSON text of the row's columns (our names), malloc'ed; the caller frees
+ * it. NULL for a NULL row. Medications include their ingredients when
+ * loaded. */
+struct store_limit;
+char *store_json_person(const struct store_person *p);
+char *store_json_med(const struct store_medication *m);
+char *store_json_dose(const struct store_dose *d);
+char *store_json_limit(const struct store_limit *l);
+
+/* Appends the audit row of a change (store_audit_append) with the two
+ * snapshots, which it frees. */
+int store_audit_change(struct db_conn *c, const struct store_actor *actor, const char *action,
+                       const char *entity, int64_t entity_id, int64_t person_id, char *before,
+                       char *after, struct mt_err *err);
+
+/* A numeric column (NUMERIC / DECIMAL) as a double; *has false for NULL. */
+double store_col_number(struct db_stmt *st, int i, bool *has);
+
+/* The shared-lock form of a read on MariaDB (LOCK IN SHARE MODE), whose
+ * plain reads in a transaction see its first snapshot rather than the
+ * latest commits; the plain text elsewhere. */
+const char *store_sql_latest(struct db_conn *c, const char *sql, const char *mysql_sql);
+
 #endif

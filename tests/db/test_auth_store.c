@@ -100,7 +100,7 @@ static int64_t new_person(struct db_conn *c, const char *first)
 {
     struct store_person_fields f = {.first_name = first};
     struct store_person p = {0};
-    MUST(store_person_create(c, A, &f, &p, &E));
+    MUST(store_person_create(c, NULL, A, &f, &p, &E));
     return p.id;
 }
 
@@ -439,7 +439,7 @@ static void test_updates_and_grants(struct db_conn *c)
     MUST(store_grant_add(c, carer, gone, &E));
     f = (struct store_account_fields){.set_person = true, .has_person = true, .person_id = gone};
     MUST(store_account_update(c, A, carer, &f, &acc, &E));
-    MUST(store_person_delete(c, gone, &E));
+    MUST(store_person_delete(c, NULL, A, gone, &E));
     MUST(store_account_get(c, A, carer, &got, &E));
     CHECK(!got.has_person);
     CHECK(got.n_persons == 1 && got.persons[0] == P2);

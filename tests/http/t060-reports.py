@@ -322,7 +322,9 @@ def run_tests(srv):
     check("csv: CRLF records", body.endswith("\r\n") and "\r\n" in body.split("\n")[0] + "\n")
     rows = list(csv.reader(io.StringIO(body, newline="")))
     check("csv: header row", rows[:1] == [["date", "local_time", "taken_at_utc", "medication",
-                                           "dosage", "deleted"]], rows[:1])
+                                           "dosage", "deleted", "status", "status_reason",
+                                           "override_rule", "override_reason", "note",
+                                           "recorded_by"]], rows[:1])
     expected = sorted(
         [(taken[k], k) for k in taken if k[0] in (aspirin, vitd, tricky, syrup)])
     data = rows[1:]
@@ -334,7 +336,8 @@ def run_tests(srv):
         want = [loc.date().isoformat(), loc.strftime("%H:%M:%S"),
                 ts.strftime("%Y-%m-%dT%H:%M:%S") + ("Z" if ts.microsecond == 0 else
                                                     ts.strftime(".%fZ")),
-                names[mid], dosages[mid], "true" if mid == syrup else "false"]
+                names[mid], dosages[mid], "true" if mid == syrup else "false",
+                "taken", "", "", "", "", "anonymous"]
         check(f"csv: row of {names[mid]!r} at {hhmm} on {date}", row == want, f"{row} != {want}")
     check("csv: name with comma, quotes and newline round-trips",
           any(row[3] == TRICKY for row in data))
@@ -358,8 +361,8 @@ def run_tests(srv):
     r = srv.get("/api/v1/reports/doses.csv?" +
                 q({"person_id": greek, "from": early_from, "to": early}))
     check("csv: a range without doses gets the header only",
-          r.status == 200 and r.body == b"date,local_time,taken_at_utc,medication,dosage,deleted"
-          b"\r\n", repr(r))
+          r.status == 200 and r.body == b"date,local_time,taken_at_utc,medication,dosage,deleted,"
+          b"status,status_reason,override_rule,override_reason,note,recorded_by\r\n", repr(r))
 
     # Doses of a deleted medication keep its person (api.md decision 10): the
     # deleted Old Syrup was Ελένη's, so only her export shows it (above); a
@@ -391,13 +394,14 @@ def run_tests(srv):
                                     j["timezone_offset"], j["utc_offset"]) ==
               (greek, "Ελένη Παπαδοπούλου", D0, D2, TZ, "UTC-05:00"), repr(j)[:300])
         keys = ["id", "date", "local_time", "taken_at", "medication_id", "medication_name",
-                "dosage", "deleted"]
+                "dosage", "deleted", "status", "status_reason", "override_rule",
+                "override_reason", "note", "recorded_by"]
         check("json: one object per dose, keys in order",
               len(j["doses"]) == len(expected) and all(list(d) == keys for d in j["doses"]))
         check("json: the same rows as the CSV",
               [[d["date"], d["local_time"], d["taken_at"], d["medication_name"],
                 d["dosage"] or "", "true" if d["deleted"] else "false"] for d in j["doses"]] ==
-              data)
+              [row[:6] for row in data])
         gone = [d for d in j["doses"] if d["deleted"]]
         check("json: deleted medication: null id and dosage, its name kept",
               len(gone) == 1 and gone[0]["medication_id"] is None and gone[0]["dosage"] is None

@@ -38,7 +38,8 @@ from apilib import check  # noqa: E402
 DIALECT = apilib.DIALECT
 BULK = 100_000  # doses of the large history, one a minute from BASE
 BASE = datetime.datetime(2020, 1, 1)
-CSV_HEADER = "date,local_time,taken_at_utc,medication,dosage,deleted\r\n"
+CSV_HEADER = ("date,local_time,taken_at_utc,medication,dosage,deleted,status,status_reason,"
+              "override_rule,override_reason,note,recorded_by\r\n")
 
 # Names a spreadsheet would run, and how the CSV export must write them.
 INJECTIONS = [
@@ -122,7 +123,8 @@ def expected_csv(name, dosage, n):
     rows = [CSV_HEADER]
     for i in range(n):
         t = BASE + datetime.timedelta(minutes=i)
-        rows.append(f"{t:%Y-%m-%d},{t:%H:%M:%S},{t:%Y-%m-%dT%H:%M:%S}Z,{name},{dosage},false\r\n")
+        rows.append(f"{t:%Y-%m-%d},{t:%H:%M:%S},{t:%Y-%m-%dT%H:%M:%S}Z,{name},{dosage},false,"
+                    "taken,,,,,\r\n")
     return "".join(rows).encode("utf-8")
 
 

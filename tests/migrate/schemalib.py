@@ -26,12 +26,19 @@ TMP = tempfile.mkdtemp(prefix="schema-py.", dir=os.environ.get("MT_TEST_TMP", "/
 
 # The chain, oldest first.
 REVS = ["f4162eb18a25", "588f4ae43933", "35bddb769482", "03586fa62d43",
-        "d9c3da4e9c05", "44fcd0160844", "2574915efc76", "ab48726466af", "5d2e8c1a9f37"]
+        "d9c3da4e9c05", "44fcd0160844", "2574915efc76", "ab48726466af", "5d2e8c1a9f37",
+        "8c4d2b7e1f05"]
 HEAD = REVS[-1]
-F416, S588, P35, D0358, N_D9C3, C44, Q2574, A48, AUTH = range(9)
+F416, S588, P35, D0358, N_D9C3, C44, Q2574, A48, AUTH, DOSING = range(10)
 # The access-control tables of 5d2e8c1a9f37, parents first.
 AUTH_TABLES = ("accounts", "account_persons", "auth_sessions", "api_tokens", "auth_throttle",
                "auth_setup_tokens")
+
+# The tables of 8c4d2b7e1f05 (dosing rules, corrections, idempotency keys and
+# the audit trail), parents first.
+DOSING_TABLES = ("medication_ingredients", "ingredient_limits", "dose_ingredients",
+                 "idempotency_keys", "audit_log", "audit_head")
+GENESIS = "0" * 64
 
 passed = 0
 failed = 0
@@ -188,7 +195,14 @@ TS_COLS = {("persons", "created_at"), ("persons", "updated_at"), ("medications",
            ("api_tokens", "expires_at"), ("api_tokens", "last_used_at"),
            ("api_tokens", "revoked_at"), ("auth_throttle", "last_failure_at"),
            ("auth_throttle", "locked_until"), ("auth_setup_tokens", "created_at"),
-           ("auth_setup_tokens", "expires_at")}
+           ("auth_setup_tokens", "expires_at"),
+           ("dose_status", "recorded_at"), ("dose_status", "updated_at"),
+           ("ingredient_limits", "created_at"), ("ingredient_limits", "updated_at"),
+           ("idempotency_keys", "created_at"), ("audit_log", "created_at")}
+# Decimal columns of 8c4d2b7e1f05 (SQLite keeps 500 as 500, the servers as
+# 500.000): compared as numbers.
+NUM_COLS = {("medication_rules", "dose_amount"), ("medication_ingredients", "amount"),
+            ("ingredient_limits", "max_per_24h"), ("dose_ingredients", "amount")}
 
 
 def norm(table, col, v):
@@ -196,6 +210,8 @@ def norm(table, col, v):
     (text on SQLite must be kept byte for byte, so it is compared as is)."""
     if v is None:
         return None
+    if (table, col) in NUM_COLS:
+        return ("%.3f" % float(v)).rstrip("0").rstrip(".")
     if (table, col) in BOOL_COLS:
         return 1 if str(v).lower() in ("1", "t", "true") else 0
     if (table, col) in TS_COLS and DIALECT != "sqlite":
@@ -229,9 +245,32 @@ AUTH_COLS = {
 }
 
 
+# What 8c4d2b7e1f05 adds, as tables of their own: (columns, key columns,
+# the table they are read from). medication_rules and dose_status are the
+# columns it adds to medications and doses.
+DOSING_COLS = {
+    "medication_rules": (["id", "limit_window", "min_interval_minutes", "dose_amount",
+                          "dose_unit"], ["id"], "medications"),
+    "dose_status": (["id", "status", "status_reason", "note", "recorded_by", "recorded_by_id",
+                     "recorded_at", "override_rule", "override_reason", "updated_at"], ["id"],
+                    "doses"),
+    "medication_ingredients": (["medication_id", "position", "name", "name_key", "amount",
+                                "unit"], ["medication_id", "name_key"], None),
+    "ingredient_limits": (["id", "person_id", "name", "name_key", "max_per_24h", "unit",
+                           "created_at", "updated_at"], ["id"], None),
+    "dose_ingredients": (["dose_id", "name_key", "name", "amount", "unit"],
+                         ["dose_id", "name_key"], None),
+    "idempotency_keys": (["owner", "idem_key", "fingerprint", "status", "response",
+                          "created_at"], ["owner", "idem_key"], None),
+    "audit_log": (["seq", "created_at", "actor", "actor_id", "action", "entity", "entity_id",
+                   "person_id", "before_json", "after_json", "prev_hash", "hash"], ["seq"], None),
+    "audit_head": (["id", "seq", "hash"], ["id"], None),
+}
+
+
 def _row_key(t, row):
     """The key of a row (a dict of text values) of table t."""
-    keys = AUTH_COLS[t][1] if t in AUTH_COLS else ["id"]
+    keys = AUTH_COLS[t][1] if t in AUTH_COLS else DOSING_COLS[t][1] if t in DOSING_COLS else ["id"]
     return ":".join(str(row[k]) for k in keys)
 
 
@@ -266,6 +305,20 @@ def head_rows(url):
         for r in rows:
             row = {c: norm(t, c, v) for c, v in zip(cols, r)}
             out[t][_row_key(t, row)] = row
+    # Below 8c4d2b7e1f05 neither these tables nor these columns exist.
+    for t, (cols, _, source) in DOSING_COLS.items():
+        sql = "SELECT %s FROM %s" % (", ".join(cols), source or t)
+        try:
+            if con:
+                rows = [[None if v is None else str(v) for v in r] for r in con.execute(sql)]
+            else:
+                rows = q(url, sql)
+        except (sqlite3.Error, RuntimeError):
+            continue
+        out[t] = {}
+        for r in rows:
+            row = {c: norm(t, c, v) for c, v in zip(cols, r)}
+            out[t][_row_key(t, row)] = row
     if con:
         con.close()
     return out
@@ -275,14 +328,14 @@ def compare_rows(desc, got, want, ignore=()):
     """Checks that every table has exactly the wanted rows and values; ignore
     lists (table, id, col) whose value is only required to be non-NULL."""
     good = True
-    for t in list(COLS) + list(AUTH_COLS):
+    for t in list(COLS) + list(AUTH_COLS) + list(DOSING_COLS):
         g, w = got.get(t, {}), want.get(t, {})
         if sorted(g, key=_key_order) != sorted(w, key=_key_order):
             not_ok("%s: %s ids" % (desc, t), "got %s, want %s" % (sorted(g, key=_key_order),
                                                                    sorted(w, key=_key_order)))
             good = False
             continue
-        cols = COLS[t] if t in COLS else AUTH_COLS[t][0]
+        cols = COLS[t] if t in COLS else AUTH_COLS[t][0] if t in AUTH_COLS else DOSING_COLS[t][0]
         for i in w:
             for c in cols:
                 if (t, i, c) in ignore:
@@ -301,7 +354,7 @@ def compare_rows(desc, got, want, ignore=()):
 
 # ---- shapes ------------------------------------------------------------------------
 
-def canonical_shape(sh, only=("persons", "medications", "doses") + AUTH_TABLES):
+def canonical_shape(sh, only=("persons", "medications", "doses") + AUTH_TABLES + DOSING_TABLES):
     """The parts of a shape that must be equal between two databases at head:
     per table the columns (as a set, with type, NOT NULL, primary key and
     default), the indexes and the foreign keys."""
@@ -472,7 +525,106 @@ def insert_data(url, level, orphans=False):
         orphan_dose(url, level, model)
     if level >= AUTH:
         insert_auth_data(url, model)
+    if level >= DOSING:
+        insert_dosing_data(url, model)
     return model
+
+
+# Rows of 8c4d2b7e1f05's columns and tables, written at that revision. Dose
+# 2 was skipped and dose 3 entered in error (a downgrade deletes both: the
+# reference's schema cannot tell them from taken doses); medication 2 has
+# rules and ingredients; the audit rows are as written (this is about
+# keeping rows, not about the chain).
+DOSING_ROWS = {
+    "medication_rules": [
+        ["2", "rolling_24h", "240", "2.5", "ml"],
+    ],
+    "dose_status": [
+        ["1", "taken", None, 'with "food" é', "maria", "1", "2025-05-16 23:11:05.5",
+         "window_full,interval", "fever 39.5 °C; DROP TABLE doses;--", None],
+        ["2", "skipped", "asleep", None, "anonymous", None, "2025-05-17 05:35:49", None, None,
+         "2025-05-17 06:00:00"],
+        ["3", "entered_in_error", "deleted", None, None, None, None, None, None,
+         "2025-05-18 00:00:00.000001"],
+    ],
+    "medication_ingredients": [
+        [2, 0, "Paracetamol", "paracetamol", 500, "mg"],
+        [2, 1, "Coïne ☕", "coïne ☕", 0.125, "g"],
+    ],
+    "ingredient_limits": [
+        [1, 1, "Paracetamol", "paracetamol", 4000, "mg", "2025-05-20 10:00:00", None],
+        [2, 2, "caffeine", "caffeine", 0.4, "g", "2025-05-21 00:00:00.25", "2025-05-22 00:00:00"],
+    ],
+    "dose_ingredients": [
+        [2, "paracetamol", "Paracetamol", 500, "mg"],
+        [3, "paracetamol", "Paracetamol", 500, "mg"],
+    ],
+    "idempotency_keys": [
+        ["anonymous", "tap-ü-1", "f" * 64, 201, "{\"id\":1}", "2025-05-17 05:35:50"],
+    ],
+    "audit_log": [
+        [1, "2025-05-16 23:11:05.500001", "maria", 1, "record", "dose", 1, 1, None,
+         "{\"id\":1,\"note\":\"with \\\"food\\\"\"}", GENESIS, "e" * 64],
+        [2, "2025-05-17 05:35:49", "anonymous", None, "skip", "dose", 2, 2, None, None,
+         "e" * 64, "d" * 64],
+    ],
+    "audit_head": [[1, 2, "d" * 64]],
+}
+DOSE_DEFAULT = {"status": "taken", "status_reason": None, "note": None, "recorded_by": None,
+                "recorded_by_id": None, "recorded_at": None, "override_rule": None,
+                "override_reason": None, "updated_at": None}
+RULE_DEFAULT = {"limit_window": "calendar_day", "min_interval_minutes": None,
+                "dose_amount": None, "dose_unit": None}
+
+
+def insert_dosing_data(url, model):
+    model["dosing"] = {}
+    for t, (cols, _, source) in DOSING_COLS.items():
+        model["dosing"][t] = {}
+        if t == "audit_head":
+            x(url, "DELETE FROM audit_head")
+        for r in DOSING_ROWS[t]:
+            if source:
+                sets = ", ".join("%s = ?" % c for c in cols[1:])
+                x(url, "UPDATE %s SET %s WHERE id = ?" % (source, sets), list(r[1:]) + [r[0]])
+            else:
+                x(url, "INSERT INTO %s (%s) VALUES (%s)" % (t, ", ".join(cols),
+                                                          ", ".join("?" * len(cols))), r)
+            row = {c: norm(t, c, None if v is None else str(v)) for c, v in zip(cols, r)}
+            model["dosing"][t][_row_key(t, row)] = row
+
+
+def expect_dosing(want, model=None):
+    """Fills want with the rows of 8c4d2b7e1f05's tables and columns: the
+    ones the model wrote at that revision, the defaults that revision gives
+    every other medication and dose, and the chain's empty head record."""
+    written = (model or {}).get("dosing", {})
+    for t in DOSING_COLS:
+        want[t] = {k: dict(v) for k, v in written.get(t, {}).items()
+                   if t not in ("medication_rules", "dose_status")}
+    want["medication_rules"] = {}
+    for mid in want["medications"]:
+        row = written.get("medication_rules", {}).get(mid) or dict(RULE_DEFAULT, id=mid)
+        want["medication_rules"][mid] = dict(row)
+    want["dose_status"] = {}
+    for did in want["doses"]:
+        row = written.get("dose_status", {}).get(did) or dict(DOSE_DEFAULT, id=did)
+        want["dose_status"][did] = dict(row)
+    if not want["audit_head"]:
+        want["audit_head"] = {"1": {"id": "1", "seq": "0", "hash": GENESIS}}
+    return want
+
+
+def expect_dosing_undone(want):
+    """want after a downgrade below 8c4d2b7e1f05 and an upgrade again: doses
+    that were not taken are gone, the rules and statuses are the defaults,
+    the new tables empty (the audit trail starts again)."""
+    gone = [d for d, r in want.get("dose_status", {}).items() if r["status"] != "taken"]
+    for d in gone:
+        want["doses"].pop(d, None)
+    for t in DOSING_COLS:
+        want[t] = {}
+    return expect_dosing(want)
 
 
 # Rows of the access-control tables (5d2e8c1a9f37), one list per table in
@@ -595,6 +747,7 @@ def expected_head(model):
     # The access-control rows survive only where 5d2e8c1a9f37 was not undone.
     for t in AUTH_TABLES:
         want[t] = dict(model.get("auth", {}).get(t, {})) if level >= AUTH else {}
+    expect_dosing(want, model if level >= DOSING else None)
     return want, ignore
 
 
@@ -667,6 +820,7 @@ def expected_from_rows(rows):
                                       "medication_name": name,
                                       "taken_at": norm("doses", "taken_at", _s(d.get("taken_at"))),
                                       "person_id": person}
+    expect_dosing(want)
     return want, ignore
 
 

@@ -110,18 +110,27 @@ def check_dose_persons(desc, url):
 
 
 def check_down_up(desc, url, want, ignore):
-    """Down two revisions (the access-control tables dropped, then person_id)
-    and up again: every row and value comes back (these doses' persons all
-    come from their medications)."""
+    """Down three revisions (the dosing tables and columns dropped, the
+    access-control tables dropped, then person_id) and up again: every row and
+    value comes back (these doses' persons all come from their medications,
+    and every one of them was taken)."""
     L.downgrade(url, "-1", desc=desc + ": downgrade -1")
+    L.check_eq(desc + ": downgrade -1 is 5d2e8c1a9f37", L.version(url), "5d2e8c1a9f37")
+    L.check_eq(desc + ": downgrade -1 drops the dosing tables",
+               [t for t in L.tables(url) if t in L.DOSING_TABLES], [])
+    cols = [c["name"] for c in L.shape(url)["doses"]["columns"]]
+    L.check(desc + ": downgrade -1 drops doses.status", "status" not in cols, str(cols))
+    L.check_eq(desc + ": downgrade -1 keeps every dose (all taken)",
+               L.q(url, "SELECT COUNT(*) FROM doses")[0][0], str(len(want["doses"])))
+    L.downgrade(url, "-1", desc=desc + ": downgrade -1 again")
     L.check_eq(desc + ": downgrade -1 is ab48726466af", L.version(url), "ab48726466af")
     L.check_eq(desc + ": downgrade -1 drops the access-control tables",
                [t for t in L.tables(url) if t in L.AUTH_TABLES], [])
     L.check_eq(desc + ": downgrade -1 keeps every dose",
                L.q(url, "SELECT COUNT(*) FROM doses")[0][0], str(len(want["doses"])))
-    L.downgrade(url, "-1", desc=desc + ": downgrade -1 again")
+    L.downgrade(url, "-1", desc=desc + ": downgrade -1 a third time")
     cols = [c["name"] for c in L.shape(url)["doses"]["columns"]]
-    L.check(desc + ": downgrade drops doses.person_id", "person_id" not in cols, cols)
+    L.check(desc + ": downgrade drops doses.person_id", "person_id" not in cols, str(cols))
     L.check_eq(desc + ": downgrade keeps every dose",
                L.q(url, "SELECT COUNT(*) FROM doses")[0][0], str(len(want["doses"])))
     L.upgrade(url, desc=desc + ": upgrade after the downgrade")

@@ -6,8 +6,8 @@ tracked and untracked (alembic_version dropped), next to a table that is not
 MediTrack's: `meditrack db upgrade head` brings each to the head schema with
 every row kept (orphans repaired as docs/schema.md says, and logged), the
 foreign table untouched, and a second run changes nothing; then down to
-ab48726466af (the access-control tables dropped) and up again keeps every
-other row."""
+ab48726466af (the access-control tables and those of 8c4d2b7e1f05 dropped,
+doses that were not taken deleted) and up again keeps every other row."""
 
 import schemalib as L
 
@@ -37,12 +37,16 @@ for level, rev in enumerate(L.REVS):
                 # that SQLite doses with person_id are stamped at ab48726466af: its
                 # rebuild would lose the person of a deleted medication's dose. The
                 # access-control tables of 5d2e8c1a9f37 are kept as they are, and
-                # that revision runs again around them.
+                # that revision runs again around them; so does 8c4d2b7e1f05, except
+                # on SQLite, which cannot add its columns twice: there tables with
+                # them are stamped at 8c4d2b7e1f05.
                 detected = rev
                 if level == L.F416:
                     detected = "588f4ae43933"
                 elif level == L.Q2574 or (level >= L.A48 and L.DIALECT != "sqlite"):
                     detected = "44fcd0160844"
+                elif level >= L.DOSING:
+                    detected = "8c4d2b7e1f05"
                 elif level >= L.A48:
                     detected = "ab48726466af"
                 L.check(desc + ": detected and stamped " + detected,
@@ -69,9 +73,12 @@ for level, rev in enumerate(L.REVS):
             L.downgrade(url, "ab48726466af", desc=desc + ": down to ab48726466af")
             L.check_eq(desc + ": down to ab48726466af drops the access-control tables",
                        [t for t in L.tables(url) if t in L.AUTH_TABLES], [])
+            L.check_eq(desc + ": and the dosing tables",
+                       [t for t in L.tables(url) if t in L.DOSING_TABLES], [])
             L.upgrade(url, desc=desc + ": head again")
             for t in L.AUTH_TABLES:
                 want[t] = {}
+            L.expect_dosing_undone(want)
             L.compare_rows(desc + " (down to ab48726466af and up)", L.head_rows(url), want,
                            ignore)
             L.check_head(desc + " (down to ab48726466af and up)", url)

@@ -308,6 +308,7 @@ def tmp_salvage(desc):
     want["doses"]["13"] = {"id": "13", "medication_id": "1", "medication_name": "Lisinopril",
                            "taken_at": L.norm("doses", "taken_at", "2025-04-02 09:00:00.25"),
                            "person_id": str(L.MED_PERSON[1])}
+    L.expect_dosing(want)  # the salvaged doses get 8c4d2b7e1f05's defaults too
     log = L.upgrade(url)
     L.check(desc + ": salvage logged with counts",
             "removed the leftover table _alembic_tmp_doses (4 rows): salvaged 3 rows" in log and
@@ -346,6 +347,7 @@ def tmp_ahead_of_doses(desc):
     want["doses"]["21"] = {"id": "21", "medication_id": None, "medication_name": "Gone",
                            "taken_at": L.norm("doses", "taken_at", "2025-04-06 00:00:00"),
                            "person_id": None}
+    L.expect_dosing(want)  # the salvaged doses get 8c4d2b7e1f05's defaults too
     log = L.upgrade(url)
     L.check(desc + ": kept, then salvaged",
             "kept the leftover table _alembic_tmp_doses" in log and

@@ -30,9 +30,9 @@ def dose_persons(url):
     return {r[0]: r[1] for r in L.q(url, "SELECT id, person_id FROM doses ORDER BY id")}
 
 
-def head_with_rows(tag):
+def head_with_rows(tag, rev="head"):
     url = L.fresh(tag)
-    L.upgrade(url)
+    L.upgrade(url, rev)
     model = L.insert_data(url, L.A48)
     return url, model
 
@@ -83,13 +83,16 @@ def add_dangling_dose(url):
 # ---- take-over of doses that already have person_id -----------------------------------
 
 def untracked_without_key(desc):
-    url, model = head_with_rows("dp_nokey")
+    # Built at 5d2e8c1a9f37: the doses table rebuilt below is that of
+    # ab48726466af, without the columns 8c4d2b7e1f05 adds.
+    url, model = head_with_rows("dp_nokey", "5d2e8c1a9f37")
     strip_person_key_and_index(url)
     add_dangling_dose(url)
     want, ignore = L.expected_head(model)
     want["doses"]["8"] = {"id": "8", "medication_id": None, "medication_name": "Nobody's",
                           "taken_at": L.norm("doses", "taken_at", "2025-05-11 09:00:00"),
                           "person_id": None}
+    L.expect_dosing(want)
     L.untrack(url)
     out = L.upgrade(url, desc=desc + ": upgrade head")
     if D == "sqlite":
@@ -110,8 +113,9 @@ def untracked_without_key(desc):
 
 
 def tracked_behind(desc):
-    """Stamped 2574915efc76 by hand while doses already has person_id."""
-    url, model = head_with_rows("dp_behind")
+    """Stamped 2574915efc76 by hand while doses already has person_id (the
+    tables of 5d2e8c1a9f37, before the columns of 8c4d2b7e1f05)."""
+    url, model = head_with_rows("dp_behind", "5d2e8c1a9f37")
     want, ignore = L.expected_head(model)
     rc, out, err = L.mt(url, "stamp", "2574915efc76")
     L.check_eq(desc + ": stamped back by hand", rc, 0)
@@ -128,6 +132,56 @@ def tracked_behind(desc):
     L.compare_rows(desc, L.head_rows(url), want, ignore)
     L.check_head(desc, url)
     L.check_second_run(desc, url)
+
+
+def dosing_behind(desc):
+    """A database at head, with the rows of every revision, stamped back to
+    ab48726466af by hand: SQLite, which cannot add 8c4d2b7e1f05's columns
+    twice, stamps it at 8c4d2b7e1f05; PostgreSQL and MariaDB run both
+    revisions again (IF NOT EXISTS); every row of every table is kept."""
+    url = L.fresh("dp_dosing")
+    L.upgrade(url)
+    model = L.insert_data(url, L.DOSING)
+    want, ignore = L.expected_head(model)
+    rc, out, err = L.mt(url, "stamp", "ab48726466af")
+    L.check_eq(desc + ": stamped back by hand", rc, 0)
+    out = L.upgrade(url, desc=desc + ": upgrade head")
+    if D == "sqlite":
+        L.check(desc + ": the tables are ahead: stamped at 8c4d2b7e1f05",
+                "doses already has the columns of 8c4d2b7e1f05" in out and
+                "stamp 8c4d2b7e1f05 (was ab48726466af)" in out and
+                "Running upgrade 5d2e8c1a9f37 -> 8c4d2b7e1f05" not in out, out[-2000:])
+    else:
+        L.check(desc + ": both revisions run again",
+                "Running upgrade ab48726466af -> 5d2e8c1a9f37" in out and
+                "Running upgrade 5d2e8c1a9f37 -> 8c4d2b7e1f05" in out, out[-2000:])
+    L.compare_rows(desc, L.head_rows(url), want, ignore)
+    L.check_head(desc, url)
+    L.check_second_run(desc, url)
+
+
+def dosing_partial(desc):
+    """SQLite: medications and doses with 8c4d2b7e1f05's columns but its
+    tables gone (a half-restored copy): refused, nothing changed, since the
+    revision cannot run again there. The servers simply run it again."""
+    url = L.fresh("dp_partial")
+    L.upgrade(url)
+    model = L.insert_data(url, L.A48)
+    L.x(url, "DROP TABLE audit_head")
+    L.x(url, "DROP TABLE audit_log")
+    L.untrack(url)
+    before = (L.shape(url), L.version(url))
+    rc, out, err = L.mt(url, "upgrade", "head")
+    if D == "sqlite":
+        L.check(desc + ": refused with exit 7, naming the revision",
+                rc == 7 and "cannot take over this database" in err and "8c4d2b7e1f05" in err,
+                "exit %d: %s" % (rc, err[-800:]))
+        L.check(desc + ": nothing changed", (L.shape(url), L.version(url)) == before)
+        return
+    L.check_eq(desc + ": upgraded", rc, 0)
+    want, ignore = L.expected_head(model)
+    L.compare_rows(desc, L.head_rows(url), want, ignore)
+    L.check_head(desc, url)
 
 
 def person_id_below_44fc(desc):
@@ -261,6 +315,8 @@ def check_many(desc):
 run("untracked, doses.person_id without its key and index, a missing person",
     untracked_without_key)
 run("tracked behind its tables (doses.person_id there)", tracked_behind)
+run("tracked behind the dosing columns of 8c4d2b7e1f05", dosing_behind)
+run("the dosing columns without the rest of 8c4d2b7e1f05", dosing_partial)
 run("doses.person_id next to d9c3da4e9c05 tables", person_id_below_44fc)
 run("db check and db assign-doses", check_and_assign)
 run("db check with many nameless doses", check_many)

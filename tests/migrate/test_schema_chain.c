@@ -1,6 +1,6 @@
 /* MediTrack's embedded revision chain as the schema module expects it: the
  * reference's five revisions with their ids, down-revisions and messages,
- * then ours up to the head 5d2e8c1a9f37, every dialect's SQL present, every
+ * then ours up to the head 8c4d2b7e1f05, every dialect's SQL present, every
  * hook named by a revision registered by schema_register, the take-over
  * planning nothing on a database without MediTrack tables or on a chain that
  * is not MediTrack's, and refusing a table that someone else named like one
@@ -24,6 +24,8 @@ static const struct {
     {"2574915efc76", "44fcd0160844", NULL},
     {"ab48726466af", "2574915efc76", NULL},
     {"5d2e8c1a9f37", "ab48726466af", "accounts, grants, sessions and API tokens"},
+    {"8c4d2b7e1f05", "5d2e8c1a9f37",
+     "dosing rules, ingredient limits, dose corrections, idempotency keys, audit trail"},
 };
 
 static void check_chain(const struct mig_chain *ch)
@@ -59,7 +61,10 @@ static void check_chain(const struct mig_chain *ch)
      * rows the repairs of ab48726466af already made consistent: no hook. */
     const struct mig_revision *auth = mig_chain_find(ch, "5d2e8c1a9f37");
     CHECK(auth && auth->pre_upgrade == NULL);
-    CHECK(mig_chain_head(ch) == auth);
+    /* The dosing revision adds columns with defaults and new tables only:
+     * no hook either, and it is the head. */
+    const struct mig_revision *dosing = mig_chain_find(ch, "8c4d2b7e1f05");
+    CHECK(dosing && dosing->pre_upgrade == NULL && mig_chain_head(ch) == dosing);
 }
 
 /* A database where someone else already has a table called accounts: the

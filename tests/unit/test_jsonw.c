@@ -350,11 +350,11 @@ static void test_rows(void)
     list = json_array();
     for (size_t i = 0; i < MT_ARRAY_LEN(meds); i++)
         json_array_append_new(list, med_json(&meds[i], true));
-    api_reply_meds(&r, meds, MT_ARRAY_LEN(meds));
+    api_reply_meds(&r, meds, NULL, MT_ARRAY_LEN(meds));
     body_matches(&r, 200, list, "medication list");
-    api_reply_med(&r, 201, &meds[1], false);
+    api_reply_med(&r, 201, &meds[1], NULL, false);
     body_matches(&r, 201, med_json(&meds[1], false), "one medication");
-    api_reply_med(&r, 200, &meds[0], true);
+    api_reply_med(&r, 200, &meds[0], NULL, true);
     body_matches(&r, 200, med_json(&meds[0], true), "one medication with its day");
 
     struct store_person persons[] = {
