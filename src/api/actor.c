@@ -1,35 +1,27 @@
-/* The actor of a request (see actor.h). Access control is built in
- * parallel (issue 14); its request authentication attaches the account to
- * the request, and these functions are where the dosing code reads it.
- * Until the two are merged every request is anonymous, which is exactly
- * what AUTH=off means. */
+/* The actor of a request (see actor.h): the account access control
+ * attached to the request (api/auth.h, call->who), or anonymous, which is
+ * what every request is with AUTH=off. */
 #include "api/actor.h"
 
 #include <string.h>
 #include <strings.h>
 
+#include "api/auth.h"
+
 struct store_actor api_actor(const struct api_call *call)
 {
-    (void)call;
-    /* NEEDSWORK: with access control merged (branch wip-auth-api, whose
-     * runner puts the principal in call->who), return the signed-in
-     * account and keep anonymous for AUTH=off:
-     *     if (call->who && call->who->signed_in)
-     *         return (struct store_actor){call->who->account.id, call->who->account.login};
-     */
+    if (call->who && call->who->signed_in)
+        return (struct store_actor){.id = call->who->account.id,
+                                    .name = call->who->account.login};
     return (struct store_actor){.id = 0, .name = STORE_ANONYMOUS_NAME};
 }
 
 bool api_may_override(const struct api_call *call)
 {
-    /* NEEDSWORK: with access control merged, true only for the roles
-     * carer and admin, and never for a read-only token; AUTH=off: true:
-     *     const struct api_principal *w = call->who;
-     *     return !w || !w->signed_in ||
-     *            (w->account.role >= STORE_ROLE_CARER && w->scope >= STORE_SCOPE_WRITE);
-     */
-    (void)call;
-    return true;
+    /* Carers and admins, never through a read-only token; the recording
+     * operations already require RECORD, which says the same (AUTH=off:
+     * everyone). */
+    return api_perm_allows(call->who, API_RECORD);
 }
 
 const char *api_idem_owner(const struct api_call *call)

@@ -290,7 +290,9 @@ static int write_administration(const struct store_report_dose *d, void *ctx, st
     }
     entry_begin(w, urn_of_id(b->ns, "MedicationAdministration", d->id, urn),
                 "MedicationAdministration");
-    api_jw_str_at(w, "status", "completed");
+    /* A skipped dose was not given; one entered in error never reaches
+     * here (the store leaves it out of every view). */
+    api_jw_str_at(w, "status", d->status == STORE_SKIPPED ? "not-done" : "completed");
     reference(w, "medicationReference", med, d->medication_name);
     reference(w, "subject", b->patient, b->person_name);
     api_jw_str_at(w, "effectiveDateTime", mt_format_iso(d->taken_us, when, sizeof(when)));
@@ -378,7 +380,8 @@ static int bundle_in_snapshot(struct bundle *b, struct db_conn *c, const struct 
     if (flush(b, err) < 0)
         return -1;
     size_t unreadable = 0;
-    if (store_report_doses(c, r->arena, NULL, true, person->id, &win, write_administration, b,
+    if (store_report_doses(c, r->arena, NULL, true, person->id, STORE_VIEW_HISTORY, &win,
+                           write_administration, b,
                            &unreadable, err) < 0)
         return -1;
     if (unreadable || b->skipped)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/actor.h"
+#include "api/auth.h"
 #include "api/handlers.h"
 #include "api/jsonw.h"
 #include "api/row_json.h"
@@ -45,6 +46,8 @@ int api_limits_list(struct api_call *call, struct mt_err *err)
     const struct api_in_id *in = call->in;
     struct store_limit *items = NULL;
     size_t n = 0;
+    if (api_who_person(call->who, in->id.value, err) < 0)
+        return -1;
     if (store_limits_list(call->db, call->r->arena, in->id.value, &items, &n, err) < 0)
         return -1;
     struct api_jw w;
@@ -59,6 +62,8 @@ int api_limits_list(struct api_call *call, struct mt_err *err)
 int api_limit_set(struct api_call *call, struct mt_err *err)
 {
     const struct api_in_limit_set *in = call->in;
+    if (api_who_person(call->who, in->person_id.value, err) < 0)
+        return -1;
     struct store_limit l;
     bool created = false;
     struct store_actor actor = api_actor(call);
@@ -75,6 +80,8 @@ int api_limit_set(struct api_call *call, struct mt_err *err)
 int api_limit_delete(struct api_call *call, struct mt_err *err)
 {
     const struct api_in_limit_id *in = call->in;
+    if (api_who_person(call->who, in->person_id.value, err) < 0)
+        return -1;
     struct store_actor actor = api_actor(call);
     return api_reply_done(call, store_limit_delete(call->db, &actor, call->r->arena,
                                                    in->person_id.value, in->id.value, err));

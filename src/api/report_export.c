@@ -223,13 +223,9 @@ static int export(struct api_call *call, enum export_format format, struct mt_er
     if (db_set_timeouts(call->db, EXPORT_STATEMENT_MS, lock_ms, err) < 0)
         return -1;
     size_t unreadable = 0;
-<<<<<<< HEAD
     int rc = store_report_doses(call->db, r->arena, api_who_sees(call->who), true,
-                                in->person_id.value, &w, export_row, &sink, &unreadable, err);
-=======
-    int rc = store_report_doses(call->db, true, in->person_id.value, STORE_VIEW_HISTORY, &w,
-                                export_row, &sink, &unreadable, err);
->>>>>>> wip-dosing
+                                in->person_id.value, STORE_VIEW_HISTORY, &w, export_row, &sink,
+                                &unreadable, err);
     if (unreadable)
         mt_log(MT_LOG_WARN, "report: skipped doses with unreadable taken_at count=%zu", unreadable);
     if (rc == 0 && !sink.started)

@@ -205,11 +205,8 @@ static int build_form(struct api_call *call, const struct api_in_form *in, struc
     struct dose_sink sink = {
         .arena = r->arena, .data = &data, .first = first, .n_days = f->n_days, .tz = f->tz_offset};
     size_t unreadable = 0;
-<<<<<<< HEAD
-    if (store_report_doses(c, r->arena, see, has_person, in->person_id.value, &w, collect_dose,
-=======
-    if (store_report_doses(c, has_person, in->person_id.value, STORE_VIEW_TAKEN, &w, collect_dose,
->>>>>>> wip-dosing
+    if (store_report_doses(c, r->arena, see, has_person, in->person_id.value, STORE_VIEW_TAKEN, &w,
+                           collect_dose,
                            &sink, &unreadable, err) < 0)
         return -1;
     if (unreadable)

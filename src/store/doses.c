@@ -12,42 +12,6 @@
     "d.id, d.medication_id, d.medication_name, d.taken_at, d.status, d.status_reason, d.note, "    \
     "d.recorded_by, d.recorded_at, d.override_rule, d.override_reason, d.updated_at, d.person_id"
 
-<<<<<<< HEAD
-static const char sql_med[] = "SELECT max_doses_per_day FROM medications WHERE id = ?";
-static const char sql_med_lock[] =
-    "SELECT max_doses_per_day FROM medications WHERE id = ? FOR UPDATE";
-static const char sql_count[] = "SELECT COUNT(*) FROM doses WHERE medication_id = ? AND "
-                                "taken_at >= ? AND taken_at < ?";
-/* InnoDB: a locking read sees the latest committed doses, whatever snapshot
- * the transaction would otherwise read from. */
-static const char sql_count_mysql[] = "SELECT COUNT(*) FROM doses WHERE medication_id = ? AND "
-                                      "taken_at >= ? AND taken_at < ? LOCK IN SHARE MODE";
-/* A dose names its medication's person, which it keeps when the medication
- * is deleted (store_med_delete). */
-static const char sql_insert[] = "INSERT INTO doses (medication_id, taken_at, person_id) "
-                                 "VALUES (?, ?, (SELECT person_id FROM medications WHERE id = ?))";
-static const char sql_insert_pg[] =
-    "INSERT INTO doses (medication_id, taken_at, person_id) "
-    "VALUES (?, ?, (SELECT person_id FROM medications WHERE id = ?)) RETURNING id";
-static const char sql_history[] = "SELECT " DOSE_COLS " FROM doses d WHERE d.medication_id = ? "
-                                  "ORDER BY d.taken_at DESC, d.id DESC LIMIT ? OFFSET ?";
-static const char sql_window[] = "SELECT " DOSE_COLS " FROM doses d WHERE d.medication_id = ? "
-                                 "AND d.taken_at >= ? AND d.taken_at < ? "
-                                 "ORDER BY d.taken_at, d.id";
-static const char sql_deleted[] =
-    "SELECT " DOSE_COLS " FROM doses d WHERE d.medication_id IS NULL AND "
-    "d.medication_name = ? ORDER BY d.taken_at DESC, d.id DESC LIMIT ? OFFSET ?";
-static const char sql_deleted_filtered[] =
-    "SELECT " DOSE_COLS " FROM doses d WHERE d.medication_id IS NULL AND "
-    "d.medication_name = ? AND d.person_id IN ({persons}) "
-    "ORDER BY d.taken_at DESC, d.id DESC LIMIT ? OFFSET ?";
-static const char sql_delete[] = "DELETE FROM doses WHERE id = ?";
-/* A live medication's person is its own; a dose of a deleted one keeps the
- * person it names. */
-static const char sql_person_of[] =
-    "SELECT COALESCE(m.person_id, d.person_id) FROM doses d "
-    "LEFT JOIN medications m ON m.id = d.medication_id WHERE d.id = ?";
-=======
 /* The reference's four columns: all that a list of taken doses in the
  * reference's shape needs (reading the others costs a list's time). */
 #define REF_COLS "d.id, d.medication_id, d.medication_name, d.taken_at"
@@ -66,6 +30,16 @@ static const char sql_person_of[] =
 static const char *const sql_history[] = {HISTORY(REF_COLS), HISTORY(DOSE_COLS)};
 static const char *const sql_window[] = {WINDOW(REF_COLS), WINDOW(DOSE_COLS)};
 static const char *const sql_deleted[] = {DELETED(REF_COLS), DELETED(DOSE_COLS)};
+/* The same for the persons a filter lets through ({persons}: their ids). */
+#define DELETED_OF(cols)                                                                           \
+    "SELECT " cols " FROM doses d WHERE d.medication_id IS NULL AND d.medication_name = ?"         \
+    " AND d.person_id IN ({persons})" VIEW " ORDER BY d.taken_at DESC, d.id DESC LIMIT ? OFFSET ?"
+static const char *const sql_deleted_of[] = {DELETED_OF(REF_COLS), DELETED_OF(DOSE_COLS)};
+/* A live medication's person is its own; a dose of a deleted one keeps the
+ * person it names. */
+static const char sql_person_of[] =
+    "SELECT COALESCE(m.person_id, d.person_id) FROM doses d "
+    "LEFT JOIN medications m ON m.id = d.medication_id WHERE d.id = ?";
 static const char sql_get[] = "SELECT " DOSE_COLS " FROM doses d WHERE d.id = ?";
 static const char sql_get_lock[] = "SELECT " DOSE_COLS " FROM doses d WHERE d.id = ? FOR UPDATE";
 static const char sql_set_status[] =
@@ -74,7 +48,6 @@ static const char sql_correct[] =
     "UPDATE doses SET taken_at = ?, note = ?, updated_at = ? WHERE id = ?";
 
 static const char not_found[] = "Dose not found";
->>>>>>> wip-dosing
 
 /* Live medications with their doses of the day (one row per dose, or one
  * row with NULLs for a medication without any), then the doses of deleted
@@ -195,21 +168,25 @@ int store_doses_in_window(struct db_conn *c, struct mt_arena *a, int64_t medicat
     return *n ? 0 : store_med_exists(c, medication_id, err);
 }
 
-<<<<<<< HEAD
 int store_doses_deleted(struct db_conn *c, struct mt_arena *a, const struct store_person_filter *f,
-                        const char *name, int64_t skip, int64_t limit, struct store_dose **out,
-                        size_t *n, struct mt_err *err)
+                        const char *name, enum store_dose_view view, int64_t skip, int64_t limit,
+                        struct store_dose **out, size_t *n, struct mt_err *err)
 {
+    bool full = view == STORE_VIEW_HISTORY;
+    struct db_param vp[2];
+    view_bind(view, vp);
     if (!store_filtered(f)) {
-        struct db_param p[] = {DB_TEXT(name), DB_INT(limit), DB_INT(skip)};
-        return read_doses(c, a, sql_deleted, p, 3, out, n, err);
+        struct db_param p[] = {DB_TEXT(name), vp[0], vp[1], DB_INT(limit), DB_INT(skip)};
+        return read_doses(c, a, sql_deleted[full], p, 5, out, n, err);
     }
-    const char *sql = store_sql_persons(a, sql_deleted_filtered, f, err);
+    const char *sql = store_sql_persons(a, sql_deleted_of[full], f, err);
     struct store_params sp;
-    if (!sql || store_params_init(&sp, a, f->n + 3, err) < 0)
+    if (!sql || store_params_init(&sp, a, f->n + 5, err) < 0)
         return -1;
     store_params_add(&sp, DB_TEXT(name));
     store_params_ids(&sp, f);
+    store_params_add(&sp, vp[0]);
+    store_params_add(&sp, vp[1]);
     store_params_add(&sp, DB_INT(limit));
     store_params_add(&sp, DB_INT(skip));
     return read_doses(c, a, sql, sp.p, sp.n, out, n, err);
@@ -233,17 +210,6 @@ int store_dose_person(struct db_conn *c, int64_t id, bool *has_person, int64_t *
     if (rc < 0)
         return -1;
     return rc == 1 ? 0 : mt_fail(err, MT_ENOTFOUND, "Dose not found");
-=======
-int store_doses_deleted(struct db_conn *c, struct mt_arena *a, const char *name,
-                        enum store_dose_view view, int64_t skip, int64_t limit,
-                        struct store_dose **out, size_t *n, struct mt_err *err)
-{
-    struct db_param p[5] = {DB_TEXT(name)};
-    view_bind(view, p + 1);
-    p[3] = DB_INT(limit);
-    p[4] = DB_INT(skip);
-    return read_doses(c, a, sql_deleted[view == STORE_VIEW_HISTORY], p, 5, out, n, err);
->>>>>>> wip-dosing
 }
 
 int store_dose_get(struct db_conn *c, struct mt_arena *a, int64_t id, struct store_dose *out,

@@ -36,7 +36,9 @@ void store_snapshot_end(struct db_conn *c)
  *   5 taken_at   6 dose id   7-10 texts   11 an integer   12 date of birth
  *   13 created_at   14 updated_at   15 a deleted medication's dose's person
  * New columns of a kind (dosing rules, dose status) join its branch, NULL
- * in the others, and its read function below. */
+ * in the others, and its read function below. Until the format carries a
+ * dose's status, only taken doses are exported: a skipped dose or one
+ * entered in error must not come back as taken on the target. */
 /* The persons' branch comes first and fills every column with a value of
  * the column's type (repeating its own where it has nothing to say: the
  * reader ignores those), since PostgreSQL types a UNION's columns pair by
@@ -52,11 +54,11 @@ void store_snapshot_end(struct db_conn *c)
 #define EXPORT_DOSES                                                                               \
     "SELECT 0, m.person_id, m.id, 2, CASE WHEN d.taken_at IS NULL THEN 0 ELSE 1 END, d.taken_at, " \
     "d.id, d.medication_name, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL "                        \
-    "FROM doses d JOIN medications m ON m.id = d.medication_id"
+    "FROM doses d JOIN medications m ON m.id = d.medication_id AND d.status = 'taken'"
 #define EXPORT_DELETED                                                                             \
     "SELECT 1, COALESCE(d.person_id, 0), 0, 3, CASE WHEN d.taken_at IS NULL THEN 0 ELSE 1 END, "   \
     "d.taken_at, d.id, d.medication_name, NULL, NULL, NULL, 0, NULL, NULL, NULL, d.person_id "     \
-    "FROM doses d WHERE d.medication_id IS NULL"
+    "FROM doses d WHERE d.medication_id IS NULL AND d.status = 'taken'"
 #define EXPORT_ORDER " ORDER BY 1, 2, 3, 4, 5, 6, 7"
 
 static const char sql_export_all[] = EXPORT_PERSONS
@@ -361,7 +363,7 @@ int store_import_doses(struct db_conn *c, const struct store_import_dose_row *d,
 static const char sql_deleted_names[] =
     "SELECT DISTINCT d.medication_name FROM doses d WHERE d.medication_id IS NULL "
     "AND d.medication_name IS NOT NULL AND d.person_id = ? AND d.taken_at >= ? AND d.taken_at < ? "
-    "ORDER BY 1";
+    "AND d.status <> 'entered_in_error' ORDER BY 1";
 
 static int read_name(struct db_stmt *st, struct mt_arena *a, void *item, struct mt_err *err)
 {

@@ -25,10 +25,7 @@ static const char sql_doses_person[] = REPORT_COLS
 static const char sql_doses_all[] = REPORT_COLS
     "AND (m.id IS NOT NULL OR (d.medication_id IS NULL AND d.medication_name IS NOT NULL)) "
     "ORDER BY d.taken_at, d.id";
-static const char sql_doses_filtered[] =
-    "SELECT d.id, d.medication_id, COALESCE(m.name, d.medication_name), m.dosage, d.taken_at "
-    "FROM doses d LEFT JOIN medications m ON m.id = d.medication_id "
-    "WHERE d.taken_at >= ? AND d.taken_at < ? "
+static const char sql_doses_filtered[] = REPORT_COLS
     "AND (m.person_id IN ({persons}) OR (d.medication_id IS NULL AND d.medication_name IS NOT "
     "NULL AND d.person_id IN ({persons}))) "
     "ORDER BY d.taken_at, d.id";
@@ -59,13 +56,9 @@ int store_report_data(struct db_conn *c, struct mt_arena *a, const struct store_
     return 0;
 }
 
-<<<<<<< HEAD
 int store_report_doses(struct db_conn *c, struct mt_arena *a, const struct store_person_filter *f,
-                       bool has_person, int64_t person_id, const struct store_window *w,
-=======
-int store_report_doses(struct db_conn *c, bool has_person, int64_t person_id,
-                       enum store_dose_view view, const struct store_window *w,
->>>>>>> wip-dosing
+                       bool has_person, int64_t person_id, enum store_dose_view view,
+                       const struct store_window *w,
                        store_report_dose_fn fn, void *ctx, size_t *unreadable, struct mt_err *err)
 {
     if (unreadable)
@@ -81,11 +74,12 @@ int store_report_doses(struct db_conn *c, bool has_person, int64_t person_id,
     }
     char start[MT_TIME_BUF], end[MT_TIME_BUF];
     struct store_params sp;
-    if (store_params_init(&sp, a, 4 + (filtered ? 2 * f->n : 0), err) < 0)
+    if (store_params_init(&sp, a, 6 + (filtered ? 2 * f->n : 0), err) < 0)
         return -1;
     /* w comes from mt_day_window, already clamped to what every dialect
      * stores. */
-<<<<<<< HEAD
+    store_params_add(&sp, DB_TEXT("taken"));
+    store_params_add(&sp, DB_TEXT(view == STORE_VIEW_HISTORY ? "skipped" : "taken"));
     store_params_add(&sp, store_time_param(w->start_us, start));
     store_params_add(&sp, store_time_param(w->end_us, end));
     if (has_person) {
@@ -100,19 +94,6 @@ int store_report_doses(struct db_conn *c, bool has_person, int64_t person_id,
     /* A long history is never held in memory: the rows come from the
      * server as the callback takes them. */
     if (db_query_stream(c, sql, sp.p, sp.n, &st, err) < 0)
-=======
-    struct db_param p[] = {DB_TEXT("taken"),
-                           DB_TEXT(view == STORE_VIEW_HISTORY ? "skipped" : "taken"),
-                           store_time_param(w->start_us, start),
-                           store_time_param(w->end_us, end),
-                           DB_INT(person_id),
-                           DB_INT(person_id)};
-    struct db_stmt *st;
-    /* A long history is never held in memory: the rows come from the
-     * server as the callback takes them. */
-    if (db_query_stream(c, has_person ? sql_doses_person : sql_doses_all, p, has_person ? 6 : 4,
-                        &st, err) < 0)
->>>>>>> wip-dosing
         return -1;
     size_t skipped = 0;
     int rc = db_next(st, err);

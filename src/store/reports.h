@@ -34,25 +34,16 @@ typedef int (*store_report_dose_fn)(const struct store_report_dose *d, void *ctx
 
 /* One query: the doses taken in w, oldest first, of the medications of
  * person_id and of deleted medications whose doses name person_id (without
-<<<<<<< HEAD
  * has_person: every medication's, and every deleted medication's; only
- * those of persons f lets through, when it is not all). Rows
- * whose taken_at cannot be read as a timestamp are skipped and counted in
- * *unreadable (may be NULL).
+ * those of persons f lets through, when it is not all); with view
+ * STORE_VIEW_HISTORY also the skipped ones, never those entered in error.
+ * Rows whose taken_at cannot be read as a timestamp are skipped and counted
+ * in *unreadable (may be NULL).
  * The rows are streamed (the client holds one at a time); an error met
  * after some rows (a lost connection, a timeout) ends the walk with -1. */
 int store_report_doses(struct db_conn *c, struct mt_arena *a, const struct store_person_filter *f,
-                       bool has_person, int64_t person_id, const struct store_window *w,
-=======
- * has_person: every medication's, and every deleted medication's); with
- * view STORE_VIEW_HISTORY also the skipped ones, never those entered in
- * error. Rows whose taken_at cannot be read as a timestamp are skipped and
- * counted in *unreadable (may be NULL).
- * The rows are streamed (the client holds one at a time); an error met
- * after some rows (a lost connection, a timeout) ends the walk with -1. */
-int store_report_doses(struct db_conn *c, bool has_person, int64_t person_id,
-                       enum store_dose_view view, const struct store_window *w,
->>>>>>> wip-dosing
+                       bool has_person, int64_t person_id, enum store_dose_view view,
+                       const struct store_window *w,
                        store_report_dose_fn fn, void *ctx, size_t *unreadable, struct mt_err *err);
 
 /* A person who owns at least one medication, for the household-wide form. */

@@ -218,35 +218,24 @@ int store_doses_history(struct db_conn *c, struct mt_arena *a, int64_t medicatio
                         struct store_dose **out, size_t *n, struct mt_err *err);
 /* Oldest first, in w (MT_ENOTFOUND for an unknown medication). */
 int store_doses_in_window(struct db_conn *c, struct mt_arena *a, int64_t medication_id,
-<<<<<<< HEAD
-                          const struct store_window *w, struct store_dose **out, size_t *n,
-                          struct mt_err *err);
+                          enum store_dose_view view, const struct store_window *w,
+                          struct store_dose **out, size_t *n, struct mt_err *err);
 /* Doses of deleted medications with that name, newest first (possibly
  * none); with a filter that is not all, only doses that name a person it
  * lets through (a dose that names nobody is for everyone-filters only). */
 int store_doses_deleted(struct db_conn *c, struct mt_arena *a, const struct store_person_filter *f,
-                        const char *name, int64_t skip, int64_t limit, struct store_dose **out,
-                        size_t *n, struct mt_err *err);
-/* MT_ENOTFOUND "Dose not found". */
-int store_dose_delete(struct db_conn *c, int64_t id, struct mt_err *err);
-/* The person whose dose it is (its medication's, or the one a dose of a
- * deleted medication names); *has_person is false for a dose that names
- * nobody. MT_ENOTFOUND "Dose not found". */
-int store_dose_person(struct db_conn *c, int64_t id, bool *has_person, int64_t *person_id,
-                      struct mt_err *err);
-=======
-                          enum store_dose_view view, const struct store_window *w,
-                          struct store_dose **out, size_t *n, struct mt_err *err);
-/* Doses of deleted medications with that name, newest first (possibly none). */
-int store_doses_deleted(struct db_conn *c, struct mt_arena *a, const char *name,
-                        enum store_dose_view view, int64_t skip, int64_t limit,
+                        const char *name, enum store_dose_view view, int64_t skip, int64_t limit,
                         struct store_dose **out, size_t *n, struct mt_err *err);
 /* The reference's DELETE: the dose is marked entered in error with the
  * reason "deleted" (store_dose_mark_error), never removed. MT_ENOTFOUND
  * "Dose not found" also for a dose already entered in error. */
 int store_dose_delete(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
                       int64_t id, struct mt_err *err);
->>>>>>> wip-dosing
+/* The person whose dose it is (its medication's, or the one a dose of a
+ * deleted medication names); *has_person is false for a dose that names
+ * nobody. MT_ENOTFOUND "Dose not found". */
+int store_dose_person(struct db_conn *c, int64_t id, bool *has_person, int64_t *person_id,
+                      struct mt_err *err);
 
 struct store_summary_entry {
     bool deleted;          /* doses of a deleted medication, grouped by name */

@@ -53,6 +53,9 @@ EXPECTED_PERM = {
     "update_account": "ADMIN", "delete_account": "ADMIN", "get_tokens": "ADMIN",
     "revoke_token": "ADMIN",
     "export_record": "ADMIN", "import_record": "ADMIN", "person_fhir_bundle": "READ",
+    "skip_dose": "RECORD", "correct_dose": "RECORD", "dose_entered_in_error": "RECORD",
+    "get_ingredient_limits": "READ", "set_ingredient_limit": "MANAGE",
+    "delete_ingredient_limit": "MANAGE", "get_audit_trail": "ADMIN",
 }
 PATH_VALUES = {"date": "2026-01-02", "medication_name": "nothing-such"}
 

@@ -34,17 +34,14 @@ static size_t value_size(enum api_type t)
         return sizeof(struct api_date);
     case API_TEXT:
         return sizeof(struct api_text);
-<<<<<<< HEAD
     case API_IDS:
         return sizeof(struct api_ids);
-=======
     case API_NUMBER:
         return sizeof(struct api_num);
     case API_DATETIME:
         return sizeof(struct api_time);
     case API_JSON:
         return sizeof(struct api_jsonv);
->>>>>>> wip-dosing
     case API_INT:
     case API_BOOL:
     case API_CHOICE:
@@ -144,31 +141,26 @@ static const char *valid_text(const struct api_param *p, char *buf, size_t size)
             last++;
         return p->choices[last];
     }
-<<<<<<< HEAD
-    case API_IDS:
-        break;
-=======
     case API_NUMBER:
         return "2.5";
     case API_DATETIME:
         return "2026-01-02T03:04:05Z";
     case API_JSON:
         return "[]";
->>>>>>> wip-dosing
+    case API_IDS:
+        break;
     }
     return "";
 }
 
-<<<<<<< HEAD
 /* The one valid id a valid API_IDS list holds. */
 static int64_t valid_id(const struct api_param *p)
 {
     return p->bounds.lo_op ? p->bounds.lo + (strcmp(p->bounds.lo_op, "gt") == 0) : 7;
 }
-=======
+
 /* 2026-01-02T03:04:05Z in microseconds. */
 #define VALID_INSTANT (INT64_C(1767323045) * 1000000)
->>>>>>> wip-dosing
 
 /* The pattern with each {name} replaced by a valid value. */
 static const char *concrete_path(const struct http_route *rt)
@@ -244,19 +236,14 @@ static struct api_request *make_request(struct fake *f, const struct api_op *op,
                                                                      : json_string("x");
             else if (p->type == API_INT)
                 v = json_integer(strtoll(text, NULL, 10));
-<<<<<<< HEAD
             else if (p->type == API_BOOL)
                 v = json_true();
             else if (p->type == API_IDS)
                 v = json_pack("[I]", (json_int_t)valid_id(p));
-=======
             else if (p->type == API_NUMBER)
                 v = json_real(2.5);
-            else if (p->type == API_BOOL)
-                v = json_true();
             else if (p->type == API_JSON)
                 v = json_array();
->>>>>>> wip-dosing
             else
                 v = json_string(p->type == API_TEXT ? "x" : text);
             json_object_set_new(body, p->name, v);
@@ -320,11 +307,11 @@ static void check_values(const struct api_op *op, const void *in)
             CHECK(v->set && v->value && strcmp(v->value, p->where == API_BODY ? "x" : text) == 0);
             break;
         }
-<<<<<<< HEAD
         case API_IDS: {
             const struct api_ids *v = slot;
             CHECK(v->set && v->n == 1 && v->values[0] == valid_id(p));
-=======
+            break;
+        }
         case API_NUMBER: {
             const struct api_num *v = slot;
             CHECK(v->set && !v->null && v->value == 2.5);
@@ -338,7 +325,6 @@ static void check_values(const struct api_op *op, const void *in)
         case API_JSON: {
             const struct api_jsonv *v = slot;
             CHECK(v->set && v->value != NULL);
->>>>>>> wip-dosing
             break;
         }
         }
@@ -353,17 +339,14 @@ static bool is_set(const struct api_param *p, const void *in)
         return ((const struct api_text *)slot)->set;
     if (p->type == API_DATE)
         return ((const struct api_date *)slot)->set;
-<<<<<<< HEAD
     if (p->type == API_IDS)
         return ((const struct api_ids *)slot)->set;
-=======
     if (p->type == API_NUMBER)
         return ((const struct api_num *)slot)->set;
     if (p->type == API_DATETIME)
         return ((const struct api_time *)slot)->set;
     if (p->type == API_JSON)
         return ((const struct api_jsonv *)slot)->set;
->>>>>>> wip-dosing
     return ((const struct api_int *)slot)->set;
 }
 
