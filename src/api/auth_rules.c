@@ -76,6 +76,10 @@ bool api_perm_allows(const struct api_principal *who, enum api_perm p)
     enum api_perm sc = scope_cap(who->scope);
     if (sc < cap)
         cap = sc;
+    /* A token restricted to one person never administers: accounts and
+     * all tokens would reach every person. */
+    if (who->method == API_AUTH_TOKEN && who->token_has_person && cap > API_MANAGE)
+        cap = API_MANAGE;
     return p <= cap;
 }
 
@@ -161,7 +165,12 @@ static struct mt_str origin_of(const char *v)
 
 bool api_csrf_ok(struct http_req *r, const struct api_principal *who)
 {
-    if (who->method != API_AUTH_SESSION || !unsafe_method(r->method))
+    /* A browser sends the session cookie, and the proxy's own sign-on
+     * cookie that makes it add its header, with cross-site requests too:
+     * both need the custom header and a same-origin Origin. A bearer token
+     * is never sent by a browser on its own. */
+    if ((who->method != API_AUTH_SESSION && who->method != API_AUTH_PROXY) ||
+        !unsafe_method(r->method))
         return true;
     const char *xrw = http_header(r, API_CSRF_HEADER);
     if (!xrw || !mt_str_ieq(mt_str_trim(mt_str_c(xrw)), API_CSRF_VALUE))

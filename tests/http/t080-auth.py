@@ -232,7 +232,10 @@ def run(s, anon):
     check("a viewer cannot make a write token", r.status == 400, repr(r))
     r = Client(s, token=carer_read["token"]).post("/api/v1/auth/tokens/",
                                                     {"name": "w", "scope": "write"})
-    check("a read token cannot make a write token", r.status == 400, repr(r))
+    expect("a token cannot make tokens (not even a weaker one)", r, 403,
+           {"detail": "API tokens cannot create tokens: sign in to create one"})
+    r = admin.post("/api/v1/auth/tokens/", {"name": "one", "scope": "admin", "person_id": pa})
+    check("an admin token for one person is refused", r.status == 400, repr(r))
     admin_token = authlib.make_token(admin, "admin", name="admin all")
     r = Client(s, token=carer_read["token"]).get("/api/v1/persons/")
     check("a read token reads", r.status == 200, repr(r))
@@ -455,6 +458,21 @@ def proxy(s):
           r.json()["username"] == "viewer" and r.json()["auth_method"] == "proxy", repr(r))
     r = s.post("/api/v1/doses/medications/1/dose", headers={"Remote-User": "viewer"})
     expect("proxy user keeps the account's role", r, 403)
+    # The proxy adds its header to whatever its sign-on cookie comes with,
+    # cross-site requests too: the CSRF rule applies as for sessions.
+    ph = {"Remote-User": "admin", "X-Forwarded-Proto": "https",
+          "X-Forwarded-Host": "meds.example"}
+    r = s.post("/api/v1/persons/", {"first_name": "Cross-site"}, headers=ph)
+    expect("proxy sign-in: an unsafe request without the custom header is refused", r, 403,
+           {"detail": "Cross-site request refused"})
+    r = s.post("/api/v1/persons/", {"first_name": "Cross-site"},
+               headers=dict(ph, **{"X-Requested-With": "MediTrack",
+                                   "Origin": "https://evil.example"}))
+    expect("... and one from another origin", r, 403)
+    r = s.post("/api/v1/persons/", {"first_name": "Same site"},
+               headers=dict(ph, **{"X-Requested-With": "MediTrack",
+                                   "Origin": "https://meds.example"}))
+    expect("... a same-origin one with the header passes", r, 201)
     r = s.get("/api/v1/auth/me", headers={"Remote-User": "newcomer", "Remote-Groups": "x,carers"})
     check("a mapped group makes an account", r.status == 200 and r.json()["role"] == "carer" and
           r.json()["has_password"] is False, repr(r))
