@@ -8,6 +8,7 @@
 
 #include "api/auth.h"
 #include "api/jsonin.h"
+#include "core/buf.h"
 #include "core/cidr.h"
 #include "core/log.h"
 #include "core/secret.h"
@@ -95,7 +96,20 @@ const char *api_client_addr(struct http_req *r)
     const char *peer = r->peer ? r->peer : "-";
     if (!trusted(r, peer))
         return peer;
-    const char *xff = http_header(r, "X-Forwarded-For");
+    /* Repeated X-Forwarded-For lines are one list (RFC 9110, 5.3): some
+     * proxies add a line of their own instead of appending to the
+     * client's, and reading only the first would believe the client. */
+    struct mt_buf joined;
+    mt_buf_init(&joined, 0);
+    for (size_t i = 0; i < r->n_req_headers; i++) {
+        if (strcasecmp(r->req_headers[i].name, "X-Forwarded-For") != 0)
+            continue;
+        if (joined.len)
+            mt_buf_adds(&joined, ", ");
+        mt_buf_adds(&joined, r->req_headers[i].value);
+    }
+    const char *xff = joined.len ? mt_arena_strndup(r->arena, joined.data, joined.len) : NULL;
+    mt_buf_release(&joined);
     if (!xff)
         return peer;
     /* From the right: the first address no trusted proxy wrote is the

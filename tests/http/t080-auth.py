@@ -16,6 +16,8 @@ control. Last line "N passed, N failed"."""
 
 import ctypes
 import ctypes.util
+import json
+import socket
 import statistics
 import time
 
@@ -453,6 +455,26 @@ def proxy(s):
     r = s.post("/api/v1/persons/", {"first_name": "Via proxy"},
                headers=dict(h, Origin="http://meds.example"))
     expect("... and http:// is another origin", r, 403)
+    # Two X-Forwarded-For lines (a proxy that adds its own line rather than
+    # appending to the client's): they are one list, so the client's forged
+    # first line is not believed. The session records the address used.
+    body = json.dumps({"username": "admin", "password": authlib.ADMIN_PASSWORD}).encode()
+    raw = (f"POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1:{s.port}\r\n"
+           "Content-Type: application/json\r\nX-Forwarded-For: 203.0.113.9\r\n"
+           "X-Forwarded-For: 198.51.100.7\r\nConnection: close\r\n"
+           f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    with socket.create_connection(("127.0.0.1", s.port), timeout=10) as sock:
+        sock.sendall(raw)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    cookie = next((line.split(":", 1)[1].split(";")[0].strip().split("=", 1)[1]
+                   for line in head.split("\r\n") if line.lower().startswith("set-cookie:")), "")
+    r = s.get("/api/v1/auth/sessions/", headers={"Cookie": f"meditrack_session={cookie}"})
+    mine = [x for x in (r.json() if r.status == 200 else []) if x.get("current")]
+    check("repeated X-Forwarded-For lines are one list: the proxy's last line wins",
+          len(mine) == 1 and mine[0]["address"] == "198.51.100.7", repr(r))
     r = s.get("/api/v1/auth/me", headers={"Remote-User": "viewer"})
     check("proxy header from a trusted peer", r.status == 200 and
           r.json()["username"] == "viewer" and r.json()["auth_method"] == "proxy", repr(r))
