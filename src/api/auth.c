@@ -451,7 +451,8 @@ static int proxy_account(struct http_req *r, struct db_conn *c, const char *logi
             *err = e2;
             return -1;
         }
-        mt_log(MT_LOG_INFO, "auth: proxy sign-in refused login=%s addr=%s: %s", login, addr,
+        mt_log(MT_LOG_INFO, "auth: proxy sign-in refused login=%s addr=%s: %s",
+               api_log_login(r, login), addr,
                e2.code == MT_ENOTFOUND ? "no such account" : "not a valid login");
         *out = API_AUTHN_BAD;
         return 0;
@@ -465,7 +466,7 @@ static int proxy_account(struct http_req *r, struct db_conn *c, const char *logi
     if (mapped && !who->account.has_password && (int)who->account.role != role) {
         if (!role) {
             mt_log(MT_LOG_INFO, "auth: proxy sign-in refused login=%s addr=%s: no mapped group",
-                   login, addr);
+                   api_log_login(r, login), addr);
             *out = API_AUTHN_BAD;
             return 0;
         }
@@ -476,7 +477,8 @@ static int proxy_account(struct http_req *r, struct db_conn *c, const char *logi
                    changed.login, store_role_name(changed.role));
             who->account = changed;
         } else {
-            mt_log(MT_LOG_WARN, "auth: role of login=%s not changed to its groups' %s: %s", login,
+            mt_log(MT_LOG_WARN, "auth: role of login=%s not changed to its groups' %s: %s",
+                   api_log_login(r, login),
                    store_role_name((enum store_role)role), e2.msg);
         }
     }

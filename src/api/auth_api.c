@@ -382,17 +382,23 @@ int api_auth_token_create(struct api_call *call, struct mt_err *err)
     const struct api_principal *who = call->who;
     struct http_req *r = call->r;
     enum store_scope scope = (enum store_scope)(in->scope.value + 1);
-    /* A token never gets more than its maker has: the role, and the scope
-     * and person of the token the request came with. */
+    /* Tokens are made by a person signed in, never by another token: a
+     * leaked token must not be able to mint one that outlives it or
+     * survives its revocation. */
+    if (who->method == API_AUTH_TOKEN) {
+        http_reply_detail(r, 403, "API tokens cannot create tokens: sign in to create one");
+        return 0;
+    }
+    /* A token never gets more than its maker has (the role), and a token
+     * for one person is never an admin token (api_perm_allows). */
+    if (in->person_id.set && in->person_id.value > 0 && scope == STORE_SCOPE_ADMIN)
+        return mt_fail(err, MT_EINVAL, "A token restricted to one person cannot have the admin "
+                                       "scope: use write");
     if (scope > role_scope(who->account.role) || scope > who->scope)
         return mt_fail(err, MT_EINVAL, "Scope %s exceeds what this account may grant",
                        store_scope_name(scope));
     bool has_person = in->person_id.set && in->person_id.value > 0;
     int64_t person = in->person_id.value;
-    if (!has_person && who->method == API_AUTH_TOKEN && who->token_has_person) {
-        has_person = true;
-        person = who->token_person_id;
-    }
     if (has_person && api_who_person(who, person, err) < 0)
         return -1;
     char secret[MT_SECRET_MAX], hash[MT_SECRET_HASH_HEX], prefix[MT_SECRET_SHOWN_PREFIX + 1];

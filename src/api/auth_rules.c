@@ -8,6 +8,7 @@
 
 #include "api/auth.h"
 #include "api/jsonin.h"
+#include "core/buf.h"
 #include "core/cidr.h"
 #include "core/log.h"
 #include "core/secret.h"
@@ -76,6 +77,10 @@ bool api_perm_allows(const struct api_principal *who, enum api_perm p)
     enum api_perm sc = scope_cap(who->scope);
     if (sc < cap)
         cap = sc;
+    /* A token restricted to one person never administers: accounts and
+     * all tokens would reach every person. */
+    if (who->method == API_AUTH_TOKEN && who->token_has_person && cap > API_MANAGE)
+        cap = API_MANAGE;
     return p <= cap;
 }
 
@@ -91,7 +96,20 @@ const char *api_client_addr(struct http_req *r)
     const char *peer = r->peer ? r->peer : "-";
     if (!trusted(r, peer))
         return peer;
-    const char *xff = http_header(r, "X-Forwarded-For");
+    /* Repeated X-Forwarded-For lines are one list (RFC 9110, 5.3): some
+     * proxies add a line of their own instead of appending to the
+     * client's, and reading only the first would believe the client. */
+    struct mt_buf joined;
+    mt_buf_init(&joined, 0);
+    for (size_t i = 0; i < r->n_req_headers; i++) {
+        if (strcasecmp(r->req_headers[i].name, "X-Forwarded-For") != 0)
+            continue;
+        if (joined.len)
+            mt_buf_adds(&joined, ", ");
+        mt_buf_adds(&joined, r->req_headers[i].value);
+    }
+    const char *xff = joined.len ? mt_arena_strndup(r->arena, joined.data, joined.len) : NULL;
+    mt_buf_release(&joined);
     if (!xff)
         return peer;
     /* From the right: the first address no trusted proxy wrote is the
@@ -161,7 +179,12 @@ static struct mt_str origin_of(const char *v)
 
 bool api_csrf_ok(struct http_req *r, const struct api_principal *who)
 {
-    if (who->method != API_AUTH_SESSION || !unsafe_method(r->method))
+    /* A browser sends the session cookie, and the proxy's own sign-on
+     * cookie that makes it add its header, with cross-site requests too:
+     * both need the custom header and a same-origin Origin. A bearer token
+     * is never sent by a browser on its own. */
+    if ((who->method != API_AUTH_SESSION && who->method != API_AUTH_PROXY) ||
+        !unsafe_method(r->method))
         return true;
     const char *xrw = http_header(r, API_CSRF_HEADER);
     if (!xrw || !mt_str_ieq(mt_str_trim(mt_str_c(xrw)), API_CSRF_VALUE))

@@ -400,8 +400,6 @@ int api_person_fhir(struct api_call *call, struct mt_err *err)
     /* Another person's record is "not found", as everywhere. */
     if (api_who_person(call->who, in->person_id.value, err) < 0)
         return -1;
-    if (sodium_init() < 0)
-        return mt_fail(err, MT_EINTERNAL, "libsodium could not be initialised");
     struct bundle *b = mt_arena_calloc(r->arena, 1, sizeof(*b));
     const char *disposition =
         mt_arena_printf(r->arena, "attachment; filename=\"meditrack-fhir-person%lld.json\"",

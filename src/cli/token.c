@@ -85,6 +85,10 @@ static int sub_create(struct cli_authcmd *x, int argc, char **argv)
         if (cli_auth_parse_id(person_text, &f.person_id) < 0)
             return cli_authcmd_usage(x, "invalid --person \"%s\": expected a person id", person_text);
         f.has_person = true;
+        /* The server caps such a token below admin (api_perm_allows). */
+        if (f.scope == STORE_SCOPE_ADMIN)
+            return cli_authcmd_usage(x, "a token restricted to one person cannot have the admin "
+                                        "scope: use --scope write");
     }
     int64_t days = 0;
     if (days_text && (cli_auth_parse_id(days_text, &days) < 0 || days > MAX_EXPIRES_DAYS))

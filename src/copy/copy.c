@@ -418,27 +418,7 @@ struct batch {
     size_t tail_rows; /* rows sql_tail was built for */
 };
 
-/* Bound parameters a statement may carry: SQLite's historical default
- * (999) for SQLite, the protocol's 65535 for the servers. */
-/* Bound parameters one INSERT may carry. SQLite's default limit is 999.
- * PostgreSQL's protocol allows 65535, but libpq 15 (Debian 12) takes a
- * ParameterDescription message, 4 bytes a parameter, of at most 30,000
- * bytes and otherwise drops the connection ("lost synchronization with
- * server"), so a wide table in batches of 1,000 rows (9 columns of
- * medications: 9,000 parameters) would fail; 7,000 stays under it. */
-static size_t max_params(enum db_dialect d)
-{
-    switch (d) {
-    case DB_SQLITE:
-        return 999;
-    case DB_POSTGRES:
-        return 7000;
-    case DB_MYSQL:
-        break;
-    }
-    return 65535;
-}
-
+/* One multi-row INSERT of `rows` rows into the target table. */
 static char *insert_sql(const struct run *r, const struct copy_table *t, size_t rows)
 {
     struct mt_buf b;
@@ -475,7 +455,7 @@ static void batch_init(struct batch *b, struct run *r, const struct copy_table *
     b->v = mt_xreallocarray(NULL, b->cap_rows * t->ncols, sizeof *b->v);
     b->params = mt_xreallocarray(NULL, b->cap_rows * t->ncols, sizeof *b->params);
     mt_buf_init(&b->data, 0);
-    size_t per = max_params(r->dd) / t->ncols;
+    size_t per = db_max_params(r->dst) / t->ncols;
     if (per > 1000)
         per = 1000;
     if (per > b->cap_rows)

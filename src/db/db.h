@@ -301,6 +301,9 @@ int db_begin_immediate(struct db_conn *c, struct mt_err *err);
  * reads at once (in WAL mode its first read fixes the snapshot). End it
  * with db_commit or db_rollback. */
 int db_begin_snapshot(struct db_conn *c, struct mt_err *err);
+/* How many bound parameters one statement of c may carry (a multi-row
+ * INSERT sizes its batches by it). */
+size_t db_max_params(const struct db_conn *c);
 int db_commit(struct db_conn *c, struct mt_err *err);
 int db_rollback(struct db_conn *c, struct mt_err *err);
 bool db_in_tx(const struct db_conn *c);

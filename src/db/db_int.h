@@ -59,6 +59,8 @@ struct db_driver {
     /* A read-only transaction whose statements all see one snapshot of the
      * database (db_begin_snapshot). */
     const char *begin_snapshot_sql;
+    /* Bound parameters one statement may carry (db_max_params). */
+    size_t max_params;
 
     /* Connects and applies the session settings; sets c->impl. On failure
      * nothing is left to close. */

@@ -739,6 +739,7 @@ const struct db_driver db_mysql_driver = {
     .begin_sql = "START TRANSACTION",
     .begin_write_sql = "START TRANSACTION",
     .begin_snapshot_sql = "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY",
+    .max_params = 65535, /* the protocol's count is 16 bits */
     .open = my_open,
     .close = my_close,
     .is_broken = my_is_broken,

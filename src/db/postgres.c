@@ -823,6 +823,11 @@ const struct db_driver db_postgres_driver = {
     .begin_sql = "BEGIN",
     .begin_write_sql = "BEGIN",
     .begin_snapshot_sql = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+    /* The protocol allows 65535, but libpq 15 (Debian 12) takes a
+     * ParameterDescription message, 4 bytes a parameter, of at most 30,000
+     * bytes and otherwise drops the connection ("lost synchronization with
+     * server"): 7,000 stays under it. */
+    .max_params = 7000,
     .open = pq_open,
     .close = pq_close,
     .is_broken = pq_is_broken,

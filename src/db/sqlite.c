@@ -214,6 +214,7 @@ const struct db_driver db_sqlite_driver = {
     .begin_sql = "BEGIN",
     .begin_write_sql = "BEGIN IMMEDIATE",
     .begin_snapshot_sql = "BEGIN",
+    .max_params = 999, /* SQLITE_MAX_VARIABLE_NUMBER of builds before 3.32 */
     .open = db_lite_open,
     .close = db_lite_close,
     .is_broken = lite_is_broken,

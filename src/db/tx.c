@@ -42,6 +42,11 @@ int db_begin_immediate(struct db_conn *c, struct mt_err *err)
     return 0;
 }
 
+size_t db_max_params(const struct db_conn *c)
+{
+    return c->drv->max_params;
+}
+
 int db_begin_snapshot(struct db_conn *c, struct mt_err *err)
 {
     /* MariaDB: InnoDB's consistent snapshot, taken at once rather than at

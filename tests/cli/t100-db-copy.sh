@@ -234,6 +234,8 @@ mysql)
 esac
 
 # ---- 100k doses ---------------------------------------------------------------
+# With 1,200 medications: a batch of that wide table (9 columns) once took
+# more parameters than libpq 15 describes, which lost the connection.
 
 gen=$(fresh "$dialect" t080gen)
 mt "$gen" db upgrade
@@ -244,7 +246,7 @@ line2	tab \\ back\\slash 🙂 עברית 𝄞 e\u0301', TRUE, '2024-01-01 00:00:
 case $dialect in
 sqlite)
     gen_sql="$head_sql;
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 12)
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1200)
 INSERT INTO medications (id, name, dosage, frequency, max_doses_per_day, instructions, created_at, person_id)
 SELECT i, 'Med ' || i || ' ✓', '1 tab', 'daily', 4, CASE WHEN i % 2 THEN NULL ELSE 'with food — 食後' END, '2024-01-01 08:00:00.000001', 1 + (i % 2) FROM n;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
@@ -256,7 +258,7 @@ SELECT i * 2, CASE WHEN i % 97 = 0 THEN NULL ELSE 1 + (i % 12) END, 'Med ' || (1
 postgresql)
     gen_sql="$head_sql;
 INSERT INTO medications (id, name, dosage, frequency, max_doses_per_day, instructions, created_at, person_id)
-SELECT i, 'Med ' || i || ' ✓', '1 tab', 'daily', 4, CASE WHEN i % 2 = 1 THEN NULL ELSE 'with food — 食後' END, '2024-01-01 08:00:00.000001', 1 + (i % 2) FROM generate_series(1, 12) i;
+SELECT i, 'Med ' || i || ' ✓', '1 tab', 'daily', 4, CASE WHEN i % 2 = 1 THEN NULL ELSE 'with food — 食後' END, '2024-01-01 08:00:00.000001', 1 + (i % 2) FROM generate_series(1, 1200) i;
 INSERT INTO doses (id, medication_id, medication_name, taken_at, person_id)
 SELECT i * 2, CASE WHEN i % 97 = 0 THEN NULL ELSE 1 + (i % 12) END, 'Med ' || (1 + (i % 12)) || ' ✓',
  CASE WHEN i % 1000 = 0 THEN NULL ELSE timestamptz '2020-01-01 00:00:00+00' + i * interval '1 minute' +
@@ -265,7 +267,7 @@ SELECT i * 2, CASE WHEN i % 97 = 0 THEN NULL ELSE 1 + (i % 12) END, 'Med ' || (1
 mysql)
     gen_sql="$head_sql;
 INSERT INTO medications (id, name, dosage, frequency, max_doses_per_day, instructions, created_at, person_id)
-SELECT seq, CONCAT('Med ', seq, ' ✓'), '1 tab', 'daily', 4, CASE WHEN seq % 2 = 1 THEN NULL ELSE 'with food — 食後' END, '2024-01-01 08:00:00.000001', 1 + (seq % 2) FROM seq_1_to_12;
+SELECT seq, CONCAT('Med ', seq, ' ✓'), '1 tab', 'daily', 4, CASE WHEN seq % 2 = 1 THEN NULL ELSE 'with food — 食後' END, '2024-01-01 08:00:00.000001', 1 + (seq % 2) FROM seq_1_to_1200;
 INSERT INTO doses (id, medication_id, medication_name, taken_at, person_id)
 SELECT seq * 2, CASE WHEN seq % 97 = 0 THEN NULL ELSE 1 + (seq % 12) END, CONCAT('Med ', 1 + (seq % 12), ' ✓'),
  CASE WHEN seq % 1000 = 0 THEN NULL ELSE TIMESTAMPADD(MICROSECOND, CASE WHEN seq % 3 = 0 THEN 0 ELSE (seq * 7919) % 1000000 END, TIMESTAMPADD(MINUTE, seq, '2020-01-01')) END,

@@ -16,6 +16,8 @@ control. Last line "N passed, N failed"."""
 
 import ctypes
 import ctypes.util
+import json
+import socket
 import statistics
 import time
 
@@ -235,7 +237,10 @@ def run(s, anon):
     check("a viewer cannot make a write token", r.status == 400, repr(r))
     r = Client(s, token=carer_read["token"]).post("/api/v1/auth/tokens/",
                                                     {"name": "w", "scope": "write"})
-    check("a read token cannot make a write token", r.status == 400, repr(r))
+    expect("a token cannot make tokens (not even a weaker one)", r, 403,
+           {"detail": "API tokens cannot create tokens: sign in to create one"})
+    r = admin.post("/api/v1/auth/tokens/", {"name": "one", "scope": "admin", "person_id": pa})
+    check("an admin token for one person is refused", r.status == 400, repr(r))
     admin_token = authlib.make_token(admin, "admin", name="admin all")
     r = Client(s, token=carer_read["token"]).get("/api/v1/persons/")
     check("a read token reads", r.status == 200, repr(r))
@@ -453,11 +458,46 @@ def proxy(s):
     r = s.post("/api/v1/persons/", {"first_name": "Via proxy"},
                headers=dict(h, Origin="http://meds.example"))
     expect("... and http:// is another origin", r, 403)
+    # Two X-Forwarded-For lines (a proxy that adds its own line rather than
+    # appending to the client's): they are one list, so the client's forged
+    # first line is not believed. The session records the address used.
+    body = json.dumps({"username": "admin", "password": authlib.ADMIN_PASSWORD}).encode()
+    raw = (f"POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1:{s.port}\r\n"
+           "Content-Type: application/json\r\nX-Forwarded-For: 203.0.113.9\r\n"
+           "X-Forwarded-For: 198.51.100.7\r\nConnection: close\r\n"
+           f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    with socket.create_connection(("127.0.0.1", s.port), timeout=10) as sock:
+        sock.sendall(raw)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head = answer.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+    cookie = next((line.split(":", 1)[1].split(";")[0].strip().split("=", 1)[1]
+                   for line in head.split("\r\n") if line.lower().startswith("set-cookie:")), "")
+    r = s.get("/api/v1/auth/sessions/", headers={"Cookie": f"meditrack_session={cookie}"})
+    mine = [x for x in (r.json() if r.status == 200 else []) if x.get("current")]
+    check("repeated X-Forwarded-For lines are one list: the proxy's last line wins",
+          len(mine) == 1 and mine[0]["address"] == "198.51.100.7", repr(r))
     r = s.get("/api/v1/auth/me", headers={"Remote-User": "viewer"})
     check("proxy header from a trusted peer", r.status == 200 and
           r.json()["username"] == "viewer" and r.json()["auth_method"] == "proxy", repr(r))
     r = s.post("/api/v1/doses/medications/1/dose", headers={"Remote-User": "viewer"})
     expect("proxy user keeps the account's role", r, 403)
+    # The proxy adds its header to whatever its sign-on cookie comes with,
+    # cross-site requests too: the CSRF rule applies as for sessions.
+    ph = {"Remote-User": "admin", "X-Forwarded-Proto": "https",
+          "X-Forwarded-Host": "meds.example"}
+    r = s.post("/api/v1/persons/", {"first_name": "Cross-site"}, headers=ph)
+    expect("proxy sign-in: an unsafe request without the custom header is refused", r, 403,
+           {"detail": "Cross-site request refused"})
+    r = s.post("/api/v1/persons/", {"first_name": "Cross-site"},
+               headers=dict(ph, **{"X-Requested-With": "MediTrack",
+                                   "Origin": "https://evil.example"}))
+    expect("... and one from another origin", r, 403)
+    r = s.post("/api/v1/persons/", {"first_name": "Same site"},
+               headers=dict(ph, **{"X-Requested-With": "MediTrack",
+                                   "Origin": "https://meds.example"}))
+    expect("... a same-origin one with the header passes", r, 201)
     r = s.get("/api/v1/auth/me", headers={"Remote-User": "newcomer", "Remote-Groups": "x,carers"})
     check("a mapped group makes an account", r.status == 200 and r.json()["role"] == "carer" and
           r.json()["has_password"] is False, repr(r))
