@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "api/actor.h"
 #include "api/auth.h"
 #include "api/handlers.h"
 #include "core/log.h"
@@ -154,6 +155,7 @@ static const char *who_login(const struct api_call *call)
 
 int api_account_create(struct api_call *call, struct mt_err *err)
 {
+    struct store_actor actor = api_actor(call);
     const struct api_in_account *in = call->in;
     struct http_req *r = call->r;
     const char *hash;
@@ -169,18 +171,18 @@ int api_account_create(struct api_call *call, struct mt_err *err)
         .password_hash = hash,
     };
     struct store_account acc;
-    if (store_account_create(call->db, r->arena, &f, &acc, err) < 0)
+    if (store_account_create(call->db, &actor, r->arena, &f, &acc, err) < 0)
         return -1;
     size_t n;
     int64_t *ids;
     if (grant_ids(r->arena, &in->persons, &ids, &n, err) < 0)
         return -1;
-    if (n && (store_grants_set(call->db, acc.id, ids, n, err) < 0 ||
+    if (n && (store_grants_set(call->db, &actor, acc.id, ids, n, err) < 0 ||
               store_account_get(call->db, r->arena, acc.id, &acc, err) < 0)) {
         /* Grants of a person that does not exist: the account is not kept
          * half made. */
         struct mt_err undo = {0};
-        if (store_account_delete(call->db, acc.id, &undo) < 0)
+        if (store_account_delete(call->db, &actor, acc.id, &undo) < 0)
             mt_log(MT_LOG_ERROR, "auth: account login=%s left without its grants: %s", acc.login,
                    undo.msg);
         return -1;
@@ -203,6 +205,7 @@ int api_account_get(struct api_call *call, struct mt_err *err)
 
 int api_account_update(struct api_call *call, struct mt_err *err)
 {
+    struct store_actor actor = api_actor(call);
     const struct api_in_account *in = call->in;
     struct http_req *r = call->r;
     struct store_account acc;
@@ -223,18 +226,18 @@ int api_account_update(struct api_call *call, struct mt_err *err)
         .person_id = in->person_id.value,
     };
     bool fields = f.set_display_name || f.set_role || f.set_enabled || f.set_person;
-    if (fields && store_account_update(call->db, r->arena, acc.id, &f, &acc, err) < 0)
+    if (fields && store_account_update(call->db, &actor, r->arena, acc.id, &f, &acc, err) < 0)
         return -1;
     if (in->persons.set) {
         size_t n;
         int64_t *ids;
         if (grant_ids(r->arena, &in->persons, &ids, &n, err) < 0 ||
-            store_grants_set(call->db, acc.id, ids, n, err) < 0)
+            store_grants_set(call->db, &actor, acc.id, ids, n, err) < 0)
             return -1;
     }
     /* A password set by an administrator ends every session of the
      * account. */
-    if (hash && store_account_set_password(call->db, acc.id, hash, 0, err) < 0)
+    if (hash && store_account_set_password(call->db, &actor, acc.id, hash, 0, err) < 0)
         return -1;
     api_auth_forget(r->app->auth, acc.id, false);
     if (store_account_get(call->db, r->arena, acc.id, &acc, err) < 0)
@@ -248,10 +251,11 @@ int api_account_update(struct api_call *call, struct mt_err *err)
 
 int api_account_delete(struct api_call *call, struct mt_err *err)
 {
+    struct store_actor actor = api_actor(call);
     const struct api_in_id *in = call->in;
     struct store_account acc;
     if (store_account_get(call->db, call->r->arena, in->id.value, &acc, err) < 0 ||
-        store_account_delete(call->db, acc.id, err) < 0)
+        store_account_delete(call->db, &actor, acc.id, err) < 0)
         return -1;
     api_auth_forget(call->r->app->auth, acc.id, false);
     mt_log(MT_LOG_INFO, "auth: account deleted login=%s by=%s", acc.login, who_login(call));
@@ -275,8 +279,9 @@ int api_tokens_list(struct api_call *call, struct mt_err *err)
 
 int api_token_revoke(struct api_call *call, struct mt_err *err)
 {
+    struct store_actor actor = api_actor(call);
     const struct api_in_id *in = call->in;
-    if (store_token_revoke(call->db, 0, in->id.value, err) < 0)
+    if (store_token_revoke(call->db, &actor, 0, in->id.value, err) < 0)
         return -1;
     /* Whose token it was is not known here: every cached look-up goes. */
     api_auth_forget(call->r->app->auth, 0, true);

@@ -428,6 +428,8 @@ static int proxy_account(struct http_req *r, struct db_conn *c, const char *logi
     const char *addr = api_client_addr(r);
     const char *hash = NULL;
     struct mt_err e2 = {0};
+    /* The audit trail names the proxy as the actor of what it causes. */
+    const struct store_actor proxy = {0, "proxy"};
     int rc = store_account_by_login(c, r->arena, login, &who->account, &hash, &e2);
     if (rc < 0 && e2.code == MT_ENOTFOUND && role) {
         struct store_account_fields f = {.login = login,
@@ -438,7 +440,7 @@ static int proxy_account(struct http_req *r, struct db_conn *c, const char *logi
                                          .set_role = true,
                                          .set_enabled = true};
         mt_err_clear(&e2);
-        rc = store_account_create(c, r->arena, &f, &who->account, &e2);
+        rc = store_account_create(c, &proxy, r->arena, &f, &who->account, &e2);
         if (rc == 0)
             mt_log(MT_LOG_INFO, "auth: account created login=%s role=%s by=proxy addr=%s",
                    who->account.login, store_role_name(who->account.role), addr);
@@ -472,7 +474,7 @@ static int proxy_account(struct http_req *r, struct db_conn *c, const char *logi
         }
         struct store_account_fields f = {.set_role = true, .role = (enum store_role)role};
         struct store_account changed;
-        if (store_account_update(c, r->arena, who->account.id, &f, &changed, &e2) == 0) {
+        if (store_account_update(c, &proxy, r->arena, who->account.id, &f, &changed, &e2) == 0) {
             mt_log(MT_LOG_INFO, "auth: account changed login=%s role=%s by=proxy groups",
                    changed.login, store_role_name(changed.role));
             who->account = changed;

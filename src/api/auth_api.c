@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/actor.h"
 #include "api/auth.h"
 #include "api/handlers.h"
 #include "core/clock.h"
@@ -276,6 +277,7 @@ int api_auth_me(struct api_call *call, struct mt_err *err)
 
 int api_auth_password(struct api_call *call, struct mt_err *err)
 {
+    struct store_actor actor = api_actor(call);
     const struct api_in_password *in = call->in;
     const struct api_principal *who = call->who;
     struct http_req *r = call->r;
@@ -308,7 +310,7 @@ int api_auth_password(struct api_call *call, struct mt_err *err)
     if (mt_password_hash(in->new_password.value, fresh, sizeof(fresh), err) < 0)
         return -1;
     int64_t keep = who->method == API_AUTH_SESSION ? who->session_id : 0;
-    if (store_account_set_password(c, acc.id, fresh, keep, err) < 0)
+    if (store_account_set_password(c, &actor, acc.id, fresh, keep, err) < 0)
         return -1;
     api_auth_forget(r->app->auth, acc.id, false);
     mt_log(MT_LOG_INFO, "auth: account changed login=%s password=set by=self", acc.login);
@@ -378,6 +380,7 @@ static enum store_scope role_scope(enum store_role r)
 
 int api_auth_token_create(struct api_call *call, struct mt_err *err)
 {
+    struct store_actor actor = api_actor(call);
     const struct api_in_token_new *in = call->in;
     const struct api_principal *who = call->who;
     struct http_req *r = call->r;
@@ -418,7 +421,7 @@ int api_auth_token_create(struct api_call *call, struct mt_err *err)
         .expires_us = mt_now_us() + in->expires_days.value * MT_USEC_PER_DAY,
     };
     struct store_token tok;
-    if (store_token_create(call->db, r->arena, &f, &tok, err) < 0)
+    if (store_token_create(call->db, &actor, r->arena, &f, &tok, err) < 0)
         return -1;
     mt_log(MT_LOG_INFO, "auth: token created id=%lld login=%s scope=%s", (long long)tok.id,
            who->account.login, store_scope_name(tok.scope));
@@ -430,9 +433,10 @@ int api_auth_token_create(struct api_call *call, struct mt_err *err)
 
 int api_auth_token_revoke(struct api_call *call, struct mt_err *err)
 {
+    struct store_actor actor = api_actor(call);
     const struct api_in_id *in = call->in;
     const struct api_principal *who = call->who;
-    if (store_token_revoke(call->db, who->account.id, in->id.value, err) < 0) {
+    if (store_token_revoke(call->db, &actor, who->account.id, in->id.value, err) < 0) {
         if (err->code == MT_ENOTFOUND)
             mt_fail(err, MT_ENOTFOUND, "Token not found");
         return -1;

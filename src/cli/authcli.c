@@ -43,6 +43,8 @@ int cli_auth_open(const struct mt_config *cfg, const char *prog, struct db_conn 
     return MT_EXIT_OK;
 }
 
+const struct store_actor cli_actor = {0, "cli"};
+
 int cli_auth_exit(const struct mt_err *err)
 {
     return err->code == MT_EINVAL ? MT_EXIT_USAGE : MT_EXIT_FAIL;

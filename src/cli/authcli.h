@@ -34,6 +34,10 @@ int cli_auth_parse_id(const char *s, int64_t *out);
 int cli_auth_account(struct db_conn *c, struct mt_arena *a, const char *prog, const char *login,
                      struct store_account *acc);
 
+/* The actor the audit trail names for changes made with these commands:
+ * whoever can run them can already write to the database directly. */
+extern const struct store_actor cli_actor;
+
 /* The state of one run of an account command. */
 struct cli_authcmd {
     const char *prog; /* "meditrack user add": the start of every message */

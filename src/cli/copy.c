@@ -18,6 +18,7 @@
 #include "db/db.h"
 #include "migrate/migrate.h"
 #include "schema/schema.h"
+#include "store/audit.h"
 
 /* What one invocation needs besides its arguments. */
 struct copycmd {
@@ -207,6 +208,43 @@ static void print_report(const struct copy_report *r)
                r->verified ? "every table matches" : "NOT every table matches");
 }
 
+/* ---- the audit chain on the target -------------------------------------------------- */
+
+/* Recomputes the audit chain on the database just written (the tables
+ * already match the source's checksums; this proves the chain itself still
+ * holds there) and says so on stdout. Returns MT_EXIT_FAIL only when the
+ * target's chain is broken and the source's (src; NULL for a restore,
+ * whose file was checked against its manifest) is not: then the copy
+ * itself went wrong. A chain that was broken before the copy is copied as
+ * it is, with a warning: refusing would strand the household's data. */
+static int verify_audit(const struct copycmd *x, struct db_conn *dst, struct db_conn *src)
+{
+    struct store_audit_verdict v;
+    struct mt_err err = {0};
+    bool chain = false;
+    /* A database of another migration chain (MIGRATIONS_DIR) has none. */
+    if (db_table_exists(dst, "audit_head", &chain, &err) == 0 && !chain)
+        return MT_EXIT_OK;
+    if (err.code || store_audit_verify(dst, &v, &err) < 0) {
+        fprintf(stderr, "%s: warning: the audit trail on the target could not be read: %s\n",
+                x->name, err.msg);
+        return MT_EXIT_OK;
+    }
+    if (v.ok) {
+        printf("Audit trail verified on the target: %lld rows, head %lld:%s\n", (long long)v.rows,
+               (long long)v.head_seq, v.head_hash);
+        return MT_EXIT_OK;
+    }
+    struct store_audit_verdict sv;
+    bool src_ok = src && store_audit_verify(src, &sv, &err) == 0 && sv.ok;
+    fprintf(stderr, "%s: %s: the audit trail does not verify on the target (row %lld: %s)%s\n",
+            x->name, src_ok ? "error" : "warning", (long long)v.bad_seq, v.problem,
+            src_ok ? ", though it does on the source"
+                   : "; it was already broken before the copy, and was copied as it is "
+                     "(see `meditrack audit verify` and docs/audit.md)");
+    return src_ok ? MT_EXIT_FAIL : MT_EXIT_OK;
+}
+
 /* ---- db copy ----------------------------------------------------------------------- */
 
 static const char copy_help[] =
@@ -275,7 +313,7 @@ int cmd_db_copy(int argc, char **argv, const struct mt_config *cfg, const char *
     printf("%s %s to %s at revision %s\n", r == 0 ? "Copied" : "Copy of", db_conn_label(src),
            db_conn_label(dst), rev);
     print_report(&rep);
-    rc = r == 0 ? MT_EXIT_OK : fail(&x, &err, MT_EXIT_FAIL);
+    rc = r == 0 ? verify_audit(&x, dst, src) : fail(&x, &err, MT_EXIT_FAIL);
 out:
     copy_report_release(&rep);
     free(rev);
@@ -296,7 +334,7 @@ static const char backup_help[] =
     "revision: SQLite's online backup for a SQLite source, a copy from one\n"
     "snapshot for PostgreSQL and MariaDB. Writers may go on meanwhile. The file\n"
     "holds a manifest (table meditrack_backup_manifest): revision, time, source,\n"
-    "rows and SHA-256 checksum of every table, the latest audit hash.\n"
+    "rows and SHA-256 checksum of every table, the audit chain's head (SEQ:HASH).\n"
     "Without FILE: BACKUP_DIR/meditrack-backup-<UTC time>.db. An existing FILE is\n"
     "never replaced. Restore with `meditrack restore FILE`.\n\n"
     "Exit codes: 0 written, 1 failed (nothing is left under FILE), 2 bad command\n"
@@ -329,9 +367,12 @@ int cmd_backup(int argc, char **argv, const struct mt_config *cfg)
         rc = fail(&x, &err, MT_EXIT_FAIL);
         goto out;
     }
-    printf("Backup written to %s: revision %s, %zu tables, %lld rows, audit hash %s, in %.2f s\n",
-           res.file, res.revision, res.tables, (long long)res.rows,
-           res.audit_hash ? res.audit_hash : "none", (double)res.duration_ms / 1000.0);
+    char head[96] = "none";
+    if (res.audit_hash)
+        snprintf(head, sizeof head, "%lld:%s", (long long)res.audit_seq, res.audit_hash);
+    printf("Backup written to %s: revision %s, %zu tables, %lld rows, audit head %s, in %.2f s\n",
+           res.file, res.revision, res.tables, (long long)res.rows, head,
+           (double)res.duration_ms / 1000.0);
     rc = MT_EXIT_OK;
 out:
     copy_backup_result_release(&res);
@@ -349,9 +390,9 @@ static const char restore_help[] =
     "Restores the backup FILE (made by `meditrack backup`) into the empty database\n"
     "URL (default: DATABASE_URL), on any engine. First checks the file against its\n"
     "manifest (format, a revision this program knows, rows and checksum of every\n"
-    "table, the latest audit hash); a backup older than head is upgraded on a\n"
+    "table, the audit chain's head); a backup older than head is upgraded on a\n"
     "temporary copy (the file itself is only read). Then copies it as `meditrack\n"
-    "db copy` does, and verifies the target.\n\n"
+    "db copy` does, and verifies the target, its audit chain included.\n\n"
     "options:\n"
     "  --to URL   the target database (default DATABASE_URL)\n"
     "  --force    the target has tables: drop those the restore writes first\n"
@@ -395,7 +436,7 @@ int cmd_restore(int argc, char **argv, const struct mt_config *cfg)
                a.file, res.revision, res.created_at ? res.created_at : "?",
                res.upgraded ? ", upgraded to head" : "", db_conn_label(dst));
     print_report(&res.copy);
-    rc = r == 0 ? MT_EXIT_OK : fail(&x, &err, MT_EXIT_FAIL);
+    rc = r == 0 ? verify_audit(&x, dst, NULL) : fail(&x, &err, MT_EXIT_FAIL);
 out:
     copy_restore_result_release(&res);
     mig_chain_free(ch);

@@ -132,7 +132,7 @@ static int sub_create(struct cli_authcmd *x, int argc, char **argv)
     }
     struct store_token t;
     struct mt_err err = {0};
-    if (store_token_create(x->c, x->a, &f, &t, &err) < 0) {
+    if (store_token_create(x->c, &cli_actor, x->a, &f, &t, &err) < 0) {
         explicit_bzero(secret, sizeof(secret));
         return cli_authcmd_failed(x, &err);
     }
@@ -221,7 +221,7 @@ static int sub_revoke(struct cli_authcmd *x, int argc, char **argv)
     if (rc != MT_EXIT_OK)
         return rc;
     struct mt_err err = {0};
-    if (store_token_revoke(x->c, 0, id, &err) < 0) {
+    if (store_token_revoke(x->c, &cli_actor, 0, id, &err) < 0) {
         if (err.code != MT_ENOTFOUND)
             return cli_authcmd_failed(x, &err);
         fprintf(stderr, "%s: no active token has the id %lld (see meditrack token list)\n",

@@ -256,7 +256,7 @@ static int sub_add(struct cli_authcmd *x, int argc, char **argv)
         f.password_hash = hash;
     }
     mt_err_clear(&err);
-    if (store_account_create(x->c, x->a, &f, &acc, &err) < 0) {
+    if (store_account_create(x->c, &cli_actor, x->a, &f, &acc, &err) < 0) {
         return cli_authcmd_failed(x, &err);
     }
     mt_log(MT_LOG_INFO, "auth: account created login=%s role=%s id=%lld source=cli", acc.login,
@@ -348,7 +348,7 @@ static int sub_passwd(struct cli_authcmd *x, int argc, char **argv)
     if (rc != MT_EXIT_OK)
         return rc;
     struct mt_err err = {0};
-    if (store_account_set_password(x->c, acc.id, hash, 0, &err) < 0) {
+    if (store_account_set_password(x->c, &cli_actor, acc.id, hash, 0, &err) < 0) {
         return cli_authcmd_failed(x, &err);
     }
     mt_log(MT_LOG_INFO, "auth: account changed login=%s change=password sessions=ended source=cli",
@@ -366,7 +366,7 @@ static int set_enabled(struct cli_authcmd *x, int argc, char **argv, bool enable
         return rc;
     struct store_account_fields f = {.set_enabled = true, .enabled = enable};
     struct mt_err err = {0};
-    if (store_account_update(x->c, x->a, acc.id, &f, &acc, &err) < 0) {
+    if (store_account_update(x->c, &cli_actor, x->a, acc.id, &f, &acc, &err) < 0) {
         return cli_authcmd_failed(x, &err);
     }
     if (enable)
@@ -398,8 +398,8 @@ static int change_grant(struct cli_authcmd *x, int argc, char **argv, bool grant
     if (rc != MT_EXIT_OK)
         return rc;
     struct mt_err err = {0};
-    if ((grant ? store_grant_add(x->c, acc.id, person, &err)
-               : store_grant_remove(x->c, acc.id, person, &err)) < 0) {
+    if ((grant ? store_grant_add(x->c, &cli_actor, acc.id, person, &err)
+               : store_grant_remove(x->c, &cli_actor, acc.id, person, &err)) < 0) {
         return cli_authcmd_failed(x, &err);
     }
     mt_log(MT_LOG_INFO, "auth: account changed login=%s change=%s person_id=%lld source=cli",
@@ -427,7 +427,7 @@ static int sub_role(struct cli_authcmd *x, int argc, char **argv)
     if (rc != MT_EXIT_OK)
         return rc;
     struct mt_err err = {0};
-    if (store_account_update(x->c, x->a, acc.id, &f, &acc, &err) < 0) {
+    if (store_account_update(x->c, &cli_actor, x->a, acc.id, &f, &acc, &err) < 0) {
         return cli_authcmd_failed(x, &err);
     }
     mt_log(MT_LOG_INFO, "auth: account changed login=%s change=role role=%s source=cli", acc.login,
@@ -444,7 +444,7 @@ static int sub_delete(struct cli_authcmd *x, int argc, char **argv)
     if (rc != MT_EXIT_OK)
         return rc;
     struct mt_err err = {0};
-    if (store_account_delete(x->c, acc.id, &err) < 0) {
+    if (store_account_delete(x->c, &cli_actor, acc.id, &err) < 0) {
         return cli_authcmd_failed(x, &err);
     }
     mt_log(MT_LOG_INFO, "auth: account deleted login=%s id=%lld source=cli", acc.login,

@@ -10,11 +10,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -138,84 +136,50 @@ static int data_tables(struct db_conn *c, struct mt_strlist *out, struct mt_err 
     return 0;
 }
 
-static bool has_audit_in_name(const char *t)
-{
-    for (const char *p = t; *p; p++)
-        if (strncasecmp(p, "audit", 5) == 0)
-            return true;
-    return false;
-}
+/* The head of the audit chain (revision 8c4d2b7e1f05, docs/audit.md): the
+ * number and hash of its last row, as `meditrack audit head` prints them.
+ * The manifest keeps them, so that a later rewrite of the whole chain in
+ * the live database shows against any backup (`audit verify --anchor`). */
+struct audit_point {
+    bool present; /* the database has the chain's tables */
+    int64_t seq;  /* 0: the chain is empty */
+    char *hash;   /* malloc'ed when present */
+};
 
-/* A hash kept as bytes (a BLOB column) is shown as lower-case hex, so that
- * the manifest, a JSON text, can hold it. */
-static void printable_hash(char **hash)
-{
-    if (!*hash)
-        return;
-    size_t n = strlen(*hash);
-    bool printable = true;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)(*hash)[i] < 0x21 || (unsigned char)(*hash)[i] > 0x7e)
-            printable = false;
-    if (printable)
-        return;
-    char *hex = mt_xmalloc(n * 2 + 1);
-    sodium_bin2hex(hex, n * 2 + 1, (const unsigned char *)*hash, n);
-    free(*hash);
-    *hash = hex;
-}
+#define AUDIT_LOG_TABLE "audit_log"
+#define AUDIT_HEAD_TABLE "audit_head"
 
-/* The latest hash of an audit chain, where one exists: the first table (by
- * name) with "audit" in its name, a column "hash" (else one ending in
- * "_hash") and a one-column integer primary key; the value in its row with
- * the highest key. *table, *column and *hash are malloc'ed or NULL. */
-static int latest_audit_hash(struct db_conn *c, const struct mt_strlist *tables, char **table,
-                             char **column, char **hash, struct mt_err *err)
+static int audit_point_read(struct db_conn *c, const struct mt_strlist *tables,
+                            struct audit_point *out, struct mt_err *err)
 {
-    *table = *column = *hash = NULL;
-    for (size_t i = 0; i < tables->n; i++) {
-        const char *t = tables->items[i];
-        if (!has_audit_in_name(t))
-            continue;
-        struct copy_table d;
-        if (copy_table_describe(c, t, NULL, &d, err) < 0)
-            return -1;
-        const char *col = NULL;
-        for (size_t k = 0; k < d.ncols && !col; k++)
-            if (strcmp(d.cols[k].name, "hash") == 0)
-                col = d.cols[k].name;
-        for (size_t k = 0; k < d.ncols && !col; k++) {
-            size_t n = strlen(d.cols[k].name);
-            if (n > 5 && strcmp(d.cols[k].name + n - 5, "_hash") == 0)
-                col = d.cols[k].name;
-        }
-        int rc = 0;
-        if (col && d.id_col >= 0) {
-            enum db_dialect dl = db_conn_dialect(c);
-            struct mt_buf b;
-            mt_buf_init(&b, 0);
-            mt_buf_adds(&b, "SELECT ");
-            copy_quote_ident(&b, dl, col);
-            mt_buf_adds(&b, " FROM ");
-            copy_quote_ident(&b, dl, t);
-            mt_buf_adds(&b, " ORDER BY ");
-            copy_quote_ident(&b, dl, d.cols[d.id_col].name);
-            mt_buf_adds(&b, " DESC LIMIT 1");
-            rc = db_query_text(c, b.data, NULL, 0, hash, err);
-            mt_buf_release(&b);
-            if (rc == 0)
-                printable_hash(hash);
-            if (rc == 0) {
-                *table = mt_xstrdup(t);
-                *column = mt_xstrdup(col);
-            }
-        }
-        bool found = col && d.id_col >= 0;
-        copy_table_release(&d);
-        if (rc < 0 || found)
-            return rc;
+    memset(out, 0, sizeof *out);
+    if (!mt_strlist_has(tables, AUDIT_LOG_TABLE) || !mt_strlist_has(tables, AUDIT_HEAD_TABLE))
+        return 0;
+    struct db_stmt *st;
+    if (db_query(c, "SELECT seq, hash FROM " AUDIT_HEAD_TABLE " WHERE id = 1", NULL, 0, &st, err) <
+        0)
+        return -1;
+    int rc = db_next(st, err);
+    if (rc == 1) {
+        size_t len = 0;
+        const char *h = db_col_text(st, 1, &len);
+        out->seq = db_col_int(st, 0);
+        out->hash = mt_xstrndup(h ? h : "", h ? len : 0);
+        out->present = true;
     }
+    db_done(st);
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        return mt_fail(err, MT_ECONFLICT, "the audit chain has no head record (table %s is empty)",
+                       AUDIT_HEAD_TABLE);
     return 0;
+}
+
+static void audit_point_release(struct audit_point *p)
+{
+    free(p->hash);
+    memset(p, 0, sizeof *p);
 }
 
 /* Rows and checksum of every data table of c, as a JSON array; adds the
@@ -279,10 +243,10 @@ static int finish_backup(struct db_conn *bk, struct db_conn *src, const char *re
     if (data_tables(bk, &tables, err) < 0)
         return -1;
     json_t *arr = json_array();
-    char *atable = NULL, *acol = NULL, *ahash = NULL;
+    struct audit_point ap = {0};
     int rc = sum_tables(bk, &tables, arr, &out->rows, err);
     if (rc == 0)
-        rc = latest_audit_hash(bk, &tables, &atable, &acol, &ahash, err);
+        rc = audit_point_read(bk, &tables, &ap, err);
     out->tables = tables.n;
     mt_strlist_release(&tables);
     if (rc < 0) {
@@ -294,12 +258,16 @@ static int finish_backup(struct db_conn *bk, struct db_conn *src, const char *re
     char *label = mt_xstrdup(db_conn_label(src));
     out->duration_ms = (int64_t)(mt_mono_ms() - t0);
     json_t *m =
-        json_pack("{s:s, s:i, s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:o, s:o, s:o, s:I}", "format",
-                  MANIFEST_FORMAT, "version", MANIFEST_VERSION, "created_at", now, "revision", rev,
-                  "source", "dialect", db_dialect_name(db_conn_dialect(src)), "database", label,
-                  "method", method, "checksum", "sha256 of canonical rows (meditrack-rows-v1)",
-                  "tables", arr, "audit_hash", ahash ? json_string(ahash) : json_null(), "audit",
-                  atable ? json_pack("{s:s, s:s}", "table", atable, "column", acol) : json_null(),
+        json_pack("{s:s, s:i, s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:o, s:o, s:o, s:o, s:I}",
+                  "format", MANIFEST_FORMAT, "version", MANIFEST_VERSION, "created_at", now,
+                  "revision", rev, "source", "dialect", db_dialect_name(db_conn_dialect(src)),
+                  "database", label, "method", method, "checksum",
+                  "sha256 of canonical rows (meditrack-rows-v1)", "tables", arr, "audit_hash",
+                  ap.present ? json_string(ap.hash) : json_null(), "audit_seq",
+                  ap.present ? json_integer((json_int_t)ap.seq) : json_null(), "audit",
+                  ap.present ? json_pack("{s:s, s:s}", "table", AUDIT_LOG_TABLE, "head",
+                                         AUDIT_HEAD_TABLE)
+                             : json_null(),
                   "duration_ms", (json_int_t)out->duration_ms);
     free(label);
     rc = m ? write_manifest(bk, m, err) : mt_fail(err, MT_EINTERNAL, "cannot build the manifest");
@@ -307,12 +275,12 @@ static int finish_backup(struct db_conn *bk, struct db_conn *src, const char *re
     /* One self-contained file (no -wal beside it) that any SQLite opens. */
     if (rc == 0)
         rc = db_exec(bk, "PRAGMA journal_mode = DELETE", err);
-    if (rc == 0)
-        out->audit_hash = ahash;
-    else
-        free(ahash);
-    free(atable);
-    free(acol);
+    if (rc == 0 && ap.present) {
+        out->audit_hash = ap.hash;
+        out->audit_seq = ap.seq;
+        ap.hash = NULL;
+    }
+    audit_point_release(&ap);
     return rc;
 }
 
@@ -541,16 +509,19 @@ static int check_against_manifest(struct db_conn *bk, const char *file, json_t *
                          "manifest says %lld rows and %.12s...",
                          file, name, (long long)rows, sum, (long long)want_rows, want);
     }
-    char *atable = NULL, *acol = NULL, *ahash = NULL;
+    struct audit_point ap = {0};
     if (rc == 0)
-        rc = latest_audit_hash(bk, &tables, &atable, &acol, &ahash, err);
+        rc = audit_point_read(bk, &tables, &ap, err);
     const char *want_hash = json_string_value(json_object_get(m, "audit_hash"));
-    if (rc == 0 && !(want_hash ? ahash && strcmp(want_hash, ahash) == 0 : !ahash))
+    json_t *want_seq = json_object_get(m, "audit_seq");
+    bool same = want_hash ? ap.present && strcmp(want_hash, ap.hash) == 0 &&
+                                (!json_is_integer(want_seq) ||
+                                 json_integer_value(want_seq) == (json_int_t)ap.seq)
+                          : !ap.present;
+    if (rc == 0 && !same)
         rc = mt_fail(err, MT_ECONFLICT,
-                     "backup %s is damaged: its latest audit hash is not the manifest's", file);
-    free(atable);
-    free(acol);
-    free(ahash);
+                     "backup %s is damaged: its audit chain's head is not the manifest's", file);
+    audit_point_release(&ap);
     mt_strlist_release(&tables);
     return rc;
 }

@@ -207,7 +207,8 @@ struct copy_backup_result {
     int64_t rows;   /* in all tables */
     size_t tables;
     int64_t duration_ms;
-    char *audit_hash; /* latest audit hash, NULL when there is no audit table */
+    char *audit_hash; /* the audit chain's head hash; NULL before its revision */
+    int64_t audit_seq; /* the number of its last row (0: empty chain) */
 };
 void copy_backup_result_release(struct copy_backup_result *r);
 

@@ -9,7 +9,11 @@
  * MT_ENOTFOUND for what does not exist (or is expired, revoked or disabled:
  * a caller cannot tell which, on purpose), MT_ECONFLICT for a refused rule
  * with a detail text the API answers as 400/409, MT_EDB* from the database.
- * Owner: the store module. */
+ * Every change of an account, its password, its grants or its API tokens
+ * appends its audit row (store/audit.h) in its own transaction, as actor
+ * (NULL: anonymous); hashes and secrets never enter the trail. Sessions,
+ * the throttle and rehashes are not audited: they are the system's
+ * bookkeeping, not a person's change. Owner: the store module. */
 #ifndef MT_STORE_AUTH_H
 #define MT_STORE_AUTH_H
 
@@ -71,7 +75,7 @@ struct store_account_fields {
 int store_account_count(struct db_conn *c, int64_t *n, struct mt_err *err);
 /* MT_ECONFLICT "Login already taken"; MT_ENOTFOUND "Person not found" for an
  * own person that does not exist. The own person is also granted. */
-int store_account_create(struct db_conn *c, struct mt_arena *a,
+int store_account_create(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
                          const struct store_account_fields *f, struct store_account *out,
                          struct mt_err *err);
 int store_account_get(struct db_conn *c, struct mt_arena *a, int64_t id, struct store_account *out,
@@ -86,24 +90,27 @@ int store_accounts_list(struct db_conn *c, struct mt_arena *a, struct store_acco
 /* Refuses (MT_ECONFLICT "The last administrator cannot be disabled or
  * demoted") a change that would leave no enabled admin; disabling an
  * account ends its sessions. */
-int store_account_update(struct db_conn *c, struct mt_arena *a, int64_t id,
+int store_account_update(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
+                         int64_t id,
                          const struct store_account_fields *f, struct store_account *out,
                          struct mt_err *err);
 /* Same rule as update for the last admin; deletes sessions, tokens, grants. */
-int store_account_delete(struct db_conn *c, int64_t id, struct mt_err *err);
+int store_account_delete(struct db_conn *c, const struct store_actor *actor, int64_t id,
+                         struct mt_err *err);
 /* Sets the hash and ends every session of the account except keep_session
  * (0: all) in one transaction. */
-int store_account_set_password(struct db_conn *c, int64_t id, const char *hash,
-                               int64_t keep_session, struct mt_err *err);
+int store_account_set_password(struct db_conn *c, const struct store_actor *actor, int64_t id,
+                               const char *hash, int64_t keep_session, struct mt_err *err);
 /* Replaces the hash only (an upgrade of its parameters at sign-in). */
 int store_account_rehash(struct db_conn *c, int64_t id, const char *hash, struct mt_err *err);
 /* Grants are idempotent; MT_ENOTFOUND for an unknown account or person. */
-int store_grant_add(struct db_conn *c, int64_t account_id, int64_t person_id, struct mt_err *err);
-int store_grant_remove(struct db_conn *c, int64_t account_id, int64_t person_id,
-                       struct mt_err *err);
+int store_grant_add(struct db_conn *c, const struct store_actor *actor, int64_t account_id,
+                    int64_t person_id, struct mt_err *err);
+int store_grant_remove(struct db_conn *c, const struct store_actor *actor, int64_t account_id,
+                       int64_t person_id, struct mt_err *err);
 /* Replaces the account's grants with ids (the own person stays granted). */
-int store_grants_set(struct db_conn *c, int64_t account_id, const int64_t *ids, size_t n,
-                     struct mt_err *err);
+int store_grants_set(struct db_conn *c, const struct store_actor *actor, int64_t account_id,
+                     const int64_t *ids, size_t n, struct mt_err *err);
 
 /* A browser session. The secret is the cookie value; hash is its hex
  * SHA-256. */
@@ -159,8 +166,9 @@ struct store_token_fields {
     int64_t expires_us;
 };
 /* MT_ENOTFOUND "Person not found" for an unknown person. */
-int store_token_create(struct db_conn *c, struct mt_arena *a, const struct store_token_fields *f,
-                       struct store_token *out, struct mt_err *err);
+int store_token_create(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
+                       const struct store_token_fields *f, struct store_token *out,
+                       struct mt_err *err);
 /* The live (not revoked, not expired) token with that hash and its enabled
  * account; MT_ENOTFOUND otherwise. */
 int store_token_lookup(struct db_conn *c, struct mt_arena *a, const char *hash, int64_t now_us,
@@ -173,7 +181,8 @@ int store_tokens_list(struct db_conn *c, struct mt_arena *a, int64_t account_id,
                       struct store_token **out, size_t *n, struct mt_err *err);
 /* Sets revoked_at; MT_ENOTFOUND unless it exists, is not revoked yet, and
  * belongs to account_id (account_id 0: any account, for admins and the CLI). */
-int store_token_revoke(struct db_conn *c, int64_t account_id, int64_t id, struct mt_err *err);
+int store_token_revoke(struct db_conn *c, const struct store_actor *actor, int64_t account_id,
+                       int64_t id, struct mt_err *err);
 
 /* The throttle of failed sign-ins, shared by replicas. A key is
  * "login:<login>" or "addr:<address>". Failures count "in a row" while

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/str.h"
+#include "store/audit.h"
 #include "store/auth_int.h"
 
 static const char sql_get[] = "SELECT " AUTH_ACCOUNT_COLS " FROM accounts a WHERE a.id = ?";
@@ -365,7 +366,18 @@ int store_account_count(struct db_conn *c, int64_t *n, struct mt_err *err)
     return db_query_int(c, sql_count, NULL, 0, n, NULL, err);
 }
 
+int auth_audit_account(struct db_conn *c, const struct store_actor *actor, const char *action,
+                       const struct store_account *before, const struct store_account *after,
+                       struct mt_err *err)
+{
+    const struct store_account *acc = after ? after : before;
+    return store_audit_change(c, actor, action, "account", acc->id,
+                              acc->has_person ? acc->person_id : 0, store_json_account(before),
+                              store_json_account(after), err);
+}
+
 struct create_ctx {
+    const struct store_actor *actor;
     struct mt_arena *a;
     const struct store_account_fields *f;
     struct store_account *out;
@@ -374,16 +386,18 @@ struct create_ctx {
 static int create_tx(struct db_conn *c, void *vctx, struct mt_err *err)
 {
     struct create_ctx *x = vctx;
-    return auth_account_insert(c, x->a, x->f, x->f->role, x->out, err);
+    if (auth_account_insert(c, x->a, x->f, x->f->role, x->out, err) < 0)
+        return -1;
+    return auth_audit_account(c, x->actor, "create", NULL, x->out, err);
 }
 
-int store_account_create(struct db_conn *c, struct mt_arena *a,
+int store_account_create(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
                          const struct store_account_fields *f, struct store_account *out,
                          struct mt_err *err)
 {
     if (!role_valid(f->role))
         return mt_fail(err, MT_EINVAL, "invalid role");
-    struct create_ctx x = {a, f, out};
+    struct create_ctx x = {actor, a, f, out};
     return store_write_tx(c, create_tx, &x, err);
 }
 
@@ -492,6 +506,7 @@ static int keep_an_admin(struct db_conn *c, const struct store_account *cur, str
 }
 
 struct update_ctx {
+    const struct store_actor *actor;
     struct mt_arena *a;
     int64_t id;
     const struct store_account_fields *f;
@@ -539,19 +554,22 @@ static int update_tx(struct db_conn *c, void *vctx, struct mt_err *err)
         if (store_exec(c, sql_delete_sessions, id, 1, err) < 0)
             return -1;
     }
-    if (changed)
-        return auth_fetch_account(c, x->a, x->id, false, x->out, err);
-    *x->out = cur;
-    return 0;
+    if (!changed) {
+        *x->out = cur;
+        return 0;
+    }
+    if (auth_fetch_account(c, x->a, x->id, false, x->out, err) < 0)
+        return -1;
+    return auth_audit_account(c, x->actor, "update", &cur, x->out, err);
 }
 
-int store_account_update(struct db_conn *c, struct mt_arena *a, int64_t id,
-                         const struct store_account_fields *f, struct store_account *out,
-                         struct mt_err *err)
+int store_account_update(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
+                         int64_t id, const struct store_account_fields *f,
+                         struct store_account *out, struct mt_err *err)
 {
     if (f->set_role && !role_valid(f->role))
         return mt_fail(err, MT_EINVAL, "invalid role");
-    struct update_ctx x = {a, id, f, out};
+    struct update_ctx x = {actor, a, id, f, out};
     return store_write_tx(c, update_tx, &x, err);
 }
 
@@ -560,6 +578,7 @@ int store_account_update(struct db_conn *c, struct mt_arena *a, int64_t id,
 #define SCRATCH_BYTES (256 * 1024)
 
 struct delete_ctx {
+    const struct store_actor *actor;
     struct mt_arena *a;
     int64_t id;
 };
@@ -578,12 +597,13 @@ static int delete_tx(struct db_conn *c, void *vctx, struct mt_err *err)
         store_exec(c, sql_delete_tokens, id, 1, err) < 0 ||
         store_exec(c, sql_ungrant_all, id, 1, err) < 0 || store_exec(c, sql_delete, id, 1, err) < 0)
         return -1;
-    return 0;
+    return auth_audit_account(c, x->actor, "delete", &cur, NULL, err);
 }
 
-int store_account_delete(struct db_conn *c, int64_t id, struct mt_err *err)
+int store_account_delete(struct db_conn *c, const struct store_actor *actor, int64_t id,
+                         struct mt_err *err)
 {
-    struct delete_ctx x = {mt_arena_new(SCRATCH_BYTES), id};
+    struct delete_ctx x = {actor, mt_arena_new(SCRATCH_BYTES), id};
     if (!x.a)
         return store_oom(err);
     int rc = store_write_tx(c, delete_tx, &x, err);
@@ -592,6 +612,7 @@ int store_account_delete(struct db_conn *c, int64_t id, struct mt_err *err)
 }
 
 struct password_ctx {
+    const struct store_actor *actor;
     int64_t id;
     const char *hash;
     int64_t keep;
@@ -608,15 +629,18 @@ static int password_tx(struct db_conn *c, void *vctx, struct mt_err *err)
     if (db_changes(c) == 0)
         return mt_fail(err, MT_ENOTFOUND, not_found);
     struct db_param s[] = {DB_INT(x->id), DB_INT(x->keep)};
-    return store_exec(c, sql_end_sessions, s, 2, err);
+    if (store_exec(c, sql_end_sessions, s, 2, err) < 0)
+        return -1;
+    /* The row says that the password changed, never what to. */
+    return store_audit_append(c, x->actor, "set_password", "account", x->id, 0, NULL, NULL, err);
 }
 
-int store_account_set_password(struct db_conn *c, int64_t id, const char *hash,
-                               int64_t keep_session, struct mt_err *err)
+int store_account_set_password(struct db_conn *c, const struct store_actor *actor, int64_t id,
+                               const char *hash, int64_t keep_session, struct mt_err *err)
 {
     if (!store_id_ok(c, id))
         return mt_fail(err, MT_ENOTFOUND, not_found);
-    struct password_ctx x = {id, hash, store_id_ok(c, keep_session) ? keep_session : 0};
+    struct password_ctx x = {actor, id, hash, store_id_ok(c, keep_session) ? keep_session : 0};
     return store_write_tx(c, password_tx, &x, err);
 }
 
@@ -635,6 +659,7 @@ int store_account_rehash(struct db_conn *c, int64_t id, const char *hash, struct
 enum grant_change { GRANT_ADD, GRANT_REMOVE, GRANT_SET };
 
 struct grant_ctx {
+    const struct store_actor *actor;
     struct mt_arena *a;
     int64_t account_id;
     const int64_t *ids;
@@ -642,18 +667,15 @@ struct grant_ctx {
     enum grant_change what;
 };
 
-static int grant_tx(struct db_conn *c, void *vctx, struct mt_err *err)
+/* The grant change itself, on the locked account acc. */
+static int apply_grants(struct db_conn *c, const struct grant_ctx *x, const struct store_account *acc,
+                        struct mt_err *err)
 {
-    struct grant_ctx *x = vctx;
-    struct store_account acc;
-    /* The account's row lock orders concurrent changes of its grants. */
-    if (auth_fetch_account(c, x->a, x->account_id, true, &acc, err) < 0)
-        return -1;
     for (size_t i = 0; i < x->n; i++)
         if (auth_person_exists(c, x->ids[i], err) < 0)
             return -1;
-    bool own = acc.has_person;
-    int64_t own_id = acc.person_id;
+    bool own = acc->has_person;
+    int64_t own_id = acc->person_id;
     struct db_param id[] = {DB_INT(x->account_id)};
     switch (x->what) {
     case GRANT_ADD:
@@ -677,10 +699,39 @@ static int grant_tx(struct db_conn *c, void *vctx, struct mt_err *err)
     return mt_fail(err, MT_EINTERNAL, "unknown grant change");
 }
 
-static int change_grants(struct db_conn *c, int64_t account_id, const int64_t *ids, size_t n,
-                         enum grant_change what, struct mt_err *err)
+static bool same_persons(const struct store_account *a, const struct store_account *b)
 {
-    struct grant_ctx x = {mt_arena_new(SCRATCH_BYTES), account_id, ids, n, what};
+    if (a->n_persons != b->n_persons)
+        return false;
+    for (size_t i = 0; i < a->n_persons; i++)
+        if (a->persons[i] != b->persons[i])
+            return false;
+    return true;
+}
+
+static int grant_tx(struct db_conn *c, void *vctx, struct mt_err *err)
+{
+    struct grant_ctx *x = vctx;
+    static const char *const action[] = {[GRANT_ADD] = "grant", [GRANT_REMOVE] = "revoke",
+                                         [GRANT_SET] = "set_grants"};
+    struct store_account before, after;
+    /* The account's row lock orders concurrent changes of its grants. */
+    if (auth_fetch_account(c, x->a, x->account_id, true, &before, err) < 0 ||
+        apply_grants(c, x, &before, err) < 0 ||
+        auth_fetch_account(c, x->a, x->account_id, false, &after, err) < 0)
+        return -1;
+    /* Grants are idempotent: a change that changed nothing leaves no row. */
+    if (same_persons(&before, &after))
+        return 0;
+    return store_audit_change(c, x->actor, action[x->what], "grant", x->account_id,
+                              x->what == GRANT_SET ? 0 : x->ids[0], store_json_account(&before),
+                              store_json_account(&after), err);
+}
+
+static int change_grants(struct db_conn *c, const struct store_actor *actor, int64_t account_id,
+                         const int64_t *ids, size_t n, enum grant_change what, struct mt_err *err)
+{
+    struct grant_ctx x = {actor, mt_arena_new(SCRATCH_BYTES), account_id, ids, n, what};
     if (!x.a)
         return store_oom(err);
     int rc = store_write_tx(c, grant_tx, &x, err);
@@ -688,18 +739,20 @@ static int change_grants(struct db_conn *c, int64_t account_id, const int64_t *i
     return rc;
 }
 
-int store_grant_add(struct db_conn *c, int64_t account_id, int64_t person_id, struct mt_err *err)
+int store_grant_add(struct db_conn *c, const struct store_actor *actor, int64_t account_id,
+                    int64_t person_id, struct mt_err *err)
 {
-    return change_grants(c, account_id, &person_id, 1, GRANT_ADD, err);
+    return change_grants(c, actor, account_id, &person_id, 1, GRANT_ADD, err);
 }
 
-int store_grant_remove(struct db_conn *c, int64_t account_id, int64_t person_id, struct mt_err *err)
+int store_grant_remove(struct db_conn *c, const struct store_actor *actor, int64_t account_id,
+                       int64_t person_id, struct mt_err *err)
 {
-    return change_grants(c, account_id, &person_id, 1, GRANT_REMOVE, err);
+    return change_grants(c, actor, account_id, &person_id, 1, GRANT_REMOVE, err);
 }
 
-int store_grants_set(struct db_conn *c, int64_t account_id, const int64_t *ids, size_t n,
-                     struct mt_err *err)
+int store_grants_set(struct db_conn *c, const struct store_actor *actor, int64_t account_id,
+                     const int64_t *ids, size_t n, struct mt_err *err)
 {
-    return change_grants(c, account_id, ids, n, GRANT_SET, err);
+    return change_grants(c, actor, account_id, ids, n, GRANT_SET, err);
 }

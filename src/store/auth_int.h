@@ -34,6 +34,13 @@ int auth_load_persons(struct db_conn *c, struct mt_arena *a, struct store_accoun
 /* The account with that id, grants included, read with sql (one of the
  * statements of auth_accounts.c: plain or locking). MT_ENOTFOUND "Account
  * not found". */
+/* Appends the audit row of a change of an account (entity "account"):
+ * snapshots without any secret (store_json_account); before or after is
+ * NULL for a create or a delete. */
+int auth_audit_account(struct db_conn *c, const struct store_actor *actor, const char *action,
+                       const struct store_account *before, const struct store_account *after,
+                       struct mt_err *err);
+
 int auth_fetch_account(struct db_conn *c, struct mt_arena *a, int64_t id, bool lock,
                        struct store_account *out, struct mt_err *err);
 

@@ -5,6 +5,7 @@
  * that removes what has expired. */
 #include <string.h>
 
+#include "store/audit.h"
 #include "store/auth_int.h"
 
 #define SESSION_COLS                                                                               \
@@ -251,6 +252,7 @@ static int read_token(struct db_stmt *st, struct mt_arena *a, void *item, struct
 }
 
 struct token_create_ctx {
+    const struct store_actor *actor;
     struct mt_arena *a;
     const struct store_token_fields *f;
     struct store_token *out;
@@ -292,11 +294,13 @@ static int token_create_tx(struct db_conn *c, void *vctx, struct mt_err *err)
     o->created_at = (struct store_time){true, true, now, NULL};
     if (f->has_expiry)
         o->expires_at = (struct store_time){true, true, f->expires_us, NULL};
-    return 0;
+    return store_audit_change(c, x->actor, "create", "api_token", o->id, o->person_id, NULL,
+                              store_json_token(o), err);
 }
 
-int store_token_create(struct db_conn *c, struct mt_arena *a, const struct store_token_fields *f,
-                       struct store_token *out, struct mt_err *err)
+int store_token_create(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
+                       const struct store_token_fields *f, struct store_token *out,
+                       struct mt_err *err)
 {
     if (!f->name || !*f->name)
         return mt_fail(err, MT_EINVAL, "a token needs a name");
@@ -311,7 +315,7 @@ int store_token_create(struct db_conn *c, struct mt_arena *a, const struct store
         return mt_fail(err, MT_EINVAL, "a token hash is a hex SHA-256");
     if (f->scope < STORE_SCOPE_READ || f->scope > STORE_SCOPE_ADMIN)
         return mt_fail(err, MT_EINVAL, "invalid scope");
-    struct token_create_ctx x = {a, f, out};
+    struct token_create_ctx x = {actor, a, f, out};
     return store_write_tx(c, token_create_tx, &x, err);
 }
 
@@ -359,15 +363,30 @@ int store_tokens_list(struct db_conn *c, struct mt_arena *a, int64_t account_id,
     return 0;
 }
 
-int store_token_revoke(struct db_conn *c, int64_t account_id, int64_t id, struct mt_err *err)
+struct token_revoke_ctx {
+    const struct store_actor *actor;
+    int64_t account_id, id;
+};
+
+static int token_revoke_tx(struct db_conn *c, void *vctx, struct mt_err *err)
+{
+    struct token_revoke_ctx *x = vctx;
+    char now_buf[MT_TIME_BUF];
+    struct db_param p[] = {store_time_param(store_now_seconds(), now_buf), DB_INT(x->id),
+                           DB_INT(x->account_id)};
+    if (store_exec(c, x->account_id > 0 ? sql_token_revoke_of : sql_token_revoke, p,
+                   x->account_id > 0 ? 3 : 2, err) < 0)
+        return -1;
+    if (db_changes(c) == 0)
+        return mt_fail(err, MT_ENOTFOUND, "Token not found");
+    return store_audit_append(c, x->actor, "revoke", "api_token", x->id, 0, NULL, NULL, err);
+}
+
+int store_token_revoke(struct db_conn *c, const struct store_actor *actor, int64_t account_id,
+                       int64_t id, struct mt_err *err)
 {
     if (!store_id_ok(c, id) || !store_id_ok(c, account_id))
         return mt_fail(err, MT_ENOTFOUND, "Token not found");
-    char now_buf[MT_TIME_BUF];
-    struct db_param p[] = {store_time_param(store_now_seconds(), now_buf), DB_INT(id),
-                           DB_INT(account_id)};
-    if (store_exec(c, account_id > 0 ? sql_token_revoke_of : sql_token_revoke, p,
-                   account_id > 0 ? 3 : 2, err) < 0)
-        return -1;
-    return db_changes(c) > 0 ? 0 : mt_fail(err, MT_ENOTFOUND, "Token not found");
+    struct token_revoke_ctx x = {actor, account_id, id};
+    return store_write_tx(c, token_revoke_tx, &x, err);
 }

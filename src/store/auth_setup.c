@@ -188,9 +188,12 @@ static int claim_tx(struct db_conn *c, void *vctx, struct mt_err *err)
     /* The first account is an enabled administrator, whatever f says. */
     struct store_account_fields f = *x->f;
     f.enabled = true;
-    if (auth_account_insert(c, x->a, &f, STORE_ROLE_ADMIN, x->out, err) < 0)
+    if (auth_account_insert(c, x->a, &f, STORE_ROLE_ADMIN, x->out, err) < 0 ||
+        store_exec(c, sql_setup_clear, NULL, 0, err) < 0)
         return -1;
-    return store_exec(c, sql_setup_clear, NULL, 0, err);
+    /* Whoever held the setup token becomes this account: it is the actor. */
+    struct store_actor self = {x->out->id, x->out->login};
+    return auth_audit_account(c, &self, "create", NULL, x->out, err);
 }
 
 int store_setup_claim(struct db_conn *c, struct mt_arena *a, const char *hash, int64_t now_us,

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "store/audit.h"
+#include "store/auth.h"
 #include "store/dosing.h"
 #include "store/store_int.h"
 
@@ -112,6 +113,41 @@ char *store_json_limit(const struct store_limit *l)
     json_object_set_new(j, "name", text_json(l->name));
     json_object_set_new(j, "max_per_24h", json_real(l->max_per_24h));
     json_object_set_new(j, "unit", text_json(l->unit));
+    return dump(j);
+}
+
+char *store_json_account(const struct store_account *a)
+{
+    if (!a)
+        return NULL;
+    json_t *j = json_object();
+    json_object_set_new(j, "id", json_integer((json_int_t)a->id));
+    json_object_set_new(j, "login", text_json(a->login));
+    json_object_set_new(j, "display_name", text_json(a->display_name));
+    json_object_set_new(j, "role", json_string(store_role_name(a->role)));
+    json_object_set_new(j, "enabled", json_boolean(a->enabled));
+    json_object_set_new(j, "person_id", a->has_person ? id_json(a->person_id) : json_null());
+    json_object_set_new(j, "has_password", json_boolean(a->has_password));
+    json_t *ids = json_array();
+    for (size_t i = 0; i < a->n_persons; i++)
+        json_array_append_new(ids, json_integer((json_int_t)a->persons[i]));
+    json_object_set_new(j, "persons", ids);
+    return dump(j);
+}
+
+char *store_json_token(const struct store_token *t)
+{
+    if (!t)
+        return NULL;
+    json_t *j = json_object();
+    json_object_set_new(j, "id", json_integer((json_int_t)t->id));
+    json_object_set_new(j, "account_id", json_integer((json_int_t)t->account_id));
+    json_object_set_new(j, "name", text_json(t->name));
+    json_object_set_new(j, "prefix", text_json(t->prefix));
+    json_object_set_new(j, "scope", json_string(store_scope_name(t->scope)));
+    json_object_set_new(j, "person_id", t->has_person ? id_json(t->person_id) : json_null());
+    json_object_set_new(j, "expires_at", time_json(&t->expires_at));
+    json_object_set_new(j, "revoked_at", time_json(&t->revoked_at));
     return dump(j);
 }
 

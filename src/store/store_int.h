@@ -148,6 +148,11 @@ char *store_json_person(const struct store_person *p);
 char *store_json_med(const struct store_medication *m);
 char *store_json_dose(const struct store_dose *d);
 char *store_json_limit(const struct store_limit *l);
+struct store_account;
+struct store_token;
+/* Accounts and tokens without any secret: no password hash, no token hash. */
+char *store_json_account(const struct store_account *a);
+char *store_json_token(const struct store_token *t);
 
 /* Appends the audit row of a change (store_audit_append) with the two
  * snapshots, which it frees. */

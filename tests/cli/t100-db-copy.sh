@@ -100,6 +100,10 @@ round_trip() {
         check_eq "$name: hop $hop $(dialect_of "$cur") -> $d exits 0" "$rc" "0"
         [[ $rc == 0 ]] || { echo "$out"; echo "$err" | tail -n 5; return; }
         check_has "$name: hop $hop verified" "$out" "every table matches"
+        if [[ $name != generic ]]; then
+            check_has "$name: hop $hop the audit chain verifies on the target" "$out" \
+                "Audit trail verified on the target: ${audit_rows:-0} rows"
+        fi
         if [[ $name == gen100k ]]; then
             echo "# 100k doses $(dialect_of "$cur") -> $d: $(grep -o 'copied in [0-9.]* s, verified in [0-9.]* s' <<<"$out")"
         fi
@@ -284,7 +288,14 @@ if sql_exec "$gen" "$gen_sql" 2>"$tmp/gen.err"; then
     check_eq "the generated database has 100000 doses" "$(sql "$gen" "SELECT COUNT(*) FROM doses")" "100000"
     check_has "it holds text with Unicode and control characters" \
         "$(sql "$gen" "SELECT notes FROM persons WHERE id = 1")" "🙂 עברית 𝄞"
-    round_trip gen100k "$gen"
+    # Changes made with the CLI leave audit rows: the chain to carry along.
+    for who in auditor-a auditor-b; do
+        DATABASE_URL=$gen "$MEDITRACK" user add "$who" --role carer --person 1 --no-password \
+            >/dev/null 2>"$tmp/err" || not_ok "user add $who on the generated database: $(cat "$tmp/err")"
+    done
+    mt "$gen" audit verify
+    check_has "the generated database has an audit chain of 2 rows" "$out" "audit trail holds: 2 rows"
+    audit_rows=2 round_trip gen100k "$gen"
 else
     not_ok "generating 100k doses on $dialect: $(head -n 3 "$tmp/gen.err")"
 fi

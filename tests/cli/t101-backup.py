@@ -13,6 +13,7 @@ below head is upgraded on restore. Python 3 stdlib. Last line
 
 import datetime
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -147,8 +148,11 @@ def writers_and_backup(srv):
     check("the manifest names the head revision", manifest and manifest[0] == HEAD, repr(manifest))
     check("the manifest counts the doses in the file",
           manifest and f'"rows": {len(ids)},' in manifest[1], manifest[1][:400] if manifest else "")
-    check("the manifest has an audit_hash entry (null without an audit table)",
-          manifest and '"audit_hash": null' in manifest[1], manifest[1][:600] if manifest else "")
+    # Every dose recorded appended an audit row: the chain's head is past them.
+    head = re.search(r'"audit_hash": "([0-9a-f]{64})",\s*"audit_seq": (\d+)',
+                     manifest[1]) if manifest else None
+    check("the manifest has the audit chain's head, past every dose in the file",
+          head is not None and int(head.group(2)) >= len(ids), manifest[1][-600:] if manifest else "")
     # The file is one SQLite database: nothing beside it.
     check("the backup is one file (no -wal, no .partial)",
           not [f for f in os.listdir(WORK) if f.startswith("live.db") and f != "live.db"],
@@ -253,38 +257,47 @@ def older_revision():
 
 
 def audit_hash():
-    """The manifest carries the latest hash of an audit chain (a table with
-    "audit" in its name and a hash column), and restore checks it. Such a
-    table comes with a later revision; here one is made by hand on SQLite,
-    whose online backup keeps every table."""
+    """The manifest carries the head of the audit chain (SEQ and hash, as
+    `meditrack audit head` prints it), restore refuses a file whose chain
+    head is not the manifest's, and the restored chain verifies, also
+    against the manifest's head as an anchor."""
     db = os.path.join(WORK, "audited.db")
     url = sqlite_url(db)
     mt(url, "db", "upgrade")
-    con = sqlite3.connect(db)
-    con.execute("CREATE TABLE audit_trail (id INTEGER PRIMARY KEY, entry TEXT, hash TEXT)")
-    con.executemany("INSERT INTO audit_trail (id, entry, hash) VALUES (?, ?, ?)",
-                    [(1, "a", "h1"), (3, "c", "h3"), (2, "b", "h2")])
-    con.commit()
-    con.close()
+    for login in ("carer-a", "carer-b", "carer-c"):
+        r = mt(url, "user", "add", login, "--role", "carer", "--no-password")
+        check(f"user add {login} (an audited change)", r.returncode == 0, r.stderr)
+    head = mt(url, "audit", "head").stdout.strip()
+    check("the chain has three rows", head.startswith("3:") and len(head) == 66, head)
     path = os.path.join(WORK, "audited-backup.db")
     b = mt(url, "backup", path)
-    check("backup of a database with an audit chain", b.returncode == 0 and
-          "audit hash h3" in b.stdout, b.stdout + b.stderr)
+    check("backup of a database with an audit chain names its head",
+          b.returncode == 0 and f"audit head {head}" in b.stdout, b.stdout + b.stderr)
     con = sqlite3.connect(readonly_copy(path))
     m = con.execute("SELECT manifest FROM meditrack_backup_manifest").fetchone()[0]
     con.close()
-    check("the manifest has the latest audit hash and where it is from",
-          '"audit_hash": "h3"' in m and '"table": "audit_trail"' in m, m)
+    seq, hsh = head.split(":")
+    check("the manifest has the chain's head and where it is from",
+          f'"audit_hash": "{hsh}"' in m and f'"audit_seq": {seq}' in m and
+          '"table": "audit_log"' in m, m)
     bad = os.path.join(WORK, "audited-bad.db")
     shutil.copyfile(path, bad)
     con = sqlite3.connect(bad)
-    con.execute("UPDATE meditrack_backup_manifest SET manifest = replace(manifest, "
-                "'\"audit_hash\": \"h3\"', '\"audit_hash\": \"h9\"')")
+    con.execute("UPDATE meditrack_backup_manifest SET manifest = replace(manifest, ?, ?)",
+                (f'"audit_seq": {seq}', '"audit_seq": 2'))
     con.commit()
     con.close()
     r = mt(sqlite_url(os.path.join(WORK, "audited-target.db")), "restore", bad)
-    check("a backup whose audit hash is not the manifest's is refused",
-          r.returncode == 1 and "audit hash" in r.stderr, r.stderr)
+    check("a backup whose chain head is not the manifest's is refused",
+          r.returncode == 1 and "audit chain's head" in r.stderr, r.stderr)
+    target = sqlite_url(os.path.join(WORK, "audited-good.db"))
+    r = mt(target, "restore", path)
+    check("the backup restores and its audit chain verifies on the target",
+          r.returncode == 0 and f"Audit trail verified on the target: 3 rows, head {head}" in r.stdout,
+          r.stdout + r.stderr)
+    v = mt(target, "audit", "verify", "--anchor", head)
+    check("audit verify --anchor with the manifest's head holds on the restored database",
+          v.returncode == 0, v.stdout + v.stderr)
 
 
 def main():

@@ -224,7 +224,7 @@ static int64_t make_account(struct db_conn *c, const char *login, enum store_rol
                                      .person_id = person,
                                      .password_hash = "$argon2id$v=19$m=65536,t=3,p=1$x$y"};
     struct store_account acc = {0};
-    MUST(store_account_create(c, A, &f, &acc, &E));
+    MUST(store_account_create(c, NULL, A, &f, &acc, &E));
     return acc.id;
 }
 
@@ -256,7 +256,7 @@ static void test_accounts(struct db_conn *c)
                                      .has_person = true,
                                      .person_id = P1,
                                      .password_hash = "$argon2id$v=19$m=65536,t=3,p=1$s$h"};
-    MUST(store_account_create(c, A, &f, &acc, &E));
+    MUST(store_account_create(c, NULL, A, &f, &acc, &E));
     CHECK_STR(acc.login, "maria.garcia@home");
     CHECK_STR(acc.display_name, "Mar\xc3\xad"
                                 "a Garc\xc3\xad"
@@ -267,20 +267,20 @@ static void test_accounts(struct db_conn *c)
     CHECK(acc.created_at.present && !acc.updated_at.present);
     int64_t maria = acc.id;
 
-    MUST_FAIL(store_account_create(c, A, &f, &acc, &E), MT_ECONFLICT, "Login already taken");
+    MUST_FAIL(store_account_create(c, NULL, A, &f, &acc, &E), MT_ECONFLICT, "Login already taken");
     f.login = "MARIA.GARCIA@HOME";
-    MUST_FAIL(store_account_create(c, A, &f, &acc, &E), MT_ECONFLICT, "Login already taken");
+    MUST_FAIL(store_account_create(c, NULL, A, &f, &acc, &E), MT_ECONFLICT, "Login already taken");
     static const char *const bad[] = {
         "",           "with space",
         "semi;colon", "t\xc3\xa4st",
         "tab\tx",     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
     for (size_t i = 0; i < MT_ARRAY_LEN(bad); i++) {
         f.login = bad[i];
-        MUST_FAIL(store_account_create(c, A, &f, &acc, &E), MT_EINVAL, "invalid login");
+        MUST_FAIL(store_account_create(c, NULL, A, &f, &acc, &E), MT_EINVAL, "invalid login");
     }
     f.login = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"; /* 64 */
     f.has_person = false;
-    MUST(store_account_create(c, A, &f, &acc, &E));
+    MUST(store_account_create(c, NULL, A, &f, &acc, &E));
     CHECK_EQ(strlen(acc.login), 64);
     CHECK_STR(acc.display_name, "Mar\xc3\xad"
                                 "a Garc\xc3\xad"
@@ -288,10 +288,10 @@ static void test_accounts(struct db_conn *c)
     f.login = "ghost";
     f.has_person = true;
     f.person_id = 999999;
-    MUST_FAIL(store_account_create(c, A, &f, &acc, &E), MT_ENOTFOUND, "Person not found");
+    MUST_FAIL(store_account_create(c, NULL, A, &f, &acc, &E), MT_ENOTFOUND, "Person not found");
     f.has_person = false;
     f.role = (enum store_role)7;
-    MUST_FAIL(store_account_create(c, A, &f, &acc, &E), MT_EINVAL, "role");
+    MUST_FAIL(store_account_create(c, NULL, A, &f, &acc, &E), MT_EINVAL, "role");
     f.role = STORE_ROLE_VIEWER;
     /* 255 characters of two bytes each fit; 256 do not. */
     char name[600];
@@ -299,19 +299,19 @@ static void test_accounts(struct db_conn *c)
         memcpy(name + 2 * i, "\xc3\xa9", 2);
     name[512] = '\0';
     f.display_name = name;
-    MUST_FAIL(store_account_create(c, A, &f, &acc, &E), MT_EINVAL, "too long");
+    MUST_FAIL(store_account_create(c, NULL, A, &f, &acc, &E), MT_EINVAL, "too long");
     name[510] = '\0';
     f.display_name = "bad \xff byte";
-    MUST_FAIL(store_account_create(c, A, &f, &acc, &E), MT_EINVAL, "UTF-8");
+    MUST_FAIL(store_account_create(c, NULL, A, &f, &acc, &E), MT_EINVAL, "UTF-8");
     f.display_name = name;
     f.login = "longname";
-    MUST(store_account_create(c, A, &f, &acc, &E));
+    MUST(store_account_create(c, NULL, A, &f, &acc, &E));
     CHECK_STR(acc.display_name, name);
     /* No display name: the login; no password: a proxy-only account. */
     f.login = "proxy.only";
     f.display_name = NULL;
     f.password_hash = NULL;
-    MUST(store_account_create(c, A, &f, &acc, &E));
+    MUST(store_account_create(c, NULL, A, &f, &acc, &E));
     CHECK_STR(acc.display_name, "proxy.only");
     CHECK(!acc.has_password);
 
@@ -360,85 +360,85 @@ static void test_updates_and_grants(struct db_conn *c)
     /* The only enabled admin may be neither demoted, nor disabled, nor
      * deleted. */
     struct store_account_fields f = {.set_role = true, .role = STORE_ROLE_CARER};
-    MUST_FAIL(store_account_update(c, A, root, &f, &acc, &E), MT_ECONFLICT,
+    MUST_FAIL(store_account_update(c, NULL, A, root, &f, &acc, &E), MT_ECONFLICT,
               "The last administrator cannot be disabled or demoted");
     f = (struct store_account_fields){.set_enabled = true, .enabled = false};
-    MUST_FAIL(store_account_update(c, A, root, &f, &acc, &E), MT_ECONFLICT, "last administrator");
-    MUST_FAIL(store_account_delete(c, root, &E), MT_ECONFLICT, "last administrator");
+    MUST_FAIL(store_account_update(c, NULL, A, root, &f, &acc, &E), MT_ECONFLICT, "last administrator");
+    MUST_FAIL(store_account_delete(c, NULL, root, &E), MT_ECONFLICT, "last administrator");
     /* A no-op change of the only admin is fine and touches nothing. */
     f = (struct store_account_fields){.set_role = true, .role = STORE_ROLE_ADMIN};
-    MUST(store_account_update(c, A, root, &f, &acc, &E));
+    MUST(store_account_update(c, NULL, A, root, &f, &acc, &E));
     CHECK(!acc.updated_at.present);
 
     int64_t boss = make_account(c, "boss", STORE_ROLE_ADMIN, false, 0);
     f = (struct store_account_fields){.set_enabled = true, .enabled = false};
-    MUST(store_account_update(c, A, boss, &f, &acc, &E));
+    MUST(store_account_update(c, NULL, A, boss, &f, &acc, &E));
     CHECK(!acc.enabled);
     /* A disabled admin does not count as one. */
     f = (struct store_account_fields){.set_role = true, .role = STORE_ROLE_VIEWER};
-    MUST_FAIL(store_account_update(c, A, root, &f, &acc, &E), MT_ECONFLICT, "last administrator");
+    MUST_FAIL(store_account_update(c, NULL, A, root, &f, &acc, &E), MT_ECONFLICT, "last administrator");
     f = (struct store_account_fields){.set_enabled = true, .enabled = true};
-    MUST(store_account_update(c, A, boss, &f, &acc, &E));
+    MUST(store_account_update(c, NULL, A, boss, &f, &acc, &E));
     f = (struct store_account_fields){.set_role = true, .role = STORE_ROLE_VIEWER};
-    MUST(store_account_update(c, A, root, &f, &acc, &E));
+    MUST(store_account_update(c, NULL, A, root, &f, &acc, &E));
     CHECK_EQ(acc.role, STORE_ROLE_VIEWER);
     CHECK(acc.updated_at.present);
     f.role = STORE_ROLE_ADMIN;
-    MUST(store_account_update(c, A, root, &f, &acc, &E));
+    MUST(store_account_update(c, NULL, A, root, &f, &acc, &E));
 
     /* Display name: set, and back to the login with an empty one. */
     int64_t carer = make_account(c, "carer", STORE_ROLE_CARER, true, P1);
     f = (struct store_account_fields){.set_display_name = true, .display_name = "C\xc3\xa4rer"};
-    MUST(store_account_update(c, A, carer, &f, &acc, &E));
+    MUST(store_account_update(c, NULL, A, carer, &f, &acc, &E));
     CHECK_STR(acc.display_name, "C\xc3\xa4rer");
     f.display_name = "";
-    MUST(store_account_update(c, A, carer, &f, &acc, &E));
+    MUST(store_account_update(c, NULL, A, carer, &f, &acc, &E));
     CHECK_STR(acc.display_name, "carer");
-    MUST_FAIL(store_account_update(c, A, 999999, &f, &acc, &E), MT_ENOTFOUND, NULL);
+    MUST_FAIL(store_account_update(c, NULL, A, 999999, &f, &acc, &E), MT_ENOTFOUND, NULL);
 
     /* A new own person is granted; the former stays granted. */
     f = (struct store_account_fields){.set_person = true, .has_person = true, .person_id = P2};
-    MUST(store_account_update(c, A, carer, &f, &acc, &E));
+    MUST(store_account_update(c, NULL, A, carer, &f, &acc, &E));
     CHECK(acc.has_person && acc.person_id == P2);
     CHECK(acc.n_persons == 2 && acc.persons[0] == P1 && acc.persons[1] == P2);
     f.person_id = 424242;
-    MUST_FAIL(store_account_update(c, A, carer, &f, &acc, &E), MT_ENOTFOUND, "Person not found");
+    MUST_FAIL(store_account_update(c, NULL, A, carer, &f, &acc, &E), MT_ENOTFOUND, "Person not found");
     f = (struct store_account_fields){.set_person = true, .has_person = false};
-    MUST(store_account_update(c, A, carer, &f, &acc, &E));
+    MUST(store_account_update(c, NULL, A, carer, &f, &acc, &E));
     CHECK(!acc.has_person);
     f = (struct store_account_fields){.set_person = true, .has_person = true, .person_id = P2};
-    MUST(store_account_update(c, A, carer, &f, &acc, &E));
+    MUST(store_account_update(c, NULL, A, carer, &f, &acc, &E));
 
     /* Grants. */
-    MUST(store_grant_add(c, carer, P3, &E));
-    MUST(store_grant_add(c, carer, P3, &E));
+    MUST(store_grant_add(c, NULL, carer, P3, &E));
+    MUST(store_grant_add(c, NULL, carer, P3, &E));
     MUST(store_account_get(c, A, carer, &got, &E));
     CHECK(got.n_persons == 3 && got.persons[2] == P3);
-    MUST_FAIL(store_grant_add(c, carer, 777777, &E), MT_ENOTFOUND, "Person not found");
-    MUST_FAIL(store_grant_add(c, 777777, P1, &E), MT_ENOTFOUND, "Account not found");
-    MUST(store_grant_remove(c, carer, P1, &E));
-    MUST(store_grant_remove(c, carer, P1, &E));
-    MUST_FAIL(store_grant_remove(c, carer, P2, &E), MT_ECONFLICT, "own person");
-    MUST_FAIL(store_grant_remove(c, carer, 777777, &E), MT_ENOTFOUND, "Person not found");
+    MUST_FAIL(store_grant_add(c, NULL, carer, 777777, &E), MT_ENOTFOUND, "Person not found");
+    MUST_FAIL(store_grant_add(c, NULL, 777777, P1, &E), MT_ENOTFOUND, "Account not found");
+    MUST(store_grant_remove(c, NULL, carer, P1, &E));
+    MUST(store_grant_remove(c, NULL, carer, P1, &E));
+    MUST_FAIL(store_grant_remove(c, NULL, carer, P2, &E), MT_ECONFLICT, "own person");
+    MUST_FAIL(store_grant_remove(c, NULL, carer, 777777, &E), MT_ENOTFOUND, "Person not found");
     MUST(store_account_get(c, A, carer, &got, &E));
     CHECK(got.n_persons == 2 && got.persons[0] == P2 && got.persons[1] == P3);
     int64_t ids[] = {P1, P1};
-    MUST(store_grants_set(c, carer, ids, 2, &E));
+    MUST(store_grants_set(c, NULL, carer, ids, 2, &E));
     MUST(store_account_get(c, A, carer, &got, &E));
     CHECK(got.n_persons == 2 && got.persons[0] == P1 && got.persons[1] == P2);
     int64_t bad_ids[] = {P3, 555555};
-    MUST_FAIL(store_grants_set(c, carer, bad_ids, 2, &E), MT_ENOTFOUND, "Person not found");
+    MUST_FAIL(store_grants_set(c, NULL, carer, bad_ids, 2, &E), MT_ENOTFOUND, "Person not found");
     MUST(store_account_get(c, A, carer, &got, &E));
     CHECK_EQ(got.n_persons, 2); /* unchanged: all or nothing */
-    MUST(store_grants_set(c, carer, NULL, 0, &E));
+    MUST(store_grants_set(c, NULL, carer, NULL, 0, &E));
     MUST(store_account_get(c, A, carer, &got, &E));
     CHECK(got.n_persons == 1 && got.persons[0] == P2);
 
     /* Deleting a person: the account loses it as own person and grant. */
     int64_t gone = new_person(c, "Temporary");
-    MUST(store_grant_add(c, carer, gone, &E));
+    MUST(store_grant_add(c, NULL, carer, gone, &E));
     f = (struct store_account_fields){.set_person = true, .has_person = true, .person_id = gone};
-    MUST(store_account_update(c, A, carer, &f, &acc, &E));
+    MUST(store_account_update(c, NULL, A, carer, &f, &acc, &E));
     MUST(store_person_delete(c, NULL, A, gone, &E));
     MUST(store_account_get(c, A, carer, &got, &E));
     CHECK(!got.has_person);
@@ -530,17 +530,17 @@ static void test_sessions(struct db_conn *c)
     /* A new password ends every session but the one kept. */
     int64_t k1 = session(c, viewer, "mts_keep", now + HOUR);
     session(c, viewer, "mts_end", now + HOUR);
-    MUST(store_account_set_password(c, viewer, "$argon2id$new", k1, &E));
+    MUST(store_account_set_password(c, NULL, viewer, "$argon2id$new", k1, &E));
     MUST(store_sessions_list(c, A, viewer, &list, &n, &E));
     CHECK(n == 1 && list[0].id == k1);
     const char *hash = NULL;
     MUST(store_account_by_login(c, A, "viewer", &acc, &hash, &E));
     CHECK_STR(hash, "$argon2id$new");
     CHECK(acc.updated_at.present);
-    MUST(store_account_set_password(c, viewer, "$argon2id$newer", 0, &E));
+    MUST(store_account_set_password(c, NULL, viewer, "$argon2id$newer", 0, &E));
     MUST(store_sessions_list(c, A, viewer, &list, &n, &E));
     CHECK_EQ(n, 0);
-    MUST_FAIL(store_account_set_password(c, 999999, "$argon2id$x", 0, &E), MT_ENOTFOUND, NULL);
+    MUST_FAIL(store_account_set_password(c, NULL, 999999, "$argon2id$x", 0, &E), MT_ENOTFOUND, NULL);
     MUST(store_account_rehash(c, viewer, "$argon2id$rehashed", &E));
     MUST(store_account_by_login(c, A, "viewer", &acc, &hash, &E));
     CHECK_STR(hash, "$argon2id$rehashed");
@@ -549,13 +549,13 @@ static void test_sessions(struct db_conn *c)
     /* Disabling ends the sessions; a disabled account's session is refused. */
     int64_t d = session(c, viewer, "mts_disabled", now + HOUR);
     struct store_account_fields f = {.set_enabled = true, .enabled = false};
-    MUST(store_account_update(c, A, viewer, &f, &acc, &E));
+    MUST(store_account_update(c, NULL, A, viewer, &f, &acc, &E));
     CHECK_EQ(count(c, "SELECT COUNT(*) FROM auth_sessions WHERE id = ?", d), 0);
     session(c, viewer, "mts_after", now + HOUR);
     hash_of("mts_after", h);
     MUST_FAIL(store_session_lookup(c, A, h, now, HOUR, &s, &acc, &E), MT_ENOTFOUND, NULL);
     f.enabled = true;
-    MUST(store_account_update(c, A, viewer, &f, &acc, &E));
+    MUST(store_account_update(c, NULL, A, viewer, &f, &acc, &E));
     MUST(store_session_lookup(c, A, h, now, HOUR, &s, &acc, &E));
 }
 
@@ -579,7 +579,7 @@ static void test_tokens(struct db_conn *c)
                                    .has_person = true,
                                    .person_id = P2};
     struct store_token t, got;
-    MUST(store_token_create(c, A, &f, &t, &E));
+    MUST(store_token_create(c, NULL, A, &f, &t, &E));
     CHECK(t.id > 0);
     CHECK_STR(t.login, "carer");
     CHECK_STR(t.prefix, prefix);
@@ -598,20 +598,20 @@ static void test_tokens(struct db_conn *c)
     hash_of("mtt_second", h2);
     f.hash = h2;
     f.person_id = 888888;
-    MUST_FAIL(store_token_create(c, A, &f, &t, &E), MT_ENOTFOUND, "Person not found");
+    MUST_FAIL(store_token_create(c, NULL, A, &f, &t, &E), MT_ENOTFOUND, "Person not found");
     f.has_person = false;
     f.account_id = 888888;
-    MUST_FAIL(store_token_create(c, A, &f, &t, &E), MT_ENOTFOUND, "Account not found");
+    MUST_FAIL(store_token_create(c, NULL, A, &f, &t, &E), MT_ENOTFOUND, "Account not found");
     f.account_id = viewer;
     f.name = "";
-    MUST_FAIL(store_token_create(c, A, &f, &t, &E), MT_EINVAL, "name");
+    MUST_FAIL(store_token_create(c, NULL, A, &f, &t, &E), MT_EINVAL, "name");
     f.name = "expiring";
     f.scope = (enum store_scope)0;
-    MUST_FAIL(store_token_create(c, A, &f, &t, &E), MT_EINVAL, "scope");
+    MUST_FAIL(store_token_create(c, NULL, A, &f, &t, &E), MT_EINVAL, "scope");
     f.scope = STORE_SCOPE_WRITE;
     f.has_expiry = true;
     f.expires_us = now + HOUR;
-    MUST(store_token_create(c, A, &f, &t, &E));
+    MUST(store_token_create(c, NULL, A, &f, &t, &E));
     int64_t expiring = t.id;
     CHECK(t.expires_at.present && t.expires_at.us == now + HOUR);
     MUST(store_token_lookup(c, A, h2, now, &got, &acc, &E));
@@ -628,11 +628,11 @@ static void test_tokens(struct db_conn *c)
         CHECK(list[0].id == expiring && list[1].scope == STORE_SCOPE_READ);
 
     /* Revoking: only the owner (or anyone with account 0), only once. */
-    MUST_FAIL(store_token_revoke(c, viewer, list[1].id, &E), MT_ENOTFOUND, "Token not found");
-    MUST(store_token_revoke(c, carer, list[1].id, &E));
-    MUST_FAIL(store_token_revoke(c, 0, list[1].id, &E), MT_ENOTFOUND, NULL);
+    MUST_FAIL(store_token_revoke(c, NULL, viewer, list[1].id, &E), MT_ENOTFOUND, "Token not found");
+    MUST(store_token_revoke(c, NULL, carer, list[1].id, &E));
+    MUST_FAIL(store_token_revoke(c, NULL, 0, list[1].id, &E), MT_ENOTFOUND, NULL);
     MUST_FAIL(store_token_lookup(c, A, h, now, &got, &acc, &E), MT_ENOTFOUND, NULL);
-    MUST(store_token_revoke(c, 0, expiring, &E));
+    MUST(store_token_revoke(c, NULL, 0, expiring, &E));
     MUST(store_tokens_list(c, A, 0, &list, &n, &E));
     CHECK(n == 2 && list[0].revoked_at.present && list[1].revoked_at.present);
 
@@ -643,22 +643,22 @@ static void test_tokens(struct db_conn *c)
                                     .hash = h,
                                     .prefix = "mtt_third",
                                     .scope = STORE_SCOPE_ADMIN};
-    MUST(store_token_create(c, A, &f, &t, &E));
+    MUST(store_token_create(c, NULL, A, &f, &t, &E));
     struct store_account_fields af = {.set_enabled = true, .enabled = false};
-    MUST(store_account_update(c, A, viewer, &af, &acc, &E));
+    MUST(store_account_update(c, NULL, A, viewer, &af, &acc, &E));
     MUST_FAIL(store_token_lookup(c, A, h, now, &got, &acc, &E), MT_ENOTFOUND, NULL);
     af.enabled = true;
-    MUST(store_account_update(c, A, viewer, &af, &acc, &E));
+    MUST(store_account_update(c, NULL, A, viewer, &af, &acc, &E));
     MUST(store_token_lookup(c, A, h, now, &got, &acc, &E));
 
     /* Deleting an account removes its sessions, tokens and grants. */
-    MUST(store_grant_add(c, viewer, P1, &E));
+    MUST(store_grant_add(c, NULL, viewer, P1, &E));
     session(c, viewer, "mts_last", now + HOUR);
-    MUST(store_account_delete(c, viewer, &E));
+    MUST(store_account_delete(c, NULL, viewer, &E));
     CHECK_EQ(count(c, "SELECT COUNT(*) FROM auth_sessions WHERE account_id = ?", viewer), 0);
     CHECK_EQ(count(c, "SELECT COUNT(*) FROM api_tokens WHERE account_id = ?", viewer), 0);
     CHECK_EQ(count(c, "SELECT COUNT(*) FROM account_persons WHERE account_id = ?", viewer), 0);
-    MUST_FAIL(store_account_delete(c, viewer, &E), MT_ENOTFOUND, NULL);
+    MUST_FAIL(store_account_delete(c, NULL, viewer, &E), MT_ENOTFOUND, NULL);
 }
 
 /* ---- throttle and sweep --------------------------------------------------------------------- */
