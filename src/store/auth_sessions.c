@@ -294,7 +294,7 @@ static int token_create_tx(struct db_conn *c, void *vctx, struct mt_err *err)
     o->created_at = (struct store_time){true, true, now, NULL};
     if (f->has_expiry)
         o->expires_at = (struct store_time){true, true, f->expires_us, NULL};
-    return store_audit_change(c, x->actor, "create", "api_token", o->id, o->person_id, NULL,
+    return store_audit_change(c, x->actor, "create", "token", o->id, o->person_id, NULL,
                               store_json_token(o), err);
 }
 
@@ -379,7 +379,7 @@ static int token_revoke_tx(struct db_conn *c, void *vctx, struct mt_err *err)
         return -1;
     if (db_changes(c) == 0)
         return mt_fail(err, MT_ENOTFOUND, "Token not found");
-    return store_audit_append(c, x->actor, "revoke", "api_token", x->id, 0, NULL, NULL, err);
+    return store_audit_append(c, x->actor, "revoke", "token", x->id, 0, NULL, NULL, err);
 }
 
 int store_token_revoke(struct db_conn *c, const struct store_actor *actor, int64_t account_id,

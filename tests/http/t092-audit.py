@@ -14,6 +14,7 @@ chain, which only an anchor exported earlier (`audit head`) catches. Python
 
 import datetime
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -35,6 +36,7 @@ def main():
         chain(srv)
     finally:
         srv.stop()
+    access_control()
     tampering()
     apilib.report()
 
@@ -235,6 +237,82 @@ def chain(srv):
     head = sql(srv.url, "SELECT seq, hash FROM audit_head")
     check("chain: the head record names the last row",
           head == [[rows[-1]["seq"], rows[-1]["hash"]]], head)
+
+
+# ---- accounts, passwords, grants, tokens ----------------------------------------------------
+
+def access_control():
+    """With AUTH=on, every change of an account, its password, its grants and
+    its API tokens appends one row naming the administrator who made it, and
+    no snapshot carries a password hash or a token's secret or hash."""
+    import authlib
+    srv = apilib.Server("t092-auth", env=authlib.auth_env())
+    try:
+        admin, _ = authlib.first_admin(srv, "auditadmin")
+        ann = admin.post("/api/v1/persons/", {"first_name": "Ann"}).json()["id"]
+        bob = admin.post("/api/v1/persons/", {"first_name": "Bob"}).json()["id"]
+        acc = authlib.make_account(admin, "carer1", "carer", persons=[ann])
+        aid = acc["id"]
+        expect("account: role changed", admin.patch(f"/api/v1/accounts/{aid}",
+                                                     {"role": "viewer"}), 200)
+        expect("account: the same role again (no change)",
+               admin.patch(f"/api/v1/accounts/{aid}", {"role": "viewer"}), 200)
+        expect("account: new password", admin.patch(f"/api/v1/accounts/{aid}",
+                                                    {"password": "another long password 2"}), 200)
+        expect("grants: set to Ann and Bob", admin.patch(f"/api/v1/accounts/{aid}",
+                                                         {"persons": [ann, bob]}), 200)
+        tok = authlib.make_token(admin, "read", name="dashboard")
+        expect("token: revoked", admin.delete(f"/api/v1/auth/tokens/{tok['id']}"), 204)
+        expect("account: deleted", admin.delete(f"/api/v1/accounts/{aid}"), 204)
+        r = admin.get("/api/v1/audit/?limit=1000")
+        check("access control: the administrator reads the trail", r.status == 200, r)
+        rows = r.json() if r.status == 200 else []
+        mine = [(a["entity"], a["action"], a["entity_id"]) for a in reversed(rows)
+                if a["entity"] in ("account", "grant", "token")]
+        admin_id = next((a["entity_id"] for a in reversed(rows)
+                         if a["entity"] == "account" and a["action"] == "create"), None)
+        # The account and its grants are two transactions (POST /accounts/
+        # creates, then grants): two rows.
+        want = [("account", "create", admin_id), ("account", "create", aid),
+                ("grant", "set_grants", aid), ("account", "update", aid), ("account", "set_password", aid),
+                ("grant", "set_grants", aid), ("token", "create", tok["id"]),
+                ("token", "revoke", tok["id"]), ("account", "delete", aid)]
+        check("access control: one row per change, in order, none for the unchanged role",
+              mine == want, mine)
+        # Oldest first, so that the later of two rows of one kind wins.
+        by = {(a["entity"], a["action"], a["entity_id"]): a for a in reversed(rows)}
+        first = by.get(("account", "create", admin_id), {})
+        check("the first administrator (setup) is the actor of its own creation",
+              first.get("actor") == "auditadmin" and first.get("actor_id") == admin_id, first)
+        others = [a for a in rows if a["entity"] in ("account", "grant", "token") and
+                  (a["entity"], a["entity_id"]) != ("account", admin_id)]
+        check("the administrator is the actor of every other change",
+              others and all(a["actor"] == "auditadmin" and a["actor_id"] == admin_id
+                             for a in others), [(a["actor"], a["actor_id"]) for a in others])
+        upd = by.get(("account", "update", aid), {})
+        check("account update: before and after show the role change",
+              (upd.get("before") or {}).get("role") == "carer" and
+              (upd.get("after") or {}).get("role") == "viewer", upd)
+        g = by.get(("grant", "set_grants", aid), {})
+        check("grants: before and after list the persons",
+              (g.get("before") or {}).get("persons") == [ann] and
+              (g.get("after") or {}).get("persons") == [ann, bob], g)
+        pw = by.get(("account", "set_password", aid), {})
+        check("password change: no snapshot at all",
+              pw.get("before") is None and pw.get("after") is None, pw)
+        text = json.dumps(rows)
+        check("no password hash and no token secret in the trail",
+              "$argon2" not in text and tok["token"] not in text, text[:300])
+        rc, out = meditrack(srv.url, "audit", "verify")
+        check("access control: the chain holds", rc == 0 and "audit trail holds" in out, out)
+        rc, out = meditrack(srv.url, "user", "add", "fromcli", "--role", "viewer", "--no-password")
+        r = admin.get("/api/v1/audit/?entity=account&limit=1")
+        top = r.json()[0] if r.status == 200 and r.json() else {}
+        check("meditrack user add: the row names the command line as actor",
+              rc == 0 and top.get("actor") == "cli" and top.get("actor_id") is None and
+              (top.get("after") or {}).get("login") == "fromcli", (rc, out, top))
+    finally:
+        srv.stop()
 
 
 # ---- tampering -------------------------------------------------------------------------------
