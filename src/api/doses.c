@@ -195,14 +195,13 @@ struct record_opts {
 };
 
 /* Records at taken_us in the local day `day` of zone z unless a rule
- * refuses it (the reference's 400 for its rule). The store's rules read
- * calendar days at one offset: z's at taken_us (NEEDSWORK: a day across a
- * change of daylight saving time is then an hour off at one end). */
+ * refuses it (the reference's 400 for its rule). The rules' calendar days
+ * are z's local days, 23 or 25 hours long across a change of daylight
+ * saving time. */
 static int record(struct api_call *call, int64_t medication_id, int64_t taken_us,
                   struct mt_date day, struct mt_tz z, bool today, const struct record_opts *o,
                   struct mt_err *err)
 {
-    int tz = -mt_tz_offset_at(z, taken_us) / 60;
     if (o->override && !api_may_override(call)) {
         http_reply_detail(call->r, 403, "Not enough permissions");
         return 0;
@@ -210,7 +209,7 @@ static int record(struct api_call *call, int64_t medication_id, int64_t taken_us
     struct store_record_req req = {
         .medication_id = medication_id,
         .taken_us = taken_us,
-        .tz = tz,
+        .tz = z,
         .now_us = mt_now_us(),
         .note = o->note,
         .override = o->override,
@@ -273,7 +272,7 @@ int api_dose_skip(struct api_call *call, struct mt_err *err)
     struct store_record_req req = {
         .medication_id = in->medication_id.value,
         .taken_us = at,
-        .tz = api_tz_minutes(call->r, &(struct api_int){0}),
+        .tz = api_tz(call->r, &(struct api_int){0}),
         .now_us = now,
         .skip = true,
         .reason = in->reason.value,
@@ -384,7 +383,8 @@ static void summary_entry(struct http_req *r, struct api_jw *w, const struct sto
 
 /* A live medication's next_allowed_at and blocked_by, for a client that
  * asked for the dosing fields. */
-static int summary_verdict(struct api_call *call, const struct store_summary_entry *e, int tz,
+static int summary_verdict(struct api_call *call, const struct store_summary_entry *e,
+                           struct mt_tz tz,
                            int64_t now, struct store_verdict *out, struct mt_err *err)
 {
     struct store_window none = {0, 0};
@@ -401,8 +401,6 @@ int api_summary(struct api_call *call, struct mt_err *err)
     struct mt_tz z = api_tz(call->r, &in->tz);
     struct mt_date day = api_day_or_today(&in->date, z);
     struct store_window w = api_day_window(day, day, z);
-    /* The rules' calendar days at one offset, the one now (see record). */
-    int tz = -mt_tz_offset_at(z, mt_now_us()) / 60;
     struct store_summary_entry *items = NULL;
     size_t n = 0;
     if (store_daily_summary(call->db, call->r->arena, api_who_sees(call->who), in->person_id.set,
@@ -419,7 +417,7 @@ int api_summary(struct api_call *call, struct mt_err *err)
     int64_t now = mt_now_us();
     for (size_t i = 0; i < n; i++) {
         struct store_verdict v;
-        if (extended && !items[i].deleted && summary_verdict(call, &items[i], tz, now, &v, err) < 0)
+        if (extended && !items[i].deleted && summary_verdict(call, &items[i], z, now, &v, err) < 0)
             return -1;
         summary_entry(call->r, &out, &items[i], extended && !items[i].deleted ? &v : NULL);
     }

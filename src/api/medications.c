@@ -188,7 +188,8 @@ void api_med_rules(const struct api_request *q, void *in, struct api_vctx *v)
 
 /* The verdicts and ingredients of the medications, for a client that asked
  * for the dosing fields; NULL (the reference's shape) otherwise. */
-static int verdicts_of(struct api_call *call, struct store_medication *items, size_t n, int tz,
+static int verdicts_of(struct api_call *call, struct store_medication *items, size_t n,
+                       struct mt_tz tz,
                        struct store_verdict **out, struct mt_err *err)
 {
     *out = NULL;
@@ -218,7 +219,7 @@ int api_meds_list(struct api_call *call, struct mt_err *err)
     if (store_meds_list(call->db, call->r->arena, api_who_sees(call->who), in->person_id.set,
                         in->person_id.value, &w, in->skip.value, in->limit.value, &items, &n,
                         err) < 0 ||
-        verdicts_of(call, items, n, api_tz_minutes(call->r, &in->tz), &v, err) < 0)
+        verdicts_of(call, items, n, api_tz(call->r, &in->tz), &v, err) < 0)
         return -1;
     return api_reply_meds(call->r, items, v, n);
 }
@@ -269,7 +270,7 @@ static int save_med(struct api_call *call, bool create, struct mt_err *err)
     if (rc < 0)
         return -1;
     struct store_verdict *v;
-    if (verdicts_of(call, &m, 1, api_tz_minutes(call->r, &(struct api_int){0}), &v, err) < 0)
+    if (verdicts_of(call, &m, 1, api_tz(call->r, &(struct api_int){0}), &v, err) < 0)
         return -1;
     return api_reply_med(call->r, call->op->status, &m, v, false);
 }
@@ -292,7 +293,7 @@ int api_med_get(struct api_call *call, struct mt_err *err)
     struct store_verdict *v;
     if (api_who_med(call, in->id.value, err) < 0 ||
         store_med_get(call->db, call->r->arena, in->id.value, &w, &m, err) < 0 ||
-        verdicts_of(call, &m, 1, api_tz_minutes(call->r, &in->tz), &v, err) < 0)
+        verdicts_of(call, &m, 1, api_tz(call->r, &in->tz), &v, err) < 0)
         return -1;
     return api_reply_med(call->r, call->op->status, &m, v, true);
 }

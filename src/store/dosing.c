@@ -82,7 +82,7 @@ struct med_rules {
 /* The instants [lo, hi) whose doses can matter for a dose at t and for the
  * next allowed instant from `from`: the windows around either, the
  * interval on both sides, and the calendar days after them. */
-static void span(const struct med_rules *m, int tz, int64_t t, int64_t from, int64_t *lo,
+static void span(const struct med_rules *m, struct mt_tz tz, int64_t t, int64_t from, int64_t *lo,
                  int64_t *hi)
 {
     int64_t reach = RULES_DAY_US;
@@ -91,8 +91,8 @@ static void span(const struct med_rules *m, int tz, int64_t t, int64_t from, int
         reach = interval;
     int64_t early = t < from ? t : from;
     int64_t late = t > from ? t : from;
-    struct mt_date d = mt_local_date(early, tz);
-    int64_t day_start = mt_day_window(d, d, tz).start_us;
+    struct mt_date d = mt_tz_local_date(tz, early);
+    int64_t day_start = mt_tz_day_window(tz, d, d).start_us;
     *lo = mt_instant_clamp((day_start < early - reach ? day_start : early - reach));
     *hi = mt_instant_clamp(late + reach + 3 * RULES_DAY_US);
 }
@@ -171,7 +171,8 @@ static int read_limit_row(struct db_stmt *st, struct mt_arena *a, void *item, st
 
 /* Fills *rm with everything the rules need for a dose of m at t and for
  * the next instant from `from`: ings are the medication's ingredients. */
-static int load_rules(struct db_conn *c, struct mt_arena *a, const struct med_rules *m, int tz,
+static int load_rules(struct db_conn *c, struct mt_arena *a, const struct med_rules *m,
+                      struct mt_tz tz,
                       const struct store_ingredient *ings, size_t n_ings, int64_t t, int64_t from,
                       struct rules_med *rm, struct mt_err *err)
 {
@@ -245,7 +246,8 @@ static int load_rules(struct db_conn *c, struct mt_arena *a, const struct med_ru
 /* ---- a medication's state ------------------------------------------------------------------ */
 
 int store_med_verdict(struct db_conn *c, struct mt_arena *a, const struct store_medication *m,
-                      int64_t now_us, int tz, struct store_verdict *out, struct mt_err *err)
+                      int64_t now_us, struct mt_tz tz, struct store_verdict *out,
+                      struct mt_err *err)
 {
     memset(out, 0, sizeof(*out));
     struct med_rules r = {.id = m->id,

@@ -10,6 +10,7 @@
 #ifndef MT_STORE_DOSING_H
 #define MT_STORE_DOSING_H
 
+#include "core/tz.h"
 #include "store/store.h"
 
 /* ---- rules ------------------------------------------------------------------------------ */
@@ -47,16 +48,17 @@ struct store_verdict {
 
 /* A medication's state now: whether a dose could be recorded at now_us,
  * and if not, why and when (medication responses' next_allowed_at and
- * blocked_by). Calendar days are local at tz (JavaScript sign). */
+ * blocked_by). Calendar days are the local days of zone tz. */
 int store_med_verdict(struct db_conn *c, struct mt_arena *a, const struct store_medication *m,
-                      int64_t now_us, int tz, struct store_verdict *out, struct mt_err *err);
+                      int64_t now_us, struct mt_tz tz, struct store_verdict *out,
+                      struct mt_err *err);
 
 /* ---- recording ---------------------------------------------------------------------------- */
 
 struct store_record_req {
     int64_t medication_id;
     int64_t taken_us;            /* the dose's instant (a skipped dose's slot) */
-    int tz;                      /* calendar days are local at tz (JavaScript sign) */
+    struct mt_tz tz;             /* calendar days are local days of this zone */
     int64_t now_us;              /* for next_allowed_at */
     bool skip;                   /* a skipped dose: no rule applies */
     const char *reason;          /* the skip's reason */

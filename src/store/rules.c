@@ -15,8 +15,8 @@
 /* The local calendar day that contains t. */
 static struct mt_window day_of(const struct rules_med *m, int64_t t)
 {
-    struct mt_date d = mt_local_date(t, m->tz);
-    return mt_day_window(d, d, m->tz);
+    struct mt_date d = mt_tz_local_date(m->tz, t);
+    return mt_tz_day_window(m->tz, d, d);
 }
 
 static int64_t count_in(const int64_t *at, size_t n, int64_t start, int64_t end)

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/tz.h"
 #include "store/dosing.h"
 
 #define RULES_DAY_US (INT64_C(86400) * 1000000)
@@ -39,7 +40,7 @@ struct rules_med {
     int64_t max_doses;
     bool rolling;         /* max per any 24 hours, else per local calendar day */
     int64_t interval_us;  /* 0: none */
-    int tz;               /* calendar days are local at tz (JavaScript sign) */
+    struct mt_tz tz;      /* calendar days are local days of this zone (DST included) */
     const int64_t *taken; /* the medication's taken doses, any order */
     size_t n_taken;
     const struct rules_ingredient *ing;

@@ -1,9 +1,11 @@
 /* Unit test of the dosing rules as arithmetic (src/store/rules.c) and of
  * the amounts and names they compare (src/store/units.c): each rule at its
  * boundaries (a dose exactly at the interval and a microsecond before, the
- * edge of a 24-hour window, a local calendar day west of UTC), ingredient
+ * edge of a 24-hour window, a local calendar day west of UTC and across
+ * daylight saving time in America/New_York), ingredient
  * totals with converted units, and the earliest allowed instant. The same
  * boundaries are checked end to end by tests/http/t090-dosing-rules.py. */
+#include <stdio.h>
 #include <string.h>
 
 #include "../check.h"
@@ -57,7 +59,7 @@ static void calendar_day(void)
 {
     /* UTC-5: the local day 2026-03-10 is [05:00Z, next 05:00Z). */
     int64_t taken[] = {T0 + 5 * HOUR};
-    struct rules_med m = {.max_doses = 1, .tz = 300, .taken = taken, .n_taken = 1};
+    struct rules_med m = {.max_doses = 1, .tz = mt_tz_fixed(300), .taken = taken, .n_taken = 1};
     CHECK_EQ(check_at(&m, T0 + DAY + 5 * HOUR - 1).rule, STORE_RULE_DAY_MAX);
     CHECK_EQ(check_at(&m, T0 + DAY + 5 * HOUR).rule, STORE_RULE_NONE);
     CHECK_EQ(check_at(&m, T0 + 5 * HOUR - 1).rule, STORE_RULE_NONE);
@@ -71,6 +73,36 @@ static void calendar_day(void)
     v = check_at(&m, T0);
     rules_next(&m, T0, &v);
     CHECK(v.rule == STORE_RULE_DAY_MAX && !v.has_next);
+}
+
+/* The local days of an IANA zone across daylight saving time: in New York
+ * 2026-03-08 has 23 hours, [05:00Z, next 04:00Z), and 2026-11-01 has 25,
+ * [04:00Z, next 05:00Z). A day's maximum holds to its real end. */
+static void calendar_day_dst(void)
+{
+    struct mt_tz ny;
+    struct mt_err err = {0};
+    if (mt_tz_load("America/New_York", &ny, &err) < 0) {
+        printf("# no zone files (%s): DST days not checked\n", err.msg);
+        return;
+    }
+    const int64_t s = 1000000;
+    int64_t spring[] = {INT64_C(1772947800) * s}; /* 2026-03-08 00:30 EST */
+    struct rules_med m = {.max_doses = 1, .tz = ny, .taken = spring, .n_taken = 1};
+    int64_t next_day = INT64_C(1773028800) * s; /* 2026-03-09 00:00 EDT */
+    CHECK_EQ(check_at(&m, next_day - 1).rule, STORE_RULE_DAY_MAX);
+    CHECK_EQ(check_at(&m, next_day).rule, STORE_RULE_NONE);
+    struct store_verdict v = check_at(&m, spring[0] + HOUR);
+    rules_next(&m, spring[0] + HOUR, &v);
+    CHECK(v.has_next && v.next_us == next_day);
+    int64_t autumn[] = {INT64_C(1793507400) * s}; /* 2026-11-01 00:30 EDT */
+    m.taken = autumn;
+    next_day = INT64_C(1793595600) * s; /* 2026-11-02 00:00 EST, 25 hours on */
+    CHECK_EQ(check_at(&m, next_day - 1).rule, STORE_RULE_DAY_MAX);
+    CHECK_EQ(check_at(&m, next_day).rule, STORE_RULE_NONE);
+    v = check_at(&m, autumn[0] + HOUR);
+    rules_next(&m, autumn[0] + HOUR, &v);
+    CHECK(v.has_next && v.next_us == next_day);
 }
 
 static void ingredients(void)
@@ -142,6 +174,7 @@ int main(void)
     interval();
     rolling();
     calendar_day();
+    calendar_day_dst();
     ingredients();
     names();
     several();
