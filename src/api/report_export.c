@@ -45,7 +45,8 @@ struct export_sink {
     enum export_format format;
     const struct store_person *person;
     const char *name; /* the person's display name */
-    int tz;
+    struct mt_tz zone; /* each dose's local date and time: its offset at the time */
+    int tz;            /* the offset now, JavaScript sign: the document's timezone_offset */
     struct mt_buf *csv; /* CSV: the current chunk */
     struct api_jw json; /* JSON: the current chunk */
     bool started;       /* http_stream_begin succeeded */
@@ -135,7 +136,7 @@ static int export_row(const struct store_report_dose *d, void *vctx, struct mt_e
     struct export_sink *s = vctx;
     if (!s->started && export_start(s, err) < 0)
         return -1;
-    int64_t local = d->taken_us - (int64_t)s->tz * 60 * MT_USEC_PER_SEC;
+    int64_t local = d->taken_us + (int64_t)mt_tz_offset_at(s->zone, d->taken_us) * MT_USEC_PER_SEC;
     struct mt_date day = mt_date_from_days(mt_floor_div(local, MT_USEC_PER_DAY));
     int64_t sec = mt_floor_mod(local, MT_USEC_PER_DAY) / MT_USEC_PER_SEC;
     char date[16], time[16], iso[MT_TIME_BUF];
@@ -208,10 +209,14 @@ static int export(struct api_call *call, enum export_format format, struct mt_er
     } else {
         api_jw_init(&sink.json, r->arena, EXPORT_CHUNK);
     }
+    sink.zone = api_tz(r, &in->tz);
     sink.tz = api_tz_minutes(r, &in->tz);
-    /* NEEDSWORK: one offset (the one in effect now) for the whole range,
-     * as the export names one timezone_offset. */
-    struct store_window w = api_day_window(in->from.value, in->to.value, mt_tz_fixed(sink.tz));
+    /* The days are the zone's real local days, and each dose's local time
+     * is at the offset of its own instant: a range across a change of
+     * daylight saving time is right on both sides of it. timezone_offset
+     * names the offset now (a fixed one, given or TIMEZONE_OFFSET, is the
+     * same everywhere). */
+    struct store_window w = api_day_window(in->from.value, in->to.value, sink.zone);
 
     /* The statement stays open while the rows stream to the client, so
      * DB_STATEMENT_TIMEOUT (meant for ordinary requests) would cut a long

@@ -22,7 +22,7 @@ struct dose_sink {
     const struct store_report *data;
     struct mt_date first;
     size_t n_days;
-    int tz;
+    struct mt_tz zone;
     struct report_dose *items;
     size_t n, cap;
 };
@@ -47,7 +47,7 @@ static int collect_dose(const struct store_report_dose *d, void *vctx, struct mt
 {
     struct dose_sink *s = vctx;
     struct report_dose rd = {0};
-    int64_t local = d->taken_us - (int64_t)s->tz * 60 * MT_USEC_PER_SEC;
+    int64_t local = d->taken_us + (int64_t)mt_tz_offset_at(s->zone, d->taken_us) * MT_USEC_PER_SEC;
     int64_t day = mt_floor_div(local, MT_USEC_PER_DAY) - mt_date_to_days(s->first);
     if (day < 0 || (uint64_t)day >= s->n_days)
         return 0;
@@ -198,12 +198,13 @@ static int build_form(struct api_call *call, const struct api_in_form *in, struc
 
     struct mt_date first = in->date.value;
     struct mt_date last = mt_date_from_days(mt_date_to_days(first) + in->days.value - 1);
-    /* NEEDSWORK: the form places doses on days by one offset (the one in
-     * effect now), so in a zone with daylight saving time a form spanning
-     * the change is off by an hour on one side of it. */
-    struct store_window w = api_day_window(first, last, mt_tz_fixed(f->tz_offset));
+    /* Doses go on the zone's real local days, each at the offset of its
+     * own instant, so a form across a change of daylight saving time is
+     * right on both sides of it. */
+    struct mt_tz zone = api_tz(r, &in->tz);
+    struct store_window w = api_day_window(first, last, zone);
     struct dose_sink sink = {
-        .arena = r->arena, .data = &data, .first = first, .n_days = f->n_days, .tz = f->tz_offset};
+        .arena = r->arena, .data = &data, .first = first, .n_days = f->n_days, .zone = zone};
     size_t unreadable = 0;
     if (store_report_doses(c, r->arena, see, has_person, in->person_id.value, STORE_VIEW_TAKEN, &w,
                            collect_dose,

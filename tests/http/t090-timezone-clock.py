@@ -4,7 +4,8 @@ the server's "now" set by TEST_CLOCK_START, a dose recorded "now" carries the
 test clock's time, "today" (what is a future date) is the zone's today, and
 the day of the spring change has 23 hours: local 01:30 is EST, 03:30 EDT,
 and the daily summary without timezone_offset holds exactly the doses of
-that local day. In Europe/Berlin the autumn day has 25 hours. An explicit
+that local day; the CSV export gives each dose the local time of its own
+offset. In Europe/Berlin the autumn day has 25 hours. An explicit
 timezone_offset still wins. At start-up the test clock is refused unless
 ALLOW_TEST_CLOCK=true, and an unknown TIMEZONE is refused."""
 
@@ -65,6 +66,15 @@ def new_york():
         r = s.get(f"{D}/daily-summary")
         check("today (no date) is the zone's 2026-03-08",
               r.status == 200 and r.json().get("date") == "2026-03-08", r.text()[:300])
+        r = s.get(f"/api/v1/reports/doses.csv?person_id={p}&from=2026-03-07&to=2026-03-08")
+        lines = [ln.split(",")[:3] for ln in r.text().splitlines()[1:]]
+        want_rows = [["2026-03-07", "23:59:00", "2026-03-08T04:59:00Z"],
+                     ["2026-03-08", "00:00:00", "2026-03-08T05:00:00Z"],
+                     ["2026-03-08", "01:30:00", "2026-03-08T06:30:00Z"],
+                     ["2026-03-08", "03:30:00", "2026-03-08T07:30:00Z"]]
+        check("the CSV export puts each dose at the offset of its own time (EST before the "
+              "change, EDT after)", r.status == 200 and all(w in lines for w in want_rows),
+              r.text()[:600])
     finally:
         s.stop()
 
