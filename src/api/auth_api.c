@@ -52,10 +52,12 @@ static int64_t addr_lock_us(int64_t failures)
     return lock_after(failures, ADDR_FREE);
 }
 
-/* The two throttle keys of a sign-in attempt. */
+/* The two throttle keys of a sign-in attempt, and the locks its claims
+ * set (0: none). */
 struct throttle_keys {
     char login[128];
     char addr[128];
+    int64_t login_claim_us, addr_claim_us;
 };
 
 static void keys_of(struct http_req *r, const char *login, struct throttle_keys *k)
@@ -67,18 +69,45 @@ static void keys_of(struct http_req *r, const char *login, struct throttle_keys 
         k->login[o++] = (char)((*p >= 'A' && *p <= 'Z') ? *p + 32 : *p);
     k->login[o] = '\0';
     snprintf(k->addr, sizeof(k->addr), "addr:%s", api_client_addr(r));
+    k->login_claim_us = k->addr_claim_us = 0;
 }
 
-/* Seconds until both keys are free (0: not locked). */
-static int throttle_wait(struct db_conn *c, const struct throttle_keys *k, int64_t now,
-                         int64_t *wait_s, struct mt_err *err)
+/* Claims the attempt on both keys (store_throttle_claim): *wait_s is the
+ * seconds until the first refusing key is free, 0 when the attempt may go
+ * on. A claim on the login refused by the address is lifted again. */
+static int throttle_claim(struct db_conn *c, struct throttle_keys *k, int64_t now,
+                          int64_t *wait_s, struct mt_err *err)
 {
     struct store_throttle a, b;
-    if (store_throttle_get(c, k->login, &a, err) < 0 || store_throttle_get(c, k->addr, &b, err) < 0)
+    bool login_ok = false, addr_ok = false;
+    *wait_s = 0;
+    if (store_throttle_claim(c, k->login, now, login_lock_us, &login_ok, &a, err) < 0)
         return -1;
-    int64_t until = a.locked_until_us > b.locked_until_us ? a.locked_until_us : b.locked_until_us;
-    *wait_s = until > now ? (until - now + MT_USEC_PER_SEC - 1) / MT_USEC_PER_SEC : 0;
+    if (login_ok) {
+        k->login_claim_us = a.locked_until_us;
+        if (store_throttle_claim(c, k->addr, now, addr_lock_us, &addr_ok, &b, err) < 0)
+            return -1;
+        if (addr_ok) {
+            k->addr_claim_us = b.locked_until_us;
+            return 0;
+        }
+        if (store_throttle_release(c, k->login, k->login_claim_us, err) < 0)
+            return -1;
+        a = b;
+    }
+    *wait_s = (a.locked_until_us - now + MT_USEC_PER_SEC - 1) / MT_USEC_PER_SEC;
+    if (*wait_s < 1)
+        *wait_s = 1;
     return 0;
+}
+
+/* After a right password: the login's failures are forgotten and the
+ * address's claim lifted (its failures stand: they may be someone else's). */
+static int throttle_success(struct db_conn *c, const struct throttle_keys *k, struct mt_err *err)
+{
+    if (store_throttle_clear(c, k->login, err) < 0)
+        return -1;
+    return store_throttle_release(c, k->addr, k->addr_claim_us, err);
 }
 
 /* Counts a failure against both keys and logs it (and a lock it starts). */
@@ -200,7 +229,7 @@ int api_auth_login(struct api_call *call, struct mt_err *err)
     struct throttle_keys keys;
     keys_of(r, in->username.value, &keys);
     int64_t wait_s = 0;
-    if (throttle_wait(c, &keys, mt_now_us(), &wait_s, err) < 0)
+    if (throttle_claim(c, &keys, mt_now_us(), &wait_s, err) < 0)
         return -1;
     if (wait_s > 0) {
         mt_log(MT_LOG_INFO, "auth: sign-in refused while locked login=%s addr=%s", shown,
@@ -227,7 +256,7 @@ int api_auth_login(struct api_call *call, struct mt_err *err)
         http_add_header(r, "WWW-Authenticate", "Bearer realm=\"meditrack\"");
         return api_reply_refusal(r, 401, m_bad_login, 0);
     }
-    if (store_throttle_clear(c, keys.login, err) < 0)
+    if (throttle_success(c, &keys, err) < 0)
         return -1;
     if (mt_password_needs_rehash(hash)) {
         char fresh[256];
@@ -290,7 +319,7 @@ int api_auth_password(struct api_call *call, struct mt_err *err)
     struct throttle_keys keys;
     keys_of(r, who->account.login, &keys);
     int64_t wait_s = 0;
-    if (throttle_wait(c, &keys, mt_now_us(), &wait_s, err) < 0)
+    if (throttle_claim(c, &keys, mt_now_us(), &wait_s, err) < 0)
         return -1;
     if (wait_s > 0)
         return api_reply_refusal(r, 429, m_throttled, wait_s);
@@ -303,6 +332,8 @@ int api_auth_password(struct api_call *call, struct mt_err *err)
             return -1;
         return mt_fail(err, MT_EINVAL, "Current password is incorrect");
     }
+    if (throttle_success(c, &keys, err) < 0)
+        return -1;
     const char *why = NULL;
     if (mt_password_acceptable(in->new_password.value, &why) < 0)
         return mt_fail(err, MT_EINVAL, "%s", why ? why : "Password not acceptable");

@@ -204,6 +204,21 @@ int store_throttle_fail(struct db_conn *c, const char *key, int64_t now_us,
                         int64_t (*lock_us)(int64_t failures), struct store_throttle *out,
                         struct mt_err *err);
 int store_throttle_clear(struct db_conn *c, const char *key, struct mt_err *err);
+/* Claims one attempt atomically, before a password is checked: refused
+ * (*granted false, the lock in *out) while the key is locked; otherwise
+ * granted, and when one more failure would lock the key (lock_us(failures
+ * + 1) > 0), the key is locked that long right now, so that concurrent
+ * attempts on any replica are refused instead of all being checked at the
+ * moment a lock expires. The attempt's failure (store_throttle_fail) sets
+ * the real lock; its success releases the claim (store_throttle_release
+ * with *out's locked_until_us) or clears the key. */
+int store_throttle_claim(struct db_conn *c, const char *key, int64_t now_us,
+                         int64_t (*lock_us)(int64_t failures), bool *granted,
+                         struct store_throttle *out, struct mt_err *err);
+/* Lifts a claim's lock of until_us (0: none), unless a later failure has
+ * set a longer one meanwhile. */
+int store_throttle_release(struct db_conn *c, const char *key, int64_t until_us,
+                           struct mt_err *err);
 
 /* One-time setup tokens: any replica that starts with no account adds one
  * and prints its secret; the first valid one claimed creates the first

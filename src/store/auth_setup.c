@@ -36,6 +36,12 @@ static const char sql_throttle_count[] =
 static const char sql_throttle_lock[] =
     "UPDATE auth_throttle SET locked_until = ? WHERE throttle_key = ?";
 static const char sql_throttle_clear[] = "DELETE FROM auth_throttle WHERE throttle_key = ?";
+static const char sql_throttle_row[] =
+    "SELECT failures, locked_until, last_failure_at FROM auth_throttle WHERE throttle_key = ?";
+static const char sql_throttle_row_lock[] = "SELECT failures, locked_until, last_failure_at "
+                                            "FROM auth_throttle WHERE throttle_key = ? FOR UPDATE";
+static const char sql_throttle_release[] =
+    "UPDATE auth_throttle SET locked_until = NULL WHERE throttle_key = ? AND locked_until <= ?";
 
 static const char sql_setup_add[] =
     "INSERT INTO auth_setup_tokens (token_hash, created_at, expires_at) VALUES (?, ?, ?)";
@@ -130,6 +136,85 @@ int store_throttle_fail(struct db_conn *c, const char *key, int64_t now_us,
     char buf[KEY_MAX + 1];
     struct fail_ctx x = {stored_key(key, buf), now_us, lock_us, out};
     return store_write_tx(c, fail_tx, &x, err);
+}
+
+struct claim_attempt_ctx {
+    const char *key;
+    int64_t now_us;
+    int64_t (*lock_us)(int64_t failures);
+    bool *granted;
+    struct store_throttle *out;
+};
+
+/* An instant column; 0 for NULL or an unreadable value. */
+static int64_t col_instant(struct db_stmt *st, int i)
+{
+    size_t len = 0;
+    const char *s = db_col_text(st, i, &len);
+    int64_t us = 0;
+    return s && mt_parse_timestamp(s, len, &us) == 0 ? us : 0;
+}
+
+static int claim_attempt_tx(struct db_conn *c, void *vctx, struct mt_err *err)
+{
+    struct claim_attempt_ctx *x = vctx;
+    struct db_param p[] = {DB_TEXT(x->key)};
+    struct db_stmt *st;
+    const char *sql =
+        store_sql_locking(c, sql_throttle_row, sql_throttle_row_lock, sql_throttle_row_lock);
+    if (db_query(c, sql, p, 1, &st, err) < 0)
+        return -1;
+    int rc = db_next(st, err);
+    int64_t failures = 0, locked = 0, last = 0;
+    if (rc == 1) {
+        failures = db_col_int(st, 0);
+        locked = col_instant(st, 1);
+        last = col_instant(st, 2);
+    }
+    db_done(st);
+    if (rc < 0)
+        return -1;
+    *x->out = (struct store_throttle){failures, 0};
+    *x->granted = true;
+    if (rc == 0)
+        return 0;
+    if (locked > x->now_us) {
+        x->out->locked_until_us = locked;
+        *x->granted = false;
+        return 0;
+    }
+    /* After a quiet day the next failure counts as the first again. */
+    if (last < x->now_us - STORE_THROTTLE_FORGET_US)
+        failures = 0;
+    int64_t delay = x->lock_us ? x->lock_us(failures + 1) : 0;
+    if (delay <= 0)
+        return 0;
+    int64_t until = mt_instant_clamp(x->now_us + delay);
+    char until_buf[MT_TIME_BUF];
+    struct db_param l[] = {store_time_param(until, until_buf), DB_TEXT(x->key)};
+    if (store_exec(c, sql_throttle_lock, l, 2, err) < 0)
+        return -1;
+    x->out->locked_until_us = until;
+    return 0;
+}
+
+int store_throttle_claim(struct db_conn *c, const char *key, int64_t now_us,
+                         int64_t (*lock_us)(int64_t failures), bool *granted,
+                         struct store_throttle *out, struct mt_err *err)
+{
+    char buf[KEY_MAX + 1];
+    struct claim_attempt_ctx x = {stored_key(key, buf), now_us, lock_us, granted, out};
+    return store_write_tx(c, claim_attempt_tx, &x, err);
+}
+
+int store_throttle_release(struct db_conn *c, const char *key, int64_t until_us,
+                           struct mt_err *err)
+{
+    if (until_us <= 0)
+        return 0;
+    char buf[KEY_MAX + 1], until_buf[MT_TIME_BUF];
+    struct db_param p[] = {DB_TEXT(stored_key(key, buf)), store_time_param(until_us, until_buf)};
+    return store_exec(c, sql_throttle_release, p, 2, err);
 }
 
 int store_throttle_clear(struct db_conn *c, const char *key, struct mt_err *err)

@@ -14,6 +14,7 @@ for an unknown or disabled account; the stored hash is argon2id; the
 health report is for administrators. Also AUTH=off: no trace of access
 control. Last line "N passed, N failed"."""
 
+import concurrent.futures
 import ctypes
 import ctypes.util
 import json
@@ -26,7 +27,8 @@ import authlib
 from apilib import check, expect, report
 from authlib import Client
 
-# What each role may do (docs/auth.md); a read token caps any role at READ.
+# What each role may do (docs/auth.md); a read token caps any role at READ,
+# and makes no change at all (no SELF write either).
 ROLE_ALLOWS = {
     "admin": {"PUBLIC", "SELF", "READ", "RECORD", "MANAGE", "ADMIN"},
     "carer": {"PUBLIC", "SELF", "READ", "RECORD", "MANAGE"},
@@ -237,6 +239,10 @@ def run(s, anon):
     check("a viewer cannot make a write token", r.status == 400, repr(r))
     r = Client(s, token=carer_read["token"]).post("/api/v1/auth/tokens/",
                                                     {"name": "w", "scope": "write"})
+    expect("a read token cannot make tokens (it changes nothing)", r, 403,
+           {"detail": "Not enough permissions"})
+    r = Client(s, token=carer_write["token"]).post("/api/v1/auth/tokens/",
+                                                     {"name": "w", "scope": "read"})
     expect("a token cannot make tokens (not even a weaker one)", r, 403,
            {"detail": "API tokens cannot create tokens: sign in to create one"})
     r = admin.post("/api/v1/auth/tokens/", {"name": "one", "scope": "admin", "person_id": pa})
@@ -298,7 +304,10 @@ def matrix(s, anon, clients):
             check(f"anonymous {method} {path}: 401", r.status == 401, repr(r))
         for role, client in clients.items():
             r = client.request(method, target, body)
-            if perm in ROLE_ALLOWS[role]:
+            # A read token reads: it changes nothing, not even its own account.
+            read_only = (role.endswith("+read-token") and perm == "SELF" and
+                         method not in ("GET", "HEAD"))
+            if perm in ROLE_ALLOWS[role] and not read_only:
                 check(f"{role} {method} {path}: allowed", r.status not in (401, 403), repr(r))
             else:
                 check(f"{role} {method} {path}: 403", r.status == 403 and
@@ -558,6 +567,19 @@ def throttle(s, admin):
     time.sleep(int(r.headers.get("retry-after", "1")) + 0.2)
     r, _ = timed_login(s, "victim", "a long password 1")
     check("after the lock the right password signs in", r.status == 200, repr(r))
+
+    # The moment a lock ends, many guesses at once get one check, not one
+    # each: the attempt is claimed in the database before the password is.
+    for i in range(10):
+        timed_login(s, "racer", f"guess {i} of ten")
+    r, _ = timed_login(s, "racer", "one more guess")
+    check("racer: locked after ten", r.status == 429, repr(r))
+    time.sleep(int(r.headers.get("retry-after", "1")) + 0.3)
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        got = sorted(f.result()[0].status for f in
+                     [pool.submit(timed_login, s, "racer", f"parallel guess {i}") for i in range(8)])
+    check("8 guesses at once when the lock ends: one is checked (401), 7 wait (429)",
+          got == [401] + [429] * 7, repr(got))
 
 
 def weak_hash(password):
