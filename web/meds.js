@@ -509,8 +509,10 @@ function scheduleNextAllowed() {
     const times = state.meds.map((m) => parseInstant(m.next_allowed_at)).filter(Boolean).map((d) => d.getTime());
     if (!times.length) return;
     const ms = Math.min(...times) - Date.now() + 1000;
-    // Timers beyond a day are not kept (the midnight roll-over reloads anyway).
-    if (ms > 0 && ms < 86400000) nextTimer = setTimeout(() => actions.refresh(), ms);
+    // Timers beyond a day are not kept (the midnight roll-over reloads
+    // anyway); at least 5 s apart, so a browser clock behind the server's
+    // cannot make it reload in a tight loop while the server still says no.
+    if (ms > 0 && ms < 86400000) nextTimer = setTimeout(() => actions.refresh(), Math.max(ms, 5000));
 }
 
 function openMedForm(med) {
