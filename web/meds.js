@@ -151,7 +151,10 @@ class MedCard {
         this.nextEl.hidden = !next;
         this.nextEl.replaceChildren();
         if (next) {
-            this.nextEl.append(h('strong', { class: 'next-when' }, `${next.text}.`), ' ', h('span', { class: 'next-why' }, `Why: ${next.reason}.`));
+            this.nextEl.append(h('strong', { class: 'next-when' }, `${next.text}.`));
+            // The reached daily maximum already says why in the line above.
+            const said = full && med.blocked_by === 'window_full' && med.limit_window !== 'rolling_24h';
+            if (!said) this.nextEl.append(' ', h('span', { class: 'next-why' }, `Why: ${next.reason}.`));
         }
         // Blocked now: the server's verdict when it sent one, else the
         // reference's daily maximum.
