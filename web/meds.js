@@ -142,7 +142,8 @@ class MedCard {
             ? `Last taken at ${fmtTime(last)}${onToday ? '' : ` on ${fmtDay(state.day)}`}`
             : onToday ? 'Not taken yet today' : 'No dose recorded that day';
         this.limitEl.hidden = !full;
-        this.limitEl.textContent = full ? `Daily maximum of ${max} reached.` : '';
+        const rolling = med.limit_window === 'rolling_24h';
+        this.limitEl.textContent = !full ? '' : rolling ? `Maximum of ${max} in any 24 hours reached.` : `Daily maximum of ${max} reached.`;
         const rules = hasRules(med) ? rulesText(med) : [];
         this.rulesEl.hidden = rules.length === 0;
         this.rulesEl.textContent = rules.length ? `Rules: ${rules.join(' · ')}.` : '';
@@ -153,7 +154,7 @@ class MedCard {
         if (next) {
             this.nextEl.append(h('strong', { class: 'next-when' }, `${next.text}.`));
             // The reached daily maximum already says why in the line above.
-            const said = full && med.blocked_by === 'window_full' && med.limit_window !== 'rolling_24h';
+            const said = full && med.blocked_by === 'window_full';
             if (!said) this.nextEl.append(' ', h('span', { class: 'next-why' }, `Why: ${next.reason}.`));
         }
         // Blocked now: the server's verdict when it sent one, else the
@@ -161,7 +162,7 @@ class MedCard {
         const blocked = onToday && ('blocked_by' in med ? !!med.blocked_by : full);
         // A day's form is closed at a calendar-day maximum only; other rules
         // depend on the time, which the server checks.
-        const dayFull = full && med.limit_window !== 'rolling_24h';
+        const dayFull = full && !rolling;
         this.renderRefusal();
 
         const name = ` ${med.name}`;

@@ -254,6 +254,21 @@ try {
         await noHorizontalScroll('a blocked medication');
     });
 
+    await check('an ingredient limit across medications: the card says when and why', async () => {
+        // Paracetamol's dose (500 mg of paracetamol) and this one (3600 mg) together pass the 4000 mg limit.
+        await pageOk('POST', '/api/v1/medications/', {
+            person_id: ids.person, name: 'Cold remedy', dosage: '1 sachet', frequency: 'When needed', max_doses_per_day: 4,
+            ingredients: [{ name: 'Paracetamol', amount: 3600, unit: 'mg' }],
+        }, 201);
+        await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+        const c = card('Cold remedy');
+        await c.waitFor({ state: 'visible' });
+        const [dose] = await dosesOf(ids.para);
+        const p = zoneParts(new Date(Date.parse(dose.taken_at) + 24 * 3600000));
+        await waitText(c.locator('.med-next'), new RegExp(`^Next dose allowed tomorrow at ${timeRe(p.hhmm)}\\.\\s+Why: the 24-hour limit of an ingredient \\(Paracetamol\\) is reached\\.$`, 'i'), 'the next-dose line');
+        assert(await c.locator('.btn-take').isDisabled(), 'Take now is enabled past the ingredient limit');
+    });
+
     await check('a refusal is explained on the card, then recorded anyway with a reason', async () => {
         const m = await pageOk('POST', '/api/v1/medications/', {
             person_id: ids.person, name: 'Ibuprofen', dosage: '200 mg', frequency: 'When needed', max_doses_per_day: 3, min_interval_minutes: 60,
