@@ -5,6 +5,9 @@
 // with the session cookie (same origin only); unsafe ones carry the header
 // the server's cross-site request check asks for, and a 401 from an
 // operation that needs a signed-in account is reported to onSignedOut.
+// Every API request asks for the dosing fields (X-MediTrack-Fields:
+// extended, docs/dosing.md); recording requests carry an Idempotency-Key
+// made per tap and are retried with the same key when the answer is lost.
 
 const API = '/api/v1';
 const TIMEOUT_MS = 15000;
@@ -15,13 +18,22 @@ const TIMEOUT_MS = 15000;
 let csrfHeader = 'X-Requested-With';
 const CSRF_VALUE = 'MediTrack';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+// Asks the server for the dosing fields (next_allowed_at, blocked_by, the
+// rules, dose status) after the reference's fields.
+const FIELDS_HEADER = 'X-MediTrack-Fields';
+const FIELDS_VALUE = 'extended';
+// Waits before the automatic retries of a request that carries an
+// Idempotency-Key and got no answer: the server replays its first answer, so
+// a retry can never record a second dose.
+const RETRY_DELAYS_MS = [700, 2000];
 
 /** An error from the API. `unreachable` is true when no answer came back (or a
  *  proxy said the server is gone); `fields` maps body field names to messages
  *  for 422 validation errors. */
 export class ApiError extends Error {
-    constructor(status, message, { unreachable = false, fields = {}, retryAfter = 0 } = {}) {
+    constructor(status, message, { unreachable = false, fields = {}, retryAfter = 0, body = null } = {}) {
         super(message);
+        this.body = body; // the parsed error body (a refusal's rule, next_allowed_at, ...)
         this.name = 'ApiError';
         this.status = status;
         this.unreachable = unreachable;
@@ -105,12 +117,48 @@ function retryAfterSeconds(value) {
 }
 
 /**
- * Sends one request. `query` values that are null/undefined are left out.
+ * A fresh Idempotency-Key: a random UUID. crypto.randomUUID() exists only in
+ * secure contexts (HTTPS or localhost); a server reached by plain HTTP on the
+ * home network gets one built from crypto.getRandomValues(), which exists
+ * everywhere.
+ */
+export function newIdempotencyKey() {
+    if (window.crypto && typeof window.crypto.randomUUID === 'function') return window.crypto.randomUUID();
+    const b = window.crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const hex = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Sends one request; with `idempotencyKey` it carries that key and, when no
+ * answer comes back (the network failed, or a proxy said the server is
+ * gone), it is sent again with the same key up to RETRY_DELAYS_MS.length
+ * times. The server answers a repeated key with its first answer, so the
+ * dose of one tap is recorded once however often it is sent.
+ */
+async function request(method, path, opts = {}) {
+    const key = opts.idempotencyKey;
+    for (let attempt = 0; ; attempt++) {
+        try {
+            return await requestOnce(method, path, opts);
+        } catch (e) {
+            if (!key || !e.unreachable || attempt >= RETRY_DELAYS_MS.length) throw e;
+        }
+        await wait(RETRY_DELAYS_MS[attempt]);
+    }
+}
+
+/**
+ * Sends one request once. `query` values that are null/undefined are left out.
  * `as` is 'json' (default) or 'blob'. Resolves to the parsed body (null for
  * 204) or { blob, type, filename } for 'blob'. `signin` false: a 401 is this
  * operation's own answer (a wrong password), not the end of the session.
  */
-async function request(method, path, { query, body, as = 'json', base = API, signin = true } = {}) {
+async function requestOnce(method, path, { query, body, as = 'json', base = API, signin = true, idempotencyKey } = {}) {
     const url = new URL(base + path, window.location.origin);
     if (query) {
         for (const [k, v] of Object.entries(query)) {
@@ -124,6 +172,8 @@ async function request(method, path, { query, body, as = 'json', base = API, sig
         credentials: 'same-origin',
     };
     if (!SAFE_METHODS.has(method)) init.headers[csrfHeader] = CSRF_VALUE;
+    if (base === API) init.headers[FIELDS_HEADER] = FIELDS_VALUE;
+    if (idempotencyKey) init.headers['Idempotency-Key'] = idempotencyKey;
     if (body !== undefined) {
         init.headers['Content-Type'] = 'application/json';
         init.body = JSON.stringify(body);
@@ -160,6 +210,7 @@ async function request(method, path, { query, body, as = 'json', base = API, sig
         throw new ApiError(res.status, message, {
             fields,
             retryAfter: res.status === 429 ? retryAfterSeconds(res.headers.get('Retry-After')) : 0,
+            body: parsed,
         });
     }
     if (res.status === 204) return null;
@@ -188,13 +239,30 @@ export const createMedication = (m) => request('POST', '/medications/', { body: 
 export const updateMedication = (id, m) => request('PUT', `/medications/${id}`, { body: m });
 export const deleteMedication = (id) => request('DELETE', `/medications/${id}`);
 
-// Doses.
-export const takeDoseNow = (medId) =>
-    request('POST', `/doses/medications/${medId}/dose`, { body: { timezone_offset: offsetNow() } });
-export const recordDoseAt = (medId, day, hhmm) =>
+// Doses. `rec` of the recording operations: { key } the tap's
+// Idempotency-Key, and { override: true, reason } to record despite a rule.
+function overrideBody(rec) {
+    return rec && rec.override ? { override: true, override_reason: rec.reason } : null;
+}
+export const takeDoseNow = (medId, rec = {}) =>
+    request('POST', `/doses/medications/${medId}/dose`, {
+        body: { timezone_offset: offsetNow(), ...overrideBody(rec) },
+        idempotencyKey: rec.key,
+    });
+export const recordDoseAt = (medId, day, hhmm, rec = {}) =>
     request('POST', `/doses/medications/${medId}/dose/${day}`, {
         query: { time: hhmm, timezone_offset: offsetAt(day, hhmm) },
+        body: overrideBody(rec) || undefined,
+        idempotencyKey: rec.key,
     });
+export const skipDose = (medId, reason, takenAt, key) =>
+    request('POST', `/doses/medications/${medId}/skip`, {
+        body: { reason, taken_at: takenAt || null },
+        idempotencyKey: key,
+    });
+export const correctDose = (id, changes) => request('PATCH', `/doses/${id}`, { body: changes });
+export const markEnteredInError = (id, reason) =>
+    request('POST', `/doses/${id}/entered-in-error`, { body: { reason } });
 export const deleteDose = (id) => request('DELETE', `/doses/${id}`);
 export const doseHistory = (medId) =>
     request('GET', `/doses/medications/${medId}/doses`, { query: { limit: 1000 } });
@@ -206,6 +274,15 @@ export const dailySummary = (day, today, personId) =>
     request('GET', `/doses/daily-summary/${day}`, {
         query: { timezone_offset: offsetForDay(day, today), person_id: personId },
     });
+
+// Ingredient limits of a person (maximum per rolling 24 hours).
+export const listLimits = (personId) => request('GET', `/persons/${personId}/ingredient-limits/`);
+export const setLimit = (personId, l) => request('POST', `/persons/${personId}/ingredient-limits/`, { body: l });
+export const deleteLimit = (personId, id) => request('DELETE', `/persons/${personId}/ingredient-limits/${id}`);
+
+// The audit trail (administrators): `filter` holds entity, entity_id,
+// person_id, skip, limit.
+export const auditTrail = (filter) => request('GET', '/audit/', { query: filter });
 
 // The printable tracking form (PDF) for `days` days from `day`.
 export const trackingForm = (day, today, personId, days) =>

@@ -27,7 +27,7 @@ export const state = {
     account: null,        // the signed-in account (Account JSON), null when none
     // What the UI offers. Everything with AUTH=off; by role otherwise (the
     // server decides in the end; this only hides what would be refused).
-    can: { record: true, manage: true, admin: true },
+    can: { record: true, manage: true, admin: true, override: true },
 };
 
 export const actions = {
@@ -42,15 +42,17 @@ export const actions = {
 };
 
 /** What an account's role lets the UI offer (docs/auth.md, permissions):
- *  viewers read; carers also record doses and manage medications; admins
- *  also manage persons and accounts. No account (AUTH=off): everything. */
+ *  viewers read; carers also record doses (and override a dosing rule with a
+ *  reason, docs/dosing.md) and manage medications; admins also manage persons
+ *  and accounts and read the audit trail. No account (AUTH=off): everything. */
 export function capabilities(account) {
-    if (!account) return { record: true, manage: true, admin: true };
+    if (!account) return { record: true, manage: true, admin: true, override: true };
     const role = account.role;
     return {
         record: role === 'carer' || role === 'admin',
         manage: role === 'carer' || role === 'admin',
         admin: role === 'admin',
+        override: role === 'carer' || role === 'admin',
     };
 }
 

@@ -5,7 +5,7 @@
 // API answers are never cached or served from here: they pass straight
 // through to the network.
 
-const CACHE = 'meditrack-shell-v2';
+const CACHE = 'meditrack-shell-v3';
 const SHELL = [
     '/',
     '/index.html',
@@ -14,12 +14,15 @@ const SHELL = [
     '/account.js',
     '/admin.js',
     '/api.js',
+    '/audit.js',
     '/auth.js',
     '/connectivity.js',
     '/dailylog.js',
     '/deleted.js',
     '/dom.js',
+    '/dosing.js',
     '/history.js',
+    '/limits.js',
     '/meds.js',
     '/persons.js',
     '/state.js',

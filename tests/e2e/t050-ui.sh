@@ -8,7 +8,11 @@
 #   Asia/Kolkata and America/Los_Angeles): tests/e2e/ui.test.mjs with AUTH=off;
 #   auth-desktop, auth-phone (360x740, Asia/Kolkata): tests/e2e/auth.test.mjs
 #   with AUTH=on (first run with the setup token from the server's log,
-#   accounts, carer and viewer, tokens); auth-phone by default on SQLite only.
+#   accounts, carer and viewer, tokens); auth-phone by default on SQLite only;
+#   dosing-desktop, dosing-phone (360x740, Asia/Kolkata): tests/e2e/dosing.test.mjs
+#   with AUTH=on (the dosing rules of issue 15: next dose, refusal and
+#   override, corrections, skip, editor, audit history, Idempotency-Key);
+#   dosing-phone by default on SQLite only.
 # Screenshots go to tests/e2e/screenshots/ (not committed).
 # MT_E2E_DIALECTS=sqlite,postgresql,mysql limits the dialects (others print
 # SKIP); MT_E2E_SCENARIOS limits the scenarios. Last line: "N passed, N failed".
@@ -52,8 +56,8 @@ fi
 # The 360 px pass of the access-control pages checks layout, which the
 # database cannot change: by default it runs on SQLite only (auth-desktop,
 # with the same flows, runs on every dialect).
-default_scenarios=desktop,phone-kolkata,phone-la,auth-desktop
-[[ $dialect == sqlite ]] && default_scenarios+=,auth-phone
+default_scenarios=desktop,phone-kolkata,phone-la,auth-desktop,dosing-desktop
+[[ $dialect == sqlite ]] && default_scenarios+=,auth-phone,dosing-phone
 IFS=, read -r -a scenarios <<<"${MT_E2E_SCENARIOS:-$default_scenarios}"
 
 bin=${MEDITRACK:-$root/build/meditrack}
@@ -124,6 +128,8 @@ for sc in "${scenarios[@]}"; do
     case $sc in
     auth-desktop) auth=on test=auth.test.mjs bsc=desktop ;;
     auth-phone) auth=on test=auth.test.mjs bsc=phone-kolkata ;;
+    dosing-desktop) auth=on test=dosing.test.mjs bsc=desktop ;;
+    dosing-phone) auth=on test=dosing.test.mjs bsc=phone-kolkata ;;
     *) auth=off test=ui.test.mjs bsc=$sc ;;
     esac
     slog="$tmp/server-$sc.log"

@@ -655,11 +655,12 @@ try {
             order.push(await active());
             if (text) await page.keyboard.type(text);
         }
-        await page.keyboard.press('Tab');
-        order.push(await active());
-        await page.keyboard.press('Tab');
-        order.push(await active());
-        const want = ['med-name', 'med-dosage', 'med-frequency', 'med-max', 'med-instructions', 'Cancel', 'Save'];
+        // After the instructions: the (closed) dosing rules, then the buttons.
+        for (let i = 0; i < 3; i++) {
+            await page.keyboard.press('Tab');
+            order.push(await active());
+        }
+        const want = ['med-name', 'med-dosage', 'med-frequency', 'med-max', 'med-instructions', 'med-rules-summary', 'Cancel', 'Save'];
         assert(JSON.stringify(order) === JSON.stringify(want), `focus order ${order.join(' > ')}`);
         await page.keyboard.press('Enter');
         await page.locator('#med-dialog').waitFor({ state: 'hidden' });
