@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/actor.h"
 #include "api/handlers.h"
 #include "api/portable.h"
 #include "core/log.h"
@@ -203,7 +204,10 @@ int api_record_import(struct api_call *call, struct mt_err *err)
     struct api_import_result *res = mt_xmalloc(sizeof(*res));
     bool dry_run = in->dry_run.value != 0;
     enum api_import_conflict mode = in->on_conflict.value == 1 ? API_IMPORT_ADD : API_IMPORT_REFUSE;
-    int rc = api_import_run(call->db, &src, dry_run, mode, res, err);
+    /* The audit rows of the import name who imports (anonymous with
+     * AUTH=off). */
+    struct store_actor actor = api_actor(call);
+    int rc = api_import_run(call->db, &actor, &src, dry_run, mode, res, err);
     if (rc == 0) {
         if (res->imported)
             mt_log(MT_LOG_INFO, "import: persons=%lld medications=%lld doses=%lld deleted=%lld",
