@@ -119,10 +119,11 @@ static json_t *outcome_json(const struct api_import_result *res, bool dry_run)
     json_object_set_new(o, "version", json_integer(res->version));
     json_object_set_new(o, "target_was_empty", json_boolean(res->target_empty));
     json_object_set_new(o, res->imported ? "created" : "to_create",
-                        json_pack("{s:I,s:I,s:I,s:I}", "persons", (json_int_t)res->persons,
+                        json_pack("{s:I,s:I,s:I,s:I,s:I}", "persons", (json_int_t)res->persons,
                                   "medications", (json_int_t)res->medications, "doses",
                                   (json_int_t)res->doses, "deleted_medication_doses",
-                                  (json_int_t)res->deleted_doses));
+                                  (json_int_t)res->deleted_doses, "ingredient_limits",
+                                  (json_int_t)res->limits));
     json_object_set_new(o, "conflicts", notes_json(res->conflicts, res->n_conflicts, true));
     json_object_set_new(o, "conflicts_total", json_integer(res->total_conflicts));
     json_object_set_new(o, "warnings", notes_json(res->warnings, res->n_warnings, false));
