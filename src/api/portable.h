@@ -20,11 +20,13 @@ struct db_conn;
 struct store_actor;
 
 /* The document's name and the newest major version this binary reads and
- * writes. A version is raised only by a change an older reader would
- * misread; new optional fields keep it (older readers ignore them with a
- * warning). */
+ * writes (it reads every version from 1). A version is raised only by a
+ * change an older reader would misread; new optional fields keep it (older
+ * readers ignore them with a warning). Version 2 (issue 15): the doses are
+ * every dose, whatever its status, which a reader of version 1 would take
+ * for taken doses (it would ignore "status" with a warning). */
 #define API_EXPORT_FORMAT "meditrack-export"
-#define API_EXPORT_VERSION 1
+#define API_EXPORT_VERSION 2
 
 /* ---- writing ------------------------------------------------------------------------------ */
 

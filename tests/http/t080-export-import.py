@@ -73,7 +73,7 @@ def main():
         doc = r.json()
         check("export: format and version first",
               list(doc.keys())[:2] == ["format", "version"] and doc["format"] ==
-              "meditrack-export" and doc["version"] == 1, list(doc.keys()))
+              "meditrack-export" and doc["version"] == 2, list(doc.keys()))
         check("export: source names the engine and revision",
               doc["source"]["engine"] == dialect and len(doc["source"]["revision"]) == 12,
               doc["source"])
@@ -151,11 +151,11 @@ def main():
         expect("on_conflict=merge: 422", post_doc(dst, doc, "?on_conflict=merge"), 422)
 
         # Newer versions are refused before anything else is read.
-        newer = {"format": "meditrack-export", "version": 2, "persons": "anything"}
+        newer = {"format": "meditrack-export", "version": 3, "persons": "anything"}
         r = post_doc(dst, newer)
-        expect("version 2: 422", r, 422)
+        expect("version 3: 422", r, 422)
         e = first_error(r)
-        check("version 2: loc and type", e.get("loc") == ["body", "version"] and
+        check("version 3: loc and type", e.get("loc") == ["body", "version"] and
               e.get("type") == "newer_version" and "newer meditrack" in e.get("msg", ""), e)
 
         # Malformed documents: the JSON path of the first problem.
