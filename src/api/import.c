@@ -36,8 +36,8 @@ struct field {
     enum fkind kind;
     bool required;
     bool nullable;
-    size_t max_chars; /* F_TEXT */
-    int64_t lo, hi;   /* F_INT; F_LIST: hi items at most */
+    size_t max_chars;           /* F_TEXT */
+    int64_t lo, hi;             /* F_INT; F_LIST: hi items at most */
     const char *const *choices; /* F_WORD, NULL-terminated */
     const struct field *sub;    /* F_LIST */
     size_t n_sub;
@@ -513,10 +513,10 @@ static bool read_value(struct walk *x, const struct field *f, struct value *v)
                     v->s = mt_xstrdup(f->choices[i]);
                     return true;
                 }
-        return f->choices[2] ? invalid(x, "enum", "expected one of \"%s\", \"%s\", \"%s\"",
-                                       f->choices[0], f->choices[1], f->choices[2])
-                             : invalid(x, "enum", "expected \"%s\" or \"%s\"", f->choices[0],
-                                       f->choices[1]);
+        return f->choices[2]
+                   ? invalid(x, "enum", "expected one of \"%s\", \"%s\", \"%s\"", f->choices[0],
+                             f->choices[1], f->choices[2])
+                   : invalid(x, "enum", "expected \"%s\" or \"%s\"", f->choices[0], f->choices[1]);
     case F_AMOUNT:
         if (t == API_JT_INT)
             v->d = (double)jp->i;
@@ -1125,7 +1125,8 @@ static bool walk_document(struct walk *x)
             else
                 seen_deleted = true;
         } else if (strcmp(key, "exported_at") == 0) {
-            static const struct field f = {"exported_at", F_TIME, false, false, 0, 0, 0, NULL, NULL, 0};
+            static const struct field f = {"exported_at", F_TIME, false, false, 0, 0, 0,
+                                           NULL,          NULL,   0};
             struct value v = {0};
             path_push_key(x, key);
             ok = read_value(x, &f, &v);

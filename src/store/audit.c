@@ -179,7 +179,7 @@ int store_audit_append(struct db_conn *c, const struct store_actor *actor, const
 /* ---- many rows in one transaction ----------------------------------------------------- */
 
 #define INSERT_HEAD                                                                                \
-    "INSERT INTO audit_log (seq, created_at, actor, actor_id, action, entity, entity_id, "        \
+    "INSERT INTO audit_log (seq, created_at, actor, actor_id, action, entity, entity_id, "         \
     "person_id, before_json, after_json, prev_hash, hash) VALUES "
 #define INSERT_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 enum { INSERT_PARAMS = 12 };

@@ -49,8 +49,8 @@ void store_snapshot_end(struct db_conn *c)
  * timestamp cannot join. */
 #define EXPORT_PERSONS                                                                             \
     "SELECT 0, p.id, 0, 0, 0, p.created_at, 0, p.first_name, p.last_name, p.notes, p.first_name, " \
-    "CASE WHEN p.is_default THEN 1 ELSE 0 END, p.date_of_birth, p.created_at, p.updated_at, p.id, " \
-    "p.first_name, p.first_name, p.id, 0.5, p.first_name, p.first_name, p.first_name, "           \
+    "CASE WHEN p.is_default THEN 1 ELSE 0 END, p.date_of_birth, p.created_at, p.updated_at, "      \
+    "p.id, p.first_name, p.first_name, p.id, 0.5, p.first_name, p.first_name, p.first_name, "      \
     "p.first_name FROM persons p"
 #define EXPORT_MEDS                                                                                \
     "SELECT 0, m.person_id, m.id, 1, 0, NULL, 0, m.name, m.dosage, m.frequency, m.instructions, "  \
@@ -89,9 +89,9 @@ static const char sql_ingredients_person[] =
 #define LIMIT_COLS "l.id, l.person_id, l.name, l.max_per_24h, l.unit, l.created_at, l.updated_at"
 static const char sql_limits_all[] =
     "SELECT " LIMIT_COLS " FROM ingredient_limits l ORDER BY l.person_id, l.name_key";
-static const char sql_limits_person[] = "SELECT " LIMIT_COLS
-                                        " FROM ingredient_limits l WHERE l.person_id = ? "
-                                        "ORDER BY l.person_id, l.name_key";
+static const char sql_limits_person[] =
+    "SELECT " LIMIT_COLS " FROM ingredient_limits l WHERE l.person_id = ? "
+    "ORDER BY l.person_id, l.name_key";
 
 /* A timestamp column read without copying (raw is borrowed). */
 static struct store_time col_time(struct db_stmt *st, int i)
@@ -506,8 +506,7 @@ int store_import_person(struct db_conn *c, struct store_audit_batch *audit,
         .updated_at = time_value(p->updated_at),
         .medication_count = -1,
     };
-    return store_audit_batch_add(audit, "import", "person", *id, *id, store_json_person(&row),
-                                 err);
+    return store_audit_batch_add(audit, "import", "person", *id, *id, store_json_person(&row), err);
 }
 
 int store_import_limits(struct db_conn *c, struct store_audit_batch *audit, int64_t person_id,
@@ -694,8 +693,8 @@ static int dose_details(struct db_conn *c, struct store_audit_batch *audit, stru
         .updated_at = time_value(r->updated_at),
         .person_id = r->has_person ? r->person_id : 0,
     };
-    return store_audit_batch_add(audit, "import", "dose", id, row.person_id,
-                                 store_json_dose(&row), err);
+    return store_audit_batch_add(audit, "import", "dose", id, row.person_id, store_json_dose(&row),
+                                 err);
 }
 
 int store_import_doses(struct db_conn *c, struct store_audit_batch *audit,

@@ -163,7 +163,7 @@ struct store_import_dose_row {
     int64_t person_id;           /* the target's id */
     const char *medication_name; /* NULL: null */
     struct store_import_time taken_at;
-    enum store_dose_status status; /* STORE_TAKEN for documents without it */
+    enum store_dose_status status;                  /* STORE_TAKEN for documents without it */
     const char *status_reason, *note, *recorded_by; /* NULL: null */
     struct store_import_time recorded_at, updated_at;
     const char *override_rule, *override_reason; /* NULL: null */
