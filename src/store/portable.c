@@ -78,14 +78,14 @@ static const char sql_export_person[] = EXPORT_PERSONS
     " WHERE m.person_id = ? UNION ALL " EXPORT_DELETED " AND d.person_id = ?" EXPORT_ORDER;
 
 /* The medications' ingredients and the persons' limits, read before the
- * walk (in the same snapshot) in the walk's order. */
-static const char sql_ingredients_all[] =
-    "SELECT i.medication_id, i.name, i.amount, i.unit FROM medication_ingredients i "
-    "ORDER BY i.medication_id, i.position";
-static const char sql_ingredients_person[] =
-    "SELECT i.medication_id, i.name, i.amount, i.unit FROM medication_ingredients i "
-    "JOIN medications m ON m.id = i.medication_id WHERE m.person_id = ? "
-    "ORDER BY i.medication_id, i.position";
+ * walk (in the same snapshot) in the walk's order: by person, then by
+ * medication (a person's medications need not have the lowest ids). */
+#define INGREDIENTS                                                                                \
+    "SELECT m.person_id, i.medication_id, i.name, i.amount, i.unit FROM medication_ingredients i " \
+    "JOIN medications m ON m.id = i.medication_id"
+#define INGREDIENTS_ORDER " ORDER BY m.person_id, i.medication_id, i.position"
+static const char sql_ingredients_all[] = INGREDIENTS INGREDIENTS_ORDER;
+static const char sql_ingredients_person[] = INGREDIENTS " WHERE m.person_id = ?" INGREDIENTS_ORDER;
 #define LIMIT_COLS "l.id, l.person_id, l.name, l.max_per_24h, l.unit, l.created_at, l.updated_at"
 static const char sql_limits_all[] =
     "SELECT " LIMIT_COLS " FROM ingredient_limits l ORDER BY l.person_id, l.name_key";
@@ -203,7 +203,7 @@ static void read_dose(struct db_stmt *st, enum store_export_kind kind, struct st
 struct extras {
     struct mt_arena *a;
     struct store_ingredient *ings;
-    int64_t *ing_med; /* the medication of each ingredient */
+    int64_t *ing_person, *ing_med; /* the person and medication of each ingredient */
     size_t n_ings, cap_ings, next_ing;
     struct store_limit *limits;
     size_t n_limits, cap_limits, next_limit;
@@ -215,23 +215,27 @@ static int add_ingredient(struct db_stmt *st, void *ctx, struct mt_err *err)
     if (e->n_ings == e->cap_ings) {
         size_t cap = e->cap_ings ? 2 * e->cap_ings : 64;
         struct store_ingredient *ings = mt_arena_calloc(e->a, cap, sizeof(*ings));
+        int64_t *persons = mt_arena_calloc(e->a, cap, sizeof(*persons));
         int64_t *meds = mt_arena_calloc(e->a, cap, sizeof(*meds));
-        if (!ings || !meds)
+        if (!ings || !persons || !meds)
             return store_oom(err);
         if (e->n_ings) {
             memcpy(ings, e->ings, e->n_ings * sizeof(*ings));
+            memcpy(persons, e->ing_person, e->n_ings * sizeof(*persons));
             memcpy(meds, e->ing_med, e->n_ings * sizeof(*meds));
         }
         e->ings = ings;
+        e->ing_person = persons;
         e->ing_med = meds;
         e->cap_ings = cap;
     }
     bool oom = false, has = false;
     struct store_ingredient *g = &e->ings[e->n_ings];
-    e->ing_med[e->n_ings] = db_col_int(st, 0);
-    g->name = store_col_text(st, 1, e->a, &oom);
-    g->amount = store_col_number(st, 2, &has);
-    g->unit = store_col_text(st, 3, e->a, &oom);
+    e->ing_person[e->n_ings] = db_col_int(st, 0);
+    e->ing_med[e->n_ings] = db_col_int(st, 1);
+    g->name = store_col_text(st, 2, e->a, &oom);
+    g->amount = store_col_number(st, 3, &has);
+    g->unit = store_col_text(st, 4, e->a, &oom);
     if (oom)
         return store_oom(err);
     if (!g->name)
@@ -286,14 +290,23 @@ static int read_extras(struct db_conn *c, bool has_person, int64_t person_id, st
                          err);
 }
 
-/* The ingredients of medication id (those of earlier medications were
- * consumed already: the walk goes in id order). */
+/* Whether ingredient i belongs to a medication the walk has passed:
+ * (person, medication) orders both the walk and the ingredients. */
+static bool ingredient_before(const struct extras *e, size_t i, const struct store_medication *m)
+{
+    return e->ing_person[i] < m->person_id ||
+           (e->ing_person[i] == m->person_id && e->ing_med[i] < m->id);
+}
+
+/* The ingredients of medication m (those of the medications before it in
+ * the walk were consumed already). */
 static void attach_ingredients(struct extras *e, struct store_medication *m)
 {
-    while (e->next_ing < e->n_ings && e->ing_med[e->next_ing] < m->id)
+    while (e->next_ing < e->n_ings && ingredient_before(e, e->next_ing, m))
         e->next_ing++;
     size_t first = e->next_ing;
-    while (e->next_ing < e->n_ings && e->ing_med[e->next_ing] == m->id)
+    while (e->next_ing < e->n_ings && e->ing_person[e->next_ing] == m->person_id &&
+           e->ing_med[e->next_ing] == m->id)
         e->next_ing++;
     m->ingredients = e->next_ing > first ? &e->ings[first] : NULL;
     m->n_ingredients = e->next_ing - first;

@@ -210,7 +210,7 @@ def dosing_round_trip(dialect, target):
     out = os.path.join(TMP, f"dosing-{dialect}.json")
     r = run(src.url, "export", out)
     check("dosing export FILE: exit 0, says what it wrote",
-          r.returncode == 0 and "Exported 1 person(s), 1 medication(s), 4 dose(s) and 1 dose(s)"
+          r.returncode == 0 and "Exported 2 person(s), 2 medication(s), 4 dose(s) and 1 dose(s)"
           in r.stderr, r.stderr)
     doc = load(out)
     recordlib.check_dosing_document(doc, f"dosing export FILE ({dialect})")
@@ -222,13 +222,13 @@ def dosing_round_trip(dialect, target):
     dst = fresh(target, "cli_dosing_dst")
     r = run(dst, "import", out)
     check(f"dosing import into {target}: exit 0",
-          r.returncode == 0 and "Imported 1 person(s), 1 medication(s), 4 dose(s)" in r.stdout,
+          r.returncode == 0 and "Imported 2 person(s), 2 medication(s), 4 dose(s)" in r.stdout,
           r.stdout + r.stderr)
     again = run(dst, "export")
     diff = recordlib.first_difference(recordlib.normalized_document(doc),
                                       recordlib.normalized_document(json.loads(again.stdout)))
     check(f"dosing round trip {dialect} -> {target}: every field identical", diff is None, diff)
-    recordlib.check_import_audit(dst, "cli", 8, f"dosing import into {target}")
+    recordlib.check_import_audit(dst, "cli", 11, f"dosing import into {target}")
 
     legacy = os.path.join(TMP, "legacy.json")
     with open(legacy, "w", encoding="utf-8") as f:

@@ -136,8 +136,15 @@ def build_dosing_record(s):
     overridden one recorded by an account's login (set in SQL: the target
     has no such account), a skipped one and one entered in error, each with
     its reason; and a deleted medication's dose with its ingredient's
-    snapshot. Returns the ids it made."""
+    snapshot. A second person, whose medication is made first (so that
+    the first person's has the higher id), has a limit and a medication
+    with an ingredient of their own. Returns the ids it made."""
     p = apilib.person(s, "Dora", last_name="Dosing", date_of_birth="1970-07-07")
+    kid = apilib.person(s, "Eli", last_name="Dosing", date_of_birth="2018-03-04")
+    _ok(s.post(f"/api/v1/persons/{kid['id']}/ingredient-limits/",
+               {"name": "Ibuprofen", "max_per_24h": 600.25, "unit": "mg"}), 201, "kid limit")
+    apilib.medication(s, kid["id"], "Junior Syrup", max_doses=3,
+                      ingredients=[{"name": "Ibuprofen", "amount": 0.1, "unit": "g"}])
     _ok(s.post(f"/api/v1/persons/{p['id']}/ingredient-limits/",
                {"name": "Paracetamol", "max_per_24h": 4000, "unit": "mg"}), 201, "limit")
     med = apilib.medication(s, p["id"], "Cold & Flu", max_doses=4, instructions="after food",
@@ -302,13 +309,21 @@ def check_dosing_document(doc, where):
     e = by.get(("entered_in_error", False), {})
     check(f"{where}: the dose entered in error with its reason",
           e.get("status_reason") == "recorded for the wrong person", e)
+    k = doc["persons"][1]
+    check(f"{where}: the second person's limit and ingredient (their medication has the "
+          "lower id)",
+          [(x["name"], x["max_per_24h"], x["unit"]) for x in k["ingredient_limits"]] ==
+          [("Ibuprofen", 600.25, "mg")] and
+          k["medications"][0]["ingredients"] == [{"name": "Ibuprofen", "amount": 0.1,
+                                                  "unit": "g"}] and
+          k["medications"][0]["id"] < m["id"], k)
     dd = doc["deleted_medication_doses"]
     check(f"{where}: the deleted medication's dose keeps its snapshot",
           len(dd) == 1 and dd[0]["medication_name"] == "Night Syrup" and
           dd[0]["ingredients"] == [{"name": "paracetamol", "amount": 250, "unit": "mg"}], dd)
     check(f"{where}: counts",
-          doc["counts"] == {"persons": 1, "medications": 1, "doses": 4,
-                            "deleted_medication_doses": 1, "ingredient_limits": 1},
+          doc["counts"] == {"persons": 2, "medications": 2, "doses": 4,
+                            "deleted_medication_doses": 1, "ingredient_limits": 2},
           doc["counts"])
     keys = list(doc.keys())
     check(f"{where}: the audit summary comes just before counts",

@@ -285,6 +285,14 @@ def dosing_round_trip(dialect, target):
         check("dosing export: the audit summary is `meditrack audit head` and the row count",
               doc["audit"] == {"head_seq": seq, "head_hash": digest, "rows": n_rows},
               (doc["audit"], seq, digest, n_rows))
+        ids = recordlib.sql(src.url, "SELECT id FROM persons ORDER BY id")
+        one = src.get(f"/api/v1/export?person_id={ids[1][0]}").json()
+        check("dosing export of the second person: their limit and ingredient only, and the "
+              "same audit summary",
+              [p["first_name"] for p in one["persons"]] == ["Eli"] and
+              one["persons"][0] == doc["persons"][1] and
+              one["deleted_medication_doses"] == [] and one["audit"] == doc["audit"] and
+              one["counts"]["ingredient_limits"] == 1, one)
 
         r = post_doc(dst, doc, "?dry_run=true")
         check("dosing import, dry run: 200 with no warning",
@@ -292,8 +300,8 @@ def dosing_round_trip(dialect, target):
         r = post_doc(dst, doc)
         check(f"dosing import into {target}: 200, imported, with its counts", r.status == 200 and
               r.json().get("imported") is True and r.json().get("created") ==
-              {"persons": 1, "medications": 1, "doses": 4, "deleted_medication_doses": 1,
-               "ingredient_limits": 1}, r)
+              {"persons": 2, "medications": 2, "doses": 4, "deleted_medication_doses": 1,
+               "ingredient_limits": 2}, r)
         after = recordlib.dosing_snapshot(dst)
         diff = recordlib.first_difference(before, after)
         check(f"dosing round trip {dialect} -> {target}: the same API answers, every field",
@@ -302,8 +310,8 @@ def dosing_round_trip(dialect, target):
         diff = recordlib.first_difference(recordlib.normalized_document(doc),
                                           recordlib.normalized_document(again))
         check(f"dosing round trip {dialect} -> {target}: the same document", diff is None, diff)
-        # 1 person, 1 limit, 1 medication, 4 doses, 1 deleted medication's dose.
-        recordlib.check_import_audit(dst.url, "anonymous", 8, f"dosing import into {target}")
+        # 2 persons, 2 limits, 2 medications, 4 doses, 1 deleted medication's dose.
+        recordlib.check_import_audit(dst.url, "anonymous", 11, f"dosing import into {target}")
         check("dosing import: the target's audit summary is its own head",
               (again["audit"]["head_seq"], again["audit"]["head_hash"]) ==
               recordlib.audit_head(dst.url), again["audit"])
@@ -355,7 +363,7 @@ def dosing_round_trip(dialect, target):
                     ingredient_limits=d["persons"][0].pop("ingredient_limits")),
                 ["persons", 0, "ingredient_limits"], "member_order")
         refused("a count of limits that does not match",
-                lambda d: d["counts"].update(ingredient_limits=2),
+                lambda d: d["counts"].update(ingredient_limits=3),
                 ["counts", "ingredient_limits"], "count_mismatch")
     finally:
         src.stop()
