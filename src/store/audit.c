@@ -2,9 +2,8 @@
  * of the chain's head record (or many, for an import, 64 to a multi-row
  * INSERT built from constant pieces), listing rows with filters, verifying
  * the whole chain from the first row to the head record, and the summary an
- * export carries. The canonical
- * serialisation hashed for each row is written here and documented in
- * docs/audit.md; SHA-256 is libsodium's. */
+ * export carries. The canonical serialisation hashed for each row is
+ * written here and documented in docs/audit.md; SHA-256 is libsodium's. */
 #include "store/audit.h"
 
 #include <inttypes.h>
