@@ -19,6 +19,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import apilib  # noqa: E402
+import authlib  # noqa: E402
 import recordlib  # noqa: E402
 from apilib import check, expect  # noqa: E402
 
@@ -368,6 +369,28 @@ def dosing_round_trip(dialect, target):
     finally:
         src.stop()
         dst.stop()
+
+    # With access control, the import's audit rows name the administrator
+    # who imported, while each dose keeps its own recorder.
+    auth = recordlib.server_on(target, "exp_dosing_auth", env=authlib.auth_env())
+    try:
+        admin, _ = authlib.first_admin(auth, username="imp.admin")
+        authlib.make_account(admin, "imp.carer", "carer")
+        carer, _ = authlib.login(auth, "imp.carer", "a long password 1")
+        r = carer.post("/api/v1/import", json.dumps(doc),
+                       headers={"Content-Type": "application/json"})
+        check("AUTH=on: a carer may not import (403)", r.status == 403, r)
+        r = admin.post("/api/v1/import", json.dumps(doc),
+                       headers={"Content-Type": "application/json"})
+        check("AUTH=on: the administrator imports", r.status == 200, r)
+        recordlib.check_import_audit(auth.url, "imp.admin", 11, "AUTH=on import")
+        again = admin.get("/api/v1/export").json()
+        diff = recordlib.first_difference(recordlib.normalized_document(doc),
+                                          recordlib.normalized_document(again))
+        check("AUTH=on import: the same document (recorded_by kept, not the importer)",
+              diff is None, diff)
+    finally:
+        auth.stop()
 
 
 if __name__ == "__main__":
