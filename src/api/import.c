@@ -5,10 +5,14 @@
  * prescribes, the version) and compare its persons with the target's, then,
  * unless it is a dry run, inside one write transaction to insert it with new
  * ids. Each kind of object has one field table below (person_fields,
- * medication_fields, dose_fields): the fields of later format revisions
- * (dosing rules, a dose's status) are added there and in the matching
- * store_import_* row. Unknown members are skipped with a warning, so a
- * document of a later revision of the same version still imports. */
+ * medication_fields, dose_fields, and the small lists' limit_fields and
+ * ingredient_fields): the fields of later format revisions are added there
+ * and in the matching store_import_* row. Since issue 15 they hold the
+ * dosing rules, ingredients and limits, and every dose with its status and
+ * who recorded it; a document without them (as written before) imports as
+ * before. Unknown members are skipped with a warning, so a document of a
+ * later revision of the same version still imports. The import appends an
+ * audit row for every row it creates, naming the importing actor. */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,15 +25,22 @@
 /* ---- the fields of each kind of object --------------------------------------------------------
  */
 
-enum fkind { F_TEXT, F_INT, F_BOOL, F_DATE, F_TIME };
+/* F_WORD: a text from choices. F_AMOUNT: a number above 0 and at most
+ * 1,000,000 (the API's amounts). F_LIST: an array of at most hi objects
+ * with the fields sub (the items' names must differ, as ingredient names
+ * compare). */
+enum fkind { F_TEXT, F_INT, F_BOOL, F_DATE, F_TIME, F_WORD, F_AMOUNT, F_LIST };
 
 struct field {
     const char *name;
     enum fkind kind;
     bool required;
     bool nullable;
-    size_t max_chars; /* F_TEXT */
-    int64_t lo, hi;   /* F_INT */
+    size_t max_chars;           /* F_TEXT */
+    int64_t lo, hi;             /* F_INT; F_LIST: hi items at most */
+    const char *const *choices; /* F_WORD, NULL-terminated */
+    const struct field *sub;    /* F_LIST */
+    size_t n_sub;
 };
 
 /* VARCHAR(255) columns hold 255 characters on MariaDB; TEXT columns 65535
@@ -37,45 +48,125 @@ struct field {
 #define SHORT 255
 #define LONG 16383
 #define ID_MAX INT64_C(2147483647)
+/* The columns of units and of an override's rules. */
+#define UNIT 32
+#define RULES 64
 
-enum { P_ID, P_FIRST, P_LAST, P_DOB, P_NOTES, P_DEFAULT, P_CREATED, P_UPDATED, P_N };
+/* An ingredient of a medication or of a dose's snapshot; a limit of a
+ * person. Their name comes first (the duplicate check reads it there). */
+enum { I_NAME, I_AMOUNT, I_UNIT, I_N };
+static const struct field ingredient_fields[I_N] = {
+    [I_NAME] = {"name", F_TEXT, true, false, SHORT, 0, 0, NULL, NULL, 0},
+    [I_AMOUNT] = {"amount", F_AMOUNT, true, false, 0, 0, 0, NULL, NULL, 0},
+    [I_UNIT] = {"unit", F_TEXT, true, false, UNIT, 0, 0, NULL, NULL, 0},
+};
+enum { L_NAME, L_MAX, L_UNIT, L_CREATED, L_UPDATED, L_N };
+static const struct field limit_fields[L_N] = {
+    [L_NAME] = {"name", F_TEXT, true, false, SHORT, 0, 0, NULL, NULL, 0},
+    [L_MAX] = {"max_per_24h", F_AMOUNT, true, false, 0, 0, 0, NULL, NULL, 0},
+    [L_UNIT] = {"unit", F_TEXT, true, false, UNIT, 0, 0, NULL, NULL, 0},
+    [L_CREATED] = {"created_at", F_TIME, false, true, 0, 0, 0, NULL, NULL, 0},
+    [L_UPDATED] = {"updated_at", F_TIME, false, true, 0, 0, 0, NULL, NULL, 0},
+};
+enum { SUB_MAX = 5 };
+_Static_assert((int)I_N <= (int)SUB_MAX && (int)L_N <= (int)SUB_MAX,
+               "SUB_MAX must hold the longest list item");
+/* The API takes up to 20 ingredients; a person may have a limit for many. */
+#define MAX_INGREDIENTS 100
+#define MAX_LIMITS 1000
+
+static const char *const windows[] = {"calendar_day", "rolling_24h", NULL};
+static const char *const statuses[] = {"taken", "skipped", "entered_in_error", NULL};
+
+enum { P_ID, P_FIRST, P_LAST, P_DOB, P_NOTES, P_DEFAULT, P_CREATED, P_UPDATED, P_LIMITS, P_N };
 static const struct field person_fields[P_N] = {
-    [P_ID] = {"id", F_INT, true, false, 0, 1, INT64_MAX},
-    [P_FIRST] = {"first_name", F_TEXT, true, false, SHORT, 0, 0},
-    [P_LAST] = {"last_name", F_TEXT, false, true, SHORT, 0, 0},
-    [P_DOB] = {"date_of_birth", F_DATE, false, true, 0, 0, 0},
-    [P_NOTES] = {"notes", F_TEXT, false, true, LONG, 0, 0},
-    [P_DEFAULT] = {"is_default", F_BOOL, false, false, 0, 0, 0},
-    [P_CREATED] = {"created_at", F_TIME, false, true, 0, 0, 0},
-    [P_UPDATED] = {"updated_at", F_TIME, false, true, 0, 0, 0},
+    [P_ID] = {"id", F_INT, true, false, 0, 1, INT64_MAX, NULL, NULL, 0},
+    [P_FIRST] = {"first_name", F_TEXT, true, false, SHORT, 0, 0, NULL, NULL, 0},
+    [P_LAST] = {"last_name", F_TEXT, false, true, SHORT, 0, 0, NULL, NULL, 0},
+    [P_DOB] = {"date_of_birth", F_DATE, false, true, 0, 0, 0, NULL, NULL, 0},
+    [P_NOTES] = {"notes", F_TEXT, false, true, LONG, 0, 0, NULL, NULL, 0},
+    [P_DEFAULT] = {"is_default", F_BOOL, false, false, 0, 0, 0, NULL, NULL, 0},
+    [P_CREATED] = {"created_at", F_TIME, false, true, 0, 0, 0, NULL, NULL, 0},
+    [P_UPDATED] = {"updated_at", F_TIME, false, true, 0, 0, 0, NULL, NULL, 0},
+    [P_LIMITS] = {"ingredient_limits", F_LIST, false, true, 0, 0, MAX_LIMITS, NULL, limit_fields,
+                  L_N},
 };
 
-/* The dosing rules (limit_window, min_interval_minutes, dose_amount,
- * dose_unit, ingredients) join this table. max_doses_per_day takes any
- * value a database may hold (the API allows 1 to 20 for new ones). */
-enum { M_ID, M_NAME, M_DOSAGE, M_FREQ, M_MAX, M_INSTR, M_CREATED, M_UPDATED, M_N };
+/* max_doses_per_day takes any value a database may hold (the API allows 1
+ * to 20 for new ones). The dosing rules are optional: without them a
+ * medication gets the defaults (calendar_day, no interval, no amount). */
+enum {
+    M_ID,
+    M_NAME,
+    M_DOSAGE,
+    M_FREQ,
+    M_MAX,
+    M_INSTR,
+    M_WINDOW,
+    M_INTERVAL,
+    M_AMOUNT,
+    M_UNIT,
+    M_INGS,
+    M_CREATED,
+    M_UPDATED,
+    M_N
+};
 static const struct field medication_fields[M_N] = {
-    [M_ID] = {"id", F_INT, false, false, 0, 1, INT64_MAX},
-    [M_NAME] = {"name", F_TEXT, true, false, SHORT, 0, 0},
-    [M_DOSAGE] = {"dosage", F_TEXT, true, false, SHORT, 0, 0},
-    [M_FREQ] = {"frequency", F_TEXT, true, false, SHORT, 0, 0},
-    [M_MAX] = {"max_doses_per_day", F_INT, true, false, 0, 0, ID_MAX},
-    [M_INSTR] = {"instructions", F_TEXT, false, true, LONG, 0, 0},
-    [M_CREATED] = {"created_at", F_TIME, false, true, 0, 0, 0},
-    [M_UPDATED] = {"updated_at", F_TIME, false, true, 0, 0, 0},
+    [M_ID] = {"id", F_INT, false, false, 0, 1, INT64_MAX, NULL, NULL, 0},
+    [M_NAME] = {"name", F_TEXT, true, false, SHORT, 0, 0, NULL, NULL, 0},
+    [M_DOSAGE] = {"dosage", F_TEXT, true, false, SHORT, 0, 0, NULL, NULL, 0},
+    [M_FREQ] = {"frequency", F_TEXT, true, false, SHORT, 0, 0, NULL, NULL, 0},
+    [M_MAX] = {"max_doses_per_day", F_INT, true, false, 0, 0, ID_MAX, NULL, NULL, 0},
+    [M_INSTR] = {"instructions", F_TEXT, false, true, LONG, 0, 0, NULL, NULL, 0},
+    [M_WINDOW] = {"limit_window", F_WORD, false, false, 0, 0, 0, windows, NULL, 0},
+    [M_INTERVAL] = {"min_interval_minutes", F_INT, false, true, 0, 1, 10080, NULL, NULL, 0},
+    [M_AMOUNT] = {"dose_amount", F_AMOUNT, false, true, 0, 0, 0, NULL, NULL, 0},
+    [M_UNIT] = {"dose_unit", F_TEXT, false, true, UNIT, 0, 0, NULL, NULL, 0},
+    [M_INGS] = {"ingredients", F_LIST, false, true, 0, 0, MAX_INGREDIENTS, NULL, ingredient_fields,
+                I_N},
+    [M_CREATED] = {"created_at", F_TIME, false, true, 0, 0, 0, NULL, NULL, 0},
+    [M_UPDATED] = {"updated_at", F_TIME, false, true, 0, 0, 0, NULL, NULL, 0},
 };
 
-/* A dose's status, recorded_by and override_reason join this table. */
-enum { D_ID, D_PERSON, D_NAME, D_TAKEN, D_N };
+/* A dose of a document without a status is taken (the documents written
+ * before issue 15 held taken doses only). recorded_by is the text of who
+ * recorded it (an account's login, "anonymous"), kept as text: no account
+ * of the target is needed or looked up. */
+enum {
+    D_ID,
+    D_PERSON,
+    D_NAME,
+    D_TAKEN,
+    D_STATUS,
+    D_REASON,
+    D_NOTE,
+    D_BY,
+    D_RECORDED,
+    D_ORULE,
+    D_OREASON,
+    D_UPDATED,
+    D_INGS,
+    D_N
+};
 static const struct field dose_fields[D_N] = {
-    [D_ID] = {"id", F_INT, false, false, 0, 1, INT64_MAX},
+    [D_ID] = {"id", F_INT, false, false, 0, 1, INT64_MAX, NULL, NULL, 0},
     /* Doses of deleted medications only: the document id of the person. */
-    [D_PERSON] = {"person_id", F_INT, false, true, 0, 1, INT64_MAX},
-    [D_NAME] = {"medication_name", F_TEXT, false, true, SHORT, 0, 0},
-    [D_TAKEN] = {"taken_at", F_TIME, false, true, 0, 0, 0},
+    [D_PERSON] = {"person_id", F_INT, false, true, 0, 1, INT64_MAX, NULL, NULL, 0},
+    [D_NAME] = {"medication_name", F_TEXT, false, true, SHORT, 0, 0, NULL, NULL, 0},
+    [D_TAKEN] = {"taken_at", F_TIME, false, true, 0, 0, 0, NULL, NULL, 0},
+    [D_STATUS] = {"status", F_WORD, false, false, 0, 0, 0, statuses, NULL, 0},
+    [D_REASON] = {"status_reason", F_TEXT, false, true, LONG, 0, 0, NULL, NULL, 0},
+    [D_NOTE] = {"note", F_TEXT, false, true, LONG, 0, 0, NULL, NULL, 0},
+    [D_BY] = {"recorded_by", F_TEXT, false, true, SHORT, 0, 0, NULL, NULL, 0},
+    [D_RECORDED] = {"recorded_at", F_TIME, false, true, 0, 0, 0, NULL, NULL, 0},
+    [D_ORULE] = {"override_rule", F_TEXT, false, true, RULES, 0, 0, NULL, NULL, 0},
+    [D_OREASON] = {"override_reason", F_TEXT, false, true, LONG, 0, 0, NULL, NULL, 0},
+    [D_UPDATED] = {"updated_at", F_TIME, false, true, 0, 0, 0, NULL, NULL, 0},
+    [D_INGS] = {"ingredients", F_LIST, false, true, 0, 0, MAX_INGREDIENTS, NULL, ingredient_fields,
+                I_N},
 };
 
-enum { MAX_FIELDS = 8 };
+enum { MAX_FIELDS = 16 };
 _Static_assert((int)P_N <= (int)MAX_FIELDS && (int)M_N <= (int)MAX_FIELDS &&
                    (int)D_N <= (int)MAX_FIELDS,
                "MAX_FIELDS must hold the longest field table");
@@ -83,11 +174,15 @@ _Static_assert((int)P_N <= (int)MAX_FIELDS && (int)M_N <= (int)MAX_FIELDS &&
 struct value {
     bool set;  /* the member was there */
     bool null; /* its value was null */
-    char *s;   /* F_TEXT: malloc'ed */
+    char *s;   /* F_TEXT, F_WORD: malloc'ed */
     int64_t i;
     bool b;
     struct mt_date date;
     int64_t us;
+    double d; /* F_AMOUNT */
+    /* F_LIST: n_items items of SUB_MAX values each, malloc'ed. */
+    struct value *items;
+    size_t n_items;
 };
 
 /* ---- the walker ----------------------------------------------------------------------------- */
@@ -113,13 +208,18 @@ struct walk {
     int64_t defaults;            /* persons marked is_default, so far */
     int64_t doc_defaults;        /* in the whole document (from pass 1) */
     int64_t cur_person, cur_med; /* pass 2: the target's ids */
-    /* Pass 2: doses waiting for their INSERT, with their names. */
+    /* Pass 2: doses waiting for their INSERT, with the values their
+     * strings point into and their ingredients. */
     struct store_import_dose_row batch[STORE_IMPORT_DOSE_BATCH];
-    char *batch_names[STORE_IMPORT_DOSE_BATCH];
+    struct value batch_values[STORE_IMPORT_DOSE_BATCH][D_N];
+    struct store_ingredient *batch_ings[STORE_IMPORT_DOSE_BATCH];
     size_t n_batch;
+    /* Pass 2: the audit rows of what the import creates, and who imports. */
+    struct store_audit_batch *audit;
+    const struct store_actor *actor;
     /* The document's counts, when it states them. */
     bool has_counts;
-    int64_t counts[4];
+    int64_t counts[5];
     /* A conflict found in pass 2 (a person added since pass 1). */
     bool late_conflict;
     struct mt_err *err;
@@ -267,6 +367,95 @@ static bool parse_instant(const char *s, size_t len, int64_t *us)
     return true;
 }
 
+static bool read_value(struct walk *x, const struct field *f, struct value *v);
+static bool check_required(struct walk *x, const struct field *fields, const struct value *v,
+                           size_t n, const char *before);
+static const struct field *find_field(const struct field *fields, size_t n, const char *key,
+                                      size_t *at);
+
+/* Two items of a list with the same name (as ingredient names compare:
+ * store_name_key) would break the target's unique keys: the second is
+ * refused, with its path. */
+static bool list_unique(struct walk *x, const struct value *items, size_t n)
+{
+    struct mt_arena *a = mt_arena_new((size_t)4 << 20);
+    const char **keys = mt_arena_calloc(a, n ? n : 1, sizeof(*keys));
+    bool ok = keys != NULL;
+    for (size_t i = 0; i < n && ok; i++) {
+        keys[i] = store_name_key(a, items[i * SUB_MAX].s);
+        if (!keys[i]) {
+            ok = invalid(x, "internal", "out of memory");
+            break;
+        }
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(keys[i], keys[j]) == 0) {
+                path_push_index(x, (int64_t)i);
+                path_push_key(x, "name");
+                ok = invalid(x, "duplicate_name", "the name is already item %zu's", j);
+                path_pop(x);
+                path_pop(x);
+                break;
+            }
+        }
+    }
+    mt_arena_free(a);
+    return ok;
+}
+
+/* The items of an F_LIST value: objects of the fields f->sub. */
+static bool read_list(struct walk *x, const struct field *f, struct value *v)
+{
+    enum api_jtok t;
+    size_t cap = 0;
+    for (int64_t i = 0;; i++) {
+        if (!next(x, &t))
+            return false;
+        if (t == API_JT_ARR_END)
+            break;
+        path_push_index(x, i);
+        if (t != API_JT_OBJ) {
+            invalid(x, "object_type", "expected an object");
+            path_pop(x);
+            return false;
+        }
+        if (v->n_items >= (size_t)f->hi) {
+            invalid(x, "too_many", "at most %lld items", (long long)f->hi);
+            path_pop(x);
+            return false;
+        }
+        v->items = mt_xgrow(v->items, v->n_items, &cap, sizeof(*v->items) * SUB_MAX);
+        struct value *item = &v->items[v->n_items * SUB_MAX];
+        memset(item, 0, sizeof(*item) * SUB_MAX);
+        v->n_items++;
+        bool ok = true;
+        while (ok) {
+            if (!next(x, &t)) {
+                ok = false;
+                break;
+            }
+            if (t == API_JT_OBJ_END)
+                break;
+            char key[64];
+            snprintf(key, sizeof(key), "%s", x->jp->str);
+            size_t at;
+            const struct field *sf = find_field(f->sub, f->n_sub, key, &at);
+            if (!sf) {
+                ok = skip_unknown(x, key);
+                continue;
+            }
+            path_push_key(x, key);
+            ok = read_value(x, sf, &item[at]);
+            path_pop(x);
+        }
+        if (ok)
+            ok = check_required(x, f->sub, item, f->n_sub, NULL);
+        path_pop(x);
+        if (!ok)
+            return false;
+    }
+    return list_unique(x, v->items, v->n_items);
+}
+
 /* Reads the value of field f (its key is on the path) into v. */
 static bool read_value(struct walk *x, const struct field *f, struct value *v)
 {
@@ -316,6 +505,32 @@ static bool read_value(struct walk *x, const struct field *f, struct value *v)
                            "expected an RFC 3339 timestamp with a time zone between years 1 and "
                            "9999, e.g. 2025-05-17T05:35:37Z");
         return true;
+    case F_WORD:
+        if (t == API_JT_STR)
+            for (size_t i = 0; f->choices[i]; i++)
+                if (strlen(f->choices[i]) == jp->str_len &&
+                    memcmp(f->choices[i], jp->str, jp->str_len) == 0) {
+                    v->s = mt_xstrdup(f->choices[i]);
+                    return true;
+                }
+        return f->choices[2]
+                   ? invalid(x, "enum", "expected one of \"%s\", \"%s\", \"%s\"", f->choices[0],
+                             f->choices[1], f->choices[2])
+                   : invalid(x, "enum", "expected \"%s\" or \"%s\"", f->choices[0], f->choices[1]);
+    case F_AMOUNT:
+        if (t == API_JT_INT)
+            v->d = (double)jp->i;
+        else if (t == API_JT_NUM)
+            v->d = jp->d;
+        else
+            return invalid(x, "number_type", "expected a number");
+        if (!(v->d > 0 && v->d <= 1000000))
+            return invalid(x, "out_of_range", "expected a number above 0 and at most 1000000");
+        return true;
+    case F_LIST:
+        if (t != API_JT_ARR)
+            return invalid(x, "array_type", "expected an array");
+        return read_list(x, f, v);
     }
     return invalid(x, "internal", "unknown field kind");
 }
@@ -324,6 +539,9 @@ static void values_release(struct value *v, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         free(v[i].s);
+        for (size_t k = 0; k < v[i].n_items; k++)
+            values_release(&v[i].items[k * SUB_MAX], SUB_MAX);
+        free(v[i].items);
         v[i] = (struct value){0};
     }
 }
@@ -461,33 +679,81 @@ static bool walk_object(struct walk *x, const struct object_kind *k, enum api_jt
 /* ---- doses ------------------------------------------------------------------------------------
  */
 
+/* Frees what the waiting doses hold. */
+static void batch_release(struct walk *x)
+{
+    for (size_t i = 0; i < x->n_batch; i++) {
+        values_release(x->batch_values[i], D_N);
+        free(x->batch_ings[i]);
+        x->batch_ings[i] = NULL;
+    }
+    x->n_batch = 0;
+}
+
 static bool flush_doses(struct walk *x)
 {
     if (x->n_batch == 0)
         return true;
-    int rc = store_import_doses(x->c, x->batch, x->n_batch, x->err);
-    for (size_t i = 0; i < x->n_batch; i++) {
-        free(x->batch_names[i]);
-        x->batch_names[i] = NULL;
-    }
-    x->n_batch = 0;
+    int rc = store_import_doses(x->c, x->audit, x->batch, x->n_batch, x->err);
+    batch_release(x);
     return rc == 0;
+}
+
+/* The items of an F_LIST of ingredients as the store takes them (pointing
+ * into v's strings), malloc'ed; NULL when there are none. */
+static struct store_ingredient *ingredients_of(const struct value *v, size_t *n)
+{
+    *n = v->set && !v->null ? v->n_items : 0;
+    if (*n == 0)
+        return NULL;
+    struct store_ingredient *g = mt_xcalloc(*n, sizeof(*g));
+    for (size_t i = 0; i < *n; i++) {
+        const struct value *item = &v->items[i * SUB_MAX];
+        g[i].name = item[I_NAME].s;
+        g[i].amount = item[I_AMOUNT].d;
+        g[i].unit = item[I_UNIT].s;
+    }
+    return g;
+}
+
+static enum store_dose_status status_of(const struct value *v)
+{
+    if (!v->set || !v->s)
+        return STORE_TAKEN;
+    if (strcmp(v->s, "skipped") == 0)
+        return STORE_SKIPPED;
+    if (strcmp(v->s, "entered_in_error") == 0)
+        return STORE_ENTERED_IN_ERROR;
+    return STORE_TAKEN;
 }
 
 static bool add_dose(struct walk *x, bool has_med, bool has_person, int64_t person, struct value *v)
 {
     if (!x->importing)
         return true;
-    struct store_import_dose_row *d = &x->batch[x->n_batch];
+    size_t i = x->n_batch;
+    /* The batch keeps the values (and so their strings) until its INSERT. */
+    struct value *kept = x->batch_values[i];
+    memcpy(kept, v, sizeof(*kept) * D_N);
+    memset(v, 0, sizeof(*v) * D_N);
+    struct store_import_dose_row *d = &x->batch[i];
+    memset(d, 0, sizeof(*d));
     d->has_medication = has_med;
     d->medication_id = x->cur_med;
     d->has_person = has_person;
     d->person_id = person;
-    /* The batch keeps the name until its INSERT. */
-    x->batch_names[x->n_batch] = v[D_NAME].null ? NULL : v[D_NAME].s;
-    v[D_NAME].s = NULL;
-    d->medication_name = x->batch_names[x->n_batch];
-    d->taken_at = time_of(&v[D_TAKEN]);
+    d->medication_name = text_of(&kept[D_NAME]);
+    d->taken_at = time_of(&kept[D_TAKEN]);
+    d->status = status_of(&kept[D_STATUS]);
+    d->status_reason = text_of(&kept[D_REASON]);
+    d->note = text_of(&kept[D_NOTE]);
+    d->recorded_by = text_of(&kept[D_BY]);
+    d->recorded_at = time_of(&kept[D_RECORDED]);
+    d->override_rule = text_of(&kept[D_ORULE]);
+    d->override_reason = text_of(&kept[D_OREASON]);
+    d->updated_at = time_of(&kept[D_UPDATED]);
+    x->batch_ings[i] = ingredients_of(&kept[D_INGS], &d->n_ingredients);
+    d->ingredients = x->batch_ings[i];
     x->n_batch++;
     if (x->n_batch == STORE_IMPORT_DOSE_BATCH)
         return flush_doses(x);
@@ -561,8 +827,17 @@ static bool finish_medication(struct walk *x, struct value *v)
         .instructions = text_of(&v[M_INSTR]),
         .created_at = time_of(&v[M_CREATED]),
         .updated_at = time_of(&v[M_UPDATED]),
+        .rolling_24h = v[M_WINDOW].set && strcmp(v[M_WINDOW].s, "rolling_24h") == 0,
+        .min_interval_minutes = v[M_INTERVAL].set && !v[M_INTERVAL].null ? v[M_INTERVAL].i : 0,
+        .has_dose_amount = v[M_AMOUNT].set && !v[M_AMOUNT].null,
+        .dose_amount = v[M_AMOUNT].d,
+        .dose_unit = text_of(&v[M_UNIT]),
     };
-    return store_import_medication(x->c, &m, &x->cur_med, x->err) == 0;
+    struct store_ingredient *ings = ingredients_of(&v[M_INGS], &m.n_ingredients);
+    m.ingredients = ings;
+    int rc = store_import_medication(x->c, x->audit, &m, &x->cur_med, x->err);
+    free(ings);
+    return rc == 0;
 }
 
 static const struct object_kind medication_kind = {"a medication", medication_fields, M_N,
@@ -599,6 +874,26 @@ static const struct store_import_existing *conflict_of(struct walk *x, struct va
     return NULL;
 }
 
+/* Pass 2: the person's ingredient limits. */
+static bool import_limits(struct walk *x, const struct value *v)
+{
+    size_t n = v->set && !v->null ? v->n_items : 0;
+    if (n == 0)
+        return true;
+    struct store_import_limit_row *l = mt_xcalloc(n, sizeof(*l));
+    for (size_t i = 0; i < n; i++) {
+        const struct value *item = &v->items[i * SUB_MAX];
+        l[i].name = item[L_NAME].s;
+        l[i].max_per_24h = item[L_MAX].d;
+        l[i].unit = item[L_UNIT].s;
+        l[i].created_at = time_of(&item[L_CREATED]);
+        l[i].updated_at = time_of(&item[L_UPDATED]);
+    }
+    int rc = store_import_limits(x->c, x->audit, x->cur_person, l, n, x->err);
+    free(l);
+    return rc == 0;
+}
+
 static bool finish_person(struct walk *x, struct value *v)
 {
     struct api_import_result *r = x->res;
@@ -621,6 +916,8 @@ static bool finish_person(struct walk *x, struct value *v)
     dp->doc_id = v[P_ID].i;
     dp->new_id = 0;
     r->persons++;
+    if (v[P_LIMITS].set && !v[P_LIMITS].null)
+        r->limits += (int64_t)v[P_LIMITS].n_items;
 
     const struct store_import_existing *e = conflict_of(x, v);
     if (e && !x->importing) {
@@ -657,7 +954,9 @@ static bool finish_person(struct walk *x, struct value *v)
         .created_at = time_of(&v[P_CREATED]),
         .updated_at = time_of(&v[P_UPDATED]),
     };
-    if (store_import_person(x->c, &row, &x->cur_person, x->err) < 0)
+    if (store_import_person(x->c, x->audit, &row, &x->cur_person, x->err) < 0)
+        return false;
+    if (!import_limits(x, &v[P_LIMITS]))
         return false;
     dp->new_id = x->cur_person;
     if (r->n_mapped < API_IMPORT_MAX_NOTES) {
@@ -674,8 +973,9 @@ static const struct object_kind person_kind = {"a person",    person_fields, P_N
 /* ---- the document -----------------------------------------------------------------------------
  */
 
-static const char *const count_names[4] = {"persons", "medications", "doses",
-                                           "deleted_medication_doses"};
+enum { N_COUNTS = 5 };
+static const char *const count_names[N_COUNTS] = {"persons", "medications", "doses",
+                                                  "deleted_medication_doses", "ingredient_limits"};
 
 static bool read_counts(struct walk *x)
 {
@@ -685,7 +985,7 @@ static bool read_counts(struct walk *x)
     if (t != API_JT_OBJ)
         return invalid(x, "object_type", "expected an object of counts");
     x->has_counts = true;
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < N_COUNTS; k++)
         x->counts[k] = -1;
     for (;;) {
         if (!next(x, &t))
@@ -695,9 +995,9 @@ static bool read_counts(struct walk *x)
         char key[64];
         snprintf(key, sizeof(key), "%s", x->jp->str);
         int k = 0;
-        while (k < 4 && strcmp(count_names[k], key) != 0)
+        while (k < N_COUNTS && strcmp(count_names[k], key) != 0)
             k++;
-        if (k == 4) {
+        if (k == N_COUNTS) {
             if (!skip_unknown(x, key))
                 return false;
             continue;
@@ -718,9 +1018,9 @@ static bool check_counts(struct walk *x)
 {
     if (!x->has_counts)
         return true;
-    const int64_t got[4] = {x->res->persons, x->res->medications, x->res->doses,
-                            x->res->deleted_doses};
-    for (int k = 0; k < 4; k++) {
+    const int64_t got[N_COUNTS] = {x->res->persons, x->res->medications, x->res->doses,
+                                   x->res->deleted_doses, x->res->limits};
+    for (int k = 0; k < N_COUNTS; k++) {
         if (x->counts[k] >= 0 && x->counts[k] != got[k]) {
             path_push_key(x, "counts");
             path_push_key(x, count_names[k]);
@@ -825,12 +1125,16 @@ static bool walk_document(struct walk *x)
             else
                 seen_deleted = true;
         } else if (strcmp(key, "exported_at") == 0) {
-            static const struct field f = {"exported_at", F_TIME, false, false, 0, 0, 0};
+            static const struct field f = {"exported_at", F_TIME, false, false, 0, 0, 0,
+                                           NULL,          NULL,   0};
             struct value v = {0};
             path_push_key(x, key);
             ok = read_value(x, &f, &v);
             path_pop(x);
-        } else if (strcmp(key, "source") == 0 || strcmp(key, "scope") == 0) {
+        } else if (strcmp(key, "source") == 0 || strcmp(key, "scope") == 0 ||
+                   strcmp(key, "audit") == 0) {
+            /* Informational, never read back: the source's audit trail is
+             * not the target's, whose own rows record the import. */
             ok = skip_object(x, key);
         } else if (strcmp(key, "counts") == 0) {
             path_push_key(x, key);
@@ -861,7 +1165,7 @@ static bool walk_document(struct walk *x)
 static void walk_reset(struct walk *x, const struct api_import_src *src, bool importing)
 {
     struct api_import_result *r = x->res;
-    r->persons = r->medications = r->doses = r->deleted_doses = 0;
+    r->persons = r->medications = r->doses = r->deleted_doses = r->limits = 0;
     r->n_mapped = 0;
     x->path.n = 0;
     x->importing = importing;
@@ -870,9 +1174,7 @@ static void walk_reset(struct walk *x, const struct api_import_src *src, bool im
     x->cur_person = x->cur_med = 0;
     x->has_counts = false;
     x->late_conflict = false;
-    for (size_t i = 0; i < x->n_batch; i++)
-        free(x->batch_names[i]);
-    x->n_batch = 0;
+    batch_release(x);
     api_jp_release(x->jp);
     if (src->file) {
         rewind(src->file);
@@ -904,7 +1206,9 @@ static int import_tx(struct db_conn *c, void *vctx, struct mt_err *err)
     x->n_existing = n_existing;
     x->res->target_empty = n_existing == 0;
     walk_reset(x, t->src, true);
-    bool ok = walk_document(x);
+    store_audit_batch_release(x->audit);
+    store_audit_batch_init(x->audit, c, x->actor);
+    bool ok = walk_document(x) && store_audit_batch_finish(x->audit, err) == 0;
     x->existing = NULL;
     x->n_existing = 0;
     store_import_existing_free(existing, n_existing);
@@ -916,7 +1220,8 @@ static int import_tx(struct db_conn *c, void *vctx, struct mt_err *err)
     return -1;
 }
 
-int api_import_run(struct db_conn *c, const struct api_import_src *src, bool dry_run,
+int api_import_run(struct db_conn *c, const struct store_actor *actor,
+                   const struct api_import_src *src, bool dry_run,
                    enum api_import_conflict on_conflict, struct api_import_result *res,
                    struct mt_err *err)
 {
@@ -928,6 +1233,9 @@ int api_import_run(struct db_conn *c, const struct api_import_src *src, bool dry
     x->res = res;
     x->c = c;
     x->on_conflict = on_conflict;
+    x->actor = actor;
+    x->audit = mt_xcalloc(1, sizeof(*x->audit));
+    store_audit_batch_init(x->audit, c, actor);
     struct mt_err local;
     mt_err_clear(&local);
     x->err = &local;
@@ -978,8 +1286,9 @@ int api_import_run(struct db_conn *c, const struct api_import_src *src, bool dry
     }
     res->imported = true;
 out:
-    for (size_t i = 0; i < x->n_batch; i++)
-        free(x->batch_names[i]);
+    batch_release(x);
+    store_audit_batch_release(x->audit);
+    free(x->audit);
     store_import_existing_free(existing, n_existing);
     free(x->persons);
     free(x);

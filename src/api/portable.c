@@ -3,14 +3,17 @@
  * document through the streaming JSON writer, handed on in chunks so that
  * memory stays flat however long the history. Each kind of row is mapped to
  * the document in one function here (write_person, write_medication,
- * write_dose), which is where new fields of a medication or a dose (dosing
- * rules, a dose's status) are added. */
+ * write_dose), which is where new fields of a medication or a dose are
+ * added; since issue 15 they carry the dosing rules and ingredients, the
+ * persons' ingredient limits, every dose with its status, and a summary of
+ * the source's audit trail. */
 #include "api/portable.h"
 
 #include "api/jsonw.h"
 #include "api/row_json.h"
 #include "db/db.h"
 #include "migrate/migrate.h"
+#include "store/audit.h"
 #include "store/portable.h"
 
 #include <stdlib.h>
@@ -24,6 +27,7 @@ struct writer {
     struct api_export_counts counts;
     bool begun;
     bool in_person, in_med, in_deleted;
+    bool in_dose; /* a dose's "ingredients" is open: further rows may add to it */
 };
 
 /* A timestamp member: the instant, or null when absent, or when the
@@ -59,8 +63,28 @@ static int flush(struct writer *x, struct mt_err *err)
 
 /* ---- one function per kind of row: where new fields go ------------------------------------- */
 
-static void write_person(struct writer *x, const struct store_person *p)
+/* A decimal amount (three decimals at most, as stored). */
+static void amount_at(struct api_jw *w, const char *key, bool has, double v)
 {
+    api_jw_key(w, key);
+    if (has)
+        api_jw_amount(w, v);
+    else
+        api_jw_null(w);
+}
+
+static void write_ingredient(struct api_jw *w, const struct store_ingredient *g)
+{
+    api_jw_obj(w);
+    api_jw_str_at(w, "name", g->name);
+    amount_at(w, "amount", true, g->amount);
+    api_jw_str_at(w, "unit", g->unit);
+    api_jw_obj_end(w);
+}
+
+static void write_person(struct writer *x, const struct store_export_row *row)
+{
+    const struct store_person *p = &row->person;
     struct api_jw *w = &x->w;
     api_jw_int_at(w, "id", p->id);
     api_jw_str_at(w, "first_name", p->first_name);
@@ -70,10 +94,24 @@ static void write_person(struct writer *x, const struct store_person *p)
     api_jw_bool_at(w, "is_default", p->is_default);
     time_at(x, "created_at", &p->created_at);
     time_at(x, "updated_at", &p->updated_at);
+    api_jw_key(w, "ingredient_limits");
+    api_jw_arr(w);
+    for (size_t i = 0; i < row->n_limits; i++) {
+        const struct store_limit *l = &row->limits[i];
+        api_jw_obj(w);
+        api_jw_str_at(w, "name", l->name);
+        amount_at(w, "max_per_24h", true, l->max_per_24h);
+        api_jw_str_at(w, "unit", l->unit);
+        time_at(x, "created_at", &l->created_at);
+        time_at(x, "updated_at", &l->updated_at);
+        api_jw_obj_end(w);
+        x->counts.limits++;
+    }
+    api_jw_arr_end(w);
 }
 
-/* The dosing rules (limit_window, min_interval_minutes, dose_amount,
- * dose_unit, ingredients) and a schedule join here, after instructions. */
+/* The dosing rules and ingredients follow instructions. (MediTrack has no
+ * schedule of its own beyond frequency, a text.) */
 static void write_medication(struct writer *x, const struct store_medication *m)
 {
     struct api_jw *w = &x->w;
@@ -83,15 +121,45 @@ static void write_medication(struct writer *x, const struct store_medication *m)
     api_jw_str_at(w, "frequency", m->frequency);
     api_jw_int_at(w, "max_doses_per_day", m->max_doses_per_day);
     api_jw_str_at(w, "instructions", m->instructions);
+    api_jw_str_at(w, "limit_window", m->rolling_24h ? "rolling_24h" : "calendar_day");
+    api_jw_key(w, "min_interval_minutes");
+    if (m->min_interval_minutes > 0)
+        api_jw_int(w, m->min_interval_minutes);
+    else
+        api_jw_null(w);
+    amount_at(w, "dose_amount", m->has_dose_amount, m->dose_amount);
+    api_jw_str_at(w, "dose_unit", m->dose_unit);
+    api_jw_key(w, "ingredients");
+    api_jw_arr(w);
+    for (size_t i = 0; i < m->n_ingredients; i++)
+        write_ingredient(w, &m->ingredients[i]);
+    api_jw_arr_end(w);
     time_at(x, "created_at", &m->created_at);
     time_at(x, "updated_at", &m->updated_at);
 }
 
-/* A dose's status (taken | skipped | entered_in_error), recorded_by and
- * override_reason join here, after taken_at. */
-static void write_dose(struct writer *x, const struct store_export_dose *d)
+static void close_dose(struct writer *x)
+{
+    if (!x->in_dose)
+        return;
+    api_jw_arr_end(&x->w); /* ingredients */
+    api_jw_obj_end(&x->w);
+    x->in_dose = false;
+}
+
+/* A dose, every status, with who recorded it and its override; its
+ * ingredients' snapshot comes last and stays open, since a dose with
+ * several ingredients comes as several rows (more_ingredient). Returns
+ * whether this row began a dose. */
+static bool write_dose(struct writer *x, const struct store_export_dose *d)
 {
     struct api_jw *w = &x->w;
+    if (d->more_ingredient && x->in_dose) {
+        if (d->has_ingredient)
+            write_ingredient(w, &d->ingredient);
+        return false;
+    }
+    close_dose(x);
     api_jw_obj(w);
     api_jw_int_at(w, "id", d->id);
     if (!d->has_medication) {
@@ -103,13 +171,27 @@ static void write_dose(struct writer *x, const struct store_export_dose *d)
     }
     api_jw_str_at(w, "medication_name", d->medication_name);
     time_at(x, "taken_at", &d->taken_at);
-    api_jw_obj_end(w);
+    api_jw_str_at(w, "status", store_status_name(d->status));
+    api_jw_str_at(w, "status_reason", d->status_reason);
+    api_jw_str_at(w, "note", d->note);
+    api_jw_str_at(w, "recorded_by", d->recorded_by);
+    time_at(x, "recorded_at", &d->recorded_at);
+    api_jw_str_at(w, "override_rule", d->override_rule);
+    api_jw_str_at(w, "override_reason", d->override_reason);
+    time_at(x, "updated_at", &d->updated_at);
+    api_jw_key(w, "ingredients");
+    api_jw_arr(w);
+    if (d->has_ingredient)
+        write_ingredient(w, &d->ingredient);
+    x->in_dose = true;
+    return true;
 }
 
 /* ---- the document's structure ---------------------------------------------------------------- */
 
 static void close_med(struct writer *x)
 {
+    close_dose(x);
     if (!x->in_med)
         return;
     api_jw_arr_end(&x->w); /* doses */
@@ -147,7 +229,7 @@ static int on_row(const struct store_export_row *row, void *ctx, struct mt_err *
     case STORE_EXPORT_PERSON:
         close_person(x);
         api_jw_obj(w);
-        write_person(x, &row->person);
+        write_person(x, row);
         api_jw_key(w, "medications");
         api_jw_arr(w);
         x->in_person = true;
@@ -163,13 +245,14 @@ static int on_row(const struct store_export_row *row, void *ctx, struct mt_err *
         x->counts.medications++;
         break;
     case STORE_EXPORT_DOSE:
-        write_dose(x, &row->dose);
-        x->counts.doses++;
+        if (write_dose(x, &row->dose))
+            x->counts.doses++;
         break;
     case STORE_EXPORT_DELETED_DOSE:
-        open_deleted(x);
-        write_dose(x, &row->dose);
-        x->counts.deleted_doses++;
+        if (!x->in_deleted)
+            open_deleted(x);
+        if (write_dose(x, &row->dose))
+            x->counts.deleted_doses++;
         break;
     }
     if (w->failed || w->len >= CHUNK)
@@ -204,19 +287,33 @@ static void write_head(struct writer *x, struct db_conn *c, const char *revision
     api_jw_arr(w);
 }
 
-static void write_tail(struct writer *x)
+/* The source's audit trail, informational: an import never reads it back
+ * (the target's own trail records the import). */
+struct audit_summary {
+    int64_t seq, rows;
+    char hash[65];
+};
+
+static void write_tail(struct writer *x, const struct audit_summary *audit)
 {
     struct api_jw *w = &x->w;
-    if (!x->in_deleted) {
+    if (!x->in_deleted)
         open_deleted(x);
-    }
+    close_dose(x);
     api_jw_arr_end(w);
+    api_jw_key(w, "audit");
+    api_jw_obj(w);
+    api_jw_int_at(w, "head_seq", audit->seq);
+    api_jw_str_at(w, "head_hash", audit->hash);
+    api_jw_int_at(w, "rows", audit->rows);
+    api_jw_obj_end(w);
     api_jw_key(w, "counts");
     api_jw_obj(w);
     api_jw_int_at(w, "persons", x->counts.persons);
     api_jw_int_at(w, "medications", x->counts.medications);
     api_jw_int_at(w, "doses", x->counts.doses);
     api_jw_int_at(w, "deleted_medication_doses", x->counts.deleted_doses);
+    api_jw_int_at(w, "ingredient_limits", x->counts.limits);
     api_jw_obj_end(w);
     api_jw_obj_end(w);
 }
@@ -233,11 +330,16 @@ static int export_in_snapshot(struct writer *x, struct db_conn *c, struct mt_are
     char *revision = NULL;
     if (mig_current(c, &revision, err) < 0)
         return -1;
+    struct audit_summary audit;
+    if (store_audit_summary(c, &audit.seq, audit.hash, &audit.rows, err) < 0) {
+        free(revision);
+        return -1;
+    }
     write_head(x, c, revision, has_person, person_id);
     free(revision);
     if (store_export_walk(c, has_person, person_id, on_row, x, err) < 0)
         return -1;
-    write_tail(x);
+    write_tail(x, &audit);
     return flush(x, err);
 }
 

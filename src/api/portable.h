@@ -17,13 +17,16 @@
 #include "core/err.h"
 
 struct db_conn;
+struct store_actor;
 
 /* The document's name and the newest major version this binary reads and
- * writes. A version is raised only by a change an older reader would
- * misread; new optional fields keep it (older readers ignore them with a
- * warning). */
+ * writes (it reads every version from 1). A version is raised only by a
+ * change an older reader would misread; new optional fields keep it (older
+ * readers ignore them with a warning). Version 2 (issue 15): the doses are
+ * every dose, whatever its status, which a reader of version 1 would take
+ * for taken doses (it would ignore "status" with a warning). */
 #define API_EXPORT_FORMAT "meditrack-export"
-#define API_EXPORT_VERSION 1
+#define API_EXPORT_VERSION 2
 
 /* ---- writing ------------------------------------------------------------------------------ */
 
@@ -39,7 +42,7 @@ struct api_export_out {
 };
 
 struct api_export_counts {
-    int64_t persons, medications, doses, deleted_doses;
+    int64_t persons, medications, doses, deleted_doses, limits;
     int64_t unreadable_times; /* timestamps the database could not read: exported as null */
 };
 
@@ -105,7 +108,7 @@ struct api_import_result {
     int version;                  /* the document's version, once read */
     bool target_empty;            /* the target had no person before */
     /* What the document holds (and, after an import, what was created). */
-    int64_t persons, medications, doses, deleted_doses;
+    int64_t persons, medications, doses, deleted_doses, limits;
     /* Warnings and conflicts: the first API_IMPORT_MAX_NOTES of each, and
      * how many there were. */
     struct api_import_note warnings[API_IMPORT_MAX_NOTES];
@@ -126,11 +129,13 @@ struct api_import_result {
 /* Checks the whole document and compares its persons with the target's;
  * then, unless dry_run, imports it in one transaction (all or nothing):
  * every person, medication and dose gets a new id on the target, and the
- * references between them follow. Returns 0 with res->fault saying whether
+ * references between them follow; each row created appends its audit row
+ * (action "import") naming actor (NULL: anonymous). Returns 0 with res->fault saying whether
  * the document was refused (and res->imported whether it was imported), or
  * -1 with err for anything else (the database, the file). res is large:
  * allocate it, do not put it on a small stack. */
-int api_import_run(struct db_conn *c, const struct api_import_src *src, bool dry_run,
+int api_import_run(struct db_conn *c, const struct store_actor *actor,
+                   const struct api_import_src *src, bool dry_run,
                    enum api_import_conflict on_conflict, struct api_import_result *res,
                    struct mt_err *err);
 

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "api/actor.h"
 #include "api/handlers.h"
 #include "api/portable.h"
 #include "core/log.h"
@@ -118,10 +119,11 @@ static json_t *outcome_json(const struct api_import_result *res, bool dry_run)
     json_object_set_new(o, "version", json_integer(res->version));
     json_object_set_new(o, "target_was_empty", json_boolean(res->target_empty));
     json_object_set_new(o, res->imported ? "created" : "to_create",
-                        json_pack("{s:I,s:I,s:I,s:I}", "persons", (json_int_t)res->persons,
+                        json_pack("{s:I,s:I,s:I,s:I,s:I}", "persons", (json_int_t)res->persons,
                                   "medications", (json_int_t)res->medications, "doses",
                                   (json_int_t)res->doses, "deleted_medication_doses",
-                                  (json_int_t)res->deleted_doses));
+                                  (json_int_t)res->deleted_doses, "ingredient_limits",
+                                  (json_int_t)res->limits));
     json_object_set_new(o, "conflicts", notes_json(res->conflicts, res->n_conflicts, true));
     json_object_set_new(o, "conflicts_total", json_integer(res->total_conflicts));
     json_object_set_new(o, "warnings", notes_json(res->warnings, res->n_warnings, false));
@@ -203,7 +205,10 @@ int api_record_import(struct api_call *call, struct mt_err *err)
     struct api_import_result *res = mt_xmalloc(sizeof(*res));
     bool dry_run = in->dry_run.value != 0;
     enum api_import_conflict mode = in->on_conflict.value == 1 ? API_IMPORT_ADD : API_IMPORT_REFUSE;
-    int rc = api_import_run(call->db, &src, dry_run, mode, res, err);
+    /* The audit rows of the import name who imports (anonymous with
+     * AUTH=off). */
+    struct store_actor actor = api_actor(call);
+    int rc = api_import_run(call->db, &actor, &src, dry_run, mode, res, err);
     if (rc == 0) {
         if (res->imported)
             mt_log(MT_LOG_INFO, "import: persons=%lld medications=%lld doses=%lld deleted=%lld",

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "api/portable.h"
+#include "cli/authcli.h"
 #include "cli/cli.h"
 #include "cli/start.h"
 #include "core/log.h"
@@ -305,7 +306,9 @@ int cmd_import(int argc, char **argv, const struct mt_config *cfg)
     struct api_import_src src = {.data = NULL, .len = 0, .file = f};
     struct api_import_result *res = mt_xmalloc(sizeof(*res));
     struct mt_err err = {0};
-    if (api_import_run(c, &src, dry_run, mode, res, &err) < 0) {
+    /* The audit rows of the import name the command line as their actor,
+     * as `meditrack user` and `meditrack token` do. */
+    if (api_import_run(c, &cli_actor, &src, dry_run, mode, res, &err) < 0) {
         fprintf(stderr, "meditrack import: nothing was imported: %s\n", err.msg);
         rc = MT_EXIT_FAIL;
     } else {

@@ -1,8 +1,9 @@
 /* The audit trail's SQL and its hash chain: appending a row under the lock
- * of the chain's head record, listing rows with filters, and verifying the
- * whole chain from the first row to the head record. The canonical
- * serialisation hashed for each row is written here and documented in
- * docs/audit.md; SHA-256 is libsodium's. */
+ * of the chain's head record (or many, for an import, 64 to a multi-row
+ * INSERT built from constant pieces), listing rows with filters, verifying
+ * the whole chain from the first row to the head record, and the summary an
+ * export carries. The canonical serialisation hashed for each row is
+ * written here and documented in docs/audit.md; SHA-256 is libsodium's. */
 #include "store/audit.h"
 
 #include <inttypes.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "store/store_int.h"
 
 static const char sql_head[] = "SELECT seq, hash FROM audit_head WHERE id = 1";
@@ -173,6 +175,175 @@ int store_audit_append(struct db_conn *c, const struct store_actor *actor, const
         return 0;
     struct db_param h[] = {DB_INT(row.seq), DB_TEXT(hash)};
     return store_exec(c, sql_move_head, h, 2, err);
+}
+
+/* ---- many rows in one transaction ----------------------------------------------------- */
+
+#define INSERT_HEAD                                                                                \
+    "INSERT INTO audit_log (seq, created_at, actor, actor_id, action, entity, entity_id, "         \
+    "person_id, before_json, after_json, prev_hash, hash) VALUES "
+#define INSERT_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+enum { INSERT_PARAMS = 12 };
+static const char sql_count[] = "SELECT COUNT(*) FROM audit_log";
+
+void store_audit_batch_init(struct store_audit_batch *b, struct db_conn *c,
+                            const struct store_actor *actor)
+{
+    memset(b, 0, sizeof(*b));
+    b->c = c;
+    b->actor.id = actor ? actor->id : 0;
+    b->actor.name = actor && actor->name ? actor->name : STORE_ANONYMOUS_NAME;
+}
+
+/* Locks the head record until the commit and reads where the chain ends. */
+static int batch_begin(struct store_audit_batch *b, struct mt_err *err)
+{
+    if (!db_in_tx(b->c))
+        return mt_fail(err, MT_EINTERNAL, "audit rows outside a transaction");
+    struct db_stmt *st;
+    if (db_query(b->c, store_sql_locking(b->c, sql_head, sql_head_lock, sql_head_lock), NULL, 0,
+                 &st, err) < 0)
+        return -1;
+    int rc = db_next(st, err);
+    if (rc == 1) {
+        size_t len = 0;
+        const char *h = db_col_text(st, 1, &len);
+        b->seq = db_col_int(st, 0);
+        if (h && len == 64)
+            memcpy(b->hash, h, 65);
+        else
+            rc = mt_fail(err, MT_EDB, "audit_head holds no valid hash: run meditrack audit verify");
+    }
+    db_done(st);
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        return mt_fail(err, MT_EDB,
+                       "the audit trail's head record (audit_head) is missing: run meditrack "
+                       "audit verify");
+    b->begun = true;
+    return 0;
+}
+
+static int batch_flush(struct store_audit_batch *b, struct mt_err *err)
+{
+    if (b->n == 0)
+        return 0;
+    struct db_param p[STORE_AUDIT_BATCH * INSERT_PARAMS];
+    char at[STORE_AUDIT_BATCH][MT_TIME_BUF];
+    struct mt_buf sql;
+    mt_buf_init(&sql, 16384);
+    mt_buf_adds(&sql, INSERT_HEAD);
+    for (size_t i = 0; i < b->n; i++) {
+        struct db_param *q = &p[i * INSERT_PARAMS];
+        q[0] = DB_INT(b->pending[i].seq);
+        q[1] = store_time_param(b->pending[i].created_us, at[i]);
+        q[2] = DB_TEXT(b->actor.name);
+        q[3] = opt_int(b->actor.id);
+        q[4] = DB_TEXT(b->pending[i].action);
+        q[5] = DB_TEXT(b->pending[i].entity);
+        q[6] = opt_int(b->pending[i].entity_id);
+        q[7] = opt_int(b->pending[i].person_id);
+        q[8] = DB_NULL;
+        q[9] = DB_TEXT(b->pending[i].after_json);
+        q[10] = DB_TEXT(b->pending[i].prev);
+        q[11] = DB_TEXT(b->pending[i].hash);
+        mt_buf_adds(&sql, i ? ", " INSERT_ROW : INSERT_ROW);
+    }
+    int rc = sql.failed ? mt_fail(err, MT_EINTERNAL, "audit rows: statement too long")
+                        : store_exec(b->c, sql.data, p, b->n * INSERT_PARAMS, err);
+    mt_buf_release(&sql);
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->pending[i].after_json);
+        b->pending[i].after_json = NULL;
+    }
+    b->n = 0;
+    return rc;
+}
+
+int store_audit_batch_add(struct store_audit_batch *b, const char *action, const char *entity,
+                          int64_t entity_id, int64_t person_id, char *after_json,
+                          struct mt_err *err)
+{
+    if (!b->begun && batch_begin(b, err) < 0) {
+        free(after_json);
+        return -1;
+    }
+    if (b->n == STORE_AUDIT_BATCH && batch_flush(b, err) < 0) {
+        free(after_json);
+        return -1;
+    }
+    struct store_audit_row row = {
+        .seq = b->seq + 1,
+        .actor = b->actor.name,
+        .actor_id = b->actor.id,
+        .action = action,
+        .entity = entity,
+        .entity_id = entity_id,
+        .person_id = person_id,
+        .before_json = NULL,
+        .after_json = after_json,
+        .prev_hash = b->hash,
+    };
+    int64_t now = mt_now_us();
+    char hash[65];
+    store_audit_hash(&row, now, hash);
+    size_t i = b->n++;
+    b->pending[i].seq = row.seq;
+    b->pending[i].created_us = now;
+    b->pending[i].entity_id = entity_id;
+    b->pending[i].person_id = person_id;
+    b->pending[i].action = action;
+    b->pending[i].entity = entity;
+    b->pending[i].after_json = after_json;
+    memcpy(b->pending[i].prev, b->hash, 65);
+    memcpy(b->pending[i].hash, hash, 65);
+    b->seq = row.seq;
+    memcpy(b->hash, hash, 65);
+    b->rows++;
+    return 0;
+}
+
+int store_audit_batch_finish(struct store_audit_batch *b, struct mt_err *err)
+{
+    if (!b->begun)
+        return 0;
+    if (batch_flush(b, err) < 0)
+        return -1;
+    struct db_param h[] = {DB_INT(b->seq), DB_TEXT(b->hash)};
+    return store_exec(b->c, sql_move_head, h, 2, err);
+}
+
+void store_audit_batch_release(struct store_audit_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->pending[i].after_json);
+        b->pending[i].after_json = NULL;
+    }
+    b->n = 0;
+}
+
+int store_audit_summary(struct db_conn *c, int64_t *head_seq, char head_hash[65], int64_t *rows,
+                        struct mt_err *err)
+{
+    *head_seq = 0;
+    memcpy(head_hash, STORE_AUDIT_GENESIS, 65);
+    struct db_stmt *st;
+    if (db_query(c, sql_head, NULL, 0, &st, err) < 0)
+        return -1;
+    int rc = db_next(st, err);
+    if (rc == 1) {
+        size_t len = 0;
+        const char *h = db_col_text(st, 1, &len);
+        *head_seq = db_col_int(st, 0);
+        if (h && len == 64)
+            memcpy(head_hash, h, 65);
+    }
+    db_done(st);
+    if (rc < 0)
+        return -1;
+    bool found = false;
+    return db_query_int(c, sql_count, NULL, 0, rows, &found, err);
 }
 
 /* ---- listing ----------------------------------------------------------------------------- */

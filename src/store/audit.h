@@ -29,6 +29,49 @@ int store_audit_append(struct db_conn *c, const struct store_actor *actor, const
                        const char *entity, int64_t entity_id, int64_t person_id,
                        const char *before_json, const char *after_json, struct mt_err *err);
 
+/* Many rows appended by one transaction, for the portable import, which
+ * adds thousands of persons, medications and doses at once: the head
+ * record is locked and read once (at the first row, and held until the
+ * commit, as store_audit_append holds it), the rows are hashed here and
+ * inserted STORE_AUDIT_BATCH to a statement, and the head record is moved
+ * once at the end. The chain is exactly the one store_audit_append would
+ * have made. Use: init, add (any number), finish, then always release. */
+enum { STORE_AUDIT_BATCH = 64 };
+struct store_audit_batch {
+    struct db_conn *c;
+    struct store_actor actor; /* borrowed name */
+    bool begun;               /* the head record is locked and read */
+    int64_t seq;              /* the last row's seq */
+    char hash[65];            /* the last row's hash */
+    int64_t rows;             /* rows added so far */
+    size_t n;                 /* rows waiting for their INSERT */
+    struct {
+        int64_t seq, created_us, entity_id, person_id;
+        const char *action, *entity; /* static strings */
+        char *after_json;            /* malloc'ed, owned here */
+        char prev[65], hash[65];
+    } pending[STORE_AUDIT_BATCH];
+};
+
+/* actor NULL: anonymous. Touches no database. */
+void store_audit_batch_init(struct store_audit_batch *b, struct db_conn *c,
+                            const struct store_actor *actor);
+/* One row (as store_audit_append's arguments, with no before_json):
+ * after_json is malloc'ed and taken over, also on failure. Must run inside
+ * the caller's write transaction. */
+int store_audit_batch_add(struct store_audit_batch *b, const char *action, const char *entity,
+                          int64_t entity_id, int64_t person_id, char *after_json,
+                          struct mt_err *err);
+/* Inserts the rows still waiting and moves the head record to the last. */
+int store_audit_batch_finish(struct store_audit_batch *b, struct mt_err *err);
+/* Frees what is still waiting (after a failure); safe after finish. */
+void store_audit_batch_release(struct store_audit_batch *b);
+
+/* What an export tells of the trail: its head record (seq 0 and 64 zeros
+ * when empty) and how many rows it holds, in the caller's snapshot. */
+int store_audit_summary(struct db_conn *c, int64_t *head_seq, char head_hash[65], int64_t *rows,
+                        struct mt_err *err);
+
 /* One row of the trail. Strings live in the arena of the call that read
  * it; NULL for SQL NULL. */
 struct store_audit_row {

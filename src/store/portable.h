@@ -6,14 +6,18 @@
  * bundle. Implemented in store/portable.c; used by api/portable.c,
  * api/import.c and api/fhir.c. Owner: the store module.
  *
- * Where the dosing-rule and schedule columns go when they exist: each kind
- * of row is read in exactly one place (read_person, read_medication,
- * read_dose in portable.c, from one branch of sql_export each) and written
- * in exactly one place (store_import_person / _medication / _doses); the
- * structs below gain the fields. */
+ * Each kind of row is read in exactly one place (read_person,
+ * read_medication, read_dose in portable.c, from one branch of sql_export
+ * each) and written in exactly one place (store_import_person / _limits /
+ * _medication / _doses). Since issue 15 that includes a medication's dosing
+ * rules and ingredients, a person's ingredient limits, and every dose
+ * whatever its status, with who recorded it and what it contained; the
+ * import appends one audit row per row it creates (store_audit_batch). */
 #ifndef MT_STORE_PORTABLE_H
 #define MT_STORE_PORTABLE_H
 
+#include "store/audit.h"
+#include "store/dosing.h"
 #include "store/store.h"
 
 /* Starts and ends a read-only transaction in which every statement sees one
@@ -38,6 +42,16 @@ struct store_export_dose {
     int64_t person_id;
     const char *medication_name; /* NULL: null */
     struct store_time taken_at;
+    enum store_dose_status status;
+    const char *status_reason, *note, *recorded_by; /* NULL: null */
+    struct store_time recorded_at, updated_at;
+    const char *override_rule, *override_reason; /* NULL: null */
+    /* One ingredient of the dose's snapshot (dose_ingredients), or none
+     * (has_ingredient false). A dose with several comes as several rows:
+     * the first with kind STORE_EXPORT_DOSE or STORE_EXPORT_DELETED_DOSE,
+     * each further one with more_ingredient set and nothing else changed. */
+    bool has_ingredient, more_ingredient;
+    struct store_ingredient ingredient;
 };
 
 enum store_export_kind {
@@ -52,7 +66,10 @@ enum store_export_kind {
 struct store_export_row {
     enum store_export_kind kind;
     struct store_person person;    /* STORE_EXPORT_PERSON (medication_count -1) */
-    struct store_medication med;   /* STORE_EXPORT_MEDICATION (doses_in_day -1) */
+    struct store_limit *limits;    /* STORE_EXPORT_PERSON: the person's ingredient limits, */
+    size_t n_limits;               /* by name */
+    struct store_medication med;   /* STORE_EXPORT_MEDICATION (doses_in_day -1), with its */
+                                   /* rules and ingredients (position order) */
     struct store_export_dose dose; /* the two dose kinds */
 };
 
@@ -63,10 +80,14 @@ typedef int (*store_export_fn)(const struct store_export_row *row, void *ctx, st
 
 /* One statement, streamed: every person (or only person_id, when
  * has_person) in id order, each followed by their medications in id order,
- * each followed by its doses oldest first (those without taken_at first);
- * then the doses of deleted medications (of person_id, when has_person),
- * by person, oldest first. One statement sees one snapshot on every
- * dialect, so the rows agree with each other even while others write. */
+ * each followed by its doses (every status) oldest first (those without
+ * taken_at first); then the doses of deleted medications (of person_id,
+ * when has_person), by person, oldest first. One statement sees one
+ * snapshot on every dialect, so the rows agree with each other even while
+ * others write. The medications' ingredients and the persons' limits,
+ * which the statement cannot carry in its rows, are read first, in the
+ * caller's snapshot (store_snapshot_begin), and held in memory for the
+ * walk (a few rows per medication and person). */
 int store_export_walk(struct db_conn *c, bool has_person, int64_t person_id, store_export_fn fn,
                       void *ctx, struct mt_err *err);
 
@@ -111,12 +132,28 @@ struct store_import_person_row {
     struct store_import_time created_at, updated_at;
 };
 
+/* A person's ingredient limit (docs/dosing.md). */
+struct store_import_limit_row {
+    const char *name;
+    double max_per_24h;
+    const char *unit;
+    struct store_import_time created_at, updated_at;
+};
+
 struct store_import_medication_row {
     int64_t person_id; /* the target's id */
     const char *name, *dosage, *frequency;
     int64_t max_doses_per_day;
     const char *instructions; /* NULL: null */
     struct store_import_time created_at, updated_at;
+    /* The dosing rules; a document without them gives the defaults. */
+    bool rolling_24h;
+    int64_t min_interval_minutes; /* 0: none */
+    bool has_dose_amount;
+    double dose_amount;
+    const char *dose_unit; /* NULL: null */
+    const struct store_ingredient *ingredients;
+    size_t n_ingredients;
 };
 
 struct store_import_dose_row {
@@ -126,21 +163,34 @@ struct store_import_dose_row {
     int64_t person_id;           /* the target's id */
     const char *medication_name; /* NULL: null */
     struct store_import_time taken_at;
+    enum store_dose_status status;                  /* STORE_TAKEN for documents without it */
+    const char *status_reason, *note, *recorded_by; /* NULL: null */
+    struct store_import_time recorded_at, updated_at;
+    const char *override_rule, *override_reason; /* NULL: null */
+    const struct store_ingredient *ingredients;  /* the dose's snapshot */
+    size_t n_ingredients;
 };
 
-/* Inserts one row and gives its new id. Timestamps are written as given
- * (an absent one as NULL), so that the imported record reads as the
- * exported one did. */
-int store_import_person(struct db_conn *c, const struct store_import_person_row *p, int64_t *id,
-                        struct mt_err *err);
-int store_import_medication(struct db_conn *c, const struct store_import_medication_row *m,
-                            int64_t *id, struct mt_err *err);
+/* Inserts one row and gives its new id (a medication with its
+ * ingredients), and appends its audit row ("import", after_json the row as
+ * created) to audit. Timestamps are written as given (an absent one as
+ * NULL), so that the imported record reads as the exported one did. An
+ * ingredient or limit named twice (names compare as store_name_key says)
+ * is MT_EINVAL. */
+int store_import_person(struct db_conn *c, struct store_audit_batch *audit,
+                        const struct store_import_person_row *p, int64_t *id, struct mt_err *err);
+int store_import_limits(struct db_conn *c, struct store_audit_batch *audit, int64_t person_id,
+                        const struct store_import_limit_row *l, size_t n, struct mt_err *err);
+int store_import_medication(struct db_conn *c, struct store_audit_batch *audit,
+                            const struct store_import_medication_row *m, int64_t *id,
+                            struct mt_err *err);
 /* At most this many doses go into one INSERT. */
 enum { STORE_IMPORT_DOSE_BATCH = 64 };
-/* Inserts n doses (1..STORE_IMPORT_DOSE_BATCH): full batches as one
- * multi-row INSERT, a shorter one row by row. */
-int store_import_doses(struct db_conn *c, const struct store_import_dose_row *d, size_t n,
-                       struct mt_err *err);
+/* Inserts n doses (1..STORE_IMPORT_DOSE_BATCH) as one multi-row INSERT
+ * (the new ids come back through RETURNING, which all three engines have),
+ * then their ingredients' snapshots and their audit rows. */
+int store_import_doses(struct db_conn *c, struct store_audit_batch *audit,
+                       const struct store_import_dose_row *d, size_t n, struct mt_err *err);
 
 /* ---- the FHIR bundle ---------------------------------------------------------------------- */
 

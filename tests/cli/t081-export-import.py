@@ -162,6 +162,8 @@ def main():
     r = run(dst, "import", out, "--on-conflict", "merge")
     check("import --on-conflict merge: exit 2", r.returncode == 2, r.stderr)
 
+    dosing_round_trip(dialect, target)
+
     # Far over MAX_BODY_BYTES: the command line has no body limit.
     huge = os.path.join(TMP, "huge.json")
     write_huge(huge, HUGE_DOSES)
@@ -172,8 +174,16 @@ def main():
     took = time.time() - t0
     check(f"import of {HUGE_DOSES} doses ({size >> 20} MiB): exit 0", r.returncode == 0,
           r.stdout + r.stderr)
-    n = int(recordlib.sql(big, "SELECT COUNT(*) FROM doses")[0][0])
-    check(f"import of {HUGE_DOSES} doses: all there", n == HUGE_DOSES, n)
+    n = int(recordlib.sql(big, "SELECT COUNT(*) FROM doses WHERE status = 'taken' AND "
+                                "recorded_by IS NULL")[0][0])
+    check(f"import of {HUGE_DOSES} doses: all there, taken, recorded by nobody known",
+          n == HUGE_DOSES, n)
+    t0 = time.time()
+    r = run(big, "audit", "verify")
+    took_verify = time.time() - t0
+    check(f"import of {HUGE_DOSES} doses: one audit row each, and the chain holds",
+          r.returncode == 0 and f"holds: {HUGE_DOSES + 2} rows" in r.stdout, r.stdout + r.stderr)
+    print(f"figure: [{dialect}] audit verify of {HUGE_DOSES + 2} rows in {took_verify:.2f} s")
     print(f"figure: [{dialect}] imported {HUGE_DOSES} doses ({size} bytes) through the command "
           f"line in {took:.2f} s ({os.path.basename(apilib.MEDITRACK)} "
           f"from {os.path.dirname(apilib.MEDITRACK)})")
@@ -183,6 +193,52 @@ def main():
     check(f"export of {HUGE_DOSES} doses: exit 0", r.returncode == 0, r.stderr)
     print(f"figure: [{dialect}] exported {HUGE_DOSES} doses in {took:.2f} s")
     apilib.report()
+
+
+def dosing_round_trip(dialect, target):
+    """Issue 15's fields on the command line: `meditrack export` of a record
+    with every dosing rule, ingredients, a limit and doses of every status
+    carries them all and the source's audit head; `meditrack import` into a
+    fresh database on another engine reproduces the same document, writes
+    one audit row per row created as "cli", and the chain verifies; a
+    version-1 document without the new fields still imports."""
+    src = apilib.Server("cli_dosing_src")
+    try:
+        recordlib.build_dosing_record(src)
+    finally:
+        src.stop()
+    out = os.path.join(TMP, f"dosing-{dialect}.json")
+    r = run(src.url, "export", out)
+    check("dosing export FILE: exit 0, says what it wrote",
+          r.returncode == 0 and "Exported 2 person(s), 2 medication(s), 4 dose(s) and 1 dose(s)"
+          in r.stderr, r.stderr)
+    doc = load(out)
+    recordlib.check_dosing_document(doc, f"dosing export FILE ({dialect})")
+    seq, digest = recordlib.audit_head(src.url)
+    rows = int(recordlib.sql(src.url, "SELECT COUNT(*) FROM audit_log")[0][0])
+    check("dosing export FILE: the audit summary is `meditrack audit head`",
+          doc["audit"] == {"head_seq": seq, "head_hash": digest, "rows": rows}, doc["audit"])
+
+    dst = fresh(target, "cli_dosing_dst")
+    r = run(dst, "import", out)
+    check(f"dosing import into {target}: exit 0",
+          r.returncode == 0 and "Imported 2 person(s), 2 medication(s), 4 dose(s)" in r.stdout,
+          r.stdout + r.stderr)
+    again = run(dst, "export")
+    diff = recordlib.first_difference(recordlib.normalized_document(doc),
+                                      recordlib.normalized_document(json.loads(again.stdout)))
+    check(f"dosing round trip {dialect} -> {target}: every field identical", diff is None, diff)
+    recordlib.check_import_audit(dst, "cli", 11, f"dosing import into {target}")
+
+    legacy = os.path.join(TMP, "legacy.json")
+    with open(legacy, "w", encoding="utf-8") as f:
+        json.dump(recordlib.legacy_document(), f)
+    old = fresh(dialect, "cli_legacy")
+    r = run(old, "import", legacy)
+    check("legacy document: exit 0, no unknown member",
+          r.returncode == 0 and "unknown member" not in r.stdout + r.stderr, r.stdout + r.stderr)
+    recordlib.check_legacy_import(json.loads(run(old, "export").stdout), "legacy document (cli)")
+    recordlib.check_import_audit(old, "cli", 5, "legacy document (cli)")
 
 
 if __name__ == "__main__":

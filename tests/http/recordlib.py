@@ -126,6 +126,224 @@ def build_record(s):
             "deleted": ["Ibuprofen", "Old Syrup"]}
 
 
+EXT = {"X-MediTrack-Fields": "extended"}
+
+
+def build_dosing_record(s):
+    """Fills the server's empty database with one person whose record uses
+    every field of issue 15: an ingredient limit; a medication with every
+    rule and two ingredients; a taken dose with a note corrected later, an
+    overridden one recorded by an account's login (set in SQL: the target
+    has no such account), a skipped one and one entered in error, each with
+    its reason; and a deleted medication's dose with its ingredient's
+    snapshot. A second person, whose medication is made first (so that
+    the first person's has the higher id), has a limit and a medication
+    with an ingredient of their own. Returns the ids it made."""
+    p = apilib.person(s, "Dora", last_name="Dosing", date_of_birth="1970-07-07")
+    kid = apilib.person(s, "Eli", last_name="Dosing", date_of_birth="2018-03-04")
+    _ok(s.post(f"/api/v1/persons/{kid['id']}/ingredient-limits/",
+               {"name": "Ibuprofen", "max_per_24h": 600.25, "unit": "mg"}), 201, "kid limit")
+    apilib.medication(s, kid["id"], "Junior Syrup", max_doses=3,
+                      ingredients=[{"name": "Ibuprofen", "amount": 0.1, "unit": "g"}])
+    _ok(s.post(f"/api/v1/persons/{p['id']}/ingredient-limits/",
+               {"name": "Paracetamol", "max_per_24h": 4000, "unit": "mg"}), 201, "limit")
+    med = apilib.medication(s, p["id"], "Cold & Flu", max_doses=4, instructions="after food",
+                            limit_window="rolling_24h", min_interval_minutes=240,
+                            dose_amount=565.5, dose_unit="mg",
+                            ingredients=[{"name": "Paracetamol", "amount": 500, "unit": "mg"},
+                                         {"name": "Caffeine", "amount": 65.5, "unit": "mg"}])
+    syrup = apilib.medication(s, p["id"], "Night Syrup", max_doses=2,
+                              ingredients=[{"name": "paracetamol", "amount": 250, "unit": "mg"}])
+    base = f"/api/v1/doses/medications/{med['id']}"
+    taken = _ok(s.post(f"{base}/dose/2025-06-01?time=08:00&timezone_offset=0",
+                       {"note": "with tea"}, headers=EXT), 201, "taken")
+    over = _ok(s.post(f"{base}/dose/2025-06-01?time=09:30&timezone_offset=0",
+                      {"override": True, "override_reason": "fever 39.5 °C, doctor agreed"},
+                      headers=EXT), 201, "override")
+    skipped = _ok(s.post(f"{base}/skip", {"reason": "asleep",
+                                          "taken_at": "2025-06-01T20:00:00Z"}), 201, "skip")
+    wrong = _ok(s.post(f"{base}/dose/2025-06-02?time=08:00&timezone_offset=0", headers=EXT),
+                201, "dose in error")
+    _ok(s.post(f"/api/v1/doses/{wrong['id']}/entered-in-error",
+               {"reason": "recorded for the wrong person"}), 200, "entered in error")
+    _ok(s.request("PATCH", f"/api/v1/doses/{taken['id']}", {"note": "with tea (corrected)"}),
+        200, "correct")
+    _ok(s.post(f"/api/v1/doses/medications/{syrup['id']}/dose/2025-06-03?time=22:00"
+               f"&timezone_offset=0", headers=EXT), 201, "syrup dose")
+    apilib.expect("delete the syrup (keeps its dose and its snapshot)",
+                  s.delete(f"/api/v1/medications/{syrup['id']}"), 204)
+    sql(s.url, f"UPDATE doses SET recorded_by = 'carer.anna' WHERE id = {over['id']}")
+    return {"person": p["id"], "med": med["id"], "taken": taken["id"], "override": over["id"],
+            "skipped": skipped["id"], "error": wrong["id"]}
+
+
+def dosing_snapshot(s):
+    """What the API answers with the dosing fields about every person of a
+    dosing record, ids left out: the medications, each one's full history
+    (skipped doses too), each person's ingredient limits, and the doses of
+    the deleted medication."""
+    ids = ["id", "person_id", "medication_id"]
+    out = []
+    for p in _ok(s.get("/api/v1/persons/?limit=1000"), 200, "persons"):
+        meds = _ok(s.get(f"/api/v1/medications/?person_id={p['id']}&limit=1000",
+                         headers=EXT), 200, "meds")
+        one = {"person": _strip(p, ids), "medications": _strip(meds, ids), "doses": [],
+               "limits": _strip(_ok(s.get(f"/api/v1/persons/{p['id']}/ingredient-limits/"),
+                                    200, "limits"), ids)}
+        for m in meds:
+            one["doses"].append(_strip(_ok(s.get(
+                f"/api/v1/doses/medications/{m['id']}/doses?limit=1000", headers=EXT), 200,
+                "doses"), ids))
+        out.append(one)
+    deleted = _ok(s.get("/api/v1/doses/deleted-medications/by-name/Night%20Syrup/doses",
+                        headers=EXT), 200, "deleted")
+    return {"persons": out, "deleted": _strip(deleted, ids)}
+
+
+def run_cli(url, *args):
+    """Runs `meditrack ARGS` on the database of url; the completed process."""
+    env = {k: v for k, v in os.environ.items() if k not in ("ENV_FILE",)}
+    env.update({"DATABASE_URL": url, "LOG_LEVEL": "warning"})
+    return subprocess.run([apilib.MEDITRACK, *args], env=env, cwd=apilib.TMP,
+                          capture_output=True, text=True, timeout=600)
+
+
+def audit_head(url):
+    """`meditrack audit head` of the database of url: (seq, hash)."""
+    r = run_cli(url, "audit", "head")
+    if r.returncode != 0:
+        raise RuntimeError(f"audit head: {r.stdout}{r.stderr}")
+    seq, _, digest = r.stdout.strip().partition(":")
+    return int(seq), digest
+
+
+def legacy_document():
+    """A version-1 document as MediTrack wrote it before issue 15: no
+    dosing rules, ingredients, limits, statuses, reasons or recorded_by,
+    and no audit summary."""
+    return {
+        "format": "meditrack-export", "version": 1, "exported_at": "2026-05-01T12:00:00Z",
+        "source": {"application": "meditrack 0.1.0", "revision": "ab48726466af",
+                   "engine": "sqlite"},
+        "scope": {"person_id": None},
+        "persons": [{
+            "id": 1, "first_name": "Legacy", "last_name": "Lena", "date_of_birth": "1950-01-01",
+            "notes": None, "is_default": True, "created_at": "2025-05-01T08:00:00Z",
+            "updated_at": None,
+            "medications": [{
+                "id": 7, "name": "Aspirin", "dosage": "100 mg", "frequency": "daily",
+                "max_doses_per_day": 2, "instructions": "with food",
+                "created_at": "2025-05-01T08:00:00Z", "updated_at": None,
+                "doses": [{"id": 100, "medication_name": None,
+                           "taken_at": "2025-05-02T07:15:00Z"},
+                          {"id": 101, "medication_name": None,
+                           "taken_at": "2025-05-03T07:15:00.250000Z"}]}]}],
+        "deleted_medication_doses": [{"id": 55, "person_id": 1, "medication_name": "Ibuprofen",
+                                      "taken_at": "2025-04-30T12:00:00Z"}],
+        "counts": {"persons": 1, "medications": 1, "doses": 2, "deleted_medication_doses": 1}}
+
+
+def check_legacy_import(doc, where):
+    """The checks of a legacy document's import, from the export of the
+    target (doc): taken doses, no rules, nothing recorded_by."""
+    p = doc["persons"][-1]
+    m = p["medications"][0]
+    doses = m["doses"]
+    apilib.check(f"{where}: legacy doses are taken, with no reason and no recorder",
+                 [d["status"] for d in doses] == ["taken", "taken"] and
+                 all(d["recorded_by"] is None and d["status_reason"] is None and
+                     d["override_rule"] is None and d["ingredients"] == [] for d in doses),
+                 doses)
+    apilib.check(f"{where}: legacy medication has the default rules",
+                 m["limit_window"] == "calendar_day" and m["min_interval_minutes"] is None and
+                 m["dose_amount"] is None and m["dose_unit"] is None and m["ingredients"] == [],
+                 m)
+    apilib.check(f"{where}: legacy person has no ingredient limits",
+                 p["ingredient_limits"] == [], p)
+    apilib.check(f"{where}: legacy times kept",
+                 [d["taken_at"] for d in doses] ==
+                 ["2025-05-02T07:15:00Z", "2025-05-03T07:15:00.25Z"] or
+                 [d["taken_at"] for d in doses] ==
+                 ["2025-05-02T07:15:00Z", "2025-05-03T07:15:00.250000Z"], doses)
+
+
+def check_dosing_document(doc, where):
+    """The export of build_dosing_record's database carries every field."""
+    check = apilib.check
+    p = doc["persons"][0]
+    check(f"{where}: the person's ingredient limit",
+          [{k: v for k, v in lim.items() if k not in ("created_at", "updated_at")}
+           for lim in p["ingredient_limits"]] ==
+          [{"name": "Paracetamol", "max_per_24h": 4000, "unit": "mg"}], p["ingredient_limits"])
+    m = p["medications"][0]
+    keys = list(m.keys())
+    check(f"{where}: the rules follow instructions, doses come last",
+          keys == ["id", "name", "dosage", "frequency", "max_doses_per_day", "instructions",
+                   "limit_window", "min_interval_minutes", "dose_amount", "dose_unit",
+                   "ingredients", "created_at", "updated_at", "doses"], keys)
+    check(f"{where}: every rule",
+          (m["limit_window"], m["min_interval_minutes"], m["dose_amount"], m["dose_unit"]) ==
+          ("rolling_24h", 240, 565.5, "mg"), m)
+    check(f"{where}: two ingredients in their order",
+          m["ingredients"] == [{"name": "Paracetamol", "amount": 500, "unit": "mg"},
+                               {"name": "Caffeine", "amount": 65.5, "unit": "mg"}],
+          m["ingredients"])
+    by = {(d["status"], d["override_rule"] is not None): d for d in m["doses"]}
+    check(f"{where}: every dose, whatever its status",
+          sorted(d["status"] for d in m["doses"]) ==
+          ["entered_in_error", "skipped", "taken", "taken"], m["doses"])
+    t = by.get(("taken", False), {})
+    check(f"{where}: the taken dose with its corrected note and recorder",
+          t.get("note") == "with tea (corrected)" and t.get("recorded_by") == "anonymous" and
+          t.get("updated_at") is not None and t.get("recorded_at") is not None and
+          t.get("ingredients") == [{"name": "Caffeine", "amount": 65.5, "unit": "mg"},
+                                   {"name": "Paracetamol", "amount": 500, "unit": "mg"}], t)
+    o = by.get(("taken", True), {})
+    check(f"{where}: the overridden dose with its rule, reason and recorder",
+          o.get("override_rule") == "interval" and
+          o.get("override_reason") == "fever 39.5 °C, doctor agreed" and
+          o.get("recorded_by") == "carer.anna", o)
+    k = by.get(("skipped", False), {})
+    check(f"{where}: the skipped dose with its reason",
+          k.get("status_reason") == "asleep" and k.get("taken_at") == "2025-06-01T20:00:00Z", k)
+    e = by.get(("entered_in_error", False), {})
+    check(f"{where}: the dose entered in error with its reason",
+          e.get("status_reason") == "recorded for the wrong person", e)
+    k = doc["persons"][1]
+    check(f"{where}: the second person's limit and ingredient (their medication has the "
+          "lower id)",
+          [(x["name"], x["max_per_24h"], x["unit"]) for x in k["ingredient_limits"]] ==
+          [("Ibuprofen", 600.25, "mg")] and
+          k["medications"][0]["ingredients"] == [{"name": "Ibuprofen", "amount": 0.1,
+                                                  "unit": "g"}] and
+          k["medications"][0]["id"] < m["id"], k)
+    dd = doc["deleted_medication_doses"]
+    check(f"{where}: the deleted medication's dose keeps its snapshot",
+          len(dd) == 1 and dd[0]["medication_name"] == "Night Syrup" and
+          dd[0]["ingredients"] == [{"name": "paracetamol", "amount": 250, "unit": "mg"}], dd)
+    check(f"{where}: counts",
+          doc["counts"] == {"persons": 2, "medications": 2, "doses": 4,
+                            "deleted_medication_doses": 1, "ingredient_limits": 2},
+          doc["counts"])
+    keys = list(doc.keys())
+    check(f"{where}: the audit summary comes just before counts",
+          keys[-2:] == ["audit", "counts"] and
+          set(doc["audit"]) == {"head_seq", "head_hash", "rows"}, keys)
+
+
+def check_import_audit(url, actor, n_rows, where):
+    """After an import into an empty database of url: one audit row per row
+    created, action import, naming actor, and `audit verify` holds."""
+    rows = sql(url, "SELECT actor, action, entity FROM audit_log ORDER BY seq")
+    imported = [r for r in rows if r[1] == "import"]
+    apilib.check(f"{where}: one audit row per imported row, naming {actor}",
+                 len(imported) == n_rows and all(r[0] == actor for r in imported),
+                 rows[-12:])
+    r = run_cli(url, "audit", "verify")
+    apilib.check(f"{where}: meditrack audit verify holds", r.returncode == 0 and
+                 "audit trail holds" in r.stdout, r.stdout + r.stderr)
+
+
 def _strip(obj, keys):
     if isinstance(obj, list):
         return [_strip(x, keys) for x in obj]
@@ -139,9 +357,9 @@ def api_snapshot(s):
     persons, each one's medications, each medication's doses, the daily
     summary of every day with a dose, the doses of deleted medications by
     name, and each person's dose export. Persons in id order."""
-    # recorded_by: export format 1 does not carry who recorded a dose (the
-    # import leaves it unknown, null), so it is not compared either.
-    ids = ["id", "person_id", "medication_id", "recorded_by"]
+    # recorded_by travels as text since issue 15's fields joined the
+    # format, so it is compared like every other field.
+    ids = ["id", "person_id", "medication_id"]
     persons = _ok(s.get("/api/v1/persons/?limit=1000"), 200, "persons")
     snap = {"persons": _strip(persons, ids), "per_person": []}
     days = set()
@@ -191,6 +409,9 @@ def normalized_document(doc):
     d = json.loads(json.dumps(doc))
     d.pop("exported_at", None)
     d.pop("source", None)
+    # The audit summary is the source's trail: a target's differs (its own
+    # rows record the import).
+    d.pop("audit", None)
     position = {p["id"]: i for i, p in enumerate(d.get("persons", []))}
     for p in d.get("persons", []):
         p.pop("id", None)

@@ -19,6 +19,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import apilib  # noqa: E402
+import authlib  # noqa: E402
 import recordlib  # noqa: E402
 from apilib import check, expect  # noqa: E402
 
@@ -73,12 +74,13 @@ def main():
         doc = r.json()
         check("export: format and version first",
               list(doc.keys())[:2] == ["format", "version"] and doc["format"] ==
-              "meditrack-export" and doc["version"] == 1, list(doc.keys()))
+              "meditrack-export" and doc["version"] == 2, list(doc.keys()))
         check("export: source names the engine and revision",
               doc["source"]["engine"] == dialect and len(doc["source"]["revision"]) == 12,
               doc["source"])
         check("export: counts", doc["counts"] == {"persons": 3, "medications": 3, "doses": 8,
-                                                  "deleted_medication_doses": 3}, doc["counts"])
+                                                  "deleted_medication_doses": 3,
+                                                  "ingredient_limits": 0}, doc["counts"])
         check("export: a dose without a time is null", any(
             d["taken_at"] is None for p in doc["persons"] for m in p["medications"]
             for d in m["doses"]))
@@ -106,7 +108,7 @@ def main():
         pre = r.json() or {}
         check("dry run: counts to create",
               pre.get("to_create") == {"persons": 3, "medications": 3, "doses": 8,
-                                       "deleted_medication_doses": 3} and
+                                       "deleted_medication_doses": 3, "ingredient_limits": 0} and
               pre.get("imported") is False and pre.get("target_was_empty") is True, pre)
         check("dry run: nothing changed",
               dst.get("/api/v1/persons/").json() == [] and
@@ -150,11 +152,11 @@ def main():
         expect("on_conflict=merge: 422", post_doc(dst, doc, "?on_conflict=merge"), 422)
 
         # Newer versions are refused before anything else is read.
-        newer = {"format": "meditrack-export", "version": 2, "persons": "anything"}
+        newer = {"format": "meditrack-export", "version": 3, "persons": "anything"}
         r = post_doc(dst, newer)
-        expect("version 2: 422", r, 422)
+        expect("version 3: 422", r, 422)
         e = first_error(r)
-        check("version 2: loc and type", e.get("loc") == ["body", "version"] and
+        check("version 3: loc and type", e.get("loc") == ["body", "version"] and
               e.get("type") == "newer_version" and "newer meditrack" in e.get("msg", ""), e)
 
         # Malformed documents: the JSON path of the first problem.
@@ -222,16 +224,19 @@ def main():
 
         # Unknown members (a later revision of version 1) are warnings.
         d = copy.deepcopy(doc)
-        d["persons"][0]["medications"][0]["dose_unit"] = "mg"
+        d["persons"][0]["medications"][0]["schedule"] = "08:00"
         d["persons"][0]["favourite_colour"] = {"nested": [1, 2, {"x": None}]}
-        d["audit"] = []
+        d["persons"][0]["medications"][0]["ingredients"] = [
+            {"name": "x", "amount": 1, "unit": "mg", "source": "label"}]
+        d["appendix"] = []
         r = post_doc(dst, d, "?dry_run=true&on_conflict=add")
         body = r.json() or {}
         paths = [w["path"] for w in body.get("warnings", [])]
         unknown = [w for w in body.get("warnings", []) if w["message"].startswith("unknown")]
         check("unknown members: 200 with a warning for each",
-              r.status == 200 and len(unknown) == 3 and
-              "$.persons[0].medications[0].dose_unit" in paths and "$.audit" in paths, body)
+              r.status == 200 and len(unknown) == 4 and
+              "$.persons[0].medications[0].schedule" in paths and "$.appendix" in paths and
+              "$.persons[0].medications[0].ingredients[0].source" in paths, body)
 
         # All or nothing: a dose the target's database refuses at the very
         # end (a trigger stands in for any failure there) leaves nothing of
@@ -257,7 +262,135 @@ def main():
         src.stop()
         dst.stop()
         small.stop()
+    dosing_round_trip(dialect, target)
     apilib.report()
+
+
+def dosing_round_trip(dialect, target):
+    """Issue 15's fields: a record with every dosing rule, two ingredients,
+    an ingredient limit, a taken, an overridden, a skipped and an
+    entered_in_error dose with their reasons and recorders goes to a fresh
+    instance on another engine and comes back identical; the audit summary
+    is the source's head; the import writes its audit rows and the chain
+    still verifies; a version-1 document without the new fields still
+    imports; the new fields are checked like the others."""
+    src = apilib.Server("exp_dosing_src")
+    dst = recordlib.server_on(target, "exp_dosing_dst")
+    try:
+        recordlib.build_dosing_record(src)
+        before = recordlib.dosing_snapshot(src)
+        doc = src.get("/api/v1/export").json()
+        recordlib.check_dosing_document(doc, f"dosing export ({dialect})")
+        seq, digest = recordlib.audit_head(src.url)
+        n_rows = int(recordlib.sql(src.url, "SELECT COUNT(*) FROM audit_log")[0][0])
+        check("dosing export: the audit summary is `meditrack audit head` and the row count",
+              doc["audit"] == {"head_seq": seq, "head_hash": digest, "rows": n_rows},
+              (doc["audit"], seq, digest, n_rows))
+        ids = recordlib.sql(src.url, "SELECT id FROM persons ORDER BY id")
+        one = src.get(f"/api/v1/export?person_id={ids[1][0]}").json()
+        check("dosing export of the second person: their limit and ingredient only, and the "
+              "same audit summary",
+              [p["first_name"] for p in one["persons"]] == ["Eli"] and
+              one["persons"][0] == doc["persons"][1] and
+              one["deleted_medication_doses"] == [] and one["audit"] == doc["audit"] and
+              one["counts"]["ingredient_limits"] == 1, one)
+
+        r = post_doc(dst, doc, "?dry_run=true")
+        check("dosing import, dry run: 200 with no warning",
+              r.status == 200 and r.json()["warnings_total"] == 0, r)
+        r = post_doc(dst, doc)
+        check(f"dosing import into {target}: 200, imported, with its counts", r.status == 200 and
+              r.json().get("imported") is True and r.json().get("created") ==
+              {"persons": 2, "medications": 2, "doses": 4, "deleted_medication_doses": 1,
+               "ingredient_limits": 2}, r)
+        after = recordlib.dosing_snapshot(dst)
+        diff = recordlib.first_difference(before, after)
+        check(f"dosing round trip {dialect} -> {target}: the same API answers, every field",
+              diff is None, diff)
+        again = dst.get("/api/v1/export").json()
+        diff = recordlib.first_difference(recordlib.normalized_document(doc),
+                                          recordlib.normalized_document(again))
+        check(f"dosing round trip {dialect} -> {target}: the same document", diff is None, diff)
+        # 2 persons, 2 limits, 2 medications, 4 doses, 1 deleted medication's dose.
+        recordlib.check_import_audit(dst.url, "anonymous", 11, f"dosing import into {target}")
+        check("dosing import: the target's audit summary is its own head",
+              (again["audit"]["head_seq"], again["audit"]["head_hash"]) ==
+              recordlib.audit_head(dst.url), again["audit"])
+        ing = recordlib.sql(dst.url, "SELECT COUNT(*) FROM dose_ingredients")[0][0]
+        check("dosing import: the doses' ingredient snapshots (2 + 2 + 2 + 1 rows)",
+              int(ing) == 7, ing)
+
+        # A version-1 document written before these fields still imports.
+        legacy = recordlib.legacy_document()
+        r = post_doc(dst, legacy)
+        check("legacy document: 200, imported, no unknown member",
+              r.status == 200 and r.json().get("imported") is True and
+              not [w for w in r.json()["warnings"] if w["message"].startswith("unknown")], r)
+        recordlib.check_legacy_import(dst.get("/api/v1/export").json(), "legacy document")
+        r = recordlib.run_cli(dst.url, "audit", "verify")
+        check("legacy document: audit verify holds", r.returncode == 0, r.stdout + r.stderr)
+
+        # The new fields are checked like the others.
+        def refused(name, change, loc, typ):
+            d = copy.deepcopy(doc)
+            change(d)
+            r = post_doc(dst, d, "?dry_run=true&on_conflict=add")
+            e = first_error(r)
+            check(f"{name}: 422 at {'.'.join(map(str, loc))}",
+                  r.status == 422 and e.get("loc") == ["body", *loc] and e.get("type") == typ,
+                  r)
+
+        med = ["persons", 0, "medications", 0]
+        refused("an unknown status",
+                lambda d: d["persons"][0]["medications"][0]["doses"][0].update(status="lost"),
+                [*med, "doses", 0, "status"], "enum")
+        refused("an unknown window",
+                lambda d: d["persons"][0]["medications"][0].update(limit_window="weekly"),
+                [*med, "limit_window"], "enum")
+        refused("an interval out of range",
+                lambda d: d["persons"][0]["medications"][0].update(min_interval_minutes=0),
+                [*med, "min_interval_minutes"], "out_of_range")
+        refused("a negative amount",
+                lambda d: d["persons"][0]["medications"][0]["ingredients"][1].update(amount=-1),
+                [*med, "ingredients", 1, "amount"], "out_of_range")
+        refused("an ingredient named twice",
+                lambda d: d["persons"][0]["medications"][0]["ingredients"][1].update(
+                    name=" paracetamol"), [*med, "ingredients", 1, "name"], "duplicate_name")
+        refused("a limit without its unit",
+                lambda d: d["persons"][0]["ingredient_limits"][0].pop("unit"),
+                ["persons", 0, "ingredient_limits", 0, "unit"], "missing")
+        refused("limits after the medications",
+                lambda d: d["persons"][0].update(
+                    ingredient_limits=d["persons"][0].pop("ingredient_limits")),
+                ["persons", 0, "ingredient_limits"], "member_order")
+        refused("a count of limits that does not match",
+                lambda d: d["counts"].update(ingredient_limits=3),
+                ["counts", "ingredient_limits"], "count_mismatch")
+    finally:
+        src.stop()
+        dst.stop()
+
+    # With access control, the import's audit rows name the administrator
+    # who imported, while each dose keeps its own recorder.
+    auth = recordlib.server_on(target, "exp_dosing_auth", env=authlib.auth_env())
+    try:
+        admin, _ = authlib.first_admin(auth, username="imp.admin")
+        authlib.make_account(admin, "imp.carer", "carer")
+        carer, _ = authlib.login(auth, "imp.carer", "a long password 1")
+        r = carer.post("/api/v1/import", json.dumps(doc),
+                       headers={"Content-Type": "application/json"})
+        check("AUTH=on: a carer may not import (403)", r.status == 403, r)
+        r = admin.post("/api/v1/import", json.dumps(doc),
+                       headers={"Content-Type": "application/json"})
+        check("AUTH=on: the administrator imports", r.status == 200, r)
+        recordlib.check_import_audit(auth.url, "imp.admin", 11, "AUTH=on import")
+        again = admin.get("/api/v1/export").json()
+        diff = recordlib.first_difference(recordlib.normalized_document(doc),
+                                          recordlib.normalized_document(again))
+        check("AUTH=on import: the same document (recorded_by kept, not the importer)",
+              diff is None, diff)
+    finally:
+        auth.stop()
 
 
 if __name__ == "__main__":
