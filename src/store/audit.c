@@ -21,11 +21,11 @@ static const char sql_insert[] =
     "person_id, before_json, after_json, prev_hash, hash) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char sql_move_head[] = "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1";
-/* PostgreSQL holds the head's lock for two round trips instead of three:
- * the lock is taken by moving seq on (the hash it returns is still the old
- * one), and the row and the new hash go in one statement. Every writer
- * waits for that lock until the holder commits, so its length is the
- * throughput of all writes. */
+/* PostgreSQL holds the head's lock for two round trips: the lock is taken
+ * by moving seq on (the hash it returns is still the old one), and the row
+ * and the new hash go in one statement, sent together with the COMMIT
+ * (db_exec_later). Every writer waits for that lock until the holder
+ * commits, so its length is the throughput of all writes. */
 static const char sql_take_head_pg[] =
     "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash";
 static const char sql_insert_pg[] =
@@ -167,10 +167,12 @@ int store_audit_append(struct db_conn *c, const struct store_actor *actor, const
         DB_INT(row.seq),      store_time_param(now, at), DB_TEXT(row.actor), opt_int(row.actor_id),
         DB_TEXT(action),      DB_TEXT(entity),           opt_int(entity_id), opt_int(person_id),
         DB_TEXT(before_json), DB_TEXT(after_json),       DB_TEXT(prev),      DB_TEXT(hash)};
-    if (store_exec(c, pg ? sql_insert_pg : sql_insert, p, MT_ARRAY_LEN(p), err) < 0)
-        return -1;
+    /* PostgreSQL: the row goes with the COMMIT, in one round trip, so the
+     * head's lock is held for two round trips in all. */
     if (pg)
-        return 0;
+        return db_exec_later(c, sql_insert_pg, p, MT_ARRAY_LEN(p), err);
+    if (store_exec(c, sql_insert, p, MT_ARRAY_LEN(p), err) < 0)
+        return -1;
     struct db_param h[] = {DB_INT(row.seq), DB_TEXT(hash)};
     return store_exec(c, sql_move_head, h, 2, err);
 }
