@@ -212,6 +212,25 @@ static void add_kv(const char **keys, const char **vals, int *k, const char *key
     (*k)++;
 }
 
+/* The pipeline (see pipeline) may not use the simple protocol, and BEGIN
+ * and COMMIT sent as unnamed statements would replace a temporary statement
+ * prepared in the unnamed slot and about to run: so each session prepares
+ * them once under names of their own, mt_begin and mt_commit. */
+static int prepare_tx_stmts(PGconn *pg, char *msg, size_t size)
+{
+    static const char *const stmts[][2] = {{"mt_begin", "BEGIN"}, {"mt_commit", "COMMIT"}};
+    for (size_t i = 0; i < MT_ARRAY_LEN(stmts); i++) {
+        PGresult *res = PQprepare(pg, stmts[i][0], stmts[i][1], 0, NULL);
+        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        if (!ok)
+            one_line(msg, size, PQerrorMessage(pg));
+        PQclear(res);
+        if (!ok)
+            return -1;
+    }
+    return 0;
+}
+
 static int pq_open(struct db_conn *c, const struct db_url *u, struct mt_err *err)
 {
     char port[16], timeout[16];
@@ -253,6 +272,10 @@ static int pq_open(struct db_conn *c, const struct db_url *u, struct mt_err *err
             PQfinish(pg);
             return mt_fail(err, MT_EDB, "cannot configure the session on %s: %s", c->label, msg);
         }
+    }
+    if (prepare_tx_stmts(pg, msg, sizeof msg) < 0) {
+        PQfinish(pg);
+        return mt_fail(err, MT_EDB, "cannot configure the session on %s: %s", c->label, msg);
     }
     struct pg_conn *pc = mt_xcalloc(1, sizeof *pc);
     pc->pg = pg;
@@ -366,8 +389,8 @@ static bool waiting(const struct pg_conn *pc)
 }
 
 /* Sends in one round trip the pending BEGIN, the statements waiting from
- * db_exec_later, and then last (a bound statement) or cmd (a command
- * without parameters), either of which may be NULL, and reads every
+ * db_exec_later, and then last (a bound statement) or cmd (the name of a
+ * command prepared by prepare_tx_stmts), either of which may be NULL, and reads every
  * result. On success *out is the result of last or cmd (NULL if neither).
  * The first failure is the one reported: after it the server skips the
  * rest up to the pipeline's end, and an open transaction is left failed
@@ -606,13 +629,13 @@ static int pipeline(struct db_conn *c, struct pg_stmt *last, const char *cmd, PG
     forget_waiting(pc);
     if (!PQenterPipelineMode(pg))
         return pg_fail(c, NULL, "cannot send statements together", err);
-    bool sent = !begin || PQsendQueryParams(pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+    bool sent = !begin || PQsendQueryPrepared(pg, "mt_begin", 0, NULL, NULL, NULL, 0);
     for (int i = 0; i < n_later && sent; i++)
         sent = send_stmt(pg, later[i]);
     if (sent && last)
         sent = send_stmt(pg, last);
     else if (sent && cmd)
-        sent = PQsendQueryParams(pg, cmd, 0, NULL, NULL, NULL, NULL, 0);
+        sent = PQsendQueryPrepared(pg, cmd, 0, NULL, NULL, NULL, 0);
     if (!sent || !PQpipelineSync(pg)) {
         pg_fail(c, NULL, "cannot send statements", err);
         /* What the server received is unknown: the session is not reused. */
@@ -1001,7 +1024,7 @@ static int pq_exec(struct db_conn *c, const char *sql, struct mt_err *err)
         return 0;
     } else if (commit && waiting(pc)) {
         /* The waiting statements and the COMMIT in one round trip. */
-        if (pipeline(c, NULL, "COMMIT", &res, err) < 0)
+        if (pipeline(c, NULL, "mt_commit", &res, err) < 0)
             return -1;
     } else if (flush_waiting(c, err) < 0) {
         return -1;
