@@ -6,8 +6,10 @@
 # API, then runs `wrk -t2 -c32 -d10s` (keep-alive) against: the persons list,
 # one person's medications, the daily summary, one medication's dose history,
 # and record-then-delete of a dose. Prints req/s, p50, p99 and non-2xx per
-# endpoint, and the server's resident memory idle and after the load (from
-# /proc). DURATION, THREADS and CONNECTIONS change the wrk settings.
+# endpoint, the CPU time the server process used per request (user + system,
+# from /proc; the database server's own time is not in it), and the
+# server's resident memory idle and after the load (from /proc). DURATION,
+# THREADS and CONNECTIONS change the wrk settings.
 #
 # --doses N loads N doses instead, straight into the database with one SQL
 # statement (SQLite through Python's sqlite3 module, PostgreSQL through psql,
@@ -261,22 +263,33 @@ end
 EOF
 
 printf '\nAUTH=%s%s\n' "$auth" "$([[ $auth == on ]] && echo ' (every request with a bearer token)')"
-printf '%-36s %10s %9s %9s %9s\n' "endpoint (wrk -t$threads -c$conns -d$duration)" "req/s" "p50" "p99" "non-2xx"
+printf '%-36s %10s %9s %9s %9s %9s\n' "endpoint (wrk -t$threads -c$conns -d$duration)" "req/s" "p50" "p99" "non-2xx" "cpu/req"
+# The server's CPU time so far, in clock ticks (utime + stime; the fields
+# after the parenthesised name, which may itself contain blanks).
+cpu_ticks() {
+    sed 's/.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}'
+}
+tick_hz=$(getconf CLK_TCK)
 run() {
     local name=$1 label=$2 path=$3 script=${4:-}
     local out
     [[ -z $only || $only == "$name" ]] || return 0
+    local cpu0
+    cpu0=$(cpu_ticks)
     if [[ -n $script ]]; then
         out=$(wrk -t"$threads" -c"$conns" -d"$duration" --latency "${auth_header[@]}" -s "$script" "$base$path")
     else
         out=$(wrk -t"$threads" -c"$conns" -d"$duration" --latency "${auth_header[@]}" "$base$path")
     fi
-    local rps p50 p99 non2xx
+    local rps p50 p99 non2xx requests cpu
     rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+    requests=$(awk '/ requests in / {print $1}' <<<"$out")
+    cpu=$(awk -v t="$(($(cpu_ticks) - cpu0))" -v n="${requests:-0}" -v hz="$tick_hz" \
+        'BEGIN {if (n > 0) printf "%.0fus", t * 1e6 / hz / n; else print "-"}')
     p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
     p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
     non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' <<<"$out")
-    printf '%-36s %10s %9s %9s %9s\n' "$label" "$rps" "$p50" "$p99" "${non2xx:-0}"
+    printf '%-36s %10s %9s %9s %9s %9s\n' "$label" "$rps" "$p50" "$p99" "${non2xx:-0}" "$cpu"
 }
 run persons "GET persons list" /api/v1/persons/
 run medications "GET medications of a person" "/api/v1/medications/?person_id=1"

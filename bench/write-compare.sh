@@ -12,7 +12,9 @@
 # servers that MT_TEST_PG_URL / MT_TEST_MYSQL_URL name (as scripts/run-tests.sh
 # and scripts/test-servers.sh env set them), dropped again afterwards. The
 # load average is printed before and after, since other work on the machine
-# moves the figures. DURATION, THREADS and CONNECTIONS pass on to api-load.sh.
+# moves the figures; the meditrack server's CPU time per request (without
+# the database server's) moves less with it. DURATION, THREADS and
+# CONNECTIONS pass on to api-load.sh.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 rounds=3
@@ -88,11 +90,11 @@ for dialect in $dialects; do
             drop_db "$dialect" "$url"
             line=$(grep '^POST dose + DELETE dose' <<<"$out") ||
                 { echo "$out" >&2; exit 1; }
-            # Fields from the end: non-2xx, p99, p50, req/s.
+            # Fields from the end: cpu/req, non-2xx, p99, p50, req/s.
             awk -v d="$dialect" -v l="$label" -v r="$r" -v la="$(cut -d' ' -f1 /proc/loadavg)" \
-                '{print d, l, r, $(NF-3), $(NF-2), $(NF-1), $NF, la}' <<<"$line" >>"$tmp/figures"
+                '{print d, l, r, $(NF-4), $(NF-3), $(NF-2), $(NF-1), $NF, la}' <<<"$line" >>"$tmp/figures"
             printf '  %-10s %-12s round %d: %s (load %s)\n' "$dialect" "$label" "$r" \
-                "$(awk '{print $(NF-3) " req/s, p50 " $(NF-2) ", p99 " $(NF-1) ", non-2xx " $NF}' <<<"$line")" \
+                "$(awk '{print $(NF-4) " req/s, p50 " $(NF-3) ", p99 " $(NF-2) ", non-2xx " $(NF-1) ", server cpu " $NF "/req"}' <<<"$line")" \
                 "$(cut -d' ' -f1 /proc/loadavg)"
         done
     done
@@ -112,22 +114,24 @@ def ms(t):
 rows = {}
 order = []
 for line in open(sys.argv[1]):
-    d, label, _, rps, p50, p99, non2xx, _ = line.split()
+    d, label, _, rps, p50, p99, non2xx, cpu, _ = line.split()
     key = (d, label)
     if key not in rows:
         rows[key] = []
         order.append(key)
-    rows[key].append((float(rps), ms(p50), ms(p99), int(non2xx)))
-print(f"{'dialect':<11} {'build':<12} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8}  (medians of {len(rows[order[0]])} rounds)")
+    rows[key].append((float(rps), ms(p50), ms(p99), int(non2xx),
+                      float(cpu[:-2]) if cpu.endswith("us") else float("nan")))
+print(f"{'dialect':<11} {'build':<12} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'cpu us/req':>10}  (medians of {len(rows[order[0]])} rounds)")
 first = {}
 for d, label in order:
     v = rows[(d, label)]
     med = [statistics.median(x[i] for x in v) for i in range(3)]
+    cpu = statistics.median(x[4] for x in v)
     bad = sum(x[3] for x in v)
     rel = ""
     if d in first:
         rel = f"  {100.0 * med[0] / first[d]:.0f} % of {order[[k[0] for k in order].index(d)][1]}"
     else:
         first[d] = med[0]
-    print(f"{d:<11} {label:<12} {med[0]:>9.0f} {med[1]:>8.2f} {med[2]:>8.2f} {bad:>8}{rel}")
+    print(f"{d:<11} {label:<12} {med[0]:>9.0f} {med[1]:>8.2f} {med[2]:>8.2f} {bad:>8} {cpu:>10.0f}{rel}")
 EOF
