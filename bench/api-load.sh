@@ -6,8 +6,10 @@
 # API, then runs `wrk -t2 -c32 -d10s` (keep-alive) against: the persons list,
 # one person's medications, the daily summary, one medication's dose history,
 # and record-then-delete of a dose. Prints req/s, p50, p99 and non-2xx per
-# endpoint, and the server's resident memory idle and after the load (from
-# /proc). DURATION, THREADS and CONNECTIONS change the wrk settings.
+# endpoint, the CPU time the server process used per request (user + system,
+# from /proc; the database server's own time is not in it), and the
+# server's resident memory idle and after the load (from /proc). DURATION,
+# THREADS and CONNECTIONS change the wrk settings.
 #
 # --doses N loads N doses instead, straight into the database with one SQL
 # statement (SQLite through Python's sqlite3 module, PostgreSQL through psql,
@@ -21,11 +23,16 @@
 # `meditrack user add` and `meditrack token create`, and every request
 # (data set and load) carries `Authorization: Bearer <token>`, so that the
 # figures show what authentication costs (docs/auth.md).
+#
+# --only NAME runs one endpoint's load instead of all five (persons,
+# medications, summary, history or record), for comparisons that repeat one
+# endpoint many times (bench/write-compare.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 doses=
 auth=off
-usage="usage: bench/api-load.sh [--doses N] [--auth]"
+only=
+usage="usage: bench/api-load.sh [--doses N] [--auth] [--only persons|medications|summary|history|record]"
 while [[ $# -gt 0 ]]; do
     case $1 in
     --auth)
@@ -41,6 +48,12 @@ while [[ $# -gt 0 ]]; do
         doses=${1#--doses=}
         [[ $doses =~ ^[0-9]+$ && $doses -ge 1 ]] || { echo "api-load: --doses takes a positive number" >&2; exit 2; }
         shift
+        ;;
+    --only)
+        [[ $# -ge 2 && $2 =~ ^(persons|medications|summary|history|record)$ ]] ||
+            { echo "api-load: --only takes persons, medications, summary, history or record" >&2; exit 2; }
+        only=$2
+        shift 2
         ;;
     -h | --help)
         sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
@@ -250,27 +263,39 @@ end
 EOF
 
 printf '\nAUTH=%s%s\n' "$auth" "$([[ $auth == on ]] && echo ' (every request with a bearer token)')"
-printf '%-36s %10s %9s %9s %9s\n' "endpoint (wrk -t$threads -c$conns -d$duration)" "req/s" "p50" "p99" "non-2xx"
+printf '%-36s %10s %9s %9s %9s %9s\n' "endpoint (wrk -t$threads -c$conns -d$duration)" "req/s" "p50" "p99" "non-2xx" "cpu/req"
+# The server's CPU time so far, in clock ticks (utime + stime; the fields
+# after the parenthesised name, which may itself contain blanks).
+cpu_ticks() {
+    sed 's/.*) //' "/proc/$pid/stat" | awk '{print $12 + $13}'
+}
+tick_hz=$(getconf CLK_TCK)
 run() {
-    local label=$1 path=$2 script=${3:-}
+    local name=$1 label=$2 path=$3 script=${4:-}
     local out
+    [[ -z $only || $only == "$name" ]] || return 0
+    local cpu0
+    cpu0=$(cpu_ticks)
     if [[ -n $script ]]; then
         out=$(wrk -t"$threads" -c"$conns" -d"$duration" --latency "${auth_header[@]}" -s "$script" "$base$path")
     else
         out=$(wrk -t"$threads" -c"$conns" -d"$duration" --latency "${auth_header[@]}" "$base$path")
     fi
-    local rps p50 p99 non2xx
+    local rps p50 p99 non2xx requests cpu
     rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
+    requests=$(awk '/ requests in / {print $1}' <<<"$out")
+    cpu=$(awk -v t="$(($(cpu_ticks) - cpu0))" -v n="${requests:-0}" -v hz="$tick_hz" \
+        'BEGIN {if (n > 0) printf "%.0fus", t * 1e6 / hz / n; else print "-"}')
     p50=$(awk '$1 == "50%" {print $2}' <<<"$out")
     p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
     non2xx=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' <<<"$out")
-    printf '%-36s %10s %9s %9s %9s\n' "$label" "$rps" "$p50" "$p99" "${non2xx:-0}"
+    printf '%-36s %10s %9s %9s %9s %9s\n' "$label" "$rps" "$p50" "$p99" "${non2xx:-0}" "$cpu"
 }
-run "GET persons list" /api/v1/persons/
-run "GET medications of a person" "/api/v1/medications/?person_id=1"
-run "GET daily summary" /api/v1/doses/daily-summary
-run "GET dose history" /api/v1/doses/medications/1/doses
-run "POST dose + DELETE dose" /api/v1/doses "$tmp/record.lua"
+run persons "GET persons list" /api/v1/persons/
+run medications "GET medications of a person" "/api/v1/medications/?person_id=1"
+run summary "GET daily summary" /api/v1/doses/daily-summary
+run history "GET dose history" /api/v1/doses/medications/1/doses
+run record "POST dose + DELETE dose" /api/v1/doses "$tmp/record.lua"
 
 after=$(rss)
 printf '\nserver memory (VmRSS): idle %s, after load %s\n' "$idle" "$after"

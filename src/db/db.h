@@ -209,6 +209,17 @@ struct db_param db_text(const char *s); /* DB_NULL when s is NULL */
  * the same text: a busy statement is not reused, an uncached copy runs). */
 int db_query(struct db_conn *c, const char *sql, const struct db_param *params, size_t n,
              struct db_stmt **out, struct mt_err *err);
+/* Runs a statement whose rows and change count the caller does not read,
+ * inside the open transaction. A driver that can send several statements
+ * in one round trip (PostgreSQL's pipeline mode) may hold it back and send
+ * it with the transaction's next statement or with its COMMIT; a failure
+ * of the statement is then reported by that call (so a transaction
+ * function must check everything it runs, as it does anyway). Statements
+ * still run in the order they were given. Other drivers, and any call
+ * outside a transaction, run it at once as db_query does. Codes as
+ * db_query. */
+int db_exec_later(struct db_conn *c, const char *sql, const struct db_param *params, size_t n,
+                  struct mt_err *err);
 /* As db_query with a cursor, for results too large to hold in memory (the
  * report exports): the rows stay on the server and come one at a time as
  * db_next asks for them (PostgreSQL single-row mode, MariaDB's unbuffered

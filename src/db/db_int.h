@@ -98,6 +98,11 @@ struct db_driver {
      * row (SQLite). */
     int (*execute_stream)(struct db_stmt *st, const struct db_param *p, size_t n,
                           struct mt_err *err);
+    /* Optional (NULL: db_exec_later runs execute at once): binds p and
+     * leaves the statement to be sent with the connection's next statement
+     * or COMMIT, where its failure is then reported. */
+    int (*execute_later)(struct db_stmt *st, const struct db_param *p, size_t n,
+                         struct mt_err *err);
     /* 1: a row is current; 0: no more rows; -1: error. */
     int (*step)(struct db_stmt *st, struct mt_err *err);
     /* Drops the current result so the statement can run again; a streamed

@@ -2,9 +2,12 @@
  * $1..$n and prepared once per connection under a generated name; their
  * parameter types (from PQdescribePrepared) decide how booleans are sent.
  * Results are read whole, or row by row in libpq's single-row mode for
- * db_query_stream. Sessions run with TimeZone UTC and ISO dates so that
- * timestamps read the same as on the other dialects. Built as the module
- * meditrack-postgresql.so, whose exported table is db_postgres_driver. */
+ * db_query_stream. A write transaction's BEGIN, and the statements run
+ * with db_exec_later, wait and go with the next statement or the COMMIT in
+ * one round trip (libpq's pipeline mode). Sessions run with TimeZone UTC
+ * and ISO dates so that timestamps read the same as on the other dialects.
+ * Built as the module meditrack-postgresql.so, whose exported table is
+ * db_postgres_driver. */
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <stdio.h>
@@ -36,10 +39,22 @@ enum {
 
 enum { DEFAULT_CONNECT_TIMEOUT = 10 };
 
+/* Statements db_exec_later may hold back before they must be sent. */
+enum { LATER_MAX = 8 };
+
+struct pg_stmt;
+
 struct pg_conn {
     PGconn *pg;
     unsigned next_id;
     int64_t changes;
+    /* A write transaction was begun but BEGIN is not sent yet: it goes in
+     * the same round trip as the transaction's first statement. */
+    bool begin_pending;
+    /* Statements bound by db_exec_later, sent before (and with) the next
+     * statement or the COMMIT; their failure is reported there. */
+    struct pg_stmt *later[LATER_MAX];
+    int n_later;
 };
 
 /* A converted column value (timestamptz without "+00", decoded bytea). */
@@ -66,7 +81,10 @@ struct pg_stmt {
     bool streaming; /* results of the statement are still to be read */
     bool pending;   /* res holds the first row, fetched by execute, not yet stepped to */
     bool in_tx;     /* a transaction was open when the statement was sent */
+    bool later;     /* bound and waiting in pg_conn.later */
 };
+
+static int flush_waiting(struct db_conn *c, struct mt_err *err);
 
 static PGconn *pg_of(struct db_conn *c)
 {
@@ -194,6 +212,25 @@ static void add_kv(const char **keys, const char **vals, int *k, const char *key
     (*k)++;
 }
 
+/* The pipeline (see pipeline) may not use the simple protocol, and BEGIN
+ * and COMMIT sent as unnamed statements would replace a temporary statement
+ * prepared in the unnamed slot and about to run: so each session prepares
+ * them once under names of their own, mt_begin and mt_commit. */
+static int prepare_tx_stmts(PGconn *pg, char *msg, size_t size)
+{
+    static const char *const stmts[][2] = {{"mt_begin", "BEGIN"}, {"mt_commit", "COMMIT"}};
+    for (size_t i = 0; i < MT_ARRAY_LEN(stmts); i++) {
+        PGresult *res = PQprepare(pg, stmts[i][0], stmts[i][1], 0, NULL);
+        bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        if (!ok)
+            one_line(msg, size, PQerrorMessage(pg));
+        PQclear(res);
+        if (!ok)
+            return -1;
+    }
+    return 0;
+}
+
 static int pq_open(struct db_conn *c, const struct db_url *u, struct mt_err *err)
 {
     char port[16], timeout[16];
@@ -236,6 +273,10 @@ static int pq_open(struct db_conn *c, const struct db_url *u, struct mt_err *err
             return mt_fail(err, MT_EDB, "cannot configure the session on %s: %s", c->label, msg);
         }
     }
+    if (prepare_tx_stmts(pg, msg, sizeof msg) < 0) {
+        PQfinish(pg);
+        return mt_fail(err, MT_EDB, "cannot configure the session on %s: %s", c->label, msg);
+    }
     struct pg_conn *pc = mt_xcalloc(1, sizeof *pc);
     pc->pg = pg;
     c->impl = pc;
@@ -274,6 +315,8 @@ static bool pq_is_broken(struct db_conn *c)
 static int pq_set_timeouts(struct db_conn *c, int statement_ms, int lock_ms, struct mt_err *err)
 {
     /* SET takes no parameters; the values are integers checked by db.c. */
+    if (flush_waiting(c, err) < 0)
+        return -1;
     char sql[96];
     snprintf(sql, sizeof sql, "SET statement_timeout = %d; SET lock_timeout = %d", statement_ms,
              lock_ms);
@@ -322,8 +365,62 @@ static int pq_ping(struct db_conn *c, int timeout_ms, struct mt_err *err)
 
 static bool pq_tx_active(struct db_conn *c)
 {
+    if (((struct pg_conn *)c->impl)->begin_pending)
+        return true;
     PGTransactionStatusType s = PQtransactionStatus(pg_of(c));
     return s == PQTRANS_INTRANS || s == PQTRANS_INERROR || s == PQTRANS_ACTIVE;
+}
+
+/* ---- pipelining: the deferred BEGIN and db_exec_later ---- */
+
+/* Forgets what waits to be sent: after COMMIT or ROLLBACK, or when a
+ * pipeline went out (sent or failed, the statements are no longer ours). */
+static void forget_waiting(struct pg_conn *pc)
+{
+    for (int i = 0; i < pc->n_later; i++)
+        pc->later[i]->later = false;
+    pc->n_later = 0;
+    pc->begin_pending = false;
+}
+
+static bool waiting(const struct pg_conn *pc)
+{
+    return pc->begin_pending || pc->n_later > 0;
+}
+
+/* Sends in one round trip the pending BEGIN, the statements waiting from
+ * db_exec_later, and then last (a bound statement) or cmd (the name of a
+ * command prepared by prepare_tx_stmts), either of which may be NULL, and reads every
+ * result. On success *out is the result of last or cmd (NULL if neither).
+ * The first failure is the one reported: after it the server skips the
+ * rest up to the pipeline's end, and an open transaction is left failed
+ * (the caller rolls it back). */
+static int pipeline(struct db_conn *c, struct pg_stmt *last, const char *cmd, PGresult **out,
+                    struct mt_err *err);
+
+static int flush_waiting(struct db_conn *c, struct mt_err *err)
+{
+    if (!waiting(c->impl))
+        return 0;
+    PGresult *res = NULL;
+    return pipeline(c, NULL, NULL, &res, err);
+}
+
+static int pq_begin_write(struct db_conn *c, struct mt_err *err)
+{
+    struct pg_conn *pc = c->impl;
+    /* Nothing is sent yet, so there is nothing that can fail; a link that
+     * is gone shows at the first statement, before anything ran, which
+     * db_tx_run treats as it would a failed BEGIN. */
+    (void)err;
+    pc->begin_pending = true;
+    return 0;
+}
+
+static void pq_tx_finished(struct db_conn *c)
+{
+    if (c->impl)
+        forget_waiting(c->impl);
 }
 
 /* Rewrites `?` placeholders outside strings, quoted names, comments and
@@ -513,14 +610,117 @@ static int bind_values(struct db_stmt *st, const struct db_param *p, size_t n, s
     return 0;
 }
 
+static bool send_stmt(PGconn *pg, const struct pg_stmt *ps)
+{
+    return PQsendQueryPrepared(pg, ps->name, ps->nparams, ps->values, ps->lengths, ps->formats,
+                               0) != 0;
+}
+
+static int pipeline(struct db_conn *c, struct pg_stmt *last, const char *cmd, PGresult **out,
+                    struct mt_err *err)
+{
+    struct pg_conn *pc = c->impl;
+    PGconn *pg = pc->pg;
+    *out = NULL;
+    bool begin = pc->begin_pending;
+    int n_later = pc->n_later;
+    struct pg_stmt *later[LATER_MAX];
+    memcpy(later, pc->later, (size_t)n_later * sizeof *later);
+    forget_waiting(pc);
+    if (!PQenterPipelineMode(pg))
+        return pg_fail(c, NULL, "cannot send statements together", err);
+    bool sent = !begin || PQsendQueryPrepared(pg, "mt_begin", 0, NULL, NULL, NULL, 0);
+    for (int i = 0; i < n_later && sent; i++)
+        sent = send_stmt(pg, later[i]);
+    if (sent && last)
+        sent = send_stmt(pg, last);
+    else if (sent && cmd)
+        sent = PQsendQueryPrepared(pg, cmd, 0, NULL, NULL, NULL, 0);
+    if (!sent || !PQpipelineSync(pg)) {
+        pg_fail(c, NULL, "cannot send statements", err);
+        /* What the server received is unknown: the session is not reused. */
+        c->broken = true;
+        PQexitPipelineMode(pg);
+        return -1;
+    }
+    int total = (begin ? 1 : 0) + n_later + (last || cmd ? 1 : 0);
+    int rc = 0;
+    for (int i = 0; i < total; i++) {
+        PGresult *res = PQgetResult(pg);
+        if (!res) {
+            rc = rc < 0 ? rc : pg_fail(c, NULL, "the results of a pipeline are missing", err);
+            c->broken = true;
+            break;
+        }
+        ExecStatusType status = PQresultStatus(res);
+        if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+            if (i == total - 1 && (last || cmd) && rc == 0)
+                *out = res;
+            else
+                PQclear(res);
+        } else {
+            if (rc == 0)
+                rc = pg_fail(c, res, "query failed", err);
+            PQclear(res);
+        }
+        /* Each statement's results end with a NULL. */
+        for (PGresult *more = PQgetResult(pg); more; more = PQgetResult(pg))
+            PQclear(more);
+    }
+    if (!c->broken) {
+        PGresult *sync = PQgetResult(pg);
+        if (!sync || PQresultStatus(sync) != PGRES_PIPELINE_SYNC) {
+            rc = rc < 0 ? rc : pg_fail(c, sync, "a pipeline did not end as expected", err);
+            c->broken = true;
+        }
+        PQclear(sync);
+    }
+    if (!PQexitPipelineMode(pg) && rc == 0) {
+        rc = pg_fail(c, NULL, "cannot leave pipeline mode", err);
+        c->broken = true;
+    }
+    if (rc < 0 && *out) {
+        PQclear(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* Binds the values now and leaves the statement to the next round trip
+ * (see pipeline). Only inside a transaction, where nothing can observe the
+ * delay but the transaction's own later statements, which come after it. */
+static int pq_execute_later(struct db_stmt *st, const struct db_param *p, size_t n,
+                            struct mt_err *err)
+{
+    struct pg_stmt *ps = st->impl;
+    struct pg_conn *pc = st->conn->impl;
+    /* A statement already waiting cannot hold a second set of values, and
+     * the list is bounded: both send what waits first. */
+    if ((ps->later || pc->n_later == LATER_MAX) && flush_waiting(st->conn, err) < 0)
+        return -1;
+    if (bind_values(st, p, n, err) < 0)
+        return -1;
+    ps->later = true;
+    pc->later[pc->n_later++] = ps;
+    return 0;
+}
+
 static int pq_execute(struct db_stmt *st, const struct db_param *p, size_t n, struct mt_err *err)
 {
     struct pg_stmt *ps = st->impl;
     struct pg_conn *pc = st->conn->impl;
+    /* Its waiting values must go before new ones are bound. */
+    if (ps->later && flush_waiting(st->conn, err) < 0)
+        return -1;
     if (bind_values(st, p, n, err) < 0)
         return -1;
-    PGresult *res =
-        PQexecPrepared(pc->pg, ps->name, (int)n, ps->values, ps->lengths, ps->formats, 0);
+    PGresult *res = NULL;
+    if (waiting(pc)) {
+        if (pipeline(st->conn, ps, NULL, &res, err) < 0)
+            return -1;
+    } else {
+        res = PQexecPrepared(pc->pg, ps->name, (int)n, ps->values, ps->lengths, ps->formats, 0);
+    }
     ExecStatusType status = PQresultStatus(res);
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
         pg_fail(st->conn, res, "query failed", err);
@@ -604,7 +804,7 @@ static int pq_execute_stream(struct db_stmt *st, const struct db_param *p, size_
 {
     struct pg_stmt *ps = st->impl;
     struct pg_conn *pc = st->conn->impl;
-    if (bind_values(st, p, n, err) < 0)
+    if (flush_waiting(st->conn, err) < 0 || bind_values(st, p, n, err) < 0)
         return -1;
     /* Once the statement is sent the status reads "active" either way. */
     ps->in_tx = PQtransactionStatus(pc->pg) == PQTRANS_INTRANS;
@@ -676,7 +876,18 @@ static void pq_reset(struct db_stmt *st)
 
 static void pq_finalize(struct db_stmt *st)
 {
-    stmt_release(st->impl);
+    struct pg_stmt *ps = st->impl;
+    struct pg_conn *pc = st->conn->impl;
+    if (ps->later && pc) {
+        /* Dropped unsent: the transaction it belonged to is being given up. */
+        for (int i = 0; i < pc->n_later; i++) {
+            if (pc->later[i] == ps) {
+                pc->later[i] = pc->later[--pc->n_later];
+                break;
+            }
+        }
+    }
+    stmt_release(ps);
     st->impl = NULL;
 }
 
@@ -783,6 +994,8 @@ static int64_t pq_changes(struct db_conn *c)
 
 static int pq_last_insert_id(struct db_conn *c, int64_t *out, struct mt_err *err)
 {
+    if (flush_waiting(c, err) < 0)
+        return -1;
     PGresult *res = PQexec(pg_of(c), "SELECT lastval()");
     if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
         pg_fail(c, res, "cannot read the last insert id", err);
@@ -797,7 +1010,27 @@ static int pq_last_insert_id(struct db_conn *c, int64_t *out, struct mt_err *err
 static int pq_exec(struct db_conn *c, const char *sql, struct mt_err *err)
 {
     struct pg_conn *pc = c->impl;
-    PGresult *res = PQexec(pc->pg, sql);
+    bool commit = strncasecmp(sql, "COMMIT", 6) == 0 && sql[6] == '\0';
+    bool rollback = strncasecmp(sql, "ROLLBACK", 8) == 0 && sql[8] == '\0';
+    PGresult *res = NULL;
+    if (rollback) {
+        /* What waits is dropped; a BEGIN never sent leaves nothing to undo. */
+        forget_waiting(pc);
+        if (PQtransactionStatus(pc->pg) == PQTRANS_IDLE)
+            return 0;
+    } else if (commit && pc->begin_pending && pc->n_later == 0) {
+        /* A transaction that ran no statement. */
+        forget_waiting(pc);
+        return 0;
+    } else if (commit && waiting(pc)) {
+        /* The waiting statements and the COMMIT in one round trip. */
+        if (pipeline(c, NULL, "mt_commit", &res, err) < 0)
+            return -1;
+    } else if (flush_waiting(c, err) < 0) {
+        return -1;
+    }
+    if (!res)
+        res = PQexec(pc->pg, sql);
     ExecStatusType status = PQresultStatus(res);
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && status != PGRES_EMPTY_QUERY) {
         pg_fail(c, res, "statement failed", err);
@@ -834,8 +1067,11 @@ const struct db_driver db_postgres_driver = {
     .set_timeouts = pq_set_timeouts,
     .ping = pq_ping,
     .tx_active = pq_tx_active,
+    .begin_write = pq_begin_write,
+    .tx_finished = pq_tx_finished,
     .prepare = pq_prepare,
     .execute = pq_execute,
+    .execute_later = pq_execute_later,
     .execute_stream = pq_execute_stream,
     .step = pq_step,
     .reset = pq_reset,

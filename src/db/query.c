@@ -245,6 +245,35 @@ int db_query(struct db_conn *c, const char *sql, const struct db_param *params, 
     return rc < 0 ? -1 : 0;
 }
 
+int db_exec_later(struct db_conn *c, const char *sql, const struct db_param *params, size_t n,
+                  struct mt_err *err)
+{
+    bool blob = false;
+    for (size_t i = 0; i < n; i++)
+        blob = blob || params[i].type == DB_T_BLOB;
+    /* A blob is sent from the caller's memory, which need not outlive this
+     * call. */
+    if (!c->drv->execute_later || blob || !db_in_tx(c))
+        return db_query(c, sql, params, n, NULL, err);
+    if (db_refuse_while_streaming(c, err) < 0)
+        return -1;
+    struct db_stmt *st;
+    if (stmt_get(c, sql, &st, err) < 0) {
+        db_after_fail(c, err);
+        return -1;
+    }
+    /* An uncached copy would be freed before it is sent. */
+    if (st->temp) {
+        db_done(st);
+        return db_query(c, sql, params, n, NULL, err);
+    }
+    if (c->drv->execute_later(st, params, n, err) < 0) {
+        db_after_fail(c, err);
+        return -1;
+    }
+    return 0;
+}
+
 int db_query_stream(struct db_conn *c, const char *sql, const struct db_param *params, size_t n,
                     struct db_stmt **out, struct mt_err *err)
 {

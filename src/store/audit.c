@@ -23,18 +23,45 @@ static const char sql_insert[] =
     "person_id, before_json, after_json, prev_hash, hash) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 static const char sql_move_head[] = "UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1";
-/* PostgreSQL holds the head's lock for two round trips instead of three:
- * the lock is taken by moving seq on (the hash it returns is still the old
- * one), and the row and the new hash go in one statement. Every writer
- * waits for that lock until the holder commits, so its length is the
- * throughput of all writes. */
-static const char sql_take_head_pg[] =
-    "UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash";
-static const char sql_insert_pg[] =
-    "WITH ins AS (INSERT INTO audit_log (seq, created_at, actor, actor_id, action, entity, "
+/* PostgreSQL chains the row on the server, in one statement that takes the
+ * head's lock (FOR UPDATE: after waiting for it, the newest head is read),
+ * appends the row with its hash and moves the head; it goes in one round
+ * trip with the COMMIT (db_exec_later), so the lock is held for no round
+ * trip at all, only while the server runs the two. The hash is
+ * store_audit_hash's serialisation (docs/audit.md) in SQL, over the UTF-8
+ * bytes; audit verify recomputes it in C. A missing head (or one whose hash
+ * is not 64 characters) leaves seq NULL, which the NOT NULL constraint
+ * refuses, so the transaction fails rather than write no row. */
+/* clang-format off */
+#define PG_FIELD(x)                                                                                \
+    "CASE WHEN " x " IS NULL THEN '-\n' "                                                          \
+    "ELSE octet_length(convert_to(" x ", 'UTF8')) || ':' || " x " || '\n' END"
+#define PG_HASHED                                                                                  \
+    "encode(sha256(convert_to('meditrack-audit-v1\n' || "                                          \
+    PG_FIELD("h.hash") " || "                                                                      \
+    PG_FIELD("CAST(h.seq + 1 AS text)") " || "                                                     \
+    PG_FIELD("v.created_at") " || "                                                                \
+    PG_FIELD("v.actor") " || "                                                                     \
+    PG_FIELD("CAST(v.actor_id AS text)") " || "                                                    \
+    PG_FIELD("v.action") " || "                                                                    \
+    PG_FIELD("v.entity") " || "                                                                    \
+    PG_FIELD("CAST(v.entity_id AS text)") " || "                                                   \
+    PG_FIELD("CAST(v.person_id AS text)") " || "                                                   \
+    PG_FIELD("v.before_json") " || "                                                               \
+    PG_FIELD("v.after_json") ", 'UTF8')), 'hex')"
+/* clang-format on */
+static const char sql_append_pg[] =
+    "WITH v AS (SELECT CAST(? AS text) AS created_at, CAST(? AS text) AS actor, "
+    "CAST(? AS bigint) AS actor_id, CAST(? AS text) AS action, CAST(? AS text) AS entity, "
+    "CAST(? AS bigint) AS entity_id, CAST(? AS bigint) AS person_id, "
+    "CAST(? AS text) AS before_json, CAST(? AS text) AS after_json), "
+    "h AS (SELECT seq, hash FROM audit_head WHERE id = 1 AND length(hash) = 64 FOR UPDATE), "
+    "ins AS (INSERT INTO audit_log (seq, created_at, actor, actor_id, action, entity, "
     "entity_id, person_id, before_json, after_json, prev_hash, hash) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING hash) "
-    "UPDATE audit_head SET hash = (SELECT hash FROM ins) WHERE id = 1";
+    "SELECT h.seq + 1, CAST(v.created_at AS timestamptz), v.actor, v.actor_id, v.action, "
+    "v.entity, v.entity_id, v.person_id, v.before_json, v.after_json, h.hash, " PG_HASHED " "
+    "FROM v LEFT JOIN h ON true RETURNING seq, hash) "
+    "UPDATE audit_head SET seq = ins.seq, hash = ins.hash FROM ins WHERE audit_head.id = 1";
 
 #define ROW_COLS                                                                                   \
     "seq, created_at, actor, actor_id, action, entity, entity_id, person_id, before_json, "        \
@@ -113,6 +140,24 @@ static struct db_param opt_int(int64_t v)
     return v ? DB_INT(v) : DB_NULL;
 }
 
+/* PostgreSQL's append: see sql_append_pg. */
+static int append_pg(struct db_conn *c, const char *actor, int64_t actor_id, const char *action,
+                     const char *entity, int64_t entity_id, int64_t person_id,
+                     const char *before_json, const char *after_json, struct mt_err *err)
+{
+    char at[MT_TIME_BUF];
+    struct db_param p[] = {store_time_param(mt_now_us(), at),
+                           DB_TEXT(actor),
+                           opt_int(actor_id),
+                           DB_TEXT(action),
+                           DB_TEXT(entity),
+                           opt_int(entity_id),
+                           opt_int(person_id),
+                           DB_TEXT(before_json),
+                           DB_TEXT(after_json)};
+    return db_exec_later(c, sql_append_pg, p, MT_ARRAY_LEN(p), err);
+}
+
 int store_audit_append(struct db_conn *c, const struct store_actor *actor, const char *action,
                        const char *entity, int64_t entity_id, int64_t person_id,
                        const char *before_json, const char *after_json, struct mt_err *err)
@@ -124,18 +169,19 @@ int store_audit_append(struct db_conn *c, const struct store_actor *actor, const
      * process take their turn, so each row's predecessor is the row before
      * it in seq order. (SQLite: the write transaction already excludes
      * every other writer.) */
-    bool pg = db_conn_dialect(c) == DB_POSTGRES;
+    if (db_conn_dialect(c) == DB_POSTGRES)
+        return append_pg(c, actor && actor->name ? actor->name : STORE_ANONYMOUS_NAME,
+                         actor ? actor->id : 0, action, entity, entity_id, person_id, before_json,
+                         after_json, err);
     struct db_stmt *st;
-    if (db_query(
-            c, pg ? sql_take_head_pg : store_sql_locking(c, sql_head, sql_head_lock, sql_head_lock),
-            NULL, 0, &st, err) < 0)
+    if (db_query(c, store_sql_locking(c, sql_head, sql_head_lock, sql_head_lock), NULL, 0, &st,
+                 err) < 0)
         return -1;
     int rc = db_next(st, err);
     int64_t seq = 0;
     char prev[65] = "";
     if (rc == 1) {
-        /* PostgreSQL's statement returns the new seq already. */
-        seq = db_col_int(st, 0) - (pg ? 1 : 0);
+        seq = db_col_int(st, 0);
         size_t len = 0;
         const char *h = db_col_text(st, 1, &len);
         if (h && len == 64)
@@ -169,10 +215,8 @@ int store_audit_append(struct db_conn *c, const struct store_actor *actor, const
         DB_INT(row.seq),      store_time_param(now, at), DB_TEXT(row.actor), opt_int(row.actor_id),
         DB_TEXT(action),      DB_TEXT(entity),           opt_int(entity_id), opt_int(person_id),
         DB_TEXT(before_json), DB_TEXT(after_json),       DB_TEXT(prev),      DB_TEXT(hash)};
-    if (store_exec(c, pg ? sql_insert_pg : sql_insert, p, MT_ARRAY_LEN(p), err) < 0)
+    if (store_exec(c, sql_insert, p, MT_ARRAY_LEN(p), err) < 0)
         return -1;
-    if (pg)
-        return 0;
     struct db_param h[] = {DB_INT(row.seq), DB_TEXT(hash)};
     return store_exec(c, sql_move_head, h, 2, err);
 }

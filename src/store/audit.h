@@ -24,7 +24,9 @@
  * create), stored and hashed byte for byte. Must run inside the caller's
  * write transaction (MT_EINTERNAL otherwise), and should be its last
  * statement: it locks the chain's head row until the commit, which every
- * other writer then waits for. */
+ * other writer then waits for. On PostgreSQL the row is chained by the
+ * server and sent with the COMMIT (db_exec_later), so a failure to append
+ * is reported by the commit. */
 int store_audit_append(struct db_conn *c, const struct store_actor *actor, const char *action,
                        const char *entity, int64_t entity_id, int64_t person_id,
                        const char *before_json, const char *after_json, struct mt_err *err);

@@ -273,7 +273,8 @@ static int mark_error_tx(struct db_conn *c, void *vctx, struct mt_err *err)
     int64_t now = mt_now_us();
     struct db_param p[] = {DB_TEXT("entered_in_error"), DB_TEXT(x->reason),
                            store_time_param(now, now_buf), DB_INT(x->id)};
-    if (store_exec(c, sql_set_status, p, 4, err) < 0) {
+    /* Sent with the audit trail's next statement where the driver can. */
+    if (db_exec_later(c, sql_set_status, p, 4, err) < 0) {
         free(before);
         return -1;
     }
@@ -327,7 +328,7 @@ static int correct_tx(struct db_conn *c, void *vctx, struct mt_err *err)
     struct db_param q[] = {d->taken_at.parsed ? store_time_param(d->taken_at.us, at_buf)
                                               : DB_TEXT(d->taken_at.raw),
                            DB_TEXT(d->note), store_time_param(now, now_buf), DB_INT(x->id)};
-    if (store_exec(c, sql_correct, q, 4, err) < 0) {
+    if (db_exec_later(c, sql_correct, q, 4, err) < 0) {
         free(before);
         return -1;
     }

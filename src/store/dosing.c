@@ -375,7 +375,7 @@ static int insert_ingredients(struct db_conn *c, struct mt_arena *a, int64_t dos
             return store_oom(err);
         struct db_param p[] = {DB_INT(dose_id), DB_TEXT(key), DB_TEXT(ings[i].name),
                                DB_DOUBLE(ings[i].amount), DB_TEXT(ings[i].unit)};
-        if (store_exec(c, sql_insert_ing, p, 5, err) < 0)
+        if (db_exec_later(c, sql_insert_ing, p, 5, err) < 0)
             return -1;
     }
     return 0;

@@ -51,7 +51,8 @@ int store_idem_claim(struct db_conn *c, struct mt_arena *a, const struct store_i
             return -1;
     } else {
         struct db_param f[] = {DB_TEXT(k->owner), DB_TEXT(k->key), cut};
-        if (store_exec(c, sql_forget, f, 3, err) < 0)
+        /* Sent with the claim where the driver can (db_exec_later). */
+        if (db_exec_later(c, sql_forget, f, 3, err) < 0)
             return -1;
     }
     struct db_param p[] = {DB_TEXT(k->owner), DB_TEXT(k->key), DB_TEXT(k->fingerprint),
@@ -94,7 +95,9 @@ int store_idem_save(struct db_conn *c, const struct store_idem *k, int status, c
 {
     struct db_param p[] = {DB_INT(status), DB_TEXTN(body ? body : "", body ? len : 0),
                            DB_TEXT(k->owner), DB_TEXT(k->key)};
-    return store_exec(c, sql_save, p, 4, err);
+    /* The transaction's last statement: sent with the COMMIT where the
+     * driver can. */
+    return db_exec_later(c, sql_save, p, 4, err);
 }
 
 int store_idem_forget(struct db_conn *c, const struct store_idem *k, struct mt_err *err)

@@ -728,6 +728,105 @@ static void test_transactions(void)
     db_close(c);
 }
 
+/* ---- statements held back: db_exec_later, and PostgreSQL's deferred BEGIN ---- */
+
+static int later_insert(struct db_conn *c, const char *code, struct mt_err *err)
+{
+    struct db_param p = DB_TEXT(code);
+    return db_exec_later(c, "INSERT INTO dbt_items (code) VALUES (?)", &p, 1, err);
+}
+
+/* Two held-back inserts, then a read that must see both (order kept). */
+static int tx_later_seen(struct db_conn *c, void *arg, struct mt_err *err)
+{
+    int64_t *seen = arg;
+    if (later_insert(c, "later-1", err) < 0 || later_insert(c, "later-2", err) < 0)
+        return -1;
+    return db_query_int(c, "SELECT COUNT(*) FROM dbt_items WHERE code LIKE 'later-%'", NULL, 0,
+                        seen, NULL, err);
+}
+
+/* An insert, then a held-back duplicate: the transaction's last statement,
+ * so only the COMMIT can report it. */
+static int tx_later_dup(struct db_conn *c, void *arg, struct mt_err *err)
+{
+    (void)arg;
+    if (insert_item(c, "later-dup-kept", err) < 0)
+        return -1;
+    return later_insert(c, "later-1", err);
+}
+
+/* The same statement held back twice: the first values go before the
+ * second ones are bound. */
+static int tx_later_twice(struct db_conn *c, void *arg, struct mt_err *err)
+{
+    (void)arg;
+    return later_insert(c, "later-3", err) < 0 ? -1 : later_insert(c, "later-4", err);
+}
+
+static int tx_nothing(struct db_conn *c, void *arg, struct mt_err *err)
+{
+    (void)err;
+    *(bool *)arg = db_in_tx(c);
+    return 0;
+}
+
+static void test_exec_later(void)
+{
+    struct db_conn *c = open_conn();
+    make_items(c);
+
+    int64_t seen = 0;
+    MUST(db_tx_run(c, true, tx_later_seen, &seen, &E));
+    CHECK_EQ(seen, 2);
+    CHECK_EQ(items_with(c, "later-1") + items_with(c, "later-2"), 2);
+
+    /* A held-back statement that fails fails the COMMIT with its own code,
+     * and nothing of the transaction stays. */
+    MUST_FAIL(db_tx_run(c, true, tx_later_dup, NULL, &E), MT_ECONFLICT);
+    CHECK(!db_in_tx(c));
+    CHECK_EQ(items_with(c, "later-dup-kept"), 0);
+
+    MUST(db_tx_run(c, true, tx_later_twice, NULL, &E));
+    CHECK_EQ(items_with(c, "later-3") + items_with(c, "later-4"), 2);
+
+    /* Outside a transaction it runs at once. */
+    MUST(later_insert(c, "later-now", &E));
+    CHECK_EQ(items_with(c, "later-now"), 1);
+
+    /* A write transaction that runs nothing is a transaction all the same. */
+    bool inside = false;
+    MUST(db_tx_run(c, true, tx_nothing, &inside, &E));
+    CHECK(inside);
+    CHECK(!db_in_tx(c));
+
+    /* A rolled-back transaction drops what was held back. */
+    MUST(db_begin_immediate(c, &E));
+    MUST(later_insert(c, "later-dropped", &E));
+    MUST(db_rollback(c, &E));
+    CHECK(!db_in_tx(c));
+    CHECK_EQ(items_with(c, "later-dropped"), 0);
+
+    /* The first statement of a write transaction is an uncached copy (its
+     * text has a cursor open from before the transaction): it must run
+     * itself, not the transaction's BEGIN sent with it. */
+    const char *sql = "SELECT code FROM dbt_items WHERE code = ?";
+    struct db_param p = DB_TEXT("later-1");
+    struct db_stmt *outer = NULL, *inner = NULL;
+    MUST(db_query(c, sql, &p, 1, &outer, &E));
+    MUST(db_begin_immediate(c, &E));
+    MUST(later_insert(c, "later-5", &E));
+    MUST(db_query(c, sql, &p, 1, &inner, &E));
+    CHECK_EQ(db_next(inner, &E), 1);
+    CHECK_STR(db_col_text(inner, 0, NULL), "later-1");
+    db_done(inner);
+    MUST(db_commit(c, &E));
+    CHECK_EQ(db_next(outer, &E), 1);
+    db_done(outer);
+    CHECK_EQ(items_with(c, "later-5"), 1);
+    db_close(c);
+}
+
 /* ---- real retryable errors ---- */
 
 static void make_counter(struct db_conn *c)
@@ -2249,6 +2348,7 @@ int main(void)
     test_types();
     test_ids_and_errors();
     test_transactions();
+    test_exec_later();
     test_real_retries();
     test_scripts();
     test_query_each();
