@@ -301,10 +301,15 @@ int db_lite_open(struct db_conn *c, const struct db_url *u, struct mt_err *err)
      * file and fsync it: tens of milliseconds that every short-lived command
      * (and the start-up sequence's own connection) would pay. The WAL stays
      * and is used by the next connection; checkpoints still run as it grows
-     * (in the background, sqlite_queue.c), so it never grows without bound. */
+     * (in the background, sqlite_queue.c), which also starts it over when it
+ * has grown, so it never grows without bound. */
     sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, (int *)NULL);
+    /* journal_size_limit: when a writer starts the log over (after the
+     * checkpointer's restart, sqlite_queue.c), a file that grew past 64 MiB
+     * under a burst is cut back to that instead of keeping its largest size. */
     static const char *const pragmas[] = {"PRAGMA foreign_keys = ON",
-                                          "PRAGMA synchronous = NORMAL"};
+                                          "PRAGMA synchronous = NORMAL",
+                                          "PRAGMA journal_size_limit = 67108864"};
     for (size_t i = 0; i < MT_ARRAY_LEN(pragmas) && rc == SQLITE_OK; i++) {
         rc = sqlite3_exec(db, pragmas[i], NULL, NULL, NULL);
         if (rc != SQLITE_OK)
