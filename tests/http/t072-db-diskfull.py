@@ -78,17 +78,15 @@ def move_doses(s, fs, tag):
             dblib.sql(s.url, f"DROP TABLESPACE IF EXISTS {ts}", check=False)
         return undo
     # MariaDB cannot move a table's files with ALTER TABLE; a copy with the
-    # same columns and indexes (those of the head revision, person_id
-    # included; the foreign keys are left out) is made on fs and takes the
-    # name.
+    # same columns, checks and indexes (whatever the head revision has;
+    # the foreign keys are left out) is made on fs and takes the name.
     dblib.sql(s.url, "RENAME TABLE doses TO doses_before_t072")
-    dblib.sql(s.url, "CREATE TABLE doses (id int(11) NOT NULL AUTO_INCREMENT,"
-                     " medication_id int(11) DEFAULT NULL, medication_name varchar(255) DEFAULT NULL,"
-                     " taken_at datetime(6) DEFAULT current_timestamp(6),"
-                     " person_id int(11) DEFAULT NULL, PRIMARY KEY (id),"
-                     " KEY ix_doses_medication_id_taken_at (medication_id, taken_at),"
-                     " KEY ix_doses_person_id_taken_at (person_id, taken_at))"
-                     f" ENGINE=InnoDB DATA DIRECTORY='{fs.path}'")
+    shown = dblib.sql(s.url, "SHOW CREATE TABLE doses_before_t072")
+    ddl = shown.split("\t", 1)[1].replace("\\n", "\n")
+    lines = [ln for ln in ddl.split("\n") if "FOREIGN KEY" not in ln]
+    body = "\n".join(lines[1:-1]).rstrip().rstrip(",")
+    dblib.sql(s.url, "CREATE TABLE doses (\n" + body + "\n) ENGINE=InnoDB"
+                     f" DATA DIRECTORY='{fs.path}'")
 
     def undo():
         dblib.sql(s.url, "DROP TABLE IF EXISTS doses", check=False)
