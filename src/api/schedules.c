@@ -162,7 +162,9 @@ static void set_date(json_t *o, const char *key, struct mt_date d)
 static void set_zone(json_t *o, struct mt_tz z)
 {
     char buf[32];
-    json_object_set_new(o, "timezone", json_string(mt_tz_name(z, buf, sizeof(buf))));
+    /* The server's default zone is the fixed offset 0: call it UTC. */
+    const char *name = !z.zone && z.fixed_min == 0 ? "UTC" : mt_tz_name(z, buf, sizeof(buf));
+    json_object_set_new(o, "timezone", json_string(name));
 }
 
 /* ---- GET /api/v1/persons/{person_id}/due/{date} --------------------------------------------- */
