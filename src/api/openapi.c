@@ -165,6 +165,14 @@ static json_t *adherence_stats(void)
     return p;
 }
 
+/* The export's fields of issue 16, present only with adherence=true. */
+static json_t *adherence_only(json_t *schema)
+{
+    json_object_set_new(schema, "description",
+                        json_string("Only with the query parameter adherence=true"));
+    return schema;
+}
+
 static void schedule_schemas(json_t *s)
 {
     json_object_set_new(
@@ -288,6 +296,10 @@ static void response_schemas(json_t *s)
                                         "recorded_by"};
     for (size_t i = 0; i < MT_ARRAY_LEN(texts); i++)
         json_object_set_new(row, texts[i], nullable("string"));
+    json_object_set_new(row, "slot_at", adherence_only(datetime_schema(true)));
+    json_object_set_new(row, "slot_status",
+                        adherence_only(json_pack("{s:[s,s], s:[s,s,s,n]}", "type", "string",
+                                                 "null", "enum", "taken", "late", "skipped")));
     json_object_set_new(
         s, "DoseExport",
         json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:o, s:o, s:{s:s}, s:{s:s}, s:{s:s, s:o}}}", "type",
@@ -295,6 +307,11 @@ static void response_schemas(json_t *s)
                   "string", "from", date_schema(false), "to", date_schema(false), "timezone_offset",
                   "type", "integer", "utc_offset", "type", "string", "doses", "type", "array",
                   "items", ref("DoseExportRow")));
+    json_object_set_new(json_object_get(json_object_get(s, "DoseExport"), "properties"),
+                        "adherence",
+                        adherence_only(json_pack("{s:s, s:s}", "type", "object", "description",
+                                                 "timezone, totals and medications as in "
+                                                 "Adherence")));
     json_object_set_new(s, "MeditrackExport",
                         json_pack("{s:s, s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}}, s:[s,s,s]}", "type",
                                   "object", "description",

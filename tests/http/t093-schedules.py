@@ -23,6 +23,9 @@ the test clock at 2026-11-03T13:30Z and the server's zone UTC:
   not granted is 404."""
 
 import json
+import os
+import shutil
+import subprocess
 
 import apilib
 import authlib
@@ -267,11 +270,61 @@ def adherence(s, ny):
     got = r.json()["totals"]
     check("a range in the future: all pending, percentages null",
           got["pending"] == 2 and got["due"] == 0 and got["adherence_pct"] is None, repr(got))
+    # The exports: unchanged by default; with adherence=true the slot of each
+    # dose, and in JSON the range's adherence.
+    q = f"person_id={p}&from=2026-10-24&to=2026-11-03"
+    plain = s.get(f"/api/v1/reports/doses.csv?{q}")
+    head = plain.body.split(b"\r\n")[0]
+    check("the CSV export keeps its columns by default", plain.status == 200 and
+          head.endswith(b",recorded_by") and b"slot" not in plain.body, repr(plain)[:300])
+    r = s.get(f"/api/v1/reports/doses.json?{q}")
+    check("the JSON export keeps its members by default", r.status == 200 and
+          "adherence" not in r.json() and "slot_status" not in r.json()["doses"][0], repr(r))
+    r = s.get(f"/api/v1/reports/doses.csv?{q}&adherence=true")
+    lines = r.body.decode("utf-8").split("\r\n")
+    check("adherence=true: two more CSV columns",
+          lines[0].endswith(",recorded_by,slot_at_utc,slot_status"), lines[0])
+    late_row = [ln for ln in lines if ln.startswith("2026-10-27,")]
+    check("the late dose's row names its slot and status",
+          late_row and late_row[0].endswith(",2026-10-27T12:00:00Z,late"), repr(late_row))
+    r = s.get(f"/api/v1/reports/doses.json?{q}&adherence=true")
+    doc = r.json()
+    check("adherence=true: the JSON export carries the range's adherence",
+          r.status == 200 and doc.get("adherence", {}).get("totals") == a["totals"] and
+          doc["adherence"]["timezone"] == "America/New_York", repr(doc.get("adherence"))[:400])
+    rows = {d["date"]: d for d in doc["doses"]}
+    check("and each dose's slot", rows["2026-10-25"]["slot_status"] == "taken" and
+          rows["2026-10-25"]["slot_at"] == "2026-10-25T12:00:00Z", repr(rows.get("2026-10-25")))
+    r = s.get(f"/api/v1/reports/doses.json?person_id={p}&from=2025-01-01&to=2026-11-03"
+              "&adherence=true")
+    check("adherence over more than 366 days: 422", r.status == 422, repr(r))
+    pdf(s, p)
     r = s.get(f"/api/v1/persons/{ny}/adherence?from=2026-10-04&to=2026-10-06")
     edges = [x for x in r.json()["medications"] if x["medication_name"] == "Edges"][0]
     check("adherence of the boundary days: 2 on time, 2 late, 1 missed, 1 skipped",
           (edges["taken"], edges["late"], edges["missed"], edges["skipped"]) == (2, 2, 1, 1)
           and edges["longest_streak"] == 1 and edges["current_streak"] == 1, repr(edges))
+
+
+def pdf(s, person):
+    """The printable form names the schedule and the adherence of the 30
+    days before its first day."""
+    r = s.get(f"/api/v1/reports/medications/pdf/2026-11-03?person_id={person}")
+    check("the form: 200 application/pdf", r.status == 200 and
+          r.headers.get("content-type") == "application/pdf", repr(r)[:200])
+    if not shutil.which("pdftotext") or r.status != 200:
+        return
+    path = os.path.join(apilib.TMP, f"t093-{apilib.DIALECT}.pdf")
+    with open(path, "wb") as f:
+        f.write(r.body)
+    out = subprocess.run(["pdftotext", "-enc", "UTF-8", path, "-"], capture_output=True,
+                         text=True).stdout
+    flat = " ".join(out.split())
+    check("the form shows the schedule", "Scheduled 08:00 daily from 2026-10-25" in flat,
+          flat[:600])
+    check("and the adherence before the form's first day",
+          "2026-10-04 to 2026-11-02: 89% taken (7 on time, 1 late, 1 missed, 0 skipped)" in flat,
+          flat[:800])
 
 
 def unfold(text):
