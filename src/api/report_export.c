@@ -281,8 +281,8 @@ static int export(struct api_call *call, enum export_format format, struct mt_er
         struct store_scheduled *meds = NULL;
         size_t n = 0;
         if (api_person_schedule(call, in->person_id.value, &sink.zone, &meds, &n, err) < 0 ||
-            api_adherence_of(call, sink.zone, meds, n, in->from.value, in->to.value,
-                             keep_dose_slot, &sink, &sink.adh, err) < 0)
+            api_adherence_of(call, sink.zone, meds, n, in->from.value, in->to.value, keep_dose_slot,
+                             &sink, &sink.adh, err) < 0)
             return -1;
         if (sink.n_slots)
             qsort(sink.slots, sink.n_slots, sizeof(*sink.slots), cmp_dose_slot);

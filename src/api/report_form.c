@@ -238,17 +238,17 @@ static int schedule_texts(struct api_call *call, const struct store_report *data
             mt_buf_init(&b, 4096);
             schedule_words(&b, &sched[j].sched);
             const int64_t *c = adh.per[j].count;
-            int64_t due = c[MT_SLOT_TAKEN] + c[MT_SLOT_LATE] + c[MT_SLOT_MISSED] +
-                          c[MT_SLOT_SKIPPED];
+            int64_t due =
+                c[MT_SLOT_TAKEN] + c[MT_SLOT_LATE] + c[MT_SLOT_MISSED] + c[MT_SLOT_SKIPPED];
             if (due > 0)
-                mt_buf_addf(&b,
-                            " \xC2\xB7 %s to %s: %lld%% taken (%lld on time, %lld late, %lld "
-                            "missed, %lld skipped)",
-                            from_s, to_s,
-                            (long long)((100 * (c[MT_SLOT_TAKEN] + c[MT_SLOT_LATE]) + due / 2) /
-                                        due),
-                            (long long)c[MT_SLOT_TAKEN], (long long)c[MT_SLOT_LATE],
-                            (long long)c[MT_SLOT_MISSED], (long long)c[MT_SLOT_SKIPPED]);
+                mt_buf_addf(
+                    &b,
+                    " \xC2\xB7 %s to %s: %lld%% taken (%lld on time, %lld late, %lld "
+                    "missed, %lld skipped)",
+                    from_s, to_s,
+                    (long long)((100 * (c[MT_SLOT_TAKEN] + c[MT_SLOT_LATE]) + due / 2) / due),
+                    (long long)c[MT_SLOT_TAKEN], (long long)c[MT_SLOT_LATE],
+                    (long long)c[MT_SLOT_MISSED], (long long)c[MT_SLOT_SKIPPED]);
             meds[row].schedule = b.failed ? NULL : mt_arena_strdup(a, b.data);
             mt_buf_release(&b);
         }

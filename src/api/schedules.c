@@ -48,8 +48,8 @@ static void match_params(const struct http_req *r, int64_t *window_us, int64_t *
  * dose just across midnight and the late window of a day's last slot come
  * out as they do when that neighbouring day is asked for. */
 int api_med_slots(struct api_call *call, const struct store_scheduled *med, struct mt_tz z,
-                     struct mt_date from, struct mt_date to, int64_t now, api_slot_fn fn, void *ctx,
-                     struct mt_err *err)
+                  struct mt_date from, struct mt_date to, int64_t now, api_slot_fn fn, void *ctx,
+                  struct mt_err *err)
 {
     int64_t window_us, late_us;
     match_params(call->r, &window_us, &late_us);
@@ -124,7 +124,7 @@ out:
 /* The person's zone and scheduled medications; MT_ENOTFOUND "Person not
  * found" for a person who does not exist or whom the caller may not see. */
 int api_person_schedule(struct api_call *call, int64_t person_id, struct mt_tz *z,
-                          struct store_scheduled **meds, size_t *n, struct mt_err *err)
+                        struct store_scheduled **meds, size_t *n, struct mt_err *err)
 {
     const char *tz_name = NULL;
     if (api_who_person(call->who, person_id, err) < 0 ||
@@ -216,8 +216,8 @@ int api_due(struct api_call *call, struct mt_err *err)
     struct due_ctx x = {.a = call->r->arena};
     int64_t now = mt_now_us();
     for (size_t i = 0; i < n; i++)
-        if (meds[i].valid &&
-            api_med_slots(call, &meds[i], z, in->date.value, in->date.value, now, collect, &x, err) < 0)
+        if (meds[i].valid && api_med_slots(call, &meds[i], z, in->date.value, in->date.value, now,
+                                           collect, &x, err) < 0)
             return -1;
     if (x.n)
         qsort(x.items, x.n, sizeof(*x.items), cmp_slot_out);
@@ -386,8 +386,7 @@ void api_zone_name(struct mt_tz z, char *buf, size_t cap)
 {
     /* The server's default zone is the fixed offset 0: call it UTC. */
     char own[32];
-    snprintf(buf, cap, "%s",
-             !z.zone && z.fixed_min == 0 ? "UTC" : mt_tz_name(z, own, sizeof(own)));
+    snprintf(buf, cap, "%s", !z.zone && z.fixed_min == 0 ? "UTC" : mt_tz_name(z, own, sizeof(own)));
 }
 
 void api_adherence_rule(const struct api_request *q, void *vin, struct api_vctx *v)
@@ -434,8 +433,8 @@ int api_adherence(struct api_call *call, struct mt_err *err)
     for (size_t d = 0; d < a.ndays; d++) {
         const int64_t *c = &a.total.day_count[d * 5];
         api_jw_obj(&w);
-        api_jw_str_at(&w, "date", mt_format_date(mt_date_from_days(first + (int64_t)d), buf,
-                                                 sizeof(buf)));
+        api_jw_str_at(&w, "date",
+                      mt_format_date(mt_date_from_days(first + (int64_t)d), buf, sizeof(buf)));
         api_jw_int_at(&w, "slots", c[0] + c[1] + c[2] + c[3] + c[4]);
         api_jw_int_at(&w, "taken", c[MT_SLOT_TAKEN]);
         api_jw_int_at(&w, "late", c[MT_SLOT_LATE]);
@@ -651,7 +650,7 @@ int api_calendar_ics(struct api_call *call, struct mt_err *err)
     for (size_t i = 0; i < n && rc == 0; i++)
         if (meds[i].valid)
             rc = api_med_slots(call, &meds[i], z, mt_date_from_days(today - ICS_PAST_DAYS),
-                           mt_date_from_days(today + ICS_FUTURE_DAYS), now, ics_event, &x, err);
+                               mt_date_from_days(today + ICS_FUTURE_DAYS), now, ics_event, &x, err);
     ics_line(&x.out, "END:VCALENDAR");
     char *body = NULL;
     if (rc == 0 && (x.out.failed || x.line.failed))

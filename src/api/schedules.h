@@ -40,8 +40,8 @@ int api_person_schedule(struct api_call *call, int64_t person_id, struct mt_tz *
 /* Counts by enum mt_slot_status and how each day went. */
 struct api_tally {
     int64_t count[5];
-    unsigned char *days;  /* one per day of the range */
-    int64_t *day_count;   /* days * 5 counts, only in the totals */
+    unsigned char *days; /* one per day of the range */
+    int64_t *day_count;  /* days * 5 counts, only in the totals */
 };
 
 /* The adherence of a range: totals and one tally per medication. */
