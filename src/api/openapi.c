@@ -14,6 +14,7 @@
 #include "api/auth.h"
 #include "api/handlers.h"
 #include "api/openapi.h"
+#include "core/schedule.h"
 
 /* ---- response schemas ------------------------------------------------------------------- */
 
@@ -41,6 +42,15 @@ static json_t *ref(const char *name)
     return json_pack("{s:s+}", "$ref", "#/components/schemas/", name);
 }
 
+/* The dosing fields of issue 15 (docs/dosing.md), present only when the
+ * request carries X-MediTrack-Fields: extended. */
+static json_t *extended(json_t *schema)
+{
+    json_object_set_new(schema, "description",
+                        json_string("Only with the request header X-MediTrack-Fields: extended"));
+    return schema;
+}
+
 static json_t *person_out(bool with_count)
 {
     json_t *p = json_pack("{s:o, s:o, s:o, s:o, s:{s:s}, s:{s:s}, s:o, s:o}", "first_name",
@@ -53,17 +63,9 @@ static json_t *person_out(bool with_count)
     json_object_set_new(p, "name",
                         json_pack("{s:s, s:s}", "type", "string", "description",
                                   "\"first_name last_name\", or first_name alone"));
+    json_object_set_new(p, "timezone", extended(nullable("string")));
     return json_pack("{s:s, s:o, s:[s,s,s,s]}", "type", "object", "properties", p, "required",
                      "first_name", "id", "is_default", "name");
-}
-
-/* The dosing fields of issue 15 (docs/dosing.md), present only when the
- * request carries X-MediTrack-Fields: extended. */
-static json_t *extended(json_t *schema)
-{
-    json_object_set_new(schema, "description",
-                        json_string("Only with the request header X-MediTrack-Fields: extended"));
-    return schema;
 }
 
 static json_t *verdict_fields(json_t *p)
@@ -117,6 +119,27 @@ static json_t *dose_out(bool full)
                      "taken_at");
 }
 
+/* A medication's schedule (docs/schedules.md); null_ok for the field of a
+ * medication, where null means "as needed". */
+static json_t *schedule_schema(bool null_ok)
+{
+    json_t *p = json_object();
+    json_object_set_new(p, "times",
+                        json_pack("{s:s, s:{s:s}, s:s}", "type", "array", "items", "type", "string",
+                                  "description",
+                                  "local times HH:MM, 1 to 24, each once; answered in order"));
+    json_object_set_new(p, "days",
+                        json_pack("{s:s}", "description",
+                                  "\"daily\" (default), a list of weekdays (\"mon\" ... "
+                                  "\"sun\"), or {\"every_n_days\": N} (1-366, counted from "
+                                  "start_date)"));
+    json_object_set_new(p, "start_date", date_schema(true));
+    json_object_set_new(p, "end_date", date_schema(true));
+    return json_pack("{s:o, s:o, s:[s]}", "type",
+                     null_ok ? json_pack("[s,s]", "object", "null") : json_string("object"),
+                     "properties", p, "required", "times");
+}
+
 static json_t *med_out(bool with_day)
 {
     json_t *p =
@@ -130,8 +153,97 @@ static json_t *med_out(bool with_day)
         json_object_set_new(p, "last_taken_at", datetime_schema(true));
     }
     dosing_fields(p);
+    json_object_set_new(p, "schedule", extended(schedule_schema(true)));
     return json_pack("{s:s, s:o, s:[s,s,s,s,s,s]}", "type", "object", "properties", p, "required",
                      "name", "dosage", "frequency", "max_doses_per_day", "id", "person_id");
+}
+
+/* The schemas of issue 16 (docs/schedules.md). */
+static json_t *object_of(json_t *props)
+{
+    return json_pack("{s:s, s:o}", "type", "object", "properties", props);
+}
+
+static json_t *typed(const char *type)
+{
+    return json_pack("{s:s}", "type", type);
+}
+
+static json_t *adherence_stats(void)
+{
+    json_t *p = json_object();
+    static const char *const counts[] = {"slots",  "taken",          "late",
+                                         "missed", "skipped",        "pending",
+                                         "due",    "current_streak", "longest_streak"};
+    for (size_t i = 0; i < MT_ARRAY_LEN(counts); i++)
+        json_object_set_new(p, counts[i], typed("integer"));
+    static const char *const pcts[] = {"taken_pct", "late_pct", "missed_pct", "skipped_pct",
+                                       "adherence_pct"};
+    for (size_t i = 0; i < MT_ARRAY_LEN(pcts); i++)
+        json_object_set_new(p, pcts[i], nullable("number"));
+    return p;
+}
+
+/* The export's fields of issue 16, present only with adherence=true. */
+static json_t *adherence_only(json_t *schema)
+{
+    json_object_set_new(schema, "description",
+                        json_string("Only with the query parameter adherence=true"));
+    return schema;
+}
+
+static void schedule_schemas(json_t *s)
+{
+    json_object_set_new(s, "Schedule", schedule_schema(false));
+    json_t *slot = json_object();
+    json_object_set_new(slot, "medication_id", typed("integer"));
+    json_object_set_new(slot, "medication_name", typed("string"));
+    json_object_set_new(slot, "slot_at", datetime_schema(false));
+    json_object_set_new(slot, "local_time", typed("string"));
+    json_object_set_new(slot, "status",
+                        json_pack("{s:s, s:[s,s,s,s,s]}", "type", "string", "enum", "taken", "late",
+                                  "missed", "skipped", "pending"));
+    json_object_set_new(slot, "dose_id", nullable("integer"));
+    json_object_set_new(slot, "taken_at", datetime_schema(true));
+    json_object_set_new(slot, "late_until", datetime_schema(false));
+    json_object_set_new(s, "DueSlot", object_of(slot));
+    json_t *due = json_object();
+    json_object_set_new(due, "person_id", typed("integer"));
+    json_object_set_new(due, "date", date_schema(false));
+    json_object_set_new(due, "timezone", typed("string"));
+    json_object_set_new(due, "day_start", datetime_schema(false));
+    json_object_set_new(due, "day_end", datetime_schema(false));
+    json_object_set_new(due, "slots",
+                        json_pack("{s:s, s:o}", "type", "array", "items", ref("DueSlot")));
+    json_object_set_new(s, "DueDay", object_of(due));
+    json_t *med = adherence_stats();
+    json_object_set_new(med, "medication_id", typed("integer"));
+    json_object_set_new(med, "medication_name", typed("string"));
+    json_t *day = json_object();
+    json_object_set_new(day, "date", date_schema(false));
+    static const char *const counts[] = {"slots", "taken", "late", "missed", "skipped", "pending"};
+    for (size_t i = 0; i < MT_ARRAY_LEN(counts); i++)
+        json_object_set_new(day, counts[i], typed("integer"));
+    json_t *adh = json_object();
+    json_object_set_new(adh, "person_id", typed("integer"));
+    json_object_set_new(adh, "from", date_schema(false));
+    json_object_set_new(adh, "to", date_schema(false));
+    json_object_set_new(adh, "timezone", typed("string"));
+    json_object_set_new(adh, "slot_window_minutes", typed("integer"));
+    json_object_set_new(adh, "totals", object_of(adherence_stats()));
+    json_object_set_new(adh, "medications",
+                        json_pack("{s:s, s:o}", "type", "array", "items", object_of(med)));
+    json_object_set_new(adh, "days",
+                        json_pack("{s:s, s:o}", "type", "array", "items", object_of(day)));
+    json_object_set_new(s, "Adherence", object_of(adh));
+    json_t *tok = json_object();
+    json_object_set_new(tok, "person_id", typed("integer"));
+    json_object_set_new(
+        tok, "token",
+        json_pack("{s:s, s:s}", "type", "string", "description", "The secret, shown this once"));
+    json_object_set_new(tok, "url", typed("string"));
+    json_object_set_new(tok, "path", typed("string"));
+    json_object_set_new(s, "CalendarToken", object_of(tok));
 }
 
 /* The response schemas; the request bodies' are written from the
@@ -193,6 +305,10 @@ static void response_schemas(json_t *s)
                                         "recorded_by"};
     for (size_t i = 0; i < MT_ARRAY_LEN(texts); i++)
         json_object_set_new(row, texts[i], nullable("string"));
+    json_object_set_new(row, "slot_at", adherence_only(datetime_schema(true)));
+    json_object_set_new(row, "slot_status",
+                        adherence_only(json_pack("{s:[s,s], s:[s,s,s,n]}", "type", "string", "null",
+                                                 "enum", "taken", "late", "skipped")));
     json_object_set_new(
         s, "DoseExport",
         json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:o, s:o, s:{s:s}, s:{s:s}, s:{s:s, s:o}}}", "type",
@@ -200,6 +316,11 @@ static void response_schemas(json_t *s)
                   "string", "from", date_schema(false), "to", date_schema(false), "timezone_offset",
                   "type", "integer", "utc_offset", "type", "string", "doses", "type", "array",
                   "items", ref("DoseExportRow")));
+    json_object_set_new(json_object_get(json_object_get(s, "DoseExport"), "properties"),
+                        "adherence",
+                        adherence_only(json_pack("{s:s, s:s}", "type", "object", "description",
+                                                 "timezone, totals and medications as in "
+                                                 "Adherence")));
     json_object_set_new(s, "MeditrackExport",
                         json_pack("{s:s, s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}}, s:[s,s,s]}", "type",
                                   "object", "description",
@@ -216,6 +337,7 @@ static void response_schemas(json_t *s)
                   "boolean", "version", "type", "integer", "target_was_empty", "type", "boolean",
                   "to_create", "type", "object", "conflicts", "type", "array", "warnings", "type",
                   "array", "created", "type", "object", "person_ids", "type", "array"));
+    schedule_schemas(s);
     json_object_set_new(s, "HealthStatus",
                         json_pack("{s:s, s:{s:{s:s}, s:{s:s}}}", "type", "object", "properties",
                                   "status", "type", "string", "version", "type", "string"));
@@ -302,6 +424,9 @@ static json_t *content_of(const char *schema)
                          "format", "binary");
     if (strcmp(schema, "csv") == 0)
         return json_pack("{s:{s:{s:s}}}", "text/csv", "schema", "type", "string");
+    if (strcmp(schema, "ics") == 0)
+        return json_pack("{s:{s:{s:s, s:s}}}", "text/calendar", "schema", "type", "string",
+                         "description", "iCalendar (RFC 5545): one VEVENT with a VALARM per slot");
     if (strcmp(schema, "fhir") == 0)
         return json_pack("{s:{s:{s:s, s:s}}}", "application/fhir+json", "schema", "type", "object",
                          "description", "A FHIR R4 Bundle of type collection");
