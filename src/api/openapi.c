@@ -14,6 +14,7 @@
 #include "api/auth.h"
 #include "api/handlers.h"
 #include "api/openapi.h"
+#include "core/schedule.h"
 
 /* ---- response schemas ------------------------------------------------------------------- */
 
@@ -41,6 +42,15 @@ static json_t *ref(const char *name)
     return json_pack("{s:s+}", "$ref", "#/components/schemas/", name);
 }
 
+/* The dosing fields of issue 15 (docs/dosing.md), present only when the
+ * request carries X-MediTrack-Fields: extended. */
+static json_t *extended(json_t *schema)
+{
+    json_object_set_new(schema, "description",
+                        json_string("Only with the request header X-MediTrack-Fields: extended"));
+    return schema;
+}
+
 static json_t *person_out(bool with_count)
 {
     json_t *p = json_pack("{s:o, s:o, s:o, s:o, s:{s:s}, s:{s:s}, s:o, s:o}", "first_name",
@@ -53,17 +63,9 @@ static json_t *person_out(bool with_count)
     json_object_set_new(p, "name",
                         json_pack("{s:s, s:s}", "type", "string", "description",
                                   "\"first_name last_name\", or first_name alone"));
+    json_object_set_new(p, "timezone", extended(nullable("string")));
     return json_pack("{s:s, s:o, s:[s,s,s,s]}", "type", "object", "properties", p, "required",
                      "first_name", "id", "is_default", "name");
-}
-
-/* The dosing fields of issue 15 (docs/dosing.md), present only when the
- * request carries X-MediTrack-Fields: extended. */
-static json_t *extended(json_t *schema)
-{
-    json_object_set_new(schema, "description",
-                        json_string("Only with the request header X-MediTrack-Fields: extended"));
-    return schema;
 }
 
 static json_t *verdict_fields(json_t *p)
@@ -130,8 +132,101 @@ static json_t *med_out(bool with_day)
         json_object_set_new(p, "last_taken_at", datetime_schema(true));
     }
     dosing_fields(p);
+    json_object_set_new(
+        p, "schedule",
+        extended(json_pack("{s:[o,{s:s}]}", "oneOf", ref("Schedule"), "type", "null")));
     return json_pack("{s:s, s:o, s:[s,s,s,s,s,s]}", "type", "object", "properties", p, "required",
                      "name", "dosage", "frequency", "max_doses_per_day", "id", "person_id");
+}
+
+/* The schemas of issue 16 (docs/schedules.md). */
+static json_t *object_of(json_t *props)
+{
+    return json_pack("{s:s, s:o}", "type", "object", "properties", props);
+}
+
+static json_t *typed(const char *type)
+{
+    return json_pack("{s:s}", "type", type);
+}
+
+static json_t *adherence_stats(void)
+{
+    json_t *p = json_object();
+    static const char *const counts[] = {"slots",  "taken",          "late",
+                                         "missed", "skipped",        "pending",
+                                         "due",    "current_streak", "longest_streak"};
+    for (size_t i = 0; i < MT_ARRAY_LEN(counts); i++)
+        json_object_set_new(p, counts[i], typed("integer"));
+    static const char *const pcts[] = {"taken_pct", "late_pct", "missed_pct", "skipped_pct",
+                                       "adherence_pct"};
+    for (size_t i = 0; i < MT_ARRAY_LEN(pcts); i++)
+        json_object_set_new(p, pcts[i], nullable("number"));
+    return p;
+}
+
+static void schedule_schemas(json_t *s)
+{
+    json_object_set_new(
+        s, "Schedule",
+        json_pack("{s:s, s:{s:{s:s, s:{s:s, s:s}, s:i, s:i}, s:{s:[{s:s, s:[s]}, {s:s, s:{s:s, "
+                  "s:[s,s,s,s,s,s,s]}}, {s:s, s:{s:{s:s, s:i, s:i}}}]}, s:o, s:o}, s:[s]}",
+                  "type", "object", "properties", "times", "type", "array", "items", "type",
+                  "string", "pattern", "^([01][0-9]|2[0-3]):[0-5][0-9]$", "minItems", 1, "maxItems",
+                  MT_SCHED_MAX_TIMES, "days", "oneOf", "type", "string", "enum", "daily", "type",
+                  "array", "items", "type", "string", "enum", "mon", "tue", "wed", "thu", "fri",
+                  "sat", "sun", "type", "object", "properties", "every_n_days", "type", "integer",
+                  "minimum", 1, "maximum", MT_SCHED_MAX_EVERY, "start_date", date_schema(true),
+                  "end_date", date_schema(true), "required", "times"));
+    json_t *slot = json_object();
+    json_object_set_new(slot, "medication_id", typed("integer"));
+    json_object_set_new(slot, "medication_name", typed("string"));
+    json_object_set_new(slot, "slot_at", datetime_schema(false));
+    json_object_set_new(slot, "local_time", typed("string"));
+    json_object_set_new(slot, "status",
+                        json_pack("{s:s, s:[s,s,s,s,s]}", "type", "string", "enum", "taken", "late",
+                                  "missed", "skipped", "pending"));
+    json_object_set_new(slot, "dose_id", nullable("integer"));
+    json_object_set_new(slot, "taken_at", datetime_schema(true));
+    json_object_set_new(slot, "late_until", datetime_schema(false));
+    json_object_set_new(s, "DueSlot", object_of(slot));
+    json_t *due = json_object();
+    json_object_set_new(due, "person_id", typed("integer"));
+    json_object_set_new(due, "date", date_schema(false));
+    json_object_set_new(due, "timezone", typed("string"));
+    json_object_set_new(due, "day_start", datetime_schema(false));
+    json_object_set_new(due, "day_end", datetime_schema(false));
+    json_object_set_new(due, "slots",
+                        json_pack("{s:s, s:o}", "type", "array", "items", ref("DueSlot")));
+    json_object_set_new(s, "DueDay", object_of(due));
+    json_t *med = adherence_stats();
+    json_object_set_new(med, "medication_id", typed("integer"));
+    json_object_set_new(med, "medication_name", typed("string"));
+    json_t *day = json_object();
+    json_object_set_new(day, "date", date_schema(false));
+    static const char *const counts[] = {"slots", "taken", "late", "missed", "skipped", "pending"};
+    for (size_t i = 0; i < MT_ARRAY_LEN(counts); i++)
+        json_object_set_new(day, counts[i], typed("integer"));
+    json_t *adh = json_object();
+    json_object_set_new(adh, "person_id", typed("integer"));
+    json_object_set_new(adh, "from", date_schema(false));
+    json_object_set_new(adh, "to", date_schema(false));
+    json_object_set_new(adh, "timezone", typed("string"));
+    json_object_set_new(adh, "slot_window_minutes", typed("integer"));
+    json_object_set_new(adh, "totals", object_of(adherence_stats()));
+    json_object_set_new(adh, "medications",
+                        json_pack("{s:s, s:o}", "type", "array", "items", object_of(med)));
+    json_object_set_new(adh, "days",
+                        json_pack("{s:s, s:o}", "type", "array", "items", object_of(day)));
+    json_object_set_new(s, "Adherence", object_of(adh));
+    json_t *tok = json_object();
+    json_object_set_new(tok, "person_id", typed("integer"));
+    json_object_set_new(
+        tok, "token",
+        json_pack("{s:s, s:s}", "type", "string", "description", "The secret, shown this once"));
+    json_object_set_new(tok, "url", typed("string"));
+    json_object_set_new(tok, "path", typed("string"));
+    json_object_set_new(s, "CalendarToken", object_of(tok));
 }
 
 /* The response schemas; the request bodies' are written from the
@@ -216,6 +311,7 @@ static void response_schemas(json_t *s)
                   "boolean", "version", "type", "integer", "target_was_empty", "type", "boolean",
                   "to_create", "type", "object", "conflicts", "type", "array", "warnings", "type",
                   "array", "created", "type", "object", "person_ids", "type", "array"));
+    schedule_schemas(s);
     json_object_set_new(s, "HealthStatus",
                         json_pack("{s:s, s:{s:{s:s}, s:{s:s}}}", "type", "object", "properties",
                                   "status", "type", "string", "version", "type", "string"));
@@ -348,6 +444,9 @@ static json_t *content_of(const char *schema)
                          "format", "binary");
     if (strcmp(schema, "csv") == 0)
         return json_pack("{s:{s:{s:s}}}", "text/csv", "schema", "type", "string");
+    if (strcmp(schema, "ics") == 0)
+        return json_pack("{s:{s:{s:s, s:s}}}", "text/calendar", "schema", "type", "string",
+                         "description", "iCalendar (RFC 5545): one VEVENT with a VALARM per slot");
     if (strcmp(schema, "fhir") == 0)
         return json_pack("{s:{s:{s:s, s:s}}}", "application/fhir+json", "schema", "type", "object",
                          "description", "A FHIR R4 Bundle of type collection");

@@ -181,9 +181,15 @@ const char *const api_audit_entities[] = {"person",  "medication", "dose",  "ing
          .bounds = B_AMOUNT,                                                                       \
          .nullable = true},                                                                        \
         BODY_TEXT(struct api_in_med, dose_unit, UNIT_TEXT, false, true),                           \
+    {.name = "ingredients",                                                                        \
+     .where = API_BODY,                                                                            \
+     .type = API_JSON,                                                                             \
+     .at = offsetof(struct api_in_med, ingredients),                                               \
+     .nullable = true},                                                                            \
     {                                                                                              \
-        .name = "ingredients", .where = API_BODY, .type = API_JSON,                                \
-        .at = offsetof(struct api_in_med, ingredients), .nullable = true                           \
+        .name = "schedule", .where = API_BODY, .type = API_JSON,                                   \
+        .at = offsetof(struct api_in_med, schedule), .nullable = true,                             \
+        .doc = "null (as needed) or {times, days, start_date, end_date} (docs/schedules.md)"       \
     }
 
 /* The optional body of both record operations. */
@@ -257,8 +263,10 @@ const struct http_route api_routes[] = {
                          BODY_TEXT(struct api_in_person, last_name, SHORT_TEXT, false, true),
                          BODY_DATE(struct api_in_person, date_of_birth, true),
                          BODY_TEXT(struct api_in_person, notes, LONG_TEXT, false, true),
-                         BODY_TEXT(struct api_in_person, name, 0, false, true)),
-        .body = API_BODY_REQUIRED, .model = api_person_create_model, .tag = "persons",
+                         BODY_TEXT(struct api_in_person, name, 0, false, true),
+                         BODY_TEXT(struct api_in_person, timezone, MT_TZ_NAME_MAX, false, true)),
+        .body = API_BODY_REQUIRED, .model = api_person_create_model, .cross = api_person_rule,
+        .tag = "persons",
         .perm = API_ADMIN, .op_id = "create_person", .summary = "Create a person", .status = 201,
         .body_schema = "PersonCreate", .body_doc = "first_name, or the legacy name, is required",
         .response = "PersonInDB")},
@@ -276,8 +284,10 @@ const struct http_route api_routes[] = {
                          BODY_TEXT(struct api_in_person, last_name, SHORT_TEXT, false, true),
                          BODY_TEXT(struct api_in_person, name, 0, false, true),
                          BODY_DATE(struct api_in_person, date_of_birth, true),
-                         BODY_TEXT(struct api_in_person, notes, LONG_TEXT, false, true)),
-        .body = API_BODY_REQUIRED, .model = api_person_update_model, .tag = "persons",
+                         BODY_TEXT(struct api_in_person, notes, LONG_TEXT, false, true),
+                         BODY_TEXT(struct api_in_person, timezone, MT_TZ_NAME_MAX, false, true)),
+        .body = API_BODY_REQUIRED, .model = api_person_update_model, .cross = api_person_rule,
+        .tag = "persons",
         .perm = API_ADMIN, .op_id = "update_person", .summary = "Update a person", .status = 200,
         .body_schema = "PersonUpdate", .response = "PersonInDB", .errors = "404")},
     {.method = "DELETE",
@@ -520,6 +530,56 @@ const struct http_route api_routes[] = {
                    PATH_ID(struct api_in_limit_id, id, "limit_id", "The ID of the limit")),
         .tag = "dosing", .perm = API_MANAGE, .op_id = "delete_ingredient_limit",
         .summary = "Delete an ingredient limit", .status = 204, .errors = "404")},
+
+    /* Schedules: what is due, adherence, the calendar feed (api/schedules.c,
+     * docs/schedules.md). */
+    {.method = "GET",
+     .pattern = "/api/v1/persons/{person_id}/due/{date}",
+     OP(.handler = api_due, IN(struct api_in_due),
+        .params = PARAMS(PATH_ID(struct api_in_due, person_id, "person_id", "The ID of the person"),
+                         PATH_DATE(struct api_in_due, date)),
+        .tag = "schedules", .perm = API_READ, .op_id = "get_due",
+        .summary = "The scheduled slots of a person's local day with their status", .status = 200,
+        .response = "DueDay", .errors = "404")},
+    {.method = "GET",
+     .pattern = "/api/v1/persons/{person_id}/adherence",
+     OP(.handler = api_adherence, IN(struct api_in_adherence), .heavy = true,
+        .params = PARAMS(PATH_ID(struct api_in_adherence, person_id, "person_id",
+                                 "The ID of the person"),
+                         QUERY_DATE(struct api_in_adherence, from, "from", true,
+                                    "First local day (YYYY-MM-DD), inclusive"),
+                         QUERY_DATE(struct api_in_adherence, to, "to", true,
+                                    "Last local day (YYYY-MM-DD), inclusive; at most 366 days")),
+        .cross = api_adherence_rule, .tag = "schedules", .perm = API_READ,
+        .op_id = "get_adherence",
+        .summary = "Slots taken on time, late, missed and skipped, percentages and streaks",
+        .status = 200, .response = "Adherence", .errors = "404 503")},
+    {.method = "POST",
+     .pattern = "/api/v1/persons/{person_id}/calendar-token",
+     OP(.handler = api_calendar_token_create, IN(struct api_in_id),
+        .params = PARAMS(PATH_ID(struct api_in_id, id, "person_id", "The ID of the person")),
+        .tag = "schedules", .perm = API_MANAGE, .op_id = "create_calendar_token",
+        .summary = "A new calendar-feed token (shown this once; replaces the previous one)",
+        .status = 201, .response = "CalendarToken", .errors = "404")},
+    {.method = "DELETE",
+     .pattern = "/api/v1/persons/{person_id}/calendar-token",
+     OP(.handler = api_calendar_token_revoke, IN(struct api_in_id),
+        .params = PARAMS(PATH_ID(struct api_in_id, id, "person_id", "The ID of the person")),
+        .tag = "schedules", .perm = API_MANAGE, .op_id = "revoke_calendar_token",
+        .summary = "Revoke the person's calendar-feed token", .status = 204, .errors = "404")},
+    {.method = "GET",
+     .pattern = "/api/v1/persons/{person_id}/calendar.ics",
+     OP(.handler = api_calendar_ics, IN(struct api_in_calendar),
+        .params = PARAMS(PATH_ID(struct api_in_calendar, person_id, "person_id",
+                                 "The ID of the person"),
+                         {.name = "token",
+                          .where = API_QUERY,
+                          .type = API_TEXT,
+                          .at = offsetof(struct api_in_calendar, token),
+                          .doc = "The calendar-feed token"}),
+        .tag = "schedules", .perm = API_PUBLIC, .op_id = "get_calendar_feed",
+        .summary = "The person's scheduled slots (7 days back, 30 ahead) as iCalendar with alarms",
+        .status = 200, .response = "ics", .errors = "404")},
 
     /* The audit trail (api/audit.c). */
     {.method = "GET",

@@ -234,6 +234,14 @@ static const struct var vars[] = {
      .offset = FIELD(test_clock_speed),
      .help = "tests only: how many times faster than real time the server's clock runs "
              "(e.g. 3600: an hour a second); needs ALLOW_TEST_CLOCK=true"},
+    /* Schedules (docs/schedules.md). */
+    {.name = "SLOT_WINDOW_MINUTES", .type = T_INT, .def = "60",
+     .min = 1, .max = 720, .offset = FIELD(slot_window_minutes),
+     .help = "a dose this many minutes before or after a scheduled slot takes it on time"},
+    {.name = "SLOT_LATE_MAX_MINUTES", .type = T_INT, .def = "240",
+     .min = 1, .max = 1440, .offset = FIELD(slot_late_max_minutes),
+     .help = "a slot not taken on time waits at most this long after it (and never past the "
+             "next slot) for a late dose; then it is missed"},
     /* Reminders and notification channels (docs/reminders.md). */
     {.name = "REMINDERS", .type = T_BOOL, .def = "on",
      .offset = FIELD(reminders),

@@ -95,6 +95,10 @@ struct mt_config {
     int64_t test_clock_start_us; /* parsed TEST_CLOCK_START; 0 when "" */
     double test_clock_speed_x;   /* parsed TEST_CLOCK_SPEED */
 
+    /* Schedules (docs/schedules.md). */
+    int slot_window_minutes;   /* SLOT_WINDOW_MINUTES */
+    int slot_late_max_minutes; /* SLOT_LATE_MAX_MINUTES */
+
     /* Reminders and notification channels (docs/reminders.md). */
     bool reminders;               /* REMINDERS */
     int reminder_horizon_minutes; /* REMINDER_HORIZON_MINUTES */

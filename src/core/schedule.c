@@ -387,3 +387,122 @@ int mt_schedule_expand(const struct mt_schedule *s, struct mt_tz z, struct mt_da
             out[kept++] = out[i];
     return kept;
 }
+
+/* ---- matching ------------------------------------------------------------------------ */
+
+const char *mt_slot_status_name(enum mt_slot_status s)
+{
+    switch (s) {
+    case MT_SLOT_TAKEN:
+        return "taken";
+    case MT_SLOT_LATE:
+        return "late";
+    case MT_SLOT_MISSED:
+        return "missed";
+    case MT_SLOT_SKIPPED:
+        return "skipped";
+    case MT_SLOT_PENDING:
+        break;
+    }
+    return "pending";
+}
+
+static int64_t i64_min(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+static int64_t i64_max(int64_t a, int64_t b)
+{
+    return a > b ? a : b;
+}
+
+/* The first slot at or after t (binary search over ascending slots). */
+static size_t first_slot_from(const struct mt_slot_match *slots, size_t n, int64_t t)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (slots[mid].at_us < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* On time: each mark of the kind (skips or not), in time order, takes the
+ * nearest open slot within the window. */
+static void match_on_time(struct mt_slot_match *slots, size_t nslots,
+                          const struct mt_dose_mark *marks, size_t nmarks, bool skipped,
+                          int64_t window_us, unsigned char *used)
+{
+    for (size_t k = 0; k < nmarks; k++) {
+        if (used[k] || marks[k].skipped != skipped)
+            continue;
+        int64_t t = marks[k].at_us;
+        size_t best = nslots;
+        int64_t best_d = 0;
+        for (size_t i = first_slot_from(slots, nslots, t - window_us);
+             i < nslots && slots[i].at_us <= t + window_us; i++) {
+            if (slots[i].dose >= 0)
+                continue;
+            int64_t d = slots[i].at_us > t ? slots[i].at_us - t : t - slots[i].at_us;
+            if (best == nslots || d < best_d) {
+                best = i;
+                best_d = d;
+            }
+        }
+        if (best < nslots) {
+            slots[best].dose = (long)k;
+            slots[best].status = skipped ? MT_SLOT_SKIPPED : MT_SLOT_TAKEN;
+            used[k] = 1;
+        }
+    }
+}
+
+/* Late: each open slot, in order, takes the earliest unused mark of the
+ * kind after its window and before its late end. */
+static void match_late(struct mt_slot_match *slots, size_t nslots, const struct mt_dose_mark *marks,
+                       size_t nmarks, bool skipped, int64_t window_us, unsigned char *used)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < nslots; i++) {
+        if (slots[i].dose >= 0)
+            continue;
+        int64_t from = slots[i].at_us + window_us;
+        while (k < nmarks && marks[k].at_us <= from)
+            k++;
+        for (size_t j = k; j < nmarks && marks[j].at_us < slots[i].late_end_us; j++) {
+            if (used[j] || marks[j].skipped != skipped)
+                continue;
+            slots[i].dose = (long)j;
+            slots[i].status = skipped ? MT_SLOT_SKIPPED : MT_SLOT_LATE;
+            used[j] = 1;
+            break;
+        }
+    }
+}
+
+void mt_slots_match(struct mt_slot_match *slots, size_t nslots, const struct mt_dose_mark *marks,
+                    size_t nmarks, int64_t window_us, int64_t late_us, int64_t now_us,
+                    unsigned char *used)
+{
+    for (size_t i = 0; i < nslots; i++) {
+        int64_t s = slots[i].at_us;
+        int64_t end = s + late_us;
+        if (i + 1 < nslots)
+            end = i64_min(end, slots[i + 1].at_us);
+        slots[i].late_end_us = i64_max(s + window_us, end);
+        slots[i].status = MT_SLOT_PENDING;
+        slots[i].dose = -1;
+    }
+    memset(used, 0, nmarks);
+    match_on_time(slots, nslots, marks, nmarks, false, window_us, used);
+    match_late(slots, nslots, marks, nmarks, false, window_us, used);
+    match_on_time(slots, nslots, marks, nmarks, true, window_us, used);
+    match_late(slots, nslots, marks, nmarks, true, window_us, used);
+    for (size_t i = 0; i < nslots; i++)
+        if (slots[i].dose < 0)
+            slots[i].status = now_us >= slots[i].late_end_us ? MT_SLOT_MISSED : MT_SLOT_PENDING;
+}

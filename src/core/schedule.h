@@ -97,4 +97,47 @@ int mt_schedule_expand(const struct mt_schedule *s, struct mt_tz z, struct mt_da
 /* "HH:MM" of minutes after midnight into buf (at least 6 bytes). */
 char *mt_schedule_hhmm(int minute, char *buf, size_t cap);
 
+/* ---- matching doses to slots (docs/schedules.md, "The matching rule") ---- */
+
+enum mt_slot_status {
+    MT_SLOT_PENDING, /* not satisfied, and its late window is not over yet */
+    MT_SLOT_TAKEN,   /* a dose within +-window of the slot */
+    MT_SLOT_LATE,    /* a dose after that window, before the late window ended */
+    MT_SLOT_MISSED,  /* no dose, and the late window is over */
+    MT_SLOT_SKIPPED, /* a skipped-dose row instead of a dose */
+};
+
+/* "pending", "taken", "late", "missed", "skipped". */
+const char *mt_slot_status_name(enum mt_slot_status s);
+
+/* One slot of one medication being matched: the caller fills at_us and
+ * minute (ascending by at_us, consecutive slots of the same medication,
+ * across days so that the late window of a day's last slot knows the next
+ * day's first); mt_slots_match fills the rest. */
+struct mt_slot_match {
+    int64_t at_us;
+    short minute;
+    enum mt_slot_status status;
+    int64_t late_end_us; /* when the slot stops waiting: missed from then on */
+    long dose;           /* index into the marks that satisfied it, -1: none */
+};
+
+/* A dose row of the medication: when, and whether it was a skip. */
+struct mt_dose_mark {
+    int64_t at_us;
+    bool skipped;
+};
+
+/* Matches marks (ascending by at_us) to slots, both of one medication:
+ * taken doses in time order each satisfy the nearest slot within
+ * +-window_us that no earlier dose satisfied (ties: the earlier slot); then
+ * every slot still open takes the earliest unused taken dose after its
+ * window and before its late end, max(slot + window, min(next slot, slot +
+ * late_us)); then skip rows are matched like taken doses, on time or late.
+ * A slot left open is missed when now_us >= its late end, else pending.
+ * used is scratch of nmarks bytes. Each mark satisfies at most one slot. */
+void mt_slots_match(struct mt_slot_match *slots, size_t nslots, const struct mt_dose_mark *marks,
+                    size_t nmarks, int64_t window_us, int64_t late_us, int64_t now_us,
+                    unsigned char *used);
+
 #endif

@@ -15,9 +15,9 @@ int remind_ctx_init(struct remind_ctx *ctx, const struct mt_config *cfg, struct 
     ctx->cfg = cfg;
     ctx->server_zone = zone;
     ctx->clock_speed = clock_speed > 0 ? clock_speed : 1;
-    /* NEEDSWORK: sched's SLOT_WINDOW_MINUTES (the due view's matching
-     * window) should be read here once both are merged. */
-    ctx->slot_window_minutes = 60;
+    /* The due view's matching window (docs/schedules.md): a dose this
+     * close before a slot closes it, as the due view counts it taken. */
+    ctx->slot_window_minutes = cfg->slot_window_minutes;
     if (cfg->notify_secret_key && cfg->notify_secret_key[0]) {
         if (notify_key_parse(cfg->notify_secret_key, &ctx->key, err) < 0)
             return -1;

@@ -15,13 +15,19 @@ static const char sql_delete[] = "DELETE FROM medication_schedules WHERE medicat
 static const char sql_insert[] = "INSERT INTO medication_schedules (medication_id, times, days, "
                                  "start_date, end_date, updated_at) VALUES (?, ?, ?, ?, ?, ?)";
 #define LIST_COLS                                                                                  \
-    "SELECT m.id, m.person_id, m.name, p.timezone, s.times, s.days, s.start_date, s.end_date "     \
+    "SELECT m.id, m.person_id, m.name, p.timezone, s.times, s.days, s.start_date, s.end_date, "    \
+    "m.dosage "                                                                                    \
     "FROM medication_schedules s JOIN medications m ON m.id = s.medication_id "                    \
     "JOIN persons p ON p.id = m.person_id "
 static const char sql_list_person[] = LIST_COLS "WHERE m.person_id = ? ORDER BY m.id";
 static const char sql_list_all[] = LIST_COLS "ORDER BY m.person_id, m.id";
 static const char sql_tz_get[] = "SELECT id, timezone FROM persons WHERE id = ?";
 static const char sql_tz_set[] = "UPDATE persons SET timezone = ? WHERE id = ?";
+static const char sql_person_exists[] = "SELECT COUNT(*) FROM persons WHERE id = ?";
+static const char sql_cal_delete[] = "DELETE FROM calendar_tokens WHERE person_id = ?";
+static const char sql_cal_insert[] =
+    "INSERT INTO calendar_tokens (person_id, token_hash, created_at) VALUES (?, ?, ?)";
+static const char sql_cal_get[] = "SELECT token_hash FROM calendar_tokens WHERE person_id = ?";
 
 /* A DATE column (NULL: absent) into *d; false when present but unreadable. */
 static bool col_date(struct db_stmt *st, int i, bool *present, struct mt_date *d)
@@ -103,8 +109,13 @@ static int read_scheduled(struct db_stmt *st, struct mt_arena *a, void *item, st
     r->timezone = store_col_text(st, 3, a, &oom);
     if (oom)
         return store_oom(err);
+    r->dosage = store_col_text(st, 8, a, &oom);
+    if (oom)
+        return store_oom(err);
     if (!r->medication_name)
         r->medication_name = "";
+    if (!r->dosage)
+        r->dosage = "";
     struct mt_err bad = {0};
     r->valid = read_sched(st, 4, &r->sched, &bad) == 0;
     if (!r->valid)
@@ -156,4 +167,79 @@ int store_person_set_timezone(struct db_conn *c, int64_t person_id, const char *
 {
     struct db_param p[] = {DB_TEXT(tz), DB_INT(person_id)};
     return store_exec(c, sql_tz_set, p, 2, err);
+}
+
+struct cal_ctx {
+    int64_t person_id;
+    const char *hash;
+    bool had;
+};
+
+static int cal_set_tx(struct db_conn *c, void *vctx, struct mt_err *err)
+{
+    struct cal_ctx *x = vctx;
+    struct db_param p[] = {DB_INT(x->person_id)};
+    int64_t n = 0;
+    if (db_query_int(c, sql_person_exists, p, 1, &n, NULL, err) < 0)
+        return -1;
+    if (n == 0)
+        return mt_fail(err, MT_ENOTFOUND, "Person not found");
+    char now[MT_TIME_BUF];
+    struct db_param ins[] = {DB_INT(x->person_id), DB_TEXT(x->hash),
+                             store_time_param(store_now_seconds(), now)};
+    if (store_exec(c, sql_cal_delete, p, 1, err) < 0 ||
+        store_exec(c, sql_cal_insert, ins, MT_ARRAY_LEN(ins), err) < 0)
+        return -1;
+    return 0;
+}
+
+int store_calendar_token_set(struct db_conn *c, int64_t person_id, const char *hash,
+                             struct mt_err *err)
+{
+    if (!store_id_ok(c, person_id))
+        return mt_fail(err, MT_ENOTFOUND, "Person not found");
+    struct cal_ctx x = {person_id, hash, false};
+    return store_write_tx(c, cal_set_tx, &x, err);
+}
+
+static int cal_delete_tx(struct db_conn *c, void *vctx, struct mt_err *err)
+{
+    struct cal_ctx *x = vctx;
+    struct db_param p[] = {DB_INT(x->person_id)};
+    if (store_exec(c, sql_cal_delete, p, 1, err) < 0)
+        return -1;
+    x->had = db_changes(c) > 0;
+    return 0;
+}
+
+int store_calendar_token_delete(struct db_conn *c, int64_t person_id, bool *had, struct mt_err *err)
+{
+    *had = false;
+    if (!store_id_ok(c, person_id))
+        return 0;
+    struct cal_ctx x = {person_id, NULL, false};
+    if (store_write_tx(c, cal_delete_tx, &x, err) < 0)
+        return -1;
+    *had = x.had;
+    return 0;
+}
+
+int store_calendar_token_hash(struct db_conn *c, struct mt_arena *a, int64_t person_id,
+                              const char **hash, struct mt_err *err)
+{
+    *hash = NULL;
+    if (!store_id_ok(c, person_id))
+        return 0;
+    struct db_param p[] = {DB_INT(person_id)};
+    struct db_stmt *st;
+    if (db_query(c, sql_cal_get, p, 1, &st, err) < 0)
+        return -1;
+    int rc = db_next(st, err);
+    bool oom = false;
+    if (rc == 1)
+        *hash = store_col_text(st, 0, a, &oom);
+    db_done(st);
+    if (rc < 0)
+        return -1;
+    return oom ? store_oom(err) : 0;
 }

@@ -22,6 +22,7 @@ struct store_scheduled {
     int64_t medication_id;
     int64_t person_id;
     const char *medication_name;
+    const char *dosage;
     const char *timezone; /* the person's IANA zone; NULL: the server's TIMEZONE */
     /* False when the stored columns are not a schedule this program writes
      * (changed by hand): sched is then zero and the row should be skipped
@@ -57,5 +58,19 @@ int store_person_timezone(struct db_conn *c, struct mt_arena *a, int64_t person_
  * transaction. The caller validated the name (mt_tz_name_ok, mt_tz_load). */
 int store_person_set_timezone(struct db_conn *c, int64_t person_id, const char *tz,
                               struct mt_err *err);
+
+/* ---- calendar-feed tokens (calendar_tokens; docs/schedules.md) ---- */
+
+/* Replaces the person's token by the one whose hex SHA-256 is hash (one
+ * token per person: a new one revokes the old). MT_ENOTFOUND "Person not
+ * found". Its own write transaction. */
+int store_calendar_token_set(struct db_conn *c, int64_t person_id, const char *hash,
+                             struct mt_err *err);
+/* Revokes the person's token; *had says whether there was one. */
+int store_calendar_token_delete(struct db_conn *c, int64_t person_id, bool *had,
+                                struct mt_err *err);
+/* The stored hash of the person's token into *hash (in a), NULL when none. */
+int store_calendar_token_hash(struct db_conn *c, struct mt_arena *a, int64_t person_id,
+                              const char **hash, struct mt_err *err);
 
 #endif

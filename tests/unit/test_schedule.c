@@ -292,6 +292,86 @@ static void test_berlin(void)
     }
 }
 
+/* Slots at the given minutes of 2026-05-04 UTC; marks likewise (negative
+ * minutes: a skip row at -m). */
+static size_t build(struct mt_slot_match *sl, const int *mins, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sl[i] = (struct mt_slot_match){.at_us = utc(2026, 5, 4, 0, mins[i]), .minute = 0};
+    return n;
+}
+
+static void test_match(void)
+{
+    const int64_t W = 60 * 60 * MT_USEC_PER_SEC, L = 4 * 60 * 60 * MT_USEC_PER_SEC;
+    struct mt_slot_match sl[8];
+    unsigned char used[8];
+    /* 08:00 and 20:00; a dose at 08:59:59 is on time, 09:00:01 late. */
+    const int two[] = {8 * 60, 20 * 60};
+    build(sl, two, 2);
+    struct mt_dose_mark m1[] = {{utc(2026, 5, 4, 9, 0) - MT_USEC_PER_SEC, false}};
+    mt_slots_match(sl, 2, m1, 1, W, L, utc(2026, 5, 5, 0, 0), used);
+    CHECK_EQ(sl[0].status, MT_SLOT_TAKEN);
+    CHECK_EQ(sl[0].dose, 0);
+    CHECK_EQ(sl[1].status, MT_SLOT_MISSED);
+    CHECK_EQ(sl[0].late_end_us, utc(2026, 5, 4, 12, 0));
+    CHECK_EQ(sl[1].late_end_us, utc(2026, 5, 5, 0, 0));
+    /* Exactly at the window's edge: still on time (+-window inclusive). */
+    struct mt_dose_mark edge[] = {{utc(2026, 5, 4, 9, 0), false}};
+    mt_slots_match(sl, 2, edge, 1, W, L, utc(2026, 5, 4, 10, 0), used);
+    CHECK_EQ(sl[0].status, MT_SLOT_TAKEN);
+    CHECK_EQ(sl[1].status, MT_SLOT_PENDING);
+    struct mt_dose_mark late[] = {{utc(2026, 5, 4, 9, 0) + MT_USEC_PER_SEC, false}};
+    mt_slots_match(sl, 2, late, 1, W, L, utc(2026, 5, 4, 10, 0), used);
+    CHECK_EQ(sl[0].status, MT_SLOT_LATE);
+    /* After the late end (08:00 + 4 h): satisfies nothing; missed at 12:00. */
+    struct mt_dose_mark too_late[] = {{utc(2026, 5, 4, 12, 0), false}};
+    mt_slots_match(sl, 2, too_late, 1, W, L, utc(2026, 5, 4, 12, 0) - 1, used);
+    CHECK_EQ(sl[0].status, MT_SLOT_PENDING);
+    mt_slots_match(sl, 2, too_late, 1, W, L, utc(2026, 5, 4, 12, 0), used);
+    CHECK_EQ(sl[0].status, MT_SLOT_MISSED);
+    CHECK_EQ(sl[0].dose, -1);
+    /* Too early (more than the window before): nothing. */
+    struct mt_dose_mark early[] = {{utc(2026, 5, 4, 6, 59), false}};
+    mt_slots_match(sl, 2, early, 1, W, L, utc(2026, 5, 4, 8, 0), used);
+    CHECK_EQ(sl[0].status, MT_SLOT_PENDING);
+
+    /* Close slots: the late window ends at the next slot, but never before
+     * the slot's own window does. */
+    const int close[] = {8 * 60, 8 * 60 + 30, 10 * 60};
+    build(sl, close, 3);
+    struct mt_dose_mark two_doses[] = {{utc(2026, 5, 4, 8, 20), false},
+                                       {utc(2026, 5, 4, 8, 25), false}};
+    mt_slots_match(sl, 3, two_doses, 2, W, L, utc(2026, 5, 4, 23, 0), used);
+    CHECK_EQ(sl[0].late_end_us, utc(2026, 5, 4, 9, 0));
+    CHECK_EQ(sl[1].late_end_us, utc(2026, 5, 4, 10, 0));
+    CHECK_EQ(sl[2].late_end_us, utc(2026, 5, 4, 14, 0));
+    /* 08:20 is nearest to 08:30; 08:25 then takes 08:00. */
+    CHECK_EQ(sl[1].status, MT_SLOT_TAKEN);
+    CHECK_EQ(sl[1].dose, 0);
+    CHECK_EQ(sl[0].status, MT_SLOT_TAKEN);
+    CHECK_EQ(sl[0].dose, 1);
+    CHECK_EQ(sl[2].status, MT_SLOT_MISSED);
+    /* One dose satisfies one slot only. */
+    struct mt_dose_mark one[] = {{utc(2026, 5, 4, 8, 15), false}};
+    mt_slots_match(sl, 3, one, 1, W, L, utc(2026, 5, 4, 23, 0), used);
+    CHECK_EQ(sl[0].status, MT_SLOT_TAKEN);
+    CHECK_EQ(sl[1].status, MT_SLOT_MISSED);
+
+    /* A skip row: skipped; a dose wins over a skip for the same slot. */
+    build(sl, two, 2);
+    struct mt_dose_mark skip[] = {{utc(2026, 5, 4, 8, 0), true},
+                                  {utc(2026, 5, 4, 20, 5), true},
+                                  {utc(2026, 5, 4, 20, 10), false}};
+    mt_slots_match(sl, 2, skip, 3, W, L, utc(2026, 5, 4, 23, 0), used);
+    CHECK_EQ(sl[0].status, MT_SLOT_SKIPPED);
+    CHECK_EQ(sl[0].dose, 0);
+    CHECK_EQ(sl[1].status, MT_SLOT_TAKEN);
+    CHECK_EQ(sl[1].dose, 2);
+    CHECK_STR(mt_slot_status_name(MT_SLOT_LATE), "late");
+    CHECK_STR(mt_slot_status_name(MT_SLOT_PENDING), "pending");
+}
+
 int main(void)
 {
     test_json();
@@ -299,5 +379,6 @@ int main(void)
     test_dates();
     test_new_york();
     test_berlin();
+    test_match();
     return check_report();
 }
