@@ -6,12 +6,16 @@ under the path's secret, and X-MediTrack-Timestamp equal to the body's
 "timestamp" and within 5 minutes of now), and can be told to answer 500 or
 to be slow. Python 3 stdlib only.
 
-Usage: notify-receiver.py PORT_FILE
-It binds 127.0.0.1 on a free port, writes the port to PORT_FILE, and serves:
+Usage: notify-receiver.py PORT_FILE [PORT]
+It binds 127.0.0.1 on PORT (default: a free one; given again after a stop,
+the receiver comes back where the channels point), writes the port to
+PORT_FILE, and serves:
   POST <any path>          recorded; answered per the current mode
   GET  /_records           {"records": [...]} in arrival order
   POST /_control           {"mode": "ok"|"fail"|"slow", "delay": seconds,
-                            "fail_next": N, "secrets": {"/path": "secret"}}
+                            "fail_next": N, "secrets": {"/path": "secret"},
+                            "path": "/p"}: with "path", mode, delay and
+                            fail_next apply to that path only
   POST /_reset             forgets the records
 Each record: {"path", "query", "headers" (lower-case names), "body" (text),
 "status" (what was answered), "hmac": "ok"|"bad"|"none", "at" (time)}.
@@ -19,6 +23,7 @@ Each record: {"path", "query", "headers" (lower-case names), "body" (text),
 import hashlib
 import hmac
 import json
+import os
 import sys
 import threading
 import time
@@ -27,6 +32,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 lock = threading.Lock()
 records = []
 state = {"mode": "ok", "delay": 0.0, "fail_next": 0, "secrets": {}}
+paths = {}  # path -> {"mode", "delay", "fail_next"}, overriding state
 
 
 def check_hmac(path, headers, body):
@@ -77,9 +83,13 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/_control":
             doc = json.loads(body or b"{}")
             with lock:
+                target = state
+                if "path" in doc:
+                    target = paths.setdefault(doc["path"], {"mode": "ok", "delay": 0.0,
+                                                           "fail_next": 0})
                 for k in ("mode", "delay", "fail_next"):
                     if k in doc:
-                        state[k] = doc[k]
+                        target[k] = doc[k]
                 state["secrets"].update(doc.get("secrets", {}))
             self.reply(200, {"ok": True})
             return
@@ -91,10 +101,11 @@ class Handler(BaseHTTPRequestHandler):
         path, _, query = self.path.partition("?")
         headers = {k.lower(): v for k, v in self.headers.items()}
         with lock:
-            mode, delay = state["mode"], float(state["delay"])
+            st = paths.get(path, state)
+            mode, delay = st["mode"], float(st["delay"])
             status = 200
-            if state["fail_next"] > 0:
-                state["fail_next"] -= 1
+            if st["fail_next"] > 0:
+                st["fail_next"] -= 1
                 status = 500
             elif mode == "fail":
                 status = 500
@@ -110,11 +121,11 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def main():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     server.daemon_threads = True
     with open(sys.argv[1] + ".tmp", "w") as f:
         f.write(str(server.server_address[1]))
-    import os
     os.replace(sys.argv[1] + ".tmp", sys.argv[1])
     server.serve_forever()
 

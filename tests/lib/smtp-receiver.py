@@ -50,7 +50,7 @@ def main():
     def authenticator(server, session, envelope, mechanism, auth_data):
         ok = (isinstance(auth_data, LoginPassword) and auth_data.login == user
               and auth_data.password == password)
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False, auth_data=auth_data)
 
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
