@@ -44,7 +44,20 @@ static size_t discard_cb(char *p, size_t size, size_t nmemb, void *ctx)
     return size * nmemb;
 }
 
-static CURL *easy_new(int timeout_ms, struct mt_err *err)
+/* Aborts a transfer once the caller's cancel flag is set (libcurl calls
+ * this about once a second, and more often while data moves). */
+static int progress_cb(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    const atomic_bool *cancel = ctx;
+    return atomic_load(cancel) ? 1 : 0;
+}
+
+static CURL *easy_new(int timeout_ms, const atomic_bool *cancel, struct mt_err *err)
 {
     pthread_once(&global_once, global_init);
     if (global_rc != CURLE_OK) {
@@ -60,7 +73,11 @@ static CURL *easy_new(int timeout_ms, struct mt_err *err)
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 1L);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, cancel ? 0L : 1L);
+    if (cancel) {
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress_cb);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)cancel);
+    }
     return h;
 }
 
@@ -75,7 +92,7 @@ static int transfer_failed(CURLcode rc, const char *what, const char *label, str
 static int http_post(const struct notify_http_request *r, long *status, struct mt_err *err)
 {
     *status = 0;
-    CURL *h = easy_new(r->timeout_ms, err);
+    CURL *h = easy_new(r->timeout_ms, r->cancel, err);
     if (!h)
         return -1;
     struct curl_slist *hdrs = NULL;
@@ -122,7 +139,7 @@ static int http_post(const struct notify_http_request *r, long *status, struct m
 
 static int smtp_send(const struct notify_smtp_request *r, struct mt_err *err)
 {
-    CURL *h = easy_new(r->timeout_ms, err);
+    CURL *h = easy_new(r->timeout_ms, r->cancel, err);
     if (!h)
         return -1;
     struct curl_slist *rcpt = curl_slist_append(NULL, r->rcpt);

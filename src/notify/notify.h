@@ -9,6 +9,7 @@
 #ifndef MT_NOTIFY_NOTIFY_H
 #define MT_NOTIFY_NOTIFY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,6 +40,9 @@ struct notify_settings {
     const char *smtp_url;  /* SMTP_URL: smtp://[user:pass@]host[:port] or smtps://; "" = none */
     const char *smtp_from; /* SMTP_FROM: "Name <addr>" or "addr"; "" = none */
     int timeout_ms;        /* for the whole of one send, connecting included */
+    /* When set (may be NULL), a send in progress gives up within about a
+     * second once it turns true (the worker's stop at shutdown). */
+    const atomic_bool *cancel;
 };
 
 /* One channel as the sender needs it, secrets opened. Borrowed strings. */

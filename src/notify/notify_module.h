@@ -8,6 +8,7 @@
 #ifndef MT_NOTIFY_NOTIFY_MODULE_H
 #define MT_NOTIFY_NOTIFY_MODULE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -23,6 +24,7 @@ struct notify_http_request {
     const char *body;
     size_t body_len;
     int timeout_ms;
+    const atomic_bool *cancel; /* NULL: none */
 };
 
 /* One mail over SMTP. Borrowed strings. */
@@ -35,6 +37,7 @@ struct notify_smtp_request {
     size_t message_len;
     bool require_tls; /* smtp:// only: refuse to go on without STARTTLS */
     int timeout_ms;
+    const atomic_bool *cancel; /* NULL: none */
 };
 
 struct notify_transport {

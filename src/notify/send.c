@@ -451,7 +451,8 @@ static int send_email(const struct notify_settings *s, const struct notify_targe
                                         .message = msg.data,
                                         .message_len = msg.len,
                                         .require_tls = !smtps && has_user && !loopback_host(label),
-                                        .timeout_ms = s->timeout_ms};
+                                        .timeout_ms = s->timeout_ms,
+                                        .cancel = s->cancel};
         rc = ops->smtp_send(&r, err);
     }
     mt_buf_release(&msg);
@@ -499,7 +500,8 @@ int notify_send(const struct notify_settings *s, const struct notify_target *t,
                                         .headers = headers.data,
                                         .body = body.data,
                                         .body_len = body.len,
-                                        .timeout_ms = s->timeout_ms};
+                                        .timeout_ms = s->timeout_ms,
+                                        .cancel = s->cancel};
         long status = 0;
         rc = ops->http_post(&r, &status, err);
         if (rc == 0 && (status < 200 || status > 299))

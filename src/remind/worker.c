@@ -418,6 +418,7 @@ static void process(struct remind_worker *w, struct db_conn *c, int64_t id)
                 struct notify_settings ns;
                 struct notify_message m = {.sent_at_s = mt_real_now_us() / MT_USEC_PER_SEC};
                 remind_settings(&w->ctx, &ns);
+                ns.cancel = &w->stop;
                 compose(w, a, &d, &m);
                 rc = notify_send(&ns, &t, &m, &err);
             }

@@ -430,6 +430,26 @@ def horizon_scenario():
     h.stop()
 
 
+def shutdown_scenario():
+    """SIGTERM while a send waits on a slow receiver: the worker gives up
+    the send and the server stops long before NOTIFY_TIMEOUT."""
+    h = notifylib.HttpReceiver("t094-sd")
+    h.control(path="/slow", mode="slow", delay=25)
+    s = start("t094sd", {"TEST_CLOCK_START": "2026-05-04T07:59:00Z", "NOTIFY_TIMEOUT": "30"})
+    pid = apilib.person(s, "Sam")["id"]
+    ch = channel(s, pid, {"type": "ntfy", "url": h.url("/slow")})["id"]
+    med(s, pid, "MedSam", ["08:00"])
+    busy = notifylib.wait_for(lambda: [d for d in of_channel(s, ch) if d["status"] == "sending"],
+                              20)
+    check("a send is in flight", bool(busy), repr(of_channel(s, ch)))
+    time.sleep(0.5)
+    t = time.time()
+    s.stop()
+    took = time.time() - t
+    check(f"stopped in {took:.1f} s with a send in flight (NOTIFY_TIMEOUT 30 s)", took < 5)
+    h.stop()
+
+
 def bad_key():
     env = dict(os.environ, DATABASE_URL=apilib.fresh_db("t094key"), NOTIFY_SECRET_KEY="short-Kx7",
                PORT=str(apilib.free_port()), HOST="127.0.0.1", AUTO_MIGRATE="false",
@@ -447,6 +467,7 @@ def main():
         main_scenario()
         escalation_scenario()
         horizon_scenario()
+        shutdown_scenario()
         bad_key()
     finally:
         for s in servers:
