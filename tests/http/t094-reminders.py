@@ -189,21 +189,21 @@ def main_scenario():
     dora = channel(s, people["Dora"], {"type": "ntfy", "url": h.url("/dora")})["id"]
     for name in ("Ben", "Cody", "Dora"):
         med(s, people[name], f"Med{name}", ["08:00"])
-    # Fay: repeats every 10 minutes, at most 2. Gus: the same, at most 5,
+    # Fay: repeats every 5 minutes, at most 2. Gus: the same, at most 5,
     # but a dose is recorded after the first repeat. Hana: snoozes.
-    # Ivo: quiet hours until 08:30.
+    # Ivo: quiet hours until 08:20.
     fay = channel(s, people["Fay"], {"type": "ntfy", "url": h.url("/fay")})["id"]
     gus = channel(s, people["Gus"], {"type": "ntfy", "url": h.url("/gus")})["id"]
     hana = channel(s, people["Hana"], {"type": "ntfy", "url": h.url("/hana")})["id"]
     ivo = channel(s, people["Ivo"], {"type": "ntfy", "url": h.url("/ivo")})["id"]
     apilib.expect("repeat settings", s.put(f"/api/v1/persons/{people['Fay']}/reminder-settings",
-                  {"repeat_minutes": 10, "max_repeats": 2}), 200)
+                  {"repeat_minutes": 5, "max_repeats": 2}), 200)
     s.put(f"/api/v1/persons/{people['Gus']}/reminder-settings",
-          {"repeat_minutes": 10, "max_repeats": 5})
+          {"repeat_minutes": 5, "max_repeats": 5})
     r = s.put(f"/api/v1/persons/{people['Ivo']}/reminder-settings",
-              {"quiet_start": "07:00", "quiet_end": "08:30"})
+              {"quiet_start": "07:00", "quiet_end": "08:20"})
     apilib.expect("quiet hours set", r, 200)
-    check("quiet hours echoed", (r.json() or {}).get("quiet_end") == "08:30", repr(r))
+    check("quiet hours echoed", (r.json() or {}).get("quiet_end") == "08:20", repr(r))
     med(s, people["Fay"], "MedFay", ["08:00"])
     gus_med = med(s, people["Gus"], "MedGus", ["08:00"])
     med(s, people["Hana"], "MedHana", ["08:00"])
@@ -247,6 +247,12 @@ def main_scenario():
               email.utils.parsedate_to_datetime(msg["Date"]) is not None and
               msg["Message-ID"].endswith("@home.example>") and "08:00" in body, str(msg)[:800])
 
+    # Gus: the first repeat at 08:05, then a dose: no more repeats.
+    notifylib.wait_for(lambda: len(h.records("/gus")) >= 2, 20)
+    r = s.post(f"/api/v1/doses/medications/{gus_med['id']}/dose", {"timezone_offset": 0})
+    check("a dose recorded for Gus", r.status == 201, repr(r))
+    gus_dose_at = iso((r.json() or {}).get("taken_at", "2026-05-04T08:00:00Z"))
+
     # Ben: two 500s, then sent; attempts recorded.
     ok = notifylib.wait_for(lambda: [d for d in of_channel(s, ben) if d["status"] == "sent"], 30)
     check("500 twice: retried with backoff and sent on the third attempt",
@@ -277,11 +283,6 @@ def main_scenario():
     ok = notifylib.wait_for(lambda: [d for d in of_channel(s, dora) if d["status"] == "sent"], 40)
     check("slow receiver fast again: sent", bool(ok), repr(of_channel(s, dora)))
 
-    # Gus: the first repeat at 08:10, then a dose: no more repeats.
-    notifylib.wait_for(lambda: len(h.records("/gus")) >= 2, 20)
-    r = s.post(f"/api/v1/doses/medications/{gus_med['id']}/dose", {"timezone_offset": 0})
-    check("a dose recorded for Gus", r.status == 201, repr(r))
-
     # Hana: snooze from the link of the reminder.
     hrec = h.records("/hana")
     link = ""
@@ -300,17 +301,19 @@ def main_scenario():
     check("the snooze link snoozes", r.status == 200 and
           (r.json() or {}).get("state") == "snoozed", repr(r))
 
-    clock.wait_until("08:36")
+    clock.wait_until("08:22")
     fay_log = sorted((d["kind"], d["seq"], d["status"]) for d in of_channel(s, fay))
     check("repeats: the reminder and max_repeats (2) repeats, no more",
           fay_log == [("reminder", 0, "sent"), ("repeat", 1, "sent"), ("repeat", 2, "sent")],
           repr(fay_log))
     fay_times = [iso(d["due_at"]).strftime("%H:%M") for d in
                  sorted(of_channel(s, fay), key=lambda d: d["seq"])]
-    check("repeats every 10 minutes", fay_times == ["08:00", "08:10", "08:20"], repr(fay_times))
-    gus_log = sorted((d["kind"], d["seq"]) for d in of_channel(s, gus))
-    check("a recorded dose ends the repeats", gus_log == [("reminder", 0), ("repeat", 1)],
-          repr(gus_log))
+    check("repeats every 5 minutes", fay_times == ["08:00", "08:05", "08:10"], repr(fay_times))
+    gus_log = sorted(of_channel(s, gus), key=lambda d: d["seq"])
+    check("a recorded dose ends the repeats: nothing due after it",
+          len(gus_log) >= 2 and gus_log[1]["kind"] == "repeat" and
+          all(iso(d["due_at"]) <= gus_dose_at for d in gus_log),
+          repr([(d["kind"], d["seq"], d["due_at"]) for d in gus_log]))
     gus_slot = [d["slot"]["state"] for d in of_channel(s, gus)]
     check("the slot is done", gus_slot and all(x == "done" for x in gus_slot), repr(gus_slot))
     hana_log = sorted(of_channel(s, hana), key=lambda d: d["id"])
@@ -319,9 +322,9 @@ def main_scenario():
           iso(hana_log[1]["due_at"]) == datetime.datetime.fromtimestamp(
               int(q.get("until", "0")), datetime.timezone.utc), repr(hana_log))
     ivo_log = of_channel(s, ivo)
-    check("quiet hours: held until 08:30", len(ivo_log) == 1 and ivo_log[0]["status"] == "sent"
+    check("quiet hours: held until 08:20", len(ivo_log) == 1 and ivo_log[0]["status"] == "sent"
           and ivo_log[0]["due_at"] == "2026-05-04T08:00:00Z" and
-          iso(ivo_log[0]["sent_at"]) >= iso("2026-05-04T08:30:00Z"), repr(ivo_log))
+          iso(ivo_log[0]["sent_at"]) >= iso("2026-05-04T08:20:00Z"), repr(ivo_log))
     check("quiet hours: the receiver got it once", len(h.records("/ivo")) == 1)
     check("each reminder of Anna reached each receiver once",
           len(h.records("/anna-ntfy")) == 1 and len(h.records("/anna-hook")) == 1 and
@@ -340,7 +343,7 @@ def escalation_scenario():
     """AUTH=on: carers granted the person and admins get the escalation; a
     viewer and a carer of another person do not."""
     h = notifylib.HttpReceiver("t094-esc")
-    s = start("t094esc", authlib.auth_env(TEST_CLOCK_START="2026-05-04T07:40:00Z",
+    s = start("t094esc", authlib.auth_env(TEST_CLOCK_START="2026-05-04T07:45:00Z",
                                           NOTIFY_SECRET_KEY=KEY))
     admin, _ = authlib.first_admin(s)
     r = admin.post("/api/v1/persons/", {"first_name": "Olga"})
@@ -368,9 +371,10 @@ def escalation_scenario():
                   paths["viewer1"].post(f"/api/v1/persons/{olga}/channels",
                                         {"type": "ntfy", "url": h.url("/v")}), 403)
     channel(s, olga, {"type": "ntfy", "url": h.url("/olga")}, client=admin)
-    admin.put(f"/api/v1/persons/{olga}/reminder-settings", {"escalate_after_minutes": 15})
+    admin.put(f"/api/v1/persons/{olga}/reminder-settings", {"escalate_after_minutes": 5})
     med(s, olga, "MedOlga", ["08:00"], client=admin)
-    clock.wait_until("08:25")
+    check("escalation set up before 08:00", clock.now().hour == 7, str(clock.now()))
+    clock.wait_until("08:10")
     esc = notifylib.wait_for(lambda: h.records("/carer1"), 15)
     check("carer of the person: escalated once",
           len(esc) == 1 and "has not taken" in esc[0]["headers"].get("title", "") and
@@ -383,8 +387,8 @@ def escalation_scenario():
     kinds = sorted(d["kind"] for d in log)
     check("the log has the reminder and two escalations",
           kinds == ["escalation", "escalation", "reminder"], repr(kinds))
-    check("escalation due 15 minutes after the slot",
-          all(d["due_at"] == "2026-05-04T08:15:00Z" for d in log if d["kind"] == "escalation"),
+    check("escalation due 5 minutes after the slot",
+          all(d["due_at"] == "2026-05-04T08:05:00Z" for d in log if d["kind"] == "escalation"),
           repr(log))
     seen = notifications(s, paths["carer2"])
     check("another person's carer sees none of it in the log", seen == [], repr(seen))
@@ -435,7 +439,7 @@ def shutdown_scenario():
     the send and the server stops long before NOTIFY_TIMEOUT."""
     h = notifylib.HttpReceiver("t094-sd")
     h.control(path="/slow", mode="slow", delay=25)
-    s = start("t094sd", {"TEST_CLOCK_START": "2026-05-04T07:59:00Z", "NOTIFY_TIMEOUT": "30"})
+    s = start("t094sd", {"TEST_CLOCK_START": "2026-05-04T07:55:00Z", "NOTIFY_TIMEOUT": "30"})
     pid = apilib.person(s, "Sam")["id"]
     ch = channel(s, pid, {"type": "ntfy", "url": h.url("/slow")})["id"]
     med(s, pid, "MedSam", ["08:00"])
