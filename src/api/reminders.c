@@ -67,8 +67,8 @@ static int build_channel(struct api_call *call, const struct api_in_channel *in,
     enum notify_type type = (enum notify_type)in->type.value;
     const char *url = in->url.set ? in->url.value : NULL;
     const char *to = in->to.set ? in->to.value : NULL;
-    const char *token = in->token.set && in->token.value && in->token.value[0] ? in->token.value
-                                                                               : NULL;
+    const char *token =
+        in->token.set && in->token.value && in->token.value[0] ? in->token.value : NULL;
     const char *secret =
         in->secret.set && in->secret.value && in->secret.value[0] ? in->secret.value : NULL;
     if (!rc)
@@ -183,11 +183,11 @@ static int channel_for_change(struct api_call *call, int64_t id, struct store_ch
     bool ok;
     if (ch->has_person) {
         struct mt_err ignored = {0};
-        ok = api_who_person(who, ch->person_id, &ignored) == 0 &&
-             api_perm_allows(who, API_MANAGE);
+        ok = api_who_person(who, ch->person_id, &ignored) == 0 && api_perm_allows(who, API_MANAGE);
     } else {
         ok = who->method == API_AUTH_OPEN ||
-             (who->signed_in && (who->account.id == ch->account_id || api_perm_allows(who, API_ADMIN)));
+             (who->signed_in &&
+              (who->account.id == ch->account_id || api_perm_allows(who, API_ADMIN)));
     }
     return ok ? 0 : mt_fail(err, MT_ENOTFOUND, "Channel not found");
 }
@@ -353,8 +353,7 @@ int api_reminder_snooze(struct api_call *call, struct mt_err *err)
     json_t *o = json_object();
     json_object_set_new(o, "slot_id", json_integer(in->slot_id.value));
     json_object_set_new(o, "state", json_string("snoozed"));
-    json_object_set_new(o, "snoozed_until",
-                        json_string(mt_format_iso(until_us, buf, sizeof(buf))));
+    json_object_set_new(o, "snoozed_until", json_string(mt_format_iso(until_us, buf, sizeof(buf))));
     http_reply_json(call->r, call->op->status, o);
     return 0;
 }

@@ -153,7 +153,8 @@ static int smtp_send(const struct notify_smtp_request *r, struct mt_err *err)
     /* smtp://: STARTTLS when offered, or required (credentials on a
      * non-loopback host, decided by the caller); smtps:// is TLS from the
      * first byte anyway. */
-    curl_easy_setopt(h, CURLOPT_USE_SSL, r->require_tls ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_TRY);
+    curl_easy_setopt(h, CURLOPT_USE_SSL,
+                     r->require_tls ? (long)CURLUSESSL_ALL : (long)CURLUSESSL_TRY);
     curl_easy_setopt(h, CURLOPT_MAIL_FROM, r->mail_from);
     curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt);
     curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);

@@ -23,9 +23,10 @@ static struct mt_module transport = MT_MODULE_INIT(NOTIFY_MODULE, struct notify_
  * channel and message limits, these only make the bound explicit. */
 enum { HEADERS_MAX = 16384, BODY_MAX = 65536, URL_MAX = 2000, LABEL_MAX = 300 };
 
-static const char *const type_names[] = {
-    [NOTIFY_NTFY] = "ntfy", [NOTIFY_GOTIFY] = "gotify", [NOTIFY_WEBHOOK] = "webhook",
-    [NOTIFY_EMAIL] = "email"};
+static const char *const type_names[] = {[NOTIFY_NTFY] = "ntfy",
+                                         [NOTIFY_GOTIFY] = "gotify",
+                                         [NOTIFY_WEBHOOK] = "webhook",
+                                         [NOTIFY_EMAIL] = "email"};
 
 const char *notify_type_name(enum notify_type t)
 {
@@ -352,8 +353,9 @@ int notify_format_email(const struct notify_settings *s, const struct notify_tar
     char from_addr[330];
     if (!s->smtp_from || !s->smtp_from[0] || !clean_text(s->smtp_from) ||
         !from_address(s->smtp_from, from_addr, sizeof(from_addr)))
-        return mt_fail(err, MT_EINVAL, "e-mail channels need SMTP_FROM (an address, or "
-                                       "\"Name <address>\")");
+        return mt_fail(err, MT_EINVAL,
+                       "e-mail channels need SMTP_FROM (an address, or "
+                       "\"Name <address>\")");
     if (!t->email_to || !plain_address(t->email_to))
         return mt_fail(err, MT_EINVAL, "the channel's e-mail address cannot be used");
     char date[64];

@@ -159,9 +159,8 @@ static int close_satisfied(struct remind_worker *w, struct db_conn *c,
                           (d[j].medication_id == s[i].medication_id && d[j].taken_at_us < lo)))
             j++;
         bool taken = false, skipped = false;
-        for (size_t k = j; k < nd && d[k].medication_id == s[i].medication_id &&
-                           d[k].taken_at_us < hi;
-             k++) {
+        for (size_t k = j;
+             k < nd && d[k].medication_id == s[i].medication_id && d[k].taken_at_us < hi; k++) {
             if (d[k].skipped)
                 skipped = true;
             else
@@ -255,8 +254,8 @@ static int plan_round(struct remind_worker *w, struct db_conn *c, int64_t now, s
      * on the first round the whole horizon and a day (a restart catches up,
      * and what is older than the horizon is planned as missed). */
     int64_t ahead = 5 * MINUTE_US + 3 * clock_span_us(&w->ctx, PLAN_EVERY_MS);
-    int64_t from = w->first_round ? now - horizon - 24 * 60 * MINUTE_US
-                                  : w->last_plan_now_us - 2 * ahead;
+    int64_t from =
+        w->first_round ? now - horizon - 24 * 60 * MINUTE_US : w->last_plan_now_us - 2 * ahead;
     int64_t to = now + ahead;
     int64_t win = w->ctx.slot_window_minutes * MINUTE_US;
     struct mt_arena *a = mt_arena_new(ROUND_ARENA);
@@ -310,8 +309,8 @@ static void compose(struct remind_worker *w, struct mt_arena *a, const struct st
     local_hhmm(person_zone(&w->ctx, d->person_timezone), d->slot_at_us, at);
     if (strcmp(d->kind, "escalation") == 0) {
         m->title = mt_arena_printf(a, "%s has not taken %s", who, med);
-        m->body = mt_arena_printf(a, "%s %s was due at %s and is not recorded yet.", med, dosage,
-                                  at);
+        m->body =
+            mt_arena_printf(a, "%s %s was due at %s and is not recorded yet.", med, dosage, at);
         m->priority = 5;
         m->tags = "warning";
     } else if (strcmp(d->kind, "repeat") == 0) {
@@ -327,12 +326,12 @@ static void compose(struct remind_worker *w, struct mt_arena *a, const struct st
         m->tags = "pill";
     }
     char slot_at[MT_TIME_BUF];
-    json_t *ev = json_pack("{s:s, s:I, s:I, s:I, s:I, s:s, s:I, s:I}", "kind", d->kind,
-                           "delivery_id", (json_int_t)d->id, "slot_id", (json_int_t)d->slot_id,
-                           "person_id", (json_int_t)d->person_id, "medication_id",
-                           (json_int_t)d->medication_id, "slot_at",
-                           mt_format_iso(d->slot_at_us, slot_at, sizeof(slot_at)), "seq",
-                           (json_int_t)d->seq, "channel_id", (json_int_t)d->channel_id);
+    json_t *ev =
+        json_pack("{s:s, s:I, s:I, s:I, s:I, s:s, s:I, s:I}", "kind", d->kind, "delivery_id",
+                  (json_int_t)d->id, "slot_id", (json_int_t)d->slot_id, "person_id",
+                  (json_int_t)d->person_id, "medication_id", (json_int_t)d->medication_id,
+                  "slot_at", mt_format_iso(d->slot_at_us, slot_at, sizeof(slot_at)), "seq",
+                  (json_int_t)d->seq, "channel_id", (json_int_t)d->channel_id);
     char *text = ev ? json_dumps(ev, JSON_COMPACT) : NULL;
     json_decref(ev);
     m->event_json = text ? mt_arena_strdup(a, text) : NULL;
@@ -344,17 +343,17 @@ static void compose(struct remind_worker *w, struct mt_arena *a, const struct st
         int64_t now_s = mt_now_us() / MT_USEC_PER_SEC;
         int64_t snooze_min = d->has_repeat && d->repeat_minutes > 0 ? d->repeat_minutes : 15;
         int64_t until = now_s + snooze_min * 60;
-        int64_t expires = d->slot_at_us / MT_USEC_PER_SEC +
-                          (int64_t)w->ctx.cfg->reminder_horizon_minutes * 60;
+        int64_t expires =
+            d->slot_at_us / MT_USEC_PER_SEC + (int64_t)w->ctx.cfg->reminder_horizon_minutes * 60;
         char sig[NOTIFY_LINK_SIG_BUF];
         notify_link_sign(&w->ctx.key, d->slot_id, until, expires, sig);
         size_t bl = strlen(base);
         while (bl > 0 && base[bl - 1] == '/')
             bl--;
-        m->action_url = mt_arena_printf(
-            a, "%.*s/api/v1/reminders/%" PRId64 "/snooze?until=%" PRId64 "&expires=%" PRId64
-               "&sig=%s",
-            (int)bl, base, d->slot_id, until, expires, sig);
+        m->action_url = mt_arena_printf(a,
+                                        "%.*s/api/v1/reminders/%" PRId64 "/snooze?until=%" PRId64
+                                        "&expires=%" PRId64 "&sig=%s",
+                                        (int)bl, base, d->slot_id, until, expires, sig);
         m->action_label = mt_arena_printf(a, "Snooze %" PRId64 " min", snooze_min);
     }
 }
@@ -400,8 +399,8 @@ static void process(struct remind_worker *w, struct db_conn *c, int64_t id)
         finish(w, c, &d, "missed", now, false,
                "not sent: older than REMINDER_HORIZON_MINUTES when it could be sent");
     } else if (d.has_slot && (!d.slot_state || strcmp(d.slot_state, "open") != 0)) {
-        const char *why = mt_arena_printf(a, "not sent: the slot is %s",
-                                          d.slot_state ? d.slot_state : "gone");
+        const char *why =
+            mt_arena_printf(a, "not sent: the slot is %s", d.slot_state ? d.slot_state : "gone");
         finish(w, c, &d, "missed", now, false, why);
     } else if (!d.channel_enabled) {
         finish(w, c, &d, "missed", now, false, "not sent: the channel is disabled");
@@ -466,8 +465,7 @@ static void sleep_ms(struct remind_worker *w, uint64_t ms)
 {
     pthread_mutex_lock(&w->lock);
     struct timespec until = mt_mono_after_ms(ms);
-    while (!atomic_load(&w->stop) &&
-           pthread_cond_timedwait(&w->wake, &w->lock, &until) == 0) {
+    while (!atomic_load(&w->stop) && pthread_cond_timedwait(&w->wake, &w->lock, &until) == 0) {
     }
     pthread_mutex_unlock(&w->lock);
 }

@@ -67,7 +67,7 @@ static const char sql_rep_count[] =
 #define ESCALATE_SELECT(id, ts)                                                                    \
     "SELECT " id ", ch.id, 'escalation', 0, 'pending', " ts ", 0, " ts ", " ts " "                 \
     "FROM notification_channels ch JOIN accounts acc ON acc.id = ch.account_id "                   \
-    "WHERE ch.enabled = ? AND acc.enabled = ? AND (acc.role = 'admin' OR (acc.role = 'carer' "    \
+    "WHERE ch.enabled = ? AND acc.enabled = ? AND (acc.role = 'admin' OR (acc.role = 'carer' "     \
     "AND EXISTS (SELECT 1 FROM account_persons ap WHERE ap.account_id = acc.id "                   \
     "AND ap.person_id = ?)))"
 static const char sql_esc_sqlite[] =
@@ -118,14 +118,13 @@ static const char sql_finish[] =
     "last_error = ?, attempts = attempts - ?, lease_owner = NULL, lease_until = NULL "
     "WHERE id = ? AND lease_owner = ? AND status = 'sending'";
 
-static const char sql_snooze[] =
-    "UPDATE reminder_slots SET state = 'snoozed', snoozed_until = ? "
-    "WHERE id = ? AND state IN ('open', 'snoozed')";
+static const char sql_snooze[] = "UPDATE reminder_slots SET state = 'snoozed', snoozed_until = ? "
+                                 "WHERE id = ? AND state IN ('open', 'snoozed')";
 static const char sql_slot_state[] = "SELECT state FROM reminder_slots WHERE id = ?";
 
 #define LOG_SELECT                                                                                 \
-    "SELECT d.id, d.slot_id, d.channel_id, ch.type, d.kind, d.seq, d.status, d.due_at, "          \
-    "d.next_attempt_at, d.sent_at, d.created_at, d.attempts, d.last_error, s.person_id, "         \
+    "SELECT d.id, d.slot_id, d.channel_id, ch.type, d.kind, d.seq, d.status, d.due_at, "           \
+    "d.next_attempt_at, d.sent_at, d.created_at, d.attempts, d.last_error, s.person_id, "          \
     "s.medication_id, s.slot_at, s.state "                                                         \
     "FROM notification_deliveries d JOIN notification_channels ch ON ch.id = d.channel_id "        \
     "LEFT JOIN reminder_slots s ON s.id = d.slot_id "
@@ -220,10 +219,8 @@ static int housekeep_tx(struct db_conn *c, void *ctx, struct mt_err *err)
 int store_remind_housekeep(struct db_conn *c, int64_t now_us, int64_t missed_before_us,
                            int64_t from_us, int64_t to_us, struct mt_err *err)
 {
-    struct housekeep_ctx ctx = {.now_us = now_us,
-                                .missed_before_us = missed_before_us,
-                                .from_us = from_us,
-                                .to_us = to_us};
+    struct housekeep_ctx ctx = {
+        .now_us = now_us, .missed_before_us = missed_before_us, .from_us = from_us, .to_us = to_us};
     return store_write_tx(c, housekeep_tx, &ctx, err);
 }
 
@@ -321,7 +318,7 @@ static int escalate_tx(struct db_conn *c, void *ctx, struct mt_err *err)
     struct repeat_ctx *x = ctx;
     char due[MT_TIME_BUF];
     struct db_param t = store_time_param(x->due_us, due);
-    struct db_param p[] = {DB_INT(x->slot_id), t, t, t, DB_BOOL(true), DB_BOOL(true),
+    struct db_param p[] = {DB_INT(x->slot_id),  t, t, t, DB_BOOL(true), DB_BOOL(true),
                            DB_INT(x->person_id)};
     if (store_exec(c, store_sql_locking(c, sql_esc_sqlite, sql_esc_pg, sql_esc_my), p,
                    MT_ARRAY_LEN(p), err) < 0)
@@ -372,9 +369,8 @@ static int claim_tx(struct db_conn *c, void *ctx, struct mt_err *err)
     return 0;
 }
 
-int store_remind_claim(struct db_conn *c, const char *owner, int64_t now_us,
-                       int64_t lease_until_us, int64_t *ids, size_t max, size_t *n,
-                       struct mt_err *err)
+int store_remind_claim(struct db_conn *c, const char *owner, int64_t now_us, int64_t lease_until_us,
+                       int64_t *ids, size_t max, size_t *n, struct mt_err *err)
 {
     struct claim_ctx ctx = {
         .owner = owner, .now_us = now_us, .lease_until_us = lease_until_us, .ids = ids, .max = max};
@@ -437,8 +433,8 @@ int store_remind_load(struct db_conn *c, struct mt_arena *a, int64_t id, struct 
 }
 
 int store_remind_finish(struct db_conn *c, int64_t id, const char *owner, const char *status,
-                        int64_t now_us, int64_t next_us, bool attempts_back,
-                        const char *last_error, bool *held, struct mt_err *err)
+                        int64_t now_us, int64_t next_us, bool attempts_back, const char *last_error,
+                        bool *held, struct mt_err *err)
 {
     char sent[MT_TIME_BUF], next[MT_TIME_BUF];
     bool is_sent = strcmp(status, "sent") == 0;
@@ -539,7 +535,12 @@ int store_delivery_test_record(struct db_conn *c, int64_t channel_id, bool sent,
     char now_buf[MT_TIME_BUF];
     int64_t now = mt_now_us();
     struct db_param t = store_time_param(now, now_buf);
-    struct db_param p[] = {DB_INT(channel_id), DB_TEXT(sent ? "sent" : "failed"), t, t,
-                           sent ? t : DB_NULL, DB_TEXT(last_error), t};
+    struct db_param p[] = {DB_INT(channel_id),
+                           DB_TEXT(sent ? "sent" : "failed"),
+                           t,
+                           t,
+                           sent ? t : DB_NULL,
+                           DB_TEXT(last_error),
+                           t};
     return store_insert_id(c, sql_test_insert, sql_test_insert_ret, p, MT_ARRAY_LEN(p), id, err);
 }

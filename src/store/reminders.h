@@ -170,9 +170,8 @@ int store_remind_plan_escalation(struct db_conn *c, int64_t slot_id, int64_t per
 /* Claims up to max due deliveries (pending, or sending with an expired
  * lease) for owner until lease_until_us: their ids into ids (room for max),
  * count into *n. */
-int store_remind_claim(struct db_conn *c, const char *owner, int64_t now_us,
-                       int64_t lease_until_us, int64_t *ids, size_t max, size_t *n,
-                       struct mt_err *err);
+int store_remind_claim(struct db_conn *c, const char *owner, int64_t now_us, int64_t lease_until_us,
+                       int64_t *ids, size_t max, size_t *n, struct mt_err *err);
 
 /* What sending one claimed delivery needs. */
 struct store_send {
@@ -202,12 +201,11 @@ int store_remind_load(struct db_conn *c, struct mt_arena *a, int64_t id, struct 
  * count when nothing was tried, e.g. held for quiet hours). *held false
  * when the lease was lost meanwhile. last_error may be NULL. */
 int store_remind_finish(struct db_conn *c, int64_t id, const char *owner, const char *status,
-                        int64_t now_us, int64_t next_us, bool attempts_back,
-                        const char *last_error, bool *held, struct mt_err *err);
+                        int64_t now_us, int64_t next_us, bool attempts_back, const char *last_error,
+                        bool *held, struct mt_err *err);
 
 /* Snoozes an open or snoozed slot until until_us. MT_ENOTFOUND "Reminder
  * not found"; MT_ECONFLICT when the slot is done, skipped or missed. */
-int store_remind_snooze(struct db_conn *c, int64_t slot_id, int64_t until_us,
-                        struct mt_err *err);
+int store_remind_snooze(struct db_conn *c, int64_t slot_id, int64_t until_us, struct mt_err *err);
 
 #endif

@@ -153,7 +153,8 @@ static void test_formats(void)
     gt.token = NULL;
     CHECK_EQ(notify_format_gotify(&gt, &m, &h, &b, &err), -1);
 
-    struct notify_target wt = {.type = NOTIFY_WEBHOOK, .url = "https://h.example/x", .secret = "s3"};
+    struct notify_target wt = {
+        .type = NOTIFY_WEBHOOK, .url = "https://h.example/x", .secret = "s3"};
     mt_buf_reset(&h);
     mt_buf_reset(&b);
     CHECK_EQ(notify_format_webhook(&wt, &m, &h, &b, &err), 0);
