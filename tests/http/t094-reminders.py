@@ -329,6 +329,9 @@ def main_scenario():
     check("each reminder of Anna reached each receiver once",
           len(h.records("/anna-ntfy")) == 1 and len(h.records("/anna-hook")) == 1 and
           len(mail.messages()) == 1)
+    stored = authlib.sql(s.url, "SELECT secret_sealed FROM notification_channels")
+    check("secrets are stored sealed, never in clear",
+          stored.count("\n") >= 3 and not any(x in stored for x in SECRETS), stored[:200])
     everything = s.get("/api/v1/notifications?limit=1000").text() + \
         s.get(f"/api/v1/persons/{people['Anna']}/channels").text()
     check("no secret in the log endpoint or the channel list",
@@ -370,7 +373,15 @@ def escalation_scenario():
     apilib.expect("viewer may not add a person channel",
                   paths["viewer1"].post(f"/api/v1/persons/{olga}/channels",
                                         {"type": "ntfy", "url": h.url("/v")}), 403)
-    channel(s, olga, {"type": "ntfy", "url": h.url("/olga")}, client=admin)
+    olga_ch = channel(s, olga, {"type": "ntfy", "url": h.url("/olga")}, client=admin)["id"]
+    carer1_ch = mine.json()[0]["id"] if mine.status == 200 and mine.json() else 0
+    apilib.expect("a viewer cannot delete the person's channel",
+                  paths["viewer1"].delete(f"/api/v1/channels/{olga_ch}"), 404)
+    apilib.expect("another carer cannot test carer1's channel",
+                  paths["carer2"].post(f"/api/v1/channels/{carer1_ch}/test"), 404)
+    apilib.expect("carer1 may test its own channel",
+                  paths["carer1"].post(f"/api/v1/channels/{carer1_ch}/test"), 200)
+    h.reset()
     admin.put(f"/api/v1/persons/{olga}/reminder-settings", {"escalate_after_minutes": 5})
     med(s, olga, "MedOlga", ["08:00"], client=admin)
     check("escalation set up before 08:00", clock.now().hour == 7, str(clock.now()))
@@ -385,8 +396,8 @@ def escalation_scenario():
     check("the person got the reminder once", len(h.records("/olga")) == 1)
     log = notifications(s, admin)
     kinds = sorted(d["kind"] for d in log)
-    check("the log has the reminder and two escalations",
-          kinds == ["escalation", "escalation", "reminder"], repr(kinds))
+    check("the admin's log has the reminder, two escalations and carer1's test",
+          kinds == ["escalation", "escalation", "reminder", "test"], repr(kinds))
     check("escalation due 5 minutes after the slot",
           all(d["due_at"] == "2026-05-04T08:05:00Z" for d in log if d["kind"] == "escalation"),
           repr(log))
