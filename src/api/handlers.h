@@ -264,6 +264,8 @@ struct api_in_export {
     struct api_int person_id;
     struct api_date from, to;
     struct api_int tz;
+    struct api_int adherence; /* API_BOOL (issue 16): the slot each dose satisfied, and in
+                               * JSON the range's adherence */
 };
 
 int api_export_csv(struct api_call *call, struct mt_err *err);

@@ -119,6 +119,27 @@ static json_t *dose_out(bool full)
                      "taken_at");
 }
 
+/* A medication's schedule (docs/schedules.md); null_ok for the field of a
+ * medication, where null means "as needed". */
+static json_t *schedule_schema(bool null_ok)
+{
+    json_t *p = json_object();
+    json_object_set_new(p, "times",
+                        json_pack("{s:s, s:{s:s}, s:s}", "type", "array", "items", "type", "string",
+                                  "description",
+                                  "local times HH:MM, 1 to 24, each once; answered in order"));
+    json_object_set_new(p, "days",
+                        json_pack("{s:s}", "description",
+                                  "\"daily\" (default), a list of weekdays (\"mon\" ... "
+                                  "\"sun\"), or {\"every_n_days\": N} (1-366, counted from "
+                                  "start_date)"));
+    json_object_set_new(p, "start_date", date_schema(true));
+    json_object_set_new(p, "end_date", date_schema(true));
+    return json_pack("{s:o, s:o, s:[s]}", "type",
+                     null_ok ? json_pack("[s,s]", "object", "null") : json_string("object"),
+                     "properties", p, "required", "times");
+}
+
 static json_t *med_out(bool with_day)
 {
     json_t *p =
@@ -132,9 +153,7 @@ static json_t *med_out(bool with_day)
         json_object_set_new(p, "last_taken_at", datetime_schema(true));
     }
     dosing_fields(p);
-    json_object_set_new(
-        p, "schedule",
-        extended(json_pack("{s:[o,{s:s}]}", "oneOf", ref("Schedule"), "type", "null")));
+    json_object_set_new(p, "schedule", extended(schedule_schema(true)));
     return json_pack("{s:s, s:o, s:[s,s,s,s,s,s]}", "type", "object", "properties", p, "required",
                      "name", "dosage", "frequency", "max_doses_per_day", "id", "person_id");
 }
@@ -165,19 +184,17 @@ static json_t *adherence_stats(void)
     return p;
 }
 
+/* The export's fields of issue 16, present only with adherence=true. */
+static json_t *adherence_only(json_t *schema)
+{
+    json_object_set_new(schema, "description",
+                        json_string("Only with the query parameter adherence=true"));
+    return schema;
+}
+
 static void schedule_schemas(json_t *s)
 {
-    json_object_set_new(
-        s, "Schedule",
-        json_pack("{s:s, s:{s:{s:s, s:{s:s, s:s}, s:i, s:i}, s:{s:[{s:s, s:[s]}, {s:s, s:{s:s, "
-                  "s:[s,s,s,s,s,s,s]}}, {s:s, s:{s:{s:s, s:i, s:i}}}]}, s:o, s:o}, s:[s]}",
-                  "type", "object", "properties", "times", "type", "array", "items", "type",
-                  "string", "pattern", "^([01][0-9]|2[0-3]):[0-5][0-9]$", "minItems", 1, "maxItems",
-                  MT_SCHED_MAX_TIMES, "days", "oneOf", "type", "string", "enum", "daily", "type",
-                  "array", "items", "type", "string", "enum", "mon", "tue", "wed", "thu", "fri",
-                  "sat", "sun", "type", "object", "properties", "every_n_days", "type", "integer",
-                  "minimum", 1, "maximum", MT_SCHED_MAX_EVERY, "start_date", date_schema(true),
-                  "end_date", date_schema(true), "required", "times"));
+    json_object_set_new(s, "Schedule", schedule_schema(false));
     json_t *slot = json_object();
     json_object_set_new(slot, "medication_id", typed("integer"));
     json_object_set_new(slot, "medication_name", typed("string"));
@@ -288,6 +305,10 @@ static void response_schemas(json_t *s)
                                         "recorded_by"};
     for (size_t i = 0; i < MT_ARRAY_LEN(texts); i++)
         json_object_set_new(row, texts[i], nullable("string"));
+    json_object_set_new(row, "slot_at", adherence_only(datetime_schema(true)));
+    json_object_set_new(row, "slot_status",
+                        adherence_only(json_pack("{s:[s,s], s:[s,s,s,n]}", "type", "string", "null",
+                                                 "enum", "taken", "late", "skipped")));
     json_object_set_new(
         s, "DoseExport",
         json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:o, s:o, s:{s:s}, s:{s:s}, s:{s:s, s:o}}}", "type",
@@ -295,6 +316,11 @@ static void response_schemas(json_t *s)
                   "string", "from", date_schema(false), "to", date_schema(false), "timezone_offset",
                   "type", "integer", "utc_offset", "type", "string", "doses", "type", "array",
                   "items", ref("DoseExportRow")));
+    json_object_set_new(json_object_get(json_object_get(s, "DoseExport"), "properties"),
+                        "adherence",
+                        adherence_only(json_pack("{s:s, s:s}", "type", "object", "description",
+                                                 "timezone, totals and medications as in "
+                                                 "Adherence")));
     json_object_set_new(s, "MeditrackExport",
                         json_pack("{s:s, s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}}, s:[s,s,s]}", "type",
                                   "object", "description",

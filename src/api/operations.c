@@ -231,6 +231,12 @@ static const struct api_param export_params[] = {
     QUERY_DATE(struct api_in_export, from, "from", true, "First local day (YYYY-MM-DD), inclusive"),
     QUERY_DATE(struct api_in_export, to, "to", true, "Last local day (YYYY-MM-DD), inclusive"),
     TZ(struct api_in_export),
+    {.name = "adherence",
+     .where = API_QUERY,
+     .type = API_BOOL,
+     .at = offsetof(struct api_in_export, adherence),
+     .doc = "Add the scheduled slot each dose satisfied and its status (and, in JSON, the "
+            "range's adherence; docs/schedules.md)"},
     {.name = NULL},
 };
 

@@ -5,12 +5,14 @@
  * operations are heavy: the runner lets them in under the heavy-work
  * limiter (api/heavy.h). Also the rule that the range is not reversed. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api/auth.h"
 #include "api/days.h"
 #include "api/handlers.h"
 #include "api/jsonw.h"
+#include "api/schedules.h"
 #include "api/validate.h"
 #include "core/log.h"
 #include "report/report.h"
@@ -49,6 +51,13 @@ struct export_sink {
     struct mt_buf *csv; /* CSV: the current chunk */
     struct api_jw json; /* JSON: the current chunk */
     bool started;       /* http_stream_begin succeeded */
+    /* With adherence=true (issue 16): the slots that doses satisfied, by
+     * dose id, and the range's adherence. */
+    bool adherence;
+    struct dose_slot *slots;
+    size_t n_slots, cap_slots;
+    struct api_adherence adh;
+    struct mt_tz zone;
 };
 
 /* The columns after "deleted" came with issue 15 (docs/reports.md): skipped
@@ -56,6 +65,50 @@ struct export_sink {
  * rule names the rules it broke and why. */
 static const char csv_header[] = "date,local_time,taken_at_utc,medication,dosage,deleted,status,"
                                  "status_reason,override_rule,override_reason,note,recorded_by\r\n";
+
+/* With adherence=true, two more columns (docs/schedules.md). */
+static const char csv_header_adherence[] =
+    "date,local_time,taken_at_utc,medication,dosage,deleted,status,status_reason,override_rule,"
+    "override_reason,note,recorded_by,slot_at_utc,slot_status\r\n";
+
+/* The slot a dose satisfied. */
+struct dose_slot {
+    int64_t dose_id;
+    int64_t slot_us;
+    enum mt_slot_status status;
+};
+
+static int keep_dose_slot(void *vctx, const struct api_slot *sl, struct mt_err *err)
+{
+    struct export_sink *s = vctx;
+    if (!sl->dose_id)
+        return 0;
+    if (s->n_slots == s->cap_slots) {
+        size_t cap = s->cap_slots ? s->cap_slots * 2 : 64;
+        struct dose_slot *grown = mt_arena_calloc(s->r->arena, cap, sizeof(*grown));
+        if (!grown)
+            return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
+        if (s->n_slots)
+            memcpy(grown, s->slots, s->n_slots * sizeof(*grown));
+        s->slots = grown;
+        s->cap_slots = cap;
+    }
+    s->slots[s->n_slots++] = (struct dose_slot){sl->dose_id, sl->at_us, sl->status};
+    return 0;
+}
+
+static int cmp_dose_slot(const void *a, const void *b)
+{
+    const struct dose_slot *x = a, *y = b;
+    return x->dose_id < y->dose_id ? -1 : x->dose_id > y->dose_id;
+}
+
+/* The slot dose id satisfied, or NULL. */
+static const struct dose_slot *slot_of(const struct export_sink *s, int64_t id)
+{
+    struct dose_slot key = {.dose_id = id};
+    return s->n_slots ? bsearch(&key, s->slots, s->n_slots, sizeof(key), cmp_dose_slot) : NULL;
+}
 
 /* Appends one optional text field (NULL: empty). */
 static void csv_opt(struct mt_buf *b, const char *s)
@@ -93,7 +146,7 @@ static int export_start(struct export_sink *s, struct mt_err *err)
     if (!disposition)
         return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
     if (csv)
-        mt_buf_adds(s->csv, csv_header);
+        mt_buf_adds(s->csv, s->adherence ? csv_header_adherence : csv_header);
     else
         json_head(s);
     http_add_header(s->r, "Content-Disposition", disposition);
@@ -143,6 +196,10 @@ static int export_row(const struct store_report_dose *d, void *vctx, struct mt_e
     snprintf(time, sizeof(time), "%02d:%02d:%02d", (int)(sec / 3600), (int)(sec / 60 % 60),
              (int)(sec % 60));
     mt_format_iso(d->taken_us, iso, sizeof(iso));
+    const struct dose_slot *slot = s->adherence ? slot_of(s, d->id) : NULL;
+    char slot_iso[MT_TIME_BUF];
+    if (slot)
+        mt_format_iso(slot->slot_us, slot_iso, sizeof(slot_iso));
 
     size_t chunk;
     if (s->format == EXPORT_CSV) {
@@ -158,6 +215,10 @@ static int export_row(const struct store_report_dose *d, void *vctx, struct mt_e
         csv_opt(s->csv, d->override_reason);
         csv_opt(s->csv, d->note);
         csv_opt(s->csv, d->recorded_by);
+        if (s->adherence) {
+            csv_opt(s->csv, slot ? slot_iso : NULL);
+            csv_opt(s->csv, slot ? mt_slot_status_name(slot->status) : NULL);
+        }
         report_csv_end(s->csv);
         chunk = s->csv->failed ? EXPORT_CHUNK : s->csv->len;
     } else {
@@ -181,6 +242,10 @@ static int export_row(const struct store_report_dose *d, void *vctx, struct mt_e
         api_jw_str_at(w, "override_reason", d->override_reason);
         api_jw_str_at(w, "note", d->note);
         api_jw_str_at(w, "recorded_by", d->recorded_by);
+        if (s->adherence) {
+            api_jw_str_at(w, "slot_at", slot ? slot_iso : NULL);
+            api_jw_str_at(w, "slot_status", slot ? mt_slot_status_name(slot->status) : NULL);
+        }
         api_jw_obj_end(w);
         chunk = w->failed ? EXPORT_CHUNK : w->len;
     }
@@ -209,6 +274,19 @@ static int export(struct api_call *call, enum export_format format, struct mt_er
         api_jw_init(&sink.json, r->arena, EXPORT_CHUNK);
     }
     sink.tz = api_tz_minutes(r, &in->tz);
+    /* The slots are matched before the rows stream (the statement then
+     * holds the connection), over the same local days in the person's zone. */
+    sink.adherence = in->adherence.set && in->adherence.value;
+    if (sink.adherence) {
+        struct store_scheduled *meds = NULL;
+        size_t n = 0;
+        if (api_person_schedule(call, in->person_id.value, &sink.zone, &meds, &n, err) < 0 ||
+            api_adherence_of(call, sink.zone, meds, n, in->from.value, in->to.value, keep_dose_slot,
+                             &sink, &sink.adh, err) < 0)
+            return -1;
+        if (sink.n_slots)
+            qsort(sink.slots, sink.n_slots, sizeof(*sink.slots), cmp_dose_slot);
+    }
     /* NEEDSWORK: one offset (the one in effect now) for the whole range,
      * as the export names one timezone_offset. */
     struct store_window w = api_day_window(in->from.value, in->to.value, mt_tz_fixed(sink.tz));
@@ -232,6 +310,15 @@ static int export(struct api_call *call, enum export_format format, struct mt_er
         rc = export_start(&sink, err);
     if (rc == 0 && format == EXPORT_JSON) {
         api_jw_arr_end(&sink.json);
+        if (sink.adherence) {
+            char zone[32];
+            api_zone_name(sink.zone, zone, sizeof(zone));
+            api_jw_key(&sink.json, "adherence");
+            api_jw_obj(&sink.json);
+            api_jw_str_at(&sink.json, "timezone", zone);
+            api_jw_adherence(&sink.json, &sink.adh);
+            api_jw_obj_end(&sink.json);
+        }
         api_jw_obj_end(&sink.json);
     }
     if (rc == 0)
@@ -256,7 +343,18 @@ int api_export_json(struct api_call *call, struct mt_err *err)
 void api_export_range_rule(const struct api_request *q, void *vin, struct api_vctx *v)
 {
     const struct api_in_export *in = vin;
-    if (!in->from.set || !in->to.set || mt_date_cmp(in->from.value, in->to.value) <= 0)
+    if (!in->from.set || !in->to.set)
+        return;
+    /* Slots are matched in memory: with adherence, a year at most. */
+    if (in->adherence.set && in->adherence.value &&
+        mt_date_to_days(in->to.value) - mt_date_to_days(in->from.value) >= 366) {
+        const char *flag = api_request_query(q, "adherence");
+        api_vctx_add(v, "value_error", json_pack("[s,s]", "query", "adherence"),
+                     "Value error, adherence covers at most 366 days from \"from\" to \"to\"",
+                     api_json_text(flag, strlen(flag)), json_pack("{s:{}}", "error"));
+        return;
+    }
+    if (mt_date_cmp(in->from.value, in->to.value) <= 0)
         return;
     char msg[96], from[16];
     int n = snprintf(msg, sizeof(msg), "Value error, \"to\" must not be before \"from\" (%s)",

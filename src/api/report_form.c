@@ -12,6 +12,7 @@
 #include "api/days.h"
 #include "api/handlers.h"
 #include "api/jsonw.h"
+#include "api/schedules.h"
 #include "core/log.h"
 #include "report/report.h"
 #include "store/reports.h"
@@ -164,6 +165,97 @@ static int form_meds(struct http_req *r, struct db_conn *c, const struct store_p
     return 0;
 }
 
+/* Days of adherence a form shows: those before its first day. */
+#define FORM_ADHERENCE_DAYS 30
+
+/* A schedule in words: "Scheduled 08:00, 20:00 daily", "... on Mon, Fri",
+ * "... every 3 days from 2026-11-01", with its end date. */
+static void schedule_words(struct mt_buf *b, const struct mt_schedule *s)
+{
+    static const char *const days[7] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+    char hm[8], date[16];
+    mt_buf_adds(b, "Scheduled ");
+    for (int i = 0; i < s->ntimes; i++)
+        mt_buf_addf(b, "%s%s", i ? ", " : "", mt_schedule_hhmm(s->minutes[i], hm, sizeof(hm)));
+    if (s->days == MT_SCHED_DAILY) {
+        mt_buf_adds(b, " daily");
+    } else if (s->days == MT_SCHED_EVERY_N) {
+        mt_buf_addf(b, " every %d days", s->every_n);
+    } else {
+        const char *sep = " on ";
+        for (int k = 0; k < 7; k++) {
+            if (s->weekdays & (1u << k)) {
+                mt_buf_addf(b, "%s%s", sep, days[k]);
+                sep = ", ";
+            }
+        }
+    }
+    if (s->has_start)
+        mt_buf_addf(b, " from %s", mt_format_date(s->start, date, sizeof(date)));
+    if (s->has_end)
+        mt_buf_addf(b, " until %s", mt_format_date(s->end, date, sizeof(date)));
+}
+
+/* The schedule and the adherence of the FORM_ADHERENCE_DAYS before the
+ * form's first day, in words, for every scheduled medication of the form
+ * (each in its person's zone); medications without a schedule keep the
+ * reference's row. */
+static int schedule_texts(struct api_call *call, const struct store_report *data,
+                          struct report_med *meds, struct mt_date first, struct mt_err *err)
+{
+    struct mt_arena *a = call->r->arena;
+    struct mt_date from = mt_date_from_days(mt_date_to_days(first) - FORM_ADHERENCE_DAYS);
+    struct mt_date to = mt_date_from_days(mt_date_to_days(first) - 1);
+    char from_s[16], to_s[16];
+    mt_format_date(from, from_s, sizeof(from_s));
+    mt_format_date(to, to_s, sizeof(to_s));
+    for (size_t i = 0; i < data->n_meds; i++) {
+        int64_t pid = data->meds[i].person_id;
+        bool seen = false;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = data->meds[k].person_id == pid;
+        if (seen)
+            continue;
+        struct mt_tz z;
+        struct store_scheduled *sched = NULL;
+        size_t n = 0;
+        struct api_adherence adh;
+        if (api_person_schedule(call, pid, &z, &sched, &n, err) < 0)
+            return -1;
+        if (n == 0)
+            continue;
+        if (api_adherence_of(call, z, sched, n, from, to, NULL, NULL, &adh, err) < 0)
+            return -1;
+        for (size_t j = 0; j < n; j++) {
+            if (!sched[j].valid)
+                continue;
+            size_t row = 0;
+            while (row < data->n_meds && data->meds[row].id != sched[j].medication_id)
+                row++;
+            if (row == data->n_meds)
+                continue;
+            struct mt_buf b;
+            mt_buf_init(&b, 4096);
+            schedule_words(&b, &sched[j].sched);
+            const int64_t *c = adh.per[j].count;
+            int64_t due =
+                c[MT_SLOT_TAKEN] + c[MT_SLOT_LATE] + c[MT_SLOT_MISSED] + c[MT_SLOT_SKIPPED];
+            if (due > 0)
+                mt_buf_addf(
+                    &b,
+                    " \xC2\xB7 %s to %s: %lld%% taken (%lld on time, %lld late, %lld "
+                    "missed, %lld skipped)",
+                    from_s, to_s,
+                    (long long)((100 * (c[MT_SLOT_TAKEN] + c[MT_SLOT_LATE]) + due / 2) / due),
+                    (long long)c[MT_SLOT_TAKEN], (long long)c[MT_SLOT_LATE],
+                    (long long)c[MT_SLOT_MISSED], (long long)c[MT_SLOT_SKIPPED]);
+            meds[row].schedule = b.failed ? NULL : mt_arena_strdup(a, b.data);
+            mt_buf_release(&b);
+        }
+    }
+    return 0;
+}
+
 static int build_form(struct api_call *call, const struct api_in_form *in, struct report_form *f,
                       struct mt_err *err)
 {
@@ -189,7 +281,8 @@ static int build_form(struct api_call *call, const struct api_in_form *in, struc
     if (!f->title)
         return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
     struct report_med *meds = NULL;
-    if (form_meds(r, c, see, &data, &meds, err) < 0)
+    if (form_meds(r, c, see, &data, &meds, err) < 0 ||
+        schedule_texts(call, &data, meds, in->date.value, err) < 0)
         return -1;
     f->meds = meds;
     f->n_meds = data.n_meds;

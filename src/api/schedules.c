@@ -13,6 +13,8 @@
 #include "api/days.h"
 #include "api/handlers.h"
 #include "api/jsonin.h"
+#include "api/row_json.h"
+#include "api/schedules.h"
 #include "api/validate.h"
 #include "core/buf.h"
 #include "core/config.h"
@@ -30,20 +32,6 @@
 
 /* ---- slots of a range ---------------------------------------------------------------------- */
 
-/* A slot of one of the days asked for, matched. */
-struct slot_out {
-    const struct store_scheduled *med;
-    size_t day; /* 0 for the first day of the range */
-    int64_t at_us;
-    short minute;
-    enum mt_slot_status status;
-    int64_t late_until_us;
-    int64_t dose_id; /* 0: none */
-    int64_t dose_at_us;
-};
-
-typedef int (*slot_fn)(void *ctx, const struct slot_out *s, struct mt_err *err);
-
 /* The matching rule's two durations, from the configuration. */
 static void match_params(const struct http_req *r, int64_t *window_us, int64_t *late_us)
 {
@@ -59,9 +47,9 @@ static void match_params(const struct http_req *r, int64_t *window_us, int64_t *
  * day before and the day after are expanded and matched too, so that a
  * dose just across midnight and the late window of a day's last slot come
  * out as they do when that neighbouring day is asked for. */
-static int med_slots(struct api_call *call, const struct store_scheduled *med, struct mt_tz z,
-                     struct mt_date from, struct mt_date to, int64_t now, slot_fn fn, void *ctx,
-                     struct mt_err *err)
+int api_med_slots(struct api_call *call, const struct store_scheduled *med, struct mt_tz z,
+                  struct mt_date from, struct mt_date to, int64_t now, api_slot_fn fn, void *ctx,
+                  struct mt_err *err)
 {
     int64_t window_us, late_us;
     match_params(call->r, &window_us, &late_us);
@@ -115,7 +103,7 @@ static int med_slots(struct api_call *call, const struct store_scheduled *med, s
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (days[i] == 0 || days[i] == ndays - 1)
             continue;
-        struct slot_out s = {.med = med,
+        struct api_slot s = {.med = med,
                              .day = days[i] - 1,
                              .at_us = slots[i].at_us,
                              .minute = slots[i].minute,
@@ -135,8 +123,8 @@ out:
 
 /* The person's zone and scheduled medications; MT_ENOTFOUND "Person not
  * found" for a person who does not exist or whom the caller may not see. */
-static int person_context(struct api_call *call, int64_t person_id, struct mt_tz *z,
-                          struct store_scheduled **meds, size_t *n, struct mt_err *err)
+int api_person_schedule(struct api_call *call, int64_t person_id, struct mt_tz *z,
+                        struct store_scheduled **meds, size_t *n, struct mt_err *err)
 {
     const char *tz_name = NULL;
     if (api_who_person(call->who, person_id, err) < 0 ||
@@ -162,23 +150,24 @@ static void set_date(json_t *o, const char *key, struct mt_date d)
 static void set_zone(json_t *o, struct mt_tz z)
 {
     char buf[32];
-    json_object_set_new(o, "timezone", json_string(mt_tz_name(z, buf, sizeof(buf))));
+    api_zone_name(z, buf, sizeof(buf));
+    json_object_set_new(o, "timezone", json_string(buf));
 }
 
 /* ---- GET /api/v1/persons/{person_id}/due/{date} --------------------------------------------- */
 
 struct due_ctx {
     struct mt_arena *a;
-    struct slot_out *items;
+    struct api_slot *items;
     size_t n, cap;
 };
 
-static int collect(void *vctx, const struct slot_out *s, struct mt_err *err)
+static int collect(void *vctx, const struct api_slot *s, struct mt_err *err)
 {
     struct due_ctx *x = vctx;
     if (x->n == x->cap) {
         size_t cap = x->cap ? x->cap * 2 : 16;
-        struct slot_out *grown = mt_arena_calloc(x->a, cap, sizeof(*grown));
+        struct api_slot *grown = mt_arena_calloc(x->a, cap, sizeof(*grown));
         if (!grown)
             return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
         if (x->n)
@@ -192,7 +181,7 @@ static int collect(void *vctx, const struct slot_out *s, struct mt_err *err)
 
 static int cmp_slot_out(const void *a, const void *b)
 {
-    const struct slot_out *x = a, *y = b;
+    const struct api_slot *x = a, *y = b;
     if (x->at_us != y->at_us)
         return x->at_us < y->at_us ? -1 : 1;
     if (x->med->medication_id != y->med->medication_id)
@@ -200,7 +189,7 @@ static int cmp_slot_out(const void *a, const void *b)
     return 0;
 }
 
-static json_t *slot_json(const struct slot_out *s)
+static json_t *slot_json(const struct api_slot *s)
 {
     char hm[8];
     json_t *o = json_object();
@@ -222,13 +211,13 @@ int api_due(struct api_call *call, struct mt_err *err)
     struct mt_tz z;
     struct store_scheduled *meds = NULL;
     size_t n = 0;
-    if (person_context(call, in->person_id.value, &z, &meds, &n, err) < 0)
+    if (api_person_schedule(call, in->person_id.value, &z, &meds, &n, err) < 0)
         return -1;
     struct due_ctx x = {.a = call->r->arena};
     int64_t now = mt_now_us();
     for (size_t i = 0; i < n; i++)
-        if (meds[i].valid &&
-            med_slots(call, &meds[i], z, in->date.value, in->date.value, now, collect, &x, err) < 0)
+        if (meds[i].valid && api_med_slots(call, &meds[i], z, in->date.value, in->date.value, now,
+                                           collect, &x, err) < 0)
             return -1;
     if (x.n)
         qsort(x.items, x.n, sizeof(*x.items), cmp_slot_out);
@@ -256,18 +245,7 @@ int api_due(struct api_call *call, struct mt_err *err)
  * pending. */
 enum { DAY_HAS = 1, DAY_BAD = 2, DAY_PENDING = 4 };
 
-struct tally {
-    int64_t count[5]; /* by enum mt_slot_status */
-    unsigned char *days;
-    int64_t *day_count; /* ndays * 5, only for the totals */
-};
-
-struct adherence_ctx {
-    struct tally total;
-    struct tally *med; /* the medication being tallied */
-};
-
-static void tally_add(struct tally *t, const struct slot_out *s)
+static void tally_add(struct api_tally *t, const struct api_slot *s)
 {
     t->count[s->status]++;
     unsigned char *d = &t->days[s->day];
@@ -280,12 +258,49 @@ static void tally_add(struct tally *t, const struct slot_out *s)
         t->day_count[s->day * 5 + s->status]++;
 }
 
-static int tally_slot(void *vctx, const struct slot_out *s, struct mt_err *err)
+struct tally_ctx {
+    struct api_adherence *a;
+    struct api_tally *med; /* the medication being tallied */
+    api_slot_fn fn;        /* also hands each slot on, when set */
+    void *fn_ctx;
+};
+
+static int tally_slot(void *vctx, const struct api_slot *s, struct mt_err *err)
 {
-    (void)err;
-    struct adherence_ctx *x = vctx;
-    tally_add(&x->total, s);
+    struct tally_ctx *x = vctx;
+    tally_add(&x->a->total, s);
     tally_add(x->med, s);
+    return x->fn ? x->fn(x->fn_ctx, s, err) : 0;
+}
+
+int api_adherence_of(struct api_call *call, struct mt_tz z, const struct store_scheduled *meds,
+                     size_t n, struct mt_date from, struct mt_date to, api_slot_fn fn, void *ctx,
+                     struct api_adherence *out, struct mt_err *err)
+{
+    struct mt_arena *a = call->r->arena;
+    memset(out, 0, sizeof(*out));
+    int64_t span = mt_date_to_days(to) - mt_date_to_days(from);
+    out->ndays = span < 0 ? 0 : (size_t)span + 1;
+    out->meds = meds;
+    out->n = n;
+    out->per = n ? mt_arena_calloc(a, n, sizeof(*out->per)) : NULL;
+    out->total.days = mt_arena_calloc(a, out->ndays + 1, 1);
+    out->total.day_count = mt_arena_calloc(a, out->ndays * 5 + 1, sizeof(int64_t));
+    if ((n && !out->per) || !out->total.days || !out->total.day_count)
+        return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
+    if (span < 0)
+        return 0;
+    int64_t now = mt_now_us();
+    struct tally_ctx x = {.a = out, .fn = fn, .fn_ctx = ctx};
+    for (size_t i = 0; i < n; i++) {
+        out->per[i].days = mt_arena_calloc(a, out->ndays, 1);
+        if (!out->per[i].days)
+            return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
+        x.med = &out->per[i];
+        if (meds[i].valid &&
+            api_med_slots(call, &meds[i], z, from, to, now, tally_slot, &x, err) < 0)
+            return -1;
+    }
     return 0;
 }
 
@@ -314,37 +329,64 @@ static void streaks(const unsigned char *days, size_t n, int64_t *current, int64
     *current = cur;
 }
 
-static json_t *pct(int64_t part, int64_t whole)
+/* A percentage of the due slots with one decimal (rounded half up), or
+ * null when nothing was due. */
+static void jw_pct(struct api_jw *w, const char *key, int64_t part, int64_t whole)
 {
+    api_jw_key(w, key);
     if (whole <= 0)
-        return json_null();
-    /* One decimal, rounded half up. */
-    return json_real((double)((part * 1000 + whole / 2) / whole) / 10.0);
+        api_jw_null(w);
+    else
+        api_jw_amount(w, (double)((part * 1000 + whole / 2) / whole) / 10.0);
 }
 
-static void stats_json(json_t *o, const struct tally *t, size_t ndays)
+/* The members of one tally: counts, percentages, streaks. */
+static void jw_stats(struct api_jw *w, const struct api_tally *t, size_t ndays)
 {
     const int64_t *c = t->count;
-    int64_t slots = 0;
-    for (int i = 0; i < 5; i++)
-        slots += c[i];
+    int64_t slots = c[0] + c[1] + c[2] + c[3] + c[4];
     int64_t due = slots - c[MT_SLOT_PENDING];
-    json_object_set_new(o, "slots", json_integer(slots));
-    json_object_set_new(o, "taken", json_integer(c[MT_SLOT_TAKEN]));
-    json_object_set_new(o, "late", json_integer(c[MT_SLOT_LATE]));
-    json_object_set_new(o, "missed", json_integer(c[MT_SLOT_MISSED]));
-    json_object_set_new(o, "skipped", json_integer(c[MT_SLOT_SKIPPED]));
-    json_object_set_new(o, "pending", json_integer(c[MT_SLOT_PENDING]));
-    json_object_set_new(o, "due", json_integer(due));
-    json_object_set_new(o, "taken_pct", pct(c[MT_SLOT_TAKEN], due));
-    json_object_set_new(o, "late_pct", pct(c[MT_SLOT_LATE], due));
-    json_object_set_new(o, "missed_pct", pct(c[MT_SLOT_MISSED], due));
-    json_object_set_new(o, "skipped_pct", pct(c[MT_SLOT_SKIPPED], due));
-    json_object_set_new(o, "adherence_pct", pct(c[MT_SLOT_TAKEN] + c[MT_SLOT_LATE], due));
+    api_jw_int_at(w, "slots", slots);
+    api_jw_int_at(w, "taken", c[MT_SLOT_TAKEN]);
+    api_jw_int_at(w, "late", c[MT_SLOT_LATE]);
+    api_jw_int_at(w, "missed", c[MT_SLOT_MISSED]);
+    api_jw_int_at(w, "skipped", c[MT_SLOT_SKIPPED]);
+    api_jw_int_at(w, "pending", c[MT_SLOT_PENDING]);
+    api_jw_int_at(w, "due", due);
+    jw_pct(w, "taken_pct", c[MT_SLOT_TAKEN], due);
+    jw_pct(w, "late_pct", c[MT_SLOT_LATE], due);
+    jw_pct(w, "missed_pct", c[MT_SLOT_MISSED], due);
+    jw_pct(w, "skipped_pct", c[MT_SLOT_SKIPPED], due);
+    jw_pct(w, "adherence_pct", c[MT_SLOT_TAKEN] + c[MT_SLOT_LATE], due);
     int64_t current, longest;
     streaks(t->days, ndays, &current, &longest);
-    json_object_set_new(o, "current_streak", json_integer(current));
-    json_object_set_new(o, "longest_streak", json_integer(longest));
+    api_jw_int_at(w, "current_streak", current);
+    api_jw_int_at(w, "longest_streak", longest);
+}
+
+void api_jw_adherence(struct api_jw *w, const struct api_adherence *a)
+{
+    api_jw_key(w, "totals");
+    api_jw_obj(w);
+    jw_stats(w, &a->total, a->ndays);
+    api_jw_obj_end(w);
+    api_jw_key(w, "medications");
+    api_jw_arr(w);
+    for (size_t i = 0; i < a->n; i++) {
+        api_jw_obj(w);
+        api_jw_int_at(w, "medication_id", a->meds[i].medication_id);
+        api_jw_str_at(w, "medication_name", a->meds[i].medication_name);
+        jw_stats(w, &a->per[i], a->ndays);
+        api_jw_obj_end(w);
+    }
+    api_jw_arr_end(w);
+}
+
+void api_zone_name(struct mt_tz z, char *buf, size_t cap)
+{
+    /* The server's default zone is the fixed offset 0: call it UTC. */
+    char own[32];
+    snprintf(buf, cap, "%s", !z.zone && z.fixed_min == 0 ? "UTC" : mt_tz_name(z, own, sizeof(own)));
 }
 
 void api_adherence_rule(const struct api_request *q, void *vin, struct api_vctx *v)
@@ -368,63 +410,42 @@ int api_adherence(struct api_call *call, struct mt_err *err)
     struct mt_tz z;
     struct store_scheduled *meds = NULL;
     size_t n = 0;
-    if (person_context(call, in->person_id.value, &z, &meds, &n, err) < 0)
+    struct api_adherence a;
+    if (api_person_schedule(call, in->person_id.value, &z, &meds, &n, err) < 0 ||
+        api_adherence_of(call, z, meds, n, in->from.value, in->to.value, NULL, NULL, &a, err) < 0)
         return -1;
-    size_t ndays = (size_t)(mt_date_to_days(in->to.value) - mt_date_to_days(in->from.value) + 1);
-    struct mt_arena *a = call->r->arena;
-    struct adherence_ctx x = {0};
-    struct tally *per = n ? mt_arena_calloc(a, n, sizeof(*per)) : NULL;
-    x.total.days = mt_arena_calloc(a, ndays, 1);
-    x.total.day_count = mt_arena_calloc(a, ndays * 5, sizeof(int64_t));
-    if ((n && !per) || !x.total.days || !x.total.day_count)
-        return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
-    int64_t now = mt_now_us();
-    for (size_t i = 0; i < n; i++) {
-        per[i].days = mt_arena_calloc(a, ndays, 1);
-        if (!per[i].days)
-            return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
-        x.med = &per[i];
-        if (meds[i].valid && med_slots(call, &meds[i], z, in->from.value, in->to.value, now,
-                                       tally_slot, &x, err) < 0)
-            return -1;
-    }
-    json_t *o = json_object();
-    json_object_set_new(o, "person_id", json_integer((json_int_t)in->person_id.value));
-    set_date(o, "from", in->from.value);
-    set_date(o, "to", in->to.value);
-    set_zone(o, z);
+    char buf[32];
     int64_t window_us, late_us;
     match_params(call->r, &window_us, &late_us);
-    json_object_set_new(o, "slot_window_minutes", json_integer(window_us / (60 * MT_USEC_PER_SEC)));
-    json_t *totals = json_object();
-    stats_json(totals, &x.total, ndays);
-    json_object_set_new(o, "totals", totals);
-    json_t *list = json_array();
-    for (size_t i = 0; i < n; i++) {
-        json_t *m = json_object();
-        json_object_set_new(m, "medication_id", json_integer((json_int_t)meds[i].medication_id));
-        json_object_set_new(m, "medication_name", json_string(meds[i].medication_name));
-        stats_json(m, &per[i], ndays);
-        json_array_append_new(list, m);
-    }
-    json_object_set_new(o, "medications", list);
-    json_t *days = json_array();
+    struct api_jw w;
+    api_jw_init(&w, call->r->arena, 1024 + a.ndays * 96 + n * 400);
+    api_jw_obj(&w);
+    api_jw_int_at(&w, "person_id", in->person_id.value);
+    api_jw_str_at(&w, "from", mt_format_date(in->from.value, buf, sizeof(buf)));
+    api_jw_str_at(&w, "to", mt_format_date(in->to.value, buf, sizeof(buf)));
+    api_zone_name(z, buf, sizeof(buf));
+    api_jw_str_at(&w, "timezone", buf);
+    api_jw_int_at(&w, "slot_window_minutes", window_us / (60 * MT_USEC_PER_SEC));
+    api_jw_adherence(&w, &a);
+    api_jw_key(&w, "days");
+    api_jw_arr(&w);
     int64_t first = mt_date_to_days(in->from.value);
-    for (size_t d = 0; d < ndays; d++) {
-        const int64_t *c = &x.total.day_count[d * 5];
-        json_t *day = json_object();
-        set_date(day, "date", mt_date_from_days(first + (int64_t)d));
-        json_object_set_new(day, "slots", json_integer(c[0] + c[1] + c[2] + c[3] + c[4]));
-        json_object_set_new(day, "taken", json_integer(c[MT_SLOT_TAKEN]));
-        json_object_set_new(day, "late", json_integer(c[MT_SLOT_LATE]));
-        json_object_set_new(day, "missed", json_integer(c[MT_SLOT_MISSED]));
-        json_object_set_new(day, "skipped", json_integer(c[MT_SLOT_SKIPPED]));
-        json_object_set_new(day, "pending", json_integer(c[MT_SLOT_PENDING]));
-        json_array_append_new(days, day);
+    for (size_t d = 0; d < a.ndays; d++) {
+        const int64_t *c = &a.total.day_count[d * 5];
+        api_jw_obj(&w);
+        api_jw_str_at(&w, "date",
+                      mt_format_date(mt_date_from_days(first + (int64_t)d), buf, sizeof(buf)));
+        api_jw_int_at(&w, "slots", c[0] + c[1] + c[2] + c[3] + c[4]);
+        api_jw_int_at(&w, "taken", c[MT_SLOT_TAKEN]);
+        api_jw_int_at(&w, "late", c[MT_SLOT_LATE]);
+        api_jw_int_at(&w, "missed", c[MT_SLOT_MISSED]);
+        api_jw_int_at(&w, "skipped", c[MT_SLOT_SKIPPED]);
+        api_jw_int_at(&w, "pending", c[MT_SLOT_PENDING]);
+        api_jw_obj_end(&w);
     }
-    json_object_set_new(o, "days", days);
-    http_reply_json(call->r, 200, o);
-    return 0;
+    api_jw_arr_end(&w);
+    api_jw_obj_end(&w);
+    return api_reply_jw(call->r, 200, &w);
 }
 
 /* ---- the calendar feed ------------------------------------------------------------------- */
@@ -540,7 +561,7 @@ static void ics_put(struct ics_ctx *x)
     mt_buf_reset(&x->line);
 }
 
-static int ics_event(void *vctx, const struct slot_out *s, struct mt_err *err)
+static int ics_event(void *vctx, const struct api_slot *s, struct mt_err *err)
 {
     (void)err;
     struct ics_ctx *x = vctx;
@@ -628,8 +649,8 @@ int api_calendar_ics(struct api_call *call, struct mt_err *err)
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++)
         if (meds[i].valid)
-            rc = med_slots(call, &meds[i], z, mt_date_from_days(today - ICS_PAST_DAYS),
-                           mt_date_from_days(today + ICS_FUTURE_DAYS), now, ics_event, &x, err);
+            rc = api_med_slots(call, &meds[i], z, mt_date_from_days(today - ICS_PAST_DAYS),
+                               mt_date_from_days(today + ICS_FUTURE_DAYS), now, ics_event, &x, err);
     ics_line(&x.out, "END:VCALENDAR");
     char *body = NULL;
     if (rc == 0 && (x.out.failed || x.line.failed))

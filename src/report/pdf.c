@@ -72,7 +72,7 @@ struct text {
 
 /* The shaped texts of one medication's left column. */
 struct med_text {
-    struct text name, dose, owner, rules, instr;
+    struct text name, dose, owner, rules, sched, instr;
     double height; /* of the whole column */
 };
 
@@ -306,6 +306,10 @@ static void med_prepare(struct pdf *p, const struct report_med *m, struct med_te
         t->rules = make(p, m->rules, true, 8.5, F_BOLD, w, 3, PANGO_ALIGN_LEFT);
         t->height += 1 + t->rules.h;
     }
+    if (m->schedule && m->schedule[0]) {
+        t->sched = make(p, m->schedule, true, 8.5, F_REGULAR, w, 3, PANGO_ALIGN_LEFT);
+        t->height += 1 + t->sched.h;
+    }
     if (m->instructions && m->instructions[0]) {
         t->instr = make(p, m->instructions, true, 9, F_ITALIC, w, 6, PANGO_ALIGN_LEFT);
         t->height += 2 + t->instr.h;
@@ -382,6 +386,7 @@ static void unprepare(struct pdf *p)
         drop(&p->meds[i].dose);
         drop(&p->meds[i].owner);
         drop(&p->meds[i].rules);
+        drop(&p->meds[i].sched);
         drop(&p->meds[i].instr);
     }
     free(p->meds);
@@ -474,6 +479,10 @@ static void med_text_show(struct pdf *p, const struct med_text *t, double y)
     if (t->rules.l) {
         show(p, &t->rules, p->x0, y + 1);
         y += 1 + t->rules.h;
+    }
+    if (t->sched.l) {
+        show(p, &t->sched, p->x0, y + 1);
+        y += 1 + t->sched.h;
     }
     if (t->instr.l)
         show(p, &t->instr, p->x0, y + 2);

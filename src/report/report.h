@@ -34,6 +34,8 @@ struct report_med {
     const char *owner;        /* NULL: not shown (forms for one person) */
     const char *rules;        /* the dosing rules beyond the daily maximum, in words;
                                * NULL or empty: not shown */
+    const char *schedule;     /* the schedule and its recent adherence, in words (issue 16);
+                               * NULL or empty: not shown */
     int max_doses;            /* slots per day; clamped to 1..REPORT_MAX_SLOTS */
 };
 

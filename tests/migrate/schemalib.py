@@ -27,9 +27,9 @@ TMP = tempfile.mkdtemp(prefix="schema-py.", dir=os.environ.get("MT_TEST_TMP", "/
 # The chain, oldest first.
 REVS = ["f4162eb18a25", "588f4ae43933", "35bddb769482", "03586fa62d43",
         "d9c3da4e9c05", "44fcd0160844", "2574915efc76", "ab48726466af", "5d2e8c1a9f37",
-        "8c4d2b7e1f05"]
+        "8c4d2b7e1f05", "3a7c5e9b1d42"]
 HEAD = REVS[-1]
-F416, S588, P35, D0358, N_D9C3, C44, Q2574, A48, AUTH, DOSING = range(10)
+F416, S588, P35, D0358, N_D9C3, C44, Q2574, A48, AUTH, DOSING, SCHED = range(11)
 # The access-control tables of 5d2e8c1a9f37, parents first.
 AUTH_TABLES = ("accounts", "account_persons", "auth_sessions", "api_tokens", "auth_throttle",
                "auth_setup_tokens")
@@ -39,6 +39,11 @@ AUTH_TABLES = ("accounts", "account_persons", "auth_sessions", "api_tokens", "au
 DOSING_TABLES = ("medication_ingredients", "ingredient_limits", "dose_ingredients",
                  "idempotency_keys", "audit_log", "audit_head")
 GENESIS = "0" * 64
+
+# The tables of 3a7c5e9b1d42 (schedules, calendar tokens, reminder settings,
+# channels, planned slots, deliveries), parents first.
+SCHED_TABLES = ("medication_schedules", "calendar_tokens", "reminder_settings",
+                "notification_channels", "reminder_slots", "notification_deliveries")
 
 passed = 0
 failed = 0
@@ -186,7 +191,8 @@ def untrack(url):
 
 TS = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d+))?(?:Z|[+-]00(?::?00)?)?$")
 
-BOOL_COLS = {("persons", "is_default"), ("accounts", "enabled")}
+BOOL_COLS = {("persons", "is_default"), ("accounts", "enabled"),
+             ("notification_channels", "enabled"), ("reminder_slots", "escalated")}
 TS_COLS = {("persons", "created_at"), ("persons", "updated_at"), ("medications", "created_at"),
            ("medications", "updated_at"), ("doses", "taken_at"),
            ("accounts", "created_at"), ("accounts", "updated_at"),
@@ -198,7 +204,13 @@ TS_COLS = {("persons", "created_at"), ("persons", "updated_at"), ("medications",
            ("auth_setup_tokens", "expires_at"),
            ("dose_status", "recorded_at"), ("dose_status", "updated_at"),
            ("ingredient_limits", "created_at"), ("ingredient_limits", "updated_at"),
-           ("idempotency_keys", "created_at"), ("audit_log", "created_at")}
+           ("idempotency_keys", "created_at"), ("audit_log", "created_at"),
+           ("medication_schedules", "updated_at"), ("calendar_tokens", "created_at"),
+           ("reminder_settings", "updated_at"), ("notification_channels", "created_at"),
+           ("reminder_slots", "slot_at"), ("reminder_slots", "snoozed_until"),
+           ("notification_deliveries", "due_at"), ("notification_deliveries", "next_attempt_at"),
+           ("notification_deliveries", "lease_until"), ("notification_deliveries", "sent_at"),
+           ("notification_deliveries", "created_at")}
 # Decimal columns of 8c4d2b7e1f05 (SQLite keeps 500 as 500, the servers as
 # 500.000): compared as numbers.
 NUM_COLS = {("medication_rules", "dose_amount"), ("medication_ingredients", "amount"),
@@ -268,9 +280,31 @@ DOSING_COLS = {
 }
 
 
+# What 3a7c5e9b1d42 adds, as DOSING_COLS: person_timezone is the column it
+# adds to persons.
+SCHED_COLS = {
+    "person_timezone": (["id", "timezone"], ["id"], "persons"),
+    "medication_schedules": (["medication_id", "times", "days", "start_date", "end_date",
+                              "updated_at"], ["medication_id"], None),
+    "calendar_tokens": (["person_id", "token_hash", "created_at"], ["person_id"], None),
+    "reminder_settings": (["person_id", "repeat_minutes", "max_repeats", "quiet_start",
+                           "quiet_end", "escalate_after_minutes", "updated_at"], ["person_id"],
+                          None),
+    "notification_channels": (["id", "person_id", "account_id", "type", "url", "email_to",
+                               "secret_sealed", "enabled", "created_at"], ["id"], None),
+    "reminder_slots": (["id", "person_id", "medication_id", "slot_at", "state", "snoozed_until",
+                        "repeats_sent", "escalated"], ["id"], None),
+    "notification_deliveries": (["id", "slot_id", "channel_id", "kind", "seq", "status",
+                                 "due_at", "attempts", "next_attempt_at", "lease_owner",
+                                 "lease_until", "sent_at", "last_error", "created_at"], ["id"],
+                                None),
+}
+EXTRA_COLS = dict(DOSING_COLS, **SCHED_COLS)
+
+
 def _row_key(t, row):
     """The key of a row (a dict of text values) of table t."""
-    keys = AUTH_COLS[t][1] if t in AUTH_COLS else DOSING_COLS[t][1] if t in DOSING_COLS else ["id"]
+    keys = AUTH_COLS[t][1] if t in AUTH_COLS else EXTRA_COLS[t][1] if t in EXTRA_COLS else ["id"]
     return ":".join(str(row[k]) for k in keys)
 
 
@@ -305,8 +339,9 @@ def head_rows(url):
         for r in rows:
             row = {c: norm(t, c, v) for c, v in zip(cols, r)}
             out[t][_row_key(t, row)] = row
-    # Below 8c4d2b7e1f05 neither these tables nor these columns exist.
-    for t, (cols, _, source) in DOSING_COLS.items():
+    # Below 8c4d2b7e1f05 (3a7c5e9b1d42) neither these tables nor these
+    # columns exist.
+    for t, (cols, _, source) in EXTRA_COLS.items():
         sql = "SELECT %s FROM %s" % (", ".join(cols), source or t)
         try:
             if con:
@@ -328,14 +363,14 @@ def compare_rows(desc, got, want, ignore=()):
     """Checks that every table has exactly the wanted rows and values; ignore
     lists (table, id, col) whose value is only required to be non-NULL."""
     good = True
-    for t in list(COLS) + list(AUTH_COLS) + list(DOSING_COLS):
+    for t in list(COLS) + list(AUTH_COLS) + list(EXTRA_COLS):
         g, w = got.get(t, {}), want.get(t, {})
         if sorted(g, key=_key_order) != sorted(w, key=_key_order):
             not_ok("%s: %s ids" % (desc, t), "got %s, want %s" % (sorted(g, key=_key_order),
                                                                    sorted(w, key=_key_order)))
             good = False
             continue
-        cols = COLS[t] if t in COLS else AUTH_COLS[t][0] if t in AUTH_COLS else DOSING_COLS[t][0]
+        cols = COLS[t] if t in COLS else AUTH_COLS[t][0] if t in AUTH_COLS else EXTRA_COLS[t][0]
         for i in w:
             for c in cols:
                 if (t, i, c) in ignore:
@@ -354,7 +389,8 @@ def compare_rows(desc, got, want, ignore=()):
 
 # ---- shapes ------------------------------------------------------------------------
 
-def canonical_shape(sh, only=("persons", "medications", "doses") + AUTH_TABLES + DOSING_TABLES):
+def canonical_shape(sh, only=("persons", "medications", "doses") + AUTH_TABLES + DOSING_TABLES +
+                    SCHED_TABLES):
     """The parts of a shape that must be equal between two databases at head:
     per table the columns (as a set, with type, NOT NULL, primary key and
     default), the indexes and the foreign keys."""
@@ -527,6 +563,8 @@ def insert_data(url, level, orphans=False):
         insert_auth_data(url, model)
     if level >= DOSING:
         insert_dosing_data(url, model)
+    if level >= SCHED:
+        insert_sched_data(url, model)
     return model
 
 
@@ -612,6 +650,8 @@ def expect_dosing(want, model=None):
         want["dose_status"][did] = dict(row)
     if not want["audit_head"]:
         want["audit_head"] = {"1": {"id": "1", "seq": "0", "hash": GENESIS}}
+    if "person_timezone" not in want:
+        expect_sched(want)
     return want
 
 
@@ -624,7 +664,84 @@ def expect_dosing_undone(want):
         want["doses"].pop(d, None)
     for t in DOSING_COLS:
         want[t] = {}
+    expect_sched_undone(want)
     return expect_dosing(want)
+
+
+# Rows of 3a7c5e9b1d42's column and tables, written at that revision
+# (persons 1-3, medications 1-3 and accounts 1-2 exist then).
+SCHED_ROWS = {
+    "person_timezone": [
+        ["1", "Europe/Berlin"],
+        ["3", "America/Argentina/Buenos_Aires"],
+    ],
+    "medication_schedules": [
+        [1, "08:00,20:00", "daily", None, None, "2025-06-10 08:00:00"],
+        [2, "07:30", "mon,wed,fri", "2025-06-01", "2025-12-31", "2025-06-10 08:00:00.25"],
+        [3, "22:00", "every:3", "2025-06-02", None, "2025-06-10 09:00:00"],
+    ],
+    "calendar_tokens": [[1, "9" * 64, "2025-06-11 00:00:00"]],
+    "reminder_settings": [
+        [1, 10, 3, "22:00", "07:00", 30, "2025-06-11 00:00:00"],
+        [2, None, 0, None, None, None, "2025-06-11 00:00:00.5"],
+    ],
+    "notification_channels": [
+        [1, 1, None, "ntfy", "https://ntfy.example/meds?x=1&y=\u00fc", None, "c2VhbGVk+/=",
+         True, "2025-06-11 01:00:00"],
+        [2, None, 2, "email", None, "john.o'brien@example.org", None, False,
+         "2025-06-11 01:00:01"],
+    ],
+    "reminder_slots": [
+        [1, 1, 1, "2025-06-12 06:00:00", "open", None, 0, False],
+        [2, 2, 2, "2025-06-12 05:30:00", "snoozed", "2025-06-12 05:45:00.000001", 2, True],
+    ],
+    "notification_deliveries": [
+        [1, 1, 1, "reminder", 0, "sent", "2025-06-12 06:00:00", 1, "2025-06-12 06:00:00", None,
+         None, "2025-06-12 06:00:01.5", None, "2025-06-12 05:59:00"],
+        [2, 2, 2, "escalation", 1, "failed", "2025-06-12 06:30:00", 3, "2025-06-12 06:40:00",
+         "replica-a", "2025-06-12 06:31:00", None, "connection refused; \"smtp\" \u00e9",
+         "2025-06-12 06:29:00"],
+        [3, None, 1, "test", 0, "pending", "2025-06-12 07:00:00", 0, "2025-06-12 07:00:00", None,
+         None, None, None, "2025-06-12 07:00:00"],
+    ],
+}
+
+
+def insert_sched_data(url, model):
+    model["sched"] = {}
+    for t, (cols, _, source) in SCHED_COLS.items():
+        model["sched"][t] = {}
+        for r in SCHED_ROWS[t]:
+            if source:
+                sets = ", ".join("%s = ?" % c for c in cols[1:])
+                x(url, "UPDATE %s SET %s WHERE id = ?" % (source, sets), list(r[1:]) + [r[0]])
+            else:
+                x(url, "INSERT INTO %s (%s) VALUES (%s)" % (t, ", ".join(cols),
+                                                          ", ".join("?" * len(cols))), r)
+            row = {c: norm(t, c, None if v is None else (v if isinstance(v, bool) else str(v)))
+                   for c, v in zip(cols, r)}
+            model["sched"][t][_row_key(t, row)] = row
+
+
+def expect_sched(want, model=None):
+    """Fills want with the rows of 3a7c5e9b1d42's tables and column: the ones
+    the model wrote at that revision, and no zone for every other person."""
+    written = (model or {}).get("sched", {})
+    for t in SCHED_COLS:
+        want[t] = {k: dict(v) for k, v in written.get(t, {}).items() if t != "person_timezone"}
+    want["person_timezone"] = {}
+    for pid in want["persons"]:
+        row = written.get("person_timezone", {}).get(pid) or {"id": pid, "timezone": None}
+        want["person_timezone"][pid] = dict(row)
+    return want
+
+
+def expect_sched_undone(want):
+    """want after a downgrade below 3a7c5e9b1d42 and an upgrade again: no
+    zones, schedules, tokens, settings, channels, slots or deliveries."""
+    for t in SCHED_COLS:
+        want[t] = {}
+    return expect_sched(want)
 
 
 # Rows of the access-control tables (5d2e8c1a9f37), one list per table in
@@ -748,6 +865,7 @@ def expected_head(model):
     for t in AUTH_TABLES:
         want[t] = dict(model.get("auth", {}).get(t, {})) if level >= AUTH else {}
     expect_dosing(want, model if level >= DOSING else None)
+    expect_sched(want, model if level >= SCHED else None)
     return want, ignore
 
 

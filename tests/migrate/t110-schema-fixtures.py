@@ -110,10 +110,17 @@ def check_dose_persons(desc, url):
 
 
 def check_down_up(desc, url, want, ignore):
-    """Down three revisions (the dosing tables and columns dropped, the
-    access-control tables dropped, then person_id) and up again: every row and
-    value comes back (these doses' persons all come from their medications,
-    and every one of them was taken)."""
+    """Down four revisions (the schedule and reminder tables and
+    persons.timezone dropped, the dosing tables and columns dropped, the
+    access-control tables dropped, then person_id) and up again: every row
+    and value comes back (these doses' persons all come from their
+    medications, and every one of them was taken)."""
+    L.downgrade(url, "-1", desc=desc + ": downgrade -1 (schedules)")
+    L.check_eq(desc + ": downgrade -1 is 8c4d2b7e1f05", L.version(url), "8c4d2b7e1f05")
+    L.check_eq(desc + ": downgrade -1 drops the schedule and reminder tables",
+               [t for t in L.tables(url) if t in L.SCHED_TABLES], [])
+    cols = [c["name"] for c in L.shape(url)["persons"]["columns"]]
+    L.check(desc + ": downgrade -1 drops persons.timezone", "timezone" not in cols, str(cols))
     L.downgrade(url, "-1", desc=desc + ": downgrade -1")
     L.check_eq(desc + ": downgrade -1 is 5d2e8c1a9f37", L.version(url), "5d2e8c1a9f37")
     L.check_eq(desc + ": downgrade -1 drops the dosing tables",

@@ -39,12 +39,15 @@ for level, rev in enumerate(L.REVS):
                 # access-control tables of 5d2e8c1a9f37 are kept as they are, and
                 # that revision runs again around them; so does 8c4d2b7e1f05, except
                 # on SQLite, which cannot add its columns twice: there tables with
-                # them are stamped at 8c4d2b7e1f05.
+                # them are stamped at 8c4d2b7e1f05 (and tables with persons.timezone at
+                # 3a7c5e9b1d42, for the same reason).
                 detected = rev
                 if level == L.F416:
                     detected = "588f4ae43933"
                 elif level == L.Q2574 or (level >= L.A48 and L.DIALECT != "sqlite"):
                     detected = "44fcd0160844"
+                elif level >= L.SCHED:
+                    detected = "3a7c5e9b1d42"
                 elif level >= L.DOSING:
                     detected = "8c4d2b7e1f05"
                 elif level >= L.A48:
@@ -75,6 +78,8 @@ for level, rev in enumerate(L.REVS):
                        [t for t in L.tables(url) if t in L.AUTH_TABLES], [])
             L.check_eq(desc + ": and the dosing tables",
                        [t for t in L.tables(url) if t in L.DOSING_TABLES], [])
+            L.check_eq(desc + ": and the schedule and reminder tables",
+                       [t for t in L.tables(url) if t in L.SCHED_TABLES], [])
             L.upgrade(url, desc=desc + ": head again")
             for t in L.AUTH_TABLES:
                 want[t] = {}

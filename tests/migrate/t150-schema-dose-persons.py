@@ -136,25 +136,28 @@ def tracked_behind(desc):
 
 def dosing_behind(desc):
     """A database at head, with the rows of every revision, stamped back to
-    ab48726466af by hand: SQLite, which cannot add 8c4d2b7e1f05's columns
-    twice, stamps it at 8c4d2b7e1f05; PostgreSQL and MariaDB run both
-    revisions again (IF NOT EXISTS); every row of every table is kept."""
+    ab48726466af by hand: SQLite, which cannot add the columns of
+    8c4d2b7e1f05 and 3a7c5e9b1d42 twice, stamps it at 3a7c5e9b1d42;
+    PostgreSQL and MariaDB run the three revisions again (IF NOT EXISTS);
+    every row of every table is kept."""
     url = L.fresh("dp_dosing")
     L.upgrade(url)
-    model = L.insert_data(url, L.DOSING)
+    model = L.insert_data(url, L.SCHED)
     want, ignore = L.expected_head(model)
     rc, out, err = L.mt(url, "stamp", "ab48726466af")
     L.check_eq(desc + ": stamped back by hand", rc, 0)
     out = L.upgrade(url, desc=desc + ": upgrade head")
     if D == "sqlite":
-        L.check(desc + ": the tables are ahead: stamped at 8c4d2b7e1f05",
-                "doses already has the columns of 8c4d2b7e1f05" in out and
-                "stamp 8c4d2b7e1f05 (was ab48726466af)" in out and
-                "Running upgrade 5d2e8c1a9f37 -> 8c4d2b7e1f05" not in out, out[-2000:])
+        L.check(desc + ": the tables are ahead: stamped at 3a7c5e9b1d42",
+                "persons already has the column of 3a7c5e9b1d42" in out and
+                "stamp 3a7c5e9b1d42 (was ab48726466af)" in out and
+                "Running upgrade 5d2e8c1a9f37 -> 8c4d2b7e1f05" not in out and
+                "Running upgrade 8c4d2b7e1f05 -> 3a7c5e9b1d42" not in out, out[-2000:])
     else:
-        L.check(desc + ": both revisions run again",
+        L.check(desc + ": the three revisions run again",
                 "Running upgrade ab48726466af -> 5d2e8c1a9f37" in out and
-                "Running upgrade 5d2e8c1a9f37 -> 8c4d2b7e1f05" in out, out[-2000:])
+                "Running upgrade 5d2e8c1a9f37 -> 8c4d2b7e1f05" in out and
+                "Running upgrade 8c4d2b7e1f05 -> 3a7c5e9b1d42" in out, out[-2000:])
     L.compare_rows(desc, L.head_rows(url), want, ignore)
     L.check_head(desc, url)
     L.check_second_run(desc, url)
