@@ -246,6 +246,36 @@ static int plan_follow_ups(struct remind_worker *w, struct db_conn *c, struct mt
     return rc;
 }
 
+static int cmp_plan(const void *pa, const void *pb)
+{
+    const struct store_plan_slot *a = pa, *b = pb;
+    if (a->medication_id != b->medication_id)
+        return a->medication_id < b->medication_id ? -1 : 1;
+    return a->slot_at_us < b->slot_at_us ? -1 : a->slot_at_us > b->slot_at_us;
+}
+
+/* Removes the planned future slots that the schedules, as they are now,
+ * no longer give (a changed or removed schedule). */
+static int unplan_stale(struct db_conn *c, struct mt_arena *a, struct slot_list *list,
+                        int64_t now, int64_t to, struct mt_err *err)
+{
+    struct store_open_slot *s = NULL;
+    size_t n = 0;
+    if (store_remind_slots(c, a, now + 1, to, &s, &n, err) < 0)
+        return -1;
+    qsort(list->v, list->n, sizeof(*list->v), cmp_plan);
+    for (size_t i = 0; i < n; i++) {
+        struct store_plan_slot key = {.medication_id = s[i].medication_id,
+                                      .slot_at_us = s[i].slot_at_us};
+        if (strcmp(s[i].state, "open") != 0 ||
+            bsearch(&key, list->v, list->n, sizeof(*list->v), cmp_plan))
+            continue;
+        if (store_remind_slot_unplan(c, s[i].id, now, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int plan_round(struct remind_worker *w, struct db_conn *c, int64_t now, struct mt_err *err)
 {
     int64_t horizon = (int64_t)w->ctx.cfg->reminder_horizon_minutes * MINUTE_US;
@@ -263,6 +293,8 @@ static int plan_round(struct remind_worker *w, struct db_conn *c, int64_t now, s
     int rc = expand_all(w, c, a, from, to, &list, err);
     if (rc == 0)
         rc = store_remind_plan_slots(c, list.v, list.n, now - horizon, err);
+    if (rc == 0)
+        rc = unplan_stale(c, a, &list, now, to, err);
     free(list.v);
     if (rc == 0)
         rc = store_remind_housekeep(c, now, now - horizon, now - horizon, to, err);

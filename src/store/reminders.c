@@ -25,6 +25,10 @@ static const char sql_slot_pg[] =
 static const char sql_slot_my[] =
     "INSERT IGNORE INTO reminder_slots " SLOT_COLS "VALUES (?, ?, ?, ?, 0, ?)";
 
+static const char sql_unplan[] =
+    "DELETE FROM reminder_slots WHERE id = ? AND state = 'open' AND slot_at > ? "
+    "AND NOT EXISTS (SELECT 1 FROM notification_deliveries d WHERE d.slot_id = ? "
+    "AND d.status IN ('sending', 'sent'))";
 static const char sql_reopen[] =
     "UPDATE reminder_slots SET state = 'open' WHERE state = 'snoozed' AND snoozed_until <= ?";
 static const char sql_slots_missed[] =
@@ -188,6 +192,14 @@ int store_remind_plan_slots(struct db_conn *c, const struct store_plan_slot *s, 
             return -1;
     }
     return 0;
+}
+
+int store_remind_slot_unplan(struct db_conn *c, int64_t slot_id, int64_t after_us,
+                             struct mt_err *err)
+{
+    char after[MT_TIME_BUF];
+    struct db_param p[] = {DB_INT(slot_id), store_time_param(after_us, after), DB_INT(slot_id)};
+    return store_exec(c, sql_unplan, p, MT_ARRAY_LEN(p), err);
 }
 
 struct housekeep_ctx {

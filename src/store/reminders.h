@@ -112,6 +112,12 @@ struct store_plan_slot {
 int store_remind_plan_slots(struct db_conn *c, const struct store_plan_slot *s, size_t n,
                             int64_t missed_before_us, struct mt_err *err);
 
+/* Removes a planned slot that its schedule no longer has (the schedule was
+ * changed or removed): only while it is open, after after_us, and nothing
+ * was sent or is being sent for it; its pending deliveries go with it. */
+int store_remind_slot_unplan(struct db_conn *c, int64_t slot_id, int64_t after_us,
+                             struct mt_err *err);
+
 /* The planner's housekeeping at now_us, in one transaction each step:
  * snoozed slots whose snooze ended reopen; open and snoozed slots older
  * than missed_before_us, and pending deliveries due before it, become
