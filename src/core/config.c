@@ -258,6 +258,11 @@ static const struct var vars[] = {
     {.name = "NOTIFY_TIMEOUT", .type = T_INT, .def = "10",
      .min = 1, .max = 300, .offset = FIELD(notify_timeout),
      .help = "seconds one notification may take to send, connecting included"},
+    {.name = "NOTIFY_CA_FILE", .type = T_STRING, .def = "",
+     .offset = FIELD(notify_ca_file),
+     .help = "PEM file of the certificate authorities that notification receivers and the mail "
+             "server are checked against (a private CA), instead of the system's; empty: the "
+             "system's"},
     {.name = "SMTP_URL", .type = T_STRING, .def = "",
      .url = true, .offset = FIELD(smtp_url),
      .help = "mail server of e-mail channels: smtp://user:pass@host:587 (STARTTLS) or "

@@ -104,6 +104,7 @@ struct mt_config {
     int reminder_horizon_minutes; /* REMINDER_HORIZON_MINUTES */
     char *notify_secret_key;      /* NOTIFY_SECRET_KEY (secret): "" = none */
     int notify_timeout;           /* NOTIFY_TIMEOUT, seconds per send */
+    char *notify_ca_file;         /* NOTIFY_CA_FILE: "" = the system's CAs */
     char *smtp_url;               /* SMTP_URL (password masked when printed) */
     char *smtp_from;              /* SMTP_FROM */
     char *public_url;             /* PUBLIC_URL: "" = no snooze links */

@@ -57,7 +57,8 @@ static int progress_cb(void *ctx, curl_off_t dltotal, curl_off_t dlnow, curl_off
     return atomic_load(cancel) ? 1 : 0;
 }
 
-static CURL *easy_new(int timeout_ms, const atomic_bool *cancel, struct mt_err *err)
+static CURL *easy_new(int timeout_ms, const char *ca_file, const atomic_bool *cancel,
+                      struct mt_err *err)
 {
     pthread_once(&global_once, global_init);
     if (global_rc != CURLE_OK) {
@@ -73,6 +74,11 @@ static CURL *easy_new(int timeout_ms, const atomic_bool *cancel, struct mt_err *
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)timeout_ms);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    /* Peers are always verified; a private CA comes from NOTIFY_CA_FILE. */
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, ca_file);
     curl_easy_setopt(h, CURLOPT_NOPROGRESS, cancel ? 0L : 1L);
     if (cancel) {
         curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, progress_cb);
@@ -92,7 +98,7 @@ static int transfer_failed(CURLcode rc, const char *what, const char *label, str
 static int http_post(const struct notify_http_request *r, long *status, struct mt_err *err)
 {
     *status = 0;
-    CURL *h = easy_new(r->timeout_ms, r->cancel, err);
+    CURL *h = easy_new(r->timeout_ms, r->ca_file, r->cancel, err);
     if (!h)
         return -1;
     struct curl_slist *hdrs = NULL;
@@ -139,7 +145,7 @@ static int http_post(const struct notify_http_request *r, long *status, struct m
 
 static int smtp_send(const struct notify_smtp_request *r, struct mt_err *err)
 {
-    CURL *h = easy_new(r->timeout_ms, r->cancel, err);
+    CURL *h = easy_new(r->timeout_ms, r->ca_file, r->cancel, err);
     if (!h)
         return -1;
     struct curl_slist *rcpt = curl_slist_append(NULL, r->rcpt);

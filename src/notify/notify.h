@@ -40,6 +40,8 @@ struct notify_settings {
     const char *smtp_url;  /* SMTP_URL: smtp://[user:pass@]host[:port] or smtps://; "" = none */
     const char *smtp_from; /* SMTP_FROM: "Name <addr>" or "addr"; "" = none */
     int timeout_ms;        /* for the whole of one send, connecting included */
+    const char *ca_file;   /* NOTIFY_CA_FILE: PEM CAs to verify TLS peers; NULL or "": the
+                              system's */
     /* When set (may be NULL), a send in progress gives up within about a
      * second once it turns true (the worker's stop at shutdown). */
     const atomic_bool *cancel;

@@ -24,6 +24,7 @@ struct notify_http_request {
     const char *body;
     size_t body_len;
     int timeout_ms;
+    const char *ca_file;       /* NULL: the system's CAs */
     const atomic_bool *cancel; /* NULL: none */
 };
 
@@ -37,6 +38,7 @@ struct notify_smtp_request {
     size_t message_len;
     bool require_tls; /* smtp:// only: refuse to go on without STARTTLS */
     int timeout_ms;
+    const char *ca_file;       /* NULL: the system's CAs */
     const atomic_bool *cancel; /* NULL: none */
 };
 

@@ -454,6 +454,7 @@ static int send_email(const struct notify_settings *s, const struct notify_targe
                                         .message_len = msg.len,
                                         .require_tls = !smtps && has_user && !loopback_host(label),
                                         .timeout_ms = s->timeout_ms,
+                                        .ca_file = s->ca_file && s->ca_file[0] ? s->ca_file : NULL,
                                         .cancel = s->cancel};
         rc = ops->smtp_send(&r, err);
     }
@@ -503,6 +504,7 @@ int notify_send(const struct notify_settings *s, const struct notify_target *t,
                                         .body = body.data,
                                         .body_len = body.len,
                                         .timeout_ms = s->timeout_ms,
+                                        .ca_file = s->ca_file && s->ca_file[0] ? s->ca_file : NULL,
                                         .cancel = s->cancel};
         long status = 0;
         rc = ops->http_post(&r, &status, err);

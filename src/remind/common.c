@@ -97,6 +97,7 @@ void remind_settings(const struct remind_ctx *ctx, struct notify_settings *out)
     out->smtp_url = ctx->cfg->smtp_url;
     out->smtp_from = ctx->cfg->smtp_from;
     out->timeout_ms = ctx->cfg->notify_timeout * 1000;
+    out->ca_file = ctx->cfg->notify_ca_file;
     out->cancel = NULL;
 }
 

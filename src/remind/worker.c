@@ -256,8 +256,8 @@ static int cmp_plan(const void *pa, const void *pb)
 
 /* Removes the planned future slots that the schedules, as they are now,
  * no longer give (a changed or removed schedule). */
-static int unplan_stale(struct db_conn *c, struct mt_arena *a, struct slot_list *list,
-                        int64_t now, int64_t to, struct mt_err *err)
+static int unplan_stale(struct db_conn *c, struct mt_arena *a, struct slot_list *list, int64_t now,
+                        int64_t to, struct mt_err *err)
 {
     struct store_open_slot *s = NULL;
     size_t n = 0;

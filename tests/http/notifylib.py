@@ -75,7 +75,7 @@ class SmtpReceiver:
     """tests/lib/smtp-receiver.py (aiosmtpd); user and password make it
     require AUTH."""
 
-    def __init__(self, tag, user=None, password=None):
+    def __init__(self, tag, user=None, password=None, tls=None, cert=None, key=None):
         base = os.path.join(apilib.TMP, f"{tag}-{os.getpid()}")
         self.records_path = base + ".mails"
         self.mode_path = base + ".mode"
@@ -88,6 +88,8 @@ class SmtpReceiver:
                 self.mode_path]
         if user:
             args += [user, password]
+            if tls:
+                args += [tls, cert, key]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.port = _wait_file(pf, self.proc)
 
@@ -105,6 +107,16 @@ class SmtpReceiver:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+def self_signed(tag):
+    """A certificate and key for 127.0.0.1 (openssl), as PEM file paths."""
+    cert = os.path.join(apilib.TMP, f"{tag}-cert.pem")
+    key = os.path.join(apilib.TMP, f"{tag}-key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    return cert, key
 
 
 def wait_for(cond, timeout=20, step=0.1):

@@ -481,6 +481,39 @@ def shutdown_scenario():
     h.stop()
 
 
+def tls_scenario():
+    """E-mail over TLS: smtps:// (TLS from the first byte) and smtp:// with
+    STARTTLS, with authentication, checked against NOTIFY_CA_FILE; without
+    the CA the certificate is refused, and the reason names no password."""
+    cert, key = notifylib.self_signed("t094tls")
+    for mode, scheme in (("smtps", "smtps"), ("starttls", "smtp")):
+        mail = notifylib.SmtpReceiver(f"t094-{mode}", SMTP_USER, SMTP_PASS, mode, cert, key)
+        url = f"{scheme}://{SMTP_USER}:{SMTP_PASS}@127.0.0.1:{mail.port}"
+        for with_ca in (True, False):
+            env = {"TEST_CLOCK_START": "2026-05-04T07:00:00Z", "SMTP_URL": url,
+                   "SMTP_FROM": "meditrack@home.example", "NOTIFY_TIMEOUT": "5"}
+            if with_ca:
+                env["NOTIFY_CA_FILE"] = cert
+            s = start(f"t094{mode}", env)
+            pid = apilib.person(s, "Tia")["id"]
+            ch = channel(s, pid, {"type": "email", "to": "tia@example.org"})["id"]
+            r = s.post(f"/api/v1/channels/{ch}/test")
+            out = r.json() or {}
+            if with_ca:
+                check(f"{scheme}:// with the CA: sent", r.status == 200 and
+                      out.get("status") == "sent", repr(r))
+                got = mail.messages()
+                check(f"{scheme}:// with the CA: the server got it, authenticated",
+                      len(got) == 1 and got[0]["auth_user"] == SMTP_USER, repr(got))
+            else:
+                check(f"{scheme}:// without the CA: refused (certificate), no password shown",
+                      r.status == 200 and out.get("status") == "failed" and
+                      SMTP_PASS not in r.text() and "127.0.0.1" in (out.get("detail") or ""),
+                      repr(r))
+            s.stop()
+        mail.stop()
+
+
 def bad_key():
     env = dict(os.environ, DATABASE_URL=apilib.fresh_db("t094key"), NOTIFY_SECRET_KEY="short-Kx7",
                PORT=str(apilib.free_port()), HOST="127.0.0.1", AUTO_MIGRATE="false",
@@ -499,6 +532,7 @@ def main():
         escalation_scenario()
         horizon_scenario()
         shutdown_scenario()
+        tls_scenario()
         bad_key()
     finally:
         for s in servers:

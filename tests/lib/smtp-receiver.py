@@ -7,11 +7,14 @@ as a JSON line to RECORDS: {"mail_from", "rcpt_tos", "data" (the raw
 message), "auth_user", "at"}. While the file MODE_FILE holds "fail", every
 message is refused with 451 (a temporary failure).
 
-Usage: smtp-receiver.py PORT_FILE RECORDS MODE_FILE [USER PASSWORD]
+Usage: smtp-receiver.py PORT_FILE RECORDS MODE_FILE [USER PASSWORD [TLS CERT KEY]]
+TLS "starttls" offers and requires STARTTLS; "smtps" speaks TLS from the
+first byte (SMTP over TLS, port 465 style); CERT and KEY are PEM files.
 """
 import json
 import os
 import socket
+import ssl
 import sys
 import time
 
@@ -59,6 +62,13 @@ def main():
     kw = {}
     if user is not None:
         kw = dict(authenticator=authenticator, auth_required=True, auth_require_tls=False)
+    if len(sys.argv) > 8:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(sys.argv[7], sys.argv[8])
+        if sys.argv[6] == "smtps":
+            kw["ssl_context"] = ctx
+        else:
+            kw.update(tls_context=ctx, require_starttls=True, auth_require_tls=True)
     ctl = Controller(Handler(records, mode_file), hostname="127.0.0.1", port=port, **kw)
     ctl.start()
     with open(port_file + ".tmp", "w") as f:
