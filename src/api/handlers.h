@@ -359,6 +359,45 @@ int api_account_delete(struct api_call *call, struct mt_err *err);
 int api_tokens_list(struct api_call *call, struct mt_err *err);
 int api_token_revoke(struct api_call *call, struct mt_err *err);
 
+/* ---- reminders.c (issue 16, docs/reminders.md) ------------------------------------------- */
+
+/* POST of a channel: of the person in the path (owner_id), or of the
+ * signed-in account (owner_id unset). */
+struct api_in_channel {
+    struct api_int owner_id;
+    struct api_int type; /* index in api_channel_types */
+    struct api_text url, to, token, secret;
+    struct api_int enabled; /* API_BOOL; unset: true */
+};
+
+/* PUT of a person's reminder settings; a null integer reads as 0. */
+struct api_in_reminder_settings {
+    struct api_int person_id;
+    struct api_int repeat_minutes, max_repeats;
+    struct api_text quiet_start, quiet_end;
+    struct api_int escalate_after_minutes;
+};
+
+/* The signed snooze link. */
+struct api_in_snooze {
+    struct api_int slot_id, until, expires;
+    struct api_text sig;
+};
+
+/* "ntfy", "gotify", "webhook", "email" (notify_type order). */
+extern const char *const api_channel_types[];
+
+int api_channel_create(struct api_call *call, struct mt_err *err);
+int api_my_channel_create(struct api_call *call, struct mt_err *err);
+int api_channels_list(struct api_call *call, struct mt_err *err);
+int api_my_channels_list(struct api_call *call, struct mt_err *err);
+int api_channel_delete(struct api_call *call, struct mt_err *err);
+int api_channel_test(struct api_call *call, struct mt_err *err);
+int api_reminder_settings_get(struct api_call *call, struct mt_err *err);
+int api_reminder_settings_put(struct api_call *call, struct mt_err *err);
+int api_notifications_list(struct api_call *call, struct mt_err *err);
+int api_reminder_snooze(struct api_call *call, struct mt_err *err);
+
 /* ---- routes that are not API operations ------------------------------------------------- */
 
 /* openapi.c: GET /openapi.json. */

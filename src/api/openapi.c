@@ -366,6 +366,52 @@ static void response_schemas(json_t *s)
                                   "detail", "type", "array", "items", ref("ValidationError")));
 }
 
+/* An object schema of (name, type) pairs, NULL-terminated; a type "?t" is
+ * t or null, "date-time" a nullable timestamp. */
+static json_t *simple_object(const char *const *fields)
+{
+    json_t *props = json_object();
+    for (size_t i = 0; fields[i]; i += 2) {
+        const char *t = fields[i + 1];
+        json_t *v;
+        if (strcmp(t, "date-time") == 0)
+            v = datetime_schema(true);
+        else if (t[0] == '?')
+            v = nullable(t + 1);
+        else
+            v = json_pack("{s:s}", "type", t);
+        json_object_set_new(props, fields[i], v);
+    }
+    return json_pack("{s:s, s:o}", "type", "object", "properties", props);
+}
+
+/* The reminders API (docs/reminders.md). */
+static void reminder_schemas(json_t *s)
+{
+    static const char *const channel[] = {
+        "id", "integer", "person_id", "?integer", "account_id", "?integer", "type", "string",
+        "url", "?string", "to", "?string", "enabled", "boolean", "has_secret", "boolean",
+        "created_at", "date-time", NULL};
+    static const char *const outcome[] = {"delivery_id", "integer", "channel_id", "integer",
+                                          "status", "string", "detail", "?string", NULL};
+    static const char *const settings[] = {
+        "person_id", "integer", "repeat_minutes", "?integer", "max_repeats", "integer",
+        "quiet_start", "?string", "quiet_end", "?string", "escalate_after_minutes", "?integer",
+        "updated_at", "date-time", NULL};
+    static const char *const delivery[] = {
+        "id", "integer", "channel_id", "integer", "channel_type", "string", "kind", "string",
+        "seq", "integer", "status", "string", "attempts", "integer", "due_at", "date-time",
+        "next_attempt_at", "date-time", "sent_at", "date-time", "last_error", "?string",
+        "created_at", "date-time", "slot", "?object", NULL};
+    static const char *const snooze[] = {"slot_id", "integer", "state", "string",
+                                         "snoozed_until", "date-time", NULL};
+    json_object_set_new(s, "NotificationChannel", simple_object(channel));
+    json_object_set_new(s, "ChannelTestOutcome", simple_object(outcome));
+    json_object_set_new(s, "ReminderSettings", simple_object(settings));
+    json_object_set_new(s, "Notification", simple_object(delivery));
+    json_object_set_new(s, "SnoozeOutcome", simple_object(snooze));
+}
+
 /* The response schemas of the access-control API (AUTH=on only). */
 static void auth_schemas(json_t *s)
 {
@@ -636,6 +682,7 @@ json_t *api_openapi_doc(const char *version, bool auth)
             json_object_set_new(schemas, op->body_schema, body_schema(op));
     }
     response_schemas(schemas);
+    reminder_schemas(schemas);
     if (!auth)
         return json_pack(
             "{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:o}}", "openapi", "3.1.0", "info", "title",
