@@ -58,7 +58,6 @@ struct export_sink {
     struct dose_slot *slots;
     size_t n_slots, cap_slots;
     struct api_adherence adh;
-    struct mt_tz zone;
 };
 
 /* The columns after "deleted" came with issue 15 (docs/reports.md): skipped
