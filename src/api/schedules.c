@@ -624,7 +624,7 @@ int api_calendar_ics(struct api_call *call, struct mt_err *err)
     else
         hash[0] = '\0';
     if (!stored || !hash[0] || !mt_secret_equal(stored, hash))
-        return mt_fail(err, MT_ENOTFOUND, "Not Found");
+        return mt_fail(err, MT_ENOTFOUND, "Calendar not found");
     struct mt_tz z;
     struct store_scheduled *meds = NULL;
     size_t n = 0;
