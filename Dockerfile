@@ -15,6 +15,7 @@ RUN apt-get update \
         build-essential meson ninja-build pkg-config \
         libjansson-dev libsqlite3-dev libpq-dev libmariadb-dev libsodium-dev \
         libcairo2-dev libpango1.0-dev libfontconfig-dev libgnutls28-dev \
+        libcurl4-gnutls-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -33,6 +34,7 @@ COPY . .
 RUN meson setup /build /src --buildtype=release -Db_ndebug=true --libdir=lib \
  && ninja -C /build meditrack meditrack-pdf.so \
         meditrack-postgresql.so meditrack-mysql.so meditrack-tls.so \
+        meditrack-notify.so \
  && strip /build/meditrack \
  && strip --strip-unneeded /build/meditrack-*.so \
  && /build/meditrack --version
@@ -48,10 +50,11 @@ FROM debian:bookworm-slim
 # times to the second only, and fontconfig rejects a cache whose recorded
 # time has nanoseconds the directory lost, so the times are rounded first.
 # Otherwise the non-root process would find no valid and no writable cache.
-# GnuTLS (libgnutls30) serves HTTPS when TLS_CERT_FILE is set.
+# GnuTLS (libgnutls30) serves HTTPS when TLS_CERT_FILE is set; libcurl
+# (GnuTLS flavour) sends reminders (meditrack-notify.so).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libjansson4 libsqlite3-0 libpq5 libmariadb3 libsodium23 libgnutls30 \
+        libjansson4 libsqlite3-0 libpq5 libmariadb3 libsodium23 libgnutls30 libcurl3-gnutls \
         libcairo2 libpango-1.0-0 libpangocairo-1.0-0 libfontconfig1 \
         fontconfig fonts-dejavu-core fonts-droid-fallback \
  && rm -rf /var/lib/apt/lists/* \
@@ -71,6 +74,7 @@ COPY --from=build /build/meditrack /usr/local/bin/meditrack
 # and in <prefix>/<libdir>/meditrack, which --libdir=lib above makes the same.
 COPY --from=build /build/meditrack-pdf.so \
      /build/meditrack-postgresql.so /build/meditrack-mysql.so /build/meditrack-tls.so \
+     /build/meditrack-notify.so \
      /usr/local/lib/meditrack/
 # Invoked as `alembic`, the binary behaves as `meditrack db`, so the commands
 # from the Python era (`alembic upgrade head`, `alembic current`) keep working.

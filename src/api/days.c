@@ -2,6 +2,8 @@
  * window of instants of a range of local days. */
 #include "api/days.h"
 
+#include "store/schedules.h"
+
 struct mt_tz api_tz(const struct http_req *r, const struct api_int *tz)
 {
     if (tz->set)
@@ -30,4 +32,46 @@ struct store_window api_day_window(struct mt_date first, struct mt_date last, st
 struct mt_date api_day_or_today(const struct api_date *date, struct mt_tz z)
 {
     return date->set ? date->value : mt_tz_local_date(z, mt_now_us());
+}
+
+/* A lookup's failure: a missing person or medication is the caller's 404
+ * to answer, not this one's; anything else is passed on. */
+static int pass_on(const struct mt_err *got, struct mt_err *err)
+{
+    if (got->code == MT_ENOTFOUND)
+        return 0;
+    if (err)
+        *err = *got;
+    return -1;
+}
+
+int api_person_tz(struct api_call *call, int64_t person_id, const struct api_int *tz,
+                  struct mt_tz *out, struct mt_err *err)
+{
+    *out = api_tz(call->r, tz);
+    if (tz->set)
+        return 0;
+    const char *name = NULL;
+    struct mt_err none = {0};
+    if (store_person_timezone(call->db, call->r->arena, person_id, &name, &none) < 0)
+        return pass_on(&none, err);
+    struct mt_tz z;
+    /* A stored zone the system no longer has (tzdata changed) falls back to
+     * the server's rather than failing every view of the person. */
+    if (name && mt_tz_load(name, &z, &none) == 0)
+        *out = z;
+    return 0;
+}
+
+int api_med_tz(struct api_call *call, int64_t medication_id, const struct api_int *tz,
+               struct mt_tz *out, struct mt_err *err)
+{
+    *out = api_tz(call->r, tz);
+    if (tz->set)
+        return 0;
+    int64_t person_id = 0;
+    struct mt_err none = {0};
+    if (store_med_person(call->db, medication_id, &person_id, &none) < 0)
+        return pass_on(&none, err);
+    return api_person_tz(call, person_id, tz, out, err);
 }

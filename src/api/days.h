@@ -29,6 +29,15 @@ int api_tz_minutes(const struct http_req *r, const struct api_int *tz);
  * hours. */
 struct store_window api_day_window(struct mt_date first, struct mt_date last, struct mt_tz z);
 
+/* The zone of a person's views (issue 16): the client's timezone_offset
+ * when given, else the person's own zone (persons.timezone) when set and
+ * known to this server, else the server's zone. A person that does not
+ * exist simply has no zone of their own (the caller answers its 404). */
+int api_person_tz(struct api_call *call, int64_t person_id, const struct api_int *tz,
+                  struct mt_tz *out, struct mt_err *err);
+/* The same for the person a medication belongs to. */
+int api_med_tz(struct api_call *call, int64_t medication_id, const struct api_int *tz,
+               struct mt_tz *out, struct mt_err *err);
 /* The local day date when it is set, else today, in zone z. */
 struct mt_date api_day_or_today(const struct api_date *date, struct mt_tz z);
 

@@ -227,14 +227,14 @@ static int record(struct api_call *call, int64_t medication_id, int64_t taken_us
 int api_dose_now(struct api_call *call, struct mt_err *err)
 {
     const struct api_in_dose_now *in = call->in;
-    if (api_who_med(call, in->medication_id.value, err) < 0)
+    struct mt_tz tz;
+    if (api_who_med(call, in->medication_id.value, err) < 0 ||
+        api_med_tz(call, in->medication_id.value, &in->tz, &tz, err) < 0)
         return -1;
-    struct mt_tz tz = api_tz(call->r, &in->tz);
     int64_t now = mt_now_us();
     struct record_opts o = {in->override.set && in->override.value, in->override_reason.value,
                             in->note.value};
-    return record(call, in->medication_id.value, now, mt_tz_local_date(tz, now), tz, true, &o,
-                  err);
+    return record(call, in->medication_id.value, now, mt_tz_local_date(tz, now), tz, true, &o, err);
 }
 
 int api_dose_for_date(struct api_call *call, struct mt_err *err)
@@ -243,7 +243,9 @@ int api_dose_for_date(struct api_call *call, struct mt_err *err)
     if (api_who_med(call, in->medication_id.value, err) < 0 ||
         store_med_exists(call->db, in->medication_id.value, err) < 0)
         return -1;
-    struct mt_tz tz = api_tz(call->r, &in->tz);
+    struct mt_tz tz;
+    if (api_med_tz(call, in->medication_id.value, &in->tz, &tz, err) < 0)
+        return -1;
     if (mt_date_cmp(in->date.value, mt_tz_local_date(tz, mt_now_us())) > 0)
         return mt_fail(err, MT_EINVAL, "Cannot record doses for future dates");
     int hour, minute;
@@ -342,9 +344,10 @@ int api_dose_history(struct api_call *call, struct mt_err *err)
 int api_dose_day(struct api_call *call, struct mt_err *err)
 {
     const struct api_in_med_day *in = call->in;
-    if (api_who_med(call, in->id.value, err) < 0)
+    struct mt_tz tz;
+    if (api_who_med(call, in->id.value, err) < 0 ||
+        api_med_tz(call, in->id.value, &in->tz, &tz, err) < 0)
         return -1;
-    struct mt_tz tz = api_tz(call->r, &in->tz);
     struct store_window w = api_day_window(in->date.value, in->date.value, tz);
     struct store_dose *items = NULL;
     size_t n = 0;
@@ -399,6 +402,8 @@ int api_summary(struct api_call *call, struct mt_err *err)
 {
     const struct api_in_summary *in = call->in;
     struct mt_tz z = api_tz(call->r, &in->tz);
+    if (in->person_id.set && api_person_tz(call, in->person_id.value, &in->tz, &z, err) < 0)
+        return -1;
     struct mt_date day = api_day_or_today(&in->date, z);
     struct store_window w = api_day_window(day, day, z);
     struct store_summary_entry *items = NULL;

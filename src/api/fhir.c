@@ -323,6 +323,11 @@ static int bundle_in_snapshot(struct bundle *b, struct db_conn *c, const struct 
         return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
 
     struct mt_tz tz = api_tz(r, &in->tz);
+    /* The person's own zone, when set, bounds their days (issue 16). */
+    struct mt_tz own;
+    struct mt_err unknown = {0};
+    if (!in->tz.set && person->timezone && mt_tz_load(person->timezone, &own, &unknown) == 0)
+        tz = own;
     struct store_window win = {MT_INSTANT_MIN, MT_INSTANT_MAX};
     if (in->start.set)
         win.start_us = api_day_window(in->start.value, in->start.value, tz).start_us;
@@ -381,8 +386,7 @@ static int bundle_in_snapshot(struct bundle *b, struct db_conn *c, const struct 
         return -1;
     size_t unreadable = 0;
     if (store_report_doses(c, r->arena, NULL, true, person->id, STORE_VIEW_HISTORY, &win,
-                           write_administration, b,
-                           &unreadable, err) < 0)
+                           write_administration, b, &unreadable, err) < 0)
         return -1;
     if (unreadable || b->skipped)
         mt_log(MT_LOG_WARN,

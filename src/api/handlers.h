@@ -36,6 +36,7 @@ struct api_in_person {
     struct api_text name; /* the legacy single name: checked, and read through first_name */
     struct api_date date_of_birth;
     struct api_text notes;
+    struct api_text timezone; /* issue 16: IANA name, null or "": the server's zone */
 };
 
 int api_persons_list(struct api_call *call, struct mt_err *err);
@@ -49,6 +50,9 @@ int api_person_set_default(struct api_call *call, struct mt_err *err);
  * drops last_name, and a body with neither is refused). */
 int api_person_create_model(struct api_body *b, struct api_vctx *v);
 int api_person_update_model(struct api_body *b, struct api_vctx *v);
+/* A timezone that is set must name a zone the server has (mt_tz_name_ok,
+ * mt_tz_load). */
+void api_person_rule(const struct api_request *q, void *in, struct api_vctx *v);
 
 /* ---- medications.c ------------------------------------------------------------------------ */
 
@@ -80,12 +84,14 @@ struct api_in_med {
     struct api_num dose_amount;
     struct api_text dose_unit;
     struct api_jsonv ingredients; /* [{"name", "amount", "unit"}], checked by api_med_rules */
+    struct api_jsonv schedule;    /* issue 16: null or a schedule (core/schedule.h) */
 };
 
 /* The words of limit_window, in the order of its choices. */
 extern const char *const api_limit_windows[];
 /* Checks the ingredients list (each an object with a name, a positive
- * amount and a unit; no name twice) with pydantic-shaped errors. */
+ * amount and a unit; no name twice) and the schedule with pydantic-shaped
+ * errors. */
 void api_med_rules(const struct api_request *q, void *in, struct api_vctx *v);
 
 int api_meds_list(struct api_call *call, struct mt_err *err);
@@ -193,6 +199,35 @@ int api_limit_set(struct api_call *call, struct mt_err *err);
 int api_limit_delete(struct api_call *call, struct mt_err *err);
 /* name and unit are not blank. */
 void api_limit_rule(const struct api_request *q, void *in, struct api_vctx *v);
+
+/* ---- schedules.c: what is due, adherence, the calendar feed (issue 16) ------------------- */
+
+/* GET /persons/{person_id}/due/{date}. */
+struct api_in_due {
+    struct api_int person_id;
+    struct api_date date;
+};
+
+/* GET /persons/{person_id}/adherence?from=&to= (both required). */
+struct api_in_adherence {
+    struct api_int person_id;
+    struct api_date from, to;
+};
+
+/* GET /persons/{person_id}/calendar.ics?token=. */
+struct api_in_calendar {
+    struct api_int person_id;
+    struct api_text token;
+};
+
+int api_due(struct api_call *call, struct mt_err *err);
+int api_adherence(struct api_call *call, struct mt_err *err);
+/* "to" not before "from", and at most 366 days. */
+void api_adherence_rule(const struct api_request *q, void *in, struct api_vctx *v);
+/* POST and DELETE /persons/{person_id}/calendar-token (api_in_id). */
+int api_calendar_token_create(struct api_call *call, struct mt_err *err);
+int api_calendar_token_revoke(struct api_call *call, struct mt_err *err);
+int api_calendar_ics(struct api_call *call, struct mt_err *err);
 
 /* ---- audit.c: the audit trail -------------------------------------------------------------- */
 
@@ -321,6 +356,45 @@ int api_account_update(struct api_call *call, struct mt_err *err);
 int api_account_delete(struct api_call *call, struct mt_err *err);
 int api_tokens_list(struct api_call *call, struct mt_err *err);
 int api_token_revoke(struct api_call *call, struct mt_err *err);
+
+/* ---- reminders.c (issue 16, docs/reminders.md) ------------------------------------------- */
+
+/* POST of a channel: of the person in the path (owner_id), or of the
+ * signed-in account (owner_id unset). */
+struct api_in_channel {
+    struct api_int owner_id;
+    struct api_int type; /* index in api_channel_types */
+    struct api_text url, to, token, secret;
+    struct api_int enabled; /* API_BOOL; unset: true */
+};
+
+/* PUT of a person's reminder settings; a null integer reads as 0. */
+struct api_in_reminder_settings {
+    struct api_int person_id;
+    struct api_int repeat_minutes, max_repeats;
+    struct api_text quiet_start, quiet_end;
+    struct api_int escalate_after_minutes;
+};
+
+/* The signed snooze link. */
+struct api_in_snooze {
+    struct api_int slot_id, until, expires;
+    struct api_text sig;
+};
+
+/* "ntfy", "gotify", "webhook", "email" (notify_type order). */
+extern const char *const api_channel_types[];
+
+int api_channel_create(struct api_call *call, struct mt_err *err);
+int api_my_channel_create(struct api_call *call, struct mt_err *err);
+int api_channels_list(struct api_call *call, struct mt_err *err);
+int api_my_channels_list(struct api_call *call, struct mt_err *err);
+int api_channel_delete(struct api_call *call, struct mt_err *err);
+int api_channel_test(struct api_call *call, struct mt_err *err);
+int api_reminder_settings_get(struct api_call *call, struct mt_err *err);
+int api_reminder_settings_put(struct api_call *call, struct mt_err *err);
+int api_notifications_list(struct api_call *call, struct mt_err *err);
+int api_reminder_snooze(struct api_call *call, struct mt_err *err);
 
 /* ---- routes that are not API operations ------------------------------------------------- */
 

@@ -24,6 +24,8 @@ struct copy_scheduler;
 /* What every handler can reach: configuration, the connection pool and the
  * state of access control (api/auth.h; NULL where nothing authenticates,
  * as in unit tests). Owned by cmd_serve; lives as long as the server. */
+struct remind_ctx;
+
 struct app {
     const struct mt_config *cfg;
     struct db_pool *pool;
@@ -34,6 +36,9 @@ struct app {
     /* The server's time zone (TIMEZONE, TZ or TIMEZONE_OFFSET: api/days.h),
      * for requests without timezone_offset. Zeroed: UTC. */
     struct mt_tz zone;
+    /* Reminders (src/remind): the channels API's keys and settings; NULL in
+     * programs that serve no reminders. */
+    const struct remind_ctx *remind;
 };
 
 #define HTTP_MAX_PARAMS 4

@@ -8,6 +8,7 @@
  * Each handler gets its validated input (handlers.h) from the operation
  * runner, calls store/medications.c and shapes the answer. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "api/actor.h"
@@ -21,12 +22,9 @@
 /* Most ingredients one medication may list. */
 #define MAX_INGREDIENTS 20
 
-/* The UTC window of the local day `date` (or today) in the zone in
- * effect. */
-static struct store_window day_window(struct http_req *r, const struct api_date *date,
-                                      const struct api_int *tz)
+/* The UTC window of the local day `date` (or today) in zone z. */
+static struct store_window day_window(const struct api_date *date, struct mt_tz z)
 {
-    struct mt_tz z = api_tz(r, tz);
     struct mt_date d = api_day_or_today(date, z);
     return api_day_window(d, d, z);
 }
@@ -174,6 +172,35 @@ static int read_ingredients(const struct api_json *list, struct mt_arena *a,
     return 0;
 }
 
+/* ---- the schedule (issue 16, docs/schedules.md) --------------------------------------- */
+
+/* Reads the body's schedule: *has false for null; with v, a refusal is
+ * added as an error at ["body", "schedule"]. Returns 0, or -1 when the
+ * schedule is not valid. */
+static int read_schedule(const struct api_json *value, bool *has, struct mt_schedule *out,
+                         struct api_vctx *v)
+{
+    *has = false;
+    if (!value || value->type == API_J_NULL)
+        return 0;
+    json_t *j = api_json_to_jansson(value);
+    struct mt_err err = {0};
+    int rc = j ? mt_schedule_from_json(j, out, &err) : mt_fail(&err, MT_EINVAL, "no value");
+    if (rc < 0) {
+        if (v) {
+            char msg[300];
+            snprintf(msg, sizeof(msg), "Value error, %s", err.msg);
+            api_vctx_add(v, "value_error", json_pack("[s,s]", "body", "schedule"), msg,
+                         j ? json_incref(j) : json_null(), json_pack("{s:{}}", "error"));
+        }
+        json_decref(j);
+        return -1;
+    }
+    json_decref(j);
+    *has = true;
+    return 0;
+}
+
 void api_med_rules(const struct api_request *q, void *in, struct api_vctx *v)
 {
     const struct api_in_med *m = in;
@@ -181,6 +208,11 @@ void api_med_rules(const struct api_request *q, void *in, struct api_vctx *v)
         struct store_ingredient *items;
         size_t n;
         read_ingredients(m->ingredients.value, q->arena, &items, &n, v);
+    }
+    if (m->schedule.set) {
+        bool has;
+        struct mt_schedule s;
+        read_schedule(m->schedule.value, &has, &s, v);
     }
 }
 
@@ -202,6 +234,7 @@ static int verdicts_of(struct api_call *call, struct store_medication *items, si
     for (size_t i = 0; i < n; i++) {
         if ((!items[i].ingredients &&
              store_med_ingredients(call->db, call->r->arena, &items[i], err) < 0) ||
+            store_med_schedule(call->db, &items[i], err) < 0 ||
             store_med_verdict(call->db, call->r->arena, &items[i], now, tz, &v[i], err) < 0)
             return -1;
     }
@@ -212,14 +245,18 @@ static int verdicts_of(struct api_call *call, struct store_medication *items, si
 int api_meds_list(struct api_call *call, struct mt_err *err)
 {
     const struct api_in_med_list *in = call->in;
-    struct store_window w = day_window(call->r, &in->date, &in->tz);
+    /* One person's list follows that person's zone (issue 16). */
+    struct mt_tz z = api_tz(call->r, &in->tz);
+    if (in->person_id.set && api_person_tz(call, in->person_id.value, &in->tz, &z, err) < 0)
+        return -1;
+    struct store_window w = day_window(&in->date, z);
     struct store_medication *items = NULL;
     size_t n = 0;
     struct store_verdict *v;
     if (store_meds_list(call->db, call->r->arena, api_who_sees(call->who), in->person_id.set,
                         in->person_id.value, &w, in->skip.value, in->limit.value, &items, &n,
                         err) < 0 ||
-        verdicts_of(call, items, n, api_tz(call->r, &in->tz), &v, err) < 0)
+        verdicts_of(call, items, n, z, &v, err) < 0)
         return -1;
     return api_reply_meds(call->r, items, v, n);
 }
@@ -235,6 +272,10 @@ static int save_med(struct api_call *call, bool create, struct mt_err *err)
     if (in->ingredients.set && in->ingredients.value &&
         read_ingredients(in->ingredients.value, call->r->arena, &ings, &n_ings, NULL) < 0)
         return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
+    bool has_sched = false;
+    struct mt_schedule sched;
+    if (in->schedule.set && read_schedule(in->schedule.value, &has_sched, &sched, NULL) < 0)
+        return mt_fail(err, MT_EINVAL, "invalid \"schedule\"");
     struct store_medication_fields f = {
         .set_name = in->name.set,
         .set_dosage = in->dosage.set,
@@ -258,6 +299,8 @@ static int save_med(struct api_call *call, bool create, struct mt_err *err)
         .set_ingredients = in->ingredients.set,
         .ingredients = ings,
         .n_ingredients = n_ings,
+        .set_schedule = in->schedule.set,
+        .schedule = has_sched ? &sched : NULL,
     };
     struct store_medication m;
     if ((create ? api_who_person(call->who, in->person_id.value, err)
@@ -270,7 +313,9 @@ static int save_med(struct api_call *call, bool create, struct mt_err *err)
     if (rc < 0)
         return -1;
     struct store_verdict *v;
-    if (verdicts_of(call, &m, 1, api_tz(call->r, &(struct api_int){0}), &v, err) < 0)
+    struct mt_tz z;
+    if (api_person_tz(call, m.person_id, &(struct api_int){0}, &z, err) < 0 ||
+        verdicts_of(call, &m, 1, z, &v, err) < 0)
         return -1;
     return api_reply_med(call->r, call->op->status, &m, v, false);
 }
@@ -288,12 +333,15 @@ int api_med_update(struct api_call *call, struct mt_err *err)
 int api_med_get(struct api_call *call, struct mt_err *err)
 {
     const struct api_in_med_day *in = call->in;
-    struct store_window w = day_window(call->r, &in->date, &in->tz);
+    struct mt_tz z;
+    if (api_who_med(call, in->id.value, err) < 0 ||
+        api_med_tz(call, in->id.value, &in->tz, &z, err) < 0)
+        return -1;
+    struct store_window w = day_window(&in->date, z);
     struct store_medication m;
     struct store_verdict *v;
-    if (api_who_med(call, in->id.value, err) < 0 ||
-        store_med_get(call->db, call->r->arena, in->id.value, &w, &m, err) < 0 ||
-        verdicts_of(call, &m, 1, api_tz(call->r, &in->tz), &v, err) < 0)
+    if (store_med_get(call->db, call->r->arena, in->id.value, &w, &m, err) < 0 ||
+        verdicts_of(call, &m, 1, z, &v, err) < 0)
         return -1;
     return api_reply_med(call->r, call->op->status, &m, v, true);
 }

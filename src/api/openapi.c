@@ -14,6 +14,7 @@
 #include "api/auth.h"
 #include "api/handlers.h"
 #include "api/openapi.h"
+#include "core/schedule.h"
 
 /* ---- response schemas ------------------------------------------------------------------- */
 
@@ -41,6 +42,15 @@ static json_t *ref(const char *name)
     return json_pack("{s:s+}", "$ref", "#/components/schemas/", name);
 }
 
+/* The dosing fields of issue 15 (docs/dosing.md), present only when the
+ * request carries X-MediTrack-Fields: extended. */
+static json_t *extended(json_t *schema)
+{
+    json_object_set_new(schema, "description",
+                        json_string("Only with the request header X-MediTrack-Fields: extended"));
+    return schema;
+}
+
 static json_t *person_out(bool with_count)
 {
     json_t *p = json_pack("{s:o, s:o, s:o, s:o, s:{s:s}, s:{s:s}, s:o, s:o}", "first_name",
@@ -53,17 +63,9 @@ static json_t *person_out(bool with_count)
     json_object_set_new(p, "name",
                         json_pack("{s:s, s:s}", "type", "string", "description",
                                   "\"first_name last_name\", or first_name alone"));
+    json_object_set_new(p, "timezone", extended(nullable("string")));
     return json_pack("{s:s, s:o, s:[s,s,s,s]}", "type", "object", "properties", p, "required",
                      "first_name", "id", "is_default", "name");
-}
-
-/* The dosing fields of issue 15 (docs/dosing.md), present only when the
- * request carries X-MediTrack-Fields: extended. */
-static json_t *extended(json_t *schema)
-{
-    json_object_set_new(schema, "description",
-                        json_string("Only with the request header X-MediTrack-Fields: extended"));
-    return schema;
 }
 
 static json_t *verdict_fields(json_t *p)
@@ -130,8 +132,101 @@ static json_t *med_out(bool with_day)
         json_object_set_new(p, "last_taken_at", datetime_schema(true));
     }
     dosing_fields(p);
+    json_object_set_new(
+        p, "schedule",
+        extended(json_pack("{s:[o,{s:s}]}", "oneOf", ref("Schedule"), "type", "null")));
     return json_pack("{s:s, s:o, s:[s,s,s,s,s,s]}", "type", "object", "properties", p, "required",
                      "name", "dosage", "frequency", "max_doses_per_day", "id", "person_id");
+}
+
+/* The schemas of issue 16 (docs/schedules.md). */
+static json_t *object_of(json_t *props)
+{
+    return json_pack("{s:s, s:o}", "type", "object", "properties", props);
+}
+
+static json_t *typed(const char *type)
+{
+    return json_pack("{s:s}", "type", type);
+}
+
+static json_t *adherence_stats(void)
+{
+    json_t *p = json_object();
+    static const char *const counts[] = {"slots",  "taken",          "late",
+                                         "missed", "skipped",        "pending",
+                                         "due",    "current_streak", "longest_streak"};
+    for (size_t i = 0; i < MT_ARRAY_LEN(counts); i++)
+        json_object_set_new(p, counts[i], typed("integer"));
+    static const char *const pcts[] = {"taken_pct", "late_pct", "missed_pct", "skipped_pct",
+                                       "adherence_pct"};
+    for (size_t i = 0; i < MT_ARRAY_LEN(pcts); i++)
+        json_object_set_new(p, pcts[i], nullable("number"));
+    return p;
+}
+
+static void schedule_schemas(json_t *s)
+{
+    json_object_set_new(
+        s, "Schedule",
+        json_pack("{s:s, s:{s:{s:s, s:{s:s, s:s}, s:i, s:i}, s:{s:[{s:s, s:[s]}, {s:s, s:{s:s, "
+                  "s:[s,s,s,s,s,s,s]}}, {s:s, s:{s:{s:s, s:i, s:i}}}]}, s:o, s:o}, s:[s]}",
+                  "type", "object", "properties", "times", "type", "array", "items", "type",
+                  "string", "pattern", "^([01][0-9]|2[0-3]):[0-5][0-9]$", "minItems", 1, "maxItems",
+                  MT_SCHED_MAX_TIMES, "days", "oneOf", "type", "string", "enum", "daily", "type",
+                  "array", "items", "type", "string", "enum", "mon", "tue", "wed", "thu", "fri",
+                  "sat", "sun", "type", "object", "properties", "every_n_days", "type", "integer",
+                  "minimum", 1, "maximum", MT_SCHED_MAX_EVERY, "start_date", date_schema(true),
+                  "end_date", date_schema(true), "required", "times"));
+    json_t *slot = json_object();
+    json_object_set_new(slot, "medication_id", typed("integer"));
+    json_object_set_new(slot, "medication_name", typed("string"));
+    json_object_set_new(slot, "slot_at", datetime_schema(false));
+    json_object_set_new(slot, "local_time", typed("string"));
+    json_object_set_new(slot, "status",
+                        json_pack("{s:s, s:[s,s,s,s,s]}", "type", "string", "enum", "taken", "late",
+                                  "missed", "skipped", "pending"));
+    json_object_set_new(slot, "dose_id", nullable("integer"));
+    json_object_set_new(slot, "taken_at", datetime_schema(true));
+    json_object_set_new(slot, "late_until", datetime_schema(false));
+    json_object_set_new(s, "DueSlot", object_of(slot));
+    json_t *due = json_object();
+    json_object_set_new(due, "person_id", typed("integer"));
+    json_object_set_new(due, "date", date_schema(false));
+    json_object_set_new(due, "timezone", typed("string"));
+    json_object_set_new(due, "day_start", datetime_schema(false));
+    json_object_set_new(due, "day_end", datetime_schema(false));
+    json_object_set_new(due, "slots",
+                        json_pack("{s:s, s:o}", "type", "array", "items", ref("DueSlot")));
+    json_object_set_new(s, "DueDay", object_of(due));
+    json_t *med = adherence_stats();
+    json_object_set_new(med, "medication_id", typed("integer"));
+    json_object_set_new(med, "medication_name", typed("string"));
+    json_t *day = json_object();
+    json_object_set_new(day, "date", date_schema(false));
+    static const char *const counts[] = {"slots", "taken", "late", "missed", "skipped", "pending"};
+    for (size_t i = 0; i < MT_ARRAY_LEN(counts); i++)
+        json_object_set_new(day, counts[i], typed("integer"));
+    json_t *adh = json_object();
+    json_object_set_new(adh, "person_id", typed("integer"));
+    json_object_set_new(adh, "from", date_schema(false));
+    json_object_set_new(adh, "to", date_schema(false));
+    json_object_set_new(adh, "timezone", typed("string"));
+    json_object_set_new(adh, "slot_window_minutes", typed("integer"));
+    json_object_set_new(adh, "totals", object_of(adherence_stats()));
+    json_object_set_new(adh, "medications",
+                        json_pack("{s:s, s:o}", "type", "array", "items", object_of(med)));
+    json_object_set_new(adh, "days",
+                        json_pack("{s:s, s:o}", "type", "array", "items", object_of(day)));
+    json_object_set_new(s, "Adherence", object_of(adh));
+    json_t *tok = json_object();
+    json_object_set_new(tok, "person_id", typed("integer"));
+    json_object_set_new(
+        tok, "token",
+        json_pack("{s:s, s:s}", "type", "string", "description", "The secret, shown this once"));
+    json_object_set_new(tok, "url", typed("string"));
+    json_object_set_new(tok, "path", typed("string"));
+    json_object_set_new(s, "CalendarToken", object_of(tok));
 }
 
 /* The response schemas; the request bodies' are written from the
@@ -216,6 +311,7 @@ static void response_schemas(json_t *s)
                   "boolean", "version", "type", "integer", "target_was_empty", "type", "boolean",
                   "to_create", "type", "object", "conflicts", "type", "array", "warnings", "type",
                   "array", "created", "type", "object", "person_ids", "type", "array"));
+    schedule_schemas(s);
     json_object_set_new(s, "HealthStatus",
                         json_pack("{s:s, s:{s:{s:s}, s:{s:s}}}", "type", "object", "properties",
                                   "status", "type", "string", "version", "type", "string"));
@@ -242,6 +338,52 @@ static void response_schemas(json_t *s)
     json_object_set_new(s, "HTTPValidationError",
                         json_pack("{s:s, s:{s:{s:s, s:o}}}", "type", "object", "properties",
                                   "detail", "type", "array", "items", ref("ValidationError")));
+}
+
+/* An object schema of (name, type) pairs, NULL-terminated; a type "?t" is
+ * t or null, "date-time" a nullable timestamp. */
+static json_t *simple_object(const char *const *fields)
+{
+    json_t *props = json_object();
+    for (size_t i = 0; fields[i]; i += 2) {
+        const char *t = fields[i + 1];
+        json_t *v;
+        if (strcmp(t, "date-time") == 0)
+            v = datetime_schema(true);
+        else if (t[0] == '?')
+            v = nullable(t + 1);
+        else
+            v = json_pack("{s:s}", "type", t);
+        json_object_set_new(props, fields[i], v);
+    }
+    return json_pack("{s:s, s:o}", "type", "object", "properties", props);
+}
+
+/* The reminders API (docs/reminders.md). */
+static void reminder_schemas(json_t *s)
+{
+    static const char *const channel[] = {
+        "id", "integer", "person_id", "?integer", "account_id", "?integer", "type", "string",
+        "url", "?string", "to", "?string", "enabled", "boolean", "has_secret", "boolean",
+        "created_at", "date-time", NULL};
+    static const char *const outcome[] = {"delivery_id", "integer", "channel_id", "integer",
+                                          "status", "string", "detail", "?string", NULL};
+    static const char *const settings[] = {
+        "person_id", "integer", "repeat_minutes", "?integer", "max_repeats", "integer",
+        "quiet_start", "?string", "quiet_end", "?string", "escalate_after_minutes", "?integer",
+        "updated_at", "date-time", NULL};
+    static const char *const delivery[] = {
+        "id", "integer", "channel_id", "integer", "channel_type", "string", "kind", "string",
+        "seq", "integer", "status", "string", "attempts", "integer", "due_at", "date-time",
+        "next_attempt_at", "date-time", "sent_at", "date-time", "last_error", "?string",
+        "created_at", "date-time", "slot", "?object", NULL};
+    static const char *const snooze[] = {"slot_id", "integer", "state", "string",
+                                         "snoozed_until", "date-time", NULL};
+    json_object_set_new(s, "NotificationChannel", simple_object(channel));
+    json_object_set_new(s, "ChannelTestOutcome", simple_object(outcome));
+    json_object_set_new(s, "ReminderSettings", simple_object(settings));
+    json_object_set_new(s, "Notification", simple_object(delivery));
+    json_object_set_new(s, "SnoozeOutcome", simple_object(snooze));
 }
 
 /* The response schemas of the access-control API (AUTH=on only). */
@@ -302,6 +444,9 @@ static json_t *content_of(const char *schema)
                          "format", "binary");
     if (strcmp(schema, "csv") == 0)
         return json_pack("{s:{s:{s:s}}}", "text/csv", "schema", "type", "string");
+    if (strcmp(schema, "ics") == 0)
+        return json_pack("{s:{s:{s:s, s:s}}}", "text/calendar", "schema", "type", "string",
+                         "description", "iCalendar (RFC 5545): one VEVENT with a VALARM per slot");
     if (strcmp(schema, "fhir") == 0)
         return json_pack("{s:{s:{s:s, s:s}}}", "application/fhir+json", "schema", "type", "object",
                          "description", "A FHIR R4 Bundle of type collection");
@@ -511,6 +656,7 @@ json_t *api_openapi_doc(const char *version, bool auth)
             json_object_set_new(schemas, op->body_schema, body_schema(op));
     }
     response_schemas(schemas);
+    reminder_schemas(schemas);
     if (!auth)
         return json_pack(
             "{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:o}}", "openapi", "3.1.0", "info", "title",

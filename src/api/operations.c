@@ -181,9 +181,15 @@ const char *const api_audit_entities[] = {"person",  "medication", "dose",  "ing
          .bounds = B_AMOUNT,                                                                       \
          .nullable = true},                                                                        \
         BODY_TEXT(struct api_in_med, dose_unit, UNIT_TEXT, false, true),                           \
+    {.name = "ingredients",                                                                        \
+     .where = API_BODY,                                                                            \
+     .type = API_JSON,                                                                             \
+     .at = offsetof(struct api_in_med, ingredients),                                               \
+     .nullable = true},                                                                            \
     {                                                                                              \
-        .name = "ingredients", .where = API_BODY, .type = API_JSON,                                \
-        .at = offsetof(struct api_in_med, ingredients), .nullable = true                           \
+        .name = "schedule", .where = API_BODY, .type = API_JSON,                                   \
+        .at = offsetof(struct api_in_med, schedule), .nullable = true,                             \
+        .doc = "null (as needed) or {times, days, start_date, end_date} (docs/schedules.md)"       \
     }
 
 /* The optional body of both record operations. */
@@ -195,6 +201,23 @@ const char *const api_audit_entities[] = {"person",  "medication", "dose",  "ing
      .doc = "Record despite a dosing rule (carers and admins; override_reason required)"},         \
         BODY_TEXT(T, override_reason, REASON_TEXT, false, true),                                   \
         BODY_TEXT(T, note, REASON_TEXT, false, true)
+
+/* The body of a new notification channel. */
+#define CHANNEL_FIELDS                                                                             \
+    {.name = "type",                                                                               \
+     .where = API_BODY,                                                                            \
+     .type = API_CHOICE,                                                                           \
+     .at = offsetof(struct api_in_channel, type),                                                  \
+     .choices = api_channel_types,                                                                 \
+     .required = true},                                                                            \
+        BODY_TEXT(struct api_in_channel, url, 2000, false, true),                                  \
+        BODY_TEXT(struct api_in_channel, to, 320, false, true),                                    \
+        BODY_TEXT(struct api_in_channel, token, 512, false, true),                                 \
+        BODY_TEXT(struct api_in_channel, secret, 512, false, true),                                \
+    {                                                                                              \
+        .name = "enabled", .where = API_BODY, .type = API_BOOL,                                    \
+        .at = offsetof(struct api_in_channel, enabled)                                             \
+    }
 
 /* The two exports read the same parameters. */
 static const struct api_param export_params[] = {
@@ -240,8 +263,10 @@ const struct http_route api_routes[] = {
                          BODY_TEXT(struct api_in_person, last_name, SHORT_TEXT, false, true),
                          BODY_DATE(struct api_in_person, date_of_birth, true),
                          BODY_TEXT(struct api_in_person, notes, LONG_TEXT, false, true),
-                         BODY_TEXT(struct api_in_person, name, 0, false, true)),
-        .body = API_BODY_REQUIRED, .model = api_person_create_model, .tag = "persons",
+                         BODY_TEXT(struct api_in_person, name, 0, false, true),
+                         BODY_TEXT(struct api_in_person, timezone, MT_TZ_NAME_MAX, false, true)),
+        .body = API_BODY_REQUIRED, .model = api_person_create_model, .cross = api_person_rule,
+        .tag = "persons",
         .perm = API_ADMIN, .op_id = "create_person", .summary = "Create a person", .status = 201,
         .body_schema = "PersonCreate", .body_doc = "first_name, or the legacy name, is required",
         .response = "PersonInDB")},
@@ -259,8 +284,10 @@ const struct http_route api_routes[] = {
                          BODY_TEXT(struct api_in_person, last_name, SHORT_TEXT, false, true),
                          BODY_TEXT(struct api_in_person, name, 0, false, true),
                          BODY_DATE(struct api_in_person, date_of_birth, true),
-                         BODY_TEXT(struct api_in_person, notes, LONG_TEXT, false, true)),
-        .body = API_BODY_REQUIRED, .model = api_person_update_model, .tag = "persons",
+                         BODY_TEXT(struct api_in_person, notes, LONG_TEXT, false, true),
+                         BODY_TEXT(struct api_in_person, timezone, MT_TZ_NAME_MAX, false, true)),
+        .body = API_BODY_REQUIRED, .model = api_person_update_model, .cross = api_person_rule,
+        .tag = "persons",
         .perm = API_ADMIN, .op_id = "update_person", .summary = "Update a person", .status = 200,
         .body_schema = "PersonUpdate", .response = "PersonInDB", .errors = "404")},
     {.method = "DELETE",
@@ -503,6 +530,56 @@ const struct http_route api_routes[] = {
                    PATH_ID(struct api_in_limit_id, id, "limit_id", "The ID of the limit")),
         .tag = "dosing", .perm = API_MANAGE, .op_id = "delete_ingredient_limit",
         .summary = "Delete an ingredient limit", .status = 204, .errors = "404")},
+
+    /* Schedules: what is due, adherence, the calendar feed (api/schedules.c,
+     * docs/schedules.md). */
+    {.method = "GET",
+     .pattern = "/api/v1/persons/{person_id}/due/{date}",
+     OP(.handler = api_due, IN(struct api_in_due),
+        .params = PARAMS(PATH_ID(struct api_in_due, person_id, "person_id", "The ID of the person"),
+                         PATH_DATE(struct api_in_due, date)),
+        .tag = "schedules", .perm = API_READ, .op_id = "get_due",
+        .summary = "The scheduled slots of a person's local day with their status", .status = 200,
+        .response = "DueDay", .errors = "404")},
+    {.method = "GET",
+     .pattern = "/api/v1/persons/{person_id}/adherence",
+     OP(.handler = api_adherence, IN(struct api_in_adherence), .heavy = true,
+        .params = PARAMS(PATH_ID(struct api_in_adherence, person_id, "person_id",
+                                 "The ID of the person"),
+                         QUERY_DATE(struct api_in_adherence, from, "from", true,
+                                    "First local day (YYYY-MM-DD), inclusive"),
+                         QUERY_DATE(struct api_in_adherence, to, "to", true,
+                                    "Last local day (YYYY-MM-DD), inclusive; at most 366 days")),
+        .cross = api_adherence_rule, .tag = "schedules", .perm = API_READ,
+        .op_id = "get_adherence",
+        .summary = "Slots taken on time, late, missed and skipped, percentages and streaks",
+        .status = 200, .response = "Adherence", .errors = "404 503")},
+    {.method = "POST",
+     .pattern = "/api/v1/persons/{person_id}/calendar-token",
+     OP(.handler = api_calendar_token_create, IN(struct api_in_id),
+        .params = PARAMS(PATH_ID(struct api_in_id, id, "person_id", "The ID of the person")),
+        .tag = "schedules", .perm = API_MANAGE, .op_id = "create_calendar_token",
+        .summary = "A new calendar-feed token (shown this once; replaces the previous one)",
+        .status = 201, .response = "CalendarToken", .errors = "404")},
+    {.method = "DELETE",
+     .pattern = "/api/v1/persons/{person_id}/calendar-token",
+     OP(.handler = api_calendar_token_revoke, IN(struct api_in_id),
+        .params = PARAMS(PATH_ID(struct api_in_id, id, "person_id", "The ID of the person")),
+        .tag = "schedules", .perm = API_MANAGE, .op_id = "revoke_calendar_token",
+        .summary = "Revoke the person's calendar-feed token", .status = 204, .errors = "404")},
+    {.method = "GET",
+     .pattern = "/api/v1/persons/{person_id}/calendar.ics",
+     OP(.handler = api_calendar_ics, IN(struct api_in_calendar),
+        .params = PARAMS(PATH_ID(struct api_in_calendar, person_id, "person_id",
+                                 "The ID of the person"),
+                         {.name = "token",
+                          .where = API_QUERY,
+                          .type = API_TEXT,
+                          .at = offsetof(struct api_in_calendar, token),
+                          .doc = "The calendar-feed token"}),
+        .tag = "schedules", .perm = API_PUBLIC, .op_id = "get_calendar_feed",
+        .summary = "The person's scheduled slots (7 days back, 30 ahead) as iCalendar with alarms",
+        .status = 200, .response = "ics", .errors = "404")},
 
     /* The audit trail (api/audit.c). */
     {.method = "GET",
@@ -788,6 +865,110 @@ const struct http_route api_routes[] = {
         .params = PARAMS(PATH_ID(struct api_in_id, id, "token_id", "The ID of the token")),
         .perm = API_ADMIN, .auth_api = true, .tag = "accounts", .op_id = "revoke_token",
         .summary = "Revoke any account's API token", .status = 204, .errors = "404")},
+
+    /* Reminders (api/reminders.c, docs/reminders.md). */
+    {.method = "GET",
+     .pattern = "/api/v1/persons/{person_id}/channels",
+     OP(.handler = api_channels_list, IN(struct api_in_id),
+        .params = PARAMS(PATH_ID(struct api_in_id, id, "person_id", "The ID of the person")),
+        .tag = "reminders", .perm = API_READ, .op_id = "get_person_channels",
+        .summary = "A person's notification channels (secrets are never shown)", .status = 200,
+        .response = "[]NotificationChannel", .errors = "404")},
+    {.method = "POST",
+     .pattern = "/api/v1/persons/{person_id}/channels",
+     OP(.handler = api_channel_create, IN(struct api_in_channel),
+        .params = PARAMS(PATH_ID(struct api_in_channel, owner_id, "person_id",
+                                 "The ID of the person"),
+                         CHANNEL_FIELDS),
+        .body = API_BODY_REQUIRED, .tag = "reminders", .perm = API_MANAGE,
+        .op_id = "create_person_channel", .summary = "Add a notification channel to a person",
+        .status = 201, .body_schema = "NotificationChannelCreate",
+        .body_doc = "ntfy: url (topic URL), token optional; gotify: url (server), token; webhook: "
+                    "url, secret (HMAC-SHA256 key); email: to. token and secret are stored "
+                    "encrypted (NOTIFY_SECRET_KEY).",
+        .response = "NotificationChannel", .errors = "400 404")},
+    {.method = "GET",
+     .pattern = "/api/v1/auth/me/channels",
+     OP(.handler = api_my_channels_list, .params = NO_PARAMS, .perm = API_SELF, .auth_api = true,
+        .tag = "reminders", .op_id = "get_my_channels",
+        .summary = "The signed-in account's notification channels (escalations)", .status = 200,
+        .response = "[]NotificationChannel")},
+    {.method = "POST",
+     .pattern = "/api/v1/auth/me/channels",
+     OP(.handler = api_my_channel_create, IN(struct api_in_channel), .params = PARAMS(CHANNEL_FIELDS),
+        .body = API_BODY_REQUIRED, .perm = API_SELF, .auth_api = true, .tag = "reminders",
+        .op_id = "create_my_channel",
+        .summary = "Add a channel to the signed-in account (escalations of granted persons)",
+        .status = 201, .body_schema = "NotificationChannelCreate",
+        .response = "NotificationChannel", .errors = "400")},
+    {.method = "DELETE",
+     .pattern = "/api/v1/channels/{channel_id}",
+     OP(.handler = api_channel_delete, IN(struct api_in_id),
+        .params = PARAMS(PATH_ID(struct api_in_id, id, "channel_id", "The ID of the channel")),
+        .tag = "reminders", .perm = API_READ, .op_id = "delete_channel",
+        .summary = "Delete a notification channel with its deliveries", .status = 204,
+        .errors = "404")},
+    {.method = "POST",
+     .pattern = "/api/v1/channels/{channel_id}/test",
+     OP(.handler = api_channel_test, IN(struct api_in_id),
+        .params = PARAMS(PATH_ID(struct api_in_id, id, "channel_id", "The ID of the channel")),
+        .tag = "reminders", .perm = API_READ, .op_id = "test_channel",
+        .summary = "Send a test message now; the outcome is also in the log", .status = 200,
+        .response = "ChannelTestOutcome", .errors = "404")},
+    {.method = "GET",
+     .pattern = "/api/v1/persons/{person_id}/reminder-settings",
+     OP(.handler = api_reminder_settings_get, IN(struct api_in_id),
+        .params = PARAMS(PATH_ID(struct api_in_id, id, "person_id", "The ID of the person")),
+        .tag = "reminders", .perm = API_READ, .op_id = "get_reminder_settings",
+        .summary = "A person's repeats, quiet hours and escalation", .status = 200,
+        .response = "ReminderSettings", .errors = "404")},
+    {.method = "PUT",
+     .pattern = "/api/v1/persons/{person_id}/reminder-settings",
+     OP(.handler = api_reminder_settings_put, IN(struct api_in_reminder_settings),
+        .params = PARAMS(
+            PATH_ID(struct api_in_reminder_settings, person_id, "person_id",
+                    "The ID of the person"),
+            {.name = "repeat_minutes", .where = API_BODY, .type = API_INT,
+             .at = offsetof(struct api_in_reminder_settings, repeat_minutes),
+             .bounds = {"ge", 1, "le", 1440}, .nullable = true,
+             .doc = "Repeat an unanswered reminder this often; null: no repeats"},
+            {.name = "max_repeats", .where = API_BODY, .type = API_INT,
+             .at = offsetof(struct api_in_reminder_settings, max_repeats),
+             .bounds = {"ge", 0, "le", 100}, .doc = "At most this many repeats (default 3)"},
+            BODY_TEXT(struct api_in_reminder_settings, quiet_start, 5, false, true),
+            BODY_TEXT(struct api_in_reminder_settings, quiet_end, 5, false, true),
+            {.name = "escalate_after_minutes", .where = API_BODY, .type = API_INT,
+             .at = offsetof(struct api_in_reminder_settings, escalate_after_minutes),
+             .bounds = {"ge", 1, "le", 10080}, .nullable = true,
+             .doc = "Tell the person's carers when a slot is still open this long after it; "
+                    "null: never"}),
+        .body = API_BODY_REQUIRED, .tag = "reminders", .perm = API_MANAGE,
+        .op_id = "put_reminder_settings", .summary = "Set a person's reminder settings",
+        .status = 200, .body_schema = "ReminderSettingsUpdate", .response = "ReminderSettings",
+        .errors = "400 404")},
+    {.method = "GET",
+     .pattern = "/api/v1/notifications",
+     OP(.handler = api_notifications_list, IN(struct api_in_page),
+        .params = PARAMS(SKIP(struct api_in_page), LIMIT(struct api_in_page)),
+        .tag = "reminders", .perm = API_READ, .op_id = "get_notifications",
+        .summary = "The delivery log, newest first (the persons the caller sees)", .status = 200,
+        .response = "[]Notification")},
+    {.method = "GET",
+     .pattern = "/api/v1/reminders/{slot_id}/snooze",
+     OP(.handler = api_reminder_snooze, IN(struct api_in_snooze),
+        .params = PARAMS(PATH_ID(struct api_in_snooze, slot_id, "slot_id", "The reminder slot"),
+                         {.name = "until", .where = API_QUERY, .type = API_INT,
+                          .at = offsetof(struct api_in_snooze, until), .required = true,
+                          .bounds = {"ge", 0, NULL, 0}, .doc = "Unix seconds"},
+                         {.name = "expires", .where = API_QUERY, .type = API_INT,
+                          .at = offsetof(struct api_in_snooze, expires), .required = true,
+                          .bounds = {"ge", 0, NULL, 0}, .doc = "Unix seconds"},
+                         {.name = "sig", .where = API_QUERY, .type = API_TEXT,
+                          .at = offsetof(struct api_in_snooze, sig), .required = true,
+                          .doc = "The link's signature"}),
+        .tag = "reminders", .perm = API_PUBLIC, .op_id = "snooze_reminder",
+        .summary = "Snooze a reminder from the link in a notification (signed, expires)",
+        .status = 200, .response = "SnoozeOutcome", .errors = "400 404")},
 
     /* The documents (api/openapi.c, api/docs_page.c): not API operations,
      * and not described in /openapi.json, as in the reference. */

@@ -10,6 +10,7 @@
 #include "api/handlers.h"
 #include "api/row_json.h"
 #include "api/validate.h"
+#include "core/tz.h"
 
 int api_persons_list(struct api_call *call, struct mt_err *err)
 {
@@ -37,6 +38,8 @@ static int save_person(struct api_call *call, bool create, struct mt_err *err)
         .has_dob = in->date_of_birth.set && !in->date_of_birth.null,
         .dob = in->date_of_birth.value,
         .notes = in->notes.value,
+        .set_timezone = create || in->timezone.set,
+        .timezone = in->timezone.value && in->timezone.value[0] ? in->timezone.value : NULL,
     };
     struct store_person p;
     if (!create && api_who_person(call->who, in->id.value, err) < 0)
@@ -126,4 +129,23 @@ int api_person_update_model(struct api_body *b, struct api_vctx *v)
     /* Unlike create, last_name is kept. */
     use_legacy_name(b);
     return 0;
+}
+
+/* ---- the person's own time zone (issue 16) ----------------------------------------------- */
+
+void api_person_rule(const struct api_request *q, void *in, struct api_vctx *v)
+{
+    (void)q;
+    const struct api_in_person *p = in;
+    const char *name = p->timezone.set ? p->timezone.value : NULL;
+    if (!name || !name[0])
+        return;
+    struct mt_tz z;
+    struct mt_err err = {0};
+    if (mt_tz_name_ok(name) && mt_tz_load(name, &z, &err) == 0)
+        return;
+    api_vctx_add(v, "value_error", json_pack("[s,s]", "body", "timezone"),
+                 "Value error, not a time zone this server knows (an IANA name such as "
+                 "Europe/Berlin)",
+                 json_string(name), json_pack("{s:{}}", "error"));
 }

@@ -31,7 +31,7 @@ void api_jw_time_at(struct api_jw *w, const char *key, const struct store_time *
 /* PersonInDB, or PersonWithStats when with_count (medication_count before
  * the computed name). */
 static void jw_person(struct api_jw *w, struct mt_arena *a, const struct store_person *p,
-                      bool with_count)
+                      bool with_count, bool full)
 {
     api_jw_obj(w);
     api_jw_str_at(w, "first_name", p->first_name);
@@ -46,6 +46,8 @@ static void jw_person(struct api_jw *w, struct mt_arena *a, const struct store_p
         api_jw_int_at(w, "medication_count", p->medication_count < 0 ? 0 : p->medication_count);
     const char *name = store_person_name(a, p);
     api_jw_str_at(w, "name", name ? name : p->first_name);
+    if (full)
+        api_jw_str_at(w, "timezone", p->timezone);
     api_jw_obj_end(w);
 }
 
@@ -89,8 +91,45 @@ static void jw_rules(struct api_jw *w, const struct store_medication *m)
     api_jw_arr_end(w);
 }
 
+/* A schedule in its canonical JSON form (core/schedule.h), or null. */
+static void jw_schedule(struct api_jw *w, const struct store_medication *m)
+{
+    api_jw_key(w, "schedule");
+    if (!m->has_schedule) {
+        api_jw_null(w);
+        return;
+    }
+    const struct mt_schedule *s = &m->schedule;
+    char buf[16];
+    api_jw_obj(w);
+    api_jw_key(w, "times");
+    api_jw_arr(w);
+    for (int i = 0; i < s->ntimes; i++)
+        api_jw_str(w, mt_schedule_hhmm(s->minutes[i], buf, sizeof(buf)));
+    api_jw_arr_end(w);
+    api_jw_key(w, "days");
+    if (s->days == MT_SCHED_DAILY) {
+        api_jw_str(w, "daily");
+    } else if (s->days == MT_SCHED_EVERY_N) {
+        api_jw_obj(w);
+        api_jw_int_at(w, "every_n_days", s->every_n);
+        api_jw_obj_end(w);
+    } else {
+        static const char *const names[7] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+        api_jw_arr(w);
+        for (int k = 0; k < 7; k++)
+            if (s->weekdays & (1u << k))
+                api_jw_str(w, names[k]);
+        api_jw_arr_end(w);
+    }
+    api_jw_str_at(w, "start_date",
+                  s->has_start ? mt_format_date(s->start, buf, sizeof(buf)) : NULL);
+    api_jw_str_at(w, "end_date", s->has_end ? mt_format_date(s->end, buf, sizeof(buf)) : NULL);
+    api_jw_obj_end(w);
+}
+
 /* MedicationInDB, or MedicationWithDoses when with_day; with a verdict,
- * the dosing fields after the reference's. */
+ * the dosing fields after the reference's, then the schedule. */
 static void jw_med(struct api_jw *w, const struct store_medication *m, bool with_day,
                    const struct store_verdict *v)
 {
@@ -111,6 +150,7 @@ static void jw_med(struct api_jw *w, const struct store_medication *m, bool with
     if (v) {
         jw_rules(w, m);
         api_jw_verdict(w, v);
+        jw_schedule(w, m);
     }
     api_jw_obj_end(w);
 }
@@ -184,7 +224,7 @@ static int reply_rows(struct http_req *r, int status, enum row_kind kind, const 
             jw_med(&w, row, extra, verdicts ? &verdicts[i] : NULL);
             break;
         case ROW_PERSON:
-            jw_person(&w, r->arena, row, extra);
+            jw_person(&w, r->arena, row, extra, full);
             break;
         }
     }
@@ -222,10 +262,10 @@ int api_reply_med(struct http_req *r, int status, const struct store_medication 
 
 int api_reply_persons(struct http_req *r, const struct store_person *items, size_t n)
 {
-    return reply_rows(r, 200, ROW_PERSON, items, n, true, true, false, NULL);
+    return reply_rows(r, 200, ROW_PERSON, items, n, true, true, api_extended(r), NULL);
 }
 
 int api_reply_person(struct http_req *r, int status, const struct store_person *p, bool with_count)
 {
-    return reply_rows(r, status, ROW_PERSON, p, 1, false, with_count, false, NULL);
+    return reply_rows(r, status, ROW_PERSON, p, 1, false, with_count, api_extended(r), NULL);
 }

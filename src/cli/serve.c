@@ -20,6 +20,7 @@
 #include "core/tz.h"
 #include "db/db.h"
 #include "migrate/migrate.h"
+#include "remind/remind.h"
 #include "schema/schema.h"
 
 /* How long the readiness check waits for a pooled connection. */
@@ -320,6 +321,19 @@ int cmd_serve(int argc, char **argv, const struct mt_config *cfg)
         return MT_EXIT_CONFIG;
     }
     struct app app = {.cfg = cfg, .pool = st.pool, .backups = backups, .zone = zone};
+    /* Reminders: a bad NOTIFY_SECRET_KEY is a configuration error, found
+     * before the port is opened. */
+    struct remind_ctx reminders;
+    if (remind_ctx_init(&reminders, cfg, zone, cfg->test_clock ? cfg->test_clock_speed_x : 1.0,
+                        &err) < 0) {
+        mt_log(MT_LOG_ERROR, "configuration error: %s", err.msg);
+        db_pool_free(st.pool);
+        copy_scheduler_free(backups);
+        mig_chain_free(backup_chain);
+        return MT_EXIT_CONFIG;
+    }
+    app.remind = &reminders;
+    struct remind_worker *worker = NULL;
     if (api_auth_new(cfg, &app.auth, &err) < 0) {
         mt_log(MT_LOG_ERROR, "cannot set up access control: %s", err.msg);
         db_pool_free(st.pool);
@@ -364,6 +378,16 @@ int cmd_serve(int argc, char **argv, const struct mt_config *cfg)
         /* The setup token (or the warning of an open API) is the last
          * thing said before the server answers. */
         api_auth_start(&app);
+        /* The worker starts on a migrated database; it idles while no
+         * channel exists. A failure to start it is logged, not fatal: the
+         * API still serves. */
+        if (cfg->reminders) {
+            worker = remind_worker_start(&reminders, st.pool, &err);
+            if (!worker)
+                mt_log(MT_LOG_ERROR, "reminders are off: %s", err.msg);
+        } else {
+            mt_log(MT_LOG_INFO, "REMINDERS=off: this process sends no reminders");
+        }
         http_server_set_ready(st.srv, true, "ready");
         mt_log(MT_LOG_INFO, "ready");
     }
@@ -381,11 +405,13 @@ int cmd_serve(int argc, char **argv, const struct mt_config *cfg)
         /* A backup in progress stops at its next batch while requests
          * finish; its partial file is removed and its slot marked failed. */
         copy_scheduler_request_stop(backups);
+        remind_worker_request_stop(worker);
         http_server_stop(st.srv, cfg->shutdown_grace);
     } else {
         copy_scheduler_request_stop(backups);
         http_server_stop(st.srv, 0);
     }
+    remind_worker_free(worker);
     http_server_free(st.srv);
     api_auth_free(app.auth);
     copy_scheduler_free(backups);

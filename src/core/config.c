@@ -234,6 +234,41 @@ static const struct var vars[] = {
      .offset = FIELD(test_clock_speed),
      .help = "tests only: how many times faster than real time the server's clock runs "
              "(e.g. 3600: an hour a second); needs ALLOW_TEST_CLOCK=true"},
+    /* Schedules (docs/schedules.md). */
+    {.name = "SLOT_WINDOW_MINUTES", .type = T_INT, .def = "60",
+     .min = 1, .max = 720, .offset = FIELD(slot_window_minutes),
+     .help = "a dose this many minutes before or after a scheduled slot takes it on time"},
+    {.name = "SLOT_LATE_MAX_MINUTES", .type = T_INT, .def = "240",
+     .min = 1, .max = 1440, .offset = FIELD(slot_late_max_minutes),
+     .help = "a slot not taken on time waits at most this long after it (and never past the "
+             "next slot) for a late dose; then it is missed"},
+    /* Reminders and notification channels (docs/reminders.md). */
+    {.name = "REMINDERS", .type = T_BOOL, .def = "on",
+     .offset = FIELD(reminders),
+     .help = "send reminders through the notification channels (the worker of `serve` idles "
+             "while no channel exists); off: no replica of this configuration sends"},
+    {.name = "REMINDER_HORIZON_MINUTES", .type = T_INT, .def = "720",
+     .min = 1, .max = 10080, .offset = FIELD(reminder_horizon_minutes),
+     .help = "reminders that fell due longer ago than this (e.g. while every replica was down) "
+             "are marked missed instead of sent"},
+    {.name = "NOTIFY_SECRET_KEY", .type = T_STRING, .def = "",
+     .secret = true, .offset = FIELD(notify_secret_key),
+     .help = "32 bytes (64 hex digits or base64) sealing channel tokens and secrets and signing "
+             "snooze links; empty: channels with a secret are refused"},
+    {.name = "NOTIFY_TIMEOUT", .type = T_INT, .def = "10",
+     .min = 1, .max = 300, .offset = FIELD(notify_timeout),
+     .help = "seconds one notification may take to send, connecting included"},
+    {.name = "SMTP_URL", .type = T_STRING, .def = "",
+     .url = true, .offset = FIELD(smtp_url),
+     .help = "mail server of e-mail channels: smtp://user:pass@host:587 (STARTTLS) or "
+             "smtps://user:pass@host:465; empty: no e-mail channels"},
+    {.name = "SMTP_FROM", .type = T_STRING, .def = "",
+     .offset = FIELD(smtp_from),
+     .help = "sender of reminder mails: address or \"Name <address>\""},
+    {.name = "PUBLIC_URL", .type = T_STRING, .def = "",
+     .offset = FIELD(public_url),
+     .help = "the server's address as people's phones reach it (https://meds.example.org), for "
+             "snooze links in reminders; empty: no links"},
 };
 /* clang-format on */
 

@@ -95,6 +95,19 @@ struct mt_config {
     int64_t test_clock_start_us; /* parsed TEST_CLOCK_START; 0 when "" */
     double test_clock_speed_x;   /* parsed TEST_CLOCK_SPEED */
 
+    /* Schedules (docs/schedules.md). */
+    int slot_window_minutes;   /* SLOT_WINDOW_MINUTES */
+    int slot_late_max_minutes; /* SLOT_LATE_MAX_MINUTES */
+
+    /* Reminders and notification channels (docs/reminders.md). */
+    bool reminders;               /* REMINDERS */
+    int reminder_horizon_minutes; /* REMINDER_HORIZON_MINUTES */
+    char *notify_secret_key;      /* NOTIFY_SECRET_KEY (secret): "" = none */
+    int notify_timeout;           /* NOTIFY_TIMEOUT, seconds per send */
+    char *smtp_url;               /* SMTP_URL (password masked when printed) */
+    char *smtp_from;              /* SMTP_FROM */
+    char *public_url;             /* PUBLIC_URL: "" = no snooze links */
+
     /* Where the values came from. */
     char *env_file;                           /* ENV_FILE: "" = ./.env if it exists */
     char *dotenv_path;                        /* the .env file actually read, NULL if none */

@@ -67,12 +67,13 @@ const size_t st_n_optional_columns = MT_ARRAY_LEN(st_optional_columns);
 
 /* Columns that only some revisions have; with the optional and required
  * ones they make up every column a MediTrack table has ever had. The
- * columns of 8c4d2b7e1f05 (dosing rules, dose statuses) are known so that
+ * columns of 8c4d2b7e1f05 (dosing rules, dose statuses) and 3a7c5e9b1d42
+ * (persons.timezone) are known so that
  * a database at or after it passes the pre-flight check; an untracked
  * database that has them is stamped lower and the upgrade then stops at
  * that revision (SQLite cannot add a column twice), see docs/schema.md. */
 static const char *const versioned_columns[ST_N][12] = {
-    [ST_PERSONS] = {"name", "first_name", "last_name", NULL},
+    [ST_PERSONS] = {"name", "first_name", "last_name", "timezone", NULL},
     [ST_MEDICATIONS] = {"person_id", "limit_window", "min_interval_minutes", "dose_amount",
                         "dose_unit", NULL},
     [ST_DOSES] = {"medication_name", "person_id", "status", "status_reason", "note", "recorded_by",
@@ -145,6 +146,8 @@ static const char *level_desc(enum st_level l)
         return "5d2e8c1a9f37";
     case SL_8C4D:
         return "8c4d2b7e1f05";
+    case SL_3A7C:
+        return "3a7c5e9b1d42";
     case SL_NONE:
     case SL_N:
     default:
@@ -259,6 +262,24 @@ static bool sqlite_at_8c4d(const struct st_scan *s)
             return false;
     for (int k = 0; k < ST_N_DOSING; k++)
         if (!s->dosing[k])
+            return false;
+    return true;
+}
+
+/* SQLite only: 3a7c5e9b1d42 adds persons.timezone, which SQLite cannot add
+ * twice either; a persons table that has it is stamped there, which needs
+ * 8c4d2b7e1f05 and the tables of schedules and reminders too. */
+static bool sqlite_sched_column(const struct st_scan *s)
+{
+    return s->dialect == DB_SQLITE && st_has(s, ST_PERSONS, "timezone");
+}
+
+static bool sqlite_at_3a7c(const struct st_scan *s)
+{
+    if (!sqlite_at_8c4d(s))
+        return false;
+    for (int k = 0; k < ST_N_SCHED; k++)
+        if (!s->sched[k])
             return false;
     return true;
 }
@@ -602,6 +623,19 @@ int schema_plan_make(struct db_conn *c, const struct mig_chain *ch, struct schem
         }
         top = SL_8C4D;
     }
+    if (sqlite_sched_column(&s)) {
+        if (!m44 || !sqlite_at_3a7c(&s)) {
+            st_scan_release(&s);
+            return mt_fail(err, MT_ECONFLICT,
+                           SCHEMA_REFUSED
+                           "SQLite table persons has the column timezone of revision "
+                           "3a7c5e9b1d42 (schedules and reminders), but the database lacks "
+                           "other parts of it or of the revisions before it, and SQLite cannot "
+                           "add that column again; nothing was changed (restore a consistent "
+                           "copy)");
+        }
+        top = SL_3A7C;
+    }
     if (!out->tracked && top == SL_F416)
         top = SL_588F; /* 588f4ae43933 changes no table: nothing is left to do there */
 
@@ -619,6 +653,7 @@ int schema_plan_make(struct db_conn *c, const struct mig_chain *ch, struct schem
                          half             ? "a split of persons.name left half-done"
                          : top == SL_AB48 ? "doses already has person_id"
                          : top == SL_8C4D ? "doses already has the columns of 8c4d2b7e1f05"
+                         : top == SL_3A7C ? "persons already has the column of 3a7c5e9b1d42"
                                           : "tables created by the reference's create_all");
     else if (out->tracked && out->steps)
         mt_strlist_pushf(&out->found,

@@ -24,12 +24,17 @@ static const char *const level_revs[SL_N] = {
     [SL_F416] = "f4162eb18a25", [SL_588F] = "588f4ae43933", [SL_35BD] = "35bddb769482",
     [SL_0358] = "03586fa62d43", [SL_D9C3] = "d9c3da4e9c05", [SL_44FC] = "44fcd0160844",
     [SL_2574] = "2574915efc76", [SL_AB48] = "ab48726466af", [SL_5D2E] = "5d2e8c1a9f37",
-    [SL_8C4D] = "8c4d2b7e1f05",
+    [SL_8C4D] = "8c4d2b7e1f05", [SL_3A7C] = "3a7c5e9b1d42",
 };
 
 const char *const st_dosing_tables[ST_N_DOSING] = {
     "medication_ingredients", "ingredient_limits", "dose_ingredients",
     "idempotency_keys",       "audit_log",         "audit_head",
+};
+
+const char *const st_sched_tables[ST_N_SCHED] = {
+    "medication_schedules",  "calendar_tokens", "reminder_settings",
+    "notification_channels", "reminder_slots",  "notification_deliveries",
 };
 
 const struct st_auth_table st_auth_tables[ST_N_AUTH] = {
@@ -106,6 +111,12 @@ int st_scan_load(struct db_conn *c, bool full, struct st_scan *s, struct mt_err 
         for (int k = 0; k < ST_N_DOSING && !ours; k++) {
             if (strcmp(name, st_dosing_tables[k]) == 0) {
                 s->dosing[k] = true;
+                ours = true;
+            }
+        }
+        for (int k = 0; k < ST_N_SCHED && !ours; k++) {
+            if (strcmp(name, st_sched_tables[k]) == 0) {
+                s->sched[k] = true;
                 ours = true;
             }
         }

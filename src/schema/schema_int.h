@@ -21,7 +21,9 @@ enum st_table { ST_PERSONS, ST_MEDICATIONS, ST_DOSES, ST_N };
  * those of SL_44FC (it moves PostgreSQL sequences only); SL_5D2E adds the
  * access-control tables, which it may create again (they are only checked,
  * see st_auth_tables); SL_8C4D adds the dosing columns and tables (see
- * st_dosing_tables), which only SQLite cannot add twice. */
+ * st_dosing_tables), which only SQLite cannot add twice; SL_3A7C adds
+ * persons.timezone and the tables of schedules and reminders (see
+ * st_sched_tables), the column again only on PostgreSQL and MariaDB. */
 enum st_level {
     SL_NONE = -1,
     SL_F416,
@@ -34,6 +36,7 @@ enum st_level {
     SL_AB48,
     SL_5D2E,
     SL_8C4D,
+    SL_3A7C,
     SL_N,
 };
 
@@ -70,6 +73,11 @@ extern const struct st_auth_table st_auth_tables[ST_N_AUTH];
 enum { ST_N_DOSING = 6 };
 extern const char *const st_dosing_tables[ST_N_DOSING];
 
+/* The tables of 3a7c5e9b1d42 (schedules, calendar tokens, reminder
+ * settings, channels, reminder slots, deliveries). MediTrack's too. */
+enum { ST_N_SCHED = 6 };
+extern const char *const st_sched_tables[ST_N_SCHED];
+
 /* MediTrack's tables, their leftover _alembic_tmp_* copies, and every other
  * table of the database. */
 struct st_scan {
@@ -79,6 +87,7 @@ struct st_scan {
     bool tmp[ST_N];           /* _alembic_tmp_<table> exists */
     bool auth[ST_N_AUTH];     /* st_auth_tables[i] exists (its columns are not read) */
     bool dosing[ST_N_DOSING]; /* st_dosing_tables[i] exists */
+    bool sched[ST_N_SCHED];   /* st_sched_tables[i] exists */
     bool version_table;       /* alembic_version exists */
     struct mt_strlist others; /* tables that are not MediTrack's (never touched) */
 };

@@ -4,6 +4,7 @@
  * update, and delete that keeps the dose history under the medication's
  * name. */
 #include "store/dosing.h"
+#include "store/schedules.h"
 #include "store/store_int.h"
 
 #include <stdlib.h>
@@ -66,6 +67,7 @@ static const char sql_orphan_doses[] =
     "UPDATE doses SET medication_name = ?, person_id = (SELECT m.person_id FROM medications m "
     "WHERE m.id = doses.medication_id), medication_id = NULL WHERE medication_id = ?";
 static const char sql_delete[] = "DELETE FROM medications WHERE id = ?";
+static const char sql_touch[] = "UPDATE medications SET updated_at = ? WHERE id = ?";
 static const char sql_exists[] = "SELECT COUNT(*) FROM medications WHERE id = ?";
 
 static const char not_found[] = "Medication not found";
@@ -96,6 +98,7 @@ static int read_med(struct db_stmt *st, struct mt_arena *a, void *item, struct m
     m->dose_unit = store_col_text(st, 12, a, &oom);
     m->ingredients = NULL;
     m->n_ingredients = 0;
+    m->has_schedule = false;
     m->doses_in_day = db_col_null(st, 13) ? -1 : db_col_int(st, 13);
     m->last_taken_at = store_col_time(st, 14, a, &oom);
     return oom ? store_oom(err) : 0;
@@ -364,6 +367,9 @@ static int create_tx(struct db_conn *c, void *vctx, struct mt_err *err)
     }
     if (save_ingredients(c, x->a, id, f->ingredients, n_ing, err) < 0)
         return -1;
+    const struct mt_schedule *sched = f->set_schedule ? f->schedule : NULL;
+    if (sched && store_schedule_put(c, id, sched, err) < 0)
+        return -1;
     struct store_medication *o = x->out;
     memset(o, 0, sizeof(*o));
     o->id = id;
@@ -384,6 +390,9 @@ static int create_tx(struct db_conn *c, void *vctx, struct mt_err *err)
     o->dose_unit = unit;
     o->ingredients = (struct store_ingredient *)f->ingredients;
     o->n_ingredients = n_ing;
+    o->has_schedule = sched != NULL;
+    if (sched)
+        o->schedule = *sched;
     return store_audit_change(c, x->actor, "create", "medication", id, x->person_id, NULL,
                               store_json_med(o), err);
 }
@@ -449,6 +458,60 @@ static int update_rules(struct db_conn *c, struct update_ctx *x, struct mt_err *
     return 0;
 }
 
+/* Whether two schedules are the same (their stored forms are). */
+static bool same_schedule(const struct mt_schedule *a, const struct mt_schedule *b)
+{
+    char ta[MT_SCHED_TIMES_BUF], tb[MT_SCHED_TIMES_BUF], da[MT_SCHED_DAYS_BUF],
+        db[MT_SCHED_DAYS_BUF];
+    return strcmp(mt_schedule_times_text(a, ta, sizeof(ta)),
+                  mt_schedule_times_text(b, tb, sizeof(tb))) == 0 &&
+           strcmp(mt_schedule_days_text(a, da, sizeof(da)),
+                  mt_schedule_days_text(b, db, sizeof(db))) == 0 &&
+           a->has_start == b->has_start && a->has_end == b->has_end &&
+           (!a->has_start || mt_date_cmp(a->start, b->start) == 0) &&
+           (!a->has_end || mt_date_cmp(a->end, b->end) == 0);
+}
+
+/* The schedule of a partial update: written, with the medication's
+ * updated_at, only when it really changes. */
+static int update_schedule(struct db_conn *c, struct update_ctx *x, struct mt_err *err)
+{
+    const struct store_medication_fields *f = x->f;
+    struct store_medication *cur = x->out;
+    if (!f->set_schedule)
+        return 0;
+    const struct mt_schedule *s = f->schedule;
+    if ((!s && !cur->has_schedule) || (s && cur->has_schedule && same_schedule(s, &cur->schedule)))
+        return 0;
+    if (store_schedule_put(c, cur->id, s, err) < 0)
+        return -1;
+    char now_buf[MT_TIME_BUF];
+    int64_t now = store_now_seconds();
+    struct db_param p[] = {store_time_param(now, now_buf), DB_INT(cur->id)};
+    if (store_exec(c, sql_touch, p, MT_ARRAY_LEN(p), err) < 0)
+        return -1;
+    cur->has_schedule = s != NULL;
+    if (s)
+        cur->schedule = *s;
+    cur->updated_at = (struct store_time){true, true, now, NULL};
+    return 0;
+}
+
+int store_med_schedule(struct db_conn *c, struct store_medication *m, struct mt_err *err)
+{
+    struct mt_err bad = {0};
+    if (store_schedule_get(c, m->id, &m->has_schedule, &m->schedule, &bad) < 0) {
+        if (bad.code != MT_EINVAL) {
+            if (err)
+                *err = bad;
+            return -1;
+        }
+        return mt_fail(err, MT_EDB, "the stored schedule of medication %lld is not valid: %s",
+                       (long long)m->id, bad.msg);
+    }
+    return 0;
+}
+
 static int update_tx(struct db_conn *c, void *vctx, struct mt_err *err)
 {
     struct update_ctx *x = vctx;
@@ -459,7 +522,7 @@ static int update_tx(struct db_conn *c, void *vctx, struct mt_err *err)
                   err) < 0)
         return -1;
     cur->doses_in_day = -1;
-    if (store_med_ingredients(c, x->a, cur, err) < 0)
+    if (store_med_ingredients(c, x->a, cur, err) < 0 || store_med_schedule(c, cur, err) < 0)
         return -1;
     char *before = store_json_med(cur);
     /* In the order of sql_update's columns. */
@@ -471,7 +534,7 @@ static int update_tx(struct db_conn *c, void *vctx, struct mt_err *err)
         STORE_EDIT_TEXT(f->set_instructions, f->instructions, &cur->instructions),
     };
     if (store_update_row(c, sql_update, e, MT_ARRAY_LEN(e), x->id, &cur->updated_at, err) < 0 ||
-        update_rules(c, x, err) < 0) {
+        update_rules(c, x, err) < 0 || update_schedule(c, x, err) < 0) {
         free(before);
         return -1;
     }
@@ -507,7 +570,7 @@ static int delete_tx(struct db_conn *c, void *vctx, struct mt_err *err)
     struct store_medication cur;
     if (fetch_med(c, x->a, store_sql_locking(c, sql_get, sql_get_lock, sql_get_lock), pid, 1, &cur,
                   err) < 0 ||
-        store_med_ingredients(c, x->a, &cur, err) < 0)
+        store_med_ingredients(c, x->a, &cur, err) < 0 || store_med_schedule(c, &cur, err) < 0)
         return -1;
     /* The history keeps the medication's current name and its person (a
      * dose written by an older version during an upgrade may lack it);

@@ -9,7 +9,7 @@
 
 #define PERSON_COLS                                                                                \
     "p.id, p.first_name, p.last_name, p.date_of_birth, p.notes, p.is_default, p.created_at, "      \
-    "p.updated_at"
+    "p.updated_at, p.timezone"
 
 static const char sql_list[] =
     "SELECT " PERSON_COLS ", (SELECT COUNT(*) FROM medications m WHERE m.person_id = p.id) "
@@ -26,13 +26,14 @@ static const char sql_get_pg[] =
 static const char sql_count_default[] = "SELECT COUNT(*) FROM persons WHERE is_default = ?";
 static const char sql_count[] = "SELECT COUNT(*) FROM persons";
 static const char sql_insert[] =
-    "INSERT INTO persons (first_name, last_name, date_of_birth, notes, is_default, created_at) "
-    "VALUES (?, ?, ?, ?, ?, ?)";
+    "INSERT INTO persons (first_name, last_name, date_of_birth, notes, is_default, created_at, "
+    "timezone) VALUES (?, ?, ?, ?, ?, ?, ?)";
 static const char sql_insert_pg[] =
-    "INSERT INTO persons (first_name, last_name, date_of_birth, notes, is_default, created_at) "
-    "VALUES (?, ?, ?, ?, ?, ?) RETURNING id";
-static const char sql_update[] = "UPDATE persons SET first_name = ?, last_name = ?, "
-                                 "date_of_birth = ?, notes = ?, updated_at = ? WHERE id = ?";
+    "INSERT INTO persons (first_name, last_name, date_of_birth, notes, is_default, created_at, "
+    "timezone) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id";
+static const char sql_update[] =
+    "UPDATE persons SET first_name = ?, last_name = ?, date_of_birth = ?, notes = ?, "
+    "timezone = ?, updated_at = ? WHERE id = ?";
 static const char sql_lock_meds_pg[] = "SELECT id FROM medications WHERE person_id = ? FOR UPDATE";
 /* Every dose the person took: of their medications, and of medications
  * deleted before (person_id; ON DELETE CASCADE would remove them too). */
@@ -63,7 +64,8 @@ static int read_person(struct db_stmt *st, struct mt_arena *a, void *item, struc
     p->is_default = db_col_int(st, 5) != 0;
     p->created_at = store_col_time(st, 6, a, &oom);
     p->updated_at = store_col_time(st, 7, a, &oom);
-    p->medication_count = db_col_null(st, 8) ? -1 : db_col_int(st, 8);
+    p->timezone = store_col_text(st, 8, a, &oom);
+    p->medication_count = db_col_null(st, 9) ? -1 : db_col_int(st, 9);
     return oom ? store_oom(err) : 0;
 }
 
@@ -137,11 +139,16 @@ static int create_tx(struct db_conn *c, void *vctx, struct mt_err *err)
     char now_buf[MT_TIME_BUF], dob_buf[MT_TIME_BUF];
     int64_t now = store_now_seconds();
     const char *dob = x->f->has_dob ? mt_format_date(x->f->dob, dob_buf, sizeof(dob_buf)) : NULL;
-    struct db_param p[] = {
-        DB_TEXT(x->f->first_name), DB_TEXT(x->f->last_name), DB_TEXT(dob),
-        DB_TEXT(x->f->notes),      DB_BOOL(is_default),      store_time_param(now, now_buf)};
+    const char *tz = x->f->set_timezone ? x->f->timezone : NULL;
+    struct db_param p[] = {DB_TEXT(x->f->first_name),
+                           DB_TEXT(x->f->last_name),
+                           DB_TEXT(dob),
+                           DB_TEXT(x->f->notes),
+                           DB_BOOL(is_default),
+                           store_time_param(now, now_buf),
+                           DB_TEXT(tz)};
     int64_t id = 0;
-    if (store_insert_id(c, sql_insert, sql_insert_pg, p, 6, &id, err) < 0)
+    if (store_insert_id(c, sql_insert, sql_insert_pg, p, MT_ARRAY_LEN(p), &id, err) < 0)
         return -1;
     struct store_person *o = x->out;
     o->id = id;
@@ -153,6 +160,7 @@ static int create_tx(struct db_conn *c, void *vctx, struct mt_err *err)
     o->created_at = (struct store_time){true, true, now, NULL};
     o->updated_at = (struct store_time){false, false, 0, NULL};
     o->medication_count = -1;
+    o->timezone = tz;
     if (dob && !o->date_of_birth)
         return store_oom(err);
     return store_audit_change(c, x->actor, "create", "person", id, id, NULL, store_json_person(o),
@@ -197,6 +205,7 @@ static int update_tx(struct db_conn *c, void *vctx, struct mt_err *err)
         STORE_EDIT_TEXT(f->set_last, f->last_name, &cur->last_name),
         STORE_EDIT_TEXT(f->set_dob, dob, &cur->date_of_birth),
         STORE_EDIT_TEXT(f->set_notes, f->notes, &cur->notes),
+        STORE_EDIT_TEXT(f->set_timezone, f->timezone, &cur->timezone),
     };
     char *before = store_json_person(cur);
     if (store_update_row(c, sql_update, e, MT_ARRAY_LEN(e), x->id, &cur->updated_at, err) < 0) {

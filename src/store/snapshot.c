@@ -52,6 +52,10 @@ char *store_json_person(const struct store_person *p)
     json_object_set_new(j, "date_of_birth", text_json(p->date_of_birth));
     json_object_set_new(j, "notes", text_json(p->notes));
     json_object_set_new(j, "is_default", json_boolean(p->is_default));
+    /* Issue 16; only when set, so that the snapshots of persons without a
+     * zone of their own keep their earlier form. */
+    if (p->timezone)
+        json_object_set_new(j, "timezone", json_string(p->timezone));
     return dump(j);
 }
 
@@ -79,6 +83,9 @@ char *store_json_med(const struct store_medication *m)
                               json_pack("{s:s, s:f, s:s}", "name", m->ingredients[i].name, "amount",
                                         m->ingredients[i].amount, "unit", m->ingredients[i].unit));
     json_object_set_new(j, "ingredients", ing);
+    /* Issue 16; only when scheduled, as for a person's zone. */
+    if (m->has_schedule)
+        json_object_set_new(j, "schedule", mt_schedule_to_json(&m->schedule));
     return dump(j);
 }
 

@@ -21,6 +21,7 @@
 #include "core/arena.h"
 #include "core/err.h"
 #include "core/mtime.h"
+#include "core/schedule.h"
 #include "db/db.h"
 
 /* A timestamp column: absent (SQL NULL), or an instant; raw keeps the text
@@ -50,6 +51,7 @@ struct store_person {
     bool is_default;
     struct store_time created_at, updated_at;
     int64_t medication_count; /* -1 when not counted */
+    const char *timezone;     /* the person's own IANA zone (issue 16); NULL: the server's */
 };
 
 /* The fields of a person to write. For an update, set says which ones the
@@ -61,6 +63,8 @@ struct store_person_fields {
     bool has_dob;
     struct mt_date dob;
     const char *notes;
+    bool set_timezone; /* issue 16: the person's own zone, checked by the API; NULL clears it */
+    const char *timezone;
 };
 
 /* Whose data a caller may see (access control, docs/auth.md): everyone's
@@ -131,6 +135,10 @@ struct store_medication {
     /* Filled only by store_med_ingredients (NULL / 0 until then). */
     struct store_ingredient *ingredients;
     size_t n_ingredients;
+    /* The schedule (issue 16, docs/schedules.md): filled by create, update
+     * and store_med_schedule; has_schedule false: as needed (or not read). */
+    bool has_schedule;
+    struct mt_schedule schedule;
 };
 
 struct store_medication_fields {
@@ -147,6 +155,8 @@ struct store_medication_fields {
     const char *dose_unit;
     const struct store_ingredient *ingredients; /* replace the list when set_ingredients */
     size_t n_ingredients;
+    bool set_schedule;                 /* issue 16: replace the schedule */
+    const struct mt_schedule *schedule; /* NULL: none (taken as needed) */
 };
 
 /* A UTC interval [start, end) in microseconds. */
@@ -178,6 +188,9 @@ int store_med_delete(struct db_conn *c, const struct store_actor *actor, struct 
  * order). */
 int store_med_ingredients(struct db_conn *c, struct mt_arena *a, struct store_medication *m,
                           struct mt_err *err);
+/* Reads the medication's schedule into m->has_schedule and m->schedule
+ * (MT_EDB when the stored schedule is not one this program writes). */
+int store_med_schedule(struct db_conn *c, struct store_medication *m, struct mt_err *err);
 /* 0 when the medication exists, MT_ENOTFOUND "Medication not found" else. */
 int store_med_exists(struct db_conn *c, int64_t id, struct mt_err *err);
 /* The person a medication belongs to, for access checks; MT_ENOTFOUND

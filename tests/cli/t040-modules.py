@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The binary's loadable modules (src/core/module.h), on the dialect in
 MT_TEST_DIALECT: the binary itself links none of the large libraries
-(cairo, pango, glib, fontconfig, libpq, libmariadb, GnuTLS, OpenSSL; checked
+(cairo, pango, glib, fontconfig, libpq, libmariadb, GnuTLS, OpenSSL, libcurl; checked
 with ldd), and the commands that need none of them load none of them
 (`--help`, `db current` on SQLite, and a server on SQLite until its first PDF
 request, which loads cairo; checked in the dynamic linker's trace and in
@@ -30,10 +30,10 @@ from apilib import check  # noqa: E402
 BINARY = os.path.realpath(apilib.MEDITRACK)
 BUILD = os.path.dirname(BINARY)
 MODULES = ["meditrack-pdf.so", "meditrack-postgresql.so", "meditrack-mysql.so",
-           "meditrack-tls.so"]
+           "meditrack-tls.so", "meditrack-notify.so"]
 HEAVY = ["libcairo", "libpango", "libglib", "libgobject", "libfontconfig", "libpq",
          "libmariadb", "libgnutls", "libssl", "libcrypto", "libharfbuzz", "libfreetype",
-         "libX11"]
+         "libX11", "libcurl"]
 PDF_LIBS = ["libcairo", "libpango", "libfontconfig"]
 WORK = tempfile.mkdtemp(prefix="t040-", dir=apilib.TMP)
 

@@ -60,6 +60,8 @@ EXPECTED_PERM = {
     "skip_dose": "RECORD", "correct_dose": "RECORD", "dose_entered_in_error": "RECORD",
     "get_ingredient_limits": "READ", "set_ingredient_limit": "MANAGE",
     "delete_ingredient_limit": "MANAGE", "get_audit_trail": "ADMIN",
+    "get_due": "READ", "get_adherence": "READ", "create_calendar_token": "MANAGE",
+    "revoke_calendar_token": "MANAGE", "get_calendar_feed": "PUBLIC",
 }
 PATH_VALUES = {"date": "2026-01-02", "medication_name": "nothing-such"}
 

@@ -1,6 +1,6 @@
 /* MediTrack's embedded revision chain as the schema module expects it: the
  * reference's five revisions with their ids, down-revisions and messages,
- * then ours up to the head 8c4d2b7e1f05, every dialect's SQL present, every
+ * then ours up to the head 3a7c5e9b1d42, every dialect's SQL present, every
  * hook named by a revision registered by schema_register, the take-over
  * planning nothing on a database without MediTrack tables or on a chain that
  * is not MediTrack's, and refusing a table that someone else named like one
@@ -26,6 +26,7 @@ static const struct {
     {"5d2e8c1a9f37", "ab48726466af", "accounts, grants, sessions and API tokens"},
     {"8c4d2b7e1f05", "5d2e8c1a9f37",
      "dosing rules, ingredient limits, dose corrections, idempotency keys, audit trail"},
+    {"3a7c5e9b1d42", "8c4d2b7e1f05", "schedules, channels and reminders"},
 };
 
 static void check_chain(const struct mig_chain *ch)
@@ -62,9 +63,13 @@ static void check_chain(const struct mig_chain *ch)
     const struct mig_revision *auth = mig_chain_find(ch, "5d2e8c1a9f37");
     CHECK(auth && auth->pre_upgrade == NULL);
     /* The dosing revision adds columns with defaults and new tables only:
-     * no hook either, and it is the head. */
+     * no hook either. */
     const struct mig_revision *dosing = mig_chain_find(ch, "8c4d2b7e1f05");
-    CHECK(dosing && dosing->pre_upgrade == NULL && mig_chain_head(ch) == dosing);
+    CHECK(dosing && dosing->pre_upgrade == NULL);
+    /* Neither does the one of schedules and reminders (a nullable column
+     * and new tables), which is the head. */
+    const struct mig_revision *sched = mig_chain_find(ch, "3a7c5e9b1d42");
+    CHECK(sched && sched->pre_upgrade == NULL && mig_chain_head(ch) == sched);
 }
 
 /* A database where someone else already has a table called accounts: the

@@ -1,0 +1,360 @@
+/* The reminders API (issue 16, docs/reminders.md): notification channels of
+ * a person and of the signed-in account, a channel's test message, a
+ * person's reminder settings, the delivery log (GET /api/v1/notifications)
+ * and the signed snooze link. Channel secrets are sealed before they reach
+ * the store and never leave it again: replies say "has_secret". */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/auth.h"
+#include "api/handlers.h"
+#include "core/log.h"
+#include "remind/remind.h"
+#include "store/reminders.h"
+
+const char *const api_channel_types[] = {"ntfy", "gotify", "webhook", "email", NULL};
+
+/* Longest token or webhook secret accepted. */
+enum { SECRET_MAX = 512 };
+
+static json_t *time_json(struct store_time t)
+{
+    char buf[MT_TIME_BUF];
+    if (!t.present)
+        return json_null();
+    if (!t.parsed)
+        return json_string(t.raw ? t.raw : "");
+    return json_string(mt_format_iso(t.us, buf, sizeof(buf)));
+}
+
+static json_t *opt_int(bool has, int64_t v)
+{
+    return has ? json_integer(v) : json_null();
+}
+
+static json_t *opt_text(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *channel_json(const struct store_channel *ch)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer(ch->id));
+    json_object_set_new(o, "person_id", opt_int(ch->has_person, ch->person_id));
+    json_object_set_new(o, "account_id", opt_int(ch->has_account, ch->account_id));
+    json_object_set_new(o, "type", json_string(ch->type));
+    json_object_set_new(o, "url", opt_text(ch->url));
+    json_object_set_new(o, "to", opt_text(ch->email_to));
+    json_object_set_new(o, "enabled", json_boolean(ch->enabled));
+    json_object_set_new(o, "has_secret", json_boolean(ch->secret_sealed != NULL));
+    json_object_set_new(o, "created_at", time_json(ch->created_at));
+    return o;
+}
+
+static const struct remind_ctx *remind_of(struct api_call *call)
+{
+    return call->r->app->remind;
+}
+
+/* Checks the fields of a new channel by its type and seals its secrets
+ * into ch. */
+static int build_channel(struct api_call *call, const struct api_in_channel *in,
+                         struct store_channel *ch, struct mt_err *err)
+{
+    const struct remind_ctx *rc = remind_of(call);
+    enum notify_type type = (enum notify_type)in->type.value;
+    const char *url = in->url.set ? in->url.value : NULL;
+    const char *to = in->to.set ? in->to.value : NULL;
+    const char *token = in->token.set && in->token.value && in->token.value[0] ? in->token.value
+                                                                               : NULL;
+    const char *secret =
+        in->secret.set && in->secret.value && in->secret.value[0] ? in->secret.value : NULL;
+    if (!rc)
+        return mt_fail(err, MT_EINTERNAL, "reminders are not set up in this process");
+    if (type == NOTIFY_EMAIL) {
+        if (url || token || secret)
+            return mt_fail(err, MT_EINVAL,
+                           "an email channel takes \"to\" only (the mail server is SMTP_URL)");
+        if (!rc->cfg->smtp_url[0] || !rc->cfg->smtp_from[0])
+            return mt_fail(err, MT_EINVAL,
+                           "email channels need SMTP_URL and SMTP_FROM in the server's "
+                           "configuration");
+    } else {
+        if (to)
+            return mt_fail(err, MT_EINVAL, "\"to\" is for email channels only");
+        if (!url)
+            return mt_fail(err, MT_EINVAL, "a %s channel needs \"url\"", notify_type_name(type));
+    }
+    if (type == NOTIFY_GOTIFY && !token)
+        return mt_fail(err, MT_EINVAL, "a gotify channel needs \"token\" (an application token)");
+    if (type == NOTIFY_WEBHOOK && !secret)
+        return mt_fail(err, MT_EINVAL,
+                       "a webhook channel needs \"secret\" (the shared secret of its signature)");
+    if (type != NOTIFY_WEBHOOK && secret)
+        return mt_fail(err, MT_EINVAL, "\"secret\" is for webhook channels only");
+    if (type == NOTIFY_WEBHOOK && token)
+        return mt_fail(err, MT_EINVAL, "\"token\" is not used by webhook channels");
+    if (token) {
+        for (const char *p = token; *p; p++)
+            if (*p <= 0x20 || *p >= 0x7f)
+                return mt_fail(err, MT_EINVAL,
+                               "invalid \"token\": printable ASCII without spaces expected");
+    }
+    if (notify_target_check(type, url, to, err) < 0)
+        return -1;
+    char *sealed = NULL;
+    if (remind_seal(rc, token, secret, &sealed, err) < 0)
+        return -1;
+    ch->type = notify_type_name(type);
+    ch->url = url ? mt_arena_strdup(call->r->arena, url) : NULL;
+    ch->email_to = to;
+    ch->secret_sealed = sealed ? mt_arena_strdup(call->r->arena, sealed) : NULL;
+    free(sealed);
+    ch->enabled = !in->enabled.set || in->enabled.value != 0;
+    return 0;
+}
+
+static int create_reply(struct api_call *call, struct store_channel *ch, struct mt_err *err)
+{
+    if (store_channel_create(call->db, ch, err) < 0)
+        return -1;
+    mt_log(MT_LOG_INFO, "notification channel %lld created type=%s", (long long)ch->id, ch->type);
+    http_reply_json(call->r, call->op->status, channel_json(ch));
+    return 0;
+}
+
+int api_channel_create(struct api_call *call, struct mt_err *err)
+{
+    const struct api_in_channel *in = call->in;
+    if (api_who_person(call->who, in->owner_id.value, err) < 0)
+        return -1;
+    struct store_channel ch = {.has_person = true, .person_id = in->owner_id.value};
+    if (build_channel(call, in, &ch, err) < 0)
+        return -1;
+    return create_reply(call, &ch, err);
+}
+
+int api_my_channel_create(struct api_call *call, struct mt_err *err)
+{
+    const struct api_in_channel *in = call->in;
+    struct store_channel ch = {.has_account = true, .account_id = call->who->account.id};
+    if (build_channel(call, in, &ch, err) < 0)
+        return -1;
+    return create_reply(call, &ch, err);
+}
+
+static int reply_channels(struct api_call *call, bool account, int64_t owner, struct mt_err *err)
+{
+    struct store_channel *items = NULL;
+    size_t n = 0;
+    if (store_channels_list(call->db, call->r->arena, account, owner, &items, &n, err) < 0)
+        return -1;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, channel_json(&items[i]));
+    http_reply_json(call->r, call->op->status, arr);
+    return 0;
+}
+
+int api_channels_list(struct api_call *call, struct mt_err *err)
+{
+    const struct api_in_id *in = call->in;
+    if (api_who_person(call->who, in->id.value, err) < 0)
+        return -1;
+    return reply_channels(call, false, in->id.value, err);
+}
+
+int api_my_channels_list(struct api_call *call, struct mt_err *err)
+{
+    return reply_channels(call, true, call->who->account.id, err);
+}
+
+/* The channel of the path, when the caller may change it: a person's
+ * channel with MANAGE for that person, an account's by its owner or an
+ * admin. Others get the 404 of a channel that does not exist. */
+static int channel_for_change(struct api_call *call, int64_t id, struct store_channel *ch,
+                              struct mt_err *err)
+{
+    if (store_channel_get(call->db, call->r->arena, id, ch, err) < 0)
+        return -1;
+    const struct api_principal *who = call->who;
+    bool ok;
+    if (ch->has_person) {
+        struct mt_err ignored = {0};
+        ok = api_who_person(who, ch->person_id, &ignored) == 0 &&
+             api_perm_allows(who, API_MANAGE);
+    } else {
+        ok = who->method == API_AUTH_OPEN ||
+             (who->signed_in && (who->account.id == ch->account_id || api_perm_allows(who, API_ADMIN)));
+    }
+    return ok ? 0 : mt_fail(err, MT_ENOTFOUND, "Channel not found");
+}
+
+int api_channel_delete(struct api_call *call, struct mt_err *err)
+{
+    const struct api_in_id *in = call->in;
+    struct store_channel ch;
+    if (channel_for_change(call, in->id.value, &ch, err) < 0)
+        return -1;
+    return api_reply_done(call, store_channel_delete(call->db, in->id.value, err));
+}
+
+int api_channel_test(struct api_call *call, struct mt_err *err)
+{
+    const struct api_in_id *in = call->in;
+    struct store_channel ch;
+    if (channel_for_change(call, in->id.value, &ch, err) < 0)
+        return -1;
+    const struct remind_ctx *rc = remind_of(call);
+    if (!rc)
+        return mt_fail(err, MT_EINTERNAL, "reminders are not set up in this process");
+    struct mt_err why = {0};
+    bool sent = remind_send_test(rc, &ch, &why) == 0;
+    int64_t id = 0;
+    if (store_delivery_test_record(call->db, ch.id, sent, sent ? NULL : why.msg, &id, err) < 0)
+        return -1;
+    json_t *o = json_object();
+    json_object_set_new(o, "delivery_id", json_integer(id));
+    json_object_set_new(o, "channel_id", json_integer(ch.id));
+    json_object_set_new(o, "status", json_string(sent ? "sent" : "failed"));
+    json_object_set_new(o, "detail", sent ? json_null() : json_string(why.msg));
+    http_reply_json(call->r, call->op->status, o);
+    return 0;
+}
+
+static json_t *settings_json(int64_t person_id, const struct store_reminder_settings *s)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "person_id", json_integer(person_id));
+    json_object_set_new(o, "repeat_minutes", opt_int(s->has_repeat, s->repeat_minutes));
+    json_object_set_new(o, "max_repeats", json_integer(s->max_repeats));
+    json_object_set_new(o, "quiet_start", opt_text(s->quiet_start));
+    json_object_set_new(o, "quiet_end", opt_text(s->quiet_end));
+    json_object_set_new(o, "escalate_after_minutes",
+                        opt_int(s->has_escalate, s->escalate_after_minutes));
+    json_object_set_new(o, "updated_at", time_json(s->updated_at));
+    return o;
+}
+
+int api_reminder_settings_get(struct api_call *call, struct mt_err *err)
+{
+    const struct api_in_id *in = call->in;
+    if (api_who_person(call->who, in->id.value, err) < 0)
+        return -1;
+    struct store_reminder_settings s;
+    if (store_reminder_settings_get(call->db, call->r->arena, in->id.value, &s, err) < 0)
+        return -1;
+    http_reply_json(call->r, call->op->status, settings_json(in->id.value, &s));
+    return 0;
+}
+
+/* "HH:MM" (00:00 to 23:59), or NULL. */
+static bool hhmm_ok(const char *s)
+{
+    return s && strlen(s) == 5 && s[2] == ':' && s[0] >= '0' && s[0] <= '2' && s[1] >= '0' &&
+           s[1] <= '9' && (s[0] < '2' || s[1] <= '3') && s[3] >= '0' && s[3] <= '5' &&
+           s[4] >= '0' && s[4] <= '9';
+}
+
+int api_reminder_settings_put(struct api_call *call, struct mt_err *err)
+{
+    const struct api_in_reminder_settings *in = call->in;
+    if (api_who_person(call->who, in->person_id.value, err) < 0)
+        return -1;
+    const char *qs = in->quiet_start.set ? in->quiet_start.value : NULL;
+    const char *qe = in->quiet_end.set ? in->quiet_end.value : NULL;
+    if ((qs && !hhmm_ok(qs)) || (qe && !hhmm_ok(qe)))
+        return mt_fail(err, MT_EINVAL, "invalid quiet hours: expected HH:MM (00:00 to 23:59)");
+    if ((qs == NULL) != (qe == NULL))
+        return mt_fail(err, MT_EINVAL, "quiet_start and quiet_end go together: give both or none");
+    if (qs && strcmp(qs, qe) == 0)
+        return mt_fail(err, MT_EINVAL, "quiet_start and quiet_end must differ");
+    /* Nullable integers read as 0 when null; their bounds exclude 0. */
+    struct store_reminder_settings s = {
+        .has_repeat = in->repeat_minutes.set && in->repeat_minutes.value > 0,
+        .repeat_minutes = in->repeat_minutes.value,
+        .max_repeats = in->max_repeats.set ? in->max_repeats.value : 3,
+        .quiet_start = qs,
+        .quiet_end = qe,
+        .has_escalate = in->escalate_after_minutes.set && in->escalate_after_minutes.value > 0,
+        .escalate_after_minutes = in->escalate_after_minutes.value,
+    };
+    if (!s.has_repeat)
+        s.max_repeats = in->max_repeats.set ? in->max_repeats.value : 0;
+    if (store_reminder_settings_put(call->db, in->person_id.value, &s, err) < 0)
+        return -1;
+    http_reply_json(call->r, call->op->status, settings_json(in->person_id.value, &s));
+    return 0;
+}
+
+static json_t *delivery_json(const struct store_delivery *d)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer(d->id));
+    json_object_set_new(o, "channel_id", json_integer(d->channel_id));
+    json_object_set_new(o, "channel_type", opt_text(d->channel_type));
+    json_object_set_new(o, "kind", opt_text(d->kind));
+    json_object_set_new(o, "seq", json_integer(d->seq));
+    json_object_set_new(o, "status", opt_text(d->status));
+    json_object_set_new(o, "attempts", json_integer(d->attempts));
+    json_object_set_new(o, "due_at", time_json(d->due_at));
+    json_object_set_new(o, "next_attempt_at", time_json(d->next_attempt_at));
+    json_object_set_new(o, "sent_at", time_json(d->sent_at));
+    json_object_set_new(o, "last_error", opt_text(d->last_error));
+    json_object_set_new(o, "created_at", time_json(d->created_at));
+    if (d->has_slot) {
+        json_t *slot = json_object();
+        json_object_set_new(slot, "id", json_integer(d->slot_id));
+        json_object_set_new(slot, "person_id", json_integer(d->person_id));
+        json_object_set_new(slot, "medication_id", json_integer(d->medication_id));
+        json_object_set_new(slot, "slot_at", time_json(d->slot_at));
+        json_object_set_new(slot, "state", opt_text(d->slot_state));
+        json_object_set_new(o, "slot", slot);
+    } else {
+        json_object_set_new(o, "slot", json_null());
+    }
+    return o;
+}
+
+int api_notifications_list(struct api_call *call, struct mt_err *err)
+{
+    const struct api_in_page *in = call->in;
+    struct store_delivery *items = NULL;
+    size_t n = 0;
+    if (store_deliveries_list(call->db, call->r->arena, api_who_sees(call->who), in->skip.value,
+                              in->limit.value, &items, &n, err) < 0)
+        return -1;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, delivery_json(&items[i]));
+    http_reply_json(call->r, call->op->status, arr);
+    return 0;
+}
+
+int api_reminder_snooze(struct api_call *call, struct mt_err *err)
+{
+    const struct api_in_snooze *in = call->in;
+    const struct remind_ctx *rc = remind_of(call);
+    int64_t now_s = mt_now_us() / MT_USEC_PER_SEC;
+    /* One answer for every bad link, so a link cannot be probed. */
+    if (!rc || !rc->has_key || !in->sig.value ||
+        !notify_link_verify(&rc->key, in->slot_id.value, in->until.value, in->expires.value,
+                            in->sig.value))
+        return mt_fail(err, MT_ENOTFOUND, "Reminder not found");
+    if (in->expires.value < now_s)
+        return mt_fail(err, MT_ECONFLICT, "this snooze link has expired");
+    int64_t until_us = in->until.value * MT_USEC_PER_SEC;
+    if (store_remind_snooze(call->db, in->slot_id.value, until_us, err) < 0)
+        return -1;
+    mt_log(MT_LOG_INFO, "reminder slot %lld snoozed by link", (long long)in->slot_id.value);
+    char buf[MT_TIME_BUF];
+    json_t *o = json_object();
+    json_object_set_new(o, "slot_id", json_integer(in->slot_id.value));
+    json_object_set_new(o, "state", json_string("snoozed"));
+    json_object_set_new(o, "snoozed_until",
+                        json_string(mt_format_iso(until_us, buf, sizeof(buf))));
+    http_reply_json(call->r, call->op->status, o);
+    return 0;
+}

@@ -1,0 +1,650 @@
+/* What is due and how it went (issue 16, docs/schedules.md): the slots of a
+ * person's day with their status and the dose that satisfied each, the
+ * adherence of a date range (counts, percentages, streaks, a per-day
+ * series), and the calendar feed (a token per person, created once and
+ * revocable, and the iCalendar text it opens). Slots come from
+ * core/schedule.c (expansion in the person's zone, and the matching rule);
+ * the doses and schedules from the store. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/auth.h"
+#include "api/days.h"
+#include "api/handlers.h"
+#include "api/jsonin.h"
+#include "api/validate.h"
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/secret.h"
+#include "store/schedules.h"
+
+/* Scratch memory for the slots and doses of one medication over a range
+ * (a year of 24 slots a day is 280 KB of slots; its doses somewhat more). */
+#define SCRATCH_MAX (32u * 1024u * 1024u)
+/* The calendar feed covers these days around today. */
+#define ICS_PAST_DAYS 7
+#define ICS_FUTURE_DAYS 30
+/* The prefix of calendar-feed tokens, so that secret scanners know them. */
+#define CALENDAR_TOKEN_PREFIX "mtc_"
+
+/* ---- slots of a range ---------------------------------------------------------------------- */
+
+/* A slot of one of the days asked for, matched. */
+struct slot_out {
+    const struct store_scheduled *med;
+    size_t day; /* 0 for the first day of the range */
+    int64_t at_us;
+    short minute;
+    enum mt_slot_status status;
+    int64_t late_until_us;
+    int64_t dose_id; /* 0: none */
+    int64_t dose_at_us;
+};
+
+typedef int (*slot_fn)(void *ctx, const struct slot_out *s, struct mt_err *err);
+
+/* The matching rule's two durations, from the configuration. */
+static void match_params(const struct http_req *r, int64_t *window_us, int64_t *late_us)
+{
+    const struct mt_config *cfg = r->app ? r->app->cfg : NULL;
+    int64_t w = cfg ? cfg->slot_window_minutes : 60;
+    int64_t l = cfg ? cfg->slot_late_max_minutes : 240;
+    *window_us = w * 60 * MT_USEC_PER_SEC;
+    *late_us = l * 60 * MT_USEC_PER_SEC;
+}
+
+/* The slots of med on the local days from..to in zone z, matched against
+ * its doses (taken and skipped) as of now, handed to fn in time order. The
+ * day before and the day after are expanded and matched too, so that a
+ * dose just across midnight and the late window of a day's last slot come
+ * out as they do when that neighbouring day is asked for. */
+static int med_slots(struct api_call *call, const struct store_scheduled *med, struct mt_tz z,
+                     struct mt_date from, struct mt_date to, int64_t now, slot_fn fn, void *ctx,
+                     struct mt_err *err)
+{
+    int64_t window_us, late_us;
+    match_params(call->r, &window_us, &late_us);
+    int64_t d0 = mt_date_to_days(from) - 1, d1 = mt_date_to_days(to) + 1;
+    size_t ndays = (size_t)(d1 - d0 + 1);
+    struct mt_arena *scratch = mt_arena_new(SCRATCH_MAX);
+    struct mt_slot_match *slots =
+        mt_arena_calloc(scratch, ndays * MT_SCHED_MAX_TIMES, sizeof(*slots));
+    size_t *days = mt_arena_calloc(scratch, ndays * MT_SCHED_MAX_TIMES, sizeof(*days));
+    int rc = 0;
+    if (!slots || !days) {
+        rc = mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
+        goto out;
+    }
+    size_t n = 0;
+    for (int64_t d = d0; d <= d1; d++) {
+        struct mt_slot one[MT_SCHED_MAX_TIMES];
+        int k = mt_schedule_expand(&med->sched, z, mt_date_from_days(d), one);
+        for (int i = 0; i < k; i++) {
+            slots[n] = (struct mt_slot_match){.at_us = one[i].at_us, .minute = one[i].minute};
+            days[n++] = (size_t)(d - d0);
+        }
+    }
+    if (n == 0)
+        goto out;
+    int64_t reach = late_us > window_us ? late_us : window_us;
+    struct store_window w = {.start_us = mt_instant_clamp(slots[0].at_us - window_us),
+                             .end_us = mt_instant_clamp(slots[n - 1].at_us + reach + 1)};
+    struct store_dose *doses = NULL;
+    size_t nd = 0;
+    if (store_doses_in_window(call->db, scratch, med->medication_id, STORE_VIEW_HISTORY, &w, &doses,
+                              &nd, err) < 0) {
+        rc = -1;
+        goto out;
+    }
+    struct mt_dose_mark *marks = nd ? mt_arena_calloc(scratch, nd, sizeof(*marks)) : NULL;
+    long *mark_dose = nd ? mt_arena_calloc(scratch, nd, sizeof(*mark_dose)) : NULL;
+    unsigned char *used = mt_arena_alloc(scratch, nd + 1);
+    if ((nd && (!marks || !mark_dose)) || !used) {
+        rc = mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
+        goto out;
+    }
+    size_t nm = 0;
+    for (size_t i = 0; i < nd; i++) {
+        if (!doses[i].taken_at.parsed || doses[i].status == STORE_ENTERED_IN_ERROR)
+            continue;
+        marks[nm] = (struct mt_dose_mark){doses[i].taken_at.us, doses[i].status == STORE_SKIPPED};
+        mark_dose[nm++] = (long)i;
+    }
+    mt_slots_match(slots, n, marks, nm, window_us, late_us, now, used);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if (days[i] == 0 || days[i] == ndays - 1)
+            continue;
+        struct slot_out s = {.med = med,
+                             .day = days[i] - 1,
+                             .at_us = slots[i].at_us,
+                             .minute = slots[i].minute,
+                             .status = slots[i].status,
+                             .late_until_us = slots[i].late_end_us};
+        if (slots[i].dose >= 0) {
+            const struct store_dose *d = &doses[mark_dose[slots[i].dose]];
+            s.dose_id = d->id;
+            s.dose_at_us = d->taken_at.us;
+        }
+        rc = fn(ctx, &s, err);
+    }
+out:
+    mt_arena_free(scratch);
+    return rc;
+}
+
+/* The person's zone and scheduled medications; MT_ENOTFOUND "Person not
+ * found" for a person who does not exist or whom the caller may not see. */
+static int person_context(struct api_call *call, int64_t person_id, struct mt_tz *z,
+                          struct store_scheduled **meds, size_t *n, struct mt_err *err)
+{
+    const char *tz_name = NULL;
+    if (api_who_person(call->who, person_id, err) < 0 ||
+        store_person_timezone(call->db, call->r->arena, person_id, &tz_name, err) < 0 ||
+        api_person_tz(call, person_id, &(struct api_int){0}, z, err) < 0)
+        return -1;
+    return store_schedules_list(call->db, call->r->arena, true, person_id, meds, n, err);
+}
+
+static void set_time(json_t *o, const char *key, int64_t us)
+{
+    char buf[MT_TIME_BUF];
+    json_object_set_new(o, key,
+                        us ? json_string(mt_format_iso(us, buf, sizeof(buf))) : json_null());
+}
+
+static void set_date(json_t *o, const char *key, struct mt_date d)
+{
+    char buf[16];
+    json_object_set_new(o, key, json_string(mt_format_date(d, buf, sizeof(buf))));
+}
+
+static void set_zone(json_t *o, struct mt_tz z)
+{
+    char buf[32];
+    json_object_set_new(o, "timezone", json_string(mt_tz_name(z, buf, sizeof(buf))));
+}
+
+/* ---- GET /api/v1/persons/{person_id}/due/{date} --------------------------------------------- */
+
+struct due_ctx {
+    struct mt_arena *a;
+    struct slot_out *items;
+    size_t n, cap;
+};
+
+static int collect(void *vctx, const struct slot_out *s, struct mt_err *err)
+{
+    struct due_ctx *x = vctx;
+    if (x->n == x->cap) {
+        size_t cap = x->cap ? x->cap * 2 : 16;
+        struct slot_out *grown = mt_arena_calloc(x->a, cap, sizeof(*grown));
+        if (!grown)
+            return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
+        if (x->n)
+            memcpy(grown, x->items, x->n * sizeof(*grown));
+        x->items = grown;
+        x->cap = cap;
+    }
+    x->items[x->n++] = *s;
+    return 0;
+}
+
+static int cmp_slot_out(const void *a, const void *b)
+{
+    const struct slot_out *x = a, *y = b;
+    if (x->at_us != y->at_us)
+        return x->at_us < y->at_us ? -1 : 1;
+    if (x->med->medication_id != y->med->medication_id)
+        return x->med->medication_id < y->med->medication_id ? -1 : 1;
+    return 0;
+}
+
+static json_t *slot_json(const struct slot_out *s)
+{
+    char hm[8];
+    json_t *o = json_object();
+    json_object_set_new(o, "medication_id", json_integer((json_int_t)s->med->medication_id));
+    json_object_set_new(o, "medication_name", json_string(s->med->medication_name));
+    set_time(o, "slot_at", s->at_us);
+    json_object_set_new(o, "local_time", json_string(mt_schedule_hhmm(s->minute, hm, sizeof(hm))));
+    json_object_set_new(o, "status", json_string(mt_slot_status_name(s->status)));
+    json_object_set_new(o, "dose_id",
+                        s->dose_id ? json_integer((json_int_t)s->dose_id) : json_null());
+    set_time(o, "taken_at", s->dose_id ? s->dose_at_us : 0);
+    set_time(o, "late_until", s->late_until_us);
+    return o;
+}
+
+int api_due(struct api_call *call, struct mt_err *err)
+{
+    const struct api_in_due *in = call->in;
+    struct mt_tz z;
+    struct store_scheduled *meds = NULL;
+    size_t n = 0;
+    if (person_context(call, in->person_id.value, &z, &meds, &n, err) < 0)
+        return -1;
+    struct due_ctx x = {.a = call->r->arena};
+    int64_t now = mt_now_us();
+    for (size_t i = 0; i < n; i++)
+        if (meds[i].valid &&
+            med_slots(call, &meds[i], z, in->date.value, in->date.value, now, collect, &x, err) < 0)
+            return -1;
+    if (x.n)
+        qsort(x.items, x.n, sizeof(*x.items), cmp_slot_out);
+    json_t *o = json_object();
+    json_object_set_new(o, "person_id", json_integer((json_int_t)in->person_id.value));
+    set_date(o, "date", in->date.value);
+    set_zone(o, z);
+    struct store_window w = api_day_window(in->date.value, in->date.value, z);
+    set_time(o, "day_start", w.start_us);
+    set_time(o, "day_end", w.end_us);
+    json_t *slots = json_array();
+    for (size_t i = 0; i < x.n; i++)
+        json_array_append_new(slots, slot_json(&x.items[i]));
+    json_object_set_new(o, "slots", slots);
+    http_reply_json(call->r, 200, o);
+    return 0;
+}
+
+/* ---- GET /api/v1/persons/{person_id}/adherence ----------------------------------------------- */
+
+/* The most days one request may ask for. */
+#define ADHERENCE_MAX_DAYS 366
+
+/* How a day went: it has slots, one was missed or skipped, one is still
+ * pending. */
+enum { DAY_HAS = 1, DAY_BAD = 2, DAY_PENDING = 4 };
+
+struct tally {
+    int64_t count[5]; /* by enum mt_slot_status */
+    unsigned char *days;
+    int64_t *day_count; /* ndays * 5, only for the totals */
+};
+
+struct adherence_ctx {
+    struct tally total;
+    struct tally *med; /* the medication being tallied */
+};
+
+static void tally_add(struct tally *t, const struct slot_out *s)
+{
+    t->count[s->status]++;
+    unsigned char *d = &t->days[s->day];
+    *d |= DAY_HAS;
+    if (s->status == MT_SLOT_MISSED || s->status == MT_SLOT_SKIPPED)
+        *d |= DAY_BAD;
+    else if (s->status == MT_SLOT_PENDING)
+        *d |= DAY_PENDING;
+    if (t->day_count)
+        t->day_count[s->day * 5 + s->status]++;
+}
+
+static int tally_slot(void *vctx, const struct slot_out *s, struct mt_err *err)
+{
+    (void)err;
+    struct adherence_ctx *x = vctx;
+    tally_add(&x->total, s);
+    tally_add(x->med, s);
+    return 0;
+}
+
+/* A day counts for a streak when every slot of it was taken, on time or
+ * late; days without slots, and days with a slot still pending (today), do
+ * not break one. */
+static void streaks(const unsigned char *days, size_t n, int64_t *current, int64_t *longest)
+{
+    int64_t run = 0, best = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (days[i] & DAY_BAD)
+            run = 0;
+        else if (days[i] == DAY_HAS)
+            run++;
+        if (run > best)
+            best = run;
+    }
+    *longest = best;
+    int64_t cur = 0;
+    for (size_t i = n; i-- > 0;) {
+        if (days[i] & DAY_BAD)
+            break;
+        if (days[i] == DAY_HAS)
+            cur++;
+    }
+    *current = cur;
+}
+
+static json_t *pct(int64_t part, int64_t whole)
+{
+    if (whole <= 0)
+        return json_null();
+    /* One decimal, rounded half up. */
+    return json_real((double)((part * 1000 + whole / 2) / whole) / 10.0);
+}
+
+static void stats_json(json_t *o, const struct tally *t, size_t ndays)
+{
+    const int64_t *c = t->count;
+    int64_t slots = 0;
+    for (int i = 0; i < 5; i++)
+        slots += c[i];
+    int64_t due = slots - c[MT_SLOT_PENDING];
+    json_object_set_new(o, "slots", json_integer(slots));
+    json_object_set_new(o, "taken", json_integer(c[MT_SLOT_TAKEN]));
+    json_object_set_new(o, "late", json_integer(c[MT_SLOT_LATE]));
+    json_object_set_new(o, "missed", json_integer(c[MT_SLOT_MISSED]));
+    json_object_set_new(o, "skipped", json_integer(c[MT_SLOT_SKIPPED]));
+    json_object_set_new(o, "pending", json_integer(c[MT_SLOT_PENDING]));
+    json_object_set_new(o, "due", json_integer(due));
+    json_object_set_new(o, "taken_pct", pct(c[MT_SLOT_TAKEN], due));
+    json_object_set_new(o, "late_pct", pct(c[MT_SLOT_LATE], due));
+    json_object_set_new(o, "missed_pct", pct(c[MT_SLOT_MISSED], due));
+    json_object_set_new(o, "skipped_pct", pct(c[MT_SLOT_SKIPPED], due));
+    json_object_set_new(o, "adherence_pct", pct(c[MT_SLOT_TAKEN] + c[MT_SLOT_LATE], due));
+    int64_t current, longest;
+    streaks(t->days, ndays, &current, &longest);
+    json_object_set_new(o, "current_streak", json_integer(current));
+    json_object_set_new(o, "longest_streak", json_integer(longest));
+}
+
+void api_adherence_rule(const struct api_request *q, void *vin, struct api_vctx *v)
+{
+    const struct api_in_adherence *in = vin;
+    if (!in->from.set || !in->to.set)
+        return;
+    int64_t span = mt_date_to_days(in->to.value) - mt_date_to_days(in->from.value);
+    if (span >= 0 && span < ADHERENCE_MAX_DAYS)
+        return;
+    const char *to = api_request_query(q, "to");
+    api_vctx_add(v, "value_error", json_pack("[s,s]", "query", "to"),
+                 span < 0 ? "Value error, \"to\" must not be before \"from\""
+                          : "Value error, at most 366 days from \"from\" to \"to\"",
+                 api_json_text(to, strlen(to)), json_pack("{s:{}}", "error"));
+}
+
+int api_adherence(struct api_call *call, struct mt_err *err)
+{
+    const struct api_in_adherence *in = call->in;
+    struct mt_tz z;
+    struct store_scheduled *meds = NULL;
+    size_t n = 0;
+    if (person_context(call, in->person_id.value, &z, &meds, &n, err) < 0)
+        return -1;
+    size_t ndays = (size_t)(mt_date_to_days(in->to.value) - mt_date_to_days(in->from.value) + 1);
+    struct mt_arena *a = call->r->arena;
+    struct adherence_ctx x = {0};
+    struct tally *per = n ? mt_arena_calloc(a, n, sizeof(*per)) : NULL;
+    x.total.days = mt_arena_calloc(a, ndays, 1);
+    x.total.day_count = mt_arena_calloc(a, ndays * 5, sizeof(int64_t));
+    if ((n && !per) || !x.total.days || !x.total.day_count)
+        return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
+    int64_t now = mt_now_us();
+    for (size_t i = 0; i < n; i++) {
+        per[i].days = mt_arena_calloc(a, ndays, 1);
+        if (!per[i].days)
+            return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
+        x.med = &per[i];
+        if (meds[i].valid && med_slots(call, &meds[i], z, in->from.value, in->to.value, now,
+                                       tally_slot, &x, err) < 0)
+            return -1;
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "person_id", json_integer((json_int_t)in->person_id.value));
+    set_date(o, "from", in->from.value);
+    set_date(o, "to", in->to.value);
+    set_zone(o, z);
+    int64_t window_us, late_us;
+    match_params(call->r, &window_us, &late_us);
+    json_object_set_new(o, "slot_window_minutes", json_integer(window_us / (60 * MT_USEC_PER_SEC)));
+    json_t *totals = json_object();
+    stats_json(totals, &x.total, ndays);
+    json_object_set_new(o, "totals", totals);
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *m = json_object();
+        json_object_set_new(m, "medication_id", json_integer((json_int_t)meds[i].medication_id));
+        json_object_set_new(m, "medication_name", json_string(meds[i].medication_name));
+        stats_json(m, &per[i], ndays);
+        json_array_append_new(list, m);
+    }
+    json_object_set_new(o, "medications", list);
+    json_t *days = json_array();
+    int64_t first = mt_date_to_days(in->from.value);
+    for (size_t d = 0; d < ndays; d++) {
+        const int64_t *c = &x.total.day_count[d * 5];
+        json_t *day = json_object();
+        set_date(day, "date", mt_date_from_days(first + (int64_t)d));
+        json_object_set_new(day, "slots", json_integer(c[0] + c[1] + c[2] + c[3] + c[4]));
+        json_object_set_new(day, "taken", json_integer(c[MT_SLOT_TAKEN]));
+        json_object_set_new(day, "late", json_integer(c[MT_SLOT_LATE]));
+        json_object_set_new(day, "missed", json_integer(c[MT_SLOT_MISSED]));
+        json_object_set_new(day, "skipped", json_integer(c[MT_SLOT_SKIPPED]));
+        json_object_set_new(day, "pending", json_integer(c[MT_SLOT_PENDING]));
+        json_array_append_new(days, day);
+    }
+    json_object_set_new(o, "days", days);
+    http_reply_json(call->r, 200, o);
+    return 0;
+}
+
+/* ---- the calendar feed ------------------------------------------------------------------- */
+
+/* The feed's address as the client reached this server (the Host it sent,
+ * https when the request came over TLS or through a trusted proxy that
+ * says so). */
+static const char *feed_url(struct http_req *r, int64_t person_id, const char *token)
+{
+    const char *host = http_header(r, "Host");
+    return mt_arena_printf(r->arena, "%s://%s/api/v1/persons/%lld/calendar.ics?token=%s",
+                           api_request_secure(r) ? "https" : "http", host ? host : "localhost",
+                           (long long)person_id, token);
+}
+
+int api_calendar_token_create(struct api_call *call, struct mt_err *err)
+{
+    const struct api_in_id *in = call->in;
+    if (api_who_person(call->who, in->id.value, err) < 0)
+        return -1;
+    char token[MT_SECRET_MAX], hash[MT_SECRET_HASH_HEX];
+    if (mt_secret_random(CALENDAR_TOKEN_PREFIX, token, sizeof(token)) < 0)
+        return mt_fail(err, MT_EINTERNAL, "no randomness for a calendar token");
+    mt_secret_hash(token, hash);
+    if (store_calendar_token_set(call->db, in->id.value, hash, err) < 0)
+        return -1;
+    const char *url = feed_url(call->r, in->id.value, token);
+    if (!url)
+        return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
+    json_t *o = json_object();
+    json_object_set_new(o, "person_id", json_integer((json_int_t)in->id.value));
+    json_object_set_new(o, "token", json_string(token));
+    json_object_set_new(o, "url", json_string(url));
+    json_object_set_new(o, "path", json_string(strstr(url, "/api/v1/")));
+    http_reply_json(call->r, 201, o);
+    return 0;
+}
+
+int api_calendar_token_revoke(struct api_call *call, struct mt_err *err)
+{
+    const struct api_in_id *in = call->in;
+    bool had = false;
+    if (api_who_person(call->who, in->id.value, err) < 0 ||
+        store_calendar_token_delete(call->db, in->id.value, &had, err) < 0)
+        return -1;
+    if (!had)
+        return mt_fail(err, MT_ENOTFOUND, "Calendar token not found");
+    http_reply_empty(call->r, 204);
+    return 0;
+}
+
+/* iCalendar text (RFC 5545): lines end with CRLF and are folded so that
+ * none is longer than 75 octets (a continuation starts with a space), never
+ * inside a UTF-8 sequence. */
+static void ics_line(struct mt_buf *b, const char *line)
+{
+    size_t len = strlen(line), at = 0, room = 75;
+    while (len - at > room) {
+        size_t cut = at + room;
+        while (cut > at && ((unsigned char)line[cut] & 0xC0) == 0x80)
+            cut--;
+        mt_buf_add(b, line + at, cut - at);
+        mt_buf_adds(b, "\r\n ");
+        at = cut;
+        room = 74; /* the leading space counts */
+    }
+    mt_buf_add(b, line + at, len - at);
+    mt_buf_adds(b, "\r\n");
+}
+
+/* Text escaped as a TEXT value: backslash, semicolon, comma and newlines. */
+static void ics_escape(struct mt_buf *b, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '\\':
+        case ';':
+        case ',':
+            mt_buf_addc(b, '\\');
+            mt_buf_addc(b, *s);
+            break;
+        case '\n':
+            mt_buf_adds(b, "\\n");
+            break;
+        case '\r':
+            break;
+        default:
+            mt_buf_addc(b, (unsigned char)*s < 0x20 ? ' ' : *s);
+        }
+    }
+}
+
+/* "YYYYMMDDTHHMMSSZ". */
+static const char *ics_time(int64_t us, char *buf, size_t cap)
+{
+    struct mt_date d = mt_date_from_days(mt_floor_div(us, MT_USEC_PER_DAY));
+    int64_t s = mt_floor_mod(us, MT_USEC_PER_DAY) / MT_USEC_PER_SEC;
+    snprintf(buf, cap, "%04d%02d%02dT%02d%02d%02dZ", d.year, d.month, d.day, (int)(s / 3600),
+             (int)(s / 60 % 60), (int)(s % 60));
+    return buf;
+}
+
+struct ics_ctx {
+    struct mt_buf line; /* one unfolded line at a time */
+    struct mt_buf out;
+    int64_t person_id;
+    const char *stamp;
+};
+
+static void ics_put(struct ics_ctx *x)
+{
+    ics_line(&x->out, x->line.data);
+    mt_buf_reset(&x->line);
+}
+
+static int ics_event(void *vctx, const struct slot_out *s, struct mt_err *err)
+{
+    (void)err;
+    struct ics_ctx *x = vctx;
+    char t[32], end[32];
+    mt_buf_adds(&x->line, "BEGIN:VEVENT");
+    ics_put(x);
+    mt_buf_addf(&x->line, "UID:slot-%lld-%lld-%s@meditrack", (long long)x->person_id,
+                (long long)s->med->medication_id, ics_time(s->at_us, t, sizeof(t)));
+    ics_put(x);
+    mt_buf_addf(&x->line, "DTSTAMP:%s", x->stamp);
+    ics_put(x);
+    mt_buf_addf(&x->line, "DTSTART:%s", ics_time(s->at_us, t, sizeof(t)));
+    ics_put(x);
+    mt_buf_addf(&x->line, "DTEND:%s",
+                ics_time(s->at_us + 15 * 60 * MT_USEC_PER_SEC, end, sizeof(end)));
+    ics_put(x);
+    mt_buf_adds(&x->line, "SUMMARY:");
+    ics_escape(&x->line, s->med->medication_name);
+    if (s->med->dosage[0]) {
+        mt_buf_adds(&x->line, " (");
+        ics_escape(&x->line, s->med->dosage);
+        mt_buf_adds(&x->line, ")");
+    }
+    ics_put(x);
+    char hm[8];
+    mt_buf_addf(&x->line, "DESCRIPTION:Scheduled dose at %s local time",
+                mt_schedule_hhmm(s->minute, hm, sizeof(hm)));
+    ics_put(x);
+    mt_buf_adds(&x->line, "TRANSP:TRANSPARENT");
+    ics_put(x);
+    mt_buf_adds(&x->line, "BEGIN:VALARM");
+    ics_put(x);
+    mt_buf_adds(&x->line, "ACTION:DISPLAY");
+    ics_put(x);
+    mt_buf_adds(&x->line, "TRIGGER:PT0M");
+    ics_put(x);
+    mt_buf_adds(&x->line, "DESCRIPTION:");
+    ics_escape(&x->line, s->med->medication_name);
+    ics_put(x);
+    mt_buf_adds(&x->line, "END:VALARM");
+    ics_put(x);
+    mt_buf_adds(&x->line, "END:VEVENT");
+    ics_put(x);
+    return 0;
+}
+
+int api_calendar_ics(struct api_call *call, struct mt_err *err)
+{
+    const struct api_in_calendar *in = call->in;
+    int64_t person_id = in->person_id.value;
+    /* Every refusal is the same 404, so that the feed does not tell which
+     * persons exist or have a token. */
+    const char *stored = NULL;
+    if (store_calendar_token_hash(call->db, call->r->arena, person_id, &stored, err) < 0)
+        return -1;
+    char hash[MT_SECRET_HASH_HEX];
+    const char *token = in->token.set ? in->token.value : NULL;
+    if (token && strlen(token) < MT_SECRET_MAX)
+        mt_secret_hash(token, hash);
+    else
+        hash[0] = '\0';
+    if (!stored || !hash[0] || !mt_secret_equal(stored, hash))
+        return mt_fail(err, MT_ENOTFOUND, "Not Found");
+    struct mt_tz z;
+    struct store_scheduled *meds = NULL;
+    size_t n = 0;
+    if (api_person_tz(call, person_id, &(struct api_int){0}, &z, err) < 0 ||
+        store_schedules_list(call->db, call->r->arena, true, person_id, &meds, &n, err) < 0)
+        return -1;
+    int64_t now = mt_now_us();
+    int64_t today = mt_date_to_days(mt_tz_local_date(z, now));
+    char stamp[32];
+    struct ics_ctx x = {.person_id = person_id, .stamp = ics_time(now, stamp, sizeof(stamp))};
+    mt_buf_init(&x.line, 64 * 1024);
+    mt_buf_init(&x.out, 16u * 1024u * 1024u);
+    static const char *const head[] = {"BEGIN:VCALENDAR",
+                                       "VERSION:2.0",
+                                       "PRODID:-//MediTrack//Schedules//EN",
+                                       "CALSCALE:GREGORIAN",
+                                       "METHOD:PUBLISH",
+                                       "X-WR-CALNAME:Medications",
+                                       "REFRESH-INTERVAL;VALUE=DURATION:PT1H"};
+    for (size_t i = 0; i < MT_ARRAY_LEN(head); i++)
+        ics_line(&x.out, head[i]);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (meds[i].valid)
+            rc = med_slots(call, &meds[i], z, mt_date_from_days(today - ICS_PAST_DAYS),
+                           mt_date_from_days(today + ICS_FUTURE_DAYS), now, ics_event, &x, err);
+    ics_line(&x.out, "END:VCALENDAR");
+    char *body = NULL;
+    if (rc == 0 && (x.out.failed || x.line.failed))
+        rc = mt_fail(err, MT_ELIMIT, "Response exceeds the server's memory limit");
+    if (rc == 0) {
+        body = mt_arena_strndup(call->r->arena, x.out.data, x.out.len);
+        if (!body)
+            rc = mt_fail(err, MT_ELIMIT, "Response exceeds the server's memory limit");
+    }
+    size_t len = x.out.len;
+    mt_buf_release(&x.line);
+    mt_buf_release(&x.out);
+    if (rc < 0)
+        return -1;
+    http_add_header(call->r, "Cache-Control", "private, max-age=300");
+    http_reply_raw(call->r, 200, "text/calendar; charset=utf-8", body, len);
+    return 0;
+}

@@ -1,0 +1,245 @@
+/* The SQL of medication schedules and person time zones (store/schedules.h).
+ * A schedule is stored as the column texts core/schedule.c writes ("08:00,
+ * 20:00", "mon,wed,fri", "every:3") and its optional dates; reading a row
+ * goes back through core/schedule.c, so what the database holds is always
+ * checked before a slot is expanded from it. */
+#include "store/schedules.h"
+
+#include <string.h>
+
+#include "store/store_int.h"
+
+static const char sql_get[] =
+    "SELECT times, days, start_date, end_date FROM medication_schedules WHERE medication_id = ?";
+static const char sql_delete[] = "DELETE FROM medication_schedules WHERE medication_id = ?";
+static const char sql_insert[] = "INSERT INTO medication_schedules (medication_id, times, days, "
+                                 "start_date, end_date, updated_at) VALUES (?, ?, ?, ?, ?, ?)";
+#define LIST_COLS                                                                                  \
+    "SELECT m.id, m.person_id, m.name, p.timezone, s.times, s.days, s.start_date, s.end_date, "    \
+    "m.dosage "                                                                                    \
+    "FROM medication_schedules s JOIN medications m ON m.id = s.medication_id "                    \
+    "JOIN persons p ON p.id = m.person_id "
+static const char sql_list_person[] = LIST_COLS "WHERE m.person_id = ? ORDER BY m.id";
+static const char sql_list_all[] = LIST_COLS "ORDER BY m.person_id, m.id";
+static const char sql_tz_get[] = "SELECT id, timezone FROM persons WHERE id = ?";
+static const char sql_tz_set[] = "UPDATE persons SET timezone = ? WHERE id = ?";
+static const char sql_person_exists[] = "SELECT COUNT(*) FROM persons WHERE id = ?";
+static const char sql_cal_delete[] = "DELETE FROM calendar_tokens WHERE person_id = ?";
+static const char sql_cal_insert[] =
+    "INSERT INTO calendar_tokens (person_id, token_hash, created_at) VALUES (?, ?, ?)";
+static const char sql_cal_get[] = "SELECT token_hash FROM calendar_tokens WHERE person_id = ?";
+
+/* A DATE column (NULL: absent) into *d; false when present but unreadable. */
+static bool col_date(struct db_stmt *st, int i, bool *present, struct mt_date *d)
+{
+    size_t len = 0;
+    const char *s = db_col_null(st, i) ? NULL : db_col_text(st, i, &len);
+    *present = s != NULL;
+    if (!s)
+        return true;
+    return mt_parse_date(s, store_date_len(s, len), d) == 0;
+}
+
+/* The schedule in columns first..first+3 of the current row. */
+static int read_sched(struct db_stmt *st, int first, struct mt_schedule *out, struct mt_err *err)
+{
+    const char *times = db_col_text(st, first, NULL);
+    const char *days = db_col_text(st, first + 1, NULL);
+    bool has_start = false, has_end = false;
+    struct mt_date start, end;
+    if (!times || !days || !col_date(st, first + 2, &has_start, &start) ||
+        !col_date(st, first + 3, &has_end, &end))
+        return mt_fail(err, MT_EINVAL, "a stored schedule has unreadable columns");
+    return mt_schedule_from_columns(times, days, has_start ? &start : NULL, has_end ? &end : NULL,
+                                    out, err);
+}
+
+int store_schedule_get(struct db_conn *c, int64_t medication_id, bool *has, struct mt_schedule *out,
+                       struct mt_err *err)
+{
+    *has = false;
+    if (!store_id_ok(c, medication_id))
+        return 0;
+    struct db_param p[] = {DB_INT(medication_id)};
+    struct db_stmt *st;
+    if (db_query(c, sql_get, p, 1, &st, err) < 0)
+        return -1;
+    int rc = db_next(st, err);
+    if (rc == 1) {
+        struct mt_schedule s;
+        rc = read_sched(st, 0, &s, err);
+        if (rc == 0) {
+            *out = s;
+            *has = true;
+        }
+    }
+    db_done(st);
+    return rc < 0 ? -1 : 0;
+}
+
+int store_schedule_put(struct db_conn *c, int64_t medication_id, const struct mt_schedule *s,
+                       struct mt_err *err)
+{
+    struct db_param dp[] = {DB_INT(medication_id)};
+    if (store_exec(c, sql_delete, dp, 1, err) < 0)
+        return -1;
+    if (!s)
+        return 0;
+    char times[MT_SCHED_TIMES_BUF], days[MT_SCHED_DAYS_BUF];
+    char start[MT_TIME_BUF], end[MT_TIME_BUF], now[MT_TIME_BUF];
+    struct db_param p[] = {
+        DB_INT(medication_id),
+        DB_TEXT(mt_schedule_times_text(s, times, sizeof(times))),
+        DB_TEXT(mt_schedule_days_text(s, days, sizeof(days))),
+        s->has_start ? DB_TEXT(mt_format_date(s->start, start, sizeof(start))) : DB_NULL,
+        s->has_end ? DB_TEXT(mt_format_date(s->end, end, sizeof(end))) : DB_NULL,
+        store_time_param(store_now_seconds(), now),
+    };
+    return store_exec(c, sql_insert, p, MT_ARRAY_LEN(p), err);
+}
+
+static int read_scheduled(struct db_stmt *st, struct mt_arena *a, void *item, struct mt_err *err)
+{
+    struct store_scheduled *r = item;
+    bool oom = false;
+    memset(r, 0, sizeof(*r));
+    r->medication_id = db_col_int(st, 0);
+    r->person_id = db_col_int(st, 1);
+    r->medication_name = store_col_text(st, 2, a, &oom);
+    r->timezone = store_col_text(st, 3, a, &oom);
+    if (oom)
+        return store_oom(err);
+    r->dosage = store_col_text(st, 8, a, &oom);
+    if (oom)
+        return store_oom(err);
+    if (!r->medication_name)
+        r->medication_name = "";
+    if (!r->dosage)
+        r->dosage = "";
+    struct mt_err bad = {0};
+    r->valid = read_sched(st, 4, &r->sched, &bad) == 0;
+    if (!r->valid)
+        memset(&r->sched, 0, sizeof(r->sched));
+    return 0;
+}
+
+int store_schedules_list(struct db_conn *c, struct mt_arena *a, bool has_person, int64_t person_id,
+                         struct store_scheduled **out, size_t *n, struct mt_err *err)
+{
+    void *items = NULL;
+    *n = 0;
+    if (has_person && !store_id_ok(c, person_id)) {
+        *out = NULL;
+        return 0;
+    }
+    struct db_param p[] = {DB_INT(person_id)};
+    if (store_query_rows(c, a, has_person ? sql_list_person : sql_list_all, p, has_person ? 1 : 0,
+                         sizeof(**out), read_scheduled, &items, n, err) < 0)
+        return -1;
+    *out = items;
+    return 0;
+}
+
+int store_person_timezone(struct db_conn *c, struct mt_arena *a, int64_t person_id, const char **tz,
+                          struct mt_err *err)
+{
+    *tz = NULL;
+    if (!store_id_ok(c, person_id))
+        return mt_fail(err, MT_ENOTFOUND, "Person not found");
+    struct db_param p[] = {DB_INT(person_id)};
+    struct db_stmt *st;
+    if (db_query(c, sql_tz_get, p, 1, &st, err) < 0)
+        return -1;
+    int rc = db_next(st, err);
+    bool oom = false;
+    if (rc == 1)
+        *tz = store_col_text(st, 1, a, &oom);
+    db_done(st);
+    if (rc < 0)
+        return -1;
+    if (rc == 0)
+        return mt_fail(err, MT_ENOTFOUND, "Person not found");
+    return oom ? store_oom(err) : 0;
+}
+
+int store_person_set_timezone(struct db_conn *c, int64_t person_id, const char *tz,
+                              struct mt_err *err)
+{
+    struct db_param p[] = {DB_TEXT(tz), DB_INT(person_id)};
+    return store_exec(c, sql_tz_set, p, 2, err);
+}
+
+struct cal_ctx {
+    int64_t person_id;
+    const char *hash;
+    bool had;
+};
+
+static int cal_set_tx(struct db_conn *c, void *vctx, struct mt_err *err)
+{
+    struct cal_ctx *x = vctx;
+    struct db_param p[] = {DB_INT(x->person_id)};
+    int64_t n = 0;
+    if (db_query_int(c, sql_person_exists, p, 1, &n, NULL, err) < 0)
+        return -1;
+    if (n == 0)
+        return mt_fail(err, MT_ENOTFOUND, "Person not found");
+    char now[MT_TIME_BUF];
+    struct db_param ins[] = {DB_INT(x->person_id), DB_TEXT(x->hash),
+                             store_time_param(store_now_seconds(), now)};
+    if (store_exec(c, sql_cal_delete, p, 1, err) < 0 ||
+        store_exec(c, sql_cal_insert, ins, MT_ARRAY_LEN(ins), err) < 0)
+        return -1;
+    return 0;
+}
+
+int store_calendar_token_set(struct db_conn *c, int64_t person_id, const char *hash,
+                             struct mt_err *err)
+{
+    if (!store_id_ok(c, person_id))
+        return mt_fail(err, MT_ENOTFOUND, "Person not found");
+    struct cal_ctx x = {person_id, hash, false};
+    return store_write_tx(c, cal_set_tx, &x, err);
+}
+
+static int cal_delete_tx(struct db_conn *c, void *vctx, struct mt_err *err)
+{
+    struct cal_ctx *x = vctx;
+    struct db_param p[] = {DB_INT(x->person_id)};
+    if (store_exec(c, sql_cal_delete, p, 1, err) < 0)
+        return -1;
+    x->had = db_changes(c) > 0;
+    return 0;
+}
+
+int store_calendar_token_delete(struct db_conn *c, int64_t person_id, bool *had, struct mt_err *err)
+{
+    *had = false;
+    if (!store_id_ok(c, person_id))
+        return 0;
+    struct cal_ctx x = {person_id, NULL, false};
+    if (store_write_tx(c, cal_delete_tx, &x, err) < 0)
+        return -1;
+    *had = x.had;
+    return 0;
+}
+
+int store_calendar_token_hash(struct db_conn *c, struct mt_arena *a, int64_t person_id,
+                              const char **hash, struct mt_err *err)
+{
+    *hash = NULL;
+    if (!store_id_ok(c, person_id))
+        return 0;
+    struct db_param p[] = {DB_INT(person_id)};
+    struct db_stmt *st;
+    if (db_query(c, sql_cal_get, p, 1, &st, err) < 0)
+        return -1;
+    int rc = db_next(st, err);
+    bool oom = false;
+    if (rc == 1)
+        *hash = store_col_text(st, 0, a, &oom);
+    db_done(st);
+    if (rc < 0)
+        return -1;
+    return oom ? store_oom(err) : 0;
+}
