@@ -56,7 +56,12 @@ function chart(data, titleId, descId) {
     const bottom = 28;
     const plotW = W - left - right;
     const plotH = H - top - bottom;
-    const maxSlots = Math.max(1, ...list.map((d) => d.slots || 0));
+    // The scale runs to a whole number of steps of whole doses, so every
+    // grid line is a round number.
+    const most = Math.max(1, ...list.map((d) => d.slots || 0));
+    const stepSize = Math.max(1, Math.ceil(most / 4));
+    const ticks = Math.ceil(most / stepSize);
+    const maxSlots = stepSize * ticks;
     const step = plotW / Math.max(1, list.length);
     const barW = Math.max(1, Math.min(40, step * 0.7));
     const t = data.totals || {};
@@ -68,9 +73,8 @@ function chart(data, titleId, descId) {
         svg('desc', { id: descId }, desc),
     );
     // Horizontal grid with the number of doses.
-    const ticks = maxSlots <= 4 ? maxSlots : 4;
     for (let i = 0; i <= ticks; i++) {
-        const v = Math.round((maxSlots * i) / ticks);
+        const v = stepSize * i;
         const y = top + plotH - (plotH * v) / maxSlots;
         root.append(svg('line', { class: 'adh-grid', x1: left, x2: W - right, y1: y, y2: y }));
         root.append(svg('text', { class: 'adh-axis', x: left - 6, y: y + 4, 'text-anchor': 'end' }, String(v)));

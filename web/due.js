@@ -30,10 +30,43 @@ export const STATUS_TEXT = {
 const busy = new Set();
 let renderedKey = '';
 
+// Browsers name some zones by the older identifiers ICU keeps (CLDR's
+// canonical ids); the tz database has renamed them. The current names are
+// suggested, since a server whose tz data lacks the old links (Debian's
+// tzdata-legacy) would refuse the old ones.
+const CURRENT_ZONE_NAMES = {
+    'Africa/Asmera': 'Africa/Asmara',
+    'America/Buenos_Aires': 'America/Argentina/Buenos_Aires',
+    'America/Catamarca': 'America/Argentina/Catamarca',
+    'America/Cordoba': 'America/Argentina/Cordoba',
+    'America/Jujuy': 'America/Argentina/Jujuy',
+    'America/Mendoza': 'America/Argentina/Mendoza',
+    'America/Coral_Harbour': 'America/Atikokan',
+    'America/Godthab': 'America/Nuuk',
+    'America/Indianapolis': 'America/Indiana/Indianapolis',
+    'America/Louisville': 'America/Kentucky/Louisville',
+    'Asia/Calcutta': 'Asia/Kolkata',
+    'Asia/Dacca': 'Asia/Dhaka',
+    'Asia/Katmandu': 'Asia/Kathmandu',
+    'Asia/Rangoon': 'Asia/Yangon',
+    'Asia/Saigon': 'Asia/Ho_Chi_Minh',
+    'Asia/Thimbu': 'Asia/Thimphu',
+    'Atlantic/Faeroe': 'Atlantic/Faroe',
+    'Europe/Kiev': 'Europe/Kyiv',
+    'Pacific/Enderbury': 'Pacific/Kanton',
+    'Pacific/Ponape': 'Pacific/Pohnpei',
+    'Pacific/Truk': 'Pacific/Chuuk',
+};
+
+/** The current tz-database name of a zone the browser names. */
+export function currentZoneName(zone) {
+    return CURRENT_ZONE_NAMES[zone] || zone;
+}
+
 /** The browser's own IANA zone ('' when the browser does not say). */
 export function browserZone() {
     try {
-        return Intl.DateTimeFormat().resolvedOptions().timeZone || '';
+        return currentZoneName(Intl.DateTimeFormat().resolvedOptions().timeZone || '');
     } catch (e) {
         return '';
     }

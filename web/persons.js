@@ -6,7 +6,7 @@
 
 import * as api from './api.js';
 import { $, announce, confirmDialog, h, openDialog, showFormErrors, srOnly } from './dom.js';
-import { browserZone } from './due.js';
+import { browserZone, currentZoneName } from './due.js';
 import { actions, personName, state } from './state.js';
 
 let editingId = null; // person being edited in the person dialog, null = new
@@ -243,7 +243,8 @@ function fillZoneList() {
     } catch (e) {
         zones = [];
     }
-    list.replaceChildren(...zones.map((z) => h('option', { value: z })));
+    const names = [...new Set(zones.map(currentZoneName))].sort();
+    list.replaceChildren(...names.map((z) => h('option', { value: z })));
 }
 
 export function initPersons() {
