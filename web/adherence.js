@@ -48,7 +48,10 @@ function dayText(d) {
  */
 function chart(data, titleId, descId) {
     const list = data.days || [];
-    const W = 640;
+    // As wide as its place on the page, so its text is drawn at its real
+    // size on a phone as on a desktop.
+    const room = $('#adherence-body').clientWidth - 30;
+    const W = Math.round(Math.max(300, Math.min(760, room > 0 ? room : 640)));
     const H = 220;
     const left = 34;
     const right = 8;
@@ -93,7 +96,7 @@ function chart(data, titleId, descId) {
         root.append(g);
     });
     // Day labels: the first, the last and a few between (they must not overlap).
-    const every = Math.max(1, Math.ceil(list.length / 6));
+    const every = Math.max(1, Math.ceil(list.length / Math.max(2, Math.floor(plotW / 70))));
     list.forEach((d, i) => {
         if (i % every !== 0 && i !== list.length - 1) return;
         if (i !== list.length - 1 && list.length - 1 - i < every / 2) return;

@@ -76,20 +76,30 @@ function slotKey(s) {
     return `${s.medication_id}|${s.slot_at}`;
 }
 
-function detailText(s) {
+/** HH:MM (24 hours) of an instant in a zone, as the slots' own times are
+ *  written; the browser's local time when the zone is unknown to it. */
+function zoneTime(date, zone) {
+    try {
+        return new Intl.DateTimeFormat('en-GB', { timeZone: zone || undefined, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(date);
+    } catch (e) {
+        return fmtTime(date);
+    }
+}
+
+function detailText(s, zone) {
     const taken = parseInstant(s.taken_at);
     switch (s.status) {
         case 'taken':
-            return taken ? `taken at ${fmtTime(taken)}` : '';
+            return taken ? `taken at ${zoneTime(taken, zone)}` : '';
         case 'late':
-            return taken ? `taken late, at ${fmtTime(taken)}` : 'taken late';
+            return taken ? `taken late, at ${zoneTime(taken, zone)}` : 'taken late';
         case 'skipped':
             return 'skipped';
         case 'missed':
             return 'not taken';
         case 'pending': {
             const until = parseInstant(s.late_until);
-            return until ? `can be taken until ${fmtTime(until)}` : '';
+            return until ? `can be taken until ${zoneTime(until, zone)}` : '';
         }
         default:
             return '';
@@ -146,7 +156,7 @@ function focusSlot(key) {
     if (target) target.focus();
 }
 
-function slotRow(s, now) {
+function slotRow(s, now, zone) {
     const slotAt = parseInstant(s.slot_at);
     const key = slotKey(s);
     const canAct = state.can.record && state.online;
@@ -167,7 +177,7 @@ function slotRow(s, now) {
             actionsEl.append(h('button', { type: 'button', class: 'btn btn-small due-skip', disabled: !canAct, onclick: () => skip(s) }, 'Skip…', srOnly(label)));
         }
     }
-    const detail = detailText(s);
+    const detail = detailText(s, zone);
     return h(
         'li',
         { class: `due-row due-${s.status}`, dataset: { status: s.status, key, medId: s.medication_id } },
@@ -219,6 +229,6 @@ function render() {
     const now = Date.now();
     const had = document.activeElement && document.activeElement.closest && document.activeElement.closest('#due-list .due-row');
     const hadKey = had ? had.dataset.key : null;
-    $('#due-list').replaceChildren(...slots.map((s) => slotRow(s, now)));
+    $('#due-list').replaceChildren(...slots.map((s) => slotRow(s, now, zone)));
     if (hadKey) focusSlot(hadKey);
 }
