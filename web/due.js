@@ -135,8 +135,11 @@ async function skip(s) {
         label: 'Reason (required)',
         action: 'Record skipped dose',
         submit: async (reason) => {
-            const at = slotAt && slotAt.getTime() <= Date.now() ? slotAt : new Date();
-            await api.skipDose(s.medication_id, reason, at.toISOString(), api.newIdempotencyKey());
+            // A slot still ahead is skipped "now" by the server's clock
+            // (null), which a browser clock running ahead cannot put in
+            // the future.
+            const at = slotAt && slotAt.getTime() <= Date.now() ? slotAt.toISOString() : null;
+            await api.skipDose(s.medication_id, reason, at, api.newIdempotencyKey());
             announce(`The ${s.local_time} dose of ${s.medication_name} was recorded as skipped.`);
         },
     });
