@@ -46,7 +46,7 @@ function medsLabel(n) {
 export function renderPersonsList() {
     const list = $('#persons-list');
     const offline = !state.online;
-    const key = JSON.stringify([orderedPersons().map((p) => [p.id, personName(p), p.is_default, p.medication_count]), offline]);
+    const key = JSON.stringify([orderedPersons().map((p) => [p.id, personName(p), p.is_default, p.medication_count, p.timezone]), offline]);
     if (key === listKey && list.children.length) return;
     listKey = key;
     list.replaceChildren(
@@ -61,6 +61,7 @@ export function renderPersonsList() {
                     h('span', { class: 'person-name' }, name),
                     p.is_default ? h('span', { class: 'badge' }, 'Default') : null,
                     h('span', { class: 'muted' }, medsLabel(p.medication_count ?? 0)),
+                    p.timezone ? h('span', { class: 'muted person-zone' }, p.timezone) : null,
                 ),
                 h(
                     'div',
