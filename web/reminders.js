@@ -429,6 +429,7 @@ export async function openRemindersPage() {
     $('#my-channels-card').hidden = !own;
     $('#my-channel-form-slot').replaceChildren(own ? channelForm('me') : '');
     $('#calendar-actions').hidden = !manage;
+    $('#calendar-viewer-note').hidden = manage;
     for (const b of ['#calendar-create', '#calendar-revoke']) $(b).disabled = !state.online;
     const loads = [loadChannels('person'), loadSettings()];
     if (own) loads.push(loadChannels('me'));
