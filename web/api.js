@@ -323,3 +323,24 @@ export const revokeAnyToken = (id) => request('DELETE', `/tokens/${id}`);
 
 // Liveness, used to notice that the server is back.
 export const health = () => request('GET', '/health', { base: '' });
+
+// Schedules, what is due, adherence and the calendar feed (issue 16,
+// docs/schedules.md). `day` is a local date of the person's zone.
+export const dueSlots = (personId, day) => request('GET', `/persons/${personId}/due/${day}`);
+export const adherence = (personId, from, to) =>
+    request('GET', `/persons/${personId}/adherence`, { query: { from, to } });
+export const createCalendarToken = (personId) => request('POST', `/persons/${personId}/calendar-token`);
+export const revokeCalendarToken = (personId) => request('DELETE', `/persons/${personId}/calendar-token`);
+
+// Reminders (docs/reminders.md): channels of a person or of the signed-in
+// account (owner 'me'), their test message, a person's reminder settings and
+// the delivery log. Channel secrets are sent once and never come back.
+const channelsPath = (owner) => (owner === 'me' ? '/auth/me/channels' : `/persons/${owner}/channels`);
+export const listChannels = (owner) => request('GET', channelsPath(owner));
+export const createChannel = (owner, c) => request('POST', channelsPath(owner), { body: c });
+export const deleteChannel = (id) => request('DELETE', `/channels/${id}`);
+export const testChannel = (id) => request('POST', `/channels/${id}/test`);
+export const reminderSettings = (personId) => request('GET', `/persons/${personId}/reminder-settings`);
+export const setReminderSettings = (personId, s) =>
+    request('PUT', `/persons/${personId}/reminder-settings`, { body: s });
+export const notifications = (limit = 100) => request('GET', '/notifications', { query: { limit } });

@@ -5,9 +5,12 @@
 // daily summary for the selected local day, draws every view from `state`,
 // keeps the URL (?person=&day=) in step so a reload shows the same screen,
 // follows local midnight, refreshes while visible, and keeps showing the last
-// known state when the server cannot be reached.
+// known state when the server cannot be reached. The scheduled slots of the
+// shown day come with them (due.js); /reminders and /adherence are pages of
+// the selected person (reminders.js, adherence.js).
 
 import { initAccount, openAccountPage } from './account.js';
+import { initAdherence, openAdherencePage } from './adherence.js';
 import { initAdmin, openAccountsPage } from './admin.js';
 import * as api from './api.js';
 import { initAudit } from './audit.js';
@@ -17,10 +20,13 @@ import { renderLog, initLog } from './dailylog.js';
 import { initDeleted, renderDeleted } from './deleted.js';
 import { $, announce, h } from './dom.js';
 import { initDosing } from './dosing.js';
+import { renderDue } from './due.js';
 import { initHistory } from './history.js';
 import { initLimits } from './limits.js';
 import { initMeds, renderMeds } from './meds.js';
 import { initPersons, orderedPersons, renderPersonPicker, renderPersonsList } from './persons.js';
+import { initReminders, openRemindersPage } from './reminders.js';
+import { initScheduleEditor } from './schedule.js';
 import { actions, isToday, personName, selectedPerson, state } from './state.js';
 import { addDays, fmtLongDay, fmtTime, isDay, msUntilMidnight, today } from './time.js';
 
@@ -49,6 +55,10 @@ function writeUrl() {
     if (url !== window.location.pathname + window.location.search) window.history.replaceState(null, '', url);
     // The menu's way back to the medications returns to this person and day.
     $('#nav-home').setAttribute('href', url);
+    for (const sel of ['#reminders-back', '#adherence-back']) $(sel).setAttribute('href', url);
+    const pq = state.personId !== null ? `?person=${state.personId}` : '';
+    $('#link-reminders').setAttribute('href', `/reminders${pq}`);
+    $('#link-adherence').setAttribute('href', `/adherence${pq}`);
 }
 
 // ---- last known state, shown only while the server cannot be reached -----
@@ -65,6 +75,7 @@ function saveSnapshot() {
         day: state.day,
         meds: state.meds,
         summary: state.summary,
+        due: state.due,
     };
     try {
         localStorage.setItem(SNAPSHOT_KEY, JSON.stringify(snap));
@@ -89,6 +100,7 @@ function restoreSnapshot() {
     state.personId = snap.personId;
     state.meds = Array.isArray(snap.meds) ? snap.meds : [];
     state.summary = snap.summary || null;
+    state.due = snap.due || null;
     state.shownKey = `${snap.personId}|${snap.day}`;
     state.staleSince = new Date(snap.savedAt);
     state.loadedAt = state.staleSince;
@@ -130,14 +142,22 @@ async function refresh({ persons = false } = {}) {
         if (state.personId === null) {
             state.meds = [];
             state.summary = null;
+            state.due = null;
         } else {
-            const [meds, summary] = await Promise.all([
+            const [meds, summary, due] = await Promise.all([
                 api.listMedications(state.personId, state.day, today()),
                 api.dailySummary(state.day, today(), state.personId),
+                // A server without schedules (404) shows no slots; an
+                // unreachable one is handled with the rest.
+                api.dueSlots(state.personId, state.day).catch((e) => {
+                    if (e.unreachable || e.status === 401) throw e;
+                    return null;
+                }),
             ]);
             if (gen !== generation) return;
             state.meds = meds;
             state.summary = summary;
+            state.due = due;
         }
         state.shownKey = `${state.personId}|${state.day}`;
         state.loaded = true;
@@ -152,6 +172,7 @@ async function refresh({ persons = false } = {}) {
             if (state.shownKey !== `${state.personId}|${state.day}`) {
                 state.meds = [];
                 state.summary = null;
+                state.due = null;
                 state.shownKey = null;
             }
         } else if (e.status !== 401) {
@@ -200,6 +221,7 @@ function render() {
     stale.textContent = state.staleSince
         ? `Offline copy saved at ${fmtTime(state.staleSince)}; it may be out of date.`
         : '';
+    renderDue();
     renderMeds();
     renderLog();
     renderDeleted();
@@ -227,6 +249,14 @@ function setDay(day) {
 async function selectPerson(id) {
     if (!state.persons.some((p) => p.id === id)) return;
     state.personId = id;
+    if (PERSON_PAGES.has(state.view)) {
+        // The person's page stays, now of the other person.
+        window.history.replaceState(null, '', `${window.location.pathname}?person=${id}`);
+        await openPersonPage(state.view);
+        const p = selectedPerson();
+        if (p) announce(`Showing ${personName(p)}.`);
+        return;
+    }
     await refresh();
     const p = selectedPerson();
     if (p) announce(`Showing ${personName(p)}.`);
@@ -282,12 +312,18 @@ const PAGES = {
     '/accounts': 'accounts',
     '/signin': 'signin',
     '/setup': 'setup',
+    '/reminders': 'reminders',
+    '/adherence': 'adherence',
 };
+// Pages about the selected person: the person picker stays in the header.
+const PERSON_PAGES = new Set(['reminders', 'adherence']);
 const PAGE_SECTIONS = {
     signin: '#signin-view',
     setup: '#setup-view',
     account: '#account-view',
     accounts: '#accounts-view',
+    reminders: '#reminders-view',
+    adherence: '#adherence-view',
 };
 
 /** The page a path shows: unknown paths are the medications page. */
@@ -299,7 +335,8 @@ function pageOf(path) {
 function showPage(view) {
     for (const [v, sel] of Object.entries(PAGE_SECTIONS)) $(sel).hidden = v !== view;
     if (view !== 'home') {
-        for (const sel of ['#loading', '#welcome', '#no-persons', '#dashboard', '#person-picker']) $(sel).hidden = true;
+        for (const sel of ['#loading', '#welcome', '#no-persons', '#dashboard']) $(sel).hidden = true;
+        if (!PERSON_PAGES.has(view)) $('#person-picker').hidden = true;
     }
 }
 
@@ -352,6 +389,7 @@ async function route({ focus = false } = {}) {
     if (msg) announce(msg);
     if (view === 'account') await openAccountPage();
     else if (view === 'accounts') await openAccountsPage();
+    else if (PERSON_PAGES.has(view)) await openPersonPage(view);
     else {
         readUrl();
         await refresh({ persons: true });
@@ -360,6 +398,36 @@ async function route({ focus = false } = {}) {
         const heading = pageHeading(view);
         if (heading) heading.focus();
     }
+}
+
+/**
+ * Shows the reminders or adherence page of the person in the URL (else the
+ * selected or first one), loading the persons and that person's medications
+ * (for names) when they are not known yet.
+ */
+async function openPersonPage(view) {
+    const person = Number(new URLSearchParams(window.location.search).get('person'));
+    if (Number.isInteger(person) && person > 0) state.personId = person;
+    try {
+        if (!state.persons.length || needPersons) {
+            state.persons = await api.listPersons();
+            needPersons = false;
+        }
+        choosePerson();
+        state.personMeds = state.personId !== null ? await api.listMedications(state.personId, today(), today()) : [];
+    } catch (e) {
+        if (e.status !== 401) announce(`Could not load: ${e.message}`, 'error');
+    }
+    renderPersonPicker();
+    writePersonLinks();
+    if (view === 'reminders') await openRemindersPage();
+    else await openAdherencePage();
+}
+
+/** The links back to the medications keep the person. */
+function writePersonLinks() {
+    const url = state.personId !== null ? `/?person=${state.personId}` : '/';
+    for (const sel of ['#reminders-back', '#adherence-back', '#nav-home']) $(sel).setAttribute('href', url);
 }
 
 /** An in-app link: the page changes without a page load. */
@@ -399,6 +467,9 @@ initDosing();
 initHistory();
 initAudit();
 initLimits();
+initScheduleEditor();
+initReminders();
+initAdherence();
 initLog();
 initDeleted();
 initNavigation();

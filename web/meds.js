@@ -10,13 +10,15 @@
 // shown on its card with "Record anyway" (a reason is required) for the
 // roles that may override, a dose can be recorded as skipped with a reason,
 // every tap sends its own Idempotency-Key, and the editor sets the rules and
-// the active ingredients.
+// the active ingredients. The editor also sets the medication's schedule
+// (schedule.js), which the card states in words.
 
 import * as api from './api.js';
 import { $, announce, confirmDialog, h, openDialog, showFormErrors, srOnly } from './dom.js';
 import { askReason, blockedReason, fmtAmount, hasRules, isRuleRefusal, nextDose, rulesText } from './dosing.js';
 import { openMedicationHistory } from './history.js';
 import { rememberDeleted } from './deleted.js';
+import { fillSchedule, readSchedule, scheduleText } from './schedule.js';
 import { actions, isToday, selectedPerson, state } from './state.js';
 import { fmtDay, fmtTime, hhmmOf, parseInstant, relativeDay, today } from './time.js';
 
@@ -51,6 +53,7 @@ class MedCard {
         this.lastEl = h('p', { class: 'med-last muted' });
         this.limitEl = h('p', { class: 'med-limit', hidden: true });
         this.rulesEl = h('p', { class: 'med-rules', hidden: true });
+        this.scheduleEl = h('p', { class: 'med-schedule', hidden: true });
         this.nextEl = h('p', { class: 'med-next', hidden: true });
         this.refusalEl = h('div', { class: 'med-refusal', hidden: true });
         this.overrideBtn = h('button', { type: 'button', class: 'btn btn-override', onclick: () => this.overrideNow() }, 'Record anyway…');
@@ -105,6 +108,7 @@ class MedCard {
                 this.freqEl,
                 this.instrEl,
                 this.rulesEl,
+                this.scheduleEl,
                 this.meter,
                 this.countEl,
                 this.lastEl,
@@ -147,6 +151,9 @@ class MedCard {
         const rules = hasRules(med) ? rulesText(med) : [];
         this.rulesEl.hidden = rules.length === 0;
         this.rulesEl.textContent = rules.length ? `Rules: ${rules.join(' · ')}.` : '';
+        const sched = scheduleText(med.schedule);
+        this.scheduleEl.hidden = !sched;
+        this.scheduleEl.textContent = sched ? `${sched}.` : '';
         // When the next dose is allowed (and why) is about now: shown for today.
         const next = onToday ? nextDose(med) : null;
         this.nextEl.hidden = !next;
@@ -539,6 +546,9 @@ function openMedForm(med) {
         form.elements.max_doses_per_day.value = 1;
     }
     setIngredientRows((med && med.ingredients) || []);
+    const p = selectedPerson();
+    const zone = p && p.timezone ? p.timezone : 'the server’s time zone (the person has none set)';
+    fillSchedule(med ? med.schedule : null, p && p.timezone ? `${p.timezone}, the person’s time zone` : zone);
     // The rules are open when the medication has any.
     $('#med-rules').open = !!(med && hasRules(med));
     openDialog($('#med-dialog'), '#med-name');
@@ -642,7 +652,14 @@ function medPayload(form) {
         ingredients.push({ name: ing.name, amount: n, unit: ing.unit });
     }
     body.ingredients = ingredients;
-    if (Object.keys(fields).length || badRow) {
+    // The schedule (null: as needed); its own message when it is incomplete.
+    let scheduleError = null;
+    try {
+        body.schedule = readSchedule(form).schedule;
+    } catch (e) {
+        scheduleError = e;
+    }
+    if (Object.keys(fields).length || badRow || scheduleError) {
         const names = {
             name: 'a name',
             dosage: 'a dosage',
@@ -654,8 +671,9 @@ function medPayload(form) {
         };
         const wants = Object.keys(fields).map((k) => names[k]);
         if (badRow) wants.push('a name, a positive amount and a unit for each ingredient');
-        const err = new Error(`Please enter ${wants.join(', ')}.`);
+        const err = new Error([wants.length ? `Please enter ${wants.join(', ')}.` : '', scheduleError ? scheduleError.message : ''].filter(Boolean).join(' '));
         err.fields = fields;
+        err.scheduleMarks = scheduleError ? scheduleError.scheduleMarks : [];
         throw err;
     }
     return body;
@@ -671,7 +689,7 @@ async function submitMed(ev) {
         body = medPayload(form);
     } catch (e) {
         // showFormErrors clears every mark; the ingredient rows mark their own.
-        const rowMarks = [...form.querySelectorAll('.ingredient-row [aria-invalid]')];
+        const rowMarks = [...form.querySelectorAll('.ingredient-row [aria-invalid]'), ...(e.scheduleMarks || [])];
         showFormErrors(form, e);
         for (const el of rowMarks) el.setAttribute('aria-invalid', 'true');
         const first = form.querySelector('[aria-invalid=true]');

@@ -1,10 +1,12 @@
 // People of the household: the person picker in the header (default person
 // first), the "People" dialog (add, edit, set default, delete, with the
 // server's rules shown as its messages; administrators only), and the
-// first-run welcome form.
+// first-run welcome form. A person's time zone (IANA name; schedules and
+// reminders follow it) is offered the browser's zone as the suggestion.
 
 import * as api from './api.js';
 import { $, announce, confirmDialog, h, openDialog, showFormErrors, srOnly } from './dom.js';
+import { browserZone, currentZoneName } from './due.js';
 import { actions, personName, state } from './state.js';
 
 let editingId = null; // person being edited in the person dialog, null = new
@@ -44,7 +46,7 @@ function medsLabel(n) {
 export function renderPersonsList() {
     const list = $('#persons-list');
     const offline = !state.online;
-    const key = JSON.stringify([orderedPersons().map((p) => [p.id, personName(p), p.is_default, p.medication_count]), offline]);
+    const key = JSON.stringify([orderedPersons().map((p) => [p.id, personName(p), p.is_default, p.medication_count, p.timezone]), offline]);
     if (key === listKey && list.children.length) return;
     listKey = key;
     list.replaceChildren(
@@ -59,6 +61,7 @@ export function renderPersonsList() {
                     h('span', { class: 'person-name' }, name),
                     p.is_default ? h('span', { class: 'badge' }, 'Default') : null,
                     h('span', { class: 'muted' }, medsLabel(p.medication_count ?? 0)),
+                    p.timezone ? h('span', { class: 'muted person-zone' }, p.timezone) : null,
                 ),
                 h(
                     'div',
@@ -136,6 +139,14 @@ function openPersonForm(p) {
         form.elements.date_of_birth.value = p.date_of_birth || '';
         form.elements.notes.value = p.notes || '';
     }
+    // A new person starts in this device's zone; a person without one
+    // follows the server's until one is set.
+    const own = browserZone();
+    form.elements.timezone.value = p ? p.timezone || '' : own;
+    $('#person-tz-hint').textContent = `An IANA name such as Europe/Berlin; schedules and reminders follow it. Empty: the server’s zone.${own ? ` This device is in ${own}.` : ''}`;
+    $('#person-tz-use').hidden = !own;
+    $('#person-tz-use').replaceChildren(`Use this device’s zone`, srOnly(own ? ` (${own})` : ''));
+    fillZoneList();
     openDialog(dialog, '#person-first');
 }
 
@@ -149,7 +160,7 @@ function personPayload(form, forUpdate) {
         throw err;
     }
     const body = { first_name: first };
-    for (const k of ['last_name', 'date_of_birth', 'notes']) {
+    for (const k of ['last_name', 'date_of_birth', 'notes', 'timezone']) {
         if (!form.elements[k]) continue;
         const v = get(k);
         if (v) body[k] = v;
@@ -223,7 +234,26 @@ async function submitWelcome(ev) {
     }
 }
 
+/** The zones the browser knows, as suggestions for the time-zone field (once). */
+function fillZoneList() {
+    const list = $('#tz-list');
+    if (list.children.length || typeof Intl.supportedValuesOf !== 'function') return;
+    let zones = [];
+    try {
+        zones = Intl.supportedValuesOf('timeZone');
+    } catch (e) {
+        zones = [];
+    }
+    const names = [...new Set(zones.map(currentZoneName))].sort();
+    list.replaceChildren(...names.map((z) => h('option', { value: z })));
+}
+
 export function initPersons() {
+    $('#person-tz-use').addEventListener('click', () => {
+        const input = $('#person-tz');
+        input.value = browserZone();
+        input.focus();
+    });
     $('#person-select').addEventListener('change', (ev) => actions.selectPerson(Number(ev.target.value)));
     $('#manage-persons').addEventListener('click', () => {
         personsError('');

@@ -13,12 +13,14 @@ export const state = {
     followToday: true,    // the view moves to the new day at local midnight
     meds: [],             // MedicationWithDoses for personId and day
     summary: null,        // daily summary for personId and day
+    due: null,            // scheduled slots of personId on day (GET /persons/{id}/due/{day})
+    personMeds: [],       // medications of personId, for the reminders page's names
     online: true,         // false while the server cannot be reached
     staleSince: null,     // Date of the shown data when it came from the snapshot
     loaded: false,        // a first answer (or snapshot) has been shown
     loadedAt: null,       // Date of the last successful load
     shownKey: null,       // 'personId|day' that meds and summary belong to
-    view: 'home',         // page shown: home, signin, setup, account, accounts
+    view: 'home',         // page shown: home, signin, setup, account, accounts, reminders, adherence
     auth: {
         known: false,     // the server said whether it has accounts (GET /auth/status)
         enabled: false,   // AUTH=on: requests need a session or a token

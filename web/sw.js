@@ -5,13 +5,14 @@
 // API answers are never cached or served from here: they pass straight
 // through to the network.
 
-const CACHE = 'meditrack-shell-v3';
+const CACHE = 'meditrack-shell-v4';
 const SHELL = [
     '/',
     '/index.html',
     '/styles.css',
     '/app.js',
     '/account.js',
+    '/adherence.js',
     '/admin.js',
     '/api.js',
     '/audit.js',
@@ -21,10 +22,13 @@ const SHELL = [
     '/deleted.js',
     '/dom.js',
     '/dosing.js',
+    '/due.js',
     '/history.js',
     '/limits.js',
     '/meds.js',
     '/persons.js',
+    '/reminders.js',
+    '/schedule.js',
     '/state.js',
     '/time.js',
     '/manifest.webmanifest',

@@ -12,7 +12,14 @@
 #   dosing-desktop, dosing-phone (360x740, Asia/Kolkata): tests/e2e/dosing.test.mjs
 #   with AUTH=on (the dosing rules of issue 15: next dose, refusal and
 #   override, corrections, skip, editor, audit history, Idempotency-Key);
-#   dosing-phone by default on SQLite only.
+#   dosing-phone by default on SQLite only;
+#   schedules-desktop, schedules-phone (360x740, Asia/Kolkata):
+#   tests/e2e/schedules.test.mjs with AUTH=on, the test clock
+#   (ALLOW_TEST_CLOCK=true, TEST_CLOCK_START=$SCHED_CLOCK, the browser's clock
+#   set to the same instant), NOTIFY_SECRET_KEY and a local HTTP receiver
+#   (tests/lib/notify-receiver.py) for the channels (issue 16: schedule
+#   editor, today's slots in due order, channels and their test, reminder
+#   settings, the calendar link, adherence); schedules-phone on SQLite only.
 # Screenshots go to tests/e2e/screenshots/ (not committed).
 # MT_E2E_DIALECTS=sqlite,postgresql,mysql limits the dialects (others print
 # SKIP); MT_E2E_SCENARIOS limits the scenarios. Last line: "N passed, N failed".
@@ -26,10 +33,15 @@ failed=0
 
 tmp=$(mktemp -d /tmp/meditrack-e2e.XXXXXX)
 spid=
+rpid=
 cleanup() {
     if [[ -n $spid ]] && kill -0 "$spid" 2>/dev/null; then
         kill -TERM "$spid" 2>/dev/null
         wait "$spid" 2>/dev/null
+    fi
+    if [[ -n $rpid ]] && kill -0 "$rpid" 2>/dev/null; then
+        kill -TERM "$rpid" 2>/dev/null
+        wait "$rpid" 2>/dev/null
     fi
     rm -rf "$tmp"
 }
@@ -56,8 +68,8 @@ fi
 # The 360 px pass of the access-control pages checks layout, which the
 # database cannot change: by default it runs on SQLite only (auth-desktop,
 # with the same flows, runs on every dialect).
-default_scenarios=desktop,phone-kolkata,phone-la,auth-desktop,dosing-desktop
-[[ $dialect == sqlite ]] && default_scenarios+=,auth-phone,dosing-phone
+default_scenarios=desktop,phone-kolkata,phone-la,auth-desktop,dosing-desktop,schedules-desktop
+[[ $dialect == sqlite ]] && default_scenarios+=,auth-phone,dosing-phone,schedules-phone
 IFS=, read -r -a scenarios <<<"${MT_E2E_SCENARIOS:-$default_scenarios}"
 
 bin=${MEDITRACK:-$root/build/meditrack}
@@ -77,16 +89,24 @@ free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-# Starts the server on $url with AUTH=$3 (on|off); sets port and spid. The
-# server runs in $tmp so that no .env of the work tree is read. With AUTH=on
-# the test itself may act as a trusted single sign-on proxy (Remote-User).
+# The schedules scenarios' "now": the server's test clock and the browser's
+# clock start at this instant (a Tuesday afternoon in UTC, evening in Kolkata).
+SCHED_CLOCK=2026-03-10T14:00:00Z
+# A fixed test key for the sealed channel secrets (32 bytes in hex).
+SCHED_KEY=9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+
+# Starts the server on $url with AUTH=$3 (on|off) and the settings in the
+# array extra_env; sets port and spid. The server runs in $tmp so that no
+# .env of the work tree is read. With AUTH=on the test itself may act as a
+# trusted single sign-on proxy (Remote-User).
+extra_env=()
 start_server() {
     local url=$1 log=$2 auth=$3 attempt i proxy=()
     if [[ $auth == on ]]; then proxy=(AUTH_PROXY_HEADER=Remote-User TRUSTED_PROXIES=127.0.0.1/32); fi
     for attempt in 1 2 3; do
         port=$(free_port)
         (cd "$tmp" && exec env -u STATIC_DIR DATABASE_URL="$url" HOST=127.0.0.1 PORT="$port" \
-            AUTH="$auth" "${proxy[@]}" LOG_LEVEL=info "$bin" serve) >"$log" 2>&1 &
+            AUTH="$auth" "${proxy[@]}" "${extra_env[@]}" LOG_LEVEL=info "$bin" serve) >"$log" 2>&1 &
         spid=$!
         for i in $(seq 1 150); do
             if curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/health" 2>/dev/null; then
@@ -124,14 +144,45 @@ stop_server() {
     ((rc == 0))
 }
 
+# The local HTTP receiver of the channels (tests/lib/notify-receiver.py, as
+# t094 uses it); sets rport and rpid.
+start_receiver() {
+    local i
+    rm -f "$tmp/receiver-port"
+    python3 "$root/tests/lib/notify-receiver.py" "$tmp/receiver-port" >"$tmp/receiver.log" 2>&1 &
+    rpid=$!
+    for i in $(seq 1 50); do
+        if [[ -s $tmp/receiver-port ]]; then
+            rport=$(cat "$tmp/receiver-port")
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+stop_receiver() {
+    if [[ -n $rpid ]]; then
+        kill -TERM "$rpid" 2>/dev/null
+        wait "$rpid" 2>/dev/null
+        rpid=
+    fi
+}
+
 for sc in "${scenarios[@]}"; do
     case $sc in
     auth-desktop) auth=on test=auth.test.mjs bsc=desktop ;;
     auth-phone) auth=on test=auth.test.mjs bsc=phone-kolkata ;;
     dosing-desktop) auth=on test=dosing.test.mjs bsc=desktop ;;
     dosing-phone) auth=on test=dosing.test.mjs bsc=phone-kolkata ;;
+    schedules-desktop) auth=on test=schedules.test.mjs bsc=desktop ;;
+    schedules-phone) auth=on test=schedules.test.mjs bsc=phone-kolkata ;;
     *) auth=off test=ui.test.mjs bsc=$sc ;;
     esac
+    extra_env=()
+    extra_args=()
+    if [[ $test == schedules.test.mjs ]]; then
+        extra_env=(ALLOW_TEST_CLOCK=true TEST_CLOCK_START="$SCHED_CLOCK" NOTIFY_SECRET_KEY="$SCHED_KEY" NOTIFY_TIMEOUT=3)
+    fi
     slog="$tmp/server-$sc.log"
     rm -f "$shots/$dialect-$sc-"*.png
     if ! url=$("$root/tests/lib/fresh-db" "e2e_${sc//-/_}" 2>"$tmp/fresh.err"); then
@@ -147,9 +198,16 @@ for sc in "${scenarios[@]}"; do
         continue
     fi
     echo "== [$dialect] $sc (AUTH=$auth) on http://127.0.0.1:$port"
+    if [[ $test == schedules.test.mjs ]]; then
+        if start_receiver; then
+            extra_args=(--clock "$SCHED_CLOCK" --receiver "http://127.0.0.1:$rport")
+        else
+            fail "$sc: the notification receiver did not start"
+        fi
+    fi
     out="$tmp/node-$sc.log"
     (cd "$here" && timeout 900 node "$test" --base "http://127.0.0.1:$port" --scenario "$bsc" \
-        --label "$dialect" --shots "$shots" --server-log "$slog") 2>&1 | tee "$out"
+        --label "$dialect" --shots "$shots" --server-log "$slog" "${extra_args[@]}") 2>&1 | tee "$out"
     last=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$out" | tail -n 1)
     if [[ -z $last ]]; then
         fail "$sc: the browser run ended without a result line"
@@ -157,6 +215,7 @@ for sc in "${scenarios[@]}"; do
         passed=$((passed + $(echo "$last" | awk '{print $1}')))
         failed=$((failed + $(echo "$last" | awk '{print $3}')))
     fi
+    stop_receiver
     if stop_server "$slog"; then
         echo "ok - [$dialect/$sc] server stopped cleanly, no sanitizer report"
         passed=$((passed + 1))

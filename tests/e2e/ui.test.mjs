@@ -655,12 +655,13 @@ try {
             order.push(await active());
             if (text) await page.keyboard.type(text);
         }
-        // After the instructions: the (closed) dosing rules, then the buttons.
-        for (let i = 0; i < 3; i++) {
+        // After the instructions: the schedule (one stop for its radio
+        // group, "as needed" checked), the (closed) dosing rules, then the buttons.
+        for (let i = 0; i < 4; i++) {
             await page.keyboard.press('Tab');
             order.push(await active());
         }
-        const want = ['med-name', 'med-dosage', 'med-frequency', 'med-max', 'med-instructions', 'med-rules-summary', 'Cancel', 'Save'];
+        const want = ['med-name', 'med-dosage', 'med-frequency', 'med-max', 'med-instructions', 'sched-none', 'med-rules-summary', 'Cancel', 'Save'];
         assert(JSON.stringify(order) === JSON.stringify(want), `focus order ${order.join(' > ')}`);
         await page.keyboard.press('Enter');
         await page.locator('#med-dialog').waitFor({ state: 'hidden' });
