@@ -43,7 +43,8 @@ struct api_export_out {
 
 struct api_export_counts {
     int64_t persons, medications, doses, deleted_doses, limits;
-    int64_t unreadable_times; /* timestamps the database could not read: exported as null */
+    int64_t unreadable_times;     /* timestamps the database could not read: exported as null */
+    int64_t unreadable_schedules; /* stored schedules that do not read back: exported as null */
 };
 
 /* Writes the document of every person, or of person_id (has_person; then
