@@ -10,7 +10,9 @@
  * and in the matching store_import_* row. Since issue 15 they hold the
  * dosing rules, ingredients and limits, and every dose with its status and
  * who recorded it; a document without them (as written before) imports as
- * before. Unknown members are skipped with a warning, so a document of a
+ * before; so does one without issue 16's person timezone and medication
+ * schedule, which are checked with the API's own code (core/tz.h,
+ * core/schedule.h). Unknown members are skipped with a warning, so a document of a
  * later revision of the same version still imports. The import appends an
  * audit row for every row it creates, naming the importing actor. */
 #include <stdarg.h>
