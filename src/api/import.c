@@ -10,7 +10,9 @@
  * and in the matching store_import_* row. Since issue 15 they hold the
  * dosing rules, ingredients and limits, and every dose with its status and
  * who recorded it; a document without them (as written before) imports as
- * before. Unknown members are skipped with a warning, so a document of a
+ * before; so does one without issue 16's person timezone and medication
+ * schedule, which are checked with the API's own code (core/tz.h,
+ * core/schedule.h). Unknown members are skipped with a warning, so a document of a
  * later revision of the same version still imports. The import appends an
  * audit row for every row it creates, naming the importing actor. */
 #include <stdarg.h>
@@ -20,6 +22,8 @@
 #include "api/jsonin.h"
 #include "api/jsonpull.h"
 #include "api/portable.h"
+#include "core/schedule.h"
+#include "core/tz.h"
 #include "store/portable.h"
 
 /* ---- the fields of each kind of object --------------------------------------------------------
@@ -28,8 +32,9 @@
 /* F_WORD: a text from choices. F_AMOUNT: a number above 0 and at most
  * 1,000,000 (the API's amounts). F_LIST: an array of at most hi objects
  * with the fields sub (the items' names must differ, as ingredient names
- * compare). */
-enum fkind { F_TEXT, F_INT, F_BOOL, F_DATE, F_TIME, F_WORD, F_AMOUNT, F_LIST };
+ * compare). F_SCHEDULE: a medication's schedule in the API's form, read
+ * and checked by core/schedule.c, the code the API uses. */
+enum fkind { F_TEXT, F_INT, F_BOOL, F_DATE, F_TIME, F_WORD, F_AMOUNT, F_LIST, F_SCHEDULE };
 
 struct field {
     const char *name;
@@ -78,7 +83,21 @@ _Static_assert((int)I_N <= (int)SUB_MAX && (int)L_N <= (int)SUB_MAX,
 static const char *const windows[] = {"calendar_day", "rolling_24h", NULL};
 static const char *const statuses[] = {"taken", "skipped", "entered_in_error", NULL};
 
-enum { P_ID, P_FIRST, P_LAST, P_DOB, P_NOTES, P_DEFAULT, P_CREATED, P_UPDATED, P_LIMITS, P_N };
+enum {
+    P_ID,
+    P_FIRST,
+    P_LAST,
+    P_DOB,
+    P_NOTES,
+    P_DEFAULT,
+    P_CREATED,
+    P_UPDATED,
+    P_TZ,
+    P_LIMITS,
+    P_N
+};
+/* The column of a person's zone (issue 16). */
+#define TZ_NAME 64
 static const struct field person_fields[P_N] = {
     [P_ID] = {"id", F_INT, true, false, 0, 1, INT64_MAX, NULL, NULL, 0},
     [P_FIRST] = {"first_name", F_TEXT, true, false, SHORT, 0, 0, NULL, NULL, 0},
@@ -88,6 +107,8 @@ static const struct field person_fields[P_N] = {
     [P_DEFAULT] = {"is_default", F_BOOL, false, false, 0, 0, 0, NULL, NULL, 0},
     [P_CREATED] = {"created_at", F_TIME, false, true, 0, 0, 0, NULL, NULL, 0},
     [P_UPDATED] = {"updated_at", F_TIME, false, true, 0, 0, 0, NULL, NULL, 0},
+    /* Issue 16; checked as the API checks it (finish_person). */
+    [P_TZ] = {"timezone", F_TEXT, false, true, TZ_NAME, 0, 0, NULL, NULL, 0},
     [P_LIMITS] = {"ingredient_limits", F_LIST, false, true, 0, 0, MAX_LIMITS, NULL, limit_fields,
                   L_N},
 };
@@ -107,6 +128,7 @@ enum {
     M_AMOUNT,
     M_UNIT,
     M_INGS,
+    M_SCHED,
     M_CREATED,
     M_UPDATED,
     M_N
@@ -124,6 +146,8 @@ static const struct field medication_fields[M_N] = {
     [M_UNIT] = {"dose_unit", F_TEXT, false, true, UNIT, 0, 0, NULL, NULL, 0},
     [M_INGS] = {"ingredients", F_LIST, false, true, 0, 0, MAX_INGREDIENTS, NULL, ingredient_fields,
                 I_N},
+    /* Issue 16: null or absent, taken as needed. */
+    [M_SCHED] = {"schedule", F_SCHEDULE, false, true, 0, 0, 0, NULL, NULL, 0},
     [M_CREATED] = {"created_at", F_TIME, false, true, 0, 0, 0, NULL, NULL, 0},
     [M_UPDATED] = {"updated_at", F_TIME, false, true, 0, 0, 0, NULL, NULL, 0},
 };
@@ -183,6 +207,7 @@ struct value {
     /* F_LIST: n_items items of SUB_MAX values each, malloc'ed. */
     struct value *items;
     size_t n_items;
+    struct mt_schedule *sched; /* F_SCHEDULE: malloc'ed */
 };
 
 /* ---- the walker ----------------------------------------------------------------------------- */
@@ -456,6 +481,110 @@ static bool read_list(struct walk *x, const struct field *f, struct value *v)
     return list_unique(x, v->items, v->n_items);
 }
 
+/* A schedule is a handful of tokens; these bound what a document can make
+ * the reader build before core/schedule.c refuses it. */
+#define TREE_MAX_TOKENS 256
+#define TREE_MAX_DEPTH 4
+
+/* Builds the jansson value whose first token t was just read (its place is
+ * on the path), for core/schedule.c to read. *budget counts the tokens
+ * left. NULL, with the fault, when the input is not JSON or too large. */
+static json_t *read_tree(struct walk *x, enum api_jtok t, int depth, int *budget)
+{
+    struct api_jpull *jp = x->jp;
+    if (--*budget < 0 || depth > TREE_MAX_DEPTH) {
+        invalid(x, "too_large", "too large or too deeply nested for a schedule");
+        return NULL;
+    }
+    switch (t) {
+    case API_JT_STR:
+        if (memchr(jp->str, '\0', jp->str_len)) {
+            invalid(x, "string_nul", "must not contain U+0000");
+            return NULL;
+        }
+        return json_stringn(jp->str, jp->str_len);
+    case API_JT_INT:
+        return json_integer((json_int_t)jp->i);
+    case API_JT_NUM:
+        return json_real(jp->d);
+    case API_JT_TRUE:
+        return json_true();
+    case API_JT_FALSE:
+        return json_false();
+    case API_JT_NULL:
+        return json_null();
+    case API_JT_ARR: {
+        json_t *a = json_array();
+        for (int64_t i = 0;; i++) {
+            enum api_jtok u;
+            if (!next(x, &u)) {
+                json_decref(a);
+                return NULL;
+            }
+            if (u == API_JT_ARR_END)
+                return a;
+            path_push_index(x, i);
+            json_t *item = read_tree(x, u, depth + 1, budget);
+            path_pop(x);
+            if (!item || json_array_append_new(a, item) < 0) {
+                json_decref(a);
+                return NULL;
+            }
+        }
+    }
+    case API_JT_OBJ: {
+        json_t *o = json_object();
+        for (;;) {
+            enum api_jtok u;
+            if (!next(x, &u)) {
+                json_decref(o);
+                return NULL;
+            }
+            if (u == API_JT_OBJ_END)
+                return o;
+            char key[64];
+            snprintf(key, sizeof(key), "%s", jp->str);
+            path_push_key(x, key);
+            json_t *item = NULL;
+            if (json_object_get(o, jp->str))
+                invalid(x, "duplicate", "the member appears twice");
+            else if (next(x, &u))
+                item = read_tree(x, u, depth + 1, budget);
+            path_pop(x);
+            if (!item || json_object_set_new(o, key, item) < 0) {
+                json_decref(o);
+                return NULL;
+            }
+        }
+    }
+    default:
+        syntax(x);
+        return NULL;
+    }
+}
+
+/* A schedule in the API's form (the object's first token t was just
+ * read), checked by mt_schedule_from_json as the API checks it. */
+static bool read_schedule(struct walk *x, enum api_jtok t, struct value *v)
+{
+    if (t != API_JT_OBJ)
+        return invalid(x, "object_type",
+                       "expected a schedule (an object with \"times\" and \"days\") or null");
+    int budget = TREE_MAX_TOKENS;
+    json_t *j = read_tree(x, t, 0, &budget);
+    if (!j)
+        return false;
+    struct mt_schedule s;
+    struct mt_err err = {0};
+    int rc = mt_schedule_from_json(j, &s, &err);
+    json_decref(j);
+    if (rc < 0)
+        return invalid(x, "schedule", "%s", err.msg);
+    v->sched = mt_xmalloc(sizeof(*v->sched));
+    *v->sched = s;
+    return true;
+}
+
 /* Reads the value of field f (its key is on the path) into v. */
 static bool read_value(struct walk *x, const struct field *f, struct value *v)
 {
@@ -531,6 +660,8 @@ static bool read_value(struct walk *x, const struct field *f, struct value *v)
         if (t != API_JT_ARR)
             return invalid(x, "array_type", "expected an array");
         return read_list(x, f, v);
+    case F_SCHEDULE:
+        return read_schedule(x, t, v);
     }
     return invalid(x, "internal", "unknown field kind");
 }
@@ -542,6 +673,7 @@ static void values_release(struct value *v, size_t n)
         for (size_t k = 0; k < v[i].n_items; k++)
             values_release(&v[i].items[k * SUB_MAX], SUB_MAX);
         free(v[i].items);
+        free(v[i].sched);
         v[i] = (struct value){0};
     }
 }
@@ -832,6 +964,7 @@ static bool finish_medication(struct walk *x, struct value *v)
         .has_dose_amount = v[M_AMOUNT].set && !v[M_AMOUNT].null,
         .dose_amount = v[M_AMOUNT].d,
         .dose_unit = text_of(&v[M_UNIT]),
+        .schedule = v[M_SCHED].set && !v[M_SCHED].null ? v[M_SCHED].sched : NULL,
     };
     struct store_ingredient *ings = ingredients_of(&v[M_INGS], &m.n_ingredients);
     m.ingredients = ings;
@@ -894,9 +1027,30 @@ static bool import_limits(struct walk *x, const struct value *v)
     return rc == 0;
 }
 
+/* The person's zone, checked as the API checks it (a name this server's
+ * zone files know); an empty one is none, as in the API. */
+static bool check_timezone(struct walk *x, const struct value *v)
+{
+    const char *name = text_of(v);
+    if (!name || !name[0])
+        return true;
+    struct mt_tz z;
+    struct mt_err err = {0};
+    if (mt_tz_name_ok(name) && mt_tz_load(name, &z, &err) == 0)
+        return true;
+    path_push_key(x, "timezone");
+    invalid(x, "timezone",
+            "not a time zone this server knows (an IANA name such as Europe/Berlin), got \"%.64s\"",
+            name);
+    path_pop(x);
+    return false;
+}
+
 static bool finish_person(struct walk *x, struct value *v)
 {
     struct api_import_result *r = x->res;
+    if (!check_timezone(x, &v[P_TZ]))
+        return false;
     if (find_doc_person(x, v[P_ID].i)) {
         path_push_key(x, "id");
         invalid(x, "duplicate_id", "another person of the document has id %lld",
@@ -950,6 +1104,7 @@ static bool finish_person(struct walk *x, struct value *v)
         .has_dob = v[P_DOB].set && !v[P_DOB].null,
         .dob = v[P_DOB].date,
         .notes = text_of(&v[P_NOTES]),
+        .timezone = text_of(&v[P_TZ]) && v[P_TZ].s[0] ? v[P_TZ].s : NULL,
         .is_default = make_default,
         .created_at = time_of(&v[P_CREATED]),
         .updated_at = time_of(&v[P_UPDATED]),

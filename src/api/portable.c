@@ -9,8 +9,11 @@
  * the source's audit trail. */
 #include "api/portable.h"
 
+#include <jansson.h>
+
 #include "api/jsonw.h"
 #include "api/row_json.h"
+#include "core/schedule.h"
 #include "db/db.h"
 #include "migrate/migrate.h"
 #include "store/audit.h"
@@ -94,6 +97,8 @@ static void write_person(struct writer *x, const struct store_export_row *row)
     api_jw_bool_at(w, "is_default", p->is_default);
     time_at(x, "created_at", &p->created_at);
     time_at(x, "updated_at", &p->updated_at);
+    /* Issue 16: the person's own zone, null for the server's. */
+    api_jw_str_at(w, "timezone", p->timezone);
     api_jw_key(w, "ingredient_limits");
     api_jw_arr(w);
     for (size_t i = 0; i < row->n_limits; i++) {
@@ -110,10 +115,72 @@ static void write_person(struct writer *x, const struct store_export_row *row)
     api_jw_arr_end(w);
 }
 
-/* The dosing rules and ingredients follow instructions. (MediTrack has no
- * schedule of its own beyond frequency, a text.) */
-static void write_medication(struct writer *x, const struct store_medication *m)
+/* A small jansson value (a schedule's canonical form: objects, arrays,
+ * strings, integers, null) through the streaming writer. */
+static void write_tree(struct api_jw *w, const json_t *v)
 {
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        const char *key;
+        json_t *item;
+        api_jw_obj(w);
+        json_object_foreach((json_t *)v, key, item)
+        {
+            api_jw_key(w, key);
+            write_tree(w, item);
+        }
+        api_jw_obj_end(w);
+        break;
+    }
+    case JSON_ARRAY: {
+        size_t i;
+        json_t *item;
+        api_jw_arr(w);
+        json_array_foreach(v, i, item) write_tree(w, item);
+        api_jw_arr_end(w);
+        break;
+    }
+    case JSON_STRING:
+        api_jw_str(w, json_string_value(v));
+        break;
+    case JSON_INTEGER:
+        api_jw_int(w, (int64_t)json_integer_value(v));
+        break;
+    case JSON_TRUE:
+    case JSON_FALSE:
+        api_jw_bool(w, json_is_true(v));
+        break;
+    case JSON_REAL:
+    case JSON_NULL:
+        api_jw_null(w);
+        break;
+    }
+}
+
+/* The schedule exactly as the API shows it (mt_schedule_to_json), null for
+ * a medication taken as needed, and null, counted, for one whose stored
+ * columns do not read back (edited by hand), as an unreadable time is. */
+static void write_schedule(struct writer *x, const struct store_export_row *row)
+{
+    struct api_jw *w = &x->w;
+    api_jw_key(w, "schedule");
+    if (row->schedule_unreadable)
+        x->counts.unreadable_schedules++;
+    json_t *j = row->med.has_schedule ? mt_schedule_to_json(&row->med.schedule) : NULL;
+    if (j)
+        write_tree(w, j);
+    else if (row->med.has_schedule)
+        w->failed = true; /* jansson could not allocate: the export fails */
+    else
+        api_jw_null(w);
+    json_decref(j);
+}
+
+/* The dosing rules and ingredients follow instructions, and the schedule
+ * (issue 16) follows them. */
+static void write_medication(struct writer *x, const struct store_export_row *row)
+{
+    const struct store_medication *m = &row->med;
     struct api_jw *w = &x->w;
     api_jw_int_at(w, "id", m->id);
     api_jw_str_at(w, "name", m->name);
@@ -134,6 +201,7 @@ static void write_medication(struct writer *x, const struct store_medication *m)
     for (size_t i = 0; i < m->n_ingredients; i++)
         write_ingredient(w, &m->ingredients[i]);
     api_jw_arr_end(w);
+    write_schedule(x, row);
     time_at(x, "created_at", &m->created_at);
     time_at(x, "updated_at", &m->updated_at);
 }
@@ -238,7 +306,7 @@ static int on_row(const struct store_export_row *row, void *ctx, struct mt_err *
     case STORE_EXPORT_MEDICATION:
         close_med(x);
         api_jw_obj(w);
-        write_medication(x, &row->med);
+        write_medication(x, row);
         api_jw_key(w, "doses");
         api_jw_arr(w);
         x->in_med = true;

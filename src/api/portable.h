@@ -24,7 +24,9 @@ struct store_actor;
  * change an older reader would misread; new optional fields keep it (older
  * readers ignore them with a warning). Version 2 (issue 15): the doses are
  * every dose, whatever its status, which a reader of version 1 would take
- * for taken doses (it would ignore "status" with a warning). */
+ * for taken doses (it would ignore "status" with a warning). Issue 16's
+ * person timezone and medication schedule are optional members of version
+ * 2: an older reader drops them with a warning and misreads nothing. */
 #define API_EXPORT_FORMAT "meditrack-export"
 #define API_EXPORT_VERSION 2
 
@@ -43,7 +45,8 @@ struct api_export_out {
 
 struct api_export_counts {
     int64_t persons, medications, doses, deleted_doses, limits;
-    int64_t unreadable_times; /* timestamps the database could not read: exported as null */
+    int64_t unreadable_times;     /* timestamps the database could not read: exported as null */
+    int64_t unreadable_schedules; /* stored schedules that do not read back: exported as null */
 };
 
 /* Writes the document of every person, or of person_id (has_person; then

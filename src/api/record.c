@@ -75,6 +75,10 @@ int api_record_export(struct api_call *call, struct mt_err *err)
                "export: timestamps the database could not read were exported as null "
                "count=%lld",
                (long long)counts.unreadable_times);
+    if (counts.unreadable_schedules)
+        mt_log(MT_LOG_WARN,
+               "export: stored schedules that do not read back were exported as null count=%lld",
+               (long long)counts.unreadable_schedules);
     return http_stream_end(r, err);
 }
 

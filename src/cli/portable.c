@@ -164,6 +164,11 @@ int cmd_export(int argc, char **argv, const struct mt_config *cfg)
                 "warning: %lld timestamp(s) the database holds as unreadable text were exported "
                 "as null\n",
                 (long long)counts.unreadable_times);
+    if (counts.unreadable_schedules)
+        fprintf(stderr,
+                "warning: %lld stored schedule(s) that do not read back were exported as null "
+                "(as needed)\n",
+                (long long)counts.unreadable_schedules);
     return MT_EXIT_OK;
 }
 

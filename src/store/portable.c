@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "store/schedules.h"
 #include "store/store_int.h"
 
 /* ---- snapshots ------------------------------------------------------------------------------ */
@@ -37,7 +38,7 @@ void store_snapshot_end(struct db_conn *c)
  *   13 created_at (a dose's recorded_at)   14 updated_at
  *   15 a deleted medication's dose's person   16 a dose ingredient's key
  *   17 a word (limit_window, status)   18 min_interval_minutes
- *   19 an amount   20 a unit   21-23 texts
+ *   19 an amount   20 a unit   21-23 texts (21: a person's zone)
  * A dose with several ingredients in its snapshot comes as one row per
  * ingredient (the LEFT JOIN), in key order (16), one after the other.
  * New columns of a kind join its branch, NULL in the others, and its read
@@ -50,7 +51,7 @@ void store_snapshot_end(struct db_conn *c)
 #define EXPORT_PERSONS                                                                             \
     "SELECT 0, p.id, 0, 0, 0, p.created_at, 0, p.first_name, p.last_name, p.notes, p.first_name, " \
     "CASE WHEN p.is_default THEN 1 ELSE 0 END, p.date_of_birth, p.created_at, p.updated_at, "      \
-    "p.id, p.first_name, p.first_name, p.id, 0.5, p.first_name, p.first_name, p.first_name, "      \
+    "p.id, p.first_name, p.first_name, p.id, 0.5, p.first_name, p.timezone, p.first_name, "        \
     "p.first_name FROM persons p"
 #define EXPORT_MEDS                                                                                \
     "SELECT 0, m.person_id, m.id, 1, 0, NULL, 0, m.name, m.dosage, m.frequency, m.instructions, "  \
@@ -130,6 +131,7 @@ static void read_person(struct db_stmt *st, struct store_person *p, char *dob, s
     p->created_at = col_time(st, 13);
     p->updated_at = col_time(st, 14);
     p->medication_count = -1;
+    p->timezone = db_col_text(st, 21, NULL);
 }
 
 static void read_medication(struct db_stmt *st, struct store_medication *m)
@@ -207,6 +209,10 @@ struct extras {
     size_t n_ings, cap_ings, next_ing;
     struct store_limit *limits;
     size_t n_limits, cap_limits, next_limit;
+    /* The scheduled medications, by person and medication (the walk's
+     * order). */
+    struct store_scheduled *scheds;
+    size_t n_scheds, next_sched;
 };
 
 static int add_ingredient(struct db_stmt *st, void *ctx, struct mt_err *err)
@@ -286,8 +292,10 @@ static int read_extras(struct db_conn *c, bool has_person, int64_t person_id, st
     if (db_query_each(c, has_person ? sql_ingredients_person : sql_ingredients_all, p, n,
                       add_ingredient, e, err) < 0)
         return -1;
-    return db_query_each(c, has_person ? sql_limits_person : sql_limits_all, p, n, add_limit, e,
-                         err);
+    if (db_query_each(c, has_person ? sql_limits_person : sql_limits_all, p, n, add_limit, e, err) <
+        0)
+        return -1;
+    return store_schedules_list(c, e->a, has_person, person_id, &e->scheds, &e->n_scheds, err);
 }
 
 /* Whether ingredient i belongs to a medication the walk has passed:
@@ -310,6 +318,33 @@ static void attach_ingredients(struct extras *e, struct store_medication *m)
         e->next_ing++;
     m->ingredients = e->next_ing > first ? &e->ings[first] : NULL;
     m->n_ingredients = e->next_ing - first;
+}
+
+/* Whether schedule s belongs to a medication the walk has passed (the
+ * schedules are in the walk's order, as the ingredients are). */
+static bool schedule_before(const struct store_scheduled *s, const struct store_medication *m)
+{
+    return s->person_id < m->person_id ||
+           (s->person_id == m->person_id && s->medication_id < m->id);
+}
+
+/* The schedule of the medication of row (none: as needed). A schedule
+ * whose stored columns do not read back is flagged, never guessed at. */
+static void attach_schedule(struct extras *e, struct store_export_row *row)
+{
+    const struct store_medication *m = &row->med;
+    while (e->next_sched < e->n_scheds && schedule_before(&e->scheds[e->next_sched], m))
+        e->next_sched++;
+    if (e->next_sched == e->n_scheds)
+        return;
+    const struct store_scheduled *s = &e->scheds[e->next_sched];
+    if (s->person_id != m->person_id || s->medication_id != m->id)
+        return;
+    e->next_sched++;
+    row->med.has_schedule = s->valid;
+    if (s->valid)
+        row->med.schedule = s->sched;
+    row->schedule_unreadable = !s->valid;
 }
 
 static void attach_limits(struct extras *e, struct store_export_row *row)
@@ -349,6 +384,7 @@ static int walk_rows(struct db_conn *c, bool has_person, int64_t person_id, stru
         case STORE_EXPORT_MEDICATION:
             read_medication(st, &row.med);
             attach_ingredients(e, &row.med);
+            attach_schedule(e, &row);
             last_dose = 0;
             break;
         case STORE_EXPORT_DOSE:
@@ -451,12 +487,11 @@ int store_import_lock(struct db_conn *c, struct mt_err *err)
     return store_lock_persons(c, err);
 }
 
-static const char sql_person[] =
-    "INSERT INTO persons (first_name, last_name, date_of_birth, notes, is_default, created_at, "
-    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
-static const char sql_person_pg[] =
-    "INSERT INTO persons (first_name, last_name, date_of_birth, notes, is_default, created_at, "
-    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id";
+#define PERSON_INSERT                                                                              \
+    "INSERT INTO persons (first_name, last_name, date_of_birth, notes, is_default, created_at, "   \
+    "updated_at, timezone) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+static const char sql_person[] = PERSON_INSERT;
+static const char sql_person_pg[] = PERSON_INSERT " RETURNING id";
 static const char sql_limit[] =
     "INSERT INTO ingredient_limits (person_id, name, name_key, max_per_24h, unit, created_at, "
     "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
@@ -505,7 +540,8 @@ int store_import_person(struct db_conn *c, struct store_audit_batch *audit,
                            DB_TEXT(p->notes),
                            DB_BOOL(p->is_default),
                            time_param(p->created_at, created),
-                           time_param(p->updated_at, updated)};
+                           time_param(p->updated_at, updated),
+                           DB_TEXT(p->timezone)};
     if (store_insert_id(c, sql_person, sql_person_pg, v, MT_ARRAY_LEN(v), id, err) < 0)
         return -1;
     struct store_person row = {
@@ -518,6 +554,7 @@ int store_import_person(struct db_conn *c, struct store_audit_batch *audit,
         .created_at = time_value(p->created_at),
         .updated_at = time_value(p->updated_at),
         .medication_count = -1,
+        .timezone = p->timezone,
     };
     return store_audit_batch_add(audit, "import", "person", *id, *id, store_json_person(&row), err);
 }
@@ -601,6 +638,10 @@ int store_import_medication(struct db_conn *c, struct store_audit_batch *audit,
     mt_arena_free(a);
     if (rc < 0)
         return -1;
+    /* The schedule's own updated_at is the import's time: nothing reads it
+     * back, and the document does not carry it (the API's form has none). */
+    if (m->schedule && store_schedule_put(c, *id, m->schedule, err) < 0)
+        return -1;
     struct store_medication row = {
         .id = *id,
         .person_id = m->person_id,
@@ -620,7 +661,10 @@ int store_import_medication(struct db_conn *c, struct store_audit_batch *audit,
         /* The snapshot only reads the list. */
         .ingredients = (struct store_ingredient *)m->ingredients,
         .n_ingredients = m->n_ingredients,
+        .has_schedule = m->schedule != NULL,
     };
+    if (m->schedule)
+        row.schedule = *m->schedule;
     return store_audit_batch_add(audit, "import", "medication", *id, m->person_id,
                                  store_json_med(&row), err);
 }

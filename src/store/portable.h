@@ -12,7 +12,10 @@
  * _medication / _doses). Since issue 15 that includes a medication's dosing
  * rules and ingredients, a person's ingredient limits, and every dose
  * whatever its status, with who recorded it and what it contained; the
- * import appends one audit row per row it creates (store_audit_batch). */
+ * import appends one audit row per row it creates (store_audit_batch).
+ * Since issue 16 also a person's own time zone and a medication's schedule;
+ * what reminders need besides (settings, channels, calendar tokens, slots,
+ * deliveries) belongs to the instance and is neither read nor written. */
 #ifndef MT_STORE_PORTABLE_H
 #define MT_STORE_PORTABLE_H
 
@@ -65,11 +68,15 @@ enum store_export_kind {
  * the database cursor: valid during the callback only. */
 struct store_export_row {
     enum store_export_kind kind;
-    struct store_person person;    /* STORE_EXPORT_PERSON (medication_count -1) */
-    struct store_limit *limits;    /* STORE_EXPORT_PERSON: the person's ingredient limits, */
-    size_t n_limits;               /* by name */
-    struct store_medication med;   /* STORE_EXPORT_MEDICATION (doses_in_day -1), with its */
-                                   /* rules and ingredients (position order) */
+    struct store_person person;  /* STORE_EXPORT_PERSON (medication_count -1) */
+    struct store_limit *limits;  /* STORE_EXPORT_PERSON: the person's ingredient limits, */
+    size_t n_limits;             /* by name */
+    struct store_medication med; /* STORE_EXPORT_MEDICATION (doses_in_day -1), with its */
+                                 /* rules, ingredients (position order) and schedule */
+    /* STORE_EXPORT_MEDICATION: the stored schedule's columns are not a
+     * schedule this program writes (edited by hand); med.has_schedule is
+     * then false. */
+    bool schedule_unreadable;
     struct store_export_dose dose; /* the two dose kinds */
 };
 
@@ -127,7 +134,8 @@ struct store_import_person_row {
     const char *last_name; /* NULL: null */
     bool has_dob;
     struct mt_date dob;
-    const char *notes; /* NULL: null */
+    const char *notes;    /* NULL: null */
+    const char *timezone; /* the person's own IANA zone, checked by the caller; NULL: none */
     bool is_default;
     struct store_import_time created_at, updated_at;
 };
@@ -154,6 +162,7 @@ struct store_import_medication_row {
     const char *dose_unit; /* NULL: null */
     const struct store_ingredient *ingredients;
     size_t n_ingredients;
+    const struct mt_schedule *schedule; /* NULL: none (taken as needed) */
 };
 
 struct store_import_dose_row {

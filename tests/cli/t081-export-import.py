@@ -9,6 +9,7 @@ a document far over MAX_BODY_BYTES (100,000 doses) imports through the
 command line, whose reader has no body limit, with the time it took printed.
 Last line: "N passed, N failed"."""
 
+import copy
 import json
 import os
 import subprocess
@@ -210,7 +211,7 @@ def dosing_round_trip(dialect, target):
     out = os.path.join(TMP, f"dosing-{dialect}.json")
     r = run(src.url, "export", out)
     check("dosing export FILE: exit 0, says what it wrote",
-          r.returncode == 0 and "Exported 2 person(s), 2 medication(s), 4 dose(s) and 1 dose(s)"
+          r.returncode == 0 and "Exported 2 person(s), 3 medication(s), 4 dose(s) and 1 dose(s)"
           in r.stderr, r.stderr)
     doc = load(out)
     recordlib.check_dosing_document(doc, f"dosing export FILE ({dialect})")
@@ -222,13 +223,60 @@ def dosing_round_trip(dialect, target):
     dst = fresh(target, "cli_dosing_dst")
     r = run(dst, "import", out)
     check(f"dosing import into {target}: exit 0",
-          r.returncode == 0 and "Imported 2 person(s), 2 medication(s), 4 dose(s)" in r.stdout,
+          r.returncode == 0 and "Imported 2 person(s), 3 medication(s), 4 dose(s)" in r.stdout,
           r.stdout + r.stderr)
     again = run(dst, "export")
     diff = recordlib.first_difference(recordlib.normalized_document(doc),
                                       recordlib.normalized_document(json.loads(again.stdout)))
     check(f"dosing round trip {dialect} -> {target}: every field identical", diff is None, diff)
-    recordlib.check_import_audit(dst, "cli", 11, f"dosing import into {target}")
+    recordlib.check_import_audit(dst, "cli", 12, f"dosing import into {target}")
+
+    # Issue 16: a bad schedule is refused with its path, nothing written; a
+    # document without zones and schedules still imports.
+    bad = copy.deepcopy(doc)
+    bad["persons"][0]["medications"][1]["schedule"]["days"] = {"every_n_days": 0}
+    bad_file = os.path.join(TMP, f"dosing-bad-{dialect}.json")
+    with open(bad_file, "w", encoding="utf-8") as f:
+        json.dump(bad, f)
+    empty = fresh(target, "cli_dosing_bad")
+    r = run(empty, "import", bad_file)
+    check("a bad schedule: exit 1, refused with its path",
+          r.returncode == 1 and
+          "is refused: $.persons[0].medications[1].schedule: " in r.stdout + r.stderr and
+          "every_n_days" in r.stdout + r.stderr and
+          int(recordlib.sql(empty, "SELECT COUNT(*) FROM persons")[0][0]) == 0,
+          r.stdout + r.stderr)
+    plain = copy.deepcopy(doc)
+    for p in plain["persons"]:
+        p.pop("timezone")
+        for m in p["medications"]:
+            m.pop("schedule")
+    plain_file = os.path.join(TMP, f"dosing-plain-{dialect}.json")
+    with open(plain_file, "w", encoding="utf-8") as f:
+        json.dump(plain, f)
+    r = run(empty, "import", plain_file)
+    back = json.loads(run(empty, "export").stdout)
+    check("a document without zones and schedules: exit 0, no warning; the server's zone, "
+          "taken as needed",
+          r.returncode == 0 and "warning" not in r.stdout + r.stderr and
+          all(p["timezone"] is None for p in back["persons"]) and
+          all(m["schedule"] is None for p in back["persons"] for m in p["medications"]) and
+          recordlib.normalized_document(back) != recordlib.normalized_document(doc),
+          r.stdout + r.stderr)
+
+    # A stored schedule that does not read back (edited by hand) is
+    # written as null and counted, as an unreadable time is; the others
+    # are untouched.
+    syrup = doc["persons"][1]["medications"][0]["id"]
+    recordlib.sql(src.url, "UPDATE medication_schedules SET days = 'now and then' "
+                  f"WHERE medication_id = {syrup}")
+    r = run(src.url, "export")
+    hand = json.loads(r.stdout) if r.returncode == 0 else {"persons": [{}, {}]}
+    check("a schedule edited by hand: exported as null, with a warning; the others kept",
+          "warning: 1 stored schedule(s) that do not read back were exported as null" in r.stderr
+          and hand["persons"][1]["medications"][0]["schedule"] is None and
+          hand["persons"][0]["medications"][0]["schedule"] ==
+          doc["persons"][0]["medications"][0]["schedule"], r.stderr)
 
     legacy = os.path.join(TMP, "legacy.json")
     with open(legacy, "w", encoding="utf-8") as f:

@@ -138,20 +138,31 @@ def build_dosing_record(s):
     its reason; and a deleted medication's dose with its ingredient's
     snapshot. A second person, whose medication is made first (so that
     the first person's has the higher id), has a limit and a medication
-    with an ingredient of their own. Returns the ids it made."""
-    p = apilib.person(s, "Dora", last_name="Dosing", date_of_birth="1970-07-07")
+    with an ingredient of their own. Issue 16's fields: Dora lives in
+    America/New_York (Eli in the server's zone); Eli's syrup is taken daily
+    at two times, Dora's Cold & Flu on three weekdays between a start and an
+    end date, and her Vitamin D (no doses) every third day from a start
+    date. Returns the ids it made."""
+    p = apilib.person(s, "Dora", last_name="Dosing", date_of_birth="1970-07-07",
+                      timezone="America/New_York")
     kid = apilib.person(s, "Eli", last_name="Dosing", date_of_birth="2018-03-04")
     _ok(s.post(f"/api/v1/persons/{kid['id']}/ingredient-limits/",
                {"name": "Ibuprofen", "max_per_24h": 600.25, "unit": "mg"}), 201, "kid limit")
     apilib.medication(s, kid["id"], "Junior Syrup", max_doses=3,
-                      ingredients=[{"name": "Ibuprofen", "amount": 0.1, "unit": "g"}])
+                      ingredients=[{"name": "Ibuprofen", "amount": 0.1, "unit": "g"}],
+                      schedule={"times": ["19:30", "07:30"], "days": "daily"})
     _ok(s.post(f"/api/v1/persons/{p['id']}/ingredient-limits/",
                {"name": "Paracetamol", "max_per_24h": 4000, "unit": "mg"}), 201, "limit")
     med = apilib.medication(s, p["id"], "Cold & Flu", max_doses=4, instructions="after food",
                             limit_window="rolling_24h", min_interval_minutes=240,
                             dose_amount=565.5, dose_unit="mg",
                             ingredients=[{"name": "Paracetamol", "amount": 500, "unit": "mg"},
-                                         {"name": "Caffeine", "amount": 65.5, "unit": "mg"}])
+                                         {"name": "Caffeine", "amount": 65.5, "unit": "mg"}],
+                            schedule={"times": ["09:00", "21:00"], "days": ["fri", "mon", "wed"],
+                                      "start_date": "2025-06-01", "end_date": "2025-06-30"})
+    apilib.medication(s, p["id"], "Vitamin D", max_doses=1,
+                      schedule={"times": ["12:00"], "days": {"every_n_days": 3},
+                                "start_date": "2025-06-02"})
     syrup = apilib.medication(s, p["id"], "Night Syrup", max_doses=2,
                               ingredients=[{"name": "paracetamol", "amount": 250, "unit": "mg"}])
     base = f"/api/v1/doses/medications/{med['id']}"
@@ -277,10 +288,23 @@ def check_dosing_document(doc, where):
           [{"name": "Paracetamol", "max_per_24h": 4000, "unit": "mg"}], p["ingredient_limits"])
     m = p["medications"][0]
     keys = list(m.keys())
-    check(f"{where}: the rules follow instructions, doses come last",
+    check(f"{where}: the rules follow instructions, then the schedule, doses come last",
           keys == ["id", "name", "dosage", "frequency", "max_doses_per_day", "instructions",
                    "limit_window", "min_interval_minutes", "dose_amount", "dose_unit",
-                   "ingredients", "created_at", "updated_at", "doses"], keys)
+                   "ingredients", "schedule", "created_at", "updated_at", "doses"], keys)
+    keys = [k for k in p.keys()]
+    check(f"{where}: the person's zone follows their other scalar members",
+          p.get("timezone") == "America/New_York" and
+          keys[keys.index("updated_at") + 1] == "timezone" and
+          keys[-2:] == ["ingredient_limits", "medications"], p)
+    check(f"{where}: weekdays between a start and an end date, in the API's canonical form",
+          m["schedule"] == {"times": ["09:00", "21:00"], "days": ["mon", "wed", "fri"],
+                            "start_date": "2025-06-01", "end_date": "2025-06-30"}, m["schedule"])
+    vit = p["medications"][1] if len(p["medications"]) > 1 else {}
+    check(f"{where}: every third day from its start date",
+          vit.get("name") == "Vitamin D" and vit.get("doses") == [] and
+          vit.get("schedule") == {"times": ["12:00"], "days": {"every_n_days": 3},
+                                  "start_date": "2025-06-02", "end_date": None}, vit)
     check(f"{where}: every rule",
           (m["limit_window"], m["min_interval_minutes"], m["dose_amount"], m["dose_unit"]) ==
           ("rolling_24h", 240, 565.5, "mg"), m)
@@ -317,12 +341,16 @@ def check_dosing_document(doc, where):
           k["medications"][0]["ingredients"] == [{"name": "Ibuprofen", "amount": 0.1,
                                                   "unit": "g"}] and
           k["medications"][0]["id"] < m["id"], k)
+    check(f"{where}: the second person: the server's zone, daily at two times",
+          k.get("timezone") is None and
+          k["medications"][0].get("schedule") == {"times": ["07:30", "19:30"], "days": "daily",
+                                                  "start_date": None, "end_date": None}, k)
     dd = doc["deleted_medication_doses"]
     check(f"{where}: the deleted medication's dose keeps its snapshot",
           len(dd) == 1 and dd[0]["medication_name"] == "Night Syrup" and
           dd[0]["ingredients"] == [{"name": "paracetamol", "amount": 250, "unit": "mg"}], dd)
     check(f"{where}: counts",
-          doc["counts"] == {"persons": 2, "medications": 2, "doses": 4,
+          doc["counts"] == {"persons": 2, "medications": 3, "doses": 4,
                             "deleted_medication_doses": 1, "ingredient_limits": 2},
           doc["counts"])
     keys = list(doc.keys())

@@ -224,7 +224,7 @@ def main():
 
         # Unknown members (a later revision of version 1) are warnings.
         d = copy.deepcopy(doc)
-        d["persons"][0]["medications"][0]["schedule"] = "08:00"
+        d["persons"][0]["medications"][0]["reminder_sound"] = "chime"
         d["persons"][0]["favourite_colour"] = {"nested": [1, 2, {"x": None}]}
         d["persons"][0]["medications"][0]["ingredients"] = [
             {"name": "x", "amount": 1, "unit": "mg", "source": "label"}]
@@ -235,7 +235,7 @@ def main():
         unknown = [w for w in body.get("warnings", []) if w["message"].startswith("unknown")]
         check("unknown members: 200 with a warning for each",
               r.status == 200 and len(unknown) == 4 and
-              "$.persons[0].medications[0].schedule" in paths and "$.appendix" in paths and
+              "$.persons[0].medications[0].reminder_sound" in paths and "$.appendix" in paths and
               "$.persons[0].medications[0].ingredients[0].source" in paths, body)
 
         # All or nothing: a dose the target's database refuses at the very
@@ -301,7 +301,7 @@ def dosing_round_trip(dialect, target):
         r = post_doc(dst, doc)
         check(f"dosing import into {target}: 200, imported, with its counts", r.status == 200 and
               r.json().get("imported") is True and r.json().get("created") ==
-              {"persons": 2, "medications": 2, "doses": 4, "deleted_medication_doses": 1,
+              {"persons": 2, "medications": 3, "doses": 4, "deleted_medication_doses": 1,
                "ingredient_limits": 2}, r)
         after = recordlib.dosing_snapshot(dst)
         diff = recordlib.first_difference(before, after)
@@ -311,8 +311,8 @@ def dosing_round_trip(dialect, target):
         diff = recordlib.first_difference(recordlib.normalized_document(doc),
                                           recordlib.normalized_document(again))
         check(f"dosing round trip {dialect} -> {target}: the same document", diff is None, diff)
-        # 2 persons, 2 limits, 2 medications, 4 doses, 1 deleted medication's dose.
-        recordlib.check_import_audit(dst.url, "anonymous", 11, f"dosing import into {target}")
+        # 2 persons, 2 limits, 3 medications, 4 doses, 1 deleted medication's dose.
+        recordlib.check_import_audit(dst.url, "anonymous", 12, f"dosing import into {target}")
         check("dosing import: the target's audit summary is its own head",
               (again["audit"]["head_seq"], again["audit"]["head_hash"]) ==
               recordlib.audit_head(dst.url), again["audit"])
@@ -366,6 +366,49 @@ def dosing_round_trip(dialect, target):
         refused("a count of limits that does not match",
                 lambda d: d["counts"].update(ingredient_limits=3),
                 ["counts", "ingredient_limits"], "count_mismatch")
+
+        # Issue 16's members: checked with the API's own code, refused
+        # with their path.
+        refused("a schedule time that is no time",
+                lambda d: d["persons"][0]["medications"][0]["schedule"].update(
+                    times=["09:00", "25:00"]), [*med, "schedule"], "schedule")
+        refused("every N days without the start it counts from",
+                lambda d: d["persons"][0]["medications"][1]["schedule"].update(start_date=None),
+                ["persons", 0, "medications", 1, "schedule"], "schedule")
+        refused("a schedule that is a text",
+                lambda d: d["persons"][0]["medications"][0].update(schedule="twice a day"),
+                [*med, "schedule"], "object_type")
+        refused("a schedule with an unknown member",
+                lambda d: d["persons"][0]["medications"][0]["schedule"].update(hours=[9]),
+                [*med, "schedule"], "schedule")
+        refused("an unknown time zone",
+                lambda d: d["persons"][1].update(timezone="Mars/Olympus_Mons"),
+                ["persons", 1, "timezone"], "timezone")
+        d = copy.deepcopy(doc)
+        d["persons"][0]["medications"][0]["schedule"]["end_date"] = "2025-05-31"
+        r = post_doc(dst, d, "?dry_run=true&on_conflict=add")
+        e = first_error(r)
+        check("an end before the start: refused with its path and the API's words",
+              r.status == 422 and e.get("path") == "$.persons[0].medications[0].schedule" and
+              "end_date" in e.get("msg", ""), r)
+
+        # A document without them (written before issue 16) still imports:
+        # every person in the server's zone, every medication as needed.
+        d = copy.deepcopy(doc)
+        for p in d["persons"]:
+            p.pop("timezone")
+            for m in p["medications"]:
+                m.pop("schedule")
+        n_persons = len(dst.get("/api/v1/persons/?limit=1000").json())
+        r = post_doc(dst, d, "?on_conflict=add")
+        check("a document without zones and schedules: 200, imported, nothing unknown",
+              r.status == 200 and r.json().get("imported") is True and
+              not [w for w in r.json()["warnings"] if w["message"].startswith("unknown")], r)
+        mine = dst.get("/api/v1/export").json()["persons"][n_persons:]
+        check("a document without zones and schedules: the server's zone, taken as needed",
+              [p["first_name"] for p in mine] == ["Dora", "Eli"] and
+              all(p["timezone"] is None for p in mine) and
+              all(m["schedule"] is None for p in mine for m in p["medications"]), mine)
     finally:
         src.stop()
         dst.stop()
@@ -383,7 +426,7 @@ def dosing_round_trip(dialect, target):
         r = admin.post("/api/v1/import", json.dumps(doc),
                        headers={"Content-Type": "application/json"})
         check("AUTH=on: the administrator imports", r.status == 200, r)
-        recordlib.check_import_audit(auth.url, "imp.admin", 11, "AUTH=on import")
+        recordlib.check_import_audit(auth.url, "imp.admin", 12, "AUTH=on import")
         again = admin.get("/api/v1/export").json()
         diff = recordlib.first_difference(recordlib.normalized_document(doc),
                                           recordlib.normalized_document(again))
