@@ -413,6 +413,38 @@ static void finish(struct remind_worker *w, struct db_conn *c, const struct stor
                d->channel_id, status, why ? why : "");
 }
 
+/* The lease of a claim, in server clock time: it covers a send
+ * (NOTIFY_TIMEOUT) twice over, so a replica that dies mid-send is taken
+ * over after it. */
+static int64_t lease_span_us(const struct remind_worker *w)
+{
+    int64_t lease_ms = (int64_t)w->ctx.cfg->notify_timeout * 2000 + 5000;
+    return clock_span_us(&w->ctx, lease_ms);
+}
+
+/* Renews the lease of d just before its send. A claim takes a batch, sent
+ * one after another, so the later ones of a batch to slow receivers would
+ * otherwise go out after the lease stamped at claim time ran out, while
+ * another replica sends them too. False (and nothing is sent) when the
+ * delivery is no longer ours. */
+static bool renew_lease(struct remind_worker *w, struct db_conn *c, const struct store_send *d,
+                        int64_t now)
+{
+    struct mt_err err = {0};
+    bool held = false;
+    if (store_remind_renew(c, d->id, w->owner, now + lease_span_us(w), &held, &err) < 0) {
+        mt_log(MT_LOG_WARN, "reminders: cannot renew the lease of delivery %" PRId64 ": %s", d->id,
+               err.msg);
+        return false;
+    }
+    if (!held)
+        mt_log(MT_LOG_WARN,
+               "reminders: delivery %" PRId64 " not sent here: another replica took it over "
+               "(lease expired before its turn)",
+               d->id);
+    return held;
+}
+
 static void process(struct remind_worker *w, struct db_conn *c, int64_t id)
 {
     struct mt_arena *a = mt_arena_new(1u << 20);
@@ -439,6 +471,9 @@ static void process(struct remind_worker *w, struct db_conn *c, int64_t id)
     } else if (d.has_slot && in_quiet(person_zone(&w->ctx, d.person_timezone), d.quiet_start,
                                       d.quiet_end, now, &quiet_end)) {
         finish(w, c, &d, "pending", quiet_end, true, "held for quiet hours");
+    } else if (!renew_lease(w, c, &d, now)) {
+        /* Another replica took it over (or the lease cannot be renewed):
+         * sending it here as well would deliver it twice. */
     } else {
         struct remind_secrets s;
         struct notify_target t;
@@ -475,14 +510,11 @@ static void process(struct remind_worker *w, struct db_conn *c, int64_t id)
 /* Claims and sends until nothing is due (or a stop is asked for). */
 static int send_due(struct remind_worker *w, struct db_conn *c, struct mt_err *err)
 {
-    /* The lease covers a send (NOTIFY_TIMEOUT) twice over, in server clock
-     * time: a replica that dies mid-send is taken over after it. */
-    int64_t lease_ms = (int64_t)w->ctx.cfg->notify_timeout * 2000 + 5000;
     while (!atomic_load(&w->stop)) {
         int64_t ids[CLAIM_BATCH];
         size_t n = 0;
         int64_t now = mt_now_us();
-        if (store_remind_claim(c, w->owner, now, now + clock_span_us(&w->ctx, lease_ms), ids,
+        if (store_remind_claim(c, w->owner, now, now + lease_span_us(w), ids,
                                CLAIM_BATCH, &n, err) < 0)
             return -1;
         if (n == 0)

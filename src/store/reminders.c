@@ -117,6 +117,10 @@ static const char sql_load[] =
     "LEFT JOIN persons p ON p.id = s.person_id "
     "LEFT JOIN reminder_settings rs ON rs.person_id = s.person_id WHERE d.id = ?";
 
+static const char sql_renew[] =
+    "UPDATE notification_deliveries SET lease_until = ? "
+    "WHERE id = ? AND lease_owner = ? AND status = 'sending'";
+
 static const char sql_finish[] =
     "UPDATE notification_deliveries SET status = ?, sent_at = ?, next_attempt_at = ?, "
     "last_error = ?, attempts = attempts - ?, lease_owner = NULL, lease_until = NULL "
@@ -441,6 +445,18 @@ int store_remind_load(struct db_conn *c, struct mt_arena *a, int64_t id, struct 
     if (n == 0)
         return mt_fail(err, MT_ENOTFOUND, "delivery %lld is gone", (long long)id);
     *out = *(struct store_send *)items;
+    return 0;
+}
+
+int store_remind_renew(struct db_conn *c, int64_t id, const char *owner, int64_t lease_until_us,
+                       bool *held, struct mt_err *err)
+{
+    char lease[MT_TIME_BUF];
+    struct db_param p[] = {store_time_param(lease_until_us, lease), DB_INT(id), DB_TEXT(owner)};
+    *held = false;
+    if (store_exec(c, sql_renew, p, MT_ARRAY_LEN(p), err) < 0)
+        return -1;
+    *held = db_changes(c) > 0;
     return 0;
 }
 

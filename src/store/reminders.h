@@ -206,6 +206,13 @@ int store_remind_load(struct db_conn *c, struct mt_arena *a, int64_t id, struct 
  * "pending" (to be tried again at next_us; attempts_back undoes the claim's
  * count when nothing was tried, e.g. held for quiet hours). *held false
  * when the lease was lost meanwhile. last_error may be NULL. */
+/* Extends the lease of a delivery this owner still holds (status
+ * 'sending') to lease_until_us, just before its send: *held is false when
+ * the lease ran out and another replica took the delivery over, and then
+ * the caller must not send it. */
+int store_remind_renew(struct db_conn *c, int64_t id, const char *owner, int64_t lease_until_us,
+                       bool *held, struct mt_err *err);
+
 int store_remind_finish(struct db_conn *c, int64_t id, const char *owner, const char *status,
                         int64_t now_us, int64_t next_us, bool attempts_back, const char *last_error,
                         bool *held, struct mt_err *err);
