@@ -141,37 +141,49 @@ static int expand_all(struct remind_worker *w, struct db_conn *c, struct mt_aren
     return 0;
 }
 
-/* Closes the open slots that a dose or skip row satisfies: a row belongs to
- * the slot of its medication whose window [slot_at - W, next slot_at - W)
- * holds it, so each row closes at most one slot. */
+/* Closes the open slots that a dose or skip row satisfies, by the matching
+ * rule of the due view (mt_slots_match, docs/schedules.md) over each
+ * medication's sequence of slots, closed ones included: each row satisfies
+ * at most one slot, so one dose never closes two slots (a slot taken on
+ * time or late is "done", a skipped one "skipped"). */
 static int close_satisfied(struct remind_worker *w, struct db_conn *c,
                            const struct store_open_slot *s, size_t n,
-                           const struct store_slot_dose *d, size_t nd, struct mt_err *err)
+                           const struct store_slot_dose *d, size_t nd, int64_t now,
+                           struct mt_err *err)
 {
     int64_t win = w->ctx.slot_window_minutes * MINUTE_US;
+    int64_t late = (int64_t)w->ctx.cfg->slot_late_max_minutes * MINUTE_US;
+    struct mt_slot_match *m = mt_xreallocarray(NULL, n ? n : 1, sizeof(*m));
+    struct mt_dose_mark *marks = mt_xreallocarray(NULL, nd ? nd : 1, sizeof(*marks));
+    unsigned char *used = mt_xmalloc(nd ? nd : 1);
+    int rc = 0;
     size_t j = 0;
-    for (size_t i = 0; i < n; i++) {
-        int64_t lo = s[i].slot_at_us - win;
-        bool has_next = i + 1 < n && s[i + 1].medication_id == s[i].medication_id;
-        int64_t hi = has_next ? s[i + 1].slot_at_us - win : INT64_MAX;
-        /* Both lists are ordered by medication, then time. */
-        while (j < nd && (d[j].medication_id < s[i].medication_id ||
-                          (d[j].medication_id == s[i].medication_id && d[j].taken_at_us < lo)))
+    /* Both lists are ordered by medication, then time: one medication's
+     * slots [i, e) and rows [j, k) at a time. */
+    for (size_t i = 0, e; i < n && rc == 0; i = e) {
+        int64_t med = s[i].medication_id;
+        for (e = i; e < n && s[e].medication_id == med; e++)
+            m[e - i] = (struct mt_slot_match){.at_us = s[e].slot_at_us, .dose = -1};
+        while (j < nd && d[j].medication_id < med)
             j++;
-        bool taken = false, skipped = false;
-        for (size_t k = j;
-             k < nd && d[k].medication_id == s[i].medication_id && d[k].taken_at_us < hi; k++) {
-            if (d[k].skipped)
-                skipped = true;
-            else
-                taken = true;
+        size_t k = j;
+        for (; k < nd && d[k].medication_id == med; k++)
+            marks[k - j] = (struct mt_dose_mark){.at_us = d[k].taken_at_us, .skipped = d[k].skipped};
+        mt_slots_match(m, e - i, marks, k - j, win, late, now, used);
+        j = k;
+        for (size_t x = i; x < e && rc == 0; x++) {
+            enum mt_slot_status st = m[x - i].status;
+            if (st != MT_SLOT_TAKEN && st != MT_SLOT_LATE && st != MT_SLOT_SKIPPED)
+                continue;
+            if (strcmp(s[x].state, "open") == 0 || strcmp(s[x].state, "snoozed") == 0)
+                rc = store_remind_slot_close(c, s[x].id, st == MT_SLOT_SKIPPED ? "skipped" : "done",
+                                             err);
         }
-        if ((taken || skipped) &&
-            (strcmp(s[i].state, "open") == 0 || strcmp(s[i].state, "snoozed") == 0) &&
-            store_remind_slot_close(c, s[i].id, taken ? "done" : "skipped", err) < 0)
-            return -1;
     }
-    return 0;
+    free(used);
+    free(marks);
+    free(m);
+    return rc;
 }
 
 /* A person's reminder settings and zone, read once per round. */
@@ -301,12 +313,17 @@ static int plan_round(struct remind_worker *w, struct db_conn *c, int64_t now, s
     struct store_open_slot *slots = NULL;
     struct store_slot_dose *doses = NULL;
     size_t ns = 0, nd = 0;
+    /* The matching starts a late window before the horizon, so that a dose
+     * is matched as the due view matches it and not to a later slot
+     * because the one it belongs to lies outside the range read. */
+    int64_t match_from =
+        now - horizon - win - (int64_t)w->ctx.cfg->slot_late_max_minutes * MINUTE_US;
     if (rc == 0)
-        rc = store_remind_slots(c, a, now - horizon, now + win, &slots, &ns, err);
+        rc = store_remind_slots(c, a, match_from, now + win, &slots, &ns, err);
     if (rc == 0)
-        rc = store_remind_doses(c, a, now - horizon - win, now, &doses, &nd, err);
+        rc = store_remind_doses(c, a, match_from - win, now, &doses, &nd, err);
     if (rc == 0)
-        rc = close_satisfied(w, c, slots, ns, doses, nd, err);
+        rc = close_satisfied(w, c, slots, ns, doses, nd, now, err);
     if (rc == 0) {
         /* The states changed: read them again for the follow-ups. */
         rc = store_remind_slots(c, a, now - horizon, now, &slots, &ns, err);

@@ -514,6 +514,35 @@ def tls_scenario():
         mail.stop()
 
 
+def matching_scenario():
+    """One dose closes one slot (the due view's matching rule): slots at
+    08:00 and 08:30 with SLOT_WINDOW_MINUTES 20, a dose at 08:12 is nearest
+    to 08:00 and satisfies it alone, so the 08:30 reminder still goes out."""
+    h = notifylib.HttpReceiver("t094-match")
+    s = start("t094match", {"TEST_CLOCK_START": "2026-05-04T07:58:00Z",
+                            "SLOT_WINDOW_MINUTES": "20"})
+    first = apilib.person(s, "Kim")
+    clock = Clock(first["created_at"])
+    pid = first["id"]
+    ch = channel(s, pid, {"type": "ntfy", "url": h.url("/kim")})["id"]
+    m = med(s, pid, "MedKim", ["08:00", "08:30"])
+    clock.wait_until("08:12")
+    r = s.post(f"/api/v1/doses/medications/{m['id']}/dose", {"timezone_offset": 0})
+    check("a dose recorded for Kim after 08:10", r.status == 201 and
+          "08:10" <= (r.json() or {}).get("taken_at", "")[11:16] < "08:15", repr(r))
+    clock.wait_until("08:33")
+    log = sorted(of_channel(s, ch), key=lambda d: d["due_at"])
+    got = [(d["due_at"][11:16], d["status"], d["slot"]["state"]) for d in log]
+    check("one dose closes one slot: 08:00 done, the 08:30 reminder sent",
+          got[:1] == [("08:00", "sent", "done")] and ("08:30", "sent") in
+          [(x[0], x[1]) for x in got] and len(h.records("/kim")) == 2, repr(got))
+    due = s.get(f"/api/v1/persons/{pid}/due/2026-05-04").json() or {}
+    check("the due view agrees: the dose took 08:00",
+          [x["status"] for x in due.get("slots", [])][:1] == ["taken"], repr(due))
+    s.stop()
+    h.stop()
+
+
 def bad_key():
     env = dict(os.environ, DATABASE_URL=apilib.fresh_db("t094key"), NOTIFY_SECRET_KEY="short-Kx7",
                PORT=str(apilib.free_port()), HOST="127.0.0.1", AUTO_MIGRATE="false",
@@ -533,6 +562,7 @@ def main():
         horizon_scenario()
         shutdown_scenario()
         tls_scenario()
+        matching_scenario()
         bad_key()
     finally:
         for s in servers:
