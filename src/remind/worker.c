@@ -133,8 +133,13 @@ static int expand_all(struct remind_worker *w, struct db_conn *c, struct mt_aren
         for (int64_t day = first; day <= last; day++) {
             struct mt_slot slots[MT_SCHED_MAX_TIMES];
             int k = mt_schedule_expand(&meds[i].sched, z, mt_date_from_days(day), slots);
+            /* A slot before the schedule's last change (or the person's
+             * zone's) belongs to no version that existed at its time: it is
+             * never planned, so a restart or a new schedule does not send
+             * reminders for times that did not exist then. */
             for (int j = 0; j < k; j++)
-                if (slots[j].at_us >= from_us && slots[j].at_us <= to_us)
+                if (slots[j].at_us >= from_us && slots[j].at_us <= to_us &&
+                    slots[j].at_us >= meds[i].updated_at_us)
                     slot_add(out, meds[i].person_id, meds[i].medication_id, slots[j].at_us);
         }
     }

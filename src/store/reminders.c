@@ -29,6 +29,17 @@ static const char sql_unplan[] =
     "DELETE FROM reminder_slots WHERE id = ? AND state = 'open' AND slot_at > ? "
     "AND NOT EXISTS (SELECT 1 FROM notification_deliveries d WHERE d.slot_id = ? "
     "AND d.status IN ('sending', 'sent'))";
+/* The future slots of a changed schedule, or of a person whose zone
+ * changed, and their pending deliveries (ON DELETE CASCADE). */
+#define CANCEL_FUTURE                                                                              \
+    "DELETE FROM reminder_slots WHERE state IN ('open', 'snoozed') AND slot_at > ? "               \
+    "AND NOT EXISTS (SELECT 1 FROM notification_deliveries d WHERE d.slot_id = reminder_slots.id " \
+    "AND d.status IN ('sending', 'sent')) "
+static const char sql_cancel_med[] = CANCEL_FUTURE "AND medication_id = ?";
+static const char sql_cancel_person[] = CANCEL_FUTURE "AND person_id = ?";
+static const char sql_touch_schedules[] =
+    "UPDATE medication_schedules SET updated_at = ? "
+    "WHERE medication_id IN (SELECT id FROM medications WHERE person_id = ?)";
 static const char sql_reopen[] =
     "UPDATE reminder_slots SET state = 'open' WHERE state = 'snoozed' AND snoozed_until <= ?";
 static const char sql_slots_missed[] =
@@ -204,6 +215,26 @@ int store_remind_slot_unplan(struct db_conn *c, int64_t slot_id, int64_t after_u
     char after[MT_TIME_BUF];
     struct db_param p[] = {DB_INT(slot_id), store_time_param(after_us, after), DB_INT(slot_id)};
     return store_exec(c, sql_unplan, p, MT_ARRAY_LEN(p), err);
+}
+
+int store_remind_schedule_changed(struct db_conn *c, int64_t medication_id, struct mt_err *err)
+{
+    char now[MT_TIME_BUF];
+    struct db_param p[] = {store_time_param(mt_now_us(), now), DB_INT(medication_id)};
+    return store_exec(c, sql_cancel_med, p, MT_ARRAY_LEN(p), err);
+}
+
+int store_remind_zone_changed(struct db_conn *c, int64_t person_id, struct mt_err *err)
+{
+    char now[MT_TIME_BUF], changed[MT_TIME_BUF];
+    struct db_param p[] = {store_time_param(mt_now_us(), now), DB_INT(person_id)};
+    if (store_exec(c, sql_cancel_person, p, MT_ARRAY_LEN(p), err) < 0)
+        return -1;
+    /* Rounded up to a whole second: no slot of the old zone's day at the
+     * instant of the change is taken for the new one. */
+    int64_t at = store_now_seconds() + MT_USEC_PER_SEC;
+    struct db_param t[] = {store_time_param(at, changed), DB_INT(person_id)};
+    return store_exec(c, sql_touch_schedules, t, MT_ARRAY_LEN(t), err);
 }
 
 struct housekeep_ctx {

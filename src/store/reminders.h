@@ -139,6 +139,18 @@ struct store_open_slot {
     int64_t last_due_us; /* due_at of its latest reminder or repeat; slot_at when none */
 };
 
+/* In the caller's write transaction, when a medication's schedule was
+ * created, changed or removed: cancels its open and snoozed slots after
+ * now that nothing was sent for, with their pending deliveries (the
+ * worker plans the slots of the new schedule in its next round). */
+int store_remind_schedule_changed(struct db_conn *c, int64_t medication_id, struct mt_err *err);
+
+/* In the caller's write transaction, when a person's zone changed: the same
+ * for every medication of the person, and the schedules' updated_at is
+ * set to now, so that the worker never plans a slot of the new zone's
+ * times before the change. */
+int store_remind_zone_changed(struct db_conn *c, int64_t person_id, struct mt_err *err);
+
 /* Every slot with slot_at in [from_us, to_us], ordered by medication and
  * slot_at (the dose matching needs each slot's successor). */
 int store_remind_slots(struct db_conn *c, struct mt_arena *a, int64_t from_us, int64_t to_us,

@@ -256,6 +256,9 @@ def main_scenario():
     r = s.put(f"/api/v1/medications/{jon_med['id']}",
               {"schedule": {"times": ["08:12"], "days": "daily"}})
     check("Jon's schedule moved to 08:12", r.status == 200, repr(r))
+    gone = [d["due_at"][11:16] for d in of_channel(s, jon)]
+    check("the change cancelled the 08:10 reminder in the same request", "08:10" not in gone,
+          repr(gone))
 
     # Gus: the first repeat at 08:05, then a dose: no more repeats.
     notifylib.wait_for(lambda: len(h.records("/gus")) >= 2, 20)
@@ -543,6 +546,40 @@ def matching_scenario():
     h.stop()
 
 
+def version_scenario():
+    """Slots belong to the schedule that existed at their time: a schedule
+    made at 08:01 with times 07:50 and 08:05, for a channel made at 07:48,
+    sends the 08:05 reminder only (a round plans from well before its
+    previous one); a changed zone cancels the
+    person's planned future reminders at once, in the same transaction."""
+    h = notifylib.HttpReceiver("t094-ver")
+    s = start("t094ver", {"TEST_CLOCK_START": "2026-05-04T07:48:00Z"})
+    first = apilib.person(s, "Lea")
+    clock = Clock(first["created_at"])
+    lea = first["id"]
+    ch = channel(s, lea, {"type": "ntfy", "url": h.url("/lea")})["id"]
+    clock.wait_until("08:01")
+    med(s, lea, "MedLea", ["07:50", "08:05"])
+    mia = apilib.person(s, "Mia")["id"]
+    mch = channel(s, mia, {"type": "ntfy", "url": h.url("/mia")})["id"]
+    med(s, mia, "MedMia", ["08:20"])
+    planned = notifylib.wait_for(lambda: of_channel(s, mch), 10)
+    check("Mia's 08:20 reminder is planned", len(planned) == 1, repr(planned))
+    r = s.put(f"/api/v1/persons/{mia}", {"timezone": "Europe/Berlin"})
+    after = of_channel(s, mch)
+    check("a changed zone cancels the planned reminder in the same request",
+          r.status == 200 and after == [], f"{r!r} {after!r}")
+    clock.wait_until("08:09")
+    got = [(d["due_at"][11:16], d["status"]) for d in of_channel(s, ch)]
+    check("a slot before the schedule existed is never sent: 08:05 only",
+          got == [("08:05", "sent")] and len(h.records("/lea")) == 1, repr(got))
+    clock.wait_until("08:23")
+    check("Mia: nothing at 08:20 UTC after the move to Berlin",
+          of_channel(s, mch) == [] and not h.records("/mia"), repr(of_channel(s, mch)))
+    s.stop()
+    h.stop()
+
+
 def bad_key():
     env = dict(os.environ, DATABASE_URL=apilib.fresh_db("t094key"), NOTIFY_SECRET_KEY="short-Kx7",
                PORT=str(apilib.free_port()), HOST="127.0.0.1", AUTO_MIGRATE="false",
@@ -563,6 +600,7 @@ def main():
         shutdown_scenario()
         tls_scenario()
         matching_scenario()
+        version_scenario()
         bad_key()
     finally:
         for s in servers:
