@@ -38,24 +38,29 @@ static json_t *opt_text(const char *s)
     return s ? json_string(s) : json_null();
 }
 
-static json_t *channel_json(const struct store_channel *ch)
+static const struct remind_ctx *remind_of(struct api_call *call)
 {
+    return call->r->app->remind;
+}
+
+/* A channel as answered: its URL only in the display form (also for a row
+ * stored before URLs were sealed), "has_secret" for a token or secret. */
+static json_t *channel_json(const struct remind_ctx *rc, const struct store_channel *ch)
+{
+    char shown[300];
+    if (ch->url)
+        remind_url_display(ch->url, shown, sizeof(shown));
     json_t *o = json_object();
     json_object_set_new(o, "id", json_integer(ch->id));
     json_object_set_new(o, "person_id", opt_int(ch->has_person, ch->person_id));
     json_object_set_new(o, "account_id", opt_int(ch->has_account, ch->account_id));
     json_object_set_new(o, "type", json_string(ch->type));
-    json_object_set_new(o, "url", opt_text(ch->url));
+    json_object_set_new(o, "url", ch->url ? json_string(shown) : json_null());
     json_object_set_new(o, "to", opt_text(ch->email_to));
     json_object_set_new(o, "enabled", json_boolean(ch->enabled));
-    json_object_set_new(o, "has_secret", json_boolean(ch->secret_sealed != NULL));
+    json_object_set_new(o, "has_secret", json_boolean(rc ? remind_has_secret(rc, ch->secret_sealed) : ch->secret_sealed != NULL));
     json_object_set_new(o, "created_at", time_json(ch->created_at));
     return o;
-}
-
-static const struct remind_ctx *remind_of(struct api_call *call)
-{
-    return call->r->app->remind;
 }
 
 /* Checks the fields of a new channel by its type and seals its secrets
@@ -105,10 +110,14 @@ static int build_channel(struct api_call *call, const struct api_in_channel *in,
     if (notify_target_check(type, url, to, err) < 0)
         return -1;
     char *sealed = NULL;
-    if (remind_seal(rc, token, secret, &sealed, err) < 0)
+    if (remind_seal(rc, url, token, secret, &sealed, err) < 0)
         return -1;
     ch->type = notify_type_name(type);
-    ch->url = url ? mt_arena_strdup(call->r->arena, url) : NULL;
+    /* In clear only the display form: the full URL is sealed. */
+    char shown[300];
+    if (url)
+        remind_url_display(url, shown, sizeof(shown));
+    ch->url = url ? mt_arena_strdup(call->r->arena, shown) : NULL;
     ch->email_to = to;
     ch->secret_sealed = sealed ? mt_arena_strdup(call->r->arena, sealed) : NULL;
     free(sealed);
@@ -121,7 +130,7 @@ static int create_reply(struct api_call *call, struct store_channel *ch, struct 
     if (store_channel_create(call->db, ch, err) < 0)
         return -1;
     mt_log(MT_LOG_INFO, "notification channel %lld created type=%s", (long long)ch->id, ch->type);
-    http_reply_json(call->r, call->op->status, channel_json(ch));
+    http_reply_json(call->r, call->op->status, channel_json(remind_of(call), ch));
     return 0;
 }
 
@@ -153,7 +162,7 @@ static int reply_channels(struct api_call *call, bool account, int64_t owner, st
         return -1;
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, channel_json(&items[i]));
+        json_array_append_new(arr, channel_json(remind_of(call), &items[i]));
     http_reply_json(call->r, call->op->status, arr);
     return 0;
 }

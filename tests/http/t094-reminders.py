@@ -59,7 +59,8 @@ class Clock:
 
 def start(tag, env):
     base = {"ALLOW_TEST_CLOCK": "true", "TEST_CLOCK_SPEED": str(SPEED), "LOG_LEVEL": "info",
-            "NOTIFY_TIMEOUT": "1", "PUBLIC_URL": "https://meds.example.org/"}
+            "NOTIFY_TIMEOUT": "1", "PUBLIC_URL": "https://meds.example.org/",
+            "NOTIFY_SECRET_KEY": KEY}
     base.update(env)
     s = apilib.Server(tag, env=base)
     servers.append(s)
@@ -101,6 +102,17 @@ def channels_api(s, h, pid):
     ch = r.json() or {}
     check("has_secret, and no token in the answer",
           ch.get("has_secret") is True and NTFY_TOKEN not in r.text(), r.text())
+    shown = h.url("/api-ntfy").split("/api-ntfy")[0] + "/\u2026"
+    check("the URL is answered redacted (scheme://host:port/...), never the topic",
+          ch.get("url") == shown and "/api-ntfy" not in r.text(), r.text())
+    stored = authlib.sql(s.url, f"SELECT url FROM notification_channels WHERE id = {ch.get('id')}")
+    check("the URL is stored redacted, the full one only sealed",
+          stored.strip() == shown and "api-ntfy" not in
+          authlib.sql(s.url, "SELECT url, secret_sealed FROM notification_channels"), stored)
+    r = s.post(f"/api/v1/persons/{pid}/channels", {"type": "ntfy", "url": h.url("/no-token")})
+    check("a channel without token has has_secret false (its URL is sealed all the same)",
+          r.status == 201 and r.json()["has_secret"] is False, repr(r))
+    s.delete(f"/api/v1/channels/{r.json()['id']}")
     refusals = [
         ({"type": "webhook", "url": h.url("/x")}, 400, "secret"),
         ({"type": "gotify", "url": h.url("/g")}, 400, "token"),
@@ -429,16 +441,21 @@ def escalation_scenario():
 def horizon_scenario():
     """Planned before an outage, sent after it only within the horizon."""
     h = notifylib.HttpReceiver("t094-hz")
-    a = start("t094hz", {"TEST_CLOCK_START": "2026-05-04T07:55:00Z", "TEST_CLOCK_SPEED": "60"})
-    r = s_person = apilib.person(a, "Rita")
-    pid = s_person["id"]
-    r = a.post(f"/api/v1/persons/{pid}/channels", {"type": "ntfy", "url": h.url("/rita"),
-                                                   "token": NTFY_TOKEN})
+    n = start("t094nokey", {"TEST_CLOCK_START": "2026-05-04T07:55:00Z", "NOTIFY_SECRET_KEY": ""})
+    npid = apilib.person(n, "Nora")["id"]
+    r = n.post(f"/api/v1/persons/{npid}/channels", {"type": "ntfy", "url": h.url("/rita"),
+                                                    "token": NTFY_TOKEN})
     check("without NOTIFY_SECRET_KEY a token is refused clearly",
           r.status == 400 and "NOTIFY_SECRET_KEY" in r.text(), repr(r))
-    r = a.post(f"/api/v1/persons/{pid}/channels", {"type": "email", "to": "r@example.org"})
+    r = n.post(f"/api/v1/persons/{npid}/channels", {"type": "ntfy", "url": h.url("/rita")})
+    check("without NOTIFY_SECRET_KEY a URL (a secret too) is refused clearly",
+          r.status == 400 and "NOTIFY_SECRET_KEY" in r.text() and "/rita" not in r.text(), repr(r))
+    r = n.post(f"/api/v1/persons/{npid}/channels", {"type": "email", "to": "r@example.org"})
     check("without SMTP_URL an email channel is refused clearly",
           r.status == 400 and "SMTP_URL" in r.text(), repr(r))
+    n.stop()
+    a = start("t094hz", {"TEST_CLOCK_START": "2026-05-04T07:55:00Z", "TEST_CLOCK_SPEED": "60"})
+    pid = apilib.person(a, "Rita")["id"]
     rita = channel(a, pid, {"type": "ntfy", "url": h.url("/rita")})["id"]
     med(a, pid, "MedRita", ["08:00", "10:30"])
     planned = notifylib.wait_for(lambda: of_channel(a, rita), 10)
@@ -449,6 +466,7 @@ def horizon_scenario():
     b = apilib.Server("t094hz2", env={"DATABASE_URL": a.url, "ALLOW_TEST_CLOCK": "true",
                                       "TEST_CLOCK_START": "2026-05-04T10:45:00Z",
                                       "TEST_CLOCK_SPEED": "60", "REMINDER_HORIZON_MINUTES": "60",
+                                      "NOTIFY_SECRET_KEY": KEY,
                                       "LOG_LEVEL": "info"}, migrate=False)
     servers.append(b)
     done = notifylib.wait_for(lambda: len([d for d in of_channel(b, rita)

@@ -129,7 +129,7 @@ def slow_receiver():
     speed = 60
     s = apilib.Server("t095slowsetup", env={"ALLOW_TEST_CLOCK": "true",
                                              "TEST_CLOCK_START": "2026-05-04T07:00:00Z",
-                                             "REMINDERS": "off"})
+                                             "REMINDERS": "off", "NOTIFY_SECRET_KEY": KEY})
     pid = apilib.person(s, "Slow")["id"]
     for k in range(8):
         h.control(path=f"/slow{k}", mode="slow", delay=1.8)
@@ -149,7 +149,7 @@ def slow_receiver():
             running.append(apilib.Server(f"t095slow{i}", migrate=False, env={
                 "DATABASE_URL": s.url, "ALLOW_TEST_CLOCK": "true", "LOG_LEVEL": "info",
                 "TEST_CLOCK_START": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                "TEST_CLOCK_SPEED": str(speed), "NOTIFY_TIMEOUT": "2"}))
+                "TEST_CLOCK_SPEED": str(speed), "NOTIFY_TIMEOUT": "2", "NOTIFY_SECRET_KEY": KEY}))
         apilib.fresh_db = make
         done = notifylib.wait_for(lambda: len([d for d in running[0].get(
             "/api/v1/notifications?limit=100").json() if d["status"] == "sent"]) >= 8, 40, 0.5)
