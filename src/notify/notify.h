@@ -86,6 +86,12 @@ int notify_send(const struct notify_settings *settings, const struct notify_targ
 int notify_target_check(enum notify_type type, const char *url, const char *email_to,
                         struct mt_err *err);
 
+/* Checks SMTP_URL at start-up (empty: fine): smtp:// or smtps://, a host,
+ * and no unencoded '/', '?' or '#' in the user or password (libcurl would
+ * end the authority there). MT_EINVAL with a message that never quotes
+ * the URL. */
+int notify_smtp_url_check(const char *url, struct mt_err *err);
+
 /* "scheme://host[:port]" of url into out (cap bytes): how errors and logs
  * name an endpoint. "(invalid URL)" for text that is not a URL. */
 void notify_url_label(const char *url, char *out, size_t cap);

@@ -18,6 +18,8 @@ int remind_ctx_init(struct remind_ctx *ctx, const struct mt_config *cfg, struct 
     /* The due view's matching window (docs/schedules.md): a dose this
      * close before a slot closes it, as the due view counts it taken. */
     ctx->slot_window_minutes = cfg->slot_window_minutes;
+    if (notify_smtp_url_check(cfg->smtp_url, err) < 0)
+        return -1;
     if (cfg->notify_secret_key && cfg->notify_secret_key[0]) {
         if (notify_key_parse(cfg->notify_secret_key, &ctx->key, err) < 0)
             return -1;

@@ -607,6 +607,13 @@ def bad_key():
     check("a malformed NOTIFY_SECRET_KEY stops serve with the configuration exit code",
           r.returncode == 3 and "NOTIFY_SECRET_KEY" in r.stderr and "short-Kx7" not in r.stderr,
           f"{r.returncode} {r.stderr[-500:]}")
+    env.update(NOTIFY_SECRET_KEY=KEY, DATABASE_URL=apilib.fresh_db("t094smtp"),
+               SMTP_URL="smtp://mtuser:Pa55/word@127.0.0.1:25", SMTP_FROM="m@home.example")
+    r = subprocess.run([apilib.MEDITRACK, "serve"], env=env, capture_output=True, text=True,
+                       timeout=60)
+    check("an unencoded '/' in the SMTP password stops serve (exit 3), no part of it quoted",
+          r.returncode == 3 and "SMTP_URL" in r.stderr and "Pa55" not in r.stderr and
+          "mtuser" not in r.stderr, f"{r.returncode} {r.stderr[-500:]}")
 
 
 def main():
