@@ -349,12 +349,14 @@ int api_reminder_snooze(struct api_call *call, struct mt_err *err)
     int64_t now_s = mt_now_us() / MT_USEC_PER_SEC;
     /* One answer for every bad link, so a link cannot be probed. */
     if (!rc || !rc->has_key || !in->sig.value ||
-        !notify_link_verify(&rc->key, in->slot_id.value, in->until.value, in->expires.value,
+        !notify_link_verify(&rc->key, in->slot_id.value, in->minutes.value, in->expires.value,
                             in->sig.value))
         return mt_fail(err, MT_ENOTFOUND, "Reminder not found");
     if (in->expires.value < now_s)
-        return mt_fail(err, MT_ECONFLICT, "this snooze link has expired");
-    int64_t until_us = in->until.value * MT_USEC_PER_SEC;
+        return mt_fail(err, MT_EINVAL, "this snooze link has expired");
+    /* The link carries a duration: a click that comes late still snoozes
+     * for the whole interval from now, rather than reopening at once. */
+    int64_t until_us = (now_s + in->minutes.value * 60) * MT_USEC_PER_SEC;
     if (store_remind_snooze(call->db, in->slot_id.value, until_us, err) < 0)
         return -1;
     mt_log(MT_LOG_INFO, "reminder slot %lld snoozed by link", (long long)in->slot_id.value);

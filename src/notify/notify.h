@@ -115,13 +115,14 @@ void notify_webhook_signature(const char *secret, const char *body, size_t len,
                               char out[NOTIFY_SIG_BUF]);
 
 /* Signed snooze links: sig is the base64url HMAC-SHA256, under a key derived
- * from NOTIFY_SECRET_KEY for this purpose only, of "snooze:<slot>:<until>:
- * <expires>" (Unix seconds), into out (NOTIFY_LINK_SIG_BUF bytes). */
+ * from NOTIFY_SECRET_KEY for this purpose only, of "snooze:<slot>:<minutes>:
+ * <expires>" (a duration, counted from the click, and Unix seconds), into
+ * out (NOTIFY_LINK_SIG_BUF bytes). */
 #define NOTIFY_LINK_SIG_BUF 44
-void notify_link_sign(const struct notify_key *key, int64_t slot_id, int64_t until_s,
+void notify_link_sign(const struct notify_key *key, int64_t slot_id, int64_t minutes,
                       int64_t expires_s, char out[NOTIFY_LINK_SIG_BUF]);
 /* True when sig is the signature of those values (constant-time). */
-bool notify_link_verify(const struct notify_key *key, int64_t slot_id, int64_t until_s,
+bool notify_link_verify(const struct notify_key *key, int64_t slot_id, int64_t minutes,
                         int64_t expires_s, const char *sig);
 
 /* The parts of one send, as formatted in the binary; exposed for the unit

@@ -394,20 +394,18 @@ static void compose(struct remind_worker *w, struct mt_arena *a, const struct st
      * for the repeat interval (else 15 minutes), valid for the horizon. */
     const char *base = w->ctx.cfg->public_url;
     if (w->ctx.has_key && base && base[0] && strcmp(d->kind, "escalation") != 0) {
-        int64_t now_s = mt_now_us() / MT_USEC_PER_SEC;
         int64_t snooze_min = d->has_repeat && d->repeat_minutes > 0 ? d->repeat_minutes : 15;
-        int64_t until = now_s + snooze_min * 60;
         int64_t expires =
             d->slot_at_us / MT_USEC_PER_SEC + (int64_t)w->ctx.cfg->reminder_horizon_minutes * 60;
         char sig[NOTIFY_LINK_SIG_BUF];
-        notify_link_sign(&w->ctx.key, d->slot_id, until, expires, sig);
+        notify_link_sign(&w->ctx.key, d->slot_id, snooze_min, expires, sig);
         size_t bl = strlen(base);
         while (bl > 0 && base[bl - 1] == '/')
             bl--;
         m->action_url = mt_arena_printf(a,
-                                        "%.*s/api/v1/reminders/%" PRId64 "/snooze?until=%" PRId64
+                                        "%.*s/api/v1/reminders/%" PRId64 "/snooze?minutes=%" PRId64
                                         "&expires=%" PRId64 "&sig=%s",
-                                        (int)bl, base, d->slot_id, until, expires, sig);
+                                        (int)bl, base, d->slot_id, snooze_min, expires, sig);
         m->action_label = mt_arena_printf(a, "Snooze %" PRId64 " min", snooze_min);
     }
 }

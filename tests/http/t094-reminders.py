@@ -35,6 +35,16 @@ SECRETS = [NTFY_TOKEN, GOTIFY_TOKEN, HOOK_SECRET, SMTP_PASS, KEY]
 servers = []
 
 
+def link_sig(slot, minutes, expires):
+    """A snooze link's signature, as the server makes it (docs/reminders.md)."""
+    import base64
+    import hashlib
+    import hmac
+    k = hmac.new(bytes.fromhex(KEY), b"meditrack snooze link v2", hashlib.sha256).digest()
+    mac = hmac.new(k, f"snooze:{slot}:{minutes}:{expires}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
 def iso(s):
     return datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
 
@@ -319,12 +329,24 @@ def main_scenario():
           link)
     path = f"{u.path}?{u.query}"
     q = dict(urllib.parse.parse_qsl(u.query))
-    forged = path.replace(f"until={q.get('until')}", f"until={int(q.get('until', '0')) + 3600}")
+    forged = path.replace(f"minutes={q.get('minutes')}", "minutes=600")
     apilib.expect("a forged snooze link is refused", s.get(forged), 404)
     apilib.expect("a link without signature", s.get(path.split("&sig=")[0]), 422)
+    slot_id = int(u.path.split("/")[4]) if u.path.count("/") >= 5 else 0
+    apilib.expect("an expired (validly signed) snooze link is a 400",
+                  s.get(f"/api/v1/reminders/{slot_id}/snooze?minutes=15&expires=1000"
+                        f"&sig={link_sig(slot_id, 15, 1000)}"), 400)
+    clicked = clock.now()
     r = s.get(path)
     check("the snooze link snoozes", r.status == 200 and
           (r.json() or {}).get("state") == "snoozed", repr(r))
+    snoozed_until = iso((r.json() or {}).get("snoozed_until", "2026-05-04T00:00:00Z"))
+    late = clicked - iso("2026-05-04T08:00:00Z")
+    check(f"a click {late.total_seconds() / 60:.0f} min after the reminder snoozes the whole "
+          "15 minutes from the click", q.get("minutes") == "15" and
+          datetime.timedelta(minutes=14) <= snoozed_until - clicked <=
+          datetime.timedelta(minutes=16) and late > datetime.timedelta(minutes=5),
+          f"{snoozed_until} {clicked}")
 
     clock.wait_until("08:22")
     fay_log = sorted((d["kind"], d["seq"], d["status"]) for d in of_channel(s, fay))
@@ -341,11 +363,12 @@ def main_scenario():
           repr([(d["kind"], d["seq"], d["due_at"]) for d in gus_log]))
     gus_slot = [d["slot"]["state"] for d in of_channel(s, gus)]
     check("the slot is done", gus_slot and all(x == "done" for x in gus_slot), repr(gus_slot))
+    notifylib.wait_for(lambda: len(of_channel(s, hana)) >= 2 and all(
+        d["status"] == "sent" for d in of_channel(s, hana)), 20)
     hana_log = sorted(of_channel(s, hana), key=lambda d: d["id"])
     check("snoozed: one more reminder when the snooze ends",
           [d["kind"] for d in hana_log] == ["reminder", "repeat"] and
-          iso(hana_log[1]["due_at"]) == datetime.datetime.fromtimestamp(
-              int(q.get("until", "0")), datetime.timezone.utc), repr(hana_log))
+          iso(hana_log[1]["due_at"]) == snoozed_until, repr(hana_log))
     ivo_log = of_channel(s, ivo)
     check("quiet hours: held until 08:20", len(ivo_log) == 1 and ivo_log[0]["status"] == "sent"
           and ivo_log[0]["due_at"] == "2026-05-04T08:00:00Z" and
