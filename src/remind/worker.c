@@ -239,13 +239,18 @@ static int plan_follow_ups(struct remind_worker *w, struct db_conn *c, struct mt
         int64_t quiet_end;
         bool quiet = in_quiet(p->zone, p->rs.quiet_start, p->rs.quiet_end, now, &quiet_end);
         /* The next repeat: at the end of a snooze, else every
-         * repeat_minutes after the last one, up to max_repeats. */
+         * repeat_minutes after the last one went out, up to max_repeats,
+         * and only while no earlier one waits to be sent: a reminder held
+         * for quiet hours (or retried) keeps its due_at, and timing from it
+         * would send a repeat together with it. */
         int64_t due = -1;
         int64_t every = p->rs.has_repeat ? p->rs.repeat_minutes * MINUTE_US : 0;
-        if (s[i].has_snooze && s[i].snoozed_until_us > s[i].last_due_us)
+        if (s[i].unsent)
+            due = -1;
+        else if (s[i].has_snooze && s[i].snoozed_until_us > s[i].last_due_us)
             due = s[i].snoozed_until_us;
         else if (every > 0 && s[i].repeats_sent < p->rs.max_repeats)
-            due = s[i].last_due_us + every;
+            due = (s[i].has_sent ? s[i].last_sent_us : s[i].last_due_us) + every;
         /* Nagging waits for the end of quiet hours; after a long pause
          * (a restart) one repeat goes out now, not one per missed step. */
         if (due >= 0 && due <= now && !quiet) {

@@ -96,7 +96,11 @@ static const char sql_esc_mark[] = "UPDATE reminder_slots SET escalated = ? WHER
 static const char sql_slots[] =
     "SELECT s.id, s.person_id, s.medication_id, s.slot_at, s.state, s.snoozed_until, "
     "s.repeats_sent, s.escalated, (SELECT MAX(d.due_at) FROM notification_deliveries d "
-    "WHERE d.slot_id = s.id AND d.kind IN ('reminder', 'repeat')) "
+    "WHERE d.slot_id = s.id AND d.kind IN ('reminder', 'repeat')), "
+    "(SELECT MAX(d.sent_at) FROM notification_deliveries d "
+    "WHERE d.slot_id = s.id AND d.kind IN ('reminder', 'repeat') AND d.status = 'sent'), "
+    "(SELECT COUNT(*) FROM notification_deliveries d WHERE d.slot_id = s.id "
+    "AND d.kind IN ('reminder', 'repeat') AND d.status IN ('pending', 'sending')) "
     "FROM reminder_slots s WHERE s.slot_at >= ? AND s.slot_at <= ? "
     "ORDER BY s.medication_id, s.slot_at";
 static const char sql_doses[] =
@@ -287,6 +291,8 @@ static int read_open_slot(struct db_stmt *st, struct mt_arena *a, void *item, st
     s->last_due_us = col_us(st, 8, &present);
     if (!present)
         s->last_due_us = s->slot_at_us;
+    s->last_sent_us = col_us(st, 9, &s->has_sent);
+    s->unsent = db_col_int(st, 10) > 0;
     if (!s->state)
         s->state = "";
     return oom ? store_oom(err) : 0;

@@ -137,6 +137,9 @@ struct store_open_slot {
     int64_t repeats_sent;
     bool escalated;
     int64_t last_due_us; /* due_at of its latest reminder or repeat; slot_at when none */
+    bool has_sent;
+    int64_t last_sent_us; /* sent_at of its latest sent reminder or repeat */
+    bool unsent;          /* a reminder or repeat of it is pending or sending */
 };
 
 /* In the caller's write transaction, when a medication's schedule was

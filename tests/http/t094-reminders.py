@@ -621,6 +621,35 @@ def version_scenario():
     h.stop()
 
 
+def quiet_scenario():
+    """The end of quiet hours brings one notification: a reminder due at
+    08:16 inside quiet hours (until 08:20) with repeats every 5 minutes goes
+    out at 08:20 alone, and the repeat follows 5 minutes after it was sent."""
+    h = notifylib.HttpReceiver("t094-quiet")
+    s = start("t094quiet", {"TEST_CLOCK_START": "2026-05-04T08:13:00Z"})
+    first = apilib.person(s, "Quinn")
+    clock = Clock(first["created_at"])
+    pid = first["id"]
+    ch = channel(s, pid, {"type": "ntfy", "url": h.url("/quinn")})["id"]
+    s.put(f"/api/v1/persons/{pid}/reminder-settings",
+          {"repeat_minutes": 5, "max_repeats": 1, "quiet_start": "08:00", "quiet_end": "08:20"})
+    med(s, pid, "MedQuinn", ["08:16"])
+    check("Quinn set up before 08:16", clock.now() < iso("2026-05-04T08:16:00Z"), str(clock.now()))
+    clock.wait_until("08:23")
+    got = h.records("/quinn")
+    check("quiet hours end with one notification, not reminder and repeat together",
+          len(got) == 1 and got[0]["headers"].get("title", "").startswith("Time for"),
+          repr([r["headers"].get("title") for r in got]))
+    notifylib.wait_for(lambda: len(h.records("/quinn")) >= 2, 15)
+    log = sorted(of_channel(s, ch), key=lambda d: d["seq"])
+    check("the repeat follows 5 minutes after the held reminder was sent",
+          [(d["kind"], d["status"]) for d in log] == [("reminder", "sent"), ("repeat", "sent")]
+          and iso(log[1]["due_at"]) >= iso(log[0]["sent_at"]) + datetime.timedelta(minutes=5),
+          repr(log))
+    s.stop()
+    h.stop()
+
+
 def bad_key():
     env = dict(os.environ, DATABASE_URL=apilib.fresh_db("t094key"), NOTIFY_SECRET_KEY="short-Kx7",
                PORT=str(apilib.free_port()), HOST="127.0.0.1", AUTO_MIGRATE="false",
@@ -649,6 +678,7 @@ def main():
         tls_scenario()
         matching_scenario()
         version_scenario()
+        quiet_scenario()
         bad_key()
     finally:
         for s in servers:
