@@ -470,6 +470,16 @@ static bool renew_lease(struct remind_worker *w, struct db_conn *c, const struct
     return held;
 }
 
+/* Gives a claimed delivery back without counting its attempt. */
+static void release(struct remind_worker *w, struct db_conn *c, int64_t id)
+{
+    struct mt_err err = {0};
+    if (store_remind_release(c, id, w->owner, &err) < 0)
+        mt_log(MT_LOG_WARN, "reminders: cannot release delivery %" PRId64 ": %s", id, err.msg);
+    else
+        mt_log(MT_LOG_INFO, "reminders: delivery %" PRId64 " released at shutdown", id);
+}
+
 static void process(struct remind_worker *w, struct db_conn *c, int64_t id)
 {
     struct mt_arena *a = mt_arena_new(1u << 20);
@@ -518,6 +528,11 @@ static void process(struct remind_worker *w, struct db_conn *c, int64_t id)
         now = mt_now_us();
         if (rc == 0) {
             finish(w, c, &d, "sent", now, false, NULL);
+        } else if (atomic_load(&w->stop)) {
+            /* Cancelled by the shutdown: not the receiver's failure, so no
+             * attempt is counted and no backoff applies; another replica
+             * (or this one after its restart) sends it. */
+            release(w, c, d.id);
         } else if (err.code == MT_EINVAL || d.attempts >= MAX_ATTEMPTS) {
             finish(w, c, &d, "failed", now, false, err.msg);
         } else {
@@ -544,8 +559,13 @@ static int send_due(struct remind_worker *w, struct db_conn *c, struct mt_err *e
             return -1;
         if (n == 0)
             return 0;
-        for (size_t i = 0; i < n; i++)
-            process(w, c, ids[i]);
+        /* After a stop the rest of the batch is given back, not sent. */
+        for (size_t i = 0; i < n; i++) {
+            if (atomic_load(&w->stop))
+                release(w, c, ids[i]);
+            else
+                process(w, c, ids[i]);
+        }
     }
     return 0;
 }

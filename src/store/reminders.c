@@ -136,6 +136,10 @@ static const char sql_renew[] =
     "UPDATE notification_deliveries SET lease_until = ? "
     "WHERE id = ? AND lease_owner = ? AND status = 'sending'";
 
+static const char sql_release[] =
+    "UPDATE notification_deliveries SET status = 'pending', attempts = attempts - 1, "
+    "lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ? AND status = 'sending'";
+
 static const char sql_finish[] =
     "UPDATE notification_deliveries SET status = ?, sent_at = ?, next_attempt_at = ?, "
     "last_error = ?, attempts = attempts - ?, lease_owner = NULL, lease_until = NULL "
@@ -495,6 +499,12 @@ int store_remind_renew(struct db_conn *c, int64_t id, const char *owner, int64_t
         return -1;
     *held = db_changes(c) > 0;
     return 0;
+}
+
+int store_remind_release(struct db_conn *c, int64_t id, const char *owner, struct mt_err *err)
+{
+    struct db_param p[] = {DB_INT(id), DB_TEXT(owner)};
+    return store_exec(c, sql_release, p, MT_ARRAY_LEN(p), err);
 }
 
 int store_remind_finish(struct db_conn *c, int64_t id, const char *owner, const char *status,

@@ -228,6 +228,11 @@ int store_remind_load(struct db_conn *c, struct mt_arena *a, int64_t id, struct 
 int store_remind_renew(struct db_conn *c, int64_t id, const char *owner, int64_t lease_until_us,
                        bool *held, struct mt_err *err);
 
+/* Gives a claimed delivery back untouched (status pending, the claim's
+ * attempt not counted, no lease) when this owner still holds it: at
+ * shutdown, for the rest of a batch and a send the stop cancelled. */
+int store_remind_release(struct db_conn *c, int64_t id, const char *owner, struct mt_err *err);
+
 int store_remind_finish(struct db_conn *c, int64_t id, const char *owner, const char *status,
                         int64_t now_us, int64_t next_us, bool attempts_back, const char *last_error,
                         bool *held, struct mt_err *err);

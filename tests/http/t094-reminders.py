@@ -510,9 +510,11 @@ def shutdown_scenario():
     the send and the server stops long before NOTIFY_TIMEOUT."""
     h = notifylib.HttpReceiver("t094-sd")
     h.control(path="/slow", mode="slow", delay=25)
+    h.control(path="/slow2", mode="slow", delay=25)
     s = start("t094sd", {"TEST_CLOCK_START": "2026-05-04T07:55:00Z", "NOTIFY_TIMEOUT": "30"})
     pid = apilib.person(s, "Sam")["id"]
     ch = channel(s, pid, {"type": "ntfy", "url": h.url("/slow")})["id"]
+    channel(s, pid, {"type": "ntfy", "url": h.url("/slow2")})
     med(s, pid, "MedSam", ["08:00"])
     busy = notifylib.wait_for(lambda: [d for d in of_channel(s, ch) if d["status"] == "sending"],
                               20)
@@ -522,6 +524,11 @@ def shutdown_scenario():
     s.stop()
     took = time.time() - t
     check(f"stopped in {took:.1f} s with a send in flight (NOTIFY_TIMEOUT 30 s)", took < 5)
+    back = authlib.sql(s.url, "SELECT COUNT(*) FROM notification_deliveries WHERE status = "
+                              "'pending' AND attempts = 0 AND lease_owner IS NULL").strip()
+    check("at shutdown the cancelled send and the rest of its batch are given back: pending, "
+          "no attempt counted, no lease", back == "2",
+          authlib.sql(s.url, "SELECT status, attempts, lease_owner FROM notification_deliveries"))
     h.stop()
 
 
