@@ -168,6 +168,18 @@ def channels_api(s, h, pid):
                  {"repeat_minutes": 0}, {"escalate_after_minutes": -5}):
         r = s.put(f"/api/v1/persons/{pid}/reminder-settings", body)
         check(f"settings {body} refused", r.status in (400, 422), repr(r))
+    # Settings that could never take effect (REMINDER_HORIZON_MINUTES is
+    # 720 here, and AUTH is off: no accounts to escalate to).
+    for body, word in (({"escalate_after_minutes": 30}, "AUTH=on"),
+                       ({"repeat_minutes": 720}, "REMINDER_HORIZON_MINUTES"),
+                       ({"quiet_start": "20:00", "quiet_end": "08:00"}, "REMINDER_HORIZON_MINUTES")):
+        r = s.put(f"/api/v1/persons/{pid}/reminder-settings", body)
+        check(f"settings {body} refused with a clear 400", r.status == 400 and
+              word in json.dumps((r.json() or {}).get("detail")), repr(r))
+    apilib.expect("quiet hours shorter than the horizon are fine",
+                  s.put(f"/api/v1/persons/{pid}/reminder-settings",
+                        {"quiet_start": "23:00", "quiet_end": "07:00"}), 200)
+    s.put(f"/api/v1/persons/{pid}/reminder-settings", {})
     r = s.get(f"/api/v1/persons/{pid}/reminder-settings")
     check("default settings", r.status == 200 and r.json()["repeat_minutes"] is None and
           r.json()["escalate_after_minutes"] is None, repr(r))
@@ -353,9 +365,12 @@ def main_scenario():
     check("repeats: the reminder and max_repeats (2) repeats, no more",
           fay_log == [("reminder", 0, "sent"), ("repeat", 1, "sent"), ("repeat", 2, "sent")],
           repr(fay_log))
-    fay_times = [iso(d["due_at"]).strftime("%H:%M") for d in
-                 sorted(of_channel(s, fay), key=lambda d: d["seq"])]
-    check("repeats every 5 minutes", fay_times == ["08:00", "08:05", "08:10"], repr(fay_times))
+    fay_sorted = sorted(of_channel(s, fay), key=lambda d: d["seq"])
+    gaps = [(iso(b["due_at"]) - iso(a["sent_at"])).total_seconds() / 60
+            for a, b in zip(fay_sorted, fay_sorted[1:]) if a["sent_at"]]
+    check("repeats every 5 minutes after the previous one was sent",
+          fay_sorted and fay_sorted[0]["due_at"] == "2026-05-04T08:00:00Z" and len(gaps) == 2 and
+          all(5 <= g < 6 for g in gaps), repr(gaps))
     gus_log = sorted(of_channel(s, gus), key=lambda d: d["seq"])
     check("a recorded dose ends the repeats: nothing due after it",
           len(gus_log) >= 2 and gus_log[1]["kind"] == "repeat" and
@@ -457,6 +472,27 @@ def escalation_scenario():
           repr(log))
     seen = notifications(s, paths["carer2"])
     check("another person's carer sees none of it in the log", seen == [], repr(seen))
+    # The test of a channel to a closed port: a carer learns only that it
+    # failed (no scanning by error text), at most once per 10 s; an admin
+    # gets the reason, which the server's log has too.
+    dead = f"http://127.0.0.1:{apilib.free_port()}/x"
+    cid = paths["carer1"].post("/api/v1/auth/me/channels", {"type": "ntfy", "url": dead}).json()["id"]
+    r = paths["carer1"].post(f"/api/v1/channels/{cid}/test")
+    detail = (r.json() or {}).get("detail") or ""
+    check("a carer's failed test says only that it failed",
+          r.status == 200 and r.json()["status"] == "failed" and "127.0.0.1" not in detail and
+          "server's log" in detail, repr(r))
+    r = paths["carer1"].post(f"/api/v1/channels/{cid}/test")
+    check("a second test of the channel within 10 s is a 429 with Retry-After",
+          r.status == 429 and 1 <= int(r.headers.get("retry-after", "0")) <= 10, repr(r))
+    aid = admin.post("/api/v1/auth/me/channels", {"type": "ntfy", "url": dead}).json()["id"]
+    r = admin.post(f"/api/v1/channels/{aid}/test")
+    check("an admin's failed test gives the reason",
+          r.status == 200 and "127.0.0.1" in ((r.json() or {}).get("detail") or ""), repr(r))
+    check("the reason is in the server's log",
+          f"channel {cid} test failed: " in s.log_text() and "127.0.0.1" in s.log_text())
+    for c in (cid, aid):
+        admin.delete(f"/api/v1/channels/{c}")
     s.stop()
     h.stop()
 
