@@ -285,12 +285,14 @@ static int unplan_stale(struct db_conn *c, struct mt_arena *a, struct slot_list 
     size_t n = 0;
     if (store_remind_slots(c, a, now + 1, to, &s, &n, err) < 0)
         return -1;
-    qsort(list->v, list->n, sizeof(*list->v), cmp_plan);
+    /* qsort and bsearch want a non-null array even for no elements. */
+    if (list->n > 0)
+        qsort(list->v, list->n, sizeof(*list->v), cmp_plan);
     for (size_t i = 0; i < n; i++) {
         struct store_plan_slot key = {.medication_id = s[i].medication_id,
                                       .slot_at_us = s[i].slot_at_us};
         if (strcmp(s[i].state, "open") != 0 ||
-            bsearch(&key, list->v, list->n, sizeof(*list->v), cmp_plan))
+            (list->n > 0 && bsearch(&key, list->v, list->n, sizeof(*list->v), cmp_plan)))
             continue;
         if (store_remind_slot_unplan(c, s[i].id, now, err) < 0)
             return -1;
