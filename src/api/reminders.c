@@ -60,7 +60,9 @@ static json_t *channel_json(const struct remind_ctx *rc, const struct store_chan
     json_object_set_new(o, "url", ch->url ? json_string(shown) : json_null());
     json_object_set_new(o, "to", opt_text(ch->email_to));
     json_object_set_new(o, "enabled", json_boolean(ch->enabled));
-    json_object_set_new(o, "has_secret", json_boolean(rc ? remind_has_secret(rc, ch->secret_sealed) : ch->secret_sealed != NULL));
+    json_object_set_new(
+        o, "has_secret",
+        json_boolean(rc ? remind_has_secret(rc, ch->secret_sealed) : ch->secret_sealed != NULL));
     json_object_set_new(o, "created_at", time_json(ch->created_at));
     return o;
 }
@@ -259,9 +261,8 @@ int api_channel_test(struct api_call *call, struct mt_err *err)
         return mt_fail(err, MT_EINTERNAL, "reminders are not set up in this process");
     int64_t wait = test_wait_s(ch.id);
     if (wait > 0)
-        return api_reply_refusal(call->r, 429,
-                                 "this channel was tested a moment ago: one test per 10 seconds",
-                                 wait);
+        return api_reply_refusal(
+            call->r, 429, "this channel was tested a moment ago: one test per 10 seconds", wait);
     struct mt_err why = {0};
     bool sent = remind_send_test(rc, &ch, &why) == 0;
     /* The exact failure (refused, timed out, TLS, an HTTP status) would
@@ -272,8 +273,7 @@ int api_channel_test(struct api_call *call, struct mt_err *err)
         "the test message could not be delivered (an administrator finds the reason in the "
         "server's log)";
     if (!sent)
-        mt_log(MT_LOG_WARN, "notification channel %lld test failed: %s", (long long)ch.id,
-               why.msg);
+        mt_log(MT_LOG_WARN, "notification channel %lld test failed: %s", (long long)ch.id, why.msg);
     bool detailed = api_perm_allows(call->who, API_ADMIN);
     int64_t id = 0;
     if (store_delivery_test_record(call->db, ch.id, sent, sent ? NULL : generic, &id, err) < 0)

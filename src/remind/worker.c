@@ -173,7 +173,8 @@ static int close_satisfied(struct remind_worker *w, struct db_conn *c,
             j++;
         size_t k = j;
         for (; k < nd && d[k].medication_id == med; k++)
-            marks[k - j] = (struct mt_dose_mark){.at_us = d[k].taken_at_us, .skipped = d[k].skipped};
+            marks[k - j] =
+                (struct mt_dose_mark){.at_us = d[k].taken_at_us, .skipped = d[k].skipped};
         mt_slots_match(m, e - i, marks, k - j, win, late, now, used);
         j = k;
         for (size_t x = i; x < e && rc == 0; x++) {
@@ -556,8 +557,8 @@ static int send_due(struct remind_worker *w, struct db_conn *c, struct mt_err *e
         int64_t ids[CLAIM_BATCH];
         size_t n = 0;
         int64_t now = mt_now_us();
-        if (store_remind_claim(c, w->owner, now, now + lease_span_us(w), ids,
-                               CLAIM_BATCH, &n, err) < 0)
+        if (store_remind_claim(c, w->owner, now, now + lease_span_us(w), ids, CLAIM_BATCH, &n,
+                               err) < 0)
             return -1;
         if (n == 0)
             return 0;

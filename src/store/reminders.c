@@ -132,13 +132,13 @@ static const char sql_load[] =
     "LEFT JOIN persons p ON p.id = s.person_id "
     "LEFT JOIN reminder_settings rs ON rs.person_id = s.person_id WHERE d.id = ?";
 
-static const char sql_renew[] =
-    "UPDATE notification_deliveries SET lease_until = ? "
-    "WHERE id = ? AND lease_owner = ? AND status = 'sending'";
+static const char sql_renew[] = "UPDATE notification_deliveries SET lease_until = ? "
+                                "WHERE id = ? AND lease_owner = ? AND status = 'sending'";
 
 static const char sql_release[] =
     "UPDATE notification_deliveries SET status = 'pending', attempts = attempts - 1, "
-    "lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ? AND status = 'sending'";
+    "lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ? AND status = "
+    "'sending'";
 
 static const char sql_finish[] =
     "UPDATE notification_deliveries SET status = ?, sent_at = ?, next_attempt_at = ?, "

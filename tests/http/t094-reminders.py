@@ -172,7 +172,8 @@ def channels_api(s, h, pid):
     # 720 here, and AUTH is off: no accounts to escalate to).
     for body, word in (({"escalate_after_minutes": 30}, "AUTH=on"),
                        ({"repeat_minutes": 720}, "REMINDER_HORIZON_MINUTES"),
-                       ({"quiet_start": "20:00", "quiet_end": "08:00"}, "REMINDER_HORIZON_MINUTES")):
+                       ({"quiet_start": "20:00", "quiet_end": "08:00"},
+                        "REMINDER_HORIZON_MINUTES")):
         r = s.put(f"/api/v1/persons/{pid}/reminder-settings", body)
         check(f"settings {body} refused with a clear 400", r.status == 400 and
               word in json.dumps((r.json() or {}).get("detail")), repr(r))
@@ -476,7 +477,8 @@ def escalation_scenario():
     # failed (no scanning by error text), at most once per 10 s; an admin
     # gets the reason, which the server's log has too.
     dead = f"http://127.0.0.1:{apilib.free_port()}/x"
-    cid = paths["carer1"].post("/api/v1/auth/me/channels", {"type": "ntfy", "url": dead}).json()["id"]
+    cid = paths["carer1"].post("/api/v1/auth/me/channels",
+                               {"type": "ntfy", "url": dead}).json()["id"]
     r = paths["carer1"].post(f"/api/v1/channels/{cid}/test")
     detail = (r.json() or {}).get("detail") or ""
     check("a carer's failed test says only that it failed",
