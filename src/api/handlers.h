@@ -380,7 +380,7 @@ struct api_in_reminder_settings {
 
 /* The signed snooze link. */
 struct api_in_snooze {
-    struct api_int slot_id, until, expires;
+    struct api_int slot_id, minutes, expires;
     struct api_text sig;
 };
 

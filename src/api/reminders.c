@@ -4,11 +4,13 @@
  * and the signed snooze link. Channel secrets are sealed before they reach
  * the store and never leave it again: replies say "has_secret". */
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/auth.h"
 #include "api/handlers.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "remind/remind.h"
 #include "store/reminders.h"
@@ -38,24 +40,31 @@ static json_t *opt_text(const char *s)
     return s ? json_string(s) : json_null();
 }
 
-static json_t *channel_json(const struct store_channel *ch)
+static const struct remind_ctx *remind_of(struct api_call *call)
 {
+    return call->r->app->remind;
+}
+
+/* A channel as answered: its URL only in the display form (also for a row
+ * stored before URLs were sealed), "has_secret" for a token or secret. */
+static json_t *channel_json(const struct remind_ctx *rc, const struct store_channel *ch)
+{
+    char shown[300];
+    if (ch->url)
+        remind_url_display(ch->url, shown, sizeof(shown));
     json_t *o = json_object();
     json_object_set_new(o, "id", json_integer(ch->id));
     json_object_set_new(o, "person_id", opt_int(ch->has_person, ch->person_id));
     json_object_set_new(o, "account_id", opt_int(ch->has_account, ch->account_id));
     json_object_set_new(o, "type", json_string(ch->type));
-    json_object_set_new(o, "url", opt_text(ch->url));
+    json_object_set_new(o, "url", ch->url ? json_string(shown) : json_null());
     json_object_set_new(o, "to", opt_text(ch->email_to));
     json_object_set_new(o, "enabled", json_boolean(ch->enabled));
-    json_object_set_new(o, "has_secret", json_boolean(ch->secret_sealed != NULL));
+    json_object_set_new(
+        o, "has_secret",
+        json_boolean(rc ? remind_has_secret(rc, ch->secret_sealed) : ch->secret_sealed != NULL));
     json_object_set_new(o, "created_at", time_json(ch->created_at));
     return o;
-}
-
-static const struct remind_ctx *remind_of(struct api_call *call)
-{
-    return call->r->app->remind;
 }
 
 /* Checks the fields of a new channel by its type and seals its secrets
@@ -105,10 +114,14 @@ static int build_channel(struct api_call *call, const struct api_in_channel *in,
     if (notify_target_check(type, url, to, err) < 0)
         return -1;
     char *sealed = NULL;
-    if (remind_seal(rc, token, secret, &sealed, err) < 0)
+    if (remind_seal(rc, url, token, secret, &sealed, err) < 0)
         return -1;
     ch->type = notify_type_name(type);
-    ch->url = url ? mt_arena_strdup(call->r->arena, url) : NULL;
+    /* In clear only the display form: the full URL is sealed. */
+    char shown[300];
+    if (url)
+        remind_url_display(url, shown, sizeof(shown));
+    ch->url = url ? mt_arena_strdup(call->r->arena, shown) : NULL;
     ch->email_to = to;
     ch->secret_sealed = sealed ? mt_arena_strdup(call->r->arena, sealed) : NULL;
     free(sealed);
@@ -121,7 +134,7 @@ static int create_reply(struct api_call *call, struct store_channel *ch, struct 
     if (store_channel_create(call->db, ch, err) < 0)
         return -1;
     mt_log(MT_LOG_INFO, "notification channel %lld created type=%s", (long long)ch->id, ch->type);
-    http_reply_json(call->r, call->op->status, channel_json(ch));
+    http_reply_json(call->r, call->op->status, channel_json(remind_of(call), ch));
     return 0;
 }
 
@@ -153,7 +166,7 @@ static int reply_channels(struct api_call *call, bool account, int64_t owner, st
         return -1;
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, channel_json(&items[i]));
+        json_array_append_new(arr, channel_json(remind_of(call), &items[i]));
     http_reply_json(call->r, call->op->status, arr);
     return 0;
 }
@@ -201,6 +214,42 @@ int api_channel_delete(struct api_call *call, struct mt_err *err)
     return api_reply_done(call, store_channel_delete(call->db, in->id.value, err));
 }
 
+/* Tests per channel: at most one per TEST_EVERY_MS (real time), so the
+ * test cannot be used to scan a network quickly. The table remembers the
+ * last TEST_SLOTS channels tested; the oldest entry makes room. */
+enum { TEST_EVERY_MS = 10000, TEST_SLOTS = 256 };
+struct test_seen {
+    int64_t channel_id;
+    uint64_t at_ms;
+};
+static struct test_seen test_seen[TEST_SLOTS];
+static pthread_mutex_t test_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* 0 when the channel may be tested now (and records it), else the seconds
+ * to wait. */
+static int64_t test_wait_s(int64_t channel_id)
+{
+    uint64_t now = mt_mono_ms();
+    int64_t wait = 0;
+    pthread_mutex_lock(&test_lock);
+    size_t slot = 0;
+    for (size_t i = 0; i < TEST_SLOTS; i++) {
+        if (test_seen[i].channel_id == channel_id && test_seen[i].at_ms) {
+            slot = i;
+            break;
+        }
+        if (test_seen[i].at_ms < test_seen[slot].at_ms)
+            slot = i;
+    }
+    if (test_seen[slot].channel_id == channel_id && test_seen[slot].at_ms &&
+        now - test_seen[slot].at_ms < TEST_EVERY_MS)
+        wait = (int64_t)((TEST_EVERY_MS - (now - test_seen[slot].at_ms) + 999) / 1000);
+    else
+        test_seen[slot] = (struct test_seen){channel_id, now ? now : 1};
+    pthread_mutex_unlock(&test_lock);
+    return wait;
+}
+
 int api_channel_test(struct api_call *call, struct mt_err *err)
 {
     const struct api_in_id *in = call->in;
@@ -210,16 +259,31 @@ int api_channel_test(struct api_call *call, struct mt_err *err)
     const struct remind_ctx *rc = remind_of(call);
     if (!rc)
         return mt_fail(err, MT_EINTERNAL, "reminders are not set up in this process");
+    int64_t wait = test_wait_s(ch.id);
+    if (wait > 0)
+        return api_reply_refusal(
+            call->r, 429, "this channel was tested a moment ago: one test per 10 seconds", wait);
     struct mt_err why = {0};
     bool sent = remind_send_test(rc, &ch, &why) == 0;
+    /* The exact failure (refused, timed out, TLS, an HTTP status) would
+     * let anyone who may add a channel probe hosts and ports the server
+     * reaches: it goes to the log and to admins, others get a generic
+     * text (and so does the delivery log, which READ users see). */
+    static const char generic[] =
+        "the test message could not be delivered (an administrator finds the reason in the "
+        "server's log)";
+    if (!sent)
+        mt_log(MT_LOG_WARN, "notification channel %lld test failed: %s", (long long)ch.id, why.msg);
+    bool detailed = api_perm_allows(call->who, API_ADMIN);
     int64_t id = 0;
-    if (store_delivery_test_record(call->db, ch.id, sent, sent ? NULL : why.msg, &id, err) < 0)
+    if (store_delivery_test_record(call->db, ch.id, sent, sent ? NULL : generic, &id, err) < 0)
         return -1;
     json_t *o = json_object();
     json_object_set_new(o, "delivery_id", json_integer(id));
     json_object_set_new(o, "channel_id", json_integer(ch.id));
     json_object_set_new(o, "status", json_string(sent ? "sent" : "failed"));
-    json_object_set_new(o, "detail", sent ? json_null() : json_string(why.msg));
+    json_object_set_new(o, "detail",
+                        sent ? json_null() : json_string(detailed ? why.msg : generic));
     http_reply_json(call->r, call->op->status, o);
     return 0;
 }
@@ -258,6 +322,46 @@ static bool hhmm_ok(const char *s)
            s[4] >= '0' && s[4] <= '9';
 }
 
+/* Refuses settings that could never take effect: the worker gives up on
+ * a slot, and on a delivery, REMINDER_HORIZON_MINUTES after it fell due, so
+ * a repeat, an escalation or a hold for quiet hours as long as that never
+ * happens; and escalation goes to accounts, which exist with AUTH=on only. */
+static int settings_effective(const struct remind_ctx *rc, const struct store_reminder_settings *s,
+                              struct mt_err *err)
+{
+    if (!rc)
+        return 0;
+    int64_t horizon = rc->cfg->reminder_horizon_minutes;
+    if (s->has_repeat && s->repeat_minutes >= horizon)
+        return mt_fail(err, MT_EINVAL,
+                       "repeat_minutes must be less than REMINDER_HORIZON_MINUTES (%lld): a slot "
+                       "is given up that long after it, so the repeat would never go out",
+                       (long long)horizon);
+    if (s->has_escalate && s->escalate_after_minutes >= horizon)
+        return mt_fail(err, MT_EINVAL,
+                       "escalate_after_minutes must be less than REMINDER_HORIZON_MINUTES (%lld): "
+                       "a slot is given up that long after it, so the escalation would never go "
+                       "out",
+                       (long long)horizon);
+    if (s->has_escalate && !rc->cfg->auth)
+        return mt_fail(err, MT_EINVAL,
+                       "escalate_after_minutes needs AUTH=on: escalations go to the channels of "
+                       "carer and admin accounts, which exist only with accounts");
+    if (s->quiet_start && s->quiet_end) {
+        int qs = ((s->quiet_start[0] - '0') * 10 + (s->quiet_start[1] - '0')) * 60 +
+                 (s->quiet_start[3] - '0') * 10 + (s->quiet_start[4] - '0');
+        int qe = ((s->quiet_end[0] - '0') * 10 + (s->quiet_end[1] - '0')) * 60 +
+                 (s->quiet_end[3] - '0') * 10 + (s->quiet_end[4] - '0');
+        int len = ((qe - qs) % 1440 + 1440) % 1440;
+        if (len >= horizon)
+            return mt_fail(err, MT_EINVAL,
+                           "quiet hours must be shorter than REMINDER_HORIZON_MINUTES (%lld "
+                           "minutes): a reminder held longer is given up as missed",
+                           (long long)horizon);
+    }
+    return 0;
+}
+
 int api_reminder_settings_put(struct api_call *call, struct mt_err *err)
 {
     const struct api_in_reminder_settings *in = call->in;
@@ -283,6 +387,8 @@ int api_reminder_settings_put(struct api_call *call, struct mt_err *err)
     };
     if (!s.has_repeat)
         s.max_repeats = in->max_repeats.set ? in->max_repeats.value : 0;
+    if (settings_effective(remind_of(call), &s, err) < 0)
+        return -1;
     if (store_reminder_settings_put(call->db, in->person_id.value, &s, err) < 0)
         return -1;
     http_reply_json(call->r, call->op->status, settings_json(in->person_id.value, &s));
@@ -340,12 +446,14 @@ int api_reminder_snooze(struct api_call *call, struct mt_err *err)
     int64_t now_s = mt_now_us() / MT_USEC_PER_SEC;
     /* One answer for every bad link, so a link cannot be probed. */
     if (!rc || !rc->has_key || !in->sig.value ||
-        !notify_link_verify(&rc->key, in->slot_id.value, in->until.value, in->expires.value,
+        !notify_link_verify(&rc->key, in->slot_id.value, in->minutes.value, in->expires.value,
                             in->sig.value))
         return mt_fail(err, MT_ENOTFOUND, "Reminder not found");
     if (in->expires.value < now_s)
-        return mt_fail(err, MT_ECONFLICT, "this snooze link has expired");
-    int64_t until_us = in->until.value * MT_USEC_PER_SEC;
+        return mt_fail(err, MT_EINVAL, "this snooze link has expired");
+    /* The link carries a duration: a click that comes late still snoozes
+     * for the whole interval from now, rather than reopening at once. */
+    int64_t until_us = (now_s + in->minutes.value * 60) * MT_USEC_PER_SEC;
     if (store_remind_snooze(call->db, in->slot_id.value, until_us, err) < 0)
         return -1;
     mt_log(MT_LOG_INFO, "reminder slot %lld snoozed by link", (long long)in->slot_id.value);

@@ -86,6 +86,12 @@ int notify_send(const struct notify_settings *settings, const struct notify_targ
 int notify_target_check(enum notify_type type, const char *url, const char *email_to,
                         struct mt_err *err);
 
+/* Checks SMTP_URL at start-up (empty: fine): smtp:// or smtps://, a host,
+ * and no unencoded '/', '?' or '#' in the user or password (libcurl would
+ * end the authority there). MT_EINVAL with a message that never quotes
+ * the URL. */
+int notify_smtp_url_check(const char *url, struct mt_err *err);
+
 /* "scheme://host[:port]" of url into out (cap bytes): how errors and logs
  * name an endpoint. "(invalid URL)" for text that is not a URL. */
 void notify_url_label(const char *url, char *out, size_t cap);
@@ -109,13 +115,14 @@ void notify_webhook_signature(const char *secret, const char *body, size_t len,
                               char out[NOTIFY_SIG_BUF]);
 
 /* Signed snooze links: sig is the base64url HMAC-SHA256, under a key derived
- * from NOTIFY_SECRET_KEY for this purpose only, of "snooze:<slot>:<until>:
- * <expires>" (Unix seconds), into out (NOTIFY_LINK_SIG_BUF bytes). */
+ * from NOTIFY_SECRET_KEY for this purpose only, of "snooze:<slot>:<minutes>:
+ * <expires>" (a duration, counted from the click, and Unix seconds), into
+ * out (NOTIFY_LINK_SIG_BUF bytes). */
 #define NOTIFY_LINK_SIG_BUF 44
-void notify_link_sign(const struct notify_key *key, int64_t slot_id, int64_t until_s,
+void notify_link_sign(const struct notify_key *key, int64_t slot_id, int64_t minutes,
                       int64_t expires_s, char out[NOTIFY_LINK_SIG_BUF]);
 /* True when sig is the signature of those values (constant-time). */
-bool notify_link_verify(const struct notify_key *key, int64_t slot_id, int64_t until_s,
+bool notify_link_verify(const struct notify_key *key, int64_t slot_id, int64_t minutes,
                         int64_t expires_s, const char *sig);
 
 /* The parts of one send, as formatted in the binary; exposed for the unit

@@ -144,7 +144,7 @@ void notify_webhook_signature(const char *secret, const char *body, size_t len,
 /* The link key: HMAC-SHA256 of a fixed label under NOTIFY_SECRET_KEY. */
 static void link_key(const struct notify_key *key, unsigned char out[32])
 {
-    static const char label[] = "meditrack snooze link v1";
+    static const char label[] = "meditrack snooze link v2";
     crypto_auth_hmacsha256_state st;
     crypto_auth_hmacsha256_init(&st, key->k, sizeof(key->k));
     crypto_auth_hmacsha256_update(&st, (const unsigned char *)label, sizeof(label) - 1);
@@ -152,31 +152,31 @@ static void link_key(const struct notify_key *key, unsigned char out[32])
     sodium_memzero(&st, sizeof(st));
 }
 
-static void link_mac(const struct notify_key *key, int64_t slot_id, int64_t until_s,
+static void link_mac(const struct notify_key *key, int64_t slot_id, int64_t minutes,
                      int64_t expires_s, unsigned char mac[32])
 {
     unsigned char k[32];
     char text[96];
     link_key(key, k);
     int n = snprintf(text, sizeof(text), "snooze:%" PRId64 ":%" PRId64 ":%" PRId64, slot_id,
-                     until_s, expires_s);
+                     minutes, expires_s);
     crypto_auth_hmacsha256(mac, (const unsigned char *)text, (unsigned long long)n, k);
     sodium_memzero(k, sizeof(k));
 }
 
-void notify_link_sign(const struct notify_key *key, int64_t slot_id, int64_t until_s,
+void notify_link_sign(const struct notify_key *key, int64_t slot_id, int64_t minutes,
                       int64_t expires_s, char out[NOTIFY_LINK_SIG_BUF])
 {
     unsigned char mac[32];
-    link_mac(key, slot_id, until_s, expires_s, mac);
+    link_mac(key, slot_id, minutes, expires_s, mac);
     sodium_bin2base64(out, NOTIFY_LINK_SIG_BUF, mac, sizeof(mac),
                       sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
-bool notify_link_verify(const struct notify_key *key, int64_t slot_id, int64_t until_s,
+bool notify_link_verify(const struct notify_key *key, int64_t slot_id, int64_t minutes,
                         int64_t expires_s, const char *sig)
 {
     char want[NOTIFY_LINK_SIG_BUF];
-    notify_link_sign(key, slot_id, until_s, expires_s, want);
+    notify_link_sign(key, slot_id, minutes, expires_s, want);
     return mt_secret_equal(want, sig);
 }

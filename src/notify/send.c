@@ -79,6 +79,25 @@ static bool url_split(const char *url, struct url_parts *u)
     return u->host_len > 0;
 }
 
+int notify_smtp_url_check(const char *url, struct mt_err *err)
+{
+    if (!url || !url[0])
+        return 0;
+    bool smtps = strncmp(url, "smtps://", 8) == 0;
+    if (!smtps && strncmp(url, "smtp://", 7) != 0)
+        return mt_fail(err, MT_EINVAL, "SMTP_URL must start with smtp:// or smtps://");
+    const char *auth = url + (smtps ? 8 : 7);
+    const char *at = strrchr(auth, '@');
+    if (at && strcspn(auth, "/?#") < (size_t)(at - auth))
+        return mt_fail(err, MT_EINVAL,
+                       "SMTP_URL: the user or password holds an unencoded '/', '?' or '#' "
+                       "(write them as %%2F, %%3F, %%23)");
+    const char *host = at ? at + 1 : auth;
+    if (!host[0] || host[0] == '/' || host[0] == ':')
+        return mt_fail(err, MT_EINVAL, "SMTP_URL has no host");
+    return 0;
+}
+
 void notify_url_label(const char *url, char *out, size_t cap)
 {
     struct url_parts u;
@@ -95,8 +114,16 @@ void notify_url_label(const char *url, char *out, size_t cap)
     memcpy(tmp, url, sl);
     tmp[sl] = '\0';
     char as_http[LABEL_MAX];
-    /* Reuse the http splitter on "http://" + authority. */
-    int n = snprintf(as_http, sizeof(as_http), "http://%.*s", LABEL_MAX - 8, scheme_end + 3);
+    /* Reuse the http splitter on "http://" + authority. An smtp(s):// URL
+     * has no path, so its host follows the last '@' whatever comes before
+     * it: a password with an unencoded '/', '?' or '#' must not end the
+     * authority early and turn up in the label. */
+    const char *auth = scheme_end + 3;
+    bool is_smtp = strcmp(tmp, "smtp") == 0 || strcmp(tmp, "smtps") == 0;
+    const char *last_at = is_smtp ? strrchr(auth, '@') : NULL;
+    if (last_at)
+        auth = last_at + 1;
+    int n = snprintf(as_http, sizeof(as_http), "http://%.*s", LABEL_MAX - 8, auth);
     if (n < 0 || !url_split(as_http, &u)) {
         snprintf(out, cap, "(invalid URL)");
         return;
@@ -444,8 +471,7 @@ static int send_email(const struct notify_settings *s, const struct notify_targe
         /* Credentials over a network in clear text are refused: with a user in
          * SMTP_URL, smtp:// must get STARTTLS unless the relay is local. */
         const char *auth = s->smtp_url + (smtps ? 8 : 7);
-        size_t auth_len = strcspn(auth, "/?#");
-        bool has_user = memchr(auth, '@', auth_len) != NULL;
+        bool has_user = strchr(auth, '@') != NULL;
         struct notify_smtp_request r = {.url = s->smtp_url,
                                         .label = label,
                                         .mail_from = from_addr,

@@ -18,6 +18,8 @@ int remind_ctx_init(struct remind_ctx *ctx, const struct mt_config *cfg, struct 
     /* The due view's matching window (docs/schedules.md): a dose this
      * close before a slot closes it, as the due view counts it taken. */
     ctx->slot_window_minutes = cfg->slot_window_minutes;
+    if (notify_smtp_url_check(cfg->smtp_url, err) < 0)
+        return -1;
     if (cfg->notify_secret_key && cfg->notify_secret_key[0]) {
         if (notify_key_parse(cfg->notify_secret_key, &ctx->key, err) < 0)
             return -1;
@@ -26,16 +28,19 @@ int remind_ctx_init(struct remind_ctx *ctx, const struct mt_config *cfg, struct 
     return 0;
 }
 
-int remind_seal(const struct remind_ctx *ctx, const char *token, const char *secret, char **out,
-                struct mt_err *err)
+int remind_seal(const struct remind_ctx *ctx, const char *url, const char *token,
+                const char *secret, char **out, struct mt_err *err)
 {
     *out = NULL;
-    if (!token && !secret)
+    if (!url && !token && !secret)
         return 0;
     if (!ctx->has_key)
         return mt_fail(err, MT_EINVAL,
-                       "this server cannot store channel secrets: NOTIFY_SECRET_KEY is not set");
+                       "this server cannot store channel secrets (the URL, token or secret of "
+                       "a channel): NOTIFY_SECRET_KEY is not set");
     json_t *doc = json_object();
+    if (url)
+        json_object_set_new(doc, "url", json_string(url));
     if (token)
         json_object_set_new(doc, "token", json_string(token));
     if (secret)
@@ -64,7 +69,9 @@ int remind_open_secrets(const struct remind_ctx *ctx, const char *sealed, struct
     json_t *doc = json_loads(s->plain, 0, NULL);
     const char *token = json_string_value(json_object_get(doc, "token"));
     const char *secret = json_string_value(json_object_get(doc, "secret"));
+    const char *url = json_string_value(json_object_get(doc, "url"));
     /* Copies that are wiped with the plain text (remind_secrets_release). */
+    s->url = url ? strdup(url) : NULL;
     s->token = token ? strdup(token) : NULL;
     s->secret = secret ? strdup(secret) : NULL;
     json_decref(doc);
@@ -76,7 +83,31 @@ void remind_secrets_release(struct remind_secrets *s)
     notify_free_secret(s->plain);
     notify_free_secret(s->token);
     notify_free_secret(s->secret);
+    notify_free_secret(s->url);
     memset(s, 0, sizeof(*s));
+}
+
+void remind_url_display(const char *url, char *out, size_t cap)
+{
+    char label[256];
+    notify_url_label(url, label, sizeof(label));
+    if (strstr(label, "://"))
+        snprintf(out, cap, "%s/\u2026", label);
+    else
+        snprintf(out, cap, "%s", label);
+}
+
+bool remind_has_secret(const struct remind_ctx *ctx, const char *sealed)
+{
+    if (!sealed)
+        return false;
+    struct remind_secrets s;
+    struct mt_err err = {0};
+    if (remind_open_secrets(ctx, sealed, &s, &err) < 0)
+        return true;
+    bool has = s.token || s.secret;
+    remind_secrets_release(&s);
+    return has;
 }
 
 int remind_target(const char *type, const char *url, const char *email_to,
@@ -85,7 +116,9 @@ int remind_target(const char *type, const char *url, const char *email_to,
     memset(t, 0, sizeof(*t));
     if (!notify_type_parse(type, &t->type))
         return mt_fail(err, MT_EINVAL, "unknown channel type");
-    t->url = url;
+    /* The full URL is sealed; the column holds it only in channels stored
+     * before URLs were sealed. */
+    t->url = s->url ? s->url : url;
     t->email_to = email_to;
     t->token = s->token;
     t->secret = s->secret;

@@ -33,11 +33,22 @@ struct remind_ctx {
 int remind_ctx_init(struct remind_ctx *ctx, const struct mt_config *cfg, struct mt_tz zone,
                     double clock_speed, struct mt_err *err);
 
-/* The sealed secret of a channel (token and/or secret; NULL when neither):
- * malloc'ed into *out (the caller frees). MT_EINVAL (a 400 for the client)
- * when there is a secret but NOTIFY_SECRET_KEY is not set. */
-int remind_seal(const struct remind_ctx *ctx, const char *token, const char *secret, char **out,
-                struct mt_err *err);
+/* The sealed secrets of a channel (its full URL, token and/or secret; NULL
+ * when none): malloc'ed into *out (the caller frees). The URL is a secret
+ * too: an ntfy topic URL is the credential, a webhook URL may carry a
+ * token in its path or query. MT_EINVAL (a 400 for the client) when there
+ * is one but NOTIFY_SECRET_KEY is not set. */
+int remind_seal(const struct remind_ctx *ctx, const char *url, const char *token,
+                const char *secret, char **out, struct mt_err *err);
+
+/* What a channel's URL is shown and stored in clear as: "scheme://host/…"
+ * ("scheme://host:port/…" with a port), never its path or query. Into out
+ * (cap bytes). */
+void remind_url_display(const char *url, char *out, size_t cap);
+
+/* Whether the sealed secrets of a channel hold a token or a secret (its
+ * "has_secret"); true when they cannot be opened. */
+bool remind_has_secret(const struct remind_ctx *ctx, const char *sealed);
 
 /* Sends the channel's test message now. 0 when it was delivered; -1 with
  * the reason (no secret in it) otherwise. */

@@ -13,6 +13,7 @@ struct remind_secrets {
     char *plain;
     char *token;
     char *secret;
+    char *url; /* the channel's full URL */
 };
 
 /* Opens sealed (NULL: no secrets, s zeroed). On success release s with

@@ -133,45 +133,63 @@ static int expand_all(struct remind_worker *w, struct db_conn *c, struct mt_aren
         for (int64_t day = first; day <= last; day++) {
             struct mt_slot slots[MT_SCHED_MAX_TIMES];
             int k = mt_schedule_expand(&meds[i].sched, z, mt_date_from_days(day), slots);
+            /* A slot before the schedule's last change (or the person's
+             * zone's) belongs to no version that existed at its time: it is
+             * never planned, so a restart or a new schedule does not send
+             * reminders for times that did not exist then. */
             for (int j = 0; j < k; j++)
-                if (slots[j].at_us >= from_us && slots[j].at_us <= to_us)
+                if (slots[j].at_us >= from_us && slots[j].at_us <= to_us &&
+                    slots[j].at_us >= meds[i].updated_at_us)
                     slot_add(out, meds[i].person_id, meds[i].medication_id, slots[j].at_us);
         }
     }
     return 0;
 }
 
-/* Closes the open slots that a dose or skip row satisfies: a row belongs to
- * the slot of its medication whose window [slot_at - W, next slot_at - W)
- * holds it, so each row closes at most one slot. */
+/* Closes the open slots that a dose or skip row satisfies, by the matching
+ * rule of the due view (mt_slots_match, docs/schedules.md) over each
+ * medication's sequence of slots, closed ones included: each row satisfies
+ * at most one slot, so one dose never closes two slots (a slot taken on
+ * time or late is "done", a skipped one "skipped"). */
 static int close_satisfied(struct remind_worker *w, struct db_conn *c,
                            const struct store_open_slot *s, size_t n,
-                           const struct store_slot_dose *d, size_t nd, struct mt_err *err)
+                           const struct store_slot_dose *d, size_t nd, int64_t now,
+                           struct mt_err *err)
 {
     int64_t win = w->ctx.slot_window_minutes * MINUTE_US;
+    int64_t late = (int64_t)w->ctx.cfg->slot_late_max_minutes * MINUTE_US;
+    struct mt_slot_match *m = mt_xreallocarray(NULL, n ? n : 1, sizeof(*m));
+    struct mt_dose_mark *marks = mt_xreallocarray(NULL, nd ? nd : 1, sizeof(*marks));
+    unsigned char *used = mt_xmalloc(nd ? nd : 1);
+    int rc = 0;
     size_t j = 0;
-    for (size_t i = 0; i < n; i++) {
-        int64_t lo = s[i].slot_at_us - win;
-        bool has_next = i + 1 < n && s[i + 1].medication_id == s[i].medication_id;
-        int64_t hi = has_next ? s[i + 1].slot_at_us - win : INT64_MAX;
-        /* Both lists are ordered by medication, then time. */
-        while (j < nd && (d[j].medication_id < s[i].medication_id ||
-                          (d[j].medication_id == s[i].medication_id && d[j].taken_at_us < lo)))
+    /* Both lists are ordered by medication, then time: one medication's
+     * slots [i, e) and rows [j, k) at a time. */
+    for (size_t i = 0, e; i < n && rc == 0; i = e) {
+        int64_t med = s[i].medication_id;
+        for (e = i; e < n && s[e].medication_id == med; e++)
+            m[e - i] = (struct mt_slot_match){.at_us = s[e].slot_at_us, .dose = -1};
+        while (j < nd && d[j].medication_id < med)
             j++;
-        bool taken = false, skipped = false;
-        for (size_t k = j;
-             k < nd && d[k].medication_id == s[i].medication_id && d[k].taken_at_us < hi; k++) {
-            if (d[k].skipped)
-                skipped = true;
-            else
-                taken = true;
+        size_t k = j;
+        for (; k < nd && d[k].medication_id == med; k++)
+            marks[k - j] =
+                (struct mt_dose_mark){.at_us = d[k].taken_at_us, .skipped = d[k].skipped};
+        mt_slots_match(m, e - i, marks, k - j, win, late, now, used);
+        j = k;
+        for (size_t x = i; x < e && rc == 0; x++) {
+            enum mt_slot_status st = m[x - i].status;
+            if (st != MT_SLOT_TAKEN && st != MT_SLOT_LATE && st != MT_SLOT_SKIPPED)
+                continue;
+            if (strcmp(s[x].state, "open") == 0 || strcmp(s[x].state, "snoozed") == 0)
+                rc = store_remind_slot_close(c, s[x].id, st == MT_SLOT_SKIPPED ? "skipped" : "done",
+                                             err);
         }
-        if ((taken || skipped) &&
-            (strcmp(s[i].state, "open") == 0 || strcmp(s[i].state, "snoozed") == 0) &&
-            store_remind_slot_close(c, s[i].id, taken ? "done" : "skipped", err) < 0)
-            return -1;
     }
-    return 0;
+    free(used);
+    free(marks);
+    free(m);
+    return rc;
 }
 
 /* A person's reminder settings and zone, read once per round. */
@@ -222,13 +240,18 @@ static int plan_follow_ups(struct remind_worker *w, struct db_conn *c, struct mt
         int64_t quiet_end;
         bool quiet = in_quiet(p->zone, p->rs.quiet_start, p->rs.quiet_end, now, &quiet_end);
         /* The next repeat: at the end of a snooze, else every
-         * repeat_minutes after the last one, up to max_repeats. */
+         * repeat_minutes after the last one went out, up to max_repeats,
+         * and only while no earlier one waits to be sent: a reminder held
+         * for quiet hours (or retried) keeps its due_at, and timing from it
+         * would send a repeat together with it. */
         int64_t due = -1;
         int64_t every = p->rs.has_repeat ? p->rs.repeat_minutes * MINUTE_US : 0;
-        if (s[i].has_snooze && s[i].snoozed_until_us > s[i].last_due_us)
+        if (s[i].unsent)
+            due = -1;
+        else if (s[i].has_snooze && s[i].snoozed_until_us > s[i].last_due_us)
             due = s[i].snoozed_until_us;
         else if (every > 0 && s[i].repeats_sent < p->rs.max_repeats)
-            due = s[i].last_due_us + every;
+            due = (s[i].has_sent ? s[i].last_sent_us : s[i].last_due_us) + every;
         /* Nagging waits for the end of quiet hours; after a long pause
          * (a restart) one repeat goes out now, not one per missed step. */
         if (due >= 0 && due <= now && !quiet) {
@@ -263,12 +286,14 @@ static int unplan_stale(struct db_conn *c, struct mt_arena *a, struct slot_list 
     size_t n = 0;
     if (store_remind_slots(c, a, now + 1, to, &s, &n, err) < 0)
         return -1;
-    qsort(list->v, list->n, sizeof(*list->v), cmp_plan);
+    /* qsort and bsearch want a non-null array even for no elements. */
+    if (list->n > 0)
+        qsort(list->v, list->n, sizeof(*list->v), cmp_plan);
     for (size_t i = 0; i < n; i++) {
         struct store_plan_slot key = {.medication_id = s[i].medication_id,
                                       .slot_at_us = s[i].slot_at_us};
         if (strcmp(s[i].state, "open") != 0 ||
-            bsearch(&key, list->v, list->n, sizeof(*list->v), cmp_plan))
+            (list->n > 0 && bsearch(&key, list->v, list->n, sizeof(*list->v), cmp_plan)))
             continue;
         if (store_remind_slot_unplan(c, s[i].id, now, err) < 0)
             return -1;
@@ -301,12 +326,17 @@ static int plan_round(struct remind_worker *w, struct db_conn *c, int64_t now, s
     struct store_open_slot *slots = NULL;
     struct store_slot_dose *doses = NULL;
     size_t ns = 0, nd = 0;
+    /* The matching starts a late window before the horizon, so that a dose
+     * is matched as the due view matches it and not to a later slot
+     * because the one it belongs to lies outside the range read. */
+    int64_t match_from =
+        now - horizon - win - (int64_t)w->ctx.cfg->slot_late_max_minutes * MINUTE_US;
     if (rc == 0)
-        rc = store_remind_slots(c, a, now - horizon, now + win, &slots, &ns, err);
+        rc = store_remind_slots(c, a, match_from, now + win, &slots, &ns, err);
     if (rc == 0)
-        rc = store_remind_doses(c, a, now - horizon - win, now, &doses, &nd, err);
+        rc = store_remind_doses(c, a, match_from - win, now, &doses, &nd, err);
     if (rc == 0)
-        rc = close_satisfied(w, c, slots, ns, doses, nd, err);
+        rc = close_satisfied(w, c, slots, ns, doses, nd, now, err);
     if (rc == 0) {
         /* The states changed: read them again for the follow-ups. */
         rc = store_remind_slots(c, a, now - horizon, now, &slots, &ns, err);
@@ -372,20 +402,18 @@ static void compose(struct remind_worker *w, struct mt_arena *a, const struct st
      * for the repeat interval (else 15 minutes), valid for the horizon. */
     const char *base = w->ctx.cfg->public_url;
     if (w->ctx.has_key && base && base[0] && strcmp(d->kind, "escalation") != 0) {
-        int64_t now_s = mt_now_us() / MT_USEC_PER_SEC;
         int64_t snooze_min = d->has_repeat && d->repeat_minutes > 0 ? d->repeat_minutes : 15;
-        int64_t until = now_s + snooze_min * 60;
         int64_t expires =
             d->slot_at_us / MT_USEC_PER_SEC + (int64_t)w->ctx.cfg->reminder_horizon_minutes * 60;
         char sig[NOTIFY_LINK_SIG_BUF];
-        notify_link_sign(&w->ctx.key, d->slot_id, until, expires, sig);
+        notify_link_sign(&w->ctx.key, d->slot_id, snooze_min, expires, sig);
         size_t bl = strlen(base);
         while (bl > 0 && base[bl - 1] == '/')
             bl--;
         m->action_url = mt_arena_printf(a,
-                                        "%.*s/api/v1/reminders/%" PRId64 "/snooze?until=%" PRId64
+                                        "%.*s/api/v1/reminders/%" PRId64 "/snooze?minutes=%" PRId64
                                         "&expires=%" PRId64 "&sig=%s",
-                                        (int)bl, base, d->slot_id, until, expires, sig);
+                                        (int)bl, base, d->slot_id, snooze_min, expires, sig);
         m->action_label = mt_arena_printf(a, "Snooze %" PRId64 " min", snooze_min);
     }
 }
@@ -411,6 +439,48 @@ static void finish(struct remind_worker *w, struct db_conn *c, const struct stor
     else if (strcmp(status, "pending") != 0 || !attempts_back)
         mt_log(MT_LOG_WARN, "reminders: delivery=%" PRId64 " channel=%" PRId64 " %s: %s", d->id,
                d->channel_id, status, why ? why : "");
+}
+
+/* The lease of a claim, in server clock time: it covers a send
+ * (NOTIFY_TIMEOUT) twice over, so a replica that dies mid-send is taken
+ * over after it. */
+static int64_t lease_span_us(const struct remind_worker *w)
+{
+    int64_t lease_ms = (int64_t)w->ctx.cfg->notify_timeout * 2000 + 5000;
+    return clock_span_us(&w->ctx, lease_ms);
+}
+
+/* Renews the lease of d just before its send. A claim takes a batch, sent
+ * one after another, so the later ones of a batch to slow receivers would
+ * otherwise go out after the lease stamped at claim time ran out, while
+ * another replica sends them too. False (and nothing is sent) when the
+ * delivery is no longer ours. */
+static bool renew_lease(struct remind_worker *w, struct db_conn *c, const struct store_send *d,
+                        int64_t now)
+{
+    struct mt_err err = {0};
+    bool held = false;
+    if (store_remind_renew(c, d->id, w->owner, now + lease_span_us(w), &held, &err) < 0) {
+        mt_log(MT_LOG_WARN, "reminders: cannot renew the lease of delivery %" PRId64 ": %s", d->id,
+               err.msg);
+        return false;
+    }
+    if (!held)
+        mt_log(MT_LOG_WARN,
+               "reminders: delivery %" PRId64 " not sent here: another replica took it over "
+               "(lease expired before its turn)",
+               d->id);
+    return held;
+}
+
+/* Gives a claimed delivery back without counting its attempt. */
+static void release(struct remind_worker *w, struct db_conn *c, int64_t id)
+{
+    struct mt_err err = {0};
+    if (store_remind_release(c, id, w->owner, &err) < 0)
+        mt_log(MT_LOG_WARN, "reminders: cannot release delivery %" PRId64 ": %s", id, err.msg);
+    else
+        mt_log(MT_LOG_INFO, "reminders: delivery %" PRId64 " released at shutdown", id);
 }
 
 static void process(struct remind_worker *w, struct db_conn *c, int64_t id)
@@ -439,6 +509,9 @@ static void process(struct remind_worker *w, struct db_conn *c, int64_t id)
     } else if (d.has_slot && in_quiet(person_zone(&w->ctx, d.person_timezone), d.quiet_start,
                                       d.quiet_end, now, &quiet_end)) {
         finish(w, c, &d, "pending", quiet_end, true, "held for quiet hours");
+    } else if (!renew_lease(w, c, &d, now)) {
+        /* Another replica took it over (or the lease cannot be renewed):
+         * sending it here as well would deliver it twice. */
     } else {
         struct remind_secrets s;
         struct notify_target t;
@@ -458,6 +531,11 @@ static void process(struct remind_worker *w, struct db_conn *c, int64_t id)
         now = mt_now_us();
         if (rc == 0) {
             finish(w, c, &d, "sent", now, false, NULL);
+        } else if (atomic_load(&w->stop)) {
+            /* Cancelled by the shutdown: not the receiver's failure, so no
+             * attempt is counted and no backoff applies; another replica
+             * (or this one after its restart) sends it. */
+            release(w, c, d.id);
         } else if (err.code == MT_EINVAL || d.attempts >= MAX_ATTEMPTS) {
             finish(w, c, &d, "failed", now, false, err.msg);
         } else {
@@ -475,20 +553,22 @@ static void process(struct remind_worker *w, struct db_conn *c, int64_t id)
 /* Claims and sends until nothing is due (or a stop is asked for). */
 static int send_due(struct remind_worker *w, struct db_conn *c, struct mt_err *err)
 {
-    /* The lease covers a send (NOTIFY_TIMEOUT) twice over, in server clock
-     * time: a replica that dies mid-send is taken over after it. */
-    int64_t lease_ms = (int64_t)w->ctx.cfg->notify_timeout * 2000 + 5000;
     while (!atomic_load(&w->stop)) {
         int64_t ids[CLAIM_BATCH];
         size_t n = 0;
         int64_t now = mt_now_us();
-        if (store_remind_claim(c, w->owner, now, now + clock_span_us(&w->ctx, lease_ms), ids,
-                               CLAIM_BATCH, &n, err) < 0)
+        if (store_remind_claim(c, w->owner, now, now + lease_span_us(w), ids, CLAIM_BATCH, &n,
+                               err) < 0)
             return -1;
         if (n == 0)
             return 0;
-        for (size_t i = 0; i < n; i++)
-            process(w, c, ids[i]);
+        /* After a stop the rest of the batch is given back, not sent. */
+        for (size_t i = 0; i < n; i++) {
+            if (atomic_load(&w->stop))
+                release(w, c, ids[i]);
+            else
+                process(w, c, ids[i]);
+        }
     }
     return 0;
 }

@@ -2,6 +2,7 @@
  * (the first person becomes the default), partial update, delete with the
  * reference's last-person and default-person rules, and set-default. Writes
  * that depend on the default flag lock the persons table first. */
+#include "store/reminders.h"
 #include "store/store_int.h"
 
 #include <stdlib.h>
@@ -208,7 +209,16 @@ static int update_tx(struct db_conn *c, void *vctx, struct mt_err *err)
         STORE_EDIT_TEXT(f->set_timezone, f->timezone, &cur->timezone),
     };
     char *before = store_json_person(cur);
+    const char *old_tz = cur->timezone;
     if (store_update_row(c, sql_update, e, MT_ARRAY_LEN(e), x->id, &cur->updated_at, err) < 0) {
+        free(before);
+        return -1;
+    }
+    /* A new zone moves every slot: the future ones planned in the old zone
+     * are cancelled with this change (store/reminders.h). */
+    bool zone_changed = (old_tz == NULL) != (cur->timezone == NULL) ||
+                        (old_tz && cur->timezone && strcmp(old_tz, cur->timezone) != 0);
+    if (zone_changed && store_remind_zone_changed(c, x->id, err) < 0) {
         free(before);
         return -1;
     }

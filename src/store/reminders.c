@@ -29,6 +29,17 @@ static const char sql_unplan[] =
     "DELETE FROM reminder_slots WHERE id = ? AND state = 'open' AND slot_at > ? "
     "AND NOT EXISTS (SELECT 1 FROM notification_deliveries d WHERE d.slot_id = ? "
     "AND d.status IN ('sending', 'sent'))";
+/* The future slots of a changed schedule, or of a person whose zone
+ * changed, and their pending deliveries (ON DELETE CASCADE). */
+#define CANCEL_FUTURE                                                                              \
+    "DELETE FROM reminder_slots WHERE state IN ('open', 'snoozed') AND slot_at > ? "               \
+    "AND NOT EXISTS (SELECT 1 FROM notification_deliveries d WHERE d.slot_id = reminder_slots.id " \
+    "AND d.status IN ('sending', 'sent')) "
+static const char sql_cancel_med[] = CANCEL_FUTURE "AND medication_id = ?";
+static const char sql_cancel_person[] = CANCEL_FUTURE "AND person_id = ?";
+static const char sql_touch_schedules[] =
+    "UPDATE medication_schedules SET updated_at = ? "
+    "WHERE medication_id IN (SELECT id FROM medications WHERE person_id = ?)";
 static const char sql_reopen[] =
     "UPDATE reminder_slots SET state = 'open' WHERE state = 'snoozed' AND snoozed_until <= ?";
 static const char sql_slots_missed[] =
@@ -85,7 +96,11 @@ static const char sql_esc_mark[] = "UPDATE reminder_slots SET escalated = ? WHER
 static const char sql_slots[] =
     "SELECT s.id, s.person_id, s.medication_id, s.slot_at, s.state, s.snoozed_until, "
     "s.repeats_sent, s.escalated, (SELECT MAX(d.due_at) FROM notification_deliveries d "
-    "WHERE d.slot_id = s.id AND d.kind IN ('reminder', 'repeat')) "
+    "WHERE d.slot_id = s.id AND d.kind IN ('reminder', 'repeat')), "
+    "(SELECT MAX(d.sent_at) FROM notification_deliveries d "
+    "WHERE d.slot_id = s.id AND d.kind IN ('reminder', 'repeat') AND d.status = 'sent'), "
+    "(SELECT COUNT(*) FROM notification_deliveries d WHERE d.slot_id = s.id "
+    "AND d.kind IN ('reminder', 'repeat') AND d.status IN ('pending', 'sending')) "
     "FROM reminder_slots s WHERE s.slot_at >= ? AND s.slot_at <= ? "
     "ORDER BY s.medication_id, s.slot_at";
 static const char sql_doses[] =
@@ -116,6 +131,14 @@ static const char sql_load[] =
     "LEFT JOIN medications m ON m.id = s.medication_id "
     "LEFT JOIN persons p ON p.id = s.person_id "
     "LEFT JOIN reminder_settings rs ON rs.person_id = s.person_id WHERE d.id = ?";
+
+static const char sql_renew[] = "UPDATE notification_deliveries SET lease_until = ? "
+                                "WHERE id = ? AND lease_owner = ? AND status = 'sending'";
+
+static const char sql_release[] =
+    "UPDATE notification_deliveries SET status = 'pending', attempts = attempts - 1, "
+    "lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ? AND status = "
+    "'sending'";
 
 static const char sql_finish[] =
     "UPDATE notification_deliveries SET status = ?, sent_at = ?, next_attempt_at = ?, "
@@ -202,6 +225,26 @@ int store_remind_slot_unplan(struct db_conn *c, int64_t slot_id, int64_t after_u
     return store_exec(c, sql_unplan, p, MT_ARRAY_LEN(p), err);
 }
 
+int store_remind_schedule_changed(struct db_conn *c, int64_t medication_id, struct mt_err *err)
+{
+    char now[MT_TIME_BUF];
+    struct db_param p[] = {store_time_param(mt_now_us(), now), DB_INT(medication_id)};
+    return store_exec(c, sql_cancel_med, p, MT_ARRAY_LEN(p), err);
+}
+
+int store_remind_zone_changed(struct db_conn *c, int64_t person_id, struct mt_err *err)
+{
+    char now[MT_TIME_BUF], changed[MT_TIME_BUF];
+    struct db_param p[] = {store_time_param(mt_now_us(), now), DB_INT(person_id)};
+    if (store_exec(c, sql_cancel_person, p, MT_ARRAY_LEN(p), err) < 0)
+        return -1;
+    /* Rounded up to a whole second: no slot of the old zone's day at the
+     * instant of the change is taken for the new one. */
+    int64_t at = store_now_seconds() + MT_USEC_PER_SEC;
+    struct db_param t[] = {store_time_param(at, changed), DB_INT(person_id)};
+    return store_exec(c, sql_touch_schedules, t, MT_ARRAY_LEN(t), err);
+}
+
 struct housekeep_ctx {
     int64_t now_us, missed_before_us, from_us, to_us;
 };
@@ -252,6 +295,8 @@ static int read_open_slot(struct db_stmt *st, struct mt_arena *a, void *item, st
     s->last_due_us = col_us(st, 8, &present);
     if (!present)
         s->last_due_us = s->slot_at_us;
+    s->last_sent_us = col_us(st, 9, &s->has_sent);
+    s->unsent = db_col_int(st, 10) > 0;
     if (!s->state)
         s->state = "";
     return oom ? store_oom(err) : 0;
@@ -442,6 +487,24 @@ int store_remind_load(struct db_conn *c, struct mt_arena *a, int64_t id, struct 
         return mt_fail(err, MT_ENOTFOUND, "delivery %lld is gone", (long long)id);
     *out = *(struct store_send *)items;
     return 0;
+}
+
+int store_remind_renew(struct db_conn *c, int64_t id, const char *owner, int64_t lease_until_us,
+                       bool *held, struct mt_err *err)
+{
+    char lease[MT_TIME_BUF];
+    struct db_param p[] = {store_time_param(lease_until_us, lease), DB_INT(id), DB_TEXT(owner)};
+    *held = false;
+    if (store_exec(c, sql_renew, p, MT_ARRAY_LEN(p), err) < 0)
+        return -1;
+    *held = db_changes(c) > 0;
+    return 0;
+}
+
+int store_remind_release(struct db_conn *c, int64_t id, const char *owner, struct mt_err *err)
+{
+    struct db_param p[] = {DB_INT(id), DB_TEXT(owner)};
+    return store_exec(c, sql_release, p, MT_ARRAY_LEN(p), err);
 }
 
 int store_remind_finish(struct db_conn *c, int64_t id, const char *owner, const char *status,

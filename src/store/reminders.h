@@ -137,7 +137,22 @@ struct store_open_slot {
     int64_t repeats_sent;
     bool escalated;
     int64_t last_due_us; /* due_at of its latest reminder or repeat; slot_at when none */
+    bool has_sent;
+    int64_t last_sent_us; /* sent_at of its latest sent reminder or repeat */
+    bool unsent;          /* a reminder or repeat of it is pending or sending */
 };
+
+/* In the caller's write transaction, when a medication's schedule was
+ * created, changed or removed: cancels its open and snoozed slots after
+ * now that nothing was sent for, with their pending deliveries (the
+ * worker plans the slots of the new schedule in its next round). */
+int store_remind_schedule_changed(struct db_conn *c, int64_t medication_id, struct mt_err *err);
+
+/* In the caller's write transaction, when a person's zone changed: the same
+ * for every medication of the person, and the schedules' updated_at is
+ * set to now, so that the worker never plans a slot of the new zone's
+ * times before the change. */
+int store_remind_zone_changed(struct db_conn *c, int64_t person_id, struct mt_err *err);
 
 /* Every slot with slot_at in [from_us, to_us], ordered by medication and
  * slot_at (the dose matching needs each slot's successor). */
@@ -206,6 +221,18 @@ int store_remind_load(struct db_conn *c, struct mt_arena *a, int64_t id, struct 
  * "pending" (to be tried again at next_us; attempts_back undoes the claim's
  * count when nothing was tried, e.g. held for quiet hours). *held false
  * when the lease was lost meanwhile. last_error may be NULL. */
+/* Extends the lease of a delivery this owner still holds (status
+ * 'sending') to lease_until_us, just before its send: *held is false when
+ * the lease ran out and another replica took the delivery over, and then
+ * the caller must not send it. */
+int store_remind_renew(struct db_conn *c, int64_t id, const char *owner, int64_t lease_until_us,
+                       bool *held, struct mt_err *err);
+
+/* Gives a claimed delivery back untouched (status pending, the claim's
+ * attempt not counted, no lease) when this owner still holds it: at
+ * shutdown, for the rest of a batch and a send the stop cancelled. */
+int store_remind_release(struct db_conn *c, int64_t id, const char *owner, struct mt_err *err);
+
 int store_remind_finish(struct db_conn *c, int64_t id, const char *owner, const char *status,
                         int64_t now_us, int64_t next_us, bool attempts_back, const char *last_error,
                         bool *held, struct mt_err *err);

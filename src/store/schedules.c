@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "store/reminders.h"
 #include "store/store_int.h"
 
 static const char sql_get[] =
@@ -16,7 +17,7 @@ static const char sql_insert[] = "INSERT INTO medication_schedules (medication_i
                                  "start_date, end_date, updated_at) VALUES (?, ?, ?, ?, ?, ?)";
 #define LIST_COLS                                                                                  \
     "SELECT m.id, m.person_id, m.name, p.timezone, s.times, s.days, s.start_date, s.end_date, "    \
-    "m.dosage "                                                                                    \
+    "m.dosage, s.updated_at "                                                                      \
     "FROM medication_schedules s JOIN medications m ON m.id = s.medication_id "                    \
     "JOIN persons p ON p.id = m.person_id "
 static const char sql_list_person[] = LIST_COLS "WHERE m.person_id = ? ORDER BY m.id";
@@ -83,6 +84,10 @@ int store_schedule_put(struct db_conn *c, int64_t medication_id, const struct mt
     struct db_param dp[] = {DB_INT(medication_id)};
     if (store_exec(c, sql_delete, dp, 1, err) < 0)
         return -1;
+    /* The reminders of the old schedule's future slots go in the same
+     * transaction, so no replica sends one for a time that no longer is. */
+    if (store_remind_schedule_changed(c, medication_id, err) < 0)
+        return -1;
     if (!s)
         return 0;
     char times[MT_SCHED_TIMES_BUF], days[MT_SCHED_DAYS_BUF];
@@ -116,6 +121,10 @@ static int read_scheduled(struct db_stmt *st, struct mt_arena *a, void *item, st
         r->medication_name = "";
     if (!r->dosage)
         r->dosage = "";
+    size_t len = 0;
+    const char *changed = db_col_null(st, 9) ? NULL : db_col_text(st, 9, &len);
+    if (!changed || mt_parse_timestamp(changed, len, &r->updated_at_us) != 0)
+        r->updated_at_us = 0;
     struct mt_err bad = {0};
     r->valid = read_sched(st, 4, &r->sched, &bad) == 0;
     if (!r->valid)
@@ -166,7 +175,9 @@ int store_person_set_timezone(struct db_conn *c, int64_t person_id, const char *
                               struct mt_err *err)
 {
     struct db_param p[] = {DB_TEXT(tz), DB_INT(person_id)};
-    return store_exec(c, sql_tz_set, p, 2, err);
+    if (store_exec(c, sql_tz_set, p, 2, err) < 0)
+        return -1;
+    return store_remind_zone_changed(c, person_id, err);
 }
 
 struct cal_ctx {

@@ -24,6 +24,9 @@ struct store_scheduled {
     const char *medication_name;
     const char *dosage;
     const char *timezone; /* the person's IANA zone; NULL: the server's TIMEZONE */
+    /* When the schedule (or the person's zone) last changed; 0 unknown.
+     * Slots before it belong to an earlier version and are never planned. */
+    int64_t updated_at_us;
     /* False when the stored columns are not a schedule this program writes
      * (changed by hand): sched is then zero and the row should be skipped
      * and reported, never guessed at. */

@@ -64,7 +64,7 @@ EXPECTED_PERM = {
     "revoke_calendar_token": "MANAGE", "get_calendar_feed": "PUBLIC",
     # Reminders (docs/reminders.md): a channel's delete and test check
     # MANAGE for a person's channel, ownership for an account's, inside.
-    "get_person_channels": "READ", "create_person_channel": "MANAGE",
+    "get_person_channels": "MANAGE", "create_person_channel": "MANAGE",
     "get_my_channels": "SELF", "create_my_channel": "SELF", "delete_channel": "READ",
     "test_channel": "READ", "get_reminder_settings": "READ", "put_reminder_settings": "MANAGE",
     "get_notifications": "READ", "snooze_reminder": "PUBLIC",

@@ -35,6 +35,16 @@ SECRETS = [NTFY_TOKEN, GOTIFY_TOKEN, HOOK_SECRET, SMTP_PASS, KEY]
 servers = []
 
 
+def link_sig(slot, minutes, expires):
+    """A snooze link's signature, as the server makes it (docs/reminders.md)."""
+    import base64
+    import hashlib
+    import hmac
+    k = hmac.new(bytes.fromhex(KEY), b"meditrack snooze link v2", hashlib.sha256).digest()
+    mac = hmac.new(k, f"snooze:{slot}:{minutes}:{expires}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
 def iso(s):
     return datetime.datetime.fromisoformat(s.replace("Z", "+00:00"))
 
@@ -59,7 +69,8 @@ class Clock:
 
 def start(tag, env):
     base = {"ALLOW_TEST_CLOCK": "true", "TEST_CLOCK_SPEED": str(SPEED), "LOG_LEVEL": "info",
-            "NOTIFY_TIMEOUT": "1", "PUBLIC_URL": "https://meds.example.org/"}
+            "NOTIFY_TIMEOUT": "1", "PUBLIC_URL": "https://meds.example.org/",
+            "NOTIFY_SECRET_KEY": KEY}
     base.update(env)
     s = apilib.Server(tag, env=base)
     servers.append(s)
@@ -101,6 +112,17 @@ def channels_api(s, h, pid):
     ch = r.json() or {}
     check("has_secret, and no token in the answer",
           ch.get("has_secret") is True and NTFY_TOKEN not in r.text(), r.text())
+    shown = h.url("/api-ntfy").split("/api-ntfy")[0] + "/\u2026"
+    check("the URL is answered redacted (scheme://host:port/...), never the topic",
+          ch.get("url") == shown and "/api-ntfy" not in r.text(), r.text())
+    stored = authlib.sql(s.url, f"SELECT url FROM notification_channels WHERE id = {ch.get('id')}")
+    check("the URL is stored redacted, the full one only sealed",
+          stored.strip() == shown and "api-ntfy" not in
+          authlib.sql(s.url, "SELECT url, secret_sealed FROM notification_channels"), stored)
+    r = s.post(f"/api/v1/persons/{pid}/channels", {"type": "ntfy", "url": h.url("/no-token")})
+    check("a channel without token has has_secret false (its URL is sealed all the same)",
+          r.status == 201 and r.json()["has_secret"] is False, repr(r))
+    s.delete(f"/api/v1/channels/{r.json()['id']}")
     refusals = [
         ({"type": "webhook", "url": h.url("/x")}, 400, "secret"),
         ({"type": "gotify", "url": h.url("/g")}, 400, "token"),
@@ -146,6 +168,19 @@ def channels_api(s, h, pid):
                  {"repeat_minutes": 0}, {"escalate_after_minutes": -5}):
         r = s.put(f"/api/v1/persons/{pid}/reminder-settings", body)
         check(f"settings {body} refused", r.status in (400, 422), repr(r))
+    # Settings that could never take effect (REMINDER_HORIZON_MINUTES is
+    # 720 here, and AUTH is off: no accounts to escalate to).
+    for body, word in (({"escalate_after_minutes": 30}, "AUTH=on"),
+                       ({"repeat_minutes": 720}, "REMINDER_HORIZON_MINUTES"),
+                       ({"quiet_start": "20:00", "quiet_end": "08:00"},
+                        "REMINDER_HORIZON_MINUTES")):
+        r = s.put(f"/api/v1/persons/{pid}/reminder-settings", body)
+        check(f"settings {body} refused with a clear 400", r.status == 400 and
+              word in json.dumps((r.json() or {}).get("detail")), repr(r))
+    apilib.expect("quiet hours shorter than the horizon are fine",
+                  s.put(f"/api/v1/persons/{pid}/reminder-settings",
+                        {"quiet_start": "23:00", "quiet_end": "07:00"}), 200)
+    s.put(f"/api/v1/persons/{pid}/reminder-settings", {})
     r = s.get(f"/api/v1/persons/{pid}/reminder-settings")
     check("default settings", r.status == 200 and r.json()["repeat_minutes"] is None and
           r.json()["escalate_after_minutes"] is None, repr(r))
@@ -256,6 +291,9 @@ def main_scenario():
     r = s.put(f"/api/v1/medications/{jon_med['id']}",
               {"schedule": {"times": ["08:12"], "days": "daily"}})
     check("Jon's schedule moved to 08:12", r.status == 200, repr(r))
+    gone = [d["due_at"][11:16] for d in of_channel(s, jon)]
+    check("the change cancelled the 08:10 reminder in the same request", "08:10" not in gone,
+          repr(gone))
 
     # Gus: the first repeat at 08:05, then a dose: no more repeats.
     notifylib.wait_for(lambda: len(h.records("/gus")) >= 2, 20)
@@ -304,21 +342,36 @@ def main_scenario():
           link)
     path = f"{u.path}?{u.query}"
     q = dict(urllib.parse.parse_qsl(u.query))
-    forged = path.replace(f"until={q.get('until')}", f"until={int(q.get('until', '0')) + 3600}")
+    forged = path.replace(f"minutes={q.get('minutes')}", "minutes=600")
     apilib.expect("a forged snooze link is refused", s.get(forged), 404)
     apilib.expect("a link without signature", s.get(path.split("&sig=")[0]), 422)
+    slot_id = int(u.path.split("/")[4]) if u.path.count("/") >= 5 else 0
+    apilib.expect("an expired (validly signed) snooze link is a 400",
+                  s.get(f"/api/v1/reminders/{slot_id}/snooze?minutes=15&expires=1000"
+                        f"&sig={link_sig(slot_id, 15, 1000)}"), 400)
+    clicked = clock.now()
     r = s.get(path)
     check("the snooze link snoozes", r.status == 200 and
           (r.json() or {}).get("state") == "snoozed", repr(r))
+    snoozed_until = iso((r.json() or {}).get("snoozed_until", "2026-05-04T00:00:00Z"))
+    late = clicked - iso("2026-05-04T08:00:00Z")
+    check(f"a click {late.total_seconds() / 60:.0f} min after the reminder snoozes the whole "
+          "15 minutes from the click", q.get("minutes") == "15" and
+          datetime.timedelta(minutes=14) <= snoozed_until - clicked <=
+          datetime.timedelta(minutes=16) and late > datetime.timedelta(minutes=5),
+          f"{snoozed_until} {clicked}")
 
     clock.wait_until("08:22")
     fay_log = sorted((d["kind"], d["seq"], d["status"]) for d in of_channel(s, fay))
     check("repeats: the reminder and max_repeats (2) repeats, no more",
           fay_log == [("reminder", 0, "sent"), ("repeat", 1, "sent"), ("repeat", 2, "sent")],
           repr(fay_log))
-    fay_times = [iso(d["due_at"]).strftime("%H:%M") for d in
-                 sorted(of_channel(s, fay), key=lambda d: d["seq"])]
-    check("repeats every 5 minutes", fay_times == ["08:00", "08:05", "08:10"], repr(fay_times))
+    fay_sorted = sorted(of_channel(s, fay), key=lambda d: d["seq"])
+    gaps = [(iso(b["due_at"]) - iso(a["sent_at"])).total_seconds() / 60
+            for a, b in zip(fay_sorted, fay_sorted[1:]) if a["sent_at"]]
+    check("repeats every 5 minutes after the previous one was sent",
+          fay_sorted and fay_sorted[0]["due_at"] == "2026-05-04T08:00:00Z" and len(gaps) == 2 and
+          all(5 <= g < 6 for g in gaps), repr(gaps))
     gus_log = sorted(of_channel(s, gus), key=lambda d: d["seq"])
     check("a recorded dose ends the repeats: nothing due after it",
           len(gus_log) >= 2 and gus_log[1]["kind"] == "repeat" and
@@ -326,11 +379,12 @@ def main_scenario():
           repr([(d["kind"], d["seq"], d["due_at"]) for d in gus_log]))
     gus_slot = [d["slot"]["state"] for d in of_channel(s, gus)]
     check("the slot is done", gus_slot and all(x == "done" for x in gus_slot), repr(gus_slot))
+    notifylib.wait_for(lambda: len(of_channel(s, hana)) >= 2 and all(
+        d["status"] == "sent" for d in of_channel(s, hana)), 20)
     hana_log = sorted(of_channel(s, hana), key=lambda d: d["id"])
     check("snoozed: one more reminder when the snooze ends",
           [d["kind"] for d in hana_log] == ["reminder", "repeat"] and
-          iso(hana_log[1]["due_at"]) == datetime.datetime.fromtimestamp(
-              int(q.get("until", "0")), datetime.timezone.utc), repr(hana_log))
+          iso(hana_log[1]["due_at"]) == snoozed_until, repr(hana_log))
     ivo_log = of_channel(s, ivo)
     check("quiet hours: held until 08:20", len(ivo_log) == 1 and ivo_log[0]["status"] == "sent"
           and ivo_log[0]["due_at"] == "2026-05-04T08:00:00Z" and
@@ -419,6 +473,28 @@ def escalation_scenario():
           repr(log))
     seen = notifications(s, paths["carer2"])
     check("another person's carer sees none of it in the log", seen == [], repr(seen))
+    # The test of a channel to a closed port: a carer learns only that it
+    # failed (no scanning by error text), at most once per 10 s; an admin
+    # gets the reason, which the server's log has too.
+    dead = f"http://127.0.0.1:{apilib.free_port()}/x"
+    cid = paths["carer1"].post("/api/v1/auth/me/channels",
+                               {"type": "ntfy", "url": dead}).json()["id"]
+    r = paths["carer1"].post(f"/api/v1/channels/{cid}/test")
+    detail = (r.json() or {}).get("detail") or ""
+    check("a carer's failed test says only that it failed",
+          r.status == 200 and r.json()["status"] == "failed" and "127.0.0.1" not in detail and
+          "server's log" in detail, repr(r))
+    r = paths["carer1"].post(f"/api/v1/channels/{cid}/test")
+    check("a second test of the channel within 10 s is a 429 with Retry-After",
+          r.status == 429 and 1 <= int(r.headers.get("retry-after", "0")) <= 10, repr(r))
+    aid = admin.post("/api/v1/auth/me/channels", {"type": "ntfy", "url": dead}).json()["id"]
+    r = admin.post(f"/api/v1/channels/{aid}/test")
+    check("an admin's failed test gives the reason",
+          r.status == 200 and "127.0.0.1" in ((r.json() or {}).get("detail") or ""), repr(r))
+    check("the reason is in the server's log",
+          f"channel {cid} test failed: " in s.log_text() and "127.0.0.1" in s.log_text())
+    for c in (cid, aid):
+        admin.delete(f"/api/v1/channels/{c}")
     s.stop()
     h.stop()
 
@@ -426,16 +502,21 @@ def escalation_scenario():
 def horizon_scenario():
     """Planned before an outage, sent after it only within the horizon."""
     h = notifylib.HttpReceiver("t094-hz")
-    a = start("t094hz", {"TEST_CLOCK_START": "2026-05-04T07:55:00Z", "TEST_CLOCK_SPEED": "60"})
-    r = s_person = apilib.person(a, "Rita")
-    pid = s_person["id"]
-    r = a.post(f"/api/v1/persons/{pid}/channels", {"type": "ntfy", "url": h.url("/rita"),
-                                                   "token": NTFY_TOKEN})
+    n = start("t094nokey", {"TEST_CLOCK_START": "2026-05-04T07:55:00Z", "NOTIFY_SECRET_KEY": ""})
+    npid = apilib.person(n, "Nora")["id"]
+    r = n.post(f"/api/v1/persons/{npid}/channels", {"type": "ntfy", "url": h.url("/rita"),
+                                                    "token": NTFY_TOKEN})
     check("without NOTIFY_SECRET_KEY a token is refused clearly",
           r.status == 400 and "NOTIFY_SECRET_KEY" in r.text(), repr(r))
-    r = a.post(f"/api/v1/persons/{pid}/channels", {"type": "email", "to": "r@example.org"})
+    r = n.post(f"/api/v1/persons/{npid}/channels", {"type": "ntfy", "url": h.url("/rita")})
+    check("without NOTIFY_SECRET_KEY a URL (a secret too) is refused clearly",
+          r.status == 400 and "NOTIFY_SECRET_KEY" in r.text() and "/rita" not in r.text(), repr(r))
+    r = n.post(f"/api/v1/persons/{npid}/channels", {"type": "email", "to": "r@example.org"})
     check("without SMTP_URL an email channel is refused clearly",
           r.status == 400 and "SMTP_URL" in r.text(), repr(r))
+    n.stop()
+    a = start("t094hz", {"TEST_CLOCK_START": "2026-05-04T07:55:00Z", "TEST_CLOCK_SPEED": "60"})
+    pid = apilib.person(a, "Rita")["id"]
     rita = channel(a, pid, {"type": "ntfy", "url": h.url("/rita")})["id"]
     med(a, pid, "MedRita", ["08:00", "10:30"])
     planned = notifylib.wait_for(lambda: of_channel(a, rita), 10)
@@ -446,6 +527,7 @@ def horizon_scenario():
     b = apilib.Server("t094hz2", env={"DATABASE_URL": a.url, "ALLOW_TEST_CLOCK": "true",
                                       "TEST_CLOCK_START": "2026-05-04T10:45:00Z",
                                       "TEST_CLOCK_SPEED": "60", "REMINDER_HORIZON_MINUTES": "60",
+                                      "NOTIFY_SECRET_KEY": KEY,
                                       "LOG_LEVEL": "info"}, migrate=False)
     servers.append(b)
     done = notifylib.wait_for(lambda: len([d for d in of_channel(b, rita)
@@ -466,9 +548,11 @@ def shutdown_scenario():
     the send and the server stops long before NOTIFY_TIMEOUT."""
     h = notifylib.HttpReceiver("t094-sd")
     h.control(path="/slow", mode="slow", delay=25)
+    h.control(path="/slow2", mode="slow", delay=25)
     s = start("t094sd", {"TEST_CLOCK_START": "2026-05-04T07:55:00Z", "NOTIFY_TIMEOUT": "30"})
     pid = apilib.person(s, "Sam")["id"]
     ch = channel(s, pid, {"type": "ntfy", "url": h.url("/slow")})["id"]
+    channel(s, pid, {"type": "ntfy", "url": h.url("/slow2")})
     med(s, pid, "MedSam", ["08:00"])
     busy = notifylib.wait_for(lambda: [d for d in of_channel(s, ch) if d["status"] == "sending"],
                               20)
@@ -478,6 +562,11 @@ def shutdown_scenario():
     s.stop()
     took = time.time() - t
     check(f"stopped in {took:.1f} s with a send in flight (NOTIFY_TIMEOUT 30 s)", took < 5)
+    back = authlib.sql(s.url, "SELECT COUNT(*) FROM notification_deliveries WHERE status = "
+                              "'pending' AND attempts = 0 AND lease_owner IS NULL").strip()
+    check("at shutdown the cancelled send and the rest of its batch are given back: pending, "
+          "no attempt counted, no lease", back == "2",
+          authlib.sql(s.url, "SELECT status, attempts, lease_owner FROM notification_deliveries"))
     h.stop()
 
 
@@ -514,6 +603,98 @@ def tls_scenario():
         mail.stop()
 
 
+def matching_scenario():
+    """One dose closes one slot (the due view's matching rule): slots at
+    08:00 and 08:30 with SLOT_WINDOW_MINUTES 20, a dose at 08:12 is nearest
+    to 08:00 and satisfies it alone, so the 08:30 reminder still goes out."""
+    h = notifylib.HttpReceiver("t094-match")
+    s = start("t094match", {"TEST_CLOCK_START": "2026-05-04T07:58:00Z",
+                            "SLOT_WINDOW_MINUTES": "20"})
+    first = apilib.person(s, "Kim")
+    clock = Clock(first["created_at"])
+    pid = first["id"]
+    ch = channel(s, pid, {"type": "ntfy", "url": h.url("/kim")})["id"]
+    m = med(s, pid, "MedKim", ["08:00", "08:30"])
+    clock.wait_until("08:12")
+    r = s.post(f"/api/v1/doses/medications/{m['id']}/dose", {"timezone_offset": 0})
+    check("a dose recorded for Kim after 08:10", r.status == 201 and
+          "08:10" <= (r.json() or {}).get("taken_at", "")[11:16] < "08:15", repr(r))
+    clock.wait_until("08:33")
+    log = sorted(of_channel(s, ch), key=lambda d: d["due_at"])
+    got = [(d["due_at"][11:16], d["status"], d["slot"]["state"]) for d in log]
+    check("one dose closes one slot: 08:00 done, the 08:30 reminder sent",
+          got[:1] == [("08:00", "sent", "done")] and ("08:30", "sent") in
+          [(x[0], x[1]) for x in got] and len(h.records("/kim")) == 2, repr(got))
+    due = s.get(f"/api/v1/persons/{pid}/due/2026-05-04").json() or {}
+    check("the due view agrees: the dose took 08:00",
+          [x["status"] for x in due.get("slots", [])][:1] == ["taken"], repr(due))
+    s.stop()
+    h.stop()
+
+
+def version_scenario():
+    """Slots belong to the schedule that existed at their time: a schedule
+    made at 08:01 with times 07:50 and 08:05, for a channel made at 07:48,
+    sends the 08:05 reminder only (a round plans from well before its
+    previous one); a changed zone cancels the
+    person's planned future reminders at once, in the same transaction."""
+    h = notifylib.HttpReceiver("t094-ver")
+    s = start("t094ver", {"TEST_CLOCK_START": "2026-05-04T07:48:00Z"})
+    first = apilib.person(s, "Lea")
+    clock = Clock(first["created_at"])
+    lea = first["id"]
+    ch = channel(s, lea, {"type": "ntfy", "url": h.url("/lea")})["id"]
+    clock.wait_until("08:01")
+    med(s, lea, "MedLea", ["07:50", "08:05"])
+    mia = apilib.person(s, "Mia")["id"]
+    mch = channel(s, mia, {"type": "ntfy", "url": h.url("/mia")})["id"]
+    med(s, mia, "MedMia", ["08:20"])
+    planned = notifylib.wait_for(lambda: of_channel(s, mch), 10)
+    check("Mia's 08:20 reminder is planned", len(planned) == 1, repr(planned))
+    r = s.put(f"/api/v1/persons/{mia}", {"timezone": "Europe/Berlin"})
+    after = of_channel(s, mch)
+    check("a changed zone cancels the planned reminder in the same request",
+          r.status == 200 and after == [], f"{r!r} {after!r}")
+    clock.wait_until("08:09")
+    got = [(d["due_at"][11:16], d["status"]) for d in of_channel(s, ch)]
+    check("a slot before the schedule existed is never sent: 08:05 only",
+          got == [("08:05", "sent")] and len(h.records("/lea")) == 1, repr(got))
+    clock.wait_until("08:23")
+    check("Mia: nothing at 08:20 UTC after the move to Berlin",
+          of_channel(s, mch) == [] and not h.records("/mia"), repr(of_channel(s, mch)))
+    s.stop()
+    h.stop()
+
+
+def quiet_scenario():
+    """The end of quiet hours brings one notification: a reminder due at
+    08:16 inside quiet hours (until 08:20) with repeats every 5 minutes goes
+    out at 08:20 alone, and the repeat follows 5 minutes after it was sent."""
+    h = notifylib.HttpReceiver("t094-quiet")
+    s = start("t094quiet", {"TEST_CLOCK_START": "2026-05-04T08:13:00Z"})
+    first = apilib.person(s, "Quinn")
+    clock = Clock(first["created_at"])
+    pid = first["id"]
+    ch = channel(s, pid, {"type": "ntfy", "url": h.url("/quinn")})["id"]
+    s.put(f"/api/v1/persons/{pid}/reminder-settings",
+          {"repeat_minutes": 5, "max_repeats": 1, "quiet_start": "08:00", "quiet_end": "08:20"})
+    med(s, pid, "MedQuinn", ["08:16"])
+    check("Quinn set up before 08:16", clock.now() < iso("2026-05-04T08:16:00Z"), str(clock.now()))
+    clock.wait_until("08:23")
+    got = h.records("/quinn")
+    check("quiet hours end with one notification, not reminder and repeat together",
+          len(got) == 1 and got[0]["headers"].get("title", "").startswith("Time for"),
+          repr([r["headers"].get("title") for r in got]))
+    notifylib.wait_for(lambda: len(h.records("/quinn")) >= 2, 15)
+    log = sorted(of_channel(s, ch), key=lambda d: d["seq"])
+    check("the repeat follows 5 minutes after the held reminder was sent",
+          [(d["kind"], d["status"]) for d in log] == [("reminder", "sent"), ("repeat", "sent")]
+          and iso(log[1]["due_at"]) >= iso(log[0]["sent_at"]) + datetime.timedelta(minutes=5),
+          repr(log))
+    s.stop()
+    h.stop()
+
+
 def bad_key():
     env = dict(os.environ, DATABASE_URL=apilib.fresh_db("t094key"), NOTIFY_SECRET_KEY="short-Kx7",
                PORT=str(apilib.free_port()), HOST="127.0.0.1", AUTO_MIGRATE="false",
@@ -523,6 +704,13 @@ def bad_key():
     check("a malformed NOTIFY_SECRET_KEY stops serve with the configuration exit code",
           r.returncode == 3 and "NOTIFY_SECRET_KEY" in r.stderr and "short-Kx7" not in r.stderr,
           f"{r.returncode} {r.stderr[-500:]}")
+    env.update(NOTIFY_SECRET_KEY=KEY, DATABASE_URL=apilib.fresh_db("t094smtp"),
+               SMTP_URL="smtp://mtuser:Pa55/word@127.0.0.1:25", SMTP_FROM="m@home.example")
+    r = subprocess.run([apilib.MEDITRACK, "serve"], env=env, capture_output=True, text=True,
+                       timeout=60)
+    check("an unencoded '/' in the SMTP password stops serve (exit 3), no part of it quoted",
+          r.returncode == 3 and "SMTP_URL" in r.stderr and "Pa55" not in r.stderr and
+          "mtuser" not in r.stderr, f"{r.returncode} {r.stderr[-500:]}")
 
 
 def main():
@@ -533,6 +721,9 @@ def main():
         horizon_scenario()
         shutdown_scenario()
         tls_scenario()
+        matching_scenario()
+        version_scenario()
+        quiet_scenario()
         bad_key()
     finally:
         for s in servers:

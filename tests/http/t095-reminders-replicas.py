@@ -118,7 +118,57 @@ def kill(server):
     server.log.close()
 
 
+def slow_receiver():
+    """Two replicas, one person with eight ntfy channels to a receiver that
+    answers in 1.8 s, NOTIFY_TIMEOUT 2 (a lease of 9 s): one claim takes all
+    eight, and the later sends of that batch start after the lease stamped
+    at claim time ran out. The lease is renewed before each send, so a
+    delivery the other replica took over is not sent by both: eight posts
+    at the receiver, one per delivery."""
+    h = notifylib.HttpReceiver("t095slow")
+    speed = 60
+    s = apilib.Server("t095slowsetup", env={"ALLOW_TEST_CLOCK": "true",
+                                             "TEST_CLOCK_START": "2026-05-04T07:00:00Z",
+                                             "REMINDERS": "off", "NOTIFY_SECRET_KEY": KEY})
+    pid = apilib.person(s, "Slow")["id"]
+    for k in range(8):
+        h.control(path=f"/slow{k}", mode="slow", delay=1.8)
+        r = s.post(f"/api/v1/persons/{pid}/channels", {"type": "ntfy", "url": h.url(f"/slow{k}")})
+        if r.status != 201:
+            raise RuntimeError(repr(r))
+    apilib.medication(s, pid, "MSlow", max_doses=10, schedule={"times": ["08:00"], "days": "daily"})
+    s.stop()
+    start = datetime.datetime(2026, 5, 4, 7, 59, 40, tzinfo=datetime.timezone.utc)
+    t0 = time.time()
+    running = []
+    make = apilib.fresh_db
+    apilib.fresh_db = lambda tag: s.url
+    try:
+        for i in range(2):
+            at = start + datetime.timedelta(seconds=(time.time() - t0) * speed)
+            running.append(apilib.Server(f"t095slow{i}", migrate=False, env={
+                "DATABASE_URL": s.url, "ALLOW_TEST_CLOCK": "true", "LOG_LEVEL": "info",
+                "TEST_CLOCK_START": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                "TEST_CLOCK_SPEED": str(speed), "NOTIFY_TIMEOUT": "2", "NOTIFY_SECRET_KEY": KEY}))
+        apilib.fresh_db = make
+        done = notifylib.wait_for(lambda: len([d for d in running[0].get(
+            "/api/v1/notifications?limit=100").json() if d["status"] == "sent"]) >= 8, 40, 0.5)
+        time.sleep(2.5)  # a second copy of the last one would have arrived by now
+        posts = {}
+        for r in h.records():
+            posts[r["path"]] = posts.get(r["path"], 0) + 1
+        check("slow receiver: all eight deliveries sent", done, repr(posts))
+        check("slow receiver, two replicas: each delivery posted once (8 posts)",
+              sum(posts.values()) == 8 and all(v == 1 for v in posts.values()), repr(posts))
+    finally:
+        apilib.fresh_db = make
+        for r in running:
+            r.stop()
+        h.stop()
+
+
 def main():
+    slow_receiver()
     total = PERSONS * PER_PERSON
     h = notifylib.HttpReceiver("t095")
     url = setup(h)

@@ -190,6 +190,29 @@ static void test_formats(void)
     mt_buf_release(&b);
 }
 
+/* A password with an unencoded '/' must not reach a label (the host is
+ * after the last '@'), and SMTP_URL with one is refused at start-up. */
+static void test_smtp_url(void)
+{
+    char label[128];
+    notify_url_label("smtp://mtuser:Pa55/word@mail.example:587", label, sizeof(label));
+    CHECK_STR(label, "smtp://mail.example:587");
+    notify_url_label("smtps://u:p?q#r@mx.example", label, sizeof(label));
+    CHECK_STR(label, "smtps://mx.example");
+    notify_url_label("smtp://mail.example:25", label, sizeof(label));
+    CHECK_STR(label, "smtp://mail.example:25");
+    struct mt_err err = {0};
+    CHECK_EQ(notify_smtp_url_check("smtp://mtuser:Pa55/word@mail.example", &err), -1);
+    CHECK_EQ(err.code, MT_EINVAL);
+    CHECK(strstr(err.msg, "Pa55") == NULL && strstr(err.msg, "mtuser") == NULL);
+    CHECK(strstr(err.msg, "%2F") != NULL);
+    CHECK_EQ(notify_smtp_url_check("smtp://mtuser:Pa55%2Fword@mail.example:587", &err), 0);
+    CHECK_EQ(notify_smtp_url_check("smtps://mail.example", &err), 0);
+    CHECK_EQ(notify_smtp_url_check("", &err), 0);
+    CHECK_EQ(notify_smtp_url_check("http://mail.example", &err), -1);
+    CHECK_EQ(notify_smtp_url_check("smtp://u:p@", &err), -1);
+}
+
 int main(void)
 {
     if (sodium_init() < 0)
@@ -199,5 +222,6 @@ int main(void)
     test_signatures();
     test_labels_and_checks();
     test_formats();
+    test_smtp_url();
     return check_report();
 }
