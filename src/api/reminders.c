@@ -205,15 +205,6 @@ static int channel_for_change(struct api_call *call, int64_t id, struct store_ch
     return ok ? 0 : mt_fail(err, MT_ENOTFOUND, "Channel not found");
 }
 
-int api_channel_delete(struct api_call *call, struct mt_err *err)
-{
-    const struct api_in_id *in = call->in;
-    struct store_channel ch;
-    if (channel_for_change(call, in->id.value, &ch, err) < 0)
-        return -1;
-    return api_reply_done(call, store_channel_delete(call->db, in->id.value, err));
-}
-
 /* Tests per channel: at most one per TEST_EVERY_MS (real time), so the
  * test cannot be used to scan a network quickly. The table remembers the
  * last TEST_SLOTS channels tested; the oldest entry makes room. */
@@ -248,6 +239,29 @@ static int64_t test_wait_s(int64_t channel_id)
         test_seen[slot] = (struct test_seen){channel_id, now ? now : 1};
     pthread_mutex_unlock(&test_lock);
     return wait;
+}
+
+/* Forgets a deleted channel's last test: SQLite hands a deleted row's id
+ * (the highest) to the next channel, which is a new channel all the same. */
+static void test_forget(int64_t channel_id)
+{
+    pthread_mutex_lock(&test_lock);
+    for (size_t i = 0; i < TEST_SLOTS; i++)
+        if (test_seen[i].channel_id == channel_id)
+            test_seen[i] = (struct test_seen){0, 0};
+    pthread_mutex_unlock(&test_lock);
+}
+
+int api_channel_delete(struct api_call *call, struct mt_err *err)
+{
+    const struct api_in_id *in = call->in;
+    struct store_channel ch;
+    if (channel_for_change(call, in->id.value, &ch, err) < 0)
+        return -1;
+    int rc = store_channel_delete(call->db, in->id.value, err);
+    if (rc == 0)
+        test_forget(in->id.value);
+    return api_reply_done(call, rc);
 }
 
 int api_channel_test(struct api_call *call, struct mt_err *err)
