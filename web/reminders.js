@@ -390,7 +390,7 @@ async function loadLog() {
     }
     const mine = new Set(channels.me.map((c) => c.id));
     const theirs = new Map(channels.person.map((c) => [c.id, c]));
-    const shown = rows.filter((d) => (d.slot && d.slot.person_id === personId) || theirs.has(d.channel_id) || mine.has(d.channel_id));
+    const shown = rows.filter((d) => (d.slot && d.slot.person_id === personId) || d.channel_person_id === personId || theirs.has(d.channel_id) || mine.has(d.channel_id));
     const meds = new Map((state.personMeds || []).map((m) => [m.id, m.name]));
     const medName = (id) => meds.get(id) || `medication ${id}`;
     const channelText = (d) => {
@@ -431,7 +431,14 @@ export async function openRemindersPage() {
     $('#calendar-actions').hidden = !manage;
     $('#calendar-viewer-note').hidden = manage;
     for (const b of ['#calendar-create', '#calendar-revoke']) $(b).disabled = !state.online;
-    const loads = [loadChannels('person'), loadSettings()];
+    // Channel addresses carry credentials (an ntfy topic is one): the
+    // server lists them to carers and administrators only.
+    const loads = [loadSettings()];
+    if (manage) loads.push(loadChannels('person'));
+    else {
+        channels.person = [];
+        $('#channels-list').replaceChildren(h('li', { class: 'empty' }, 'Channels are shown to carers and administrators.'));
+    }
     if (own) loads.push(loadChannels('me'));
     else channels.me = [];
     await Promise.all(loads);

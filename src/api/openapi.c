@@ -399,8 +399,8 @@ static void reminder_schemas(json_t *s)
         "quiet_start", "?string", "quiet_end", "?string", "escalate_after_minutes", "?integer",
         "updated_at", "date-time", NULL};
     static const char *const delivery[] = {
-        "id", "integer", "channel_id", "integer", "channel_type", "string", "kind", "string",
-        "seq", "integer", "status", "string", "attempts", "integer", "due_at", "date-time",
+        "id", "integer", "channel_id", "integer", "channel_type", "string",
+        "channel_person_id", "?integer", "kind", "string", "seq", "integer", "status", "string", "attempts", "integer", "due_at", "date-time",
         "next_attempt_at", "date-time", "sent_at", "date-time", "last_error", "?string",
         "created_at", "date-time", "slot", "?object", NULL};
     static const char *const snooze[] = {"slot_id", "integer", "state", "string",

@@ -415,6 +415,8 @@ static json_t *delivery_json(const struct store_delivery *d)
     json_object_set_new(o, "id", json_integer(d->id));
     json_object_set_new(o, "channel_id", json_integer(d->channel_id));
     json_object_set_new(o, "channel_type", opt_text(d->channel_type));
+    json_object_set_new(o, "channel_person_id",
+                        d->channel_person_id ? json_integer(d->channel_person_id) : json_null());
     json_object_set_new(o, "kind", opt_text(d->kind));
     json_object_set_new(o, "seq", json_integer(d->seq));
     json_object_set_new(o, "status", opt_text(d->status));

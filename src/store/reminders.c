@@ -152,7 +152,7 @@ static const char sql_slot_state[] = "SELECT state FROM reminder_slots WHERE id 
 #define LOG_SELECT                                                                                 \
     "SELECT d.id, d.slot_id, d.channel_id, ch.type, d.kind, d.seq, d.status, d.due_at, "           \
     "d.next_attempt_at, d.sent_at, d.created_at, d.attempts, d.last_error, s.person_id, "          \
-    "s.medication_id, s.slot_at, s.state "                                                         \
+    "s.medication_id, s.slot_at, s.state, ch.person_id "                                           \
     "FROM notification_deliveries d JOIN notification_channels ch ON ch.id = d.channel_id "        \
     "LEFT JOIN reminder_slots s ON s.id = d.slot_id "
 static const char sql_log_all[] = LOG_SELECT "ORDER BY d.id DESC LIMIT ? OFFSET ?";
@@ -573,6 +573,7 @@ static int read_delivery(struct db_stmt *st, struct mt_arena *a, void *item, str
     d->medication_id = db_col_int(st, 14);
     d->slot_at = store_col_time(st, 15, a, &oom);
     d->slot_state = store_col_text(st, 16, a, &oom);
+    d->channel_person_id = db_col_null(st, 17) ? 0 : db_col_int(st, 17);
     return oom ? store_oom(err) : 0;
 }
 

@@ -87,6 +87,7 @@ struct store_delivery {
     int64_t person_id, medication_id;
     struct store_time slot_at;
     const char *slot_state;
+    int64_t channel_person_id; /* the channel's person; 0 for an account's channel */
 };
 
 /* Newest first; only what f lets through (by the slot's or the channel's

@@ -517,7 +517,7 @@ try {
         assert(rows.every((r) => r.buttons.length === 0), `the viewer is offered ${JSON.stringify(rows.map((r) => r.buttons))}`);
         assert(!(await visible('#add-med')) && !(await card('Metformin').locator('button', { hasText: 'Edit' }).isVisible()), 'the viewer may edit medications');
         await openReminders();
-        await waitText(page.locator('#channels-list'), /Webhook/, 'the person’s channel');
+        await waitText(page.locator('#channels-list'), /shown to carers and administrators/, 'no channel addresses for a viewer');
         assert((await page.locator('#channels-list button').count()) === 0, 'the viewer is offered channel buttons');
         assert(!(await visible('#ch-form')) && !(await visible('#my-channels-card')), 'the viewer is offered a channel form');
         assert(!(await visible('#rsettings-form')), 'the viewer is offered the settings form');
