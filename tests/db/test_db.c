@@ -1398,8 +1398,20 @@ static void kill_backend(struct db_conn *victim)
         snprintf(sql, sizeof sql, "KILL CONNECTION %" PRId64, id);
         MUST(db_exec(killer, sql, &E));
     }
+    /* The server ends the session on its own time: on a loaded machine a
+     * fixed pause was sometimes too short. Wait (up to 10 s) until the
+     * server no longer lists it. */
+    const char *gone = pick("", "SELECT COUNT(*) FROM pg_stat_activity WHERE pid = ?",
+                            "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ?");
+    int64_t left = 1;
+    for (int i = 0; i < 200 && left > 0; i++) {
+        struct db_param p = DB_INT(id);
+        MUST(db_query_int(killer, gone, &p, 1, &left, NULL, &E));
+        if (left > 0)
+            sleep_ms(50);
+    }
+    CHECK_EQ(left, 0);
     db_close(killer);
-    sleep_ms(200);
 }
 
 static void test_pool(void)
