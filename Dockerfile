@@ -54,7 +54,7 @@ FROM debian:bookworm-slim
 # (GnuTLS flavour) sends reminders (meditrack-notify.so).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libjansson4 libsqlite3-0 libpq5 libmariadb3 libsodium23 libgnutls30 libcurl3-gnutls \
+        libjansson4 libsqlite3-0 libpq5 libmariadb3 libsodium23 libgnutls30 libcurl3-gnutls tzdata \
         libcairo2 libpango-1.0-0 libpangocairo-1.0-0 libfontconfig1 \
         fontconfig fonts-dejavu-core fonts-droid-fallback \
  && rm -rf /var/lib/apt/lists/* \

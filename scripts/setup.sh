@@ -5,7 +5,7 @@ set -euo pipefail
 what=${1:-build}
 pkgs=(build-essential meson ninja-build pkg-config libjansson-dev
       libsqlite3-dev libpq-dev libmariadb-dev libcairo2-dev libpango1.0-dev libsodium-dev
-      libgnutls28-dev libcurl4-gnutls-dev
+      libgnutls28-dev libcurl4-gnutls-dev tzdata
       fonts-dejavu-core fonts-droid-fallback)
 if [[ $what == test ]]; then
     pkgs+=(clang libclang-rt-14-dev postgresql mariadb-server mariadb-client sqlite3

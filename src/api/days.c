@@ -13,14 +13,14 @@ struct mt_tz api_tz(const struct http_req *r, const struct api_int *tz)
     return mt_tz_fixed(0);
 }
 
+int api_zone_minutes_now(struct mt_tz z)
+{
+    return z.zone ? -mt_tz_offset_at(z, mt_now_us()) / 60 : z.fixed_min;
+}
+
 int api_tz_minutes(const struct http_req *r, const struct api_int *tz)
 {
-    if (tz->set)
-        return (int)tz->value;
-    struct mt_tz z = api_tz(r, tz);
-    if (!z.zone)
-        return z.fixed_min;
-    return -mt_tz_offset_at(z, mt_now_us()) / 60;
+    return tz->set ? (int)tz->value : api_zone_minutes_now(api_tz(r, tz));
 }
 
 struct store_window api_day_window(struct mt_date first, struct mt_date last, struct mt_tz z)
@@ -55,12 +55,19 @@ int api_person_tz(struct api_call *call, int64_t person_id, const struct api_int
     struct mt_err none = {0};
     if (store_person_timezone(call->db, call->r->arena, person_id, &name, &none) < 0)
         return pass_on(&none, err);
+    *out = api_zone_named(call->r, name);
+    return 0;
+}
+
+struct mt_tz api_zone_named(const struct http_req *r, const char *name)
+{
     struct mt_tz z;
+    struct mt_err none = {0};
     /* A stored zone the system no longer has (tzdata changed) falls back to
      * the server's rather than failing every view of the person. */
     if (name && mt_tz_load(name, &z, &none) == 0)
-        *out = z;
-    return 0;
+        return z;
+    return api_tz(r, &(struct api_int){0});
 }
 
 int api_med_tz(struct api_call *call, int64_t medication_id, const struct api_int *tz,

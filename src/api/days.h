@@ -22,6 +22,11 @@ struct mt_tz api_tz(const struct http_req *r, const struct api_int *tz);
  * instant (for the texts that name one offset: the PDF footer, the export's
  * timezone_offset). */
 int api_tz_minutes(const struct http_req *r, const struct api_int *tz);
+/* z's offset now, in minutes with JavaScript's sign (300 = UTC-5). */
+int api_zone_minutes_now(struct mt_tz z);
+/* The zone of a person's stored zone name; the server's zone for NULL or a
+ * name the system no longer knows. */
+struct mt_tz api_zone_named(const struct http_req *r, const char *name);
 
 /* The store window of the local days first..last in zone z: core's
  * mt_tz_day_window, so the bounds are always instants every database

@@ -260,10 +260,11 @@ static bool authorize(struct http_req *r, const struct api_op *op, struct api_pr
         http_reply_detail(r, 401, "Not authenticated");
         return false;
     }
-    /* A read token reads: what an account does to itself (revoke its
-     * sessions, make tokens, change its password) is not reading either. */
+    /* A read token reads, whatever the operation's permission allows its
+     * account: no change at all, not even to the account itself (sessions,
+     * tokens, password) or its own channels. Public operations stay open. */
     bool read_token_writes = who->method == API_AUTH_TOKEN && who->scope == STORE_SCOPE_READ &&
-                             op->perm == API_SELF && strcmp(r->method, "GET") != 0 &&
+                             op->perm != API_PUBLIC && strcmp(r->method, "GET") != 0 &&
                              strcmp(r->method, "HEAD") != 0;
     if (!api_perm_allows(who, op->perm) || read_token_writes) {
         http_reply_detail(r, 403, "Not enough permissions");

@@ -4,15 +4,14 @@
  * and the signed snooze link. Channel secrets are sealed before they reach
  * the store and never leave it again: replies say "has_secret". */
 #include <jansson.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/auth.h"
 #include "api/handlers.h"
-#include "core/clock.h"
 #include "core/log.h"
 #include "remind/remind.h"
+#include "store/auth.h"
 #include "store/reminders.h"
 
 const char *const api_channel_types[] = {"ntfy", "gotify", "webhook", "email", NULL};
@@ -205,51 +204,20 @@ static int channel_for_change(struct api_call *call, int64_t id, struct store_ch
     return ok ? 0 : mt_fail(err, MT_ENOTFOUND, "Channel not found");
 }
 
-/* Tests per channel: at most one per TEST_EVERY_MS (real time), so the
- * test cannot be used to scan a network quickly. The table remembers the
- * last TEST_SLOTS channels tested; the oldest entry makes room. */
-enum { TEST_EVERY_MS = 10000, TEST_SLOTS = 256 };
-struct test_seen {
-    int64_t channel_id;
-    uint64_t at_ms;
-};
-static struct test_seen test_seen[TEST_SLOTS];
-static pthread_mutex_t test_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Tests per channel: at most one per TEST_EVERY_S, so that the test
+ * cannot be used to scan a network quickly. Counted in the shared sign-in
+ * throttle table (store_throttle_claim), so every replica sees it. */
+enum { TEST_EVERY_S = 10 };
 
-/* 0 when the channel may be tested now (and records it), else the seconds
- * to wait. */
-static int64_t test_wait_s(int64_t channel_id)
+static int64_t test_lock_us(int64_t tests)
 {
-    uint64_t now = mt_mono_ms();
-    int64_t wait = 0;
-    pthread_mutex_lock(&test_lock);
-    size_t slot = 0;
-    for (size_t i = 0; i < TEST_SLOTS; i++) {
-        if (test_seen[i].channel_id == channel_id && test_seen[i].at_ms) {
-            slot = i;
-            break;
-        }
-        if (test_seen[i].at_ms < test_seen[slot].at_ms)
-            slot = i;
-    }
-    if (test_seen[slot].channel_id == channel_id && test_seen[slot].at_ms &&
-        now - test_seen[slot].at_ms < TEST_EVERY_MS)
-        wait = (int64_t)((TEST_EVERY_MS - (now - test_seen[slot].at_ms) + 999) / 1000);
-    else
-        test_seen[slot] = (struct test_seen){channel_id, now ? now : 1};
-    pthread_mutex_unlock(&test_lock);
-    return wait;
+    (void)tests;
+    return (int64_t)TEST_EVERY_S * MT_USEC_PER_SEC;
 }
 
-/* Forgets a deleted channel's last test: SQLite hands a deleted row's id
- * (the highest) to the next channel, which is a new channel all the same. */
-static void test_forget(int64_t channel_id)
+static void test_key(int64_t channel_id, char key[48])
 {
-    pthread_mutex_lock(&test_lock);
-    for (size_t i = 0; i < TEST_SLOTS; i++)
-        if (test_seen[i].channel_id == channel_id)
-            test_seen[i] = (struct test_seen){0, 0};
-    pthread_mutex_unlock(&test_lock);
+    snprintf(key, 48, "chtest:%lld", (long long)channel_id);
 }
 
 int api_channel_delete(struct api_call *call, struct mt_err *err)
@@ -258,10 +226,14 @@ int api_channel_delete(struct api_call *call, struct mt_err *err)
     struct store_channel ch;
     if (channel_for_change(call, in->id.value, &ch, err) < 0)
         return -1;
-    int rc = store_channel_delete(call->db, in->id.value, err);
-    if (rc == 0)
-        test_forget(in->id.value);
-    return api_reply_done(call, rc);
+    char key[48];
+    test_key(in->id.value, key);
+    /* SQLite hands a deleted row's id (the highest) to the next channel,
+     * which is a new channel all the same: its tests start afresh. */
+    if (store_channel_delete(call->db, in->id.value, err) < 0 ||
+        store_throttle_clear(call->db, key, err) < 0)
+        return -1;
+    return api_reply_done(call, 0);
 }
 
 int api_channel_test(struct api_call *call, struct mt_err *err)
@@ -273,10 +245,22 @@ int api_channel_test(struct api_call *call, struct mt_err *err)
     const struct remind_ctx *rc = remind_of(call);
     if (!rc)
         return mt_fail(err, MT_EINTERNAL, "reminders are not set up in this process");
-    int64_t wait = test_wait_s(ch.id);
-    if (wait > 0)
+    /* Real time, not the test clock: the limit is against a person at a
+     * keyboard. Each test locks the key for TEST_EVERY_S (as a failed
+     * sign-in locks a login); the claim refuses while it is locked. */
+    char key[48];
+    test_key(ch.id, key);
+    int64_t now = mt_real_now_us();
+    bool granted = false;
+    struct store_throttle held;
+    if (store_throttle_claim(call->db, key, now, test_lock_us, &granted, &held, err) < 0)
+        return -1;
+    if (!granted)
         return api_reply_refusal(
-            call->r, 429, "this channel was tested a moment ago: one test per 10 seconds", wait);
+            call->r, 429, "this channel was tested a moment ago: one test per 10 seconds",
+            (held.locked_until_us - now + MT_USEC_PER_SEC - 1) / MT_USEC_PER_SEC);
+    if (store_throttle_fail(call->db, key, now, test_lock_us, &held, err) < 0)
+        return -1;
     struct mt_err why = {0};
     bool sent = remind_send_test(rc, &ch, &why) == 0;
     /* The exact failure (refused, timed out, TLS, an HTTP status) would

@@ -279,7 +279,7 @@ static int export(struct api_call *call, enum export_format format, struct mt_er
      * is right on both sides of it. timezone_offset names the offset now. */
     if (api_person_tz(call, in->person_id.value, &in->tz, &sink.zone, err) < 0)
         return -1;
-    sink.tz = sink.zone.zone ? -mt_tz_offset_at(sink.zone, mt_now_us()) / 60 : sink.zone.fixed_min;
+    sink.tz = api_zone_minutes_now(sink.zone);
     /* The slots are matched before the rows stream (the statement then
      * holds the connection), over the same local days. */
     sink.adherence = in->adherence.set && in->adherence.value;

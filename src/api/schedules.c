@@ -128,9 +128,9 @@ int api_person_schedule(struct api_call *call, int64_t person_id, struct mt_tz *
 {
     const char *tz_name = NULL;
     if (api_who_person(call->who, person_id, err) < 0 ||
-        store_person_timezone(call->db, call->r->arena, person_id, &tz_name, err) < 0 ||
-        api_person_tz(call, person_id, &(struct api_int){0}, z, err) < 0)
+        store_person_timezone(call->db, call->r->arena, person_id, &tz_name, err) < 0)
         return -1;
+    *z = api_zone_named(call->r, tz_name);
     return store_schedules_list(call->db, call->r->arena, true, person_id, meds, n, err);
 }
 

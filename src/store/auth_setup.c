@@ -71,6 +71,15 @@ static const char *stored_key(const char *key, char buf[KEY_MAX + 1])
     return buf;
 }
 
+/* An instant column; 0 for NULL or an unreadable value. */
+static int64_t col_instant(struct db_stmt *st, int i)
+{
+    size_t len = 0;
+    const char *s = db_col_text(st, i, &len);
+    int64_t us = 0;
+    return s && mt_parse_timestamp(s, len, &us) == 0 ? us : 0;
+}
+
 int store_throttle_get(struct db_conn *c, const char *key, struct store_throttle *out,
                        struct mt_err *err)
 {
@@ -83,12 +92,8 @@ int store_throttle_get(struct db_conn *c, const char *key, struct store_throttle
     int rc = db_next(st, err);
     if (rc == 1) {
         out->failures = db_col_int(st, 0);
-        size_t len = 0;
-        const char *until = db_col_text(st, 1, &len);
-        int64_t us = 0;
         /* An unreadable time locks nothing: the next failure sets a new one. */
-        if (until && mt_parse_timestamp(until, len, &us) == 0)
-            out->locked_until_us = us;
+        out->locked_until_us = col_instant(st, 1);
     }
     db_done(st);
     return rc < 0 ? -1 : 0;
@@ -145,15 +150,6 @@ struct claim_attempt_ctx {
     bool *granted;
     struct store_throttle *out;
 };
-
-/* An instant column; 0 for NULL or an unreadable value. */
-static int64_t col_instant(struct db_stmt *st, int i)
-{
-    size_t len = 0;
-    const char *s = db_col_text(st, i, &len);
-    int64_t us = 0;
-    return s && mt_parse_timestamp(s, len, &us) == 0 ? us : 0;
-}
 
 static int claim_attempt_tx(struct db_conn *c, void *vctx, struct mt_err *err)
 {

@@ -303,6 +303,10 @@ def access_control():
         text = json.dumps(rows)
         check("no password hash and no token secret in the trail",
               "$argon2" not in text and tok["token"] not in text, text[:300])
+        secret_keys = {"hash", "token_hash", "secret", "token", "password", "password_hash"}
+        leaked = [(a["seq"], k) for a in rows for side in ("before", "after")
+                  for k in (a.get(side) or {}) if k in secret_keys]
+        check("no snapshot has a secret's field (hash, token, password)", not leaked, leaked)
         rc, out = meditrack(srv.url, "audit", "verify")
         check("access control: the chain holds", rc == 0 and "audit trail holds" in out, out)
         rc, out = meditrack(srv.url, "user", "add", "fromcli", "--role", "viewer", "--no-password")
