@@ -53,9 +53,10 @@ static void usage(FILE *out)
                  "TLS_KEY_FILE (its unencrypted PEM key), both or neither, PORT speaks HTTPS\n"
                  "only (TLS 1.3 and 1.2); a plain HTTP request there gets a 400 saying so.\n\n"
                  "BACKUP_SCHEDULE (daily@HH:MM[:SS], hourly@MM[:SS], weekly@DAY@HH:MM[:SS],\n"
-                 "in the TIMEZONE_OFFSET zone) makes the server write a backup into BACKUP_DIR\n"
-                 "at those times, once across replicas, keeping BACKUP_KEEP of them; the\n"
-                 "outcome is in GET /api/v1/health and the log (docs/backup.md).\n\n"
+                 "on the server's wall clock: TIMEZONE, or TIMEZONE_OFFSET when set) makes\n"
+                 "the server write a backup into BACKUP_DIR at those times, once across\n"
+                 "replicas, keeping BACKUP_KEEP of them; the outcome is in GET /api/v1/health\n"
+                 "and the log (docs/backup.md).\n\n"
                  "SIGTERM or SIGINT: stop accepting, let requests in flight finish for up to\n"
                  "SHUTDOWN_GRACE seconds (a running backup is cancelled), then exit 0.\n"
                  "SIGHUP: reread TLS_CERT_FILE and TLS_KEY_FILE; new connections get the new\n"
@@ -126,7 +127,7 @@ static int run_start_sequence(const struct mt_config *cfg, struct serve_state *s
 /* The backup scheduler of BACKUP_SCHEDULE, started before the server so
  * that GET /api/v1/health can report it from the first request. *out stays
  * NULL when no schedule is set. Returns MT_EXIT_OK or the exit code. */
-static int start_backups(const struct mt_config *cfg, const struct db_url *url,
+static int start_backups(const struct mt_config *cfg, const struct db_url *url, struct mt_tz zone,
                          struct mig_chain **ch, struct copy_scheduler **out)
 {
     *out = NULL;
@@ -150,7 +151,7 @@ static int start_backups(const struct mt_config *cfg, const struct db_url *url,
                                        .schedule_text = cfg->backup_schedule,
                                        .dir = cfg->backup_dir,
                                        .keep = cfg->backup_keep,
-                                       .tz_offset_min = cfg->timezone_offset};
+                                       .zone = zone};
     *out = copy_scheduler_start(&sc, &err);
     if (!*out) {
         mt_log(MT_LOG_ERROR, "%s", err.msg);
@@ -297,7 +298,7 @@ int cmd_serve(int argc, char **argv, const struct mt_config *cfg)
     st.memory = url.dialect == DB_SQLITE && url.path && strcmp(url.path, ":memory:") == 0;
     struct mig_chain *backup_chain = NULL;
     struct copy_scheduler *backups = NULL;
-    int brc = start_backups(cfg, &url, &backup_chain, &backups);
+    int brc = start_backups(cfg, &url, zone, &backup_chain, &backups);
     if (brc != MT_EXIT_OK) {
         db_url_release(&url);
         return brc;

@@ -20,6 +20,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/strlist.h"
+#include "core/tz.h"
 #include "db/db.h"
 #include "migrate/migrate.h"
 
@@ -252,8 +253,8 @@ int copy_restore(const char *file, struct db_conn *dst, const struct mig_chain *
  * ------------------------------------------------------------------------- */
 
 /* BACKUP_SCHEDULE parsed: "daily@HH:MM[:SS]", "hourly@MM[:SS]",
- * "weekly@DAY@HH:MM[:SS]" (DAY mon..sun), in the zone of a JavaScript-style
- * offset; "" or "off": none. */
+ * "weekly@DAY@HH:MM[:SS]" (DAY mon..sun), in the server's zone (an IANA
+ * zone follows daylight saving time); "" or "off": none. */
 enum copy_every { COPY_NEVER, COPY_HOURLY, COPY_DAILY, COPY_WEEKLY };
 struct copy_schedule {
     enum copy_every every;
@@ -263,9 +264,12 @@ struct copy_schedule {
 /* MT_EINVAL with a message quoting s and the syntax. */
 int copy_schedule_parse(const char *s, struct copy_schedule *out, struct mt_err *err);
 /* The first instant (us since the epoch, UTC) strictly after after_us at
- * which s is due, in the zone tz_offset_min (300 = UTC-5); -1 for
- * COPY_NEVER. */
-int64_t copy_schedule_next(const struct copy_schedule *s, int64_t after_us, int tz_offset_min);
+ * which s is due on the wall clock of zone z; -1 for COPY_NEVER. A wall
+ * time that a change of clocks skips is read at the offset before it (so
+ * daily@02:30 runs at 03:30 on the day New York springs forward); a daily or
+ * weekly time that occurs twice runs once, the first time; hourly stays an
+ * hour apart. */
+int64_t copy_schedule_next(const struct copy_schedule *s, int64_t after_us, struct mt_tz z);
 
 /* The scheduler of `meditrack serve`: one thread of its own, with its own
  * database connections, so that it never holds up a request. At each due
@@ -281,7 +285,7 @@ struct copy_scheduler_config {
     const char *schedule_text; /* copied, for reports */
     const char *dir;           /* copied */
     int keep;
-    int tz_offset_min;
+    struct mt_tz zone; /* the server's (TIMEZONE, or TIMEZONE_OFFSET) */
 };
 /* Starts the thread. Returns NULL with err filled when it cannot. */
 struct copy_scheduler *copy_scheduler_start(const struct copy_scheduler_config *cfg,

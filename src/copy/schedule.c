@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/mtime.h"
 #include "core/str.h"
+#include "core/tz.h"
 
 /* ---- the schedule --------------------------------------------------------------- */
 
@@ -96,38 +97,51 @@ int copy_schedule_parse(const char *text, struct copy_schedule *out, struct mt_e
     return 0;
 }
 
-int64_t copy_schedule_next(const struct copy_schedule *s, int64_t after_us, int tz_offset_min)
+/* The first instant after after_us at which the local wall clock of z
+ * reads hour:minute:second on a day d with want(d) (a local date's days
+ * since the epoch). Days are walked in local dates, so a day of 23 or 25
+ * hours still has its backup at the same wall time; a time that a change
+ * of clocks skips runs at the offset before the change
+ * (mt_tz_local_to_instant). */
+static int64_t next_local_time(struct mt_tz z, int64_t after_us, int weekday, int hour,
+                               int minute, int second)
 {
-    const int64_t sec = MT_USEC_PER_SEC;
-    int64_t period, base = 0, at;
+    int64_t day = mt_date_to_days(mt_tz_local_date(z, after_us));
+    /* From the day before (an instant late on it, in a zone west of the
+     * change, can still be ahead), a week and a day cover every weekday. */
+    for (int64_t d = day - 1; d <= day + 8; d++) {
+        /* 1970-01-01 (day 0) was a Thursday: Monday is 0 here. */
+        if (weekday >= 0 && mt_floor_mod(d + 3, 7) != weekday)
+            continue;
+        int64_t t = mt_tz_local_to_instant(z, mt_date_from_days(d), hour, minute) +
+                    (int64_t)second * MT_USEC_PER_SEC;
+        if (t > after_us)
+            return t;
+    }
+    return -1;
+}
+
+int64_t copy_schedule_next(const struct copy_schedule *s, int64_t after_us, struct mt_tz z)
+{
+    const int64_t sec = MT_USEC_PER_SEC, hour = 3600 * MT_USEC_PER_SEC;
     switch (s->every) {
-    case COPY_HOURLY:
-        period = 3600 * sec;
-        at = (s->minute * 60 + s->second) * sec;
-        break;
+    case COPY_HOURLY: {
+        /* Every hour when the local clock reads MM:SS, read at the offset
+         * of after_us: a change of clocks by whole hours moves no minute,
+         * so the backups stay an hour apart across it. */
+        int64_t at = (s->minute * 60 + s->second) * sec;
+        int64_t shift = (int64_t)mt_tz_offset_at(z, after_us) * sec;
+        int64_t local = after_us + shift;
+        return (mt_floor_div(local - at, hour) + 1) * hour + at - shift;
+    }
     case COPY_DAILY:
-        period = MT_USEC_PER_DAY;
-        at = ((int64_t)s->hour * 3600 + s->minute * 60 + s->second) * sec;
-        break;
+        return next_local_time(z, after_us, -1, s->hour, s->minute, s->second);
     case COPY_WEEKLY:
-        /* Weeks start on Monday; 1970-01-05 was one. */
-        period = 7 * MT_USEC_PER_DAY;
-        base = 4 * MT_USEC_PER_DAY;
-        at = s->weekday * MT_USEC_PER_DAY +
-             ((int64_t)s->hour * 3600 + s->minute * 60 + s->second) * sec;
-        break;
+        return next_local_time(z, after_us, s->weekday, s->hour, s->minute, s->second);
     case COPY_NEVER:
     default:
         return -1;
     }
-    /* Local wall time of a JavaScript-style offset: 300 is UTC-5. */
-    int64_t shift = (int64_t)tz_offset_min * 60 * sec;
-    int64_t local = after_us - shift;
-    int64_t k = mt_floor_div(local - base - at, period) + 1;
-    int64_t next = base + at + k * period;
-    if (next <= local)
-        next += period;
-    return next + shift;
 }
 
 /* ---- the scheduler ------------------------------------------------------------------ */
@@ -144,7 +158,7 @@ struct copy_scheduler {
     struct copy_schedule schedule;
     char *dir;
     int keep;
-    int tz;
+    struct mt_tz zone;
     char host[256];
     struct copy_scheduler_status st; /* under mu */
 };
@@ -299,7 +313,7 @@ static void *scheduler_main(void *arg)
     struct copy_scheduler *s = arg;
     pthread_mutex_lock(&s->mu);
     while (!s->stop) {
-        int64_t next = copy_schedule_next(&s->schedule, mt_now_us(), s->tz);
+        int64_t next = copy_schedule_next(&s->schedule, mt_now_us(), s->zone);
         s->st.next_us = next;
         if (next < 0)
             break;
@@ -344,14 +358,14 @@ struct copy_scheduler *copy_scheduler_start(const struct copy_scheduler_config *
     s->schedule = cfg->schedule;
     s->dir = mt_xstrdup(cfg->dir && *cfg->dir ? cfg->dir : ".");
     s->keep = cfg->keep > 0 ? cfg->keep : 1;
-    s->tz = cfg->tz_offset_min;
+    s->zone = cfg->zone;
     if (gethostname(s->host, sizeof s->host) < 0)
         snprintf(s->host, sizeof s->host, "unknown");
     s->host[sizeof s->host - 1] = '\0';
     set_text(s->st.schedule, sizeof s->st.schedule, cfg->schedule_text);
     set_text(s->st.dir, sizeof s->st.dir, s->dir);
     s->st.keep = s->keep;
-    s->st.next_us = copy_schedule_next(&s->schedule, mt_now_us(), s->tz);
+    s->st.next_us = copy_schedule_next(&s->schedule, mt_now_us(), s->zone);
     s->st.last_success_us = s->st.last_error_us = s->st.last_slot_us = -1;
     int e = pthread_create(&s->thread, NULL, scheduler_main, s);
     if (e != 0) {

@@ -5,7 +5,9 @@ TIMEZONE_OFFSET zone, as a local time), race for the slot: exactly one writes
 the backup (one file, one row in meditrack_backup_log), both report the slot
 in GET /api/v1/health (the writer with its file and duration, the other as
 taken), the winner prunes its directory to BACKUP_KEEP, and the backup
-restores. A bad BACKUP_SCHEDULE stops serve with exit 3. On PostgreSQL and
+restores. In an IANA zone (TIMEZONE=America/New_York, on the test clock)
+the next run keeps its wall time across the spring change of clocks. A bad
+BACKUP_SCHEDULE stops serve with exit 3. On PostgreSQL and
 MariaDB a server stopped while a scheduled backup of 100k doses runs cancels
 it cleanly: exit 0, no partial file, the slot recorded as failed. Python 3
 stdlib. Last line "N passed, N failed, N skipped"."""
@@ -147,6 +149,28 @@ def two_replicas():
                 s.stop()
 
 
+def dst_zone():
+    """Backups on the New York wall clock, seen from 2025-03-08 12:00Z (the
+    clocks spring forward on 2025-03-09 at 07:00Z): the next 03:00 is 03:00
+    EDT (07:00Z), not 08:00Z as a fixed offset would have it; 02:30, which
+    the clocks skip that night, runs at the offset before the change (07:30Z,
+    03:30 EDT)."""
+    url = apilib.fresh_db("t102dst")
+    for sched, want in (("daily@03:00", "2025-03-09T07:00:00Z"),
+                        ("daily@02:30", "2025-03-09T07:30:00Z"),
+                        ("weekly@mon@03:00", "2025-03-10T07:00:00Z")):
+        srv = apilib.Server("t102dst", env={
+            "DATABASE_URL": url, "BACKUP_SCHEDULE": sched, "TIMEZONE": "America/New_York",
+            "ALLOW_TEST_CLOCK": "true", "TEST_CLOCK_START": "2025-03-08T12:00:00Z",
+            "TEST_CLOCK_SPEED": "1", "BACKUP_DIR": os.path.join(WORK, "dst")})
+        try:
+            got = backup_of(srv).get("next_run_at")
+            check(f"{sched} in America/New_York follows the spring change", got == want,
+                  f"{got} (want {want})")
+        finally:
+            srv.stop()
+
+
 def bad_schedule():
     r = subprocess.run([MEDITRACK, "serve"], capture_output=True, text=True, timeout=30,
                        env=dict(os.environ, DATABASE_URL="sqlite:///" + os.path.join(WORK, "b.db"),
@@ -225,6 +249,7 @@ def cancelled_on_stop():
 
 def main():
     two_replicas()
+    dst_zone()
     bad_schedule()
     cancelled_on_stop()
     print(f"{apilib.passed} passed, {apilib.failed} failed, {skipped} skipped")

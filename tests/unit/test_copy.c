@@ -56,26 +56,71 @@ static void test_schedule_next(void)
 {
     struct copy_schedule s;
     struct mt_err err = {0};
+    struct mt_tz utc = mt_tz_fixed(0);
     copy_schedule_parse("daily@03:00", &s, &err);
-    CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T02:59:59Z"), 0), at("2025-01-01T03:00:00Z"));
+    CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T02:59:59Z"), utc), at("2025-01-01T03:00:00Z"));
     /* Strictly after: a slot that has just run is not due again. */
-    CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T03:00:00Z"), 0), at("2025-01-02T03:00:00Z"));
-    CHECK_EQ(copy_schedule_next(&s, at("2024-12-31T23:00:00Z"), 0), at("2025-01-01T03:00:00Z"));
+    CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T03:00:00Z"), utc), at("2025-01-02T03:00:00Z"));
+    CHECK_EQ(copy_schedule_next(&s, at("2024-12-31T23:00:00Z"), utc), at("2025-01-01T03:00:00Z"));
     /* 300 = UTC-5: 03:00 there is 08:00 UTC; -90 = UTC+1:30: 01:30 UTC. */
-    CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T05:00:00Z"), 300), at("2025-01-01T08:00:00Z"));
-    CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T05:00:00Z"), -90), at("2025-01-02T01:30:00Z"));
-    CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T01:00:00Z"), -90), at("2025-01-01T01:30:00Z"));
+    CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T05:00:00Z"), mt_tz_fixed(300)),
+             at("2025-01-01T08:00:00Z"));
+    CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T05:00:00Z"), mt_tz_fixed(-90)),
+             at("2025-01-02T01:30:00Z"));
+    CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T01:00:00Z"), mt_tz_fixed(-90)),
+             at("2025-01-01T01:30:00Z"));
     copy_schedule_parse("hourly@15", &s, &err);
-    CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T10:20:00Z"), 0), at("2025-01-01T11:15:00Z"));
-    CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T10:14:59.9Z"), 0), at("2025-01-01T10:15:00Z"));
+    CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T10:20:00Z"), utc), at("2025-01-01T11:15:00Z"));
+    CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T10:14:59.9Z"), utc), at("2025-01-01T10:15:00Z"));
     /* A half-hour zone moves the minute of every hour. */
-    CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T10:20:00Z"), -30), at("2025-01-01T10:45:00Z"));
+    CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T10:20:00Z"), mt_tz_fixed(-30)),
+             at("2025-01-01T10:45:00Z"));
     copy_schedule_parse("weekly@mon@03:00", &s, &err);
     /* 2025-01-01 was a Wednesday. */
-    CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T12:00:00Z"), 0), at("2025-01-06T03:00:00Z"));
-    CHECK_EQ(copy_schedule_next(&s, at("2025-01-06T03:00:00Z"), 0), at("2025-01-13T03:00:00Z"));
+    CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T12:00:00Z"), utc), at("2025-01-06T03:00:00Z"));
+    CHECK_EQ(copy_schedule_next(&s, at("2025-01-06T03:00:00Z"), utc), at("2025-01-13T03:00:00Z"));
     copy_schedule_parse("off", &s, &err);
-    CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T12:00:00Z"), 0), -1);
+    CHECK_EQ(copy_schedule_next(&s, at("2025-01-01T12:00:00Z"), utc), -1);
+}
+
+/* An IANA zone keeps the wall time across daylight saving time: New York
+ * springs forward on 2025-03-09 at 07:00Z and falls back on 2025-11-02 at
+ * 06:00Z; Berlin springs forward on 2025-03-30 at 01:00Z. */
+static void test_schedule_dst(void)
+{
+    struct copy_schedule s;
+    struct mt_err err = {0};
+    struct mt_tz ny, berlin;
+    if (mt_tz_load("America/New_York", &ny, &err) < 0 ||
+        mt_tz_load("Europe/Berlin", &berlin, &err) < 0) {
+        fprintf(stderr, "time zones missing (tzdata): %s\n", err.msg);
+        CHECK(0);
+        return;
+    }
+    copy_schedule_parse("daily@03:00", &s, &err);
+    CHECK_EQ(copy_schedule_next(&s, at("2025-03-08T00:00:00Z"), ny), at("2025-03-08T08:00:00Z"));
+    CHECK_EQ(copy_schedule_next(&s, at("2025-03-08T08:00:00Z"), ny), at("2025-03-09T07:00:00Z"));
+    CHECK_EQ(copy_schedule_next(&s, at("2025-03-09T07:00:00Z"), ny), at("2025-03-10T07:00:00Z"));
+    CHECK_EQ(copy_schedule_next(&s, at("2025-11-01T07:00:00Z"), ny), at("2025-11-02T08:00:00Z"));
+    /* 02:30 does not exist on the day of the spring change: the offset
+     * before it reads it as 03:30 EDT. */
+    copy_schedule_parse("daily@02:30", &s, &err);
+    CHECK_EQ(copy_schedule_next(&s, at("2025-03-09T00:00:00Z"), ny), at("2025-03-09T07:30:00Z"));
+    /* 01:30 happens twice on the day of the autumn change: once. */
+    copy_schedule_parse("daily@01:30", &s, &err);
+    CHECK_EQ(copy_schedule_next(&s, at("2025-11-02T00:00:00Z"), ny), at("2025-11-02T05:30:00Z"));
+    CHECK_EQ(copy_schedule_next(&s, at("2025-11-02T05:30:00Z"), ny), at("2025-11-03T06:30:00Z"));
+    /* Hourly stays an hour apart across both changes. */
+    copy_schedule_parse("hourly@15", &s, &err);
+    CHECK_EQ(copy_schedule_next(&s, at("2025-11-02T05:15:00Z"), ny), at("2025-11-02T06:15:00Z"));
+    CHECK_EQ(copy_schedule_next(&s, at("2025-03-09T06:15:00Z"), ny), at("2025-03-09T07:15:00Z"));
+    copy_schedule_parse("weekly@sun@02:30", &s, &err);
+    CHECK_EQ(copy_schedule_next(&s, at("2025-03-22T12:00:00Z"), berlin),
+             at("2025-03-23T01:30:00Z"));
+    CHECK_EQ(copy_schedule_next(&s, at("2025-03-29T12:00:00Z"), berlin),
+             at("2025-03-30T01:30:00Z"));
+    CHECK_EQ(copy_schedule_next(&s, at("2025-03-30T01:30:00Z"), berlin),
+             at("2025-04-06T00:30:00Z"));
 }
 
 static void test_classes(void)
@@ -286,6 +331,7 @@ int main(void)
 {
     test_schedule_parse();
     test_schedule_next();
+    test_schedule_dst();
     test_classes();
     test_canonical();
     return check_report();
