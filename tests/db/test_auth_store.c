@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../check.h"
+#include "dbcheck.h"
 #include "core/arena.h"
 #include "core/log.h"
 #include "core/mtime.h"
@@ -25,67 +25,11 @@
 #define HOUR (3600 * SEC)
 
 static char *test_url;
-static struct mt_err E;
 static struct mt_arena *A;
-
-#define MUST(expr)                                                                                 \
-    do {                                                                                           \
-        mt_err_clear(&E);                                                                          \
-        int must_rc_ = (expr);                                                                     \
-        check_total++;                                                                             \
-        if (must_rc_ < 0) {                                                                        \
-            check_failed++;                                                                        \
-            fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #expr, E.msg);           \
-        }                                                                                          \
-    } while (0)
-
-/* Must fail with code, and with a message containing text (NULL: any). */
-#define MUST_FAIL(expr, want_code, text)                                                           \
-    do {                                                                                           \
-        mt_err_clear(&E);                                                                          \
-        int must_rc_ = (expr);                                                                     \
-        check_total++;                                                                             \
-        const char *must_text_ = (text);                                                           \
-        if (must_rc_ >= 0 || E.code != (want_code) ||                                              \
-            (must_text_ && !strstr(E.msg, must_text_))) {                                          \
-            check_failed++;                                                                        \
-            fprintf(stderr, "%s:%d: %s: rc %d, code %s (\"%s\"), wanted %s\n", __FILE__, __LINE__, \
-                    #expr, must_rc_, mt_code_name(E.code), E.msg, mt_code_name(want_code));        \
-        }                                                                                          \
-    } while (0)
 
 static struct db_conn *open_conn(void)
 {
-    struct db_conn *c = NULL;
-    MUST(db_open_url(test_url, &c, &E));
-    if (!c) {
-        fprintf(stderr, "cannot go on without a connection\n");
-        exit(1);
-    }
-    return c;
-}
-
-/* A database of this executable's own (tests/lib/fresh-db), so that the
- * other tests of the suite cannot disturb it. */
-static char *private_url(const char *fallback)
-{
-    const char *root = getenv("MT_TEST_ROOT");
-    if (!root || !*root)
-        return strdup(fallback);
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "'%s/tests/lib/fresh-db' test_auth", root);
-    FILE *f = popen(cmd, "r");
-    char line[1024] = "";
-    if (!f || !fgets(line, sizeof line, f)) {
-        if (f)
-            pclose(f);
-        fprintf(stderr, "fresh-db failed; using MT_TEST_DATABASE_URL\n");
-        return strdup(fallback);
-    }
-    if (pclose(f) != 0)
-        return strdup(fallback);
-    line[strcspn(line, "\r\n")] = '\0';
-    return strdup(line);
+    return open_or_exit(test_url);
 }
 
 static int64_t count(struct db_conn *c, const char *sql, int64_t id)
@@ -163,11 +107,11 @@ static void test_setup(struct db_conn *c)
                                      .role = STORE_ROLE_VIEWER,
                                      .password_hash = "$argon2id$x"};
     struct store_account acc;
-    MUST_FAIL(store_setup_claim(c, A, h, now, &f, &acc, &E), MT_ENOTFOUND,
+    MUST_FAIL_TEXT(store_setup_claim(c, A, h, now, &f, &acc, &E), MT_ENOTFOUND,
               "Invalid or expired setup token");
     char unknown[MT_SECRET_HASH_HEX];
     hash_of("mtsetup_never-issued", unknown);
-    MUST_FAIL(store_setup_claim(c, A, unknown, now, &f, &acc, &E), MT_ENOTFOUND,
+    MUST_FAIL_TEXT(store_setup_claim(c, A, unknown, now, &f, &acc, &E), MT_ENOTFOUND,
               "Invalid or expired setup token");
 
     /* Three replicas, three tokens, three claims at once: one admin. */
@@ -206,7 +150,7 @@ static void test_setup(struct db_conn *c)
     /* A token issued after setup cannot create a second admin. */
     hash_of(t[0].secret, h);
     MUST(store_setup_token_add(c, h, now + HOUR, &E));
-    MUST_FAIL(store_setup_claim(c, A, h, now, &f, &acc, &E), MT_ECONFLICT,
+    MUST_FAIL_TEXT(store_setup_claim(c, A, h, now, &f, &acc, &E), MT_ECONFLICT,
               "Setup is already complete");
 }
 
@@ -267,16 +211,16 @@ static void test_accounts(struct db_conn *c)
     CHECK(acc.created_at.present && !acc.updated_at.present);
     int64_t maria = acc.id;
 
-    MUST_FAIL(store_account_create(c, NULL, A, &f, &acc, &E), MT_ECONFLICT, "Login already taken");
+    MUST_FAIL_TEXT(store_account_create(c, NULL, A, &f, &acc, &E), MT_ECONFLICT, "Login already taken");
     f.login = "MARIA.GARCIA@HOME";
-    MUST_FAIL(store_account_create(c, NULL, A, &f, &acc, &E), MT_ECONFLICT, "Login already taken");
+    MUST_FAIL_TEXT(store_account_create(c, NULL, A, &f, &acc, &E), MT_ECONFLICT, "Login already taken");
     static const char *const bad[] = {
         "",           "with space",
         "semi;colon", "t\xc3\xa4st",
         "tab\tx",     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
     for (size_t i = 0; i < MT_ARRAY_LEN(bad); i++) {
         f.login = bad[i];
-        MUST_FAIL(store_account_create(c, NULL, A, &f, &acc, &E), MT_EINVAL, "invalid login");
+        MUST_FAIL_TEXT(store_account_create(c, NULL, A, &f, &acc, &E), MT_EINVAL, "invalid login");
     }
     f.login = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"; /* 64 */
     f.has_person = false;
@@ -288,10 +232,10 @@ static void test_accounts(struct db_conn *c)
     f.login = "ghost";
     f.has_person = true;
     f.person_id = 999999;
-    MUST_FAIL(store_account_create(c, NULL, A, &f, &acc, &E), MT_ENOTFOUND, "Person not found");
+    MUST_FAIL_TEXT(store_account_create(c, NULL, A, &f, &acc, &E), MT_ENOTFOUND, "Person not found");
     f.has_person = false;
     f.role = (enum store_role)7;
-    MUST_FAIL(store_account_create(c, NULL, A, &f, &acc, &E), MT_EINVAL, "role");
+    MUST_FAIL_TEXT(store_account_create(c, NULL, A, &f, &acc, &E), MT_EINVAL, "role");
     f.role = STORE_ROLE_VIEWER;
     /* 255 characters of two bytes each fit; 256 do not. */
     char name[600];
@@ -299,10 +243,10 @@ static void test_accounts(struct db_conn *c)
         memcpy(name + 2 * i, "\xc3\xa9", 2);
     name[512] = '\0';
     f.display_name = name;
-    MUST_FAIL(store_account_create(c, NULL, A, &f, &acc, &E), MT_EINVAL, "too long");
+    MUST_FAIL_TEXT(store_account_create(c, NULL, A, &f, &acc, &E), MT_EINVAL, "too long");
     name[510] = '\0';
     f.display_name = "bad \xff byte";
-    MUST_FAIL(store_account_create(c, NULL, A, &f, &acc, &E), MT_EINVAL, "UTF-8");
+    MUST_FAIL_TEXT(store_account_create(c, NULL, A, &f, &acc, &E), MT_EINVAL, "UTF-8");
     f.display_name = name;
     f.login = "longname";
     MUST(store_account_create(c, NULL, A, &f, &acc, &E));
@@ -324,14 +268,14 @@ static void test_accounts(struct db_conn *c)
     CHECK(got.created_at.parsed && got.created_at.us > 0);
     MUST(store_account_by_login(c, A, "proxy.only", &got, &hash, &E));
     CHECK(hash == NULL);
-    MUST_FAIL(store_account_by_login(c, A, "nobody", &got, &hash, &E), MT_ENOTFOUND,
+    MUST_FAIL_TEXT(store_account_by_login(c, A, "nobody", &got, &hash, &E), MT_ENOTFOUND,
               "Account not found");
-    MUST_FAIL(store_account_by_login(c, A, "no body", &got, &hash, &E), MT_EINVAL, NULL);
+    MUST_FAIL_TEXT(store_account_by_login(c, A, "no body", &got, &hash, &E), MT_EINVAL, NULL);
     MUST(store_account_get(c, A, maria, &got, &E));
     CHECK_STR(got.login, "maria.garcia@home");
     CHECK(got.n_persons == 1 && got.persons[0] == P1);
-    MUST_FAIL(store_account_get(c, A, 987654, &got, &E), MT_ENOTFOUND, "Account not found");
-    MUST_FAIL(store_account_get(c, A, INT64_C(1) << 40, &got, &E), MT_ENOTFOUND, NULL);
+    MUST_FAIL_TEXT(store_account_get(c, A, 987654, &got, &E), MT_ENOTFOUND, "Account not found");
+    MUST_FAIL_TEXT(store_account_get(c, A, INT64_C(1) << 40, &got, &E), MT_ENOTFOUND, NULL);
 
     struct store_account *list = NULL;
     size_t n = 0;
@@ -360,11 +304,11 @@ static void test_updates_and_grants(struct db_conn *c)
     /* The only enabled admin may be neither demoted, nor disabled, nor
      * deleted. */
     struct store_account_fields f = {.set_role = true, .role = STORE_ROLE_CARER};
-    MUST_FAIL(store_account_update(c, NULL, A, root, &f, &acc, &E), MT_ECONFLICT,
+    MUST_FAIL_TEXT(store_account_update(c, NULL, A, root, &f, &acc, &E), MT_ECONFLICT,
               "The last administrator cannot be disabled or demoted");
     f = (struct store_account_fields){.set_enabled = true, .enabled = false};
-    MUST_FAIL(store_account_update(c, NULL, A, root, &f, &acc, &E), MT_ECONFLICT, "last administrator");
-    MUST_FAIL(store_account_delete(c, NULL, root, &E), MT_ECONFLICT, "last administrator");
+    MUST_FAIL_TEXT(store_account_update(c, NULL, A, root, &f, &acc, &E), MT_ECONFLICT, "last administrator");
+    MUST_FAIL_TEXT(store_account_delete(c, NULL, root, &E), MT_ECONFLICT, "last administrator");
     /* A no-op change of the only admin is fine and touches nothing. */
     f = (struct store_account_fields){.set_role = true, .role = STORE_ROLE_ADMIN};
     MUST(store_account_update(c, NULL, A, root, &f, &acc, &E));
@@ -376,7 +320,7 @@ static void test_updates_and_grants(struct db_conn *c)
     CHECK(!acc.enabled);
     /* A disabled admin does not count as one. */
     f = (struct store_account_fields){.set_role = true, .role = STORE_ROLE_VIEWER};
-    MUST_FAIL(store_account_update(c, NULL, A, root, &f, &acc, &E), MT_ECONFLICT, "last administrator");
+    MUST_FAIL_TEXT(store_account_update(c, NULL, A, root, &f, &acc, &E), MT_ECONFLICT, "last administrator");
     f = (struct store_account_fields){.set_enabled = true, .enabled = true};
     MUST(store_account_update(c, NULL, A, boss, &f, &acc, &E));
     f = (struct store_account_fields){.set_role = true, .role = STORE_ROLE_VIEWER};
@@ -394,7 +338,7 @@ static void test_updates_and_grants(struct db_conn *c)
     f.display_name = "";
     MUST(store_account_update(c, NULL, A, carer, &f, &acc, &E));
     CHECK_STR(acc.display_name, "carer");
-    MUST_FAIL(store_account_update(c, NULL, A, 999999, &f, &acc, &E), MT_ENOTFOUND, NULL);
+    MUST_FAIL_TEXT(store_account_update(c, NULL, A, 999999, &f, &acc, &E), MT_ENOTFOUND, NULL);
 
     /* A new own person is granted; the former stays granted. */
     f = (struct store_account_fields){.set_person = true, .has_person = true, .person_id = P2};
@@ -402,7 +346,7 @@ static void test_updates_and_grants(struct db_conn *c)
     CHECK(acc.has_person && acc.person_id == P2);
     CHECK(acc.n_persons == 2 && acc.persons[0] == P1 && acc.persons[1] == P2);
     f.person_id = 424242;
-    MUST_FAIL(store_account_update(c, NULL, A, carer, &f, &acc, &E), MT_ENOTFOUND, "Person not found");
+    MUST_FAIL_TEXT(store_account_update(c, NULL, A, carer, &f, &acc, &E), MT_ENOTFOUND, "Person not found");
     f = (struct store_account_fields){.set_person = true, .has_person = false};
     MUST(store_account_update(c, NULL, A, carer, &f, &acc, &E));
     CHECK(!acc.has_person);
@@ -414,12 +358,12 @@ static void test_updates_and_grants(struct db_conn *c)
     MUST(store_grant_add(c, NULL, carer, P3, &E));
     MUST(store_account_get(c, A, carer, &got, &E));
     CHECK(got.n_persons == 3 && got.persons[2] == P3);
-    MUST_FAIL(store_grant_add(c, NULL, carer, 777777, &E), MT_ENOTFOUND, "Person not found");
-    MUST_FAIL(store_grant_add(c, NULL, 777777, P1, &E), MT_ENOTFOUND, "Account not found");
+    MUST_FAIL_TEXT(store_grant_add(c, NULL, carer, 777777, &E), MT_ENOTFOUND, "Person not found");
+    MUST_FAIL_TEXT(store_grant_add(c, NULL, 777777, P1, &E), MT_ENOTFOUND, "Account not found");
     MUST(store_grant_remove(c, NULL, carer, P1, &E));
     MUST(store_grant_remove(c, NULL, carer, P1, &E));
-    MUST_FAIL(store_grant_remove(c, NULL, carer, P2, &E), MT_ECONFLICT, "own person");
-    MUST_FAIL(store_grant_remove(c, NULL, carer, 777777, &E), MT_ENOTFOUND, "Person not found");
+    MUST_FAIL_TEXT(store_grant_remove(c, NULL, carer, P2, &E), MT_ECONFLICT, "own person");
+    MUST_FAIL_TEXT(store_grant_remove(c, NULL, carer, 777777, &E), MT_ENOTFOUND, "Person not found");
     MUST(store_account_get(c, A, carer, &got, &E));
     CHECK(got.n_persons == 2 && got.persons[0] == P2 && got.persons[1] == P3);
     int64_t ids[] = {P1, P1};
@@ -427,7 +371,7 @@ static void test_updates_and_grants(struct db_conn *c)
     MUST(store_account_get(c, A, carer, &got, &E));
     CHECK(got.n_persons == 2 && got.persons[0] == P1 && got.persons[1] == P2);
     int64_t bad_ids[] = {P3, 555555};
-    MUST_FAIL(store_grants_set(c, NULL, carer, bad_ids, 2, &E), MT_ENOTFOUND, "Person not found");
+    MUST_FAIL_TEXT(store_grants_set(c, NULL, carer, bad_ids, 2, &E), MT_ENOTFOUND, "Person not found");
     MUST(store_account_get(c, A, carer, &got, &E));
     CHECK_EQ(got.n_persons, 2); /* unchanged: all or nothing */
     MUST(store_grants_set(c, NULL, carer, NULL, 0, &E));
@@ -475,19 +419,19 @@ static void test_sessions(struct db_conn *c)
     CHECK_STR(s.user_agent, "test-agent/1.0");
     CHECK_STR(s.address, "192.0.2.1");
     hash_of("mts_unknown", h);
-    MUST_FAIL(store_session_lookup(c, A, h, now, HOUR, &s, &acc, &E), MT_ENOTFOUND, NULL);
-    MUST_FAIL(store_session_create(c, 999999, h, now + HOUR, NULL, NULL, &s1, &E), MT_ENOTFOUND,
+    MUST_FAIL_TEXT(store_session_lookup(c, A, h, now, HOUR, &s, &acc, &E), MT_ENOTFOUND, NULL);
+    MUST_FAIL_TEXT(store_session_create(c, 999999, h, now + HOUR, NULL, NULL, &s1, &E), MT_ENOTFOUND,
               "Account not found");
 
     /* Past its absolute expiry, or idle too long: refused, and gone. */
     hash_of("mts_one", h);
-    MUST_FAIL(store_session_lookup(c, A, h, now + 2 * HOUR, 0, &s, &acc, &E), MT_ENOTFOUND, NULL);
+    MUST_FAIL_TEXT(store_session_lookup(c, A, h, now + 2 * HOUR, 0, &s, &acc, &E), MT_ENOTFOUND, NULL);
     CHECK_EQ(count(c, "SELECT COUNT(*) FROM auth_sessions WHERE id = ?", s1), 0);
     hash_of("mts_two", h);
     MUST(store_session_touch(c, s2, now + 10 * SEC, &E));
     MUST(store_session_lookup(c, A, h, now + 20 * SEC, 15 * SEC, &s, &acc, &E));
     CHECK(s.last_seen_at.parsed && s.last_seen_at.us == now + 10 * SEC);
-    MUST_FAIL(store_session_lookup(c, A, h, now + 30 * SEC, 15 * SEC, &s, &acc, &E), MT_ENOTFOUND,
+    MUST_FAIL_TEXT(store_session_lookup(c, A, h, now + 30 * SEC, 15 * SEC, &s, &acc, &E), MT_ENOTFOUND,
               NULL);
     CHECK_EQ(count(c, "SELECT COUNT(*) FROM auth_sessions WHERE id = ?", s2), 0);
     MUST(store_session_touch(c, s2, now, &E)); /* gone: nothing to touch */
@@ -523,9 +467,9 @@ static void test_sessions(struct db_conn *c)
     if (n == 2)
         CHECK(list[0].id == s4 && list[1].id == s3);
     int64_t other = make_account(c, "other", STORE_ROLE_VIEWER, false, 0);
-    MUST_FAIL(store_session_delete(c, other, s4, &E), MT_ENOTFOUND, "Session not found");
+    MUST_FAIL_TEXT(store_session_delete(c, other, s4, &E), MT_ENOTFOUND, "Session not found");
     MUST(store_session_delete(c, viewer, s4, &E));
-    MUST_FAIL(store_session_delete(c, viewer, s4, &E), MT_ENOTFOUND, NULL);
+    MUST_FAIL_TEXT(store_session_delete(c, viewer, s4, &E), MT_ENOTFOUND, NULL);
 
     /* A new password ends every session but the one kept. */
     int64_t k1 = session(c, viewer, "mts_keep", now + HOUR);
@@ -540,11 +484,11 @@ static void test_sessions(struct db_conn *c)
     MUST(store_account_set_password(c, NULL, viewer, "$argon2id$newer", 0, &E));
     MUST(store_sessions_list(c, A, viewer, &list, &n, &E));
     CHECK_EQ(n, 0);
-    MUST_FAIL(store_account_set_password(c, NULL, 999999, "$argon2id$x", 0, &E), MT_ENOTFOUND, NULL);
+    MUST_FAIL_TEXT(store_account_set_password(c, NULL, 999999, "$argon2id$x", 0, &E), MT_ENOTFOUND, NULL);
     MUST(store_account_rehash(c, viewer, "$argon2id$rehashed", &E));
     MUST(store_account_by_login(c, A, "viewer", &acc, &hash, &E));
     CHECK_STR(hash, "$argon2id$rehashed");
-    MUST_FAIL(store_account_rehash(c, 999999, "$argon2id$x", &E), MT_ENOTFOUND, NULL);
+    MUST_FAIL_TEXT(store_account_rehash(c, 999999, "$argon2id$x", &E), MT_ENOTFOUND, NULL);
 
     /* Disabling ends the sessions; a disabled account's session is refused. */
     int64_t d = session(c, viewer, "mts_disabled", now + HOUR);
@@ -553,7 +497,7 @@ static void test_sessions(struct db_conn *c)
     CHECK_EQ(count(c, "SELECT COUNT(*) FROM auth_sessions WHERE id = ?", d), 0);
     session(c, viewer, "mts_after", now + HOUR);
     hash_of("mts_after", h);
-    MUST_FAIL(store_session_lookup(c, A, h, now, HOUR, &s, &acc, &E), MT_ENOTFOUND, NULL);
+    MUST_FAIL_TEXT(store_session_lookup(c, A, h, now, HOUR, &s, &acc, &E), MT_ENOTFOUND, NULL);
     f.enabled = true;
     MUST(store_account_update(c, NULL, A, viewer, &f, &acc, &E));
     MUST(store_session_lookup(c, A, h, now, HOUR, &s, &acc, &E));
@@ -598,16 +542,16 @@ static void test_tokens(struct db_conn *c)
     hash_of("mtt_second", h2);
     f.hash = h2;
     f.person_id = 888888;
-    MUST_FAIL(store_token_create(c, NULL, A, &f, &t, &E), MT_ENOTFOUND, "Person not found");
+    MUST_FAIL_TEXT(store_token_create(c, NULL, A, &f, &t, &E), MT_ENOTFOUND, "Person not found");
     f.has_person = false;
     f.account_id = 888888;
-    MUST_FAIL(store_token_create(c, NULL, A, &f, &t, &E), MT_ENOTFOUND, "Account not found");
+    MUST_FAIL_TEXT(store_token_create(c, NULL, A, &f, &t, &E), MT_ENOTFOUND, "Account not found");
     f.account_id = viewer;
     f.name = "";
-    MUST_FAIL(store_token_create(c, NULL, A, &f, &t, &E), MT_EINVAL, "name");
+    MUST_FAIL_TEXT(store_token_create(c, NULL, A, &f, &t, &E), MT_EINVAL, "name");
     f.name = "expiring";
     f.scope = (enum store_scope)0;
-    MUST_FAIL(store_token_create(c, NULL, A, &f, &t, &E), MT_EINVAL, "scope");
+    MUST_FAIL_TEXT(store_token_create(c, NULL, A, &f, &t, &E), MT_EINVAL, "scope");
     f.scope = STORE_SCOPE_WRITE;
     f.has_expiry = true;
     f.expires_us = now + HOUR;
@@ -615,7 +559,7 @@ static void test_tokens(struct db_conn *c)
     int64_t expiring = t.id;
     CHECK(t.expires_at.present && t.expires_at.us == now + HOUR);
     MUST(store_token_lookup(c, A, h2, now, &got, &acc, &E));
-    MUST_FAIL(store_token_lookup(c, A, h2, now + HOUR, &got, &acc, &E), MT_ENOTFOUND, NULL);
+    MUST_FAIL_TEXT(store_token_lookup(c, A, h2, now + HOUR, &got, &acc, &E), MT_ENOTFOUND, NULL);
 
     /* Lists: of one account, of all; newest first, revoked ones included. */
     struct store_token *list = NULL;
@@ -628,10 +572,10 @@ static void test_tokens(struct db_conn *c)
         CHECK(list[0].id == expiring && list[1].scope == STORE_SCOPE_READ);
 
     /* Revoking: only the owner (or anyone with account 0), only once. */
-    MUST_FAIL(store_token_revoke(c, NULL, viewer, list[1].id, &E), MT_ENOTFOUND, "Token not found");
+    MUST_FAIL_TEXT(store_token_revoke(c, NULL, viewer, list[1].id, &E), MT_ENOTFOUND, "Token not found");
     MUST(store_token_revoke(c, NULL, carer, list[1].id, &E));
-    MUST_FAIL(store_token_revoke(c, NULL, 0, list[1].id, &E), MT_ENOTFOUND, NULL);
-    MUST_FAIL(store_token_lookup(c, A, h, now, &got, &acc, &E), MT_ENOTFOUND, NULL);
+    MUST_FAIL_TEXT(store_token_revoke(c, NULL, 0, list[1].id, &E), MT_ENOTFOUND, NULL);
+    MUST_FAIL_TEXT(store_token_lookup(c, A, h, now, &got, &acc, &E), MT_ENOTFOUND, NULL);
     MUST(store_token_revoke(c, NULL, 0, expiring, &E));
     MUST(store_tokens_list(c, A, 0, &list, &n, &E));
     CHECK(n == 2 && list[0].revoked_at.present && list[1].revoked_at.present);
@@ -646,7 +590,7 @@ static void test_tokens(struct db_conn *c)
     MUST(store_token_create(c, NULL, A, &f, &t, &E));
     struct store_account_fields af = {.set_enabled = true, .enabled = false};
     MUST(store_account_update(c, NULL, A, viewer, &af, &acc, &E));
-    MUST_FAIL(store_token_lookup(c, A, h, now, &got, &acc, &E), MT_ENOTFOUND, NULL);
+    MUST_FAIL_TEXT(store_token_lookup(c, A, h, now, &got, &acc, &E), MT_ENOTFOUND, NULL);
     af.enabled = true;
     MUST(store_account_update(c, NULL, A, viewer, &af, &acc, &E));
     MUST(store_token_lookup(c, A, h, now, &got, &acc, &E));
@@ -658,7 +602,7 @@ static void test_tokens(struct db_conn *c)
     CHECK_EQ(count(c, "SELECT COUNT(*) FROM auth_sessions WHERE account_id = ?", viewer), 0);
     CHECK_EQ(count(c, "SELECT COUNT(*) FROM api_tokens WHERE account_id = ?", viewer), 0);
     CHECK_EQ(count(c, "SELECT COUNT(*) FROM account_persons WHERE account_id = ?", viewer), 0);
-    MUST_FAIL(store_account_delete(c, NULL, viewer, &E), MT_ENOTFOUND, NULL);
+    MUST_FAIL_TEXT(store_account_delete(c, NULL, viewer, &E), MT_ENOTFOUND, NULL);
 }
 
 /* ---- throttle and sweep --------------------------------------------------------------------- */
@@ -790,7 +734,7 @@ int main(void)
         }
         SKIP("MT_TEST_DATABASE_URL is not set (run through scripts/run-tests.sh)");
     }
-    test_url = private_url(url);
+    test_url = private_db_url("test_auth", url);
     mt_log_setup(MT_LOG_WARN, MT_LOG_TEXT);
     MUST(mt_secret_init(&E));
     MUST(schema_register(&E));

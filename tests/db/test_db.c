@@ -14,39 +14,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../check.h"
-#include "db/db.h"
+#include "dbcheck.h"
 
 #define SECRET "S3cretPw"
 
 static enum db_dialect dialect;
 static char *test_url;
-static struct mt_err E;
-
-/* Runs a call that takes &E and must succeed. */
-#define MUST(expr)                                                                                 \
-    do {                                                                                           \
-        mt_err_clear(&E);                                                                          \
-        int must_rc_ = (expr);                                                                     \
-        check_total++;                                                                             \
-        if (must_rc_ < 0) {                                                                        \
-            check_failed++;                                                                        \
-            fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #expr, E.msg);           \
-        }                                                                                          \
-    } while (0)
-
-/* Runs a call that takes &E and must fail with code. */
-#define MUST_FAIL(expr, want_code)                                                                 \
-    do {                                                                                           \
-        mt_err_clear(&E);                                                                          \
-        int must_rc_ = (expr);                                                                     \
-        check_total++;                                                                             \
-        if (must_rc_ >= 0 || E.code != (want_code)) {                                              \
-            check_failed++;                                                                        \
-            fprintf(stderr, "%s:%d: %s: rc %d, code %s, wanted %s (\"%s\")\n", __FILE__, __LINE__, \
-                    #expr, must_rc_, mt_code_name(E.code), mt_code_name(want_code), E.msg);        \
-        }                                                                                          \
-    } while (0)
 
 static const char *pick(const char *sqlite, const char *pg, const char *my)
 {
@@ -61,13 +34,7 @@ static void sleep_ms(int ms)
 
 static struct db_conn *open_conn(void)
 {
-    struct db_conn *c = NULL;
-    MUST(db_open_url(test_url, &c, &E));
-    if (!c) {
-        fprintf(stderr, "cannot go on without a connection\n");
-        exit(1);
-    }
-    return c;
+    return open_or_exit(test_url);
 }
 
 static int64_t count_rows(struct db_conn *c, const char *sql, const struct db_param *p, size_t n)
@@ -75,29 +42,6 @@ static int64_t count_rows(struct db_conn *c, const char *sql, const struct db_pa
     int64_t v = -1;
     MUST(db_query_int(c, sql, p, n, &v, NULL, &E));
     return v;
-}
-
-/* A private database for this executable, so that other tests of the suite
- * running at the same time cannot disturb it. */
-static char *private_url(const char *fallback)
-{
-    const char *root = getenv("MT_TEST_ROOT");
-    if (!root || !*root)
-        return strdup(fallback);
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "'%s/tests/lib/fresh-db' test_db", root);
-    FILE *f = popen(cmd, "r");
-    char line[1024] = "";
-    if (!f || !fgets(line, sizeof line, f)) {
-        if (f)
-            pclose(f);
-        fprintf(stderr, "fresh-db failed; using MT_TEST_DATABASE_URL\n");
-        return strdup(fallback);
-    }
-    if (pclose(f) != 0)
-        return strdup(fallback);
-    line[strcspn(line, "\r\n")] = '\0';
-    return strdup(line);
 }
 
 /* ---- session ---- */
@@ -2353,7 +2297,7 @@ int main(void)
         fprintf(stderr, "MT_TEST_DIALECT=%s but the URL is %s\n", want, db_dialect_name(dialect));
         return 1;
     }
-    test_url = private_url(url);
+    test_url = private_db_url("test_db", url);
     printf("dialect %s\n", db_dialect_name(dialect));
 
     test_session();

@@ -12,35 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../check.h"
-#include "db/db.h"
+#include "dbcheck.h"
 
 static enum db_dialect dialect;
 static char *test_url;
-static struct mt_err E;
-
-#define MUST(expr)                                                                                 \
-    do {                                                                                           \
-        mt_err_clear(&E);                                                                          \
-        int must_rc_ = (expr);                                                                     \
-        check_total++;                                                                             \
-        if (must_rc_ < 0) {                                                                        \
-            check_failed++;                                                                        \
-            fprintf(stderr, "%s:%d: %s failed: %s\n", __FILE__, __LINE__, #expr, E.msg);           \
-        }                                                                                          \
-    } while (0)
-
-#define MUST_FAIL(expr, want_code)                                                                 \
-    do {                                                                                           \
-        mt_err_clear(&E);                                                                          \
-        int must_rc_ = (expr);                                                                     \
-        check_total++;                                                                             \
-        if (must_rc_ >= 0 || E.code != (want_code)) {                                              \
-            check_failed++;                                                                        \
-            fprintf(stderr, "%s:%d: %s: rc %d, code %s, wanted %s (\"%s\")\n", __FILE__, __LINE__, \
-                    #expr, must_rc_, mt_code_name(E.code), mt_code_name(want_code), E.msg);        \
-        }                                                                                          \
-    } while (0)
 
 static const char *pick(const char *pg, const char *my)
 {
@@ -75,26 +50,6 @@ static int64_t query_int(struct db_conn *c, const char *sql)
     int64_t v = -1;
     MUST(db_query_int(c, sql, NULL, 0, &v, NULL, &E));
     return v;
-}
-
-static char *private_url(const char *fallback)
-{
-    const char *root = getenv("MT_TEST_ROOT");
-    if (!root || !*root)
-        return strdup(fallback);
-    char cmd[1024];
-    snprintf(cmd, sizeof cmd, "'%s/tests/lib/fresh-db' test_dbfault", root);
-    FILE *f = popen(cmd, "r");
-    char line[1024] = "";
-    if (!f || !fgets(line, sizeof line, f)) {
-        if (f)
-            pclose(f);
-        return strdup(fallback);
-    }
-    if (pclose(f) != 0)
-        return strdup(fallback);
-    line[strcspn(line, "\r\n")] = '\0';
-    return strdup(line);
 }
 
 /* ---- limits ---- */
@@ -388,7 +343,7 @@ int main(void)
     }
     dialect = u.dialect;
     db_url_release(&u);
-    test_url = private_url(url);
+    test_url = private_db_url("test_dbfault", url);
     printf("dialect %s\n", db_dialect_name(dialect));
 
     test_limits_checked();
