@@ -1,8 +1,9 @@
 /* The reminders API (issue 16, docs/reminders.md): notification channels of
  * a person and of the signed-in account, a channel's test message, a
  * person's reminder settings, the delivery log (GET /api/v1/notifications),
- * the signed snooze link and the signed-in snooze of the due list. Channel secrets are sealed
- * before they reach the store and never leave it again: replies say "has_secret". */
+ * the signed snooze link and the signed-in snooze of the due list. Channel
+ * secrets are sealed before they reach the store and never leave it again:
+ * replies say "has_secret". */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
