@@ -327,6 +327,9 @@ export const health = () => request('GET', '/health', { base: '' });
 // Schedules, what is due, adherence and the calendar feed (issue 16,
 // docs/schedules.md). `day` is a local date of the person's zone.
 export const dueSlots = (personId, day) => request('GET', `/persons/${personId}/due/${day}`);
+// Snoozes the reminder of a due slot (its reminder.id) for `minutes` from now.
+export const snoozeReminder = (personId, slotId, minutes) =>
+    request('POST', `/persons/${personId}/reminders/${slotId}/snooze`, { body: { minutes } });
 export const adherence = (personId, from, to) =>
     request('GET', `/persons/${personId}/adherence`, { query: { from, to } });
 export const createCalendarToken = (personId) => request('POST', `/persons/${personId}/calendar-token`);

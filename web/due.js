@@ -3,8 +3,10 @@
 // in the person's zone, the medication and its status as a text badge
 // (Taken, Late, Missed, Skipped, Pending; never colour alone), and for the
 // roles that record doses "Take" (a pending slot of today, one
-// Idempotency-Key per tap) and "Skip…" with a reason (a missed slot, or a
-// pending one within the hour) straight from the list.
+// Idempotency-Key per tap), "Skip…" with a reason (a missed slot, or a
+// pending one within the hour) and "Snooze…" (10, 30 or 60 minutes, on a
+// pending slot whose reminder is open or snoozed: docs/reminders.md)
+// straight from the list; a snoozed reminder shows "snoozed until HH:MM".
 
 import * as api from './api.js';
 import { $, announce, h, srOnly } from './dom.js';
@@ -29,6 +31,10 @@ export const STATUS_TEXT = {
 // until the reload after the answer has been drawn.
 const busy = new Set();
 let renderedKey = '';
+// The slot whose snooze choices are shown ("medication|slot_at"), or ''.
+let snoozeOpen = '';
+// The snooze lengths offered, in minutes.
+const SNOOZE_CHOICES = [10, 30, 60];
 
 // Browsers name some zones by the older identifiers ICU keeps (CLDR's
 // canonical ids); the tz database has renamed them. The current names are
@@ -84,6 +90,18 @@ function zoneTime(date, zone) {
     } catch (e) {
         return fmtTime(date);
     }
+}
+
+/** Whether the slot's reminder may still be snoozed. */
+function snoozable(s) {
+    const r = s.reminder;
+    return s.status === 'pending' && !!r && (r.state === 'open' || r.state === 'snoozed');
+}
+
+function snoozeText(s, zone) {
+    const r = s.reminder;
+    const until = r && r.state === 'snoozed' ? parseInstant(r.snoozed_until) : null;
+    return until && s.status === 'pending' ? `reminder snoozed until ${zoneTime(until, zone)}` : '';
 }
 
 function detailText(s, zone) {
@@ -151,6 +169,40 @@ async function skip(s) {
     }
 }
 
+async function snooze(s, minutes) {
+    const key = slotKey(s);
+    if (busy.has(key)) return;
+    busy.add(key);
+    snoozeOpen = '';
+    render();
+    try {
+        const p = selectedPerson();
+        const out = await api.snoozeReminder(p ? p.id : state.due.person_id, s.reminder.id, minutes);
+        const until = parseInstant(out.snoozed_until);
+        announce(`The reminder for the ${s.local_time} dose of ${s.medication_name} is snoozed until ${until ? zoneTime(until, (state.due && state.due.timezone) || '') : 'later'}.`);
+    } catch (e) {
+        announce(e.unreachable ? 'Not snoozed: the server cannot be reached.' : `Not snoozed: ${e.message}`, 'error');
+    }
+    try {
+        await actions.refresh();
+    } finally {
+        busy.delete(key);
+        renderedKey = '';
+        render();
+        focusSlot(key);
+    }
+}
+
+function toggleSnooze(s) {
+    const key = slotKey(s);
+    snoozeOpen = snoozeOpen === key ? '' : key;
+    renderedKey = '';
+    render();
+    const row = [...document.querySelectorAll('#due-list .due-row')].find((r) => r.dataset.key === key);
+    const target = row && row.querySelector(snoozeOpen ? '.due-snooze-choice' : '.due-snooze');
+    if (target) target.focus();
+}
+
 /** Focus back on a slot's row (its first button, else its time) after a redraw. */
 function focusSlot(key) {
     const row = [...document.querySelectorAll('#due-list .due-row')].find((r) => r.dataset.key === key);
@@ -179,8 +231,24 @@ function slotRow(s, now, zone) {
         if (skippable) {
             actionsEl.append(h('button', { type: 'button', class: 'btn btn-small due-skip', disabled: !canAct, onclick: () => skip(s) }, 'Skip…', srOnly(label)));
         }
+        if (snoozable(s)) {
+            const open = snoozeOpen === key;
+            const choicesId = `due-snooze-${s.medication_id}-${s.reminder.id}`;
+            const toggle = h('button', { type: 'button', class: 'btn btn-small due-snooze', disabled: !canAct || busy.has(key), 'aria-expanded': open ? 'true' : 'false', 'aria-controls': choicesId, onclick: () => toggleSnooze(s) }, 'Snooze…', srOnly(` the reminder for${label}`));
+            actionsEl.append(toggle);
+            if (open) {
+                actionsEl.append(
+                    h(
+                        'div',
+                        { class: 'due-snooze-choices', id: choicesId, role: 'group', 'aria-label': `Snooze the reminder for${label}` },
+                        ...SNOOZE_CHOICES.map((m) => h('button', { type: 'button', class: 'btn btn-small due-snooze-choice', disabled: !canAct, dataset: { minutes: String(m) }, onclick: () => snooze(s, m) }, `${m} min`)),
+                    ),
+                );
+            }
+        }
     }
     const detail = detailText(s, zone);
+    const snoozed = snoozeText(s, zone);
     return h(
         'li',
         { class: `due-row due-${s.status}`, dataset: { status: s.status, key, medId: s.medication_id } },
@@ -191,6 +259,7 @@ function slotRow(s, now, zone) {
             h('span', { class: 'due-name' }, s.medication_name),
             h('span', { class: `mark due-status status-${s.status}` }, STATUS_TEXT[s.status] || s.status),
             detail ? h('span', { class: 'due-detail' }, detail) : null,
+            snoozed ? h('span', { class: 'due-detail due-snoozed' }, snoozed) : null,
         ),
         actionsEl.children.length ? actionsEl : null,
     );
@@ -214,7 +283,7 @@ function render() {
     const zone = d.timezone || '';
     // Redraw only when something shown changed, so a periodic refresh never
     // takes focus from a button.
-    const key = JSON.stringify([slots, state.can, state.online, state.day, [...busy], Math.floor(Date.now() / 60000)]);
+    const key = JSON.stringify([slots, state.can, state.online, state.day, [...busy], snoozeOpen, Math.floor(Date.now() / 60000)]);
     if (key === renderedKey) return;
     renderedKey = key;
     $('#due-heading').textContent = isToday() ? 'Due today' : `Due on ${fmtDay(state.day)}`;

@@ -384,6 +384,12 @@ struct api_in_snooze {
     struct api_text sig;
 };
 
+/* The signed-in snooze of the due list: a slot of the person in the path,
+ * for minutes from now. */
+struct api_in_person_snooze {
+    struct api_int person_id, slot_id, minutes;
+};
+
 /* "ntfy", "gotify", "webhook", "email" (notify_type order). */
 extern const char *const api_channel_types[];
 
@@ -397,6 +403,7 @@ int api_reminder_settings_get(struct api_call *call, struct mt_err *err);
 int api_reminder_settings_put(struct api_call *call, struct mt_err *err);
 int api_notifications_list(struct api_call *call, struct mt_err *err);
 int api_reminder_snooze(struct api_call *call, struct mt_err *err);
+int api_person_reminder_snooze(struct api_call *call, struct mt_err *err);
 
 /* ---- routes that are not API operations ------------------------------------------------- */
 

@@ -206,6 +206,17 @@ static void schedule_schemas(json_t *s)
     json_object_set_new(slot, "dose_id", nullable("integer"));
     json_object_set_new(slot, "taken_at", datetime_schema(true));
     json_object_set_new(slot, "late_until", datetime_schema(false));
+    /* The reminder the worker planned for the slot, or null before it
+     * planned one (docs/reminders.md, "Snooze and skip from the list"). */
+    json_t *rem = json_object();
+    json_object_set_new(rem, "id", typed("integer"));
+    json_object_set_new(rem, "state",
+                        json_pack("{s:s, s:[s,s,s,s,s]}", "type", "string", "enum", "open",
+                                  "snoozed", "done", "skipped", "missed"));
+    json_object_set_new(rem, "snoozed_until", datetime_schema(true));
+    json_t *rem_or_null = nullable("object");
+    json_object_set_new(rem_or_null, "properties", rem);
+    json_object_set_new(slot, "reminder", rem_or_null);
     json_object_set_new(s, "DueSlot", object_of(slot));
     json_t *due = json_object();
     json_object_set_new(due, "person_id", typed("integer"));

@@ -1,8 +1,9 @@
 /* The reminders API (issue 16, docs/reminders.md): notification channels of
  * a person and of the signed-in account, a channel's test message, a
- * person's reminder settings, the delivery log (GET /api/v1/notifications)
- * and the signed snooze link. Channel secrets are sealed before they reach
- * the store and never leave it again: replies say "has_secret". */
+ * person's reminder settings, the delivery log (GET /api/v1/notifications),
+ * the signed snooze link and the signed-in snooze of the due list. Channel
+ * secrets are sealed before they reach the store and never leave it again:
+ * replies say "has_secret". */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -439,6 +440,18 @@ int api_notifications_list(struct api_call *call, struct mt_err *err)
     return 0;
 }
 
+/* The SnoozeOutcome of both snoozes. */
+static int snooze_reply(struct api_call *call, int64_t slot_id, int64_t until_us)
+{
+    char buf[MT_TIME_BUF];
+    json_t *o = json_object();
+    json_object_set_new(o, "slot_id", json_integer(slot_id));
+    json_object_set_new(o, "state", json_string("snoozed"));
+    json_object_set_new(o, "snoozed_until", json_string(mt_format_iso(until_us, buf, sizeof(buf))));
+    http_reply_json(call->r, call->op->status, o);
+    return 0;
+}
+
 int api_reminder_snooze(struct api_call *call, struct mt_err *err)
 {
     const struct api_in_snooze *in = call->in;
@@ -457,11 +470,26 @@ int api_reminder_snooze(struct api_call *call, struct mt_err *err)
     if (store_remind_snooze(call->db, in->slot_id.value, until_us, err) < 0)
         return -1;
     mt_log(MT_LOG_INFO, "reminder slot %lld snoozed by link", (long long)in->slot_id.value);
-    char buf[MT_TIME_BUF];
-    json_t *o = json_object();
-    json_object_set_new(o, "slot_id", json_integer(in->slot_id.value));
-    json_object_set_new(o, "state", json_string("snoozed"));
-    json_object_set_new(o, "snoozed_until", json_string(mt_format_iso(until_us, buf, sizeof(buf))));
-    http_reply_json(call->r, call->op->status, o);
-    return 0;
+    return snooze_reply(call, in->slot_id.value, until_us);
+}
+
+/* The due list's snooze: the caller may record doses of the person (the
+ * operation's permission) and sees them; a slot of another person is the
+ * same 404 as a missing one. Like the link, it counts from now. Reminder
+ * state is not part of the audit trail (docs/audit.md), so the change is
+ * logged, with the account that made it. */
+int api_person_reminder_snooze(struct api_call *call, struct mt_err *err)
+{
+    const struct api_in_person_snooze *in = call->in;
+    if (api_who_person(call->who, in->person_id.value, err) < 0)
+        return -1;
+    int64_t now_s = mt_now_us() / MT_USEC_PER_SEC;
+    int64_t until_us = (now_s + in->minutes.value * 60) * MT_USEC_PER_SEC;
+    if (store_remind_snooze_of(call->db, in->person_id.value, in->slot_id.value, until_us, err) < 0)
+        return -1;
+    mt_log(MT_LOG_INFO, "reminder slot %lld of person %lld snoozed for %lld min by account %lld",
+           (long long)in->slot_id.value, (long long)in->person_id.value,
+           (long long)in->minutes.value,
+           (long long)(call->who->signed_in ? call->who->account.id : 0));
+    return snooze_reply(call, in->slot_id.value, until_us);
 }

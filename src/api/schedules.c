@@ -19,6 +19,7 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/secret.h"
+#include "store/reminders.h"
 #include "store/schedules.h"
 
 /* Scratch memory for the slots and doses of one medication over a range
@@ -189,7 +190,39 @@ static int cmp_slot_out(const void *a, const void *b)
     return 0;
 }
 
-static json_t *slot_json(const struct api_slot *s)
+static int cmp_reminder(const void *a, const void *b)
+{
+    const struct store_slot_reminder *x = a, *y = b;
+    if (x->medication_id != y->medication_id)
+        return x->medication_id < y->medication_id ? -1 : 1;
+    return x->slot_at_us < y->slot_at_us ? -1 : x->slot_at_us > y->slot_at_us;
+}
+
+/* The reminder planned for a slot, from the person's reminders sorted by
+ * cmp_reminder; NULL when the worker planned none (yet). */
+static const struct store_slot_reminder *
+reminder_of(const struct api_slot *s, const struct store_slot_reminder *rem, size_t nrem)
+{
+    struct store_slot_reminder key = {.medication_id = s->med->medication_id,
+                                      .slot_at_us = s->at_us};
+    return nrem ? bsearch(&key, rem, nrem, sizeof(*rem), cmp_reminder) : NULL;
+}
+
+/* A reminder's id and state; snoozed_until only while it is snoozed (the
+ * column keeps the end of a past snooze after the slot reopened). */
+static json_t *reminder_json(const struct store_slot_reminder *m)
+{
+    if (!m)
+        return json_null();
+    bool snoozed = strcmp(m->state, "snoozed") == 0 && m->has_snooze;
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_integer((json_int_t)m->id));
+    json_object_set_new(o, "state", json_string(m->state));
+    set_time(o, "snoozed_until", snoozed ? m->snoozed_until_us : 0);
+    return o;
+}
+
+static json_t *slot_json(const struct api_slot *s, const struct store_slot_reminder *m)
 {
     char hm[8];
     json_t *o = json_object();
@@ -202,6 +235,7 @@ static json_t *slot_json(const struct api_slot *s)
                         s->dose_id ? json_integer((json_int_t)s->dose_id) : json_null());
     set_time(o, "taken_at", s->dose_id ? s->dose_at_us : 0);
     set_time(o, "late_until", s->late_until_us);
+    json_object_set_new(o, "reminder", reminder_json(m));
     return o;
 }
 
@@ -221,6 +255,16 @@ int api_due(struct api_call *call, struct mt_err *err)
             return -1;
     if (x.n)
         qsort(x.items, x.n, sizeof(*x.items), cmp_slot_out);
+    /* The planned reminders of the day's slots, in one query over the
+     * person's first to last slot (none when there are no slots). */
+    struct store_slot_reminder *rem = NULL;
+    size_t nrem = 0;
+    if (x.n &&
+        store_remind_person_slots(call->db, call->r->arena, in->person_id.value, x.items[0].at_us,
+                                  x.items[x.n - 1].at_us, &rem, &nrem, err) < 0)
+        return -1;
+    if (nrem)
+        qsort(rem, nrem, sizeof(*rem), cmp_reminder);
     json_t *o = json_object();
     json_object_set_new(o, "person_id", json_integer((json_int_t)in->person_id.value));
     set_date(o, "date", in->date.value);
@@ -230,7 +274,7 @@ int api_due(struct api_call *call, struct mt_err *err)
     set_time(o, "day_end", w.end_us);
     json_t *slots = json_array();
     for (size_t i = 0; i < x.n; i++)
-        json_array_append_new(slots, slot_json(&x.items[i]));
+        json_array_append_new(slots, slot_json(&x.items[i], reminder_of(&x.items[i], rem, nrem)));
     json_object_set_new(o, "slots", slots);
     http_reply_json(call->r, 200, o);
     return 0;

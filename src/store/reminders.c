@@ -148,6 +148,15 @@ static const char sql_finish[] =
 static const char sql_snooze[] = "UPDATE reminder_slots SET state = 'snoozed', snoozed_until = ? "
                                  "WHERE id = ? AND state IN ('open', 'snoozed')";
 static const char sql_slot_state[] = "SELECT state FROM reminder_slots WHERE id = ?";
+static const char sql_snooze_of[] =
+    "UPDATE reminder_slots SET state = 'snoozed', snoozed_until = ? "
+    "WHERE id = ? AND person_id = ? AND state IN ('open', 'snoozed')";
+static const char sql_slot_state_of[] =
+    "SELECT state FROM reminder_slots WHERE id = ? AND person_id = ?";
+/* The due list's reminders: the index on (person_id, slot_at) serves it. */
+static const char sql_person_slots[] =
+    "SELECT id, medication_id, slot_at, state, snoozed_until FROM reminder_slots "
+    "WHERE person_id = ? AND slot_at >= ? AND slot_at <= ? ORDER BY medication_id, slot_at";
 
 #define LOG_SELECT                                                                                 \
     "SELECT d.id, d.slot_id, d.channel_id, ch.type, d.kind, d.seq, d.status, d.due_at, "           \
@@ -527,25 +536,78 @@ int store_remind_finish(struct db_conn *c, int64_t id, const char *owner, const 
     return 0;
 }
 
-int store_remind_snooze(struct db_conn *c, int64_t slot_id, int64_t until_us, struct mt_err *err)
+/* Snoozes slot_id (of person_id when it is not 0): the update, and when it
+ * changed nothing the slot's state tells a missing slot (404) from a closed
+ * one (409). */
+static int snooze(struct db_conn *c, int64_t person_id, int64_t slot_id, int64_t until_us,
+                  struct mt_err *err)
 {
-    if (!store_id_ok(c, slot_id))
+    if (!store_id_ok(c, slot_id) || (person_id && !store_id_ok(c, person_id)))
         return mt_fail(err, MT_ENOTFOUND, "Reminder not found");
     char until[MT_TIME_BUF];
-    struct db_param p[] = {store_time_param(until_us, until), DB_INT(slot_id)};
-    if (store_exec(c, sql_snooze, p, 2, err) < 0)
+    struct db_param p[] = {store_time_param(until_us, until), DB_INT(slot_id), DB_INT(person_id)};
+    if (store_exec(c, person_id ? sql_snooze_of : sql_snooze, p, person_id ? 3 : 2, err) < 0)
         return -1;
     if (db_changes(c) > 0)
         return 0;
     char *state = NULL;
-    struct db_param q[] = {DB_INT(slot_id)};
-    if (db_query_text(c, sql_slot_state, q, 1, &state, err) < 0)
+    struct db_param q[] = {DB_INT(slot_id), DB_INT(person_id)};
+    if (db_query_text(c, person_id ? sql_slot_state_of : sql_slot_state, q, person_id ? 2 : 1,
+                      &state, err) < 0)
         return -1;
     if (!state)
         return mt_fail(err, MT_ENOTFOUND, "Reminder not found");
     mt_fail(err, MT_ECONFLICT, "the reminder cannot be snoozed: its slot is %s", state);
     free(state);
     return -1;
+}
+
+int store_remind_snooze(struct db_conn *c, int64_t slot_id, int64_t until_us, struct mt_err *err)
+{
+    return snooze(c, 0, slot_id, until_us, err);
+}
+
+int store_remind_snooze_of(struct db_conn *c, int64_t person_id, int64_t slot_id, int64_t until_us,
+                           struct mt_err *err)
+{
+    if (person_id <= 0)
+        return mt_fail(err, MT_ENOTFOUND, "Reminder not found");
+    return snooze(c, person_id, slot_id, until_us, err);
+}
+
+/* ---- the due list ---- */
+
+static int read_slot_reminder(struct db_stmt *st, struct mt_arena *a, void *item,
+                              struct mt_err *err)
+{
+    struct store_slot_reminder *s = item;
+    bool oom = false, present = false;
+    memset(s, 0, sizeof(*s));
+    s->id = db_col_int(st, 0);
+    s->medication_id = db_col_int(st, 1);
+    s->slot_at_us = col_us(st, 2, &present);
+    s->state = store_col_text(st, 3, a, &oom);
+    s->snoozed_until_us = col_us(st, 4, &s->has_snooze);
+    if (!s->state)
+        s->state = "";
+    return oom ? store_oom(err) : 0;
+}
+
+int store_remind_person_slots(struct db_conn *c, struct mt_arena *a, int64_t person_id,
+                              int64_t from_us, int64_t to_us, struct store_slot_reminder **out,
+                              size_t *n, struct mt_err *err)
+{
+    char from[MT_TIME_BUF], to[MT_TIME_BUF];
+    struct db_param p[] = {DB_INT(person_id), store_time_param(from_us, from),
+                           store_time_param(to_us, to)};
+    void *items = NULL;
+    *out = NULL;
+    *n = 0;
+    if (store_query_rows(c, a, sql_person_slots, p, 3, sizeof(**out), read_slot_reminder, &items, n,
+                         err) < 0)
+        return -1;
+    *out = items;
+    return 0;
 }
 
 /* ---- the log ---- */

@@ -242,4 +242,26 @@ int store_remind_finish(struct db_conn *c, int64_t id, const char *owner, const 
  * not found"; MT_ECONFLICT when the slot is done, skipped or missed. */
 int store_remind_snooze(struct db_conn *c, int64_t slot_id, int64_t until_us, struct mt_err *err);
 
+/* The same for a slot of person person_id only (the signed-in snooze of the
+ * due list): a slot of another person is MT_ENOTFOUND "Reminder not found",
+ * as a missing one. */
+int store_remind_snooze_of(struct db_conn *c, int64_t person_id, int64_t slot_id, int64_t until_us,
+                           struct mt_err *err);
+
+/* ---- the due list (store/reminders.c) ---- */
+
+/* The reminder the worker planned for one (medication, slot instant). */
+struct store_slot_reminder {
+    int64_t id, medication_id, slot_at_us;
+    const char *state; /* open | snoozed | done | skipped | missed */
+    bool has_snooze;
+    int64_t snoozed_until_us; /* when has_snooze; kept after a snooze ended */
+};
+
+/* Every planned slot of the person with slot_at in [from_us, to_us], in one
+ * query, ordered by medication and slot_at; rows and strings in a. */
+int store_remind_person_slots(struct db_conn *c, struct mt_arena *a, int64_t person_id,
+                              int64_t from_us, int64_t to_us, struct store_slot_reminder **out,
+                              size_t *n, struct mt_err *err);
+
 #endif

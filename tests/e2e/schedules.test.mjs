@@ -6,7 +6,7 @@
 // the person's time zone (the browser's offered), the schedule editor's
 // round trip (times, every day, weekdays, every N days, dates, as needed),
 // today's slots in due order with a missed, a late, a taken and pending
-// slots, Take and Skip from the list, channels (webhook with its secret set
+// slots, Take and Skip from the list, Snooze from the list, channels (webhook with its secret set
 // and never shown, a failing ntfy, e-mail refused without SMTP) with "Send a
 // test" against the receiver, reminder settings, the notification log, the
 // calendar link (shown once, copied, fetched, revoked), the adherence page
@@ -406,6 +406,79 @@ try {
         await waitText(row, /Test[\s\S]*Sent[\s\S]*Webhook[\s\S]*test message/, 'the test in the log');
         const log = await pageOk('GET', '/api/v1/notifications?limit=1000');
         assert(log.some((d) => d.kind === 'test' && d.channel_id === ids.hook && d.status === 'sent'), `server log: ${JSON.stringify(log).slice(0, 400)}`);
+    });
+
+    await check('snooze from the list: a pending slot with a planned reminder is snoozed for 30 minutes; a viewer sees it without controls; Skip from the list closes it', async () => {
+        // A slot two to three minutes ahead (the worker plans five minutes
+        // ahead, and never a slot before its schedule existed).
+        const nowMs = await page.evaluate(() => Date.now());
+        const slotHhmm = zoneParts(Math.ceil(nowMs / 60000) * 60000 + 2 * 60000).hhmm;
+        const zinc = await pageOk('POST', '/api/v1/medications/', {
+            person_id: ids.person, name: 'Zinc', dosage: '10 mg', frequency: 'Once a day', max_doses_per_day: 2,
+            schedule: { times: [slotHhmm], days: 'daily' },
+        }, 201);
+        ids.zinc = zinc.id;
+        const zincSlot = async () => (await pageOk('GET', `/api/v1/persons/${ids.person}/due/${DAY}`)).slots.find((x) => x.medication_id === ids.zinc);
+        const planned = await eventually(async () => {
+            const x = await zincSlot();
+            return x && x.reminder && x.reminder.state === 'open' && x;
+        }, 'the Zinc reminder planned', 20000);
+        await showPerson();
+        const row = page.locator(`#due-list .due-row[data-med-id="${ids.zinc}"]`);
+        const toggle = row.getByRole('button', { name: new RegExp(`^Snooze… the reminder for the ${slotHhmm} dose of Zinc$`) });
+        await toggle.waitFor({ state: 'visible' });
+        assert((await toggle.getAttribute('aria-expanded')) === 'false', 'the snooze choices start open');
+        // Only the pending slot with a reminder offers it.
+        const others = await page.locator(`#due-list .due-row:not([data-med-id="${ids.zinc}"]) .due-snooze`).count();
+        assert(others === 0, `${others} other rows offer Snooze`);
+        await toggle.click();
+        assert((await toggle.getAttribute('aria-expanded')) === 'true', 'the toggle does not say it is open');
+        const choices = await row.locator('.due-snooze-choice').allInnerTexts();
+        assert(JSON.stringify(choices) === JSON.stringify(['10 min', '30 min', '60 min']), `choices ${JSON.stringify(choices)}`);
+        assert(await row.locator('.due-snooze-choice').first().evaluate((el) => el === document.activeElement), 'focus did not move to the first choice');
+        await axeCheck('today’s slots with the snooze choices');
+        await noHorizontalScroll('today’s slots with the snooze choices');
+        await shot('due-snooze-choices');
+        const [sent] = await Promise.all([
+            page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith(`/api/v1/persons/${ids.person}/reminders/${planned.reminder.id}/snooze`)),
+            row.getByRole('button', { name: /^30 min$/ }).click(),
+        ]);
+        assert(JSON.stringify(sent.postDataJSON()) === JSON.stringify({ minutes: 30 }), `sent ${sent.postData()}`);
+        const snoozed = await eventually(async () => {
+            const x = await zincSlot();
+            return x && x.reminder.state === 'snoozed' && x;
+        }, 'the server to hold the snooze');
+        const until = zoneParts(Date.parse(snoozed.reminder.snoozed_until)).hhmm;
+        await waitText(row.locator('.due-snoozed'), new RegExp(`^reminder snoozed until ${until}$`), 'the snooze in the row');
+        const minutes = (Date.parse(snoozed.reminder.snoozed_until) - nowMs) / 60000;
+        assert(minutes > 28 && minutes < 34, `snoozed for ${minutes} minutes`);
+        assert(!(await row.locator('.due-snooze-choice').count()), 'the choices stay open after the snooze');
+        await shot('due-snoozed');
+        // A viewer sees the snooze, and no Snooze, Skip or Take.
+        await signOut();
+        await signIn('viewer', PW.viewer);
+        await showPerson();
+        await waitText(row.locator('.due-snoozed'), new RegExp(`^reminder snoozed until ${until}$`), 'the snooze for the viewer');
+        assert((await row.locator('button').count()) === 0, 'the viewer is offered buttons on the snoozed slot');
+        await signOut();
+        await signIn('admin', PW.admin);
+        await showPerson();
+        // Skip from the list: the reason is asked, the slot is skipped, and
+        // the worker closes its reminder.
+        await row.getByRole('button', { name: new RegExp(`^Skip… the ${slotHhmm} dose of Zinc$`) }).click();
+        await page.locator('#reason-dialog').waitFor({ state: 'visible' });
+        await page.fill('#reason-text', 'Out of zinc');
+        await page.click('#reason-submit');
+        await page.locator('#reason-dialog').waitFor({ state: 'hidden' });
+        await eventually(async () => (await row.locator('.due-status').textContent()).trim() === 'Skipped', 'the Zinc slot skipped');
+        assert((await row.locator('.due-snooze').count()) === 0 && (await row.locator('.due-snoozed').count()) === 0, 'a skipped slot still offers or shows the snooze');
+        await eventually(async () => (await zincSlot()).reminder.state === 'skipped', 'the reminder closed as skipped');
+        const skips = (await pageOk('GET', `/api/v1/doses/medications/${ids.zinc}/doses`)).filter((d) => d.status === 'skipped');
+        assert(skips.length === 1 && skips[0].status_reason === 'Out of zinc', `skips: ${JSON.stringify(skips)}`);
+        // Zinc goes, so that the later views count the slots they did.
+        await pageOk('DELETE', `/api/v1/medications/${ids.zinc}`, undefined, 204);
+        await showPerson();
+        await openReminders();
     });
 
     await check('reminder settings: repeats, quiet hours and escalation saved', async () => {

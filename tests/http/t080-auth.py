@@ -68,6 +68,8 @@ EXPECTED_PERM = {
     "get_my_channels": "SELF", "create_my_channel": "SELF", "delete_channel": "READ",
     "test_channel": "READ", "get_reminder_settings": "READ", "put_reminder_settings": "MANAGE",
     "get_notifications": "READ", "snooze_reminder": "PUBLIC",
+    # The due list's snooze: who may record the person's doses.
+    "snooze_person_reminder": "RECORD",
 }
 PATH_VALUES = {"date": "2026-01-02", "medication_name": "nothing-such"}
 
