@@ -34,7 +34,6 @@ static const char sql_get_day[] =
 static const char sql_get[] = "SELECT " MED_COLS ", -1, NULL FROM medications m WHERE m.id = ?";
 static const char sql_get_lock[] =
     "SELECT " MED_COLS ", -1, NULL FROM medications m WHERE m.id = ? FOR UPDATE";
-static const char sql_person_exists[] = "SELECT COUNT(*) FROM persons WHERE id = ?";
 static const char sql_insert[] =
     "INSERT INTO medications (name, dosage, frequency, max_doses_per_day, instructions, "
     "person_id, created_at, limit_window, min_interval_minutes, dose_amount, dose_unit) "
@@ -329,14 +328,8 @@ struct create_ctx {
 static int create_tx(struct db_conn *c, void *vctx, struct mt_err *err)
 {
     struct create_ctx *x = vctx;
-    if (!store_id_ok(c, x->person_id))
-        return mt_fail(err, MT_ENOTFOUND, "Person not found");
-    struct db_param pid[] = {DB_INT(x->person_id)};
-    int64_t found = 0;
-    if (db_query_int(c, sql_person_exists, pid, 1, &found, NULL, err) < 0)
+    if (store_person_exists(c, x->person_id, false, err) < 0)
         return -1;
-    if (!found)
-        return mt_fail(err, MT_ENOTFOUND, "Person not found");
     const struct store_medication_fields *f = x->f;
     size_t n_ing = f->set_ingredients ? f->n_ingredients : 0;
     if (check_units(c, x->a, x->person_id, f->ingredients, n_ing, err) < 0)

@@ -79,6 +79,12 @@ enum { STORE_EDIT_MAX = 8 };
 int store_update_row(struct db_conn *c, const char *sql, const struct store_edit *e, size_t n,
                      int64_t id, struct store_time *updated_at, struct mt_err *err);
 
+/* MT_ENOTFOUND "Person not found" unless person_id is a person. With lock
+ * (inside a write transaction) the person's row stays locked until it ends
+ * on PostgreSQL and MariaDB; SQLite's write transaction already excludes
+ * every other writer. */
+int store_person_exists(struct db_conn *c, int64_t person_id, bool lock, struct mt_err *err);
+
 /* MT_ELIMIT for a full arena. */
 int store_oom(struct mt_err *err);
 
