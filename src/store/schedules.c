@@ -23,7 +23,6 @@ static const char sql_insert[] = "INSERT INTO medication_schedules (medication_i
 static const char sql_list_person[] = LIST_COLS "WHERE m.person_id = ? ORDER BY m.id";
 static const char sql_list_all[] = LIST_COLS "ORDER BY m.person_id, m.id";
 static const char sql_tz_get[] = "SELECT id, timezone FROM persons WHERE id = ?";
-static const char sql_tz_set[] = "UPDATE persons SET timezone = ? WHERE id = ?";
 static const char sql_cal_delete[] = "DELETE FROM calendar_tokens WHERE person_id = ?";
 static const char sql_cal_insert[] =
     "INSERT INTO calendar_tokens (person_id, token_hash, created_at) VALUES (?, ?, ?)";
@@ -168,15 +167,6 @@ int store_person_timezone(struct db_conn *c, struct mt_arena *a, int64_t person_
     if (rc == 0)
         return mt_fail(err, MT_ENOTFOUND, "Person not found");
     return oom ? store_oom(err) : 0;
-}
-
-int store_person_set_timezone(struct db_conn *c, int64_t person_id, const char *tz,
-                              struct mt_err *err)
-{
-    struct db_param p[] = {DB_TEXT(tz), DB_INT(person_id)};
-    if (store_exec(c, sql_tz_set, p, 2, err) < 0)
-        return -1;
-    return store_remind_zone_changed(c, person_id, err);
 }
 
 struct cal_ctx {
