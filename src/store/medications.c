@@ -52,9 +52,6 @@ static const char sql_ingredients_mysql[] =
     "ORDER BY position LOCK IN SHARE MODE";
 static const char sql_drop_ingredients[] =
     "DELETE FROM medication_ingredients WHERE medication_id = ?";
-static const char sql_add_ingredient[] =
-    "INSERT INTO medication_ingredients (medication_id, position, name, name_key, amount, unit) "
-    "VALUES (?, ?, ?, ?, ?, ?)";
 static const char sql_person_limits[] =
     "SELECT name_key, unit FROM ingredient_limits WHERE person_id = ?";
 static const char sql_update[] =
@@ -288,20 +285,7 @@ static int save_ingredients(struct db_conn *c, struct mt_arena *a, int64_t id,
     struct db_param pid[] = {DB_INT(id)};
     if (store_exec(c, sql_drop_ingredients, pid, 1, err) < 0)
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        char *key = store_name_key(a, ings[i].name);
-        if (!key)
-            return store_oom(err);
-        struct db_param p[] = {DB_INT(id),   DB_INT((int64_t)i),        DB_TEXT(ings[i].name),
-                               DB_TEXT(key), DB_DOUBLE(ings[i].amount), DB_TEXT(ings[i].unit)};
-        if (store_exec(c, sql_add_ingredient, p, 6, err) < 0) {
-            /* The primary key is (medication_id, name_key). */
-            if (err && err->code == MT_ECONFLICT)
-                mt_fail(err, MT_ECONFLICT, "Ingredient %s is listed twice", ings[i].name);
-            return -1;
-        }
-    }
-    return 0;
+    return store_med_ingredients_insert(c, a, id, ings, n, err);
 }
 
 static bool same_ingredients(const struct store_medication *m, const struct store_ingredient *g,

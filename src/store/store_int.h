@@ -143,6 +143,20 @@ void store_params_ids(struct store_params *sp, const struct store_person_filter 
 int store_exec(struct db_conn *c, const char *sql, const struct db_param *p, size_t n,
                struct mt_err *err);
 
+/* ---- ingredient rows (store/ingredients.c) ---------------------------------------------- */
+
+/* Inserts the n ingredients g of a medication at positions 0 to n-1 (the
+ * caller removed any old ones). Two with the same match key are
+ * MT_ECONFLICT "Ingredient NAME is listed twice". Keys are made in a. */
+int store_med_ingredients_insert(struct db_conn *c, struct mt_arena *a, int64_t medication_id,
+                                 const struct store_ingredient *g, size_t n, struct mt_err *err);
+/* Inserts the snapshot of what a dose contained (which later ingredient
+ * totals count whatever becomes of the medication), n ingredients g, inside
+ * the caller's transaction (db_exec_later: a failure may be reported by
+ * the transaction's next statement). Keys are made in a. */
+int store_dose_ingredients_insert(struct db_conn *c, struct mt_arena *a, int64_t dose_id,
+                                  const struct store_ingredient *g, size_t n, struct mt_err *err);
+
 /* ---- the audit trail's snapshots (store/snapshot.c) -------------------------------------- */
 
 /* A row as the audit trail keeps it, before or after a change: compact
