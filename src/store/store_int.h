@@ -180,6 +180,13 @@ int store_audit_change(struct db_conn *c, const struct store_actor *actor, const
                        const char *entity, int64_t entity_id, int64_t person_id, char *before,
                        char *after, struct mt_err *err);
 
+/* The "update" row of a partial update (store_update_row), as
+ * store_audit_change, but none when the two snapshots are the same: a
+ * request that changes nothing writes no audit row either. Frees both. */
+int store_audit_update(struct db_conn *c, const struct store_actor *actor, const char *entity,
+                       int64_t entity_id, int64_t person_id, char *before, char *after,
+                       struct mt_err *err);
+
 /* A numeric column (NUMERIC / DECIMAL) as a double; *has false for NULL. */
 double store_col_number(struct db_stmt *st, int i, bool *has);
 
