@@ -11,6 +11,7 @@
 #include "api/auth.h"
 #include "api/handlers.h"
 #include "core/log.h"
+#include "core/schedule.h"
 #include "remind/remind.h"
 #include "store/auth.h"
 #include "store/reminders.h"
@@ -313,12 +314,11 @@ int api_reminder_settings_get(struct api_call *call, struct mt_err *err)
     return 0;
 }
 
-/* "HH:MM" (00:00 to 23:59), or NULL. */
-static bool hhmm_ok(const char *s)
+/* The minutes after midnight of a quiet-hours bound "HH:MM" (00:00 to
+ * 23:59); -1 for anything else, NULL included. */
+static int quiet_minute(const char *s)
 {
-    return s && strlen(s) == 5 && s[2] == ':' && s[0] >= '0' && s[0] <= '2' && s[1] >= '0' &&
-           s[1] <= '9' && (s[0] < '2' || s[1] <= '3') && s[3] >= '0' && s[3] <= '5' &&
-           s[4] >= '0' && s[4] <= '9';
+    return s ? mt_parse_hhmm(s, strlen(s)) : -1;
 }
 
 /* Refuses settings that could never take effect: the worker gives up on
@@ -347,10 +347,7 @@ static int settings_effective(const struct remind_ctx *rc, const struct store_re
                        "escalate_after_minutes needs AUTH=on: escalations go to the channels of "
                        "carer and admin accounts, which exist only with accounts");
     if (s->quiet_start && s->quiet_end) {
-        int qs = ((s->quiet_start[0] - '0') * 10 + (s->quiet_start[1] - '0')) * 60 +
-                 (s->quiet_start[3] - '0') * 10 + (s->quiet_start[4] - '0');
-        int qe = ((s->quiet_end[0] - '0') * 10 + (s->quiet_end[1] - '0')) * 60 +
-                 (s->quiet_end[3] - '0') * 10 + (s->quiet_end[4] - '0');
+        int qs = quiet_minute(s->quiet_start), qe = quiet_minute(s->quiet_end);
         int len = ((qe - qs) % 1440 + 1440) % 1440;
         if (len >= horizon)
             return mt_fail(err, MT_EINVAL,
@@ -368,7 +365,7 @@ int api_reminder_settings_put(struct api_call *call, struct mt_err *err)
         return -1;
     const char *qs = in->quiet_start.set ? in->quiet_start.value : NULL;
     const char *qe = in->quiet_end.set ? in->quiet_end.value : NULL;
-    if ((qs && !hhmm_ok(qs)) || (qe && !hhmm_ok(qe)))
+    if ((qs && quiet_minute(qs) < 0) || (qe && quiet_minute(qe) < 0))
         return mt_fail(err, MT_EINVAL, "invalid quiet hours: expected HH:MM (00:00 to 23:59)");
     if ((qs == NULL) != (qe == NULL))
         return mt_fail(err, MT_EINVAL, "quiet_start and quiet_end go together: give both or none");

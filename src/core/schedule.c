@@ -22,8 +22,7 @@ char *mt_schedule_hhmm(int minute, char *buf, size_t cap)
     return buf;
 }
 
-/* "HH:MM" with two digits each, 00:00 to 23:59; -1 otherwise. */
-static int parse_hhmm(const char *s, size_t len)
+int mt_parse_hhmm(const char *s, size_t len)
 {
     if (len != 5 || s[2] != ':')
         return -1;
@@ -92,7 +91,7 @@ static int json_times(const json_t *t, struct mt_schedule *out, struct mt_err *e
                        MT_SCHED_MAX_TIMES, n);
     for (size_t i = 0; i < n; i++) {
         const json_t *e = json_array_get(t, i);
-        int m = json_is_string(e) ? parse_hhmm(json_string_value(e), json_string_length(e)) : -1;
+        int m = json_is_string(e) ? mt_parse_hhmm(json_string_value(e), json_string_length(e)) : -1;
         if (m < 0) {
             if (json_is_string(e) && json_string_length(e) <= 32)
                 return mt_fail(err, MT_EINVAL,
@@ -314,7 +313,7 @@ int mt_schedule_from_columns(const char *times, const char *days, const struct m
     struct mt_schedule s = {0};
     const char *p = times;
     for (;;) {
-        int m = s.ntimes < MT_SCHED_MAX_TIMES ? parse_hhmm(p, strnlen(p, 5)) : -1;
+        int m = s.ntimes < MT_SCHED_MAX_TIMES ? mt_parse_hhmm(p, strnlen(p, 5)) : -1;
         if (m < 0)
             return mt_fail(err, MT_EINVAL, "stored schedule times \"%.64s\" are not valid", times);
         s.minutes[s.ntimes++] = (short)m;

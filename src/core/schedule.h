@@ -94,6 +94,12 @@ bool mt_schedule_on_date(const struct mt_schedule *s, struct mt_date d);
 int mt_schedule_expand(const struct mt_schedule *s, struct mt_tz z, struct mt_date d,
                        struct mt_slot *out);
 
+/* The minutes after midnight of the len bytes "HH:MM" at s: two digits
+ * each, 00:00 to 23:59, nothing else; -1 otherwise. The one strict reader
+ * of a time of day (schedules, quiet hours); a dose's time follows the
+ * reference's looser rule instead (api_parse_hhmm). */
+int mt_parse_hhmm(const char *s, size_t len);
+
 /* "HH:MM" of minutes after midnight into buf (at least 6 bytes). */
 char *mt_schedule_hhmm(int minute, char *buf, size_t cap);
 

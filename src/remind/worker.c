@@ -66,25 +66,16 @@ static struct mt_tz person_zone(const struct remind_ctx *ctx, const char *name)
     return z;
 }
 
-static bool parse_hhmm(const char *s, int *minutes)
-{
-    if (!s || strlen(s) != 5 || s[2] != ':')
-        return false;
-    int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
-    if (s[0] < '0' || s[0] > '2' || s[1] < '0' || s[1] > '9' || s[3] < '0' || s[3] > '5' ||
-        s[4] < '0' || s[4] > '9' || h > 23)
-        return false;
-    *minutes = h * 60 + m;
-    return true;
-}
-
 /* Whether now is inside the quiet hours [start, end) of zone z (which may
  * run over midnight); *end_us gets the instant they end. */
 static bool in_quiet(struct mt_tz z, const char *start, const char *end, int64_t now_us,
                      int64_t *end_us)
 {
-    int qs, qe;
-    if (!parse_hhmm(start, &qs) || !parse_hhmm(end, &qe) || qs == qe)
+    /* The API refuses bounds that are not "HH:MM"; a hand-edited row with
+     * one means no quiet hours. */
+    int qs = start ? mt_parse_hhmm(start, strlen(start)) : -1;
+    int qe = end ? mt_parse_hhmm(end, strlen(end)) : -1;
+    if (qs < 0 || qe < 0 || qs == qe)
         return false;
     int64_t local_us = now_us + (int64_t)mt_tz_offset_at(z, now_us) * MT_USEC_PER_SEC;
     int m = (int)(mt_floor_mod(local_us, MT_USEC_PER_DAY) / MINUTE_US);

@@ -20,7 +20,6 @@ static const char sql_grants_all[] =
     "SELECT account_id, person_id FROM account_persons ORDER BY account_id, person_id";
 static const char sql_count[] = "SELECT COUNT(*) FROM accounts";
 static const char sql_login_taken[] = "SELECT COUNT(*) FROM accounts WHERE login = ?";
-static const char sql_person_exists[] = "SELECT COUNT(*) FROM persons WHERE id = ?";
 static const char sql_insert[] =
     "INSERT INTO accounts (login, display_name, password_hash, role, enabled, person_id, "
     "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
@@ -266,17 +265,6 @@ int auth_lock_accounts(struct db_conn *c, struct mt_err *err)
     return 0;
 }
 
-int auth_person_exists(struct db_conn *c, int64_t person_id, struct mt_err *err)
-{
-    if (!store_id_ok(c, person_id))
-        return mt_fail(err, MT_ENOTFOUND, "Person not found");
-    int64_t n = 0;
-    struct db_param p[] = {DB_INT(person_id)};
-    if (db_query_int(c, sql_person_exists, p, 1, &n, NULL, err) < 0)
-        return -1;
-    return n > 0 ? 0 : mt_fail(err, MT_ENOTFOUND, "Person not found");
-}
-
 int auth_grant_insert(struct db_conn *c, int64_t account_id, int64_t person_id, struct mt_err *err)
 {
     struct db_param p[] = {DB_INT(account_id), DB_INT(person_id)};
@@ -317,7 +305,7 @@ int auth_account_insert(struct db_conn *c, struct mt_arena *a, const struct stor
         return -1;
     if (taken > 0)
         return mt_fail(err, MT_ECONFLICT, "Login already taken");
-    if (f->has_person && auth_person_exists(c, f->person_id, err) < 0)
+    if (f->has_person && store_person_exists(c, f->person_id, false, err) < 0)
         return -1;
     char now_buf[MT_TIME_BUF];
     int64_t now = store_now_seconds();
@@ -530,7 +518,7 @@ static int update_tx(struct db_conn *c, void *vctx, struct mt_err *err)
     bool person_changed = has_person != cur.has_person || person != cur.person_id;
     if ((role != STORE_ROLE_ADMIN || !enabled) && keep_an_admin(c, &cur, err) < 0)
         return -1;
-    if (person_changed && has_person && auth_person_exists(c, person, err) < 0)
+    if (person_changed && has_person && store_person_exists(c, person, false, err) < 0)
         return -1;
     bool changed = strcmp(name, cur.display_name) != 0 || role != cur.role ||
                    enabled != cur.enabled || person_changed;
@@ -672,7 +660,7 @@ static int apply_grants(struct db_conn *c, const struct grant_ctx *x, const stru
                         struct mt_err *err)
 {
     for (size_t i = 0; i < x->n; i++)
-        if (auth_person_exists(c, x->ids[i], err) < 0)
+        if (store_person_exists(c, x->ids[i], false, err) < 0)
             return -1;
     bool own = acc->has_person;
     int64_t own_id = acc->person_id;

@@ -55,8 +55,6 @@ int auth_account_insert(struct db_conn *c, struct mt_arena *a, const struct stor
  * PostgreSQL, a locking read of every row (and the gaps) on MariaDB. */
 int auth_lock_accounts(struct db_conn *c, struct mt_err *err);
 
-/* MT_ENOTFOUND "Person not found" unless the person exists. */
-int auth_person_exists(struct db_conn *c, int64_t person_id, struct mt_err *err);
 /* Grants the person to the account; nothing happens when it already is. */
 int auth_grant_insert(struct db_conn *c, int64_t account_id, int64_t person_id, struct mt_err *err);
 

@@ -265,7 +265,7 @@ static int token_create_tx(struct db_conn *c, void *vctx, struct mt_err *err)
     struct store_account acc;
     if (auth_fetch_account(c, x->a, f->account_id, false, &acc, err) < 0)
         return -1;
-    if (f->has_person && auth_person_exists(c, f->person_id, err) < 0)
+    if (f->has_person && store_person_exists(c, f->person_id, false, err) < 0)
         return -1;
     char now_buf[MT_TIME_BUF], exp_buf[MT_TIME_BUF];
     int64_t now = store_now_seconds();

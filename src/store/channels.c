@@ -20,7 +20,6 @@ static const char sql_ch_insert_ret[] =
     "secret_sealed, enabled, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
 static const char sql_ch_delete[] = "DELETE FROM notification_channels WHERE id = ?";
 static const char sql_ch_any[] = "SELECT 1 FROM notification_channels WHERE enabled = ? LIMIT 1";
-static const char sql_person_exists[] = "SELECT 1 FROM persons WHERE id = ?";
 
 static const char sql_rs_get[] =
     "SELECT repeat_minutes, max_repeats, quiet_start, quiet_end, escalate_after_minutes, "
@@ -51,18 +50,6 @@ static int read_channel(struct db_stmt *st, struct mt_arena *a, void *item, stru
     return oom ? store_oom(err) : 0;
 }
 
-static int person_exists(struct db_conn *c, int64_t id, struct mt_err *err)
-{
-    if (!store_id_ok(c, id))
-        return mt_fail(err, MT_ENOTFOUND, "Person not found");
-    struct db_param p[] = {DB_INT(id)};
-    bool found = false;
-    int64_t one = 0;
-    if (db_query_int(c, sql_person_exists, p, 1, &one, &found, err) < 0)
-        return -1;
-    return found ? 0 : mt_fail(err, MT_ENOTFOUND, "Person not found");
-}
-
 struct create_ctx {
     struct store_channel *ch;
 };
@@ -70,7 +57,7 @@ struct create_ctx {
 static int create_tx(struct db_conn *c, void *ctx, struct mt_err *err)
 {
     struct store_channel *ch = ((struct create_ctx *)ctx)->ch;
-    if (ch->has_person && person_exists(c, ch->person_id, err) < 0)
+    if (ch->has_person && store_person_exists(c, ch->person_id, false, err) < 0)
         return -1;
     char now_buf[MT_TIME_BUF];
     int64_t now = store_now_seconds();
@@ -149,7 +136,7 @@ int store_reminder_settings_get(struct db_conn *c, struct mt_arena *a, int64_t p
                                 struct store_reminder_settings *out, struct mt_err *err)
 {
     memset(out, 0, sizeof(*out));
-    if (person_exists(c, person_id, err) < 0)
+    if (store_person_exists(c, person_id, false, err) < 0)
         return -1;
     struct db_param p[] = {DB_INT(person_id)};
     struct db_stmt *st;
@@ -180,7 +167,7 @@ struct put_ctx {
 static int put_tx(struct db_conn *c, void *ctx, struct mt_err *err)
 {
     struct put_ctx *x = ctx;
-    if (person_exists(c, x->person_id, err) < 0)
+    if (store_person_exists(c, x->person_id, false, err) < 0)
         return -1;
     struct db_param dp[] = {DB_INT(x->person_id)};
     if (store_exec(c, sql_rs_delete, dp, 1, err) < 0)

@@ -5,6 +5,22 @@
 
 #include <string.h>
 
+static const char sql_person_exists[] = "SELECT id FROM persons WHERE id = ?";
+static const char sql_person_lock[] = "SELECT id FROM persons WHERE id = ? FOR UPDATE";
+
+int store_person_exists(struct db_conn *c, int64_t person_id, bool lock, struct mt_err *err)
+{
+    if (!store_id_ok(c, person_id))
+        return mt_fail(err, MT_ENOTFOUND, "Person not found");
+    struct db_param p[] = {DB_INT(person_id)};
+    int64_t id = 0;
+    bool found = false;
+    const char *sql = lock && db_conn_dialect(c) != DB_SQLITE ? sql_person_lock : sql_person_exists;
+    if (db_query_int(c, sql, p, 1, &id, &found, err) < 0)
+        return -1;
+    return found ? 0 : mt_fail(err, MT_ENOTFOUND, "Person not found");
+}
+
 int store_oom(struct mt_err *err)
 {
     return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");

@@ -50,8 +50,6 @@ static const char sql_insert_pg[] =
     "INSERT INTO doses (medication_id, taken_at, person_id, status, status_reason, note, "
     "recorded_by, recorded_by_id, recorded_at, override_rule, override_reason) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id";
-static const char sql_insert_ing[] =
-    "INSERT INTO dose_ingredients (dose_id, name_key, name, amount, unit) VALUES (?, ?, ?, ?, ?)";
 
 const char *store_rule_word(enum store_rule r)
 {
@@ -364,23 +362,6 @@ static int insert_dose(struct db_conn *c, struct record_ctx *x, const struct med
     return 0;
 }
 
-/* The snapshot of what the dose contained, which later ingredient totals
- * count whatever becomes of the medication. */
-static int insert_ingredients(struct db_conn *c, struct mt_arena *a, int64_t dose_id,
-                              const struct store_ingredient *ings, size_t n, struct mt_err *err)
-{
-    for (size_t i = 0; i < n; i++) {
-        char *key = store_name_key(a, ings[i].name);
-        if (!key)
-            return store_oom(err);
-        struct db_param p[] = {DB_INT(dose_id), DB_TEXT(key), DB_TEXT(ings[i].name),
-                               DB_DOUBLE(ings[i].amount), DB_TEXT(ings[i].unit)};
-        if (db_exec_later(c, sql_insert_ing, p, 5, err) < 0)
-            return -1;
-    }
-    return 0;
-}
-
 static int lock_person(struct db_conn *c, int64_t person_id, struct mt_err *err)
 {
     if (db_conn_dialect(c) == DB_SQLITE)
@@ -425,7 +406,8 @@ static int record_tx(struct db_conn *c, void *vctx, struct mt_err *err)
         }
     }
     if (insert_dose(c, x, &m, override_rule, err) < 0 ||
-        insert_ingredients(c, x->a, out->dose.id, ing.ingredients, ing.n_ingredients, err) < 0)
+        store_dose_ingredients_insert(c, x->a, out->dose.id, ing.ingredients, ing.n_ingredients,
+                                      err) < 0)
         return -1;
     const char *action = req->skip ? "skip" : override_rule ? "override" : "record";
     return store_audit_change(c, &req->actor, action, "dose", out->dose.id, m.person_id, NULL,

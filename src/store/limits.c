@@ -10,8 +10,6 @@
 
 #define LIMIT_COLS "id, person_id, name, max_per_24h, unit, created_at, updated_at"
 
-static const char sql_person[] = "SELECT COUNT(*) FROM persons WHERE id = ?";
-static const char sql_person_lock[] = "SELECT id FROM persons WHERE id = ? FOR UPDATE";
 static const char sql_list[] =
     "SELECT " LIMIT_COLS " FROM ingredient_limits WHERE person_id = ? ORDER BY name_key";
 static const char sql_by_key[] =
@@ -49,23 +47,6 @@ static int read_limit(struct db_stmt *st, struct mt_arena *a, void *item, struct
     return oom ? store_oom(err) : 0;
 }
 
-static int person_exists(struct db_conn *c, int64_t person_id, bool lock, struct mt_err *err)
-{
-    if (!store_id_ok(c, person_id))
-        return mt_fail(err, MT_ENOTFOUND, "Person not found");
-    struct db_param p[] = {DB_INT(person_id)};
-    int64_t n = 0;
-    bool found = false;
-    /* A change locks the person, as recording a dose with ingredients
-     * does, so a limit never changes under a running check. */
-    const char *sql = lock && db_conn_dialect(c) != DB_SQLITE ? sql_person_lock : sql_person;
-    if (db_query_int(c, sql, p, 1, &n, &found, err) < 0)
-        return -1;
-    if (!found || n == 0)
-        return mt_fail(err, MT_ENOTFOUND, "Person not found");
-    return 0;
-}
-
 /* One limit by sql with two parameters; *found says whether it exists. */
 static int fetch(struct db_conn *c, struct mt_arena *a, const char *sql, struct db_param *p,
                  struct store_limit *out, bool *found, struct mt_err *err)
@@ -83,7 +64,7 @@ static int fetch(struct db_conn *c, struct mt_arena *a, const char *sql, struct 
 int store_limits_list(struct db_conn *c, struct mt_arena *a, int64_t person_id,
                       struct store_limit **out, size_t *n, struct mt_err *err)
 {
-    if (person_exists(c, person_id, false, err) < 0)
+    if (store_person_exists(c, person_id, false, err) < 0)
         return -1;
     struct db_param p[] = {DB_INT(person_id)};
     void *items;
@@ -134,7 +115,9 @@ static int check_units(struct db_conn *c, struct set_ctx *x, const char *key, st
 static int set_tx(struct db_conn *c, void *vctx, struct mt_err *err)
 {
     struct set_ctx *x = vctx;
-    if (person_exists(c, x->person_id, true, err) < 0)
+    /* A change locks the person, as recording a dose with ingredients
+     * does, so a limit never changes under a running check. */
+    if (store_person_exists(c, x->person_id, true, err) < 0)
         return -1;
     char *key = store_name_key(x->a, x->name);
     if (!key)
@@ -202,7 +185,8 @@ struct delete_ctx {
 static int delete_tx(struct db_conn *c, void *vctx, struct mt_err *err)
 {
     struct delete_ctx *x = vctx;
-    if (person_exists(c, x->person_id, true, err) < 0)
+    /* Locked as set_tx locks it. */
+    if (store_person_exists(c, x->person_id, true, err) < 0)
         return -1;
     if (!store_id_ok(c, x->id))
         return mt_fail(err, MT_ENOTFOUND, "Ingredient limit not found");

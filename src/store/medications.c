@@ -34,7 +34,6 @@ static const char sql_get_day[] =
 static const char sql_get[] = "SELECT " MED_COLS ", -1, NULL FROM medications m WHERE m.id = ?";
 static const char sql_get_lock[] =
     "SELECT " MED_COLS ", -1, NULL FROM medications m WHERE m.id = ? FOR UPDATE";
-static const char sql_person_exists[] = "SELECT COUNT(*) FROM persons WHERE id = ?";
 static const char sql_insert[] =
     "INSERT INTO medications (name, dosage, frequency, max_doses_per_day, instructions, "
     "person_id, created_at, limit_window, min_interval_minutes, dose_amount, dose_unit) "
@@ -53,9 +52,6 @@ static const char sql_ingredients_mysql[] =
     "ORDER BY position LOCK IN SHARE MODE";
 static const char sql_drop_ingredients[] =
     "DELETE FROM medication_ingredients WHERE medication_id = ?";
-static const char sql_add_ingredient[] =
-    "INSERT INTO medication_ingredients (medication_id, position, name, name_key, amount, unit) "
-    "VALUES (?, ?, ?, ?, ?, ?)";
 static const char sql_person_limits[] =
     "SELECT name_key, unit FROM ingredient_limits WHERE person_id = ?";
 static const char sql_update[] =
@@ -289,20 +285,7 @@ static int save_ingredients(struct db_conn *c, struct mt_arena *a, int64_t id,
     struct db_param pid[] = {DB_INT(id)};
     if (store_exec(c, sql_drop_ingredients, pid, 1, err) < 0)
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        char *key = store_name_key(a, ings[i].name);
-        if (!key)
-            return store_oom(err);
-        struct db_param p[] = {DB_INT(id),   DB_INT((int64_t)i),        DB_TEXT(ings[i].name),
-                               DB_TEXT(key), DB_DOUBLE(ings[i].amount), DB_TEXT(ings[i].unit)};
-        if (store_exec(c, sql_add_ingredient, p, 6, err) < 0) {
-            /* The primary key is (medication_id, name_key). */
-            if (err && err->code == MT_ECONFLICT)
-                mt_fail(err, MT_ECONFLICT, "Ingredient %s is listed twice", ings[i].name);
-            return -1;
-        }
-    }
-    return 0;
+    return store_med_ingredients_insert(c, a, id, ings, n, err);
 }
 
 static bool same_ingredients(const struct store_medication *m, const struct store_ingredient *g,
@@ -329,14 +312,8 @@ struct create_ctx {
 static int create_tx(struct db_conn *c, void *vctx, struct mt_err *err)
 {
     struct create_ctx *x = vctx;
-    if (!store_id_ok(c, x->person_id))
-        return mt_fail(err, MT_ENOTFOUND, "Person not found");
-    struct db_param pid[] = {DB_INT(x->person_id)};
-    int64_t found = 0;
-    if (db_query_int(c, sql_person_exists, pid, 1, &found, NULL, err) < 0)
+    if (store_person_exists(c, x->person_id, false, err) < 0)
         return -1;
-    if (!found)
-        return mt_fail(err, MT_ENOTFOUND, "Person not found");
     const struct store_medication_fields *f = x->f;
     size_t n_ing = f->set_ingredients ? f->n_ingredients : 0;
     if (check_units(c, x->a, x->person_id, f->ingredients, n_ing, err) < 0)
@@ -538,15 +515,8 @@ static int update_tx(struct db_conn *c, void *vctx, struct mt_err *err)
         free(before);
         return -1;
     }
-    /* A request that changes nothing writes no audit row either. */
-    char *after = store_json_med(cur);
-    if (before && after && strcmp(before, after) == 0) {
-        free(before);
-        free(after);
-        return 0;
-    }
-    return store_audit_change(c, x->actor, "update", "medication", cur->id, cur->person_id, before,
-                              after, err);
+    return store_audit_update(c, x->actor, "medication", cur->id, cur->person_id, before,
+                              store_json_med(cur), err);
 }
 
 int store_med_update(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,

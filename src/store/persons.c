@@ -222,15 +222,8 @@ static int update_tx(struct db_conn *c, void *vctx, struct mt_err *err)
         free(before);
         return -1;
     }
-    /* A request that changes nothing writes no audit row either. */
-    char *after = store_json_person(cur);
-    if (before && after && strcmp(before, after) == 0) {
-        free(before);
-        free(after);
-        return 0;
-    }
-    return store_audit_change(c, x->actor, "update", "person", cur->id, cur->id, before, after,
-                              err);
+    return store_audit_update(c, x->actor, "person", cur->id, cur->id, before,
+                              store_json_person(cur), err);
 }
 
 int store_person_update(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,

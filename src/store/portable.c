@@ -504,11 +504,6 @@ static const char sql_limit_pg[] =
     "dose_unit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 static const char sql_med[] = MED_INSERT;
 static const char sql_med_pg[] = MED_INSERT " RETURNING id";
-static const char sql_med_ingredient[] =
-    "INSERT INTO medication_ingredients (medication_id, position, name, name_key, amount, unit) "
-    "VALUES (?, ?, ?, ?, ?, ?)";
-static const char sql_dose_ingredient[] =
-    "INSERT INTO dose_ingredients (dose_id, name_key, name, amount, unit) VALUES (?, ?, ?, ?, ?)";
 #define DOSE_INSERT                                                                                \
     "INSERT INTO doses (medication_id, person_id, medication_name, taken_at, status, "             \
     "status_reason, note, recorded_by, recorded_at, override_rule, override_reason, updated_at) "  \
@@ -598,22 +593,6 @@ int store_import_limits(struct db_conn *c, struct store_audit_batch *audit, int6
     return rc;
 }
 
-/* The ingredients of one medication, in their order. */
-static int insert_med_ingredients(struct db_conn *c, struct mt_arena *a, int64_t id,
-                                  const struct store_ingredient *g, size_t n, struct mt_err *err)
-{
-    for (size_t i = 0; i < n; i++) {
-        char *key = store_name_key(a, g[i].name);
-        if (!key)
-            return store_oom(err);
-        struct db_param v[] = {DB_INT(id),   DB_INT((int64_t)i),     DB_TEXT(g[i].name),
-                               DB_TEXT(key), DB_DOUBLE(g[i].amount), DB_TEXT(g[i].unit)};
-        if (store_exec(c, sql_med_ingredient, v, MT_ARRAY_LEN(v), err) < 0)
-            return -1;
-    }
-    return 0;
-}
-
 int store_import_medication(struct db_conn *c, struct store_audit_batch *audit,
                             const struct store_import_medication_row *m, int64_t *id,
                             struct mt_err *err)
@@ -634,7 +613,7 @@ int store_import_medication(struct db_conn *c, struct store_audit_batch *audit,
     if (store_insert_id(c, sql_med, sql_med_pg, v, MT_ARRAY_LEN(v), id, err) < 0)
         return -1;
     struct mt_arena *a = mt_arena_new(SCRATCH);
-    int rc = insert_med_ingredients(c, a, *id, m->ingredients, m->n_ingredients, err);
+    int rc = store_med_ingredients_insert(c, a, *id, m->ingredients, m->n_ingredients, err);
     mt_arena_free(a);
     if (rc < 0)
         return -1;
@@ -724,16 +703,8 @@ static int cmp_id(const void *a, const void *b)
 static int dose_details(struct db_conn *c, struct store_audit_batch *audit, struct mt_arena *a,
                         const struct store_import_dose_row *r, int64_t id, struct mt_err *err)
 {
-    for (size_t k = 0; k < r->n_ingredients; k++) {
-        const struct store_ingredient *g = &r->ingredients[k];
-        char *key = store_name_key(a, g->name);
-        if (!key)
-            return store_oom(err);
-        struct db_param v[] = {DB_INT(id), DB_TEXT(key), DB_TEXT(g->name), DB_DOUBLE(g->amount),
-                               DB_TEXT(g->unit)};
-        if (store_exec(c, sql_dose_ingredient, v, MT_ARRAY_LEN(v), err) < 0)
-            return -1;
-    }
+    if (store_dose_ingredients_insert(c, a, id, r->ingredients, r->n_ingredients, err) < 0)
+        return -1;
     struct store_dose row = {
         .id = id,
         .has_medication = r->has_medication,

@@ -23,8 +23,6 @@ static const char sql_insert[] = "INSERT INTO medication_schedules (medication_i
 static const char sql_list_person[] = LIST_COLS "WHERE m.person_id = ? ORDER BY m.id";
 static const char sql_list_all[] = LIST_COLS "ORDER BY m.person_id, m.id";
 static const char sql_tz_get[] = "SELECT id, timezone FROM persons WHERE id = ?";
-static const char sql_tz_set[] = "UPDATE persons SET timezone = ? WHERE id = ?";
-static const char sql_person_exists[] = "SELECT COUNT(*) FROM persons WHERE id = ?";
 static const char sql_cal_delete[] = "DELETE FROM calendar_tokens WHERE person_id = ?";
 static const char sql_cal_insert[] =
     "INSERT INTO calendar_tokens (person_id, token_hash, created_at) VALUES (?, ?, ?)";
@@ -171,15 +169,6 @@ int store_person_timezone(struct db_conn *c, struct mt_arena *a, int64_t person_
     return oom ? store_oom(err) : 0;
 }
 
-int store_person_set_timezone(struct db_conn *c, int64_t person_id, const char *tz,
-                              struct mt_err *err)
-{
-    struct db_param p[] = {DB_TEXT(tz), DB_INT(person_id)};
-    if (store_exec(c, sql_tz_set, p, 2, err) < 0)
-        return -1;
-    return store_remind_zone_changed(c, person_id, err);
-}
-
 struct cal_ctx {
     int64_t person_id;
     const char *hash;
@@ -189,12 +178,9 @@ struct cal_ctx {
 static int cal_set_tx(struct db_conn *c, void *vctx, struct mt_err *err)
 {
     struct cal_ctx *x = vctx;
-    struct db_param p[] = {DB_INT(x->person_id)};
-    int64_t n = 0;
-    if (db_query_int(c, sql_person_exists, p, 1, &n, NULL, err) < 0)
+    if (store_person_exists(c, x->person_id, false, err) < 0)
         return -1;
-    if (n == 0)
-        return mt_fail(err, MT_ENOTFOUND, "Person not found");
+    struct db_param p[] = {DB_INT(x->person_id)};
     char now[MT_TIME_BUF];
     struct db_param ins[] = {DB_INT(x->person_id), DB_TEXT(x->hash),
                              store_time_param(store_now_seconds(), now)};

@@ -57,10 +57,9 @@ int store_schedules_list(struct db_conn *c, struct mt_arena *a, bool has_person,
 int store_person_timezone(struct db_conn *c, struct mt_arena *a, int64_t person_id, const char **tz,
                           struct mt_err *err);
 
-/* Sets or clears (tz NULL) the person's zone; inside the caller's write
- * transaction. The caller validated the name (mt_tz_name_ok, mt_tz_load). */
-int store_person_set_timezone(struct db_conn *c, int64_t person_id, const char *tz,
-                              struct mt_err *err);
+/* A person's zone is changed only by store_person_update (store.h), which
+ * also sets updated_at, writes the audit row and moves the person's planned
+ * reminders (store_remind_zone_changed). */
 
 /* ---- calendar-feed tokens (calendar_tokens; docs/schedules.md) ---- */
 

@@ -4,6 +4,7 @@
  * column helpers the dosing files share. */
 #include <jansson.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "store/audit.h"
 #include "store/auth.h"
@@ -166,6 +167,18 @@ int store_audit_change(struct db_conn *c, const struct store_actor *actor, const
     free(before);
     free(after);
     return rc;
+}
+
+int store_audit_update(struct db_conn *c, const struct store_actor *actor, const char *entity,
+                       int64_t entity_id, int64_t person_id, char *before, char *after,
+                       struct mt_err *err)
+{
+    if (before && after && strcmp(before, after) == 0) {
+        free(before);
+        free(after);
+        return 0;
+    }
+    return store_audit_change(c, actor, "update", entity, entity_id, person_id, before, after, err);
 }
 
 double store_col_number(struct db_stmt *st, int i, bool *has)

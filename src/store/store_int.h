@@ -79,6 +79,12 @@ enum { STORE_EDIT_MAX = 8 };
 int store_update_row(struct db_conn *c, const char *sql, const struct store_edit *e, size_t n,
                      int64_t id, struct store_time *updated_at, struct mt_err *err);
 
+/* MT_ENOTFOUND "Person not found" unless person_id is a person. With lock
+ * (inside a write transaction) the person's row stays locked until it ends
+ * on PostgreSQL and MariaDB; SQLite's write transaction already excludes
+ * every other writer. */
+int store_person_exists(struct db_conn *c, int64_t person_id, bool lock, struct mt_err *err);
+
 /* MT_ELIMIT for a full arena. */
 int store_oom(struct mt_err *err);
 
@@ -137,6 +143,20 @@ void store_params_ids(struct store_params *sp, const struct store_person_filter 
 int store_exec(struct db_conn *c, const char *sql, const struct db_param *p, size_t n,
                struct mt_err *err);
 
+/* ---- ingredient rows (store/ingredients.c) ---------------------------------------------- */
+
+/* Inserts the n ingredients g of a medication at positions 0 to n-1 (the
+ * caller removed any old ones). Two with the same match key are
+ * MT_ECONFLICT "Ingredient NAME is listed twice". Keys are made in a. */
+int store_med_ingredients_insert(struct db_conn *c, struct mt_arena *a, int64_t medication_id,
+                                 const struct store_ingredient *g, size_t n, struct mt_err *err);
+/* Inserts the snapshot of what a dose contained (which later ingredient
+ * totals count whatever becomes of the medication), n ingredients g, inside
+ * the caller's transaction (db_exec_later: a failure may be reported by
+ * the transaction's next statement). Keys are made in a. */
+int store_dose_ingredients_insert(struct db_conn *c, struct mt_arena *a, int64_t dose_id,
+                                  const struct store_ingredient *g, size_t n, struct mt_err *err);
+
 /* ---- the audit trail's snapshots (store/snapshot.c) -------------------------------------- */
 
 /* A row as the audit trail keeps it, before or after a change: compact
@@ -159,6 +179,13 @@ char *store_json_token(const struct store_token *t);
 int store_audit_change(struct db_conn *c, const struct store_actor *actor, const char *action,
                        const char *entity, int64_t entity_id, int64_t person_id, char *before,
                        char *after, struct mt_err *err);
+
+/* The "update" row of a partial update (store_update_row), as
+ * store_audit_change, but none when the two snapshots are the same: a
+ * request that changes nothing writes no audit row either. Frees both. */
+int store_audit_update(struct db_conn *c, const struct store_actor *actor, const char *entity,
+                       int64_t entity_id, int64_t person_id, char *before, char *after,
+                       struct mt_err *err);
 
 /* A numeric column (NUMERIC / DECIMAL) as a double; *has false for NULL. */
 double store_col_number(struct db_stmt *st, int i, bool *has);

@@ -10,7 +10,7 @@
 //                           --server-log FILE [--label sqlite] [--shots DIR]
 
 import { readFileSync } from 'node:fs';
-import { SCENARIOS, assert, eventually, openBrowser, parseArgs, waitText } from './lib.mjs';
+import { SCENARIOS, assert, eventually, medCard, openBrowser, pageApi, parseArgs, waitText } from './lib.mjs';
 
 const args = parseArgs(process.argv);
 if (!SCENARIOS[args.scenario] || !args.base || !args['server-log']) {
@@ -63,28 +63,12 @@ async function api(method, path, { body, bearer } = {}) {
     return { status: res.status, json, text, headers: res.headers };
 }
 
-/** A request from the page, with its session cookie (and the CSRF header for
- *  unsafe methods, as the UI sends it). */
-function pageFetch(method, path, body) {
-    return page.evaluate(
-        async ([m, p, b]) => {
-            const init = { method: m, headers: {} };
-            if (m !== 'GET') init.headers['X-Requested-With'] = 'MediTrack';
-            if (b !== null) {
-                init.headers['Content-Type'] = 'application/json';
-                init.body = JSON.stringify(b);
-            }
-            const res = await fetch(p, init);
-            const text = await res.text();
-            return { status: res.status, json: text ? JSON.parse(text) : null };
-        },
-        [method, path, body === undefined ? null : body],
-    );
-}
+// Requests from the page, with its session cookie and the CSRF header on
+// unsafe methods, as the UI sends them (no extra headers).
+const { pageFetch } = pageApi(page, {});
 
 const visible = (sel) => page.locator(sel).isVisible();
-const card = (name) =>
-    page.locator('.med-card').filter({ has: page.locator('.med-name', { hasText: new RegExp(`^${name}$`) }) });
+const card = (name) => medCard(page, name);
 const countOf = (name) => card(name).locator('.med-count');
 const selectedLabel = () => page.locator('#person-select option:checked').innerText();
 

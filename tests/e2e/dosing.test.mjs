@@ -11,8 +11,21 @@
 // Usage: node dosing.test.mjs --base http://127.0.0.1:PORT --scenario desktop|phone-kolkata
 //                             --server-log FILE [--label sqlite] [--shots DIR]
 
-import { readFileSync } from 'node:fs';
-import { SCENARIOS, assert, eventually, openBrowser, parseArgs, waitText } from './lib.mjs';
+import {
+    SCENARIOS,
+    assert,
+    eventually,
+    medCard,
+    nodeApi,
+    openBrowser,
+    pageApi,
+    parseArgs,
+    setUpAdmin,
+    signIn,
+    signOut,
+    waitText,
+    zoneParts as zonePartsIn,
+} from './lib.mjs';
 
 const args = parseArgs(process.argv);
 if (!SCENARIOS[args.scenario] || !args.base || !args['server-log']) {
@@ -43,86 +56,24 @@ page.on('request', (r) => {
     }
 });
 
-/** A request from node without a session (public operations). */
-async function api(method, path, body) {
-    const init = { method, headers: {} };
-    if (body !== undefined) {
-        init.headers['Content-Type'] = 'application/json';
-        init.body = JSON.stringify(body);
-    }
-    const res = await fetch(BASE + path, init);
-    const text = await res.text();
-    return { status: res.status, json: text ? JSON.parse(text) : null, text };
-}
-
-/** A request from the page with its session cookie, the CSRF header and the
- *  dosing fields. */
-function pageFetch(method, path, body) {
-    return page.evaluate(
-        async ([m, p, b]) => {
-            const init = { method: m, headers: { 'X-MediTrack-Fields': 'extended' } };
-            if (m !== 'GET') init.headers['X-Requested-With'] = 'MediTrack';
-            if (b !== null) {
-                init.headers['Content-Type'] = 'application/json';
-                init.body = JSON.stringify(b);
-            }
-            const res = await fetch(p, init);
-            const text = await res.text();
-            return { status: res.status, json: text ? JSON.parse(text) : null, text };
-        },
-        [method, path, body === undefined ? null : body],
-    );
-}
-
-async function pageOk(method, path, body, want = 200) {
-    const r = await pageFetch(method, path, body);
-    assert(r.status === want, `${method} ${path} answered ${r.status}: ${r.text.slice(0, 300)}`);
-    return r.json;
-}
+const api = nodeApi(BASE);
+const { pageFetch, pageOk } = pageApi(page);
 
 const visible = (sel) => page.locator(sel).isVisible();
-const card = (name) =>
-    page.locator('.med-card').filter({ has: page.locator('.med-name', { hasText: new RegExp(`^${name}$`) }) });
+const card = (name) => medCard(page, name);
 const countOf = (name) => card(name).locator('.med-count');
 const medByName = async (name) => (await pageOk('GET', `/api/v1/medications/?person_id=${ids.person}`)).find((m) => m.name === name);
 const dosesOf = (id) => pageOk('GET', `/api/v1/doses/medications/${id}/doses`);
 
 /** Local day and HH:MM of an instant in the scenario's zone (computed in
  *  node, independently of the page). */
-function zoneParts(date) {
-    const f = new Intl.DateTimeFormat('en-CA', {
-        timeZone: S.timezoneId,
-        year: 'numeric',
-        month: '2-digit',
-        day: '2-digit',
-        hour: '2-digit',
-        minute: '2-digit',
-        hourCycle: 'h23',
-    });
-    const p = Object.fromEntries(f.formatToParts(date).map((x) => [x.type, x.value]));
-    return { day: `${p.year}-${p.month}-${p.day}`, hhmm: `${p.hour}:${p.minute}` };
-}
+const zoneParts = (instant) => zonePartsIn(S.timezoneId, instant);
 
 /** A regular expression for HH:MM as the page's locale may write it (24 h or 12 h). */
 function timeRe(hhmm) {
     const [hh, mm] = hhmm.split(':');
     const h12 = String(((Number(hh) + 11) % 12) + 1).padStart(2, '0');
     return `(${hh}:${mm}|${h12}:${mm}\\s?[ap]\\.?m\\.?)`;
-}
-
-async function signIn(username, password) {
-    await page.goto(`${BASE}/signin`);
-    await page.locator('#signin-view').waitFor({ state: 'visible' });
-    await page.fill('#signin-username', username);
-    await page.fill('#signin-password', password);
-    await page.click('#signin-form button[type=submit]');
-    await page.locator('#account-menu').waitFor({ state: 'visible' });
-}
-
-async function signOut() {
-    if (!(await visible('#account-panel'))) await page.click('#account-button');
-    await page.click('#sign-out');
-    await page.locator('#signin-view').waitFor({ state: 'visible' });
 }
 
 /** Shows the test's person (the database may hold a default person too). */
@@ -148,13 +99,7 @@ const ids = {};
 
 try {
     await check('an administrator (setup token from the log), a person, a carer and a viewer', async () => {
-        const token = await eventually(() => {
-            const m = readFileSync(LOG, 'utf8').match(/mtsetup_[A-Za-z0-9_-]{20,}/g);
-            return m && m[m.length - 1];
-        }, 'a setup token in the server log');
-        const r = await api('POST', '/api/v1/auth/setup', { setup_token: token, username: 'admin', password: PW.admin });
-        assert(r.status === 200 || r.status === 201, `setup answered ${r.status} ${r.text}`);
-        await signIn('admin', PW.admin);
+        await setUpAdmin(page, BASE, LOG, 'admin', PW.admin);
         const p = await pageOk('POST', '/api/v1/persons/', { first_name: 'Ada', last_name: 'Lovelace' }, 201);
         ids.person = p.id;
         for (const role of ['carer', 'viewer']) {
@@ -433,8 +378,8 @@ try {
     });
 
     await check('a viewer sees when the next dose is allowed, but no recording, override, correction or audit', async () => {
-        await signOut();
-        await signIn('viewer', PW.viewer);
+        await signOut(page);
+        await signIn(page, BASE, 'viewer', PW.viewer);
         await showPerson();
         const c = card('Paracetamol');
         await waitText(c.locator('.med-next'), /^Next dose allowed/, 'the next-dose line');
@@ -460,8 +405,8 @@ try {
     });
 
     await check('a carer may record anyway and correct doses, but sees no audit history', async () => {
-        await signOut();
-        await signIn('carer', PW.carer);
+        await signOut(page);
+        await signIn(page, BASE, 'carer', PW.carer);
         await showPerson();
         const c = card('Paracetamol');
         await c.locator('.med-actions .btn-override').waitFor({ state: 'visible' });

@@ -17,8 +17,22 @@
 // Usage: node schedules.test.mjs --base URL --scenario desktop|phone-kolkata --server-log FILE
 //                                --clock ISO-INSTANT --receiver URL [--label sqlite] [--shots DIR]
 
-import { readFileSync } from 'node:fs';
-import { SCENARIOS, assert, eventually, openBrowser, parseArgs, waitText } from './lib.mjs';
+import {
+    SCENARIOS,
+    assert,
+    eventually,
+    medCard,
+    nodeApi,
+    openBrowser,
+    pageApi,
+    parseArgs,
+    setUpAdmin,
+    shiftDay,
+    signIn,
+    signOut,
+    waitText,
+    zoneParts as zonePartsIn,
+} from './lib.mjs';
 
 const args = parseArgs(process.argv);
 if (!SCENARIOS[args.scenario] || !args.base || !args['server-log'] || !args.clock || !args.receiver) {
@@ -46,89 +60,25 @@ const PW = { admin: 'schedules admin password', carer: 'schedules carer password
 const HOOK_SECRET = 'ui-hook-secret-Wq7';
 const NTFY_TOKEN = 'tk_carer_Lm3x';
 
-/** A request from node without a session. */
-async function api(method, url, body) {
-    const init = { method, headers: {} };
-    if (body !== undefined) {
-        init.headers['Content-Type'] = 'application/json';
-        init.body = JSON.stringify(body);
-    }
-    const res = await fetch(url.startsWith('http') ? url : BASE + url, init);
-    const text = await res.text();
-    let json = null;
-    try {
-        json = text ? JSON.parse(text) : null;
-    } catch (e) {
-        json = null;
-    }
-    return { status: res.status, json, text, type: res.headers.get('content-type') || '' };
-}
-
-/** A request from the page with its session cookie and the extended fields. */
-function pageFetch(method, path, body) {
-    return page.evaluate(
-        async ([m, p, b]) => {
-            const init = { method: m, headers: { 'X-MediTrack-Fields': 'extended' } };
-            if (m !== 'GET') init.headers['X-Requested-With'] = 'MediTrack';
-            if (b !== null) {
-                init.headers['Content-Type'] = 'application/json';
-                init.body = JSON.stringify(b);
-            }
-            const res = await fetch(p, init);
-            const text = await res.text();
-            return { status: res.status, json: text ? JSON.parse(text) : null, text };
-        },
-        [method, path, body === undefined ? null : body],
-    );
-}
-
-async function pageOk(method, path, body, want = 200) {
-    const r = await pageFetch(method, path, body);
-    assert(r.status === want, `${method} ${path} answered ${r.status}: ${r.text.slice(0, 300)}`);
-    return r.json;
-}
+const api = nodeApi(BASE);
+const { pageFetch, pageOk } = pageApi(page);
 
 const records = async () => (await api('GET', `${RECV}/_records`)).json.records;
 const visible = (sel) => page.locator(sel).isVisible();
-const card = (name) => page.locator('.med-card').filter({ has: page.locator('.med-name', { hasText: new RegExp(`^${name}$`) }) });
+const card = (name) => medCard(page, name);
 const medByName = async (name) => (await pageOk('GET', `/api/v1/medications/?person_id=${ids.person}`)).find((m) => m.name === name);
 
-/** Local day and HH:MM of an instant in the scenario's zone. */
-function zoneParts(ms) {
-    const f = new Intl.DateTimeFormat('en-CA', {
-        timeZone: S.timezoneId, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
-    });
-    const p = Object.fromEntries(f.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
-    return { day: `${p.year}-${p.month}-${p.day}`, hhmm: `${p.hour}:${p.minute}` };
-}
+/** Local day and HH:MM of an instant in the scenario's zone (computed in
+ *  node, independently of the page). */
+const zoneParts = (instant) => zonePartsIn(S.timezoneId, instant);
 const at = (minutes) => zoneParts(CLOCK + minutes * 60000).hhmm;
 const DAY = zoneParts(CLOCK).day;
-function addDay(day, n) {
-    const d = new Date(`${day}T12:00:00Z`);
-    d.setUTCDate(d.getUTCDate() + n);
-    return d.toISOString().slice(0, 10);
-}
 
 // Slots relative to "now" (the clock's start), all on the same local day in
 // both scenarios: Metformin 6 h and 3 h ago and in 2 h; Vitamin D 2 h ago
 // and in 30 minutes.
 const MET = [at(-360), at(-180), at(120)];
 const VIT = [at(-120), at(30)];
-
-async function signIn(username, password) {
-    await page.goto(`${BASE}/signin`);
-    await page.locator('#signin-view').waitFor({ state: 'visible' });
-    await page.fill('#signin-username', username);
-    await page.fill('#signin-password', password);
-    await page.click('#signin-form button[type=submit]');
-    await page.locator('#account-menu').waitFor({ state: 'visible' });
-}
-
-async function signOut() {
-    if (!(await visible('#account-panel'))) await page.click('#account-button');
-    await page.click('#sign-out');
-    await page.locator('#signin-view').waitFor({ state: 'visible' });
-}
 
 async function showPerson() {
     await page.goto(`${BASE}/?person=${ids.person}`);
@@ -157,13 +107,7 @@ const ids = {};
 
 try {
     await check('administrator, and a person added with this device’s time zone offered', async () => {
-        const token = await eventually(() => {
-            const m = readFileSync(LOG, 'utf8').match(/mtsetup_[A-Za-z0-9_-]{20,}/g);
-            return m && m[m.length - 1];
-        }, 'a setup token in the server log');
-        const r = await api('POST', '/api/v1/auth/setup', { setup_token: token, username: 'admin', password: PW.admin });
-        assert(r.status === 200 || r.status === 201, `setup answered ${r.status} ${r.text}`);
-        await signIn('admin', PW.admin);
+        await setUpAdmin(page, BASE, LOG, 'admin', PW.admin);
         await page.goto(`${BASE}/`);
         // A fresh database may hold a default person; without one, the
         // first person comes through the welcome form. Grace through People.
@@ -522,10 +466,10 @@ try {
         await page.click('#link-adherence');
         await page.locator('#adherence-view').waitFor({ state: 'visible' });
         await waitText(page.locator('#adherence-heading'), /^Adherence of Grace Hopper$/, 'the heading');
-        await page.fill('#adh-from', addDay(DAY, -6));
+        await page.fill('#adh-from', shiftDay(DAY, -6));
         await page.fill('#adh-to', DAY);
         await page.click('#adherence-form button[type=submit]');
-        const data = await pageOk('GET', `/api/v1/persons/${ids.person}/adherence?from=${addDay(DAY, -6)}&to=${DAY}`);
+        const data = await pageOk('GET', `/api/v1/persons/${ids.person}/adherence?from=${shiftDay(DAY, -6)}&to=${DAY}`);
         const pct = (v) => `${Number(v).toFixed(Number.isInteger(Number(v)) ? 0 : 1)}%`;
         await waitText(page.locator('#adh-headline'), new RegExp(`^${pct(data.totals.adherence_pct).replace('.', '\\.')} taken \\(on time or late\\) of ${data.totals.due} doses due\\.$`), 'the headline');
         await waitText(page.locator('#adh-facts'), new RegExp(`^${data.totals.taken} on time, ${data.totals.late} late, ${data.totals.missed} missed, ${data.totals.skipped} skipped, ${data.totals.pending} pending\\. Current streak ${data.totals.current_streak} days?, longest ${data.totals.longest_streak}`), 'the facts');
@@ -556,8 +500,8 @@ try {
     });
 
     await check('a carer adds their own channel for escalations and tests it', async () => {
-        await signOut();
-        await signIn('carer', PW.carer);
+        await signOut(page);
+        await signIn(page, BASE, 'carer', PW.carer);
         await showPerson();
         await openReminders();
         await page.locator('#my-channels-card').waitFor({ state: 'visible' });
@@ -580,8 +524,8 @@ try {
     });
 
     await check('a viewer sees slots, channels, settings, log and adherence, with no edit controls', async () => {
-        await signOut();
-        await signIn('viewer', PW.viewer);
+        await signOut(page);
+        await signIn(page, BASE, 'viewer', PW.viewer);
         await showPerson();
         const rows = await eventually(async () => {
             const r = await dueRows();

@@ -7,127 +7,29 @@
 // Usage: node ui.test.mjs --base http://127.0.0.1:PORT --scenario desktop|phone-kolkata|phone-la
 //                         [--label sqlite] [--shots DIR]
 
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-
-const require = createRequire(import.meta.url);
-
-const SCENARIOS = {
-    desktop: { viewport: { width: 1280, height: 800 }, timezoneId: 'UTC', locale: 'en-GB', phone: false },
-    'phone-kolkata': {
-        viewport: { width: 360, height: 740 },
-        timezoneId: 'Asia/Kolkata',
-        locale: 'en-IN',
-        phone: true,
-    },
-    'phone-la': {
-        viewport: { width: 360, height: 740 },
-        timezoneId: 'America/Los_Angeles',
-        locale: 'en-US',
-        phone: true,
-    },
-};
-
-const CHROMIUM_FLAGS = [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-];
-
-function parseArgs(argv) {
-    const out = { label: 'e2e', shots: join(process.cwd(), 'screenshots') };
-    for (let i = 2; i < argv.length; i += 2) out[argv[i].replace(/^--/, '')] = argv[i + 1];
-    return out;
-}
+import { readFileSync } from 'node:fs';
+import {
+    SCENARIOS,
+    assert,
+    eventually,
+    medCard,
+    nodeApi,
+    openBrowser,
+    parseArgs,
+    shiftDay,
+    waitText,
+    zoneParts as zonePartsIn,
+} from './lib.mjs';
 
 const args = parseArgs(process.argv);
-const scenarioName = args.scenario;
-const S = SCENARIOS[scenarioName];
+const S = SCENARIOS[args.scenario];
 if (!S || !args.base) {
     console.log(`usage: node ui.test.mjs --base URL --scenario ${Object.keys(SCENARIOS).join('|')}`);
     console.log('0 passed, 1 failed');
     process.exit(2);
 }
 const BASE = args.base.replace(/\/$/, '');
-const TAG = `[${args.label}/${scenarioName}]`;
-
-// ---- tiny harness ---------------------------------------------------------
-
-let passed = 0;
-let failed = 0;
-
-async function check(name, fn) {
-    const t0 = Date.now();
-    try {
-        await fn();
-        passed++;
-        console.log(`ok - ${TAG} ${name} (${Date.now() - t0} ms)`);
-    } catch (e) {
-        failed++;
-        const msg = String((e && e.message) || e).split('\n').slice(0, 3).join(' | ');
-        console.log(`not ok - ${TAG} ${name}: ${msg}`);
-    }
-}
-
-function assert(cond, msg) {
-    if (!cond) throw new Error(msg);
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls fn until it returns a truthy value; throws with `what` on timeout. */
-async function eventually(fn, what, timeout = 10000) {
-    const end = Date.now() + timeout;
-    let last = null;
-    let lastValue;
-    while (Date.now() < end) {
-        try {
-            lastValue = await fn();
-            if (lastValue) return lastValue;
-        } catch (e) {
-            last = e;
-        }
-        await sleep(100);
-    }
-    throw new Error(`timed out waiting for ${what}${last ? ` (${last.message.split('\n')[0]})` : ''}`);
-}
-
-async function waitText(locator, re, what) {
-    let seen = '';
-    try {
-        return await eventually(async () => {
-            seen = (await locator.innerText({ timeout: 1000 })).trim();
-            return re.test(seen);
-        }, what);
-    } catch (e) {
-        throw new Error(`${what}: expected ${re}, saw "${seen}"`);
-    }
-}
-
-async function api(method, path, body) {
-    const init = { method, headers: {} };
-    if (body !== undefined) {
-        init.headers['Content-Type'] = 'application/json';
-        init.body = JSON.stringify(body);
-    }
-    const res = await fetch(BASE + path, init);
-    const text = await res.text();
-    let json = null;
-    try {
-        json = text ? JSON.parse(text) : null;
-    } catch (e) {
-        json = null;
-    }
-    return { status: res.status, json, headers: res.headers, text };
-}
+const api = nodeApi(BASE);
 
 async function apiOk(path) {
     const r = await api('GET', path);
@@ -137,25 +39,8 @@ async function apiOk(path) {
 
 // Local calendar facts computed in node for the scenario's zone (independent
 // of the page's own code).
-function zoneParts(date) {
-    const f = new Intl.DateTimeFormat('en-CA', {
-        timeZone: S.timezoneId,
-        year: 'numeric',
-        month: '2-digit',
-        day: '2-digit',
-        hour: '2-digit',
-        minute: '2-digit',
-        hourCycle: 'h23',
-    });
-    const p = Object.fromEntries(f.formatToParts(date).map((x) => [x.type, x.value]));
-    return { day: `${p.year}-${p.month}-${p.day}`, hhmm: `${p.hour}:${p.minute}` };
-}
+const zoneParts = (instant) => zonePartsIn(S.timezoneId, instant);
 const zoneDay = (date) => zoneParts(date).day;
-function shiftDay(day, n) {
-    const d = new Date(`${day}T12:00:00Z`);
-    d.setUTCDate(d.getUTCDate() + n);
-    return d.toISOString().slice(0, 10);
-}
 /** The UTC instant of a local wall time in the scenario's zone. */
 function zoneInstant(day, hhmm) {
     // Start from the wall time read as UTC and correct by the zone's offset there (twice, for DST edges).
@@ -174,23 +59,12 @@ function pngSize(buf) {
 
 // ---- browser ---------------------------------------------------------------
 
-const shotsDir = args.shots;
-mkdirSync(shotsDir, { recursive: true });
-const profile = mkdtempSync(join(tmpdir(), 'meditrack-e2e-'));
-const ctx = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_FLAGS,
-    viewport: S.viewport,
-    timezoneId: S.timezoneId,
-    locale: S.locale,
-    isMobile: S.phone,
-    hasTouch: S.phone,
-    deviceScaleFactor: 1,
-    acceptDownloads: true,
-    serviceWorkers: 'allow',
+const { ctx, page, jsErrors, check, shot, axeCheck, noHorizontalScroll, abort, finish } = await openBrowser({
+    scenario: args.scenario,
+    label: args.label,
+    shots: args.shots,
+    context: { acceptDownloads: true },
 });
-ctx.setDefaultTimeout(10000);
 // Notes the page's requests to the server as they are made (synchronously in
 // fetch(), unlike the protocol's request events, which arrive later), so a
 // check can count them and wait until every request a click started has been
@@ -218,48 +92,13 @@ await ctx.addInitScript(() => {
 });
 await ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
 
-const page = ctx.pages()[0] || (await ctx.newPage());
-const jsErrors = [];
-page.on('pageerror', (e) => jsErrors.push(e.message));
 const apiRequests = [];
 page.on('request', (r) => {
     const u = new URL(r.url());
     if (u.pathname.startsWith('/api/v1/')) apiRequests.push({ method: r.method(), url: u, body: r.postData() });
 });
 
-let shotNo = 0;
-async function shot(name, fullPage = false) {
-    shotNo++;
-    const file = join(shotsDir, `${args.label}-${scenarioName}-${String(shotNo).padStart(2, '0')}-${name}.png`);
-    // The transient status message would cover what the picture is about.
-    await page.screenshot({ path: file, fullPage, style: '#status-bar { display: none !important; }' });
-}
-
-const axeSource = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-async function axeCheck(what) {
-    // The page's Content-Security-Policy allows no inline script, rightly, so
-    // axe is evaluated through the DevTools protocol, which CSP does not govern.
-    if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(axeSource);
-    const result = await page.evaluate(() =>
-        window.axe.run(document, {
-            runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
-        }),
-    );
-    const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    assert(
-        bad.length === 0,
-        `${what}: ${bad.map((v) => `${v.id} (${v.impact}) at ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`).join('; ')}`,
-    );
-}
-
-async function noHorizontalScroll(what) {
-    if (!S.phone) return;
-    const w = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
-    assert(w[0] <= w[1], `${what}: page is ${w[0]} px wide on a ${w[1]} px screen`);
-}
-
-const card = (name) =>
-    page.locator('.med-card').filter({ has: page.locator('.med-name', { hasText: new RegExp(`^${name}$`) }) });
+const card = (name) => medCard(page, name);
 const countOf = (name) => card(name).locator('.med-count');
 const offsetNow = () => page.evaluate(() => new Date().getTimezoneOffset());
 /** Waits until no request the page started (e.g. by a click that already
@@ -824,12 +663,6 @@ try {
         assert(jsErrors.length === 0, jsErrors.slice(0, 5).join('; '));
     });
 } catch (e) {
-    failed++;
-    console.log(`not ok - ${TAG} the run stopped: ${e.message}`);
-} finally {
-    await ctx.close().catch(() => {});
-    rmSync(profile, { recursive: true, force: true });
+    abort(e);
 }
-
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+await finish();
