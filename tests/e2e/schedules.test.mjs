@@ -399,13 +399,13 @@ try {
         assert(!(await row.locator('.due-snooze-choice').count()), 'the choices stay open after the snooze');
         await shot('due-snoozed');
         // A viewer sees the snooze, and no Snooze, Skip or Take.
-        await signOut();
-        await signIn('viewer', PW.viewer);
+        await signOut(page);
+        await signIn(page, BASE, 'viewer', PW.viewer);
         await showPerson();
         await waitText(row.locator('.due-snoozed'), new RegExp(`^reminder snoozed until ${until}$`), 'the snooze for the viewer');
         assert((await row.locator('button').count()) === 0, 'the viewer is offered buttons on the snoozed slot');
-        await signOut();
-        await signIn('admin', PW.admin);
+        await signOut(page);
+        await signIn(page, BASE, 'admin', PW.admin);
         await showPerson();
         // Skip from the list: the reason is asked, the slot is skipped, and
         // the worker closes its reminder.
