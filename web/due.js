@@ -176,8 +176,9 @@ async function snooze(s, minutes) {
     snoozeOpen = '';
     render();
     try {
-        const p = selectedPerson();
-        const out = await api.snoozeReminder(p ? p.id : state.due.person_id, s.reminder.id, minutes);
+        // The slot belongs to the person of the list on screen, whoever the
+        // picker shows by now.
+        const out = await api.snoozeReminder(state.due.person_id, s.reminder.id, minutes);
         const until = parseInstant(out.snoozed_until);
         announce(`The reminder for the ${s.local_time} dose of ${s.medication_name} is snoozed until ${until ? zoneTime(until, (state.due && state.due.timezone) || '') : 'later'}.`);
     } catch (e) {

@@ -990,7 +990,7 @@ const struct http_route api_routes[] = {
                           .doc = "How long to snooze, from now"}),
         .body = API_BODY_REQUIRED, .tag = "reminders", .perm = API_RECORD, .conflict = 409,
         .op_id = "snooze_person_reminder",
-        .summary = "Snooze a reminder of a person's due list (signed in, may record doses)",
+        .summary = "Snooze a reminder of a person's due list (for those who may record doses)",
         .status = 200, .body_schema = "ReminderSnooze", .response = "SnoozeOutcome",
         .errors = "404 409")},
 

@@ -198,8 +198,9 @@ static int cmp_reminder(const void *a, const void *b)
     return x->slot_at_us < y->slot_at_us ? -1 : x->slot_at_us > y->slot_at_us;
 }
 
-/* The reminder planned for a slot, from the person's reminders sorted by
- * cmp_reminder; NULL when the worker planned none (yet). */
+/* The reminder planned for a slot, from the person's reminders in
+ * cmp_reminder's order (store_remind_person_slots sorts them so); NULL when
+ * the worker planned none (yet). */
 static const struct store_slot_reminder *
 reminder_of(const struct api_slot *s, const struct store_slot_reminder *rem, size_t nrem)
 {
@@ -209,20 +210,23 @@ reminder_of(const struct api_slot *s, const struct store_slot_reminder *rem, siz
 }
 
 /* A reminder's id and state; snoozed_until only while it is snoozed (the
- * column keeps the end of a past snooze after the slot reopened). */
-static json_t *reminder_json(const struct store_slot_reminder *m)
+ * column keeps the end of a past snooze after the slot reopened). A snooze
+ * that has ended is open, as the worker makes it at its next round. */
+static json_t *reminder_json(const struct store_slot_reminder *m, int64_t now_us)
 {
     if (!m)
         return json_null();
-    bool snoozed = strcmp(m->state, "snoozed") == 0 && m->has_snooze;
+    bool was_snoozed = strcmp(m->state, "snoozed") == 0;
+    bool snoozed = was_snoozed && m->has_snooze && m->snoozed_until_us > now_us;
     json_t *o = json_object();
     json_object_set_new(o, "id", json_integer((json_int_t)m->id));
-    json_object_set_new(o, "state", json_string(m->state));
+    json_object_set_new(o, "state", json_string(was_snoozed && !snoozed ? "open" : m->state));
     set_time(o, "snoozed_until", snoozed ? m->snoozed_until_us : 0);
     return o;
 }
 
-static json_t *slot_json(const struct api_slot *s, const struct store_slot_reminder *m)
+static json_t *slot_json(const struct api_slot *s, const struct store_slot_reminder *m,
+                         int64_t now_us)
 {
     char hm[8];
     json_t *o = json_object();
@@ -235,7 +239,7 @@ static json_t *slot_json(const struct api_slot *s, const struct store_slot_remin
                         s->dose_id ? json_integer((json_int_t)s->dose_id) : json_null());
     set_time(o, "taken_at", s->dose_id ? s->dose_at_us : 0);
     set_time(o, "late_until", s->late_until_us);
-    json_object_set_new(o, "reminder", reminder_json(m));
+    json_object_set_new(o, "reminder", reminder_json(m, now_us));
     return o;
 }
 
@@ -263,8 +267,6 @@ int api_due(struct api_call *call, struct mt_err *err)
         store_remind_person_slots(call->db, call->r->arena, in->person_id.value, x.items[0].at_us,
                                   x.items[x.n - 1].at_us, &rem, &nrem, err) < 0)
         return -1;
-    if (nrem)
-        qsort(rem, nrem, sizeof(*rem), cmp_reminder);
     json_t *o = json_object();
     json_object_set_new(o, "person_id", json_integer((json_int_t)in->person_id.value));
     set_date(o, "date", in->date.value);
@@ -274,7 +276,7 @@ int api_due(struct api_call *call, struct mt_err *err)
     set_time(o, "day_end", w.end_us);
     json_t *slots = json_array();
     for (size_t i = 0; i < x.n; i++)
-        json_array_append_new(slots, slot_json(&x.items[i], reminder_of(&x.items[i], rem, nrem)));
+        json_array_append_new(slots, slot_json(&x.items[i], reminder_of(&x.items[i], rem, nrem), now));
     json_object_set_new(o, "slots", slots);
     http_reply_json(call->r, 200, o);
     return 0;

@@ -17,6 +17,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mtime.h"
+#include "core/schedule.h"
 #include "core/str.h"
 #include "core/tz.h"
 
@@ -110,10 +111,10 @@ static int64_t next_local_time(struct mt_tz z, int64_t after_us, int weekday, in
     /* From the day before (an instant late on it, in a zone west of the
      * change, can still be ahead), a week and a day cover every weekday. */
     for (int64_t d = day - 1; d <= day + 8; d++) {
-        /* 1970-01-01 (day 0) was a Thursday: Monday is 0 here. */
-        if (weekday >= 0 && mt_floor_mod(d + 3, 7) != weekday)
+        struct mt_date date = mt_date_from_days(d);
+        if (weekday >= 0 && mt_weekday(date) != weekday)
             continue;
-        int64_t t = mt_tz_local_to_instant(z, mt_date_from_days(d), hour, minute) +
+        int64_t t = mt_tz_local_to_instant(z, date, hour, minute) +
                     (int64_t)second * MT_USEC_PER_SEC;
         if (t > after_us)
             return t;
@@ -126,13 +127,27 @@ int64_t copy_schedule_next(const struct copy_schedule *s, int64_t after_us, stru
     const int64_t sec = MT_USEC_PER_SEC, hour = 3600 * MT_USEC_PER_SEC;
     switch (s->every) {
     case COPY_HOURLY: {
-        /* Every hour when the local clock reads MM:SS, read at the offset
-         * of after_us: a change of clocks by whole hours moves no minute,
-         * so the backups stay an hour apart across it. */
+        /* Every hour when the local clock reads MM:SS: the next such
+         * reading at the offset of after_us, and at the offset in force
+         * then if that differs; the first of them that the clock really
+         * shows. A change of clocks by whole hours moves no minute, so the
+         * runs stay an hour apart across it. */
         int64_t at = (s->minute * 60 + s->second) * sec;
+        int64_t best = -1;
         int64_t shift = (int64_t)mt_tz_offset_at(z, after_us) * sec;
-        int64_t local = after_us + shift;
-        return (mt_floor_div(local - at, hour) + 1) * hour + at - shift;
+        for (int i = 0; i < 2; i++) {
+            int64_t local = after_us + shift;
+            int64_t t = (mt_floor_div(local - at, hour) + 1) * hour + at - shift;
+            int64_t shift_then = (int64_t)mt_tz_offset_at(z, t) * sec;
+            if (mt_floor_mod(t + shift_then - at, hour) == 0 && (best < 0 || t < best))
+                best = t;
+            if (shift_then == shift)
+                break;
+            shift = shift_then;
+        }
+        if (best < 0) /* no candidate read MM:SS (a zone of odd changes): the first */
+            best = (mt_floor_div(after_us + shift - at, hour) + 1) * hour + at - shift;
+        return best;
     }
     case COPY_DAILY:
         return next_local_time(z, after_us, -1, s->hour, s->minute, s->second);

@@ -177,8 +177,9 @@ static const struct var vars[] = {
      .help = "directory of `meditrack backup` without FILE and of the scheduled backups"},
     {.name = "BACKUP_SCHEDULE", .type = T_STRING, .def = "",
      .offset = FIELD(backup_schedule),
-     .help = "when `meditrack serve` backs up, in the TIMEZONE_OFFSET zone: daily@HH:MM[:SS], "
-             "hourly@MM[:SS], weekly@DAY@HH:MM[:SS] (DAY mon..sun); empty or off: never"},
+     .help = "when `meditrack serve` backs up, on the server's wall clock (TIMEZONE, or "
+             "TIMEZONE_OFFSET when set): daily@HH:MM[:SS], hourly@MM[:SS], "
+             "weekly@DAY@HH:MM[:SS] (DAY mon..sun); empty or off: never"},
     {.name = "BACKUP_KEEP", .type = T_INT, .def = "7",
      .min = 1, .max = 100000, .offset = FIELD(backup_keep),
      .help = "scheduled backups kept in BACKUP_DIR (the oldest beyond this are deleted)"},

@@ -230,19 +230,21 @@ static int plan_follow_ups(struct remind_worker *w, struct db_conn *c, struct mt
         }
         int64_t quiet_end;
         bool quiet = in_quiet(p->zone, p->rs.quiet_start, p->rs.quiet_end, now, &quiet_end);
-        /* The next repeat: at the end of a snooze, else every
-         * repeat_minutes after the last one went out, up to max_repeats,
-         * and only while no earlier one waits to be sent: a reminder held
-         * for quiet hours (or retried) keeps its due_at, and timing from it
-         * would send a repeat together with it. */
+        /* The next repeat: at the end of a snooze that put off a reminder
+         * already sent, else every repeat_minutes after the last one went
+         * out, up to max_repeats, and only while no earlier one waits to
+         * be sent: a reminder held for quiet hours or a snooze (or
+         * retried) keeps its due_at, and timing from it would send a
+         * repeat together with it. */
         int64_t due = -1;
         int64_t every = p->rs.has_repeat ? p->rs.repeat_minutes * MINUTE_US : 0;
+        int64_t last = s[i].has_sent ? s[i].last_sent_us : s[i].last_due_us;
         if (s[i].unsent)
             due = -1;
-        else if (s[i].has_snooze && s[i].snoozed_until_us > s[i].last_due_us)
+        else if (s[i].has_snooze && s[i].snoozed_until_us > last)
             due = s[i].snoozed_until_us;
         else if (every > 0 && s[i].repeats_sent < p->rs.max_repeats)
-            due = (s[i].has_sent ? s[i].last_sent_us : s[i].last_due_us) + every;
+            due = last + every;
         /* Nagging waits for the end of quiet hours; after a long pause
          * (a restart) one repeat goes out now, not one per missed step. */
         if (due >= 0 && due <= now && !quiet) {
@@ -432,6 +434,24 @@ static void finish(struct remind_worker *w, struct db_conn *c, const struct stor
                d->channel_id, status, why ? why : "");
 }
 
+/* Whether the delivery's slot is snoozed until after now. */
+static bool snoozed_ahead(const struct store_send *d, int64_t now_us)
+{
+    return d->has_slot && d->slot_state && strcmp(d->slot_state, "snoozed") == 0 &&
+           d->has_snooze && d->snoozed_until_us > now_us;
+}
+
+/* Whether the delivery's slot still wants reminding: open, or snoozed
+ * until a time that has come (the planner reopens it at its next round). */
+static bool slot_open(const struct store_send *d, int64_t now_us)
+{
+    if (!d->slot_state)
+        return false;
+    if (strcmp(d->slot_state, "open") == 0)
+        return true;
+    return strcmp(d->slot_state, "snoozed") == 0 && !snoozed_ahead(d, now_us);
+}
+
 /* The lease of a claim, in server clock time: it covers a send
  * (NOTIFY_TIMEOUT) twice over, so a replica that dies mid-send is taken
  * over after it. */
@@ -491,7 +511,12 @@ static void process(struct remind_worker *w, struct db_conn *c, int64_t id)
     if (d.due_us < now - horizon) {
         finish(w, c, &d, "missed", now, false,
                "not sent: older than REMINDER_HORIZON_MINUTES when it could be sent");
-    } else if (d.has_slot && (!d.slot_state || strcmp(d.slot_state, "open") != 0)) {
+    } else if (snoozed_ahead(&d, now)) {
+        /* Snoozed before it went out (from the due list, ahead of its
+         * time): it goes out when the snooze ends, as the one reminder,
+         * rather than being dropped for a repeat later. */
+        finish(w, c, &d, "pending", d.snoozed_until_us, true, "held: the reminder is snoozed");
+    } else if (d.has_slot && !slot_open(&d, now)) {
         const char *why =
             mt_arena_printf(a, "not sent: the slot is %s", d.slot_state ? d.slot_state : "gone");
         finish(w, c, &d, "missed", now, false, why);

@@ -125,7 +125,7 @@ static const char sql_load[] =
     "SELECT d.id, d.kind, d.seq, d.due_at, d.attempts, ch.id, ch.type, ch.url, ch.email_to, "
     "ch.secret_sealed, ch.enabled, d.slot_id, s.person_id, s.medication_id, s.slot_at, s.state, "
     "m.name, m.dosage, p.first_name, p.timezone, rs.quiet_start, rs.quiet_end, "
-    "rs.repeat_minutes "
+    "rs.repeat_minutes, s.snoozed_until "
     "FROM notification_deliveries d JOIN notification_channels ch ON ch.id = d.channel_id "
     "LEFT JOIN reminder_slots s ON s.id = d.slot_id "
     "LEFT JOIN medications m ON m.id = s.medication_id "
@@ -477,6 +477,7 @@ static int read_send(struct db_stmt *st, struct mt_arena *a, void *item, struct 
     s->quiet_end = store_col_text(st, 21, a, &oom);
     s->has_repeat = !db_col_null(st, 22);
     s->repeat_minutes = db_col_int(st, 22);
+    s->snoozed_until_us = col_us(st, 23, &s->has_snooze);
     if (!s->kind)
         s->kind = "";
     if (!s->channel_type)

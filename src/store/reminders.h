@@ -212,6 +212,8 @@ struct store_send {
     const char *quiet_start, *quiet_end; /* the person's, or NULL */
     bool has_repeat;
     int64_t repeat_minutes;
+    bool has_snooze; /* the slot's snoozed_until (kept after a snooze ended) */
+    int64_t snoozed_until_us;
 };
 /* MT_ENOTFOUND when the delivery is gone (its channel was deleted). */
 int store_remind_load(struct db_conn *c, struct mt_arena *a, int64_t id, struct store_send *out,

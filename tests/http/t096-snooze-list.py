@@ -228,20 +228,38 @@ def open_scenario():
     h = notifylib.HttpReceiver("t096-off")
     try:
         s = start("t096off", {"TEST_CLOCK_START": f"{DAY}T07:58:00Z"})
-        pid = apilib.person(s, "Kim")["id"]
+        kim = apilib.person(s, "Kim")
+        clock = Clock(kim["created_at"])
+        pid = kim["id"]
         other = apilib.person(s, "Lee")["id"]
         r = s.post(f"/api/v1/persons/{pid}/channels", {"type": "ntfy", "url": h.url("/kim")})
         if r.status != 201:
             raise RuntimeError(f"channel: {r!r}")
+        ch = r.json()["id"]
         m = med(s, pid, "MedKim", ["08:10"])["id"]
         x = planned(s, pid, m)
         slot = (x or {}).get("reminder", {}).get("id", 0)
         check("AUTH=off: the due slot has its reminder", slot > 0, repr(x))
         expect("AUTH=off: another person's path is a 404",
                s.post(snooze_path(other, slot), {"minutes": 5}), 404)
-        r = s.post(snooze_path(pid, slot), {"minutes": 5})
+        # Snoozed ahead of its 08:10 time, until after it: the reminder is
+        # held, not dropped, and goes out once, when the snooze ends.
+        r = s.post(snooze_path(pid, slot), {"minutes": 20})
+        out = r.json() or {}
         check("AUTH=off: snoozed without credentials",
-              r.status == 200 and (r.json() or {}).get("state") == "snoozed", repr(r))
+              r.status == 200 and out.get("state") == "snoozed", repr(r))
+        until = iso(out.get("snoozed_until", f"{DAY}T08:20:00Z"))
+        check("snoozed past the slot's time", until > iso(f"{DAY}T08:10:00Z"), str(until))
+        clock.wait_for(until - datetime.timedelta(minutes=2))
+        check("nothing is sent at the slot's time while it is snoozed", h.records("/kim") == [],
+              repr(h.records("/kim")))
+        notifylib.wait_for(lambda: h.records("/kim"), 15)
+        clock.wait_for(until + datetime.timedelta(minutes=2))
+        log = deliveries(s, ch)
+        check("when the snooze ends: the one reminder goes out, none is missed",
+              len(h.records("/kim")) == 1 and [d["kind"] for d in log] == ["reminder"] and
+              log[0]["status"] == "sent" and iso(log[0]["sent_at"]) >= until,
+              repr([(d["kind"], d["status"], d["due_at"], d.get("sent_at")) for d in log]))
         s.stop()
     finally:
         h.stop()

@@ -121,6 +121,28 @@ static void test_schedule_dst(void)
              at("2025-03-30T01:30:00Z"));
     CHECK_EQ(copy_schedule_next(&s, at("2025-03-30T01:30:00Z"), berlin),
              at("2025-04-06T00:30:00Z"));
+    /* East of UTC at the autumn change (2025-10-26 01:00Z): 02:30 happens
+     * twice, first in summer time; the next day it is winter time. */
+    copy_schedule_parse("daily@02:30", &s, &err);
+    CHECK_EQ(copy_schedule_next(&s, at("2025-10-25T12:00:00Z"), berlin),
+             at("2025-10-26T00:30:00Z"));
+    CHECK_EQ(copy_schedule_next(&s, at("2025-10-26T00:30:00Z"), berlin),
+             at("2025-10-27T01:30:00Z"));
+    /* Lord Howe Island moves its clocks by half an hour (+10:30 to +11 on
+     * 2025-10-04 at 15:30Z): hourly@45 runs when the clock reads :45, so
+     * 01:45 then 02:45 local are half an hour apart. */
+    struct mt_tz lord_howe;
+    if (mt_tz_load("Australia/Lord_Howe", &lord_howe, &err) < 0) {
+        CHECK(0);
+        return;
+    }
+    copy_schedule_parse("hourly@45", &s, &err);
+    CHECK_EQ(copy_schedule_next(&s, at("2025-10-04T14:50:00Z"), lord_howe),
+             at("2025-10-04T15:15:00Z"));
+    CHECK_EQ(copy_schedule_next(&s, at("2025-10-04T15:15:00Z"), lord_howe),
+             at("2025-10-04T15:45:00Z"));
+    CHECK_EQ(copy_schedule_next(&s, at("2025-10-04T15:45:00Z"), lord_howe),
+             at("2025-10-04T16:45:00Z"));
 }
 
 static void test_classes(void)
