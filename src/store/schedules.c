@@ -22,6 +22,15 @@ static const char sql_insert[] = "INSERT INTO medication_schedules (medication_i
     "JOIN persons p ON p.id = m.person_id "
 static const char sql_list_person[] = LIST_COLS "WHERE m.person_id = ? ORDER BY m.id";
 static const char sql_list_all[] = LIST_COLS "ORDER BY m.person_id, m.id";
+/* The doses of a person's scheduled medications in a window, grouped by
+ * medication: the statuses are the due view's (taken and skipped; a dose
+ * entered in error matches no slot), bound like every value. */
+static const char sql_person_doses[] =
+    "SELECT d.medication_id, d.id, d.taken_at, d.status FROM doses d "
+    "JOIN medication_schedules s ON s.medication_id = d.medication_id "
+    "JOIN medications m ON m.id = s.medication_id "
+    "WHERE m.person_id = ? AND d.status IN (?, ?) AND d.taken_at >= ? AND d.taken_at < ? "
+    "ORDER BY d.medication_id, d.taken_at, d.id";
 static const char sql_tz_get[] = "SELECT id, timezone FROM persons WHERE id = ?";
 static const char sql_tz_set[] = "UPDATE persons SET timezone = ? WHERE id = ?";
 static const char sql_person_exists[] = "SELECT COUNT(*) FROM persons WHERE id = ?";
@@ -144,6 +153,42 @@ int store_schedules_list(struct db_conn *c, struct mt_arena *a, bool has_person,
     struct db_param p[] = {DB_INT(person_id)};
     if (store_query_rows(c, a, has_person ? sql_list_person : sql_list_all, p, has_person ? 1 : 0,
                          sizeof(**out), read_scheduled, &items, n, err) < 0)
+        return -1;
+    *out = items;
+    return 0;
+}
+
+static int read_sched_dose(struct db_stmt *st, struct mt_arena *a, void *item, struct mt_err *err)
+{
+    (void)a;
+    (void)err;
+    struct store_sched_dose *d = item;
+    size_t len = 0;
+    const char *at = db_col_text(st, 2, &len);
+    const char *status = db_col_text(st, 3, NULL);
+    struct store_time t = store_time_of(at, len);
+    d->medication_id = db_col_int(st, 0);
+    d->dose_id = db_col_int(st, 1);
+    d->parsed = t.parsed;
+    d->taken_at_us = t.parsed ? t.us : 0;
+    d->skipped = status && strcmp(status, "skipped") == 0;
+    return 0;
+}
+
+int store_schedule_doses(struct db_conn *c, struct mt_arena *a, int64_t person_id,
+                         const struct store_window *w, struct store_sched_dose **out, size_t *n,
+                         struct mt_err *err)
+{
+    void *items = NULL;
+    *out = NULL;
+    *n = 0;
+    if (!store_id_ok(c, person_id))
+        return 0;
+    char start[MT_TIME_BUF], end[MT_TIME_BUF];
+    struct db_param p[] = {DB_INT(person_id), DB_TEXT("taken"), DB_TEXT("skipped"),
+                           store_time_param(w->start_us, start), store_time_param(w->end_us, end)};
+    if (store_query_rows(c, a, sql_person_doses, p, MT_ARRAY_LEN(p), sizeof(**out), read_sched_dose,
+                         &items, n, err) < 0)
         return -1;
     *out = items;
     return 0;
