@@ -12,6 +12,12 @@
 
 static const char sql_get[] =
     "SELECT times, days, start_date, end_date FROM medication_schedules WHERE medication_id = ?";
+/* The schedules of several medications: this, one "?" per id, then ")". */
+static const char sql_get_many[] = "SELECT medication_id, times, days, start_date, end_date "
+                                   "FROM medication_schedules WHERE medication_id IN (";
+/* Most ids in one such statement (a list page holds at most a few
+ * hundred medications). */
+enum { GET_MANY_MAX = 512 };
 static const char sql_delete[] = "DELETE FROM medication_schedules WHERE medication_id = ?";
 static const char sql_insert[] = "INSERT INTO medication_schedules (medication_id, times, days, "
                                  "start_date, end_date, updated_at) VALUES (?, ?, ?, ?, ?, ?)";
@@ -85,6 +91,71 @@ int store_schedule_get(struct db_conn *c, int64_t medication_id, bool *has, stru
     }
     db_done(st);
     return rc < 0 ? -1 : 0;
+}
+
+struct many_ctx {
+    struct store_medication *m;
+    size_t n;
+};
+
+/* One schedule row: onto every listed medication with its id. */
+static int many_row(struct db_stmt *st, void *vctx, struct mt_err *err)
+{
+    struct many_ctx *x = vctx;
+    int64_t id = db_col_int(st, 0);
+    struct mt_schedule s;
+    struct mt_err bad = {0};
+    if (read_sched(st, 1, &s, &bad) < 0)
+        return mt_fail(err, MT_EDB, "the stored schedule of medication %lld is not valid: %s",
+                       (long long)id, bad.msg);
+    for (size_t i = 0; i < x->n; i++) {
+        if (x->m[i].id != id)
+            continue;
+        x->m[i].has_schedule = true;
+        x->m[i].schedule = s;
+    }
+    return 0;
+}
+
+int store_meds_schedules(struct db_conn *c, struct mt_arena *a, struct store_medication *m,
+                         size_t n, struct mt_err *err)
+{
+    for (size_t i = 0; i < n; i++)
+        m[i].has_schedule = false;
+    size_t per = db_max_params(c);
+    if (per > GET_MANY_MAX)
+        per = GET_MANY_MAX;
+    for (size_t i = 0; i < n; i += per) {
+        size_t k = n - i < per ? n - i : per;
+        /* The list is padded to a power of two with the last id again
+         * (IN ignores the repeat), so that a connection caches a handful
+         * of statement texts rather than one per list length. */
+        size_t slots = 1;
+        while (slots < k)
+            slots <<= 1;
+        if (slots > per)
+            slots = per;
+        size_t head = sizeof(sql_get_many) - 1;
+        char *sql = mt_arena_alloc(a, head + 3 * slots + 2);
+        struct db_param *p = mt_arena_calloc(a, slots, sizeof(*p));
+        if (!sql || !p)
+            return store_oom(err);
+        memcpy(sql, sql_get_many, head);
+        char *o = sql + head;
+        for (size_t j = 0; j < slots; j++) {
+            if (j) {
+                memcpy(o, ", ", 2);
+                o += 2;
+            }
+            *o++ = '?';
+            p[j] = DB_INT(m[i + (j < k ? j : k - 1)].id);
+        }
+        memcpy(o, ")", 2);
+        struct many_ctx x = {m + i, k};
+        if (db_query_each(c, sql, p, slots, many_row, &x, err) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 int store_schedule_put(struct db_conn *c, int64_t medication_id, const struct mt_schedule *s,
