@@ -218,11 +218,15 @@ int store_remind_plan_slots(struct db_conn *c, const struct store_plan_slot *s, 
 }
 
 int store_remind_slot_unplan(struct db_conn *c, int64_t slot_id, int64_t after_us,
-                             struct mt_err *err)
+                             bool *removed, struct mt_err *err)
 {
     char after[MT_TIME_BUF];
     struct db_param p[] = {DB_INT(slot_id), store_time_param(after_us, after), DB_INT(slot_id)};
-    return store_exec(c, sql_unplan, p, MT_ARRAY_LEN(p), err);
+    *removed = false;
+    if (store_exec(c, sql_unplan, p, MT_ARRAY_LEN(p), err) < 0)
+        return -1;
+    *removed = db_changes(c) > 0;
+    return 0;
 }
 
 int store_remind_schedule_changed(struct db_conn *c, int64_t medication_id, struct mt_err *err)
