@@ -231,10 +231,12 @@ static int verdicts_of(struct api_call *call, struct store_medication *items, si
     if (!v)
         return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
     int64_t now = mt_now_us();
+    /* One query for the schedules of the whole list, not one per item. */
+    if (store_meds_schedules(call->db, call->r->arena, items, n, err) < 0)
+        return -1;
     for (size_t i = 0; i < n; i++) {
         if ((!items[i].ingredients &&
              store_med_ingredients(call->db, call->r->arena, &items[i], err) < 0) ||
-            store_med_schedule(call->db, &items[i], err) < 0 ||
             store_med_verdict(call->db, call->r->arena, &items[i], now, tz, &v[i], err) < 0)
             return -1;
     }

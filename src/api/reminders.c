@@ -61,9 +61,9 @@ static json_t *channel_json(const struct remind_ctx *rc, const struct store_chan
     json_object_set_new(o, "url", ch->url ? json_string(shown) : json_null());
     json_object_set_new(o, "to", opt_text(ch->email_to));
     json_object_set_new(o, "enabled", json_boolean(ch->enabled));
-    json_object_set_new(
-        o, "has_secret",
-        json_boolean(rc ? remind_has_secret(rc, ch->secret_sealed) : ch->secret_sealed != NULL));
+    json_object_set_new(o, "has_secret",
+                        json_boolean(rc ? remind_has_secret(rc, ch->type, ch->secret_sealed)
+                                        : ch->secret_sealed != NULL));
     json_object_set_new(o, "created_at", time_json(ch->created_at));
     return o;
 }

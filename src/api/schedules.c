@@ -25,6 +25,9 @@
 /* Scratch memory for the slots and doses of one medication over a range
  * (a year of 24 slots a day is 280 KB of slots; its doses somewhat more). */
 #define SCRATCH_MAX (32u * 1024u * 1024u)
+/* Memory for a person's doses over a range, read at once (a few dozen bytes
+ * a dose: about two million doses). */
+#define DOSES_MAX (64u * 1024u * 1024u)
 /* The calendar feed covers these days around today. */
 #define ICS_PAST_DAYS 7
 #define ICS_FUTURE_DAYS 30
@@ -43,25 +46,51 @@ static void match_params(const struct http_req *r, int64_t *window_us, int64_t *
     *late_us = l * 60 * MT_USEC_PER_SEC;
 }
 
-/* The slots of med on the local days from..to in zone z, matched against
- * its doses (taken and skipped) as of now, handed to fn in time order. The
- * day before and the day after are expanded and matched too, so that a
- * dose just across midnight and the late window of a day's last slot come
- * out as they do when that neighbouring day is asked for. */
-int api_med_slots(struct api_call *call, const struct store_scheduled *med, struct mt_tz z,
-                  struct mt_date from, struct mt_date to, int64_t now, api_slot_fn fn, void *ctx,
-                  struct mt_err *err)
+/* The first and last slot of med on the local days d0..d1 in zone z;
+ * false when it has none there. */
+static bool slot_bounds(const struct store_scheduled *med, struct mt_tz z, int64_t d0, int64_t d1,
+                        int64_t *first_us, int64_t *last_us)
 {
-    int64_t window_us, late_us;
-    match_params(call->r, &window_us, &late_us);
-    int64_t d0 = mt_date_to_days(from) - 1, d1 = mt_date_to_days(to) + 1;
+    struct mt_slot one[MT_SCHED_MAX_TIMES];
+    int64_t d = d0;
+    int k = 0;
+    for (; d <= d1; d++) {
+        k = mt_schedule_expand(&med->sched, z, mt_date_from_days(d), one);
+        if (k > 0)
+            break;
+    }
+    if (k <= 0)
+        return false;
+    *first_us = one[0].at_us;
+    for (int64_t e = d1; e >= d; e--) {
+        k = mt_schedule_expand(&med->sched, z, mt_date_from_days(e), one);
+        if (k > 0) {
+            *last_us = one[k - 1].at_us;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The slots of one medication matched against its doses rows[0..nrows)
+ * (the rows of its person's read, already cut to this medication), of
+ * which only those in w count: the window its own dose query used to
+ * have. Scratch memory comes from a per-medication arena. */
+static int med_slots(const struct store_scheduled *med, struct mt_tz z, int64_t d0, int64_t d1,
+                     int64_t window_us, int64_t late_us, int64_t now,
+                     const struct store_sched_dose *rows, size_t nrows,
+                     const struct store_window *w, api_slot_fn fn, void *ctx, struct mt_err *err)
+{
     size_t ndays = (size_t)(d1 - d0 + 1);
     struct mt_arena *scratch = mt_arena_new(SCRATCH_MAX);
     struct mt_slot_match *slots =
         mt_arena_calloc(scratch, ndays * MT_SCHED_MAX_TIMES, sizeof(*slots));
     size_t *days = mt_arena_calloc(scratch, ndays * MT_SCHED_MAX_TIMES, sizeof(*days));
+    struct mt_dose_mark *marks = nrows ? mt_arena_calloc(scratch, nrows, sizeof(*marks)) : NULL;
+    size_t *mark_row = nrows ? mt_arena_calloc(scratch, nrows, sizeof(*mark_row)) : NULL;
+    unsigned char *used = mt_arena_alloc(scratch, nrows + 1);
     int rc = 0;
-    if (!slots || !days) {
+    if (!slots || !days || (nrows && (!marks || !mark_row)) || !used) {
         rc = mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
         goto out;
     }
@@ -74,31 +103,13 @@ int api_med_slots(struct api_call *call, const struct store_scheduled *med, stru
             days[n++] = (size_t)(d - d0);
         }
     }
-    if (n == 0)
-        goto out;
-    int64_t reach = late_us > window_us ? late_us : window_us;
-    struct store_window w = {.start_us = mt_instant_clamp(slots[0].at_us - window_us),
-                             .end_us = mt_instant_clamp(slots[n - 1].at_us + reach + 1)};
-    struct store_dose *doses = NULL;
-    size_t nd = 0;
-    if (store_doses_in_window(call->db, scratch, med->medication_id, STORE_VIEW_HISTORY, &w, &doses,
-                              &nd, err) < 0) {
-        rc = -1;
-        goto out;
-    }
-    struct mt_dose_mark *marks = nd ? mt_arena_calloc(scratch, nd, sizeof(*marks)) : NULL;
-    long *mark_dose = nd ? mt_arena_calloc(scratch, nd, sizeof(*mark_dose)) : NULL;
-    unsigned char *used = mt_arena_alloc(scratch, nd + 1);
-    if ((nd && (!marks || !mark_dose)) || !used) {
-        rc = mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
-        goto out;
-    }
     size_t nm = 0;
-    for (size_t i = 0; i < nd; i++) {
-        if (!doses[i].taken_at.parsed || doses[i].status == STORE_ENTERED_IN_ERROR)
+    for (size_t i = 0; i < nrows; i++) {
+        const struct store_sched_dose *r = &rows[i];
+        if (!r->parsed || r->taken_at_us < w->start_us || r->taken_at_us >= w->end_us)
             continue;
-        marks[nm] = (struct mt_dose_mark){doses[i].taken_at.us, doses[i].status == STORE_SKIPPED};
-        mark_dose[nm++] = (long)i;
+        marks[nm] = (struct mt_dose_mark){r->taken_at_us, r->skipped};
+        mark_row[nm++] = i;
     }
     mt_slots_match(slots, n, marks, nm, window_us, late_us, now, used);
     for (size_t i = 0; i < n && rc == 0; i++) {
@@ -111,15 +122,95 @@ int api_med_slots(struct api_call *call, const struct store_scheduled *med, stru
                              .status = slots[i].status,
                              .late_until_us = slots[i].late_end_us};
         if (slots[i].dose >= 0) {
-            const struct store_dose *d = &doses[mark_dose[slots[i].dose]];
-            s.dose_id = d->id;
-            s.dose_at_us = d->taken_at.us;
+            const struct store_sched_dose *r = &rows[mark_row[slots[i].dose]];
+            s.dose_id = r->dose_id;
+            s.dose_at_us = r->taken_at_us;
         }
         rc = fn(ctx, &s, err);
     }
 out:
     mt_arena_free(scratch);
     return rc;
+}
+
+/* Matches the slots of meds[first..end), which belong to one person, with
+ * that person's doses read in one query over the union of the
+ * medications' windows; each medication then keeps only the rows of its
+ * own window. */
+static int person_slots(struct api_call *call, const struct store_scheduled *meds, size_t first,
+                        size_t end, struct mt_tz z, int64_t d0, int64_t d1, int64_t now,
+                        api_slot_fn fn, void *ctx, struct mt_err *err)
+{
+    int64_t window_us, late_us;
+    match_params(call->r, &window_us, &late_us);
+    int64_t reach = late_us > window_us ? late_us : window_us;
+    struct mt_arena *a = mt_arena_new(DOSES_MAX);
+    struct store_window *win = mt_arena_calloc(a, end - first, sizeof(*win));
+    bool *has = mt_arena_calloc(a, end - first, sizeof(*has));
+    int rc = 0;
+    if (!win || !has) {
+        rc = mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
+        goto out;
+    }
+    struct store_window all = {INT64_MAX, INT64_MIN};
+    for (size_t i = first; i < end; i++) {
+        int64_t lo, hi;
+        if (!meds[i].valid || !slot_bounds(&meds[i], z, d0, d1, &lo, &hi))
+            continue;
+        struct store_window *w = &win[i - first];
+        *w = (struct store_window){.start_us = mt_instant_clamp(lo - window_us),
+                                   .end_us = mt_instant_clamp(hi + reach + 1)};
+        has[i - first] = true;
+        all.start_us = w->start_us < all.start_us ? w->start_us : all.start_us;
+        all.end_us = w->end_us > all.end_us ? w->end_us : all.end_us;
+    }
+    if (all.start_us > all.end_us)
+        goto out;
+    struct store_sched_dose *rows = NULL;
+    size_t nrows = 0, at = 0;
+    if (store_schedule_doses(call->db, a, meds[first].person_id, &all, &rows, &nrows, err) < 0) {
+        rc = -1;
+        goto out;
+    }
+    for (size_t i = first; i < end && rc == 0; i++) {
+        if (!has[i - first])
+            continue;
+        /* Both are in medication id order: the rows of meds[i] are the
+         * run that starts where the earlier medications' ended. */
+        int64_t id = meds[i].medication_id;
+        while (at < nrows && rows[at].medication_id < id)
+            at++;
+        size_t run = at;
+        while (run < nrows && rows[run].medication_id == id)
+            run++;
+        rc = med_slots(&meds[i], z, d0, d1, window_us, late_us, now, rows + at, run - at,
+                       &win[i - first], fn, ctx, err);
+        at = run;
+    }
+out:
+    mt_arena_free(a);
+    return rc;
+}
+
+/* The slots of each valid medication of meds on the local days from..to in
+ * zone z, matched against its doses (taken and skipped) as of now, handed
+ * to fn medication by medication, each in time order. The day before and
+ * the day after are expanded and matched too, so that a dose just across
+ * midnight and the late window of a day's last slot come out as they do
+ * when that neighbouring day is asked for. The doses are read once per
+ * person (meds come ordered by person), not once per medication. */
+int api_meds_slots(struct api_call *call, const struct store_scheduled *meds, size_t n,
+                   struct mt_tz z, struct mt_date from, struct mt_date to, int64_t now,
+                   api_slot_fn fn, void *ctx, struct mt_err *err)
+{
+    int64_t d0 = mt_date_to_days(from) - 1, d1 = mt_date_to_days(to) + 1;
+    for (size_t i = 0, e; i < n; i = e) {
+        for (e = i + 1; e < n && meds[e].person_id == meds[i].person_id; e++)
+            ;
+        if (person_slots(call, meds, i, e, z, d0, d1, now, fn, ctx, err) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* The person's zone and scheduled medications; MT_ENOTFOUND "Person not
@@ -253,10 +344,8 @@ int api_due(struct api_call *call, struct mt_err *err)
         return -1;
     struct due_ctx x = {.a = call->r->arena};
     int64_t now = mt_now_us();
-    for (size_t i = 0; i < n; i++)
-        if (meds[i].valid && api_med_slots(call, &meds[i], z, in->date.value, in->date.value, now,
-                                           collect, &x, err) < 0)
-            return -1;
+    if (api_meds_slots(call, meds, n, z, in->date.value, in->date.value, now, collect, &x, err) < 0)
+        return -1;
     if (x.n)
         qsort(x.items, x.n, sizeof(*x.items), cmp_slot_out);
     /* The planned reminders of the day's slots, in one query over the
@@ -306,8 +395,7 @@ static void tally_add(struct api_tally *t, const struct api_slot *s)
 
 struct tally_ctx {
     struct api_adherence *a;
-    struct api_tally *med; /* the medication being tallied */
-    api_slot_fn fn;        /* also hands each slot on, when set */
+    api_slot_fn fn; /* also hands each slot on, when set */
     void *fn_ctx;
 };
 
@@ -315,7 +403,7 @@ static int tally_slot(void *vctx, const struct api_slot *s, struct mt_err *err)
 {
     struct tally_ctx *x = vctx;
     tally_add(&x->a->total, s);
-    tally_add(x->med, s);
+    tally_add(&x->a->per[s->med - x->a->meds], s);
     return x->fn ? x->fn(x->fn_ctx, s, err) : 0;
 }
 
@@ -342,12 +430,8 @@ int api_adherence_of(struct api_call *call, struct mt_tz z, const struct store_s
         out->per[i].days = mt_arena_calloc(a, out->ndays, 1);
         if (!out->per[i].days)
             return mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
-        x.med = &out->per[i];
-        if (meds[i].valid &&
-            api_med_slots(call, &meds[i], z, from, to, now, tally_slot, &x, err) < 0)
-            return -1;
     }
-    return 0;
+    return api_meds_slots(call, meds, n, z, from, to, now, tally_slot, &x, err);
 }
 
 /* A day counts for a streak when every slot of it was taken, on time or
@@ -692,11 +776,8 @@ int api_calendar_ics(struct api_call *call, struct mt_err *err)
                                        "REFRESH-INTERVAL;VALUE=DURATION:PT1H"};
     for (size_t i = 0; i < MT_ARRAY_LEN(head); i++)
         ics_line(&x.out, head[i]);
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++)
-        if (meds[i].valid)
-            rc = api_med_slots(call, &meds[i], z, mt_date_from_days(today - ICS_PAST_DAYS),
-                               mt_date_from_days(today + ICS_FUTURE_DAYS), now, ics_event, &x, err);
+    int rc = api_meds_slots(call, meds, n, z, mt_date_from_days(today - ICS_PAST_DAYS),
+                            mt_date_from_days(today + ICS_FUTURE_DAYS), now, ics_event, &x, err);
     ics_line(&x.out, "END:VCALENDAR");
     char *body = NULL;
     if (rc == 0 && (x.out.failed || x.line.failed))

@@ -25,11 +25,14 @@ struct api_slot {
 
 typedef int (*api_slot_fn)(void *ctx, const struct api_slot *s, struct mt_err *err);
 
-/* The slots of med on the local days from..to in zone z, matched as of now
- * against its doses, handed to fn in time order. */
-int api_med_slots(struct api_call *call, const struct store_scheduled *med, struct mt_tz z,
-                  struct mt_date from, struct mt_date to, int64_t now, api_slot_fn fn, void *ctx,
-                  struct mt_err *err);
+/* The slots of each valid medication of meds (ordered by person, as
+ * store_schedules_list gives them) on the local days from..to in zone z,
+ * matched as of now against its doses, handed to fn medication by
+ * medication in the order of meds, each in time order. One dose query per
+ * person. */
+int api_meds_slots(struct api_call *call, const struct store_scheduled *meds, size_t n,
+                   struct mt_tz z, struct mt_date from, struct mt_date to, int64_t now,
+                   api_slot_fn fn, void *ctx, struct mt_err *err);
 
 /* The person's zone (their own, else the server's) and scheduled
  * medications (in the request's arena); MT_ENOTFOUND "Person not found" for

@@ -97,10 +97,19 @@ void remind_url_display(const char *url, char *out, size_t cap)
         snprintf(out, cap, "%s", label);
 }
 
-bool remind_has_secret(const struct remind_ctx *ctx, const char *sealed)
+bool remind_has_secret(const struct remind_ctx *ctx, const char *type, const char *sealed)
 {
     if (!sealed)
         return false;
+    /* A gotify channel is never stored without its token, nor a webhook
+     * without its secret (the channels API refuses them), so their sealed
+     * text holds one: no need to open it (and a text that would not open
+     * answers true as well). Only ntfy's token is optional, and the sealed
+     * text of every ntfy channel holds its URL, so that one must be looked
+     * into. */
+    enum notify_type t;
+    if (type && notify_type_parse(type, &t) && (t == NOTIFY_GOTIFY || t == NOTIFY_WEBHOOK))
+        return true;
     struct remind_secrets s;
     struct mt_err err = {0};
     if (remind_open_secrets(ctx, sealed, &s, &err) < 0)

@@ -46,9 +46,11 @@ int remind_seal(const struct remind_ctx *ctx, const char *url, const char *token
  * (cap bytes). */
 void remind_url_display(const char *url, char *out, size_t cap);
 
-/* Whether the sealed secrets of a channel hold a token or a secret (its
- * "has_secret"); true when they cannot be opened. */
-bool remind_has_secret(const struct remind_ctx *ctx, const char *sealed);
+/* Whether the sealed secrets of a channel of that type ("ntfy", ...) hold a
+ * token or a secret (its "has_secret"); true when they cannot be opened.
+ * Opens them only when the type does not answer it (ntfy, whose token is
+ * optional). */
+bool remind_has_secret(const struct remind_ctx *ctx, const char *type, const char *sealed);
 
 /* Sends the channel's test message now. 0 when it was delivered; -1 with
  * the reason (no secret in it) otherwise. */

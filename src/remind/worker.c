@@ -115,10 +115,19 @@ static int expand_all(struct remind_worker *w, struct db_conn *c, struct mt_aren
     size_t n = 0;
     if (store_schedules_list(c, a, false, 0, &meds, &n, err) < 0)
         return -1;
+    /* The list comes ordered by person: each person's zone is looked up
+     * once, for their first medication. */
+    struct mt_tz z = w->ctx.server_zone;
+    bool have_zone = false;
+    int64_t zone_of = 0;
     for (size_t i = 0; i < n; i++) {
         if (!meds[i].valid)
             continue;
-        struct mt_tz z = person_zone(&w->ctx, meds[i].timezone);
+        if (!have_zone || meds[i].person_id != zone_of) {
+            z = person_zone(&w->ctx, meds[i].timezone);
+            zone_of = meds[i].person_id;
+            have_zone = true;
+        }
         int64_t first = mt_date_to_days(mt_tz_local_date(z, from_us));
         int64_t last = mt_date_to_days(mt_tz_local_date(z, to_us));
         for (int64_t day = first; day <= last; day++) {
@@ -143,7 +152,7 @@ static int expand_all(struct remind_worker *w, struct db_conn *c, struct mt_aren
  * at most one slot, so one dose never closes two slots (a slot taken on
  * time or late is "done", a skipped one "skipped"). */
 static int close_satisfied(struct remind_worker *w, struct db_conn *c,
-                           const struct store_open_slot *s, size_t n,
+                           struct store_open_slot *const *s, size_t n,
                            const struct store_slot_dose *d, size_t nd, int64_t now,
                            struct mt_err *err)
 {
@@ -157,9 +166,9 @@ static int close_satisfied(struct remind_worker *w, struct db_conn *c,
     /* Both lists are ordered by medication, then time: one medication's
      * slots [i, e) and rows [j, k) at a time. */
     for (size_t i = 0, e; i < n && rc == 0; i = e) {
-        int64_t med = s[i].medication_id;
-        for (e = i; e < n && s[e].medication_id == med; e++)
-            m[e - i] = (struct mt_slot_match){.at_us = s[e].slot_at_us, .dose = -1};
+        int64_t med = s[i]->medication_id;
+        for (e = i; e < n && s[e]->medication_id == med; e++)
+            m[e - i] = (struct mt_slot_match){.at_us = s[e]->slot_at_us, .dose = -1};
         while (j < nd && d[j].medication_id < med)
             j++;
         size_t k = j;
@@ -172,9 +181,15 @@ static int close_satisfied(struct remind_worker *w, struct db_conn *c,
             enum mt_slot_status st = m[x - i].status;
             if (st != MT_SLOT_TAKEN && st != MT_SLOT_LATE && st != MT_SLOT_SKIPPED)
                 continue;
-            if (strcmp(s[x].state, "open") == 0 || strcmp(s[x].state, "snoozed") == 0)
-                rc = store_remind_slot_close(c, s[x].id, st == MT_SLOT_SKIPPED ? "skipped" : "done",
-                                             err);
+            if (strcmp(s[x]->state, "open") != 0 && strcmp(s[x]->state, "snoozed") != 0)
+                continue;
+            const char *to = st == MT_SLOT_SKIPPED ? "skipped" : "done";
+            rc = store_remind_slot_close(c, s[x]->id, to, err);
+            /* The follow-ups of this round see the slot closed without
+             * reading it again (if another replica changed it first, it is
+             * not open either way). */
+            if (rc == 0)
+                s[x]->state = to;
         }
     }
     free(used);
@@ -183,53 +198,50 @@ static int close_satisfied(struct remind_worker *w, struct db_conn *c,
     return rc;
 }
 
-/* A person's reminder settings and zone, read once per round. */
-struct person_info {
-    int64_t person_id;
-    struct store_reminder_settings rs;
-    struct mt_tz zone;
-};
-
-static const struct person_info *person_info(struct remind_worker *w, struct db_conn *c,
-                                             struct mt_arena *a, struct person_info **cache,
-                                             size_t *n, int64_t person_id, struct mt_err *err)
+static int cmp_person(const void *key, const void *item)
 {
-    for (size_t i = 0; i < *n; i++)
-        if ((*cache)[i].person_id == person_id)
-            return &(*cache)[i];
-    struct person_info *grown = mt_xreallocarray(*cache, *n + 1, sizeof(**cache));
-    *cache = grown;
-    struct person_info *p = &grown[(*n)++];
-    memset(p, 0, sizeof(*p));
-    p->person_id = person_id;
-    const char *tz = NULL;
-    if (store_reminder_settings_get(c, a, person_id, &p->rs, err) < 0 ||
-        store_person_timezone(c, a, person_id, &tz, err) < 0) {
-        (*n)--;
-        return NULL;
-    }
-    p->zone = person_zone(&w->ctx, tz);
-    return p;
+    int64_t id = *(const int64_t *)key;
+    int64_t other = ((const struct store_remind_person *)item)->person_id;
+    return id < other ? -1 : id > other;
 }
 
 /* Repeats and escalations that fell due. */
 static int plan_follow_ups(struct remind_worker *w, struct db_conn *c, struct mt_arena *a,
-                           const struct store_open_slot *s, size_t n, int64_t now,
+                           const struct store_open_slot *s, size_t n, int64_t from, int64_t now,
                            struct mt_err *err)
 {
-    struct person_info *cache = NULL;
-    size_t ncache = 0;
+    /* The settings and zones of the persons of the slots in [from, now]
+     * are read once for the round, in one query, and only when a slot
+     * needs them. */
+    struct store_remind_person *persons = NULL;
+    struct mt_tz *zones = NULL;
+    bool *zoned = NULL;
+    size_t np = 0;
+    bool loaded = false;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
-        if (strcmp(s[i].state, "open") != 0 || s[i].slot_at_us > now)
+        if (strcmp(s[i].state, "open") != 0 || s[i].slot_at_us > now || s[i].slot_at_us < from)
             continue;
-        const struct person_info *p = person_info(w, c, a, &cache, &ncache, s[i].person_id, err);
-        if (!p) {
-            rc = -1;
-            break;
+        if (!loaded) {
+            if (store_remind_persons(c, a, from, now, &persons, &np, err) < 0)
+                return -1;
+            zones = mt_arena_calloc(a, np + 1, sizeof(*zones));
+            zoned = mt_arena_calloc(a, np + 1, sizeof(*zoned));
+            if (!zones || !zoned)
+                return mt_fail(err, MT_ELIMIT, "a planning round ran out of memory");
+            loaded = true;
+        }
+        const struct store_remind_person *p =
+            np ? bsearch(&s[i].person_id, persons, np, sizeof(*persons), cmp_person) : NULL;
+        if (!p)
+            return mt_fail(err, MT_ENOTFOUND, "Person not found");
+        size_t k = (size_t)(p - persons);
+        if (!zoned[k]) {
+            zones[k] = person_zone(&w->ctx, p->timezone);
+            zoned[k] = true;
         }
         int64_t quiet_end;
-        bool quiet = in_quiet(p->zone, p->rs.quiet_start, p->rs.quiet_end, now, &quiet_end);
+        bool quiet = in_quiet(zones[k], p->rs.quiet_start, p->rs.quiet_end, now, &quiet_end);
         /* The next repeat: at the end of a snooze that put off a reminder
          * already sent, else every repeat_minutes after the last one went
          * out, up to max_repeats, and only while no earlier one waits to
@@ -258,7 +270,6 @@ static int plan_follow_ups(struct remind_worker *w, struct db_conn *c, struct mt
                 rc = store_remind_plan_escalation(c, s[i].id, s[i].person_id, at, err);
         }
     }
-    free(cache);
     return rc;
 }
 
@@ -272,23 +283,20 @@ static int cmp_plan(const void *pa, const void *pb)
 
 /* Removes the planned future slots that the schedules, as they are now,
  * no longer give (a changed or removed schedule). */
-static int unplan_stale(struct db_conn *c, struct mt_arena *a, struct slot_list *list, int64_t now,
-                        int64_t to, struct mt_err *err)
+static int unplan_stale(struct db_conn *c, const struct store_open_slot *s, size_t n,
+                        struct slot_list *list, int64_t now, int64_t to, bool *gone,
+                        struct mt_err *err)
 {
-    struct store_open_slot *s = NULL;
-    size_t n = 0;
-    if (store_remind_slots(c, a, now + 1, to, &s, &n, err) < 0)
-        return -1;
     /* qsort and bsearch want a non-null array even for no elements. */
     if (list->n > 0)
         qsort(list->v, list->n, sizeof(*list->v), cmp_plan);
     for (size_t i = 0; i < n; i++) {
         struct store_plan_slot key = {.medication_id = s[i].medication_id,
                                       .slot_at_us = s[i].slot_at_us};
-        if (strcmp(s[i].state, "open") != 0 ||
+        if (s[i].slot_at_us <= now || s[i].slot_at_us > to || strcmp(s[i].state, "open") != 0 ||
             (list->n > 0 && bsearch(&key, list->v, list->n, sizeof(*list->v), cmp_plan)))
             continue;
-        if (store_remind_slot_unplan(c, s[i].id, now, err) < 0)
+        if (store_remind_slot_unplan(c, s[i].id, now, &gone[i], err) < 0)
             return -1;
     }
     return 0;
@@ -308,34 +316,46 @@ static int plan_round(struct remind_worker *w, struct db_conn *c, int64_t now, s
     int64_t win = w->ctx.slot_window_minutes * MINUTE_US;
     struct mt_arena *a = mt_arena_new(ROUND_ARENA);
     struct slot_list list = {0};
-    int rc = expand_all(w, c, a, from, to, &list, err);
-    if (rc == 0)
-        rc = store_remind_plan_slots(c, list.v, list.n, now - horizon, err);
-    if (rc == 0)
-        rc = unplan_stale(c, a, &list, now, to, err);
-    free(list.v);
-    if (rc == 0)
-        rc = store_remind_housekeep(c, now, now - horizon, now - horizon, to, err);
-    struct store_open_slot *slots = NULL;
-    struct store_slot_dose *doses = NULL;
-    size_t ns = 0, nd = 0;
     /* The matching starts a late window before the horizon, so that a dose
      * is matched as the due view matches it and not to a later slot
      * because the one it belongs to lies outside the range read. */
     int64_t match_from =
         now - horizon - win - (int64_t)w->ctx.cfg->slot_late_max_minutes * MINUTE_US;
+    int64_t read_to = to > now + win ? to : now + win;
+    struct store_open_slot *slots = NULL;
+    struct store_slot_dose *doses = NULL;
+    struct store_open_slot **matched = NULL;
+    bool *gone = NULL;
+    size_t ns = 0, nd = 0, nm = 0;
+    int rc = expand_all(w, c, a, from, to, &list, err);
     if (rc == 0)
-        rc = store_remind_slots(c, a, match_from, now + win, &slots, &ns, err);
+        rc = store_remind_plan_slots(c, list.v, list.n, now - horizon, err);
+    if (rc == 0)
+        rc = store_remind_housekeep(c, now, now - horizon, now - horizon, to, err);
+    /* One read of the slots serves the whole round: the stale future slots
+     * (unplanned below, their pending deliveries with them), the matching
+     * of doses, and the follow-ups, which see the states this round set. */
+    if (rc == 0)
+        rc = store_remind_slots(c, a, match_from, read_to, &slots, &ns, err);
+    if (rc == 0) {
+        gone = mt_arena_calloc(a, ns + 1, sizeof(*gone));
+        matched = mt_arena_calloc(a, ns + 1, sizeof(*matched));
+        if (!gone || !matched)
+            rc = mt_fail(err, MT_ELIMIT, "a planning round ran out of memory");
+    }
+    if (rc == 0)
+        rc = unplan_stale(c, slots, ns, &list, now, to, gone, err);
+    free(list.v);
     if (rc == 0)
         rc = store_remind_doses(c, a, match_from - win, now, &doses, &nd, err);
-    if (rc == 0)
-        rc = close_satisfied(w, c, slots, ns, doses, nd, now, err);
     if (rc == 0) {
-        /* The states changed: read them again for the follow-ups. */
-        rc = store_remind_slots(c, a, now - horizon, now, &slots, &ns, err);
-        if (rc == 0)
-            rc = plan_follow_ups(w, c, a, slots, ns, now, err);
+        for (size_t i = 0; i < ns; i++)
+            if (!gone[i] && slots[i].slot_at_us <= now + win)
+                matched[nm++] = &slots[i];
+        rc = close_satisfied(w, c, matched, nm, doses, nd, now, err);
     }
+    if (rc == 0)
+        rc = plan_follow_ups(w, c, a, slots, ns, now - horizon, now, err);
     mt_arena_free(a);
     if (rc == 0) {
         w->first_round = false;

@@ -24,6 +24,14 @@ static const char sql_ch_any[] = "SELECT 1 FROM notification_channels WHERE enab
 static const char sql_rs_get[] =
     "SELECT repeat_minutes, max_repeats, quiet_start, quiet_end, escalate_after_minutes, "
     "updated_at FROM reminder_settings WHERE person_id = ?";
+/* The persons of the slots in a range, with their settings (NULLs when
+ * they have none, which read as the defaults) and zones. */
+static const char sql_rs_persons[] =
+    "SELECT p.id, p.timezone, rs.repeat_minutes, rs.max_repeats, rs.quiet_start, rs.quiet_end, "
+    "rs.escalate_after_minutes FROM persons p "
+    "LEFT JOIN reminder_settings rs ON rs.person_id = p.id "
+    "WHERE p.id IN (SELECT s.person_id FROM reminder_slots s "
+    "WHERE s.slot_at >= ? AND s.slot_at <= ?) ORDER BY p.id";
 static const char sql_rs_delete[] = "DELETE FROM reminder_settings WHERE person_id = ?";
 static const char sql_rs_insert[] =
     "INSERT INTO reminder_settings (person_id, repeat_minutes, max_repeats, quiet_start, "
@@ -157,6 +165,39 @@ int store_reminder_settings_get(struct db_conn *c, struct mt_arena *a, int64_t p
     }
     db_done(st);
     return rc < 0 ? -1 : 0;
+}
+
+static int read_remind_person(struct db_stmt *st, struct mt_arena *a, void *item,
+                              struct mt_err *err)
+{
+    struct store_remind_person *p = item;
+    bool oom = false;
+    memset(p, 0, sizeof(*p));
+    p->person_id = db_col_int(st, 0);
+    p->timezone = store_col_text(st, 1, a, &oom);
+    p->rs.has_repeat = !db_col_null(st, 2);
+    p->rs.repeat_minutes = p->rs.has_repeat ? db_col_int(st, 2) : 0;
+    p->rs.max_repeats = db_col_null(st, 3) ? 0 : db_col_int(st, 3);
+    p->rs.quiet_start = store_col_text(st, 4, a, &oom);
+    p->rs.quiet_end = store_col_text(st, 5, a, &oom);
+    p->rs.has_escalate = !db_col_null(st, 6);
+    p->rs.escalate_after_minutes = p->rs.has_escalate ? db_col_int(st, 6) : 0;
+    return oom ? store_oom(err) : 0;
+}
+
+int store_remind_persons(struct db_conn *c, struct mt_arena *a, int64_t from_us, int64_t to_us,
+                         struct store_remind_person **out, size_t *n, struct mt_err *err)
+{
+    char from[MT_TIME_BUF], to[MT_TIME_BUF];
+    struct db_param p[] = {store_time_param(from_us, from), store_time_param(to_us, to)};
+    void *items = NULL;
+    *out = NULL;
+    *n = 0;
+    if (store_query_rows(c, a, sql_rs_persons, p, MT_ARRAY_LEN(p), sizeof(**out),
+                         read_remind_person, &items, n, err) < 0)
+        return -1;
+    *out = items;
+    return 0;
 }
 
 struct put_ctx {

@@ -12,18 +12,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "store/reminders.h"
 #include "store/store_int.h"
 
 /* ---- statements ---- */
 
+/* Planned slots go in multi-row INSERTs: the head, then one row of
+ * SLOT_PARAMS parameters per slot, then the dialect's tail. */
 #define SLOT_COLS "(person_id, medication_id, slot_at, state, repeats_sent, escalated) "
-static const char sql_slot_sqlite[] =
-    "INSERT OR IGNORE INTO reminder_slots " SLOT_COLS "VALUES (?, ?, ?, ?, 0, ?)";
-static const char sql_slot_pg[] =
-    "INSERT INTO reminder_slots " SLOT_COLS "VALUES (?, ?, ?, ?, 0, ?) ON CONFLICT DO NOTHING";
-static const char sql_slot_my[] =
-    "INSERT IGNORE INTO reminder_slots " SLOT_COLS "VALUES (?, ?, ?, ?, 0, ?)";
+static const char sql_slot_sqlite[] = "INSERT OR IGNORE INTO reminder_slots " SLOT_COLS "VALUES ";
+static const char sql_slot_pg[] = "INSERT INTO reminder_slots " SLOT_COLS "VALUES ";
+static const char sql_slot_my[] = "INSERT IGNORE INTO reminder_slots " SLOT_COLS "VALUES ";
+static const char sql_slot_row[] = "(?, ?, ?, ?, 0, ?)";
+static const char sql_slot_tail_pg[] = " ON CONFLICT DO NOTHING";
+enum { SLOT_PARAMS = 5 };
+/* Most slots one INSERT (and one transaction) carries, below what
+ * db_max_params allows, so that each transaction (and MariaDB's gap locks)
+ * stays short. */
+enum { SLOT_ROWS_MAX = 256 };
 
 static const char sql_unplan[] =
     "DELETE FROM reminder_slots WHERE id = ? AND state = 'open' AND slot_at > ? "
@@ -195,43 +202,93 @@ struct plan_ctx {
     const struct store_plan_slot *s;
     size_t n;
     int64_t missed_before_us;
+    char (*at)[MT_TIME_BUF]; /* the slot_at texts, one per row */
+    struct db_param *p;      /* SLOT_PARAMS per row */
 };
 
+/* The INSERT of rows slots (malloc'ed; the caller frees). */
+static char *plan_sql(struct db_conn *c, size_t rows)
+{
+    struct mt_buf b;
+    mt_buf_init(&b, 0);
+    mt_buf_adds(&b, store_sql_locking(c, sql_slot_sqlite, sql_slot_pg, sql_slot_my));
+    for (size_t i = 0; i < rows; i++) {
+        if (i)
+            mt_buf_adds(&b, ", ");
+        mt_buf_adds(&b, sql_slot_row);
+    }
+    mt_buf_adds(&b, store_sql_locking(c, "", sql_slot_tail_pg, ""));
+    return mt_buf_detach(&b, NULL);
+}
+
+/* One INSERT of all x->n slots: duplicates of rows already there (or
+ * planned by another replica meanwhile) are ignored row by row, as the
+ * one-row statements did. */
 static int plan_slots_tx(struct db_conn *c, void *ctx, struct mt_err *err)
 {
     struct plan_ctx *x = ctx;
-    const char *sql = store_sql_locking(c, sql_slot_sqlite, sql_slot_pg, sql_slot_my);
     for (size_t i = 0; i < x->n; i++) {
-        char at[MT_TIME_BUF];
         bool missed = x->s[i].slot_at_us < x->missed_before_us;
-        struct db_param p[] = {DB_INT(x->s[i].person_id), DB_INT(x->s[i].medication_id),
-                               store_time_param(x->s[i].slot_at_us, at),
-                               DB_TEXT(missed ? "missed" : "open"), DB_BOOL(false)};
-        if (store_exec(c, sql, p, MT_ARRAY_LEN(p), err) < 0)
-            return -1;
+        struct db_param *p = &x->p[i * SLOT_PARAMS];
+        p[0] = DB_INT(x->s[i].person_id);
+        p[1] = DB_INT(x->s[i].medication_id);
+        p[2] = store_time_param(x->s[i].slot_at_us, x->at[i]);
+        p[3] = DB_TEXT(missed ? "missed" : "open");
+        p[4] = DB_BOOL(false);
     }
-    return 0;
+    char *sql = plan_sql(c, x->n);
+    int rc = store_exec(c, sql, x->p, x->n * SLOT_PARAMS, err);
+    free(sql);
+    return rc;
 }
 
 int store_remind_plan_slots(struct db_conn *c, const struct store_plan_slot *s, size_t n,
                             int64_t missed_before_us, struct mt_err *err)
 {
-    /* Batches keep each transaction (and MariaDB's gap locks) short. */
-    for (size_t i = 0; i < n; i += 100) {
-        struct plan_ctx ctx = {
-            .s = s + i, .n = n - i < 100 ? n - i : 100, .missed_before_us = missed_before_us};
-        if (store_write_tx(c, plan_slots_tx, &ctx, err) < 0)
-            return -1;
+    size_t per = db_max_params(c) / SLOT_PARAMS;
+    if (per > SLOT_ROWS_MAX)
+        per = SLOT_ROWS_MAX;
+    if (per == 0)
+        per = 1;
+    if (n == 0)
+        return 0;
+    size_t cap = n < per ? n : per;
+    struct plan_ctx ctx = {.missed_before_us = missed_before_us,
+                           .at = mt_xreallocarray(NULL, cap, sizeof(*ctx.at)),
+                           .p = mt_xreallocarray(NULL, cap * SLOT_PARAMS, sizeof(*ctx.p))};
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i += ctx.n) {
+        /* A whole statement, else the largest power of two that is left:
+         * a connection caches a handful of statement texts, not one per
+         * count. */
+        size_t k = n - i;
+        if (k >= per) {
+            k = per;
+        } else {
+            size_t p2 = 1;
+            while (p2 * 2 <= k)
+                p2 *= 2;
+            k = p2;
+        }
+        ctx.s = s + i;
+        ctx.n = k;
+        rc = store_write_tx(c, plan_slots_tx, &ctx, err);
     }
-    return 0;
+    free(ctx.at);
+    free(ctx.p);
+    return rc;
 }
 
-int store_remind_slot_unplan(struct db_conn *c, int64_t slot_id, int64_t after_us,
+int store_remind_slot_unplan(struct db_conn *c, int64_t slot_id, int64_t after_us, bool *removed,
                              struct mt_err *err)
 {
     char after[MT_TIME_BUF];
     struct db_param p[] = {DB_INT(slot_id), store_time_param(after_us, after), DB_INT(slot_id)};
-    return store_exec(c, sql_unplan, p, MT_ARRAY_LEN(p), err);
+    *removed = false;
+    if (store_exec(c, sql_unplan, p, MT_ARRAY_LEN(p), err) < 0)
+        return -1;
+    *removed = db_changes(c) > 0;
+    return 0;
 }
 
 int store_remind_schedule_changed(struct db_conn *c, int64_t medication_id, struct mt_err *err)

@@ -69,6 +69,19 @@ int store_reminder_settings_get(struct db_conn *c, struct mt_arena *a, int64_t p
 int store_reminder_settings_put(struct db_conn *c, int64_t person_id,
                                 struct store_reminder_settings *s, struct mt_err *err);
 
+/* A person's settings and own zone, as a planning round of the worker
+ * reads them. */
+struct store_remind_person {
+    int64_t person_id;
+    const char *timezone;              /* the person's IANA zone; NULL: the server's */
+    struct store_reminder_settings rs; /* the defaults when none are stored; no updated_at */
+};
+
+/* In one query, every person with a slot whose slot_at is in [from_us,
+ * to_us], with their settings and zone, ordered by person id (in a). */
+int store_remind_persons(struct db_conn *c, struct mt_arena *a, int64_t from_us, int64_t to_us,
+                         struct store_remind_person **out, size_t *n, struct mt_err *err);
+
 /* ---- deliveries: the log (store/reminders.c) ---- */
 
 struct store_delivery {
@@ -115,8 +128,9 @@ int store_remind_plan_slots(struct db_conn *c, const struct store_plan_slot *s, 
 
 /* Removes a planned slot that its schedule no longer has (the schedule was
  * changed or removed): only while it is open, after after_us, and nothing
- * was sent or is being sent for it; its pending deliveries go with it. */
-int store_remind_slot_unplan(struct db_conn *c, int64_t slot_id, int64_t after_us,
+ * was sent or is being sent for it; its pending deliveries go with it.
+ * *removed says whether it went. */
+int store_remind_slot_unplan(struct db_conn *c, int64_t slot_id, int64_t after_us, bool *removed,
                              struct mt_err *err);
 
 /* The planner's housekeeping at now_us, in one transaction each step:

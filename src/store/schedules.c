@@ -12,6 +12,12 @@
 
 static const char sql_get[] =
     "SELECT times, days, start_date, end_date FROM medication_schedules WHERE medication_id = ?";
+/* The schedules of several medications: this, one "?" per id, then ")". */
+static const char sql_get_many[] = "SELECT medication_id, times, days, start_date, end_date "
+                                   "FROM medication_schedules WHERE medication_id IN (";
+/* Most ids in one such statement (a list page holds at most a few
+ * hundred medications). */
+enum { GET_MANY_MAX = 512 };
 static const char sql_delete[] = "DELETE FROM medication_schedules WHERE medication_id = ?";
 static const char sql_insert[] = "INSERT INTO medication_schedules (medication_id, times, days, "
                                  "start_date, end_date, updated_at) VALUES (?, ?, ?, ?, ?, ?)";
@@ -22,6 +28,15 @@ static const char sql_insert[] = "INSERT INTO medication_schedules (medication_i
     "JOIN persons p ON p.id = m.person_id "
 static const char sql_list_person[] = LIST_COLS "WHERE m.person_id = ? ORDER BY m.id";
 static const char sql_list_all[] = LIST_COLS "ORDER BY m.person_id, m.id";
+/* The doses of a person's scheduled medications in a window, grouped by
+ * medication: the statuses are the due view's (taken and skipped; a dose
+ * entered in error matches no slot), bound like every value. */
+static const char sql_person_doses[] =
+    "SELECT d.medication_id, d.id, d.taken_at, d.status FROM doses d "
+    "JOIN medication_schedules s ON s.medication_id = d.medication_id "
+    "JOIN medications m ON m.id = s.medication_id "
+    "WHERE m.person_id = ? AND d.status IN (?, ?) AND d.taken_at >= ? AND d.taken_at < ? "
+    "ORDER BY d.medication_id, d.taken_at, d.id";
 static const char sql_tz_get[] = "SELECT id, timezone FROM persons WHERE id = ?";
 static const char sql_cal_delete[] = "DELETE FROM calendar_tokens WHERE person_id = ?";
 static const char sql_cal_insert[] =
@@ -74,6 +89,71 @@ int store_schedule_get(struct db_conn *c, int64_t medication_id, bool *has, stru
     }
     db_done(st);
     return rc < 0 ? -1 : 0;
+}
+
+struct many_ctx {
+    struct store_medication *m;
+    size_t n;
+};
+
+/* One schedule row: onto every listed medication with its id. */
+static int many_row(struct db_stmt *st, void *vctx, struct mt_err *err)
+{
+    struct many_ctx *x = vctx;
+    int64_t id = db_col_int(st, 0);
+    struct mt_schedule s;
+    struct mt_err bad = {0};
+    if (read_sched(st, 1, &s, &bad) < 0)
+        return mt_fail(err, MT_EDB, "the stored schedule of medication %lld is not valid: %s",
+                       (long long)id, bad.msg);
+    for (size_t i = 0; i < x->n; i++) {
+        if (x->m[i].id != id)
+            continue;
+        x->m[i].has_schedule = true;
+        x->m[i].schedule = s;
+    }
+    return 0;
+}
+
+int store_meds_schedules(struct db_conn *c, struct mt_arena *a, struct store_medication *m,
+                         size_t n, struct mt_err *err)
+{
+    for (size_t i = 0; i < n; i++)
+        m[i].has_schedule = false;
+    size_t per = db_max_params(c);
+    if (per > GET_MANY_MAX)
+        per = GET_MANY_MAX;
+    for (size_t i = 0; i < n; i += per) {
+        size_t k = n - i < per ? n - i : per;
+        /* The list is padded to a power of two with the last id again
+         * (IN ignores the repeat), so that a connection caches a handful
+         * of statement texts rather than one per list length. */
+        size_t slots = 1;
+        while (slots < k)
+            slots <<= 1;
+        if (slots > per)
+            slots = per;
+        size_t head = sizeof(sql_get_many) - 1;
+        char *sql = mt_arena_alloc(a, head + 3 * slots + 2);
+        struct db_param *p = mt_arena_calloc(a, slots, sizeof(*p));
+        if (!sql || !p)
+            return store_oom(err);
+        memcpy(sql, sql_get_many, head);
+        char *o = sql + head;
+        for (size_t j = 0; j < slots; j++) {
+            if (j) {
+                memcpy(o, ", ", 2);
+                o += 2;
+            }
+            *o++ = '?';
+            p[j] = DB_INT(m[i + (j < k ? j : k - 1)].id);
+        }
+        memcpy(o, ")", 2);
+        struct many_ctx x = {m + i, k};
+        if (db_query_each(c, sql, p, slots, many_row, &x, err) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 int store_schedule_put(struct db_conn *c, int64_t medication_id, const struct mt_schedule *s,
@@ -142,6 +222,42 @@ int store_schedules_list(struct db_conn *c, struct mt_arena *a, bool has_person,
     struct db_param p[] = {DB_INT(person_id)};
     if (store_query_rows(c, a, has_person ? sql_list_person : sql_list_all, p, has_person ? 1 : 0,
                          sizeof(**out), read_scheduled, &items, n, err) < 0)
+        return -1;
+    *out = items;
+    return 0;
+}
+
+static int read_sched_dose(struct db_stmt *st, struct mt_arena *a, void *item, struct mt_err *err)
+{
+    (void)a;
+    (void)err;
+    struct store_sched_dose *d = item;
+    size_t len = 0;
+    const char *at = db_col_text(st, 2, &len);
+    const char *status = db_col_text(st, 3, NULL);
+    struct store_time t = store_time_of(at, len);
+    d->medication_id = db_col_int(st, 0);
+    d->dose_id = db_col_int(st, 1);
+    d->parsed = t.parsed;
+    d->taken_at_us = t.parsed ? t.us : 0;
+    d->skipped = status && strcmp(status, "skipped") == 0;
+    return 0;
+}
+
+int store_schedule_doses(struct db_conn *c, struct mt_arena *a, int64_t person_id,
+                         const struct store_window *w, struct store_sched_dose **out, size_t *n,
+                         struct mt_err *err)
+{
+    void *items = NULL;
+    *out = NULL;
+    *n = 0;
+    if (!store_id_ok(c, person_id))
+        return 0;
+    char start[MT_TIME_BUF], end[MT_TIME_BUF];
+    struct db_param p[] = {DB_INT(person_id), DB_TEXT("taken"), DB_TEXT("skipped"),
+                           store_time_param(w->start_us, start), store_time_param(w->end_us, end)};
+    if (store_query_rows(c, a, sql_person_doses, p, MT_ARRAY_LEN(p), sizeof(**out), read_sched_dose,
+                         &items, n, err) < 0)
         return -1;
     *out = items;
     return 0;

@@ -16,6 +16,7 @@
 #include "core/err.h"
 #include "core/schedule.h"
 #include "db/db.h"
+#include "store/store.h"
 
 /* A scheduled medication with what expanding its slots needs. */
 struct store_scheduled {
@@ -51,6 +52,24 @@ int store_schedule_put(struct db_conn *c, int64_t medication_id, const struct mt
  * ordered by person then medication id, with each person's zone. */
 int store_schedules_list(struct db_conn *c, struct mt_arena *a, bool has_person, int64_t person_id,
                          struct store_scheduled **out, size_t *n, struct mt_err *err);
+
+/* A taken or skipped dose of a scheduled medication, as matching it to
+ * the slots needs it. */
+struct store_sched_dose {
+    int64_t medication_id;
+    int64_t dose_id;
+    int64_t taken_at_us; /* 0 when !parsed */
+    bool parsed;         /* false: taken_at is not a time we read, the row matches nothing */
+    bool skipped;
+};
+
+/* The taken and skipped doses of person_id's scheduled medications with
+ * taken_at in w, ordered by medication id, then taken_at, then id, in one
+ * query (into an array in a). The due view, adherence and the calendar
+ * feed read a person's doses with it once, not once per medication. */
+int store_schedule_doses(struct db_conn *c, struct mt_arena *a, int64_t person_id,
+                         const struct store_window *w, struct store_sched_dose **out, size_t *n,
+                         struct mt_err *err);
 
 /* The person's own zone name into *tz (in a; NULL when unset).
  * MT_ENOTFOUND "Person not found". */

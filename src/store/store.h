@@ -191,6 +191,10 @@ int store_med_ingredients(struct db_conn *c, struct mt_arena *a, struct store_me
 /* Reads the medication's schedule into m->has_schedule and m->schedule
  * (MT_EDB when the stored schedule is not one this program writes). */
 int store_med_schedule(struct db_conn *c, struct store_medication *m, struct mt_err *err);
+/* The same for the n medications of a list, in one query (or one per
+ * db_max_params ids); scratch text in a. MT_EDB as above. */
+int store_meds_schedules(struct db_conn *c, struct mt_arena *a, struct store_medication *m,
+                         size_t n, struct mt_err *err);
 /* 0 when the medication exists, MT_ENOTFOUND "Medication not found" else. */
 int store_med_exists(struct db_conn *c, int64_t id, struct mt_err *err);
 /* The person a medication belongs to, for access checks; MT_ENOTFOUND

@@ -212,6 +212,14 @@ def main_scenario():
     ch["webhook"] = channel(s, people["Anna"], {"type": "webhook", "url": h.url("/anna-hook"),
                                                 "secret": HOOK_SECRET})["id"]
     ch["email"] = channel(s, people["Anna"], {"type": "email", "to": "anna@example.org"})["id"]
+    # has_secret in a list: gotify and webhook channels are answered from
+    # their type (they cannot exist without a token or secret), ntfy by
+    # opening its sealed value, email has none.
+    r = s.get(f"/api/v1/persons/{people['Anna']}/channels")
+    listed = {c["id"]: c["has_secret"] for c in r.json()} if r.status == 200 else {}
+    check("the channel list says has_secret for each type",
+          {t: listed.get(i) for t, i in ch.items()} ==
+          {"ntfy": True, "gotify": True, "webhook": True, "email": False}, repr(r))
     anna_med = med(s, people["Anna"], "Aspirin", ["08:00"])
     # Ben: 500 twice, then accepted. Cody: receiver down until 08:10.
     # Dora: slower than NOTIFY_TIMEOUT until 08:10.
