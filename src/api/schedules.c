@@ -46,16 +46,16 @@ static void match_params(const struct http_req *r, int64_t *window_us, int64_t *
     *late_us = l * 60 * MT_USEC_PER_SEC;
 }
 
-/* The first and last slot of med on the local days d0..d1 in zone z;
- * false when it has none there. */
-static bool slot_bounds(const struct store_scheduled *med, struct mt_tz z, int64_t d0, int64_t d1,
+/* The first and last slot of schedule sc on the local days d0..d1 in zone
+ * z; false when it has none there. */
+static bool slot_bounds(const struct mt_schedule *sc, struct mt_tz z, int64_t d0, int64_t d1,
                         int64_t *first_us, int64_t *last_us)
 {
     struct mt_slot one[MT_SCHED_MAX_TIMES];
     int64_t d = d0;
     int k = 0;
     for (; d <= d1; d++) {
-        k = mt_schedule_expand(&med->sched, z, mt_date_from_days(d), one);
+        k = mt_schedule_expand(sc, z, mt_date_from_days(d), one);
         if (k > 0)
             break;
     }
@@ -63,7 +63,7 @@ static bool slot_bounds(const struct store_scheduled *med, struct mt_tz z, int64
         return false;
     *first_us = one[0].at_us;
     for (int64_t e = d1; e >= d; e--) {
-        k = mt_schedule_expand(&med->sched, z, mt_date_from_days(e), one);
+        k = mt_schedule_expand(sc, z, mt_date_from_days(e), one);
         if (k > 0) {
             *last_us = one[k - 1].at_us;
             return true;
@@ -72,11 +72,13 @@ static bool slot_bounds(const struct store_scheduled *med, struct mt_tz z, int64
     return false;
 }
 
-/* The slots of one medication matched against its doses rows[0..nrows)
+/* The slots of one medication, of its schedule as in force (sc), matched
+ * against its doses rows[0..nrows)
  * (the rows of its person's read, already cut to this medication), of
  * which only those in w count: the window its own dose query used to
  * have. Scratch memory comes from a per-medication arena. */
-static int med_slots(const struct store_scheduled *med, struct mt_tz z, int64_t d0, int64_t d1,
+static int med_slots(const struct store_scheduled *med, const struct mt_schedule *sc, struct mt_tz z,
+                     int64_t d0, int64_t d1,
                      int64_t window_us, int64_t late_us, int64_t now,
                      const struct store_sched_dose *rows, size_t nrows,
                      const struct store_window *w, api_slot_fn fn, void *ctx, struct mt_err *err)
@@ -97,7 +99,7 @@ static int med_slots(const struct store_scheduled *med, struct mt_tz z, int64_t 
     size_t n = 0;
     for (int64_t d = d0; d <= d1; d++) {
         struct mt_slot one[MT_SCHED_MAX_TIMES];
-        int k = mt_schedule_expand(&med->sched, z, mt_date_from_days(d), one);
+        int k = mt_schedule_expand(sc, z, mt_date_from_days(d), one);
         for (int i = 0; i < k; i++) {
             slots[n] = (struct mt_slot_match){.at_us = one[i].at_us, .minute = one[i].minute};
             days[n++] = (size_t)(d - d0);
@@ -152,10 +154,26 @@ static int person_slots(struct api_call *call, const struct store_scheduled *med
         rc = mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
         goto out;
     }
+    /* A schedule without start_date begins on the local day its
+     * medication was created: the days before it were never scheduled
+     * (the worker planned no reminder for them) and are not missed. */
+    struct mt_schedule *eff = mt_arena_alloc(a, (end - first) * sizeof(*eff));
+    if (!eff) {
+        rc = mt_fail(err, MT_ELIMIT, "Request exceeds the server's memory limit");
+        goto out;
+    }
+    for (size_t i = first; i < end; i++) {
+        struct mt_schedule *sc = &eff[i - first];
+        *sc = meds[i].sched;
+        if (meds[i].valid && !sc->has_start && meds[i].created_at_us > 0) {
+            sc->has_start = true;
+            sc->start = mt_tz_local_date(z, meds[i].created_at_us);
+        }
+    }
     struct store_window all = {INT64_MAX, INT64_MIN};
     for (size_t i = first; i < end; i++) {
         int64_t lo, hi;
-        if (!meds[i].valid || !slot_bounds(&meds[i], z, d0, d1, &lo, &hi))
+        if (!meds[i].valid || !slot_bounds(&eff[i - first], z, d0, d1, &lo, &hi))
             continue;
         struct store_window *w = &win[i - first];
         *w = (struct store_window){.start_us = mt_instant_clamp(lo - window_us),
@@ -183,7 +201,7 @@ static int person_slots(struct api_call *call, const struct store_scheduled *med
         size_t run = at;
         while (run < nrows && rows[run].medication_id == id)
             run++;
-        rc = med_slots(&meds[i], z, d0, d1, window_us, late_us, now, rows + at, run - at,
+        rc = med_slots(&meds[i], &eff[i - first], z, d0, d1, window_us, late_us, now, rows + at, run - at,
                        &win[i - first], fn, ctx, err);
         at = run;
     }

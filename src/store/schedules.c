@@ -23,7 +23,7 @@ static const char sql_insert[] = "INSERT INTO medication_schedules (medication_i
                                  "start_date, end_date, updated_at) VALUES (?, ?, ?, ?, ?, ?)";
 #define LIST_COLS                                                                                  \
     "SELECT m.id, m.person_id, m.name, p.timezone, s.times, s.days, s.start_date, s.end_date, "    \
-    "m.dosage, s.updated_at "                                                                      \
+    "m.dosage, s.updated_at, m.created_at "                                                        \
     "FROM medication_schedules s JOIN medications m ON m.id = s.medication_id "                    \
     "JOIN persons p ON p.id = m.person_id "
 static const char sql_list_person[] = LIST_COLS "WHERE m.person_id = ? ORDER BY m.id";
@@ -203,6 +203,9 @@ static int read_scheduled(struct db_stmt *st, struct mt_arena *a, void *item, st
     const char *changed = db_col_null(st, 9) ? NULL : db_col_text(st, 9, &len);
     if (!changed || mt_parse_timestamp(changed, len, &r->updated_at_us) != 0)
         r->updated_at_us = 0;
+    const char *created = db_col_null(st, 10) ? NULL : db_col_text(st, 10, &len);
+    if (!created || mt_parse_timestamp(created, len, &r->created_at_us) != 0)
+        r->created_at_us = 0;
     struct mt_err bad = {0};
     r->valid = read_sched(st, 4, &r->sched, &bad) == 0;
     if (!r->valid)

@@ -28,6 +28,9 @@ struct store_scheduled {
     /* When the schedule (or the person's zone) last changed; 0 unknown.
      * Slots before it belong to an earlier version and are never planned. */
     int64_t updated_at_us;
+    /* When the medication was created; 0 unknown. A schedule without
+     * start_date begins on that local day in the views (api/schedules.c). */
+    int64_t created_at_us;
     /* False when the stored columns are not a schedule this program writes
      * (changed by hand): sched is then zero and the row should be skipped
      * and reported, never guessed at. */

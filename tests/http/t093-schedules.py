@@ -135,7 +135,10 @@ def fields_and_refusals(s, ny, be):
 
 def new_york(s, ny):
     """The DST days of New York and every status at its boundaries."""
-    a = med(s, ny, "Around the clock", {"times": ["01:30", "02:30", "08:00", "20:00"]})
+    # Created "now" (November), in force since January: the days of March
+    # and November are scheduled days.
+    a = med(s, ny, "Around the clock", {"times": ["01:30", "02:30", "08:00", "20:00"],
+                                        "start_date": "2026-01-01"})
     body = due(s, ny, "2026-03-08")
     check("spring day in New York: 23 hours",
           hours_between(body["day_start"], body["day_end"]) == 23, repr(body)[:300])
@@ -209,7 +212,8 @@ def new_york(s, ny):
 
 
 def berlin(s, be):
-    m = med(s, be, "Berlin", {"times": ["00:00", "02:30", "08:00", "20:00"]})
+    m = med(s, be, "Berlin", {"times": ["00:00", "02:30", "08:00", "20:00"],
+                              "start_date": "2026-01-01"})
     body = due(s, be, "2026-03-29")
     check("spring day in Berlin: 23 hours",
           hours_between(body["day_start"], body["day_end"]) == 23, repr(body)[:300])
@@ -372,10 +376,15 @@ def calendar(s, ny, be):
     events = text.count("BEGIN:VEVENT")
     check("one VALARM per VEVENT", events > 0 and text.count("BEGIN:VALARM") == events and
           text.count("END:VEVENT") == events, f"{events}")
-    # 38 days (7 back, today, 30 ahead) of the 09:15 slot.
+    # The feed covers 7 days back, today and 30 ahead; the long-named
+    # medication, created today without start_date, has only today's and
+    # the next 30 days' 09:15 slots: nothing before it existed.
     starts = [ln for ln in text.split("\r\n") if ln.startswith("DTSTART:")]
-    check("the long-named medication has 38 events",
-          text.count("SUMMARY:" + long_name) == 38, str(text.count("SUMMARY:" + long_name)))
+    check("the long-named medication has 31 events (none before it was created)",
+          text.count("SUMMARY:" + long_name) == 31, str(text.count("SUMMARY:" + long_name)))
+    before = due(s, ny, "2026-11-02")
+    check("without start_date: no slot on the day before the medication was created",
+          all(x["medication_name"] != long_name for x in before["slots"]), repr(before["slots"]))
     check("events are in UTC", all(ln.endswith("Z") and len(ln) == len("DTSTART:20261103T143000Z")
                                    for ln in starts), repr(starts[:3]))
     check("09:15 New York on 2026-11-03 is 14:15Z",
