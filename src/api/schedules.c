@@ -77,10 +77,9 @@ static bool slot_bounds(const struct mt_schedule *sc, struct mt_tz z, int64_t d0
  * (the rows of its person's read, already cut to this medication), of
  * which only those in w count: the window its own dose query used to
  * have. Scratch memory comes from a per-medication arena. */
-static int med_slots(const struct store_scheduled *med, const struct mt_schedule *sc, struct mt_tz z,
-                     int64_t d0, int64_t d1,
-                     int64_t window_us, int64_t late_us, int64_t now,
-                     const struct store_sched_dose *rows, size_t nrows,
+static int med_slots(const struct store_scheduled *med, const struct mt_schedule *sc,
+                     struct mt_tz z, int64_t d0, int64_t d1, int64_t window_us, int64_t late_us,
+                     int64_t now, const struct store_sched_dose *rows, size_t nrows,
                      const struct store_window *w, api_slot_fn fn, void *ctx, struct mt_err *err)
 {
     size_t ndays = (size_t)(d1 - d0 + 1);
@@ -201,8 +200,8 @@ static int person_slots(struct api_call *call, const struct store_scheduled *med
         size_t run = at;
         while (run < nrows && rows[run].medication_id == id)
             run++;
-        rc = med_slots(&meds[i], &eff[i - first], z, d0, d1, window_us, late_us, now, rows + at, run - at,
-                       &win[i - first], fn, ctx, err);
+        rc = med_slots(&meds[i], &eff[i - first], z, d0, d1, window_us, late_us, now, rows + at,
+                       run - at, &win[i - first], fn, ctx, err);
         at = run;
     }
 out:
@@ -383,7 +382,8 @@ int api_due(struct api_call *call, struct mt_err *err)
     set_time(o, "day_end", w.end_us);
     json_t *slots = json_array();
     for (size_t i = 0; i < x.n; i++)
-        json_array_append_new(slots, slot_json(&x.items[i], reminder_of(&x.items[i], rem, nrem), now));
+        json_array_append_new(slots,
+                              slot_json(&x.items[i], reminder_of(&x.items[i], rem, nrem), now));
     json_object_set_new(o, "slots", slots);
     http_reply_json(call->r, 200, o);
     return 0;

@@ -104,8 +104,8 @@ int copy_schedule_parse(const char *text, struct copy_schedule *out, struct mt_e
  * hours still has its backup at the same wall time; a time that a change
  * of clocks skips runs at the offset before the change
  * (mt_tz_local_to_instant). */
-static int64_t next_local_time(struct mt_tz z, int64_t after_us, int weekday, int hour,
-                               int minute, int second)
+static int64_t next_local_time(struct mt_tz z, int64_t after_us, int weekday, int hour, int minute,
+                               int second)
 {
     int64_t day = mt_date_to_days(mt_tz_local_date(z, after_us));
     /* From the day before (an instant late on it, in a zone west of the
@@ -114,8 +114,8 @@ static int64_t next_local_time(struct mt_tz z, int64_t after_us, int weekday, in
         struct mt_date date = mt_date_from_days(d);
         if (weekday >= 0 && mt_weekday(date) != weekday)
             continue;
-        int64_t t = mt_tz_local_to_instant(z, date, hour, minute) +
-                    (int64_t)second * MT_USEC_PER_SEC;
+        int64_t t =
+            mt_tz_local_to_instant(z, date, hour, minute) + (int64_t)second * MT_USEC_PER_SEC;
         if (t > after_us)
             return t;
     }

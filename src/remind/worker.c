@@ -233,8 +233,8 @@ static int plan_follow_ups(struct remind_worker *w, struct db_conn *c, struct mt
         }
         const struct store_remind_person *p =
             np ? bsearch(&s[i].person_id, persons, np, sizeof(*persons), cmp_person) : NULL;
-        if (!p)
-            return mt_fail(err, MT_ENOTFOUND, "Person not found");
+        if (!p) /* deleted since the slots were read: its slots go with it */
+            continue;
         size_t k = (size_t)(p - persons);
         if (!zoned[k]) {
             zones[k] = person_zone(&w->ctx, p->timezone);
@@ -265,7 +265,12 @@ static int plan_follow_ups(struct remind_worker *w, struct db_conn *c, struct mt
             rc = store_remind_plan_repeat(c, s[i].id, s[i].repeats_sent + 1, due, err);
         }
         if (rc == 0 && p->rs.has_escalate && !s[i].escalated) {
-            int64_t at = s[i].slot_at_us + p->rs.escalate_after_minutes * MINUTE_US;
+            /* From the slot, or from the end of a snooze past it: a person
+             * who put the reminder off has answered it for that long. */
+            int64_t from_us = s[i].slot_at_us;
+            if (s[i].has_snooze && s[i].snoozed_until_us > from_us)
+                from_us = s[i].snoozed_until_us;
+            int64_t at = from_us + p->rs.escalate_after_minutes * MINUTE_US;
             if (at <= now)
                 rc = store_remind_plan_escalation(c, s[i].id, s[i].person_id, at, err);
         }
@@ -454,10 +459,12 @@ static void finish(struct remind_worker *w, struct db_conn *c, const struct stor
                d->channel_id, status, why ? why : "");
 }
 
-/* Whether the delivery's slot is snoozed until after now. */
+/* Whether the delivery is a reminder or repeat of a slot snoozed until
+ * after now. */
 static bool snoozed_ahead(const struct store_send *d, int64_t now_us)
 {
-    return d->has_slot && d->slot_state && strcmp(d->slot_state, "snoozed") == 0 &&
+    bool nag = strcmp(d->kind, "reminder") == 0 || strcmp(d->kind, "repeat") == 0;
+    return nag && d->has_slot && d->slot_state && strcmp(d->slot_state, "snoozed") == 0 &&
            d->has_snooze && d->snoozed_until_us > now_us;
 }
 
@@ -469,7 +476,7 @@ static bool slot_open(const struct store_send *d, int64_t now_us)
         return false;
     if (strcmp(d->slot_state, "open") == 0)
         return true;
-    return strcmp(d->slot_state, "snoozed") == 0 && !snoozed_ahead(d, now_us);
+    return strcmp(d->slot_state, "snoozed") == 0 && d->has_snooze && d->snoozed_until_us <= now_us;
 }
 
 /* The lease of a claim, in server clock time: it covers a send

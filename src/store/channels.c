@@ -24,14 +24,15 @@ static const char sql_ch_any[] = "SELECT 1 FROM notification_channels WHERE enab
 static const char sql_rs_get[] =
     "SELECT repeat_minutes, max_repeats, quiet_start, quiet_end, escalate_after_minutes, "
     "updated_at FROM reminder_settings WHERE person_id = ?";
-/* The persons of the slots in a range, with their settings (NULLs when
+/* The persons of the open slots in a range (the follow-ups need no
+ * other; the (state, slot_at) index serves it), with their settings (NULLs when
  * they have none, which read as the defaults) and zones. */
 static const char sql_rs_persons[] =
     "SELECT p.id, p.timezone, rs.repeat_minutes, rs.max_repeats, rs.quiet_start, rs.quiet_end, "
     "rs.escalate_after_minutes FROM persons p "
     "LEFT JOIN reminder_settings rs ON rs.person_id = p.id "
     "WHERE p.id IN (SELECT s.person_id FROM reminder_slots s "
-    "WHERE s.slot_at >= ? AND s.slot_at <= ?) ORDER BY p.id";
+    "WHERE s.state = 'open' AND s.slot_at >= ? AND s.slot_at <= ?) ORDER BY p.id";
 static const char sql_rs_delete[] = "DELETE FROM reminder_settings WHERE person_id = ?";
 static const char sql_rs_insert[] =
     "INSERT INTO reminder_settings (person_id, repeat_minutes, max_repeats, quiet_start, "

@@ -79,10 +79,6 @@ int store_schedule_doses(struct db_conn *c, struct mt_arena *a, int64_t person_i
 int store_person_timezone(struct db_conn *c, struct mt_arena *a, int64_t person_id, const char **tz,
                           struct mt_err *err);
 
-/* A person's zone is changed only by store_person_update (store.h), which
- * also sets updated_at, writes the audit row and moves the person's planned
- * reminders (store_remind_zone_changed). */
-
 /* ---- calendar-feed tokens (calendar_tokens; docs/schedules.md) ---- */
 
 /* Replaces the person's token by the one whose hex SHA-256 is hash (one

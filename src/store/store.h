@@ -94,7 +94,9 @@ int store_person_get(struct db_conn *c, struct mt_arena *a, int64_t id, struct s
 int store_person_create(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
                         const struct store_person_fields *f, struct store_person *out,
                         struct mt_err *err);
-/* Partial update; updated_at changes only when a value really changes. */
+/* Partial update; updated_at changes only when a value really changes. It
+ * is the one way to change a person's zone, which also moves the person's
+ * planned reminders (store_remind_zone_changed). */
 int store_person_update(struct db_conn *c, const struct store_actor *actor, struct mt_arena *a,
                         int64_t id, const struct store_person_fields *f, struct store_person *out,
                         struct mt_err *err);

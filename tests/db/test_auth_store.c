@@ -10,12 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dbcheck.h"
 #include "core/arena.h"
 #include "core/log.h"
 #include "core/mtime.h"
 #include "core/secret.h"
 #include "db/db.h"
+#include "dbcheck.h"
 #include "migrate/migrate.h"
 #include "schema/schema.h"
 #include "store/auth.h"
@@ -108,11 +108,11 @@ static void test_setup(struct db_conn *c)
                                      .password_hash = "$argon2id$x"};
     struct store_account acc;
     MUST_FAIL_TEXT(store_setup_claim(c, A, h, now, &f, &acc, &E), MT_ENOTFOUND,
-              "Invalid or expired setup token");
+                   "Invalid or expired setup token");
     char unknown[MT_SECRET_HASH_HEX];
     hash_of("mtsetup_never-issued", unknown);
     MUST_FAIL_TEXT(store_setup_claim(c, A, unknown, now, &f, &acc, &E), MT_ENOTFOUND,
-              "Invalid or expired setup token");
+                   "Invalid or expired setup token");
 
     /* Three replicas, three tokens, three claims at once: one admin. */
     struct claim_thread t[3] = {{.login = "first"}, {.login = "second"}, {.login = "third"}};
@@ -151,7 +151,7 @@ static void test_setup(struct db_conn *c)
     hash_of(t[0].secret, h);
     MUST(store_setup_token_add(c, h, now + HOUR, &E));
     MUST_FAIL_TEXT(store_setup_claim(c, A, h, now, &f, &acc, &E), MT_ECONFLICT,
-              "Setup is already complete");
+                   "Setup is already complete");
 }
 
 /* ---- accounts ------------------------------------------------------------------------------- */
@@ -211,9 +211,11 @@ static void test_accounts(struct db_conn *c)
     CHECK(acc.created_at.present && !acc.updated_at.present);
     int64_t maria = acc.id;
 
-    MUST_FAIL_TEXT(store_account_create(c, NULL, A, &f, &acc, &E), MT_ECONFLICT, "Login already taken");
+    MUST_FAIL_TEXT(store_account_create(c, NULL, A, &f, &acc, &E), MT_ECONFLICT,
+                   "Login already taken");
     f.login = "MARIA.GARCIA@HOME";
-    MUST_FAIL_TEXT(store_account_create(c, NULL, A, &f, &acc, &E), MT_ECONFLICT, "Login already taken");
+    MUST_FAIL_TEXT(store_account_create(c, NULL, A, &f, &acc, &E), MT_ECONFLICT,
+                   "Login already taken");
     static const char *const bad[] = {
         "",           "with space",
         "semi;colon", "t\xc3\xa4st",
@@ -232,7 +234,8 @@ static void test_accounts(struct db_conn *c)
     f.login = "ghost";
     f.has_person = true;
     f.person_id = 999999;
-    MUST_FAIL_TEXT(store_account_create(c, NULL, A, &f, &acc, &E), MT_ENOTFOUND, "Person not found");
+    MUST_FAIL_TEXT(store_account_create(c, NULL, A, &f, &acc, &E), MT_ENOTFOUND,
+                   "Person not found");
     f.has_person = false;
     f.role = (enum store_role)7;
     MUST_FAIL_TEXT(store_account_create(c, NULL, A, &f, &acc, &E), MT_EINVAL, "role");
@@ -269,7 +272,7 @@ static void test_accounts(struct db_conn *c)
     MUST(store_account_by_login(c, A, "proxy.only", &got, &hash, &E));
     CHECK(hash == NULL);
     MUST_FAIL_TEXT(store_account_by_login(c, A, "nobody", &got, &hash, &E), MT_ENOTFOUND,
-              "Account not found");
+                   "Account not found");
     MUST_FAIL_TEXT(store_account_by_login(c, A, "no body", &got, &hash, &E), MT_EINVAL, NULL);
     MUST(store_account_get(c, A, maria, &got, &E));
     CHECK_STR(got.login, "maria.garcia@home");
@@ -305,9 +308,10 @@ static void test_updates_and_grants(struct db_conn *c)
      * deleted. */
     struct store_account_fields f = {.set_role = true, .role = STORE_ROLE_CARER};
     MUST_FAIL_TEXT(store_account_update(c, NULL, A, root, &f, &acc, &E), MT_ECONFLICT,
-              "The last administrator cannot be disabled or demoted");
+                   "The last administrator cannot be disabled or demoted");
     f = (struct store_account_fields){.set_enabled = true, .enabled = false};
-    MUST_FAIL_TEXT(store_account_update(c, NULL, A, root, &f, &acc, &E), MT_ECONFLICT, "last administrator");
+    MUST_FAIL_TEXT(store_account_update(c, NULL, A, root, &f, &acc, &E), MT_ECONFLICT,
+                   "last administrator");
     MUST_FAIL_TEXT(store_account_delete(c, NULL, root, &E), MT_ECONFLICT, "last administrator");
     /* A no-op change of the only admin is fine and touches nothing. */
     f = (struct store_account_fields){.set_role = true, .role = STORE_ROLE_ADMIN};
@@ -320,7 +324,8 @@ static void test_updates_and_grants(struct db_conn *c)
     CHECK(!acc.enabled);
     /* A disabled admin does not count as one. */
     f = (struct store_account_fields){.set_role = true, .role = STORE_ROLE_VIEWER};
-    MUST_FAIL_TEXT(store_account_update(c, NULL, A, root, &f, &acc, &E), MT_ECONFLICT, "last administrator");
+    MUST_FAIL_TEXT(store_account_update(c, NULL, A, root, &f, &acc, &E), MT_ECONFLICT,
+                   "last administrator");
     f = (struct store_account_fields){.set_enabled = true, .enabled = true};
     MUST(store_account_update(c, NULL, A, boss, &f, &acc, &E));
     f = (struct store_account_fields){.set_role = true, .role = STORE_ROLE_VIEWER};
@@ -346,7 +351,8 @@ static void test_updates_and_grants(struct db_conn *c)
     CHECK(acc.has_person && acc.person_id == P2);
     CHECK(acc.n_persons == 2 && acc.persons[0] == P1 && acc.persons[1] == P2);
     f.person_id = 424242;
-    MUST_FAIL_TEXT(store_account_update(c, NULL, A, carer, &f, &acc, &E), MT_ENOTFOUND, "Person not found");
+    MUST_FAIL_TEXT(store_account_update(c, NULL, A, carer, &f, &acc, &E), MT_ENOTFOUND,
+                   "Person not found");
     f = (struct store_account_fields){.set_person = true, .has_person = false};
     MUST(store_account_update(c, NULL, A, carer, &f, &acc, &E));
     CHECK(!acc.has_person);
@@ -363,7 +369,8 @@ static void test_updates_and_grants(struct db_conn *c)
     MUST(store_grant_remove(c, NULL, carer, P1, &E));
     MUST(store_grant_remove(c, NULL, carer, P1, &E));
     MUST_FAIL_TEXT(store_grant_remove(c, NULL, carer, P2, &E), MT_ECONFLICT, "own person");
-    MUST_FAIL_TEXT(store_grant_remove(c, NULL, carer, 777777, &E), MT_ENOTFOUND, "Person not found");
+    MUST_FAIL_TEXT(store_grant_remove(c, NULL, carer, 777777, &E), MT_ENOTFOUND,
+                   "Person not found");
     MUST(store_account_get(c, A, carer, &got, &E));
     CHECK(got.n_persons == 2 && got.persons[0] == P2 && got.persons[1] == P3);
     int64_t ids[] = {P1, P1};
@@ -371,7 +378,8 @@ static void test_updates_and_grants(struct db_conn *c)
     MUST(store_account_get(c, A, carer, &got, &E));
     CHECK(got.n_persons == 2 && got.persons[0] == P1 && got.persons[1] == P2);
     int64_t bad_ids[] = {P3, 555555};
-    MUST_FAIL_TEXT(store_grants_set(c, NULL, carer, bad_ids, 2, &E), MT_ENOTFOUND, "Person not found");
+    MUST_FAIL_TEXT(store_grants_set(c, NULL, carer, bad_ids, 2, &E), MT_ENOTFOUND,
+                   "Person not found");
     MUST(store_account_get(c, A, carer, &got, &E));
     CHECK_EQ(got.n_persons, 2); /* unchanged: all or nothing */
     MUST(store_grants_set(c, NULL, carer, NULL, 0, &E));
@@ -420,19 +428,20 @@ static void test_sessions(struct db_conn *c)
     CHECK_STR(s.address, "192.0.2.1");
     hash_of("mts_unknown", h);
     MUST_FAIL_TEXT(store_session_lookup(c, A, h, now, HOUR, &s, &acc, &E), MT_ENOTFOUND, NULL);
-    MUST_FAIL_TEXT(store_session_create(c, 999999, h, now + HOUR, NULL, NULL, &s1, &E), MT_ENOTFOUND,
-              "Account not found");
+    MUST_FAIL_TEXT(store_session_create(c, 999999, h, now + HOUR, NULL, NULL, &s1, &E),
+                   MT_ENOTFOUND, "Account not found");
 
     /* Past its absolute expiry, or idle too long: refused, and gone. */
     hash_of("mts_one", h);
-    MUST_FAIL_TEXT(store_session_lookup(c, A, h, now + 2 * HOUR, 0, &s, &acc, &E), MT_ENOTFOUND, NULL);
+    MUST_FAIL_TEXT(store_session_lookup(c, A, h, now + 2 * HOUR, 0, &s, &acc, &E), MT_ENOTFOUND,
+                   NULL);
     CHECK_EQ(count(c, "SELECT COUNT(*) FROM auth_sessions WHERE id = ?", s1), 0);
     hash_of("mts_two", h);
     MUST(store_session_touch(c, s2, now + 10 * SEC, &E));
     MUST(store_session_lookup(c, A, h, now + 20 * SEC, 15 * SEC, &s, &acc, &E));
     CHECK(s.last_seen_at.parsed && s.last_seen_at.us == now + 10 * SEC);
-    MUST_FAIL_TEXT(store_session_lookup(c, A, h, now + 30 * SEC, 15 * SEC, &s, &acc, &E), MT_ENOTFOUND,
-              NULL);
+    MUST_FAIL_TEXT(store_session_lookup(c, A, h, now + 30 * SEC, 15 * SEC, &s, &acc, &E),
+                   MT_ENOTFOUND, NULL);
     CHECK_EQ(count(c, "SELECT COUNT(*) FROM auth_sessions WHERE id = ?", s2), 0);
     MUST(store_session_touch(c, s2, now, &E)); /* gone: nothing to touch */
 
@@ -484,7 +493,8 @@ static void test_sessions(struct db_conn *c)
     MUST(store_account_set_password(c, NULL, viewer, "$argon2id$newer", 0, &E));
     MUST(store_sessions_list(c, A, viewer, &list, &n, &E));
     CHECK_EQ(n, 0);
-    MUST_FAIL_TEXT(store_account_set_password(c, NULL, 999999, "$argon2id$x", 0, &E), MT_ENOTFOUND, NULL);
+    MUST_FAIL_TEXT(store_account_set_password(c, NULL, 999999, "$argon2id$x", 0, &E), MT_ENOTFOUND,
+                   NULL);
     MUST(store_account_rehash(c, viewer, "$argon2id$rehashed", &E));
     MUST(store_account_by_login(c, A, "viewer", &acc, &hash, &E));
     CHECK_STR(hash, "$argon2id$rehashed");
@@ -572,7 +582,8 @@ static void test_tokens(struct db_conn *c)
         CHECK(list[0].id == expiring && list[1].scope == STORE_SCOPE_READ);
 
     /* Revoking: only the owner (or anyone with account 0), only once. */
-    MUST_FAIL_TEXT(store_token_revoke(c, NULL, viewer, list[1].id, &E), MT_ENOTFOUND, "Token not found");
+    MUST_FAIL_TEXT(store_token_revoke(c, NULL, viewer, list[1].id, &E), MT_ENOTFOUND,
+                   "Token not found");
     MUST(store_token_revoke(c, NULL, carer, list[1].id, &E));
     MUST_FAIL_TEXT(store_token_revoke(c, NULL, 0, list[1].id, &E), MT_ENOTFOUND, NULL);
     MUST_FAIL_TEXT(store_token_lookup(c, A, h, now, &got, &acc, &E), MT_ENOTFOUND, NULL);

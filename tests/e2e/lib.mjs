@@ -210,7 +210,13 @@ export function pageApi(page, headers = { 'X-MediTrack-Fields': 'extended' }) {
                 }
                 const res = await fetch(p, init);
                 const text = await res.text();
-                return { status: res.status, json: text ? JSON.parse(text) : null, text };
+                let json = null;
+                try {
+                    json = text ? JSON.parse(text) : null;
+                } catch (e) {
+                    json = null;
+                }
+                return { status: res.status, json, text };
             },
             [method, path, body === undefined ? null : body, headers],
         );
@@ -257,7 +263,8 @@ export async function setUpAdmin(page, base, log, username, password) {
 
 /** The medication card of the dashboard with this exact name. */
 export function medCard(page, name) {
-    return page.locator('.med-card').filter({ has: page.locator('.med-name', { hasText: new RegExp(`^${name}$`) }) });
+    const literal = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    return page.locator('.med-card').filter({ has: page.locator('.med-name', { hasText: new RegExp(`^${literal}$`) }) });
 }
 
 /** Local day "YYYY-MM-DD" and "HH:MM" of an instant (a Date or milliseconds)
