@@ -5,7 +5,9 @@ a local receiver for the person's ntfy channel. Covered: a due slot
 carries the reminder the worker planned for it (id, state, snoozed_until);
 the signed-in snooze POST /api/v1/persons/{person_id}/reminders/{slot_id}/
 snooze by a carer, after which the worker sends nothing until the snooze
-ends and then one reminder; a skip closes the slot and a snooze of it is a
+ends and then one reminder, and the carers' escalation is timed from the
+snooze's end, not the slot; a reminder snoozed before its time is held and
+sent once when the snooze ends; a skip closes the slot and a snooze of it is a
 409; viewers and read tokens get 403, a slot of another person 404, bad
 minutes 422; with AUTH=off the operation is open like the other writes."""
 
@@ -114,8 +116,15 @@ def run_auth(h):
     ch = r.json()["id"]
     # Repeats every 5 minutes: without the snooze one would go at 08:05
     # and 08:10.
-    admin.put(f"/api/v1/persons/{olga}/reminder-settings",
-              {"repeat_minutes": 5, "max_repeats": 5})
+    # Escalation after 5 minutes, to the admin's own channel.
+    r = admin.put(f"/api/v1/persons/{olga}/reminder-settings",
+                  {"repeat_minutes": 5, "max_repeats": 5, "escalate_after_minutes": 5})
+    if r.status != 200:
+        raise RuntimeError(f"reminder settings: {r!r}")
+    r = admin.post("/api/v1/auth/me/channels", {"type": "ntfy", "url": h.url("/admin")})
+    if r.status != 201:
+        raise RuntimeError(f"admin channel: {r!r}")
+    r_admin_channel = r.json()["id"]
     med_a = med(admin, olga, "MedA", ["08:00"])["id"]
     med_b = med(admin, olga, "MedB", ["08:00"])["id"]
     authlib.make_account(admin, "carer1", "carer", persons=[olga])
@@ -210,12 +219,21 @@ def run_auth(h):
           repr(h.records("/olga")))
     clock.wait_for(until + datetime.timedelta(minutes=3))
     notifylib.wait_for(lambda: len(h.records("/olga")) >= 2, 10)
+    # The escalation is timed from the end of the snooze (until + 5), not
+    # from the slot (08:05, which the snooze passed).
+    check("no escalation to the carers while the snooze answers the slot",
+          h.records("/admin") == [], repr(h.records("/admin")))
     log = sorted((d for d in deliveries(carer, ch) if d["status"] == "sent"),
                  key=lambda d: d["sent_at"])
     check("after the snooze: one more reminder, due at its end (no 08:05 or 08:10 repeat)",
           len(h.records("/olga")) == 2 and len(log) == 2 and log[1]["kind"] == "repeat" and
           iso(log[1]["due_at"]) == until and iso(log[1]["sent_at"]) >= until,
           repr([(d["kind"], d["due_at"], d["sent_at"]) for d in log]))
+    clock.wait_for(until + datetime.timedelta(minutes=6))
+    esc = notifylib.wait_for(lambda: h.records("/admin"), 10) or []
+    check("the escalation comes 5 minutes after the snooze ended, once", len(esc) == 1 and any(
+        d["kind"] == "escalation" and iso(d["due_at"]) == until + datetime.timedelta(minutes=5)
+        for d in deliveries(admin, r_admin_channel)), repr(esc))
     a3 = due_slot(carer, olga, med_a) or {}
     check("the reminder is open again, snoozed_until null",
           (a3.get("reminder") or {}).get("state") == "open" and
